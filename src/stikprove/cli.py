@@ -1,0 +1,48 @@
+"""The ``stikprove`` command line: discovers the sub-commands in :mod:`stikprove.commands`.
+
+Bad input (any :class:`~stikprove.errors.StikproveError`) prints its message on stderr
+and exits with status 2; nothing is written in that case.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import pkgutil
+import sys
+
+from stikprove import __version__, commands
+from stikprove.errors import EXIT_USAGE, StikproveError
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="stikprove",
+        description="Sampling and re-assessment studies in Danish kommuner.",
+    )
+    parser.add_argument("--version", action="version", version=f"stikprove {__version__}")
+    subparsers = parser.add_subparsers(dest="command", metavar="COMMAND")
+    for info in sorted(pkgutil.iter_modules(commands.__path__), key=lambda m: m.name):
+        module = importlib.import_module(f"{commands.__name__}.{info.name}")
+        module.register(subparsers)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if getattr(args, "func", None) is None:
+        parser.print_help()
+        return EXIT_USAGE
+    try:
+        return int(args.func(args) or 0)
+    except StikproveError as error:
+        print(f"stikprove {args.command}: error: {error}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nInterrupted; everything saved before this point is kept.", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())
