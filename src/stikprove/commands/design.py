@@ -1,0 +1,68 @@
+"""``stikprove design``: the design table of a protocol on its frame."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import sys
+from pathlib import Path
+
+import pandas as pd
+
+from stikprove.design import design_table
+from stikprove.protocol import load_protocol, load_study_frame
+
+FORMATS = ("table", "csv", "json")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "design",
+        help="sample sizes, allocation and expected precision of a protocol",
+        description="Print the design of a protocol on its frame: per stratum N_h, n_h, "
+        "sampling fraction and the expected interval half-width at the anticipated rate; "
+        "the expected precision per kommune and overall; reviews and physician hours. "
+        "--format csv prints the strata table only; json prints everything.",
+    )
+    p.add_argument("protocol", type=Path, metavar="PROTOCOL", help="the protocol (TOML)")
+    p.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    p.add_argument(
+        "--frame", type=Path, default=None, help="use this frame instead of [frame] path"
+    )
+    p.set_defaults(func=run)
+
+
+def _clean(value):
+    """JSON-safe values: NaN and infinities as null, numpy scalars as Python numbers."""
+    if hasattr(value, "item"):
+        value = value.item()
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if value is None or value is pd.NA:
+        return None
+    return value
+
+
+def _records(df):
+    return [{k: _clean(v) for k, v in row.items()} for row in df.to_dict(orient="records")]
+
+
+def run(args: argparse.Namespace) -> int:
+    protocol = load_protocol(args.protocol)
+    frame = load_study_frame(protocol, args.frame)
+    design = design_table(protocol, frame)
+    if args.format == "table":
+        print(design.to_text())
+    elif args.format == "csv":
+        design.strata.to_csv(sys.stdout, index=False, lineterminator="\n")
+    else:
+        out = {
+            "summary": {k: _clean(v) for k, v in design.summary.items()},
+            "strata": _records(design.strata),
+            "domains": _records(design.domains),
+            "notes": list(design.notes),
+        }
+        json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
+        print()
+    return 0

@@ -1,0 +1,221 @@
+"""Commands on a study store: assign, worklist, import, record, status, export, audit."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from datetime import date
+from pathlib import Path
+
+import pandas as pd
+
+from stikprove.assignment import assign_reviewers
+from stikprove.errors import StoreError
+from stikprove.recording import import_assessments, record_assessment, record_interactive
+from stikprove.store import open_study
+from stikprove.worklist import FORMATS, atomic_write, write_worklist
+
+# one-line `record` flags: option names -> codebook field (default codebook)
+RECORD_FLAGS: dict[str, tuple[str, ...]] = {
+    "eligible": ("--eligible",),
+    "ineligible_reason": ("--ineligible-reason",),
+    "health_assessment": ("--health", "--health-assessment"),
+    "recommended_track": ("--track", "--recommended-track"),
+    "effort_last_12_months": ("--effort", "--effort-last-12-months"),
+    "evidence": ("--evidence",),
+    "new_certificate_requested": ("--new-certificate", "--new-certificate-requested"),
+    "confidence": ("--confidence",),
+    "review_date": ("--date", "--review-date"),
+    "note": ("--note",),
+}
+
+STUDY_HELP = "the study store (the .sqlite file made by 'stikprove draw ... --study')"
+
+
+def _study_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "assign",
+        help="assign the sampled cases to reviewers",
+        description="Split the not yet assigned cases among the named reviewers, balanced "
+        "within each stratum (round-robin in draw order with a rotating start). "
+        "Double-review cases get a second, different reviewer. Running it again "
+        "assigns only new cases.",
+    )
+    _study_arg(p)
+    p.add_argument("--reviewers", required=True, metavar="A,B,C",
+                   help="comma-separated reviewer names (letters, digits, _ . -)")  # fmt: skip
+    p.set_defaults(func=run_assign)
+
+    p = subparsers.add_parser(
+        "worklist",
+        help="write a reviewer's worklist (xlsx or csv)",
+        description="Write the reviewer's open cases in draw order with one column per "
+        "codebook field (drop-down lists in xlsx) and sheets with the codebook and "
+        "instructions. The csv form writes the codebook to NAME_kodebog.csv beside it.",
+    )
+    _study_arg(p)
+    p.add_argument("--reviewer", required=True, help="reviewer name")
+    p.add_argument("--format", choices=FORMATS, default=None,
+                   help="file format (default: from --out's suffix, else xlsx)")  # fmt: skip
+    p.add_argument("--out", type=Path, default=None,
+                   help="output file (default: worklist-STUDYID-REVIEWER.FORMAT here)")  # fmt: skip
+    p.set_defaults(func=run_worklist)
+
+    p = subparsers.add_parser(
+        "import",
+        help="import a filled worklist (all rows or none)",
+        description="Check every row of a filled worklist and import all of them in one "
+        "transaction, or none if any row has a problem (all problems are listed with "
+        "sheet, row and column). Rows already imported unchanged are skipped; empty rows "
+        "are not yet reviewed. A changed value for an entered case needs --corrections "
+        "and a reason in the 'reason' column.",
+    )
+    _study_arg(p)
+    p.add_argument("file", metavar="FILE", type=Path, help="the filled worklist (.xlsx or .csv)")
+    p.add_argument("--reviewer", required=True, help="whose worklist it is")
+    p.add_argument("--corrections", action="store_true",
+                   help="allow changed values for entered cases (each needs a reason)")  # fmt: skip
+    p.set_defaults(func=run_import)
+
+    p = subparsers.add_parser(
+        "record",
+        help="enter assessments interactively, or one case from the command line",
+        description="Without CASE_ID: walk through the reviewer's open cases, asking each "
+        "codebook field with numbered choices; each case is saved when complete, so "
+        "stopping (q, Ctrl-D, Ctrl-C) loses nothing saved. With CASE_ID: record that case "
+        "from the flags (review date defaults to today).",
+    )
+    _study_arg(p)
+    p.add_argument("case_id", metavar="CASE_ID", nargs="?", help="record this case only")
+    p.add_argument("--reviewer", required=True, help="reviewer name")
+    for field, flags in RECORD_FLAGS.items():
+        p.add_argument(*flags, dest=f"field_{field}", metavar="CODE", help=f"codebook {field}")
+    p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
+                   help="any codebook field (for codebooks other than the default)")  # fmt: skip
+    p.add_argument("--corrections", action="store_true",
+                   help="correct the reviewer's entry for CASE_ID (needs --reason)")  # fmt: skip
+    p.add_argument("--reason", default=None, help="the reason for a correction")
+    p.set_defaults(func=run_record)
+
+    p = subparsers.add_parser(
+        "status",
+        help="progress per kommune, stratum and reviewer",
+        description="Assigned, done, remaining, unassigned, ineligible, reserves used, "
+        "double reviews done and reserves left, per kommune, stratum and reviewer.",
+    )
+    _study_arg(p)
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.set_defaults(func=run_status)
+
+    p = subparsers.add_parser(
+        "export",
+        help="export the analysis table (one row per sampled case)",
+        description="Write the analysis table that estimate_proportions takes (one row per "
+        "sampled case incl. activated reserves, with N_h and the indicators; notes are "
+        "never exported) as CSV, or the double reviews for agreement analysis.",
+    )
+    _study_arg(p)
+    p.add_argument("--out", type=Path, default=None, help="CSV file (default: standard output)")
+    p.add_argument("--double-reviews", action="store_true",
+                   help="export both reviewers' entries of the double-reviewed cases")  # fmt: skip
+    p.set_defaults(func=run_export)
+
+    p = subparsers.add_parser(
+        "audit",
+        help="the audit trail as CSV",
+        description="Write the study's audit trail (who, when, what, from which file or "
+        "command) as CSV.",
+    )
+    _study_arg(p)
+    p.add_argument("--out", type=Path, default=None, help="CSV file (default: standard output)")
+    p.set_defaults(func=run_audit)
+
+
+def run_assign(args: argparse.Namespace) -> int:
+    study = open_study(args.study)
+    result = assign_reviewers(study, args.reviewers.split(","), source="stikprove assign")
+    print(f"{result.first_reviews} case(s) assigned to {', '.join(result.reviewers)}; "
+          f"{result.second_reviews} second review(s).")  # fmt: skip
+    if not result.assignments.empty:
+        print(result.assignments.groupby(["reviewer", "review_slot"]).size()
+              .rename("cases").reset_index().to_string(index=False))  # fmt: skip
+    return 0
+
+
+def run_worklist(args: argparse.Namespace) -> int:
+    study = open_study(args.study)
+    result = write_worklist(study, args.reviewer, args.out, args.format)
+    extra = f" and {result.codebook_path}" if result.codebook_path else ""
+    print(f"wrote {result.path}{extra}: {result.cases} open case(s) for {args.reviewer}")
+    return 0
+
+
+def run_import(args: argparse.Namespace) -> int:
+    study = open_study(args.study)
+    result = import_assessments(study, args.file, args.reviewer, corrections=args.corrections)
+    print(result.summary())
+    return 0
+
+
+def run_record(args: argparse.Namespace) -> int:
+    study = open_study(args.study)
+    given = {f: getattr(args, f"field_{f}") for f in RECORD_FLAGS}
+    for item in args.set:
+        name, sep, value = item.partition("=")
+        if not sep:
+            raise StoreError(f"--set {item!r}: expected FIELD=VALUE")
+        given[name.strip()] = value.strip()
+    unknown = [f for f, v in given.items() if v is not None and f not in study.codebook.field_names]
+    if unknown:
+        raise StoreError(f"fields {', '.join(unknown)} are not in this study's codebook: "
+                         f"expected some of {', '.join(study.codebook.field_names)}")  # fmt: skip
+    if args.case_id is None:
+        if any(v is not None for v in given.values()):
+            raise StoreError("field flags need a CASE_ID: stikprove record STUDY CASE_ID ...")
+        record_interactive(study, args.reviewer, sys.stdin, sys.stdout)
+        return 0
+    if given.get("review_date") is None and "review_date" in study.codebook.field_names:
+        given["review_date"] = date.today().isoformat()
+    result = record_assessment(
+        study, args.reviewer, args.case_id, given, corrections=args.corrections,
+        reason=args.reason, source="stikprove record",
+    )  # fmt: skip
+    print(result.summary())
+    return 0
+
+
+def run_status(args: argparse.Namespace) -> int:
+    status = open_study(args.study).status()
+    if args.format == "csv":
+        status.to_csv(sys.stdout, index=False)
+    else:
+        print(status.to_string(index=False) if not status.empty else "(no sampled cases)")
+        short = status[status["unreplaced"] > 0].groupby("stratum")["unreplaced"].sum()
+        for stratum, n in short.items():
+            print(f"note: stratum {stratum}: {n} ineligible case(s) not replaced, "
+                  "no reserves left")  # fmt: skip
+    return 0
+
+
+def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
+    if out is None:
+        df.to_csv(sys.stdout, index=False)
+        return
+    atomic_write(out, lambda tmp: df.to_csv(tmp, index=False))
+    print(f"wrote {out}: {len(df)} row(s)", file=sys.stderr)
+
+
+def run_export(args: argparse.Namespace) -> int:
+    study = open_study(args.study)
+    table = study.export_double_reviews() if args.double_reviews else study.export()
+    _write_csv(table, args.out)
+    return 0
+
+
+def run_audit(args: argparse.Namespace) -> int:
+    _write_csv(open_study(args.study).audit_log(), args.out)
+    return 0

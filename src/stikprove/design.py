@@ -1,0 +1,676 @@
+"""Design: sample sizes for a precision target and their allocation to strata.
+
+The design step sits below estimation in the flow (frame → protocol → design → sampling →
+store → estimation), so it does not import :mod:`stikprove.estimation`. The interval
+half-widths it needs are computed here from statsmodels' ``proportion_confint`` (Wald,
+Wilson, Clopper–Pearson) and scipy's hypergeometric distribution (:func:`_hypergeometric_bounds`).
+
+>>> sample_size(0.05)
+385
+>>> sample_size(0.05, population_size=1000)
+278
+>>> allocate([100, 300, 600], total=100).sample_sizes.tolist()
+[10, 30, 60]
+
+Half-width
+    Every method's *half-width* is half the interval's width, ``(high - low) / 2``, at the
+    anticipated rate ``p``: for an asymmetric interval this is the usual "margin of error".
+
+    - ``wald``: ``z * sqrt(p q / n * (N - n) / (N - 1))`` (with the finite population
+      correction when ``population_size`` N is given; PracTools' ``nPropMoe``).
+    - ``wilson`` and ``clopper-pearson``: the interval at ``x = p * n_eff`` successes out of
+      ``n_eff`` (a non-integer x is allowed; both intervals are continuous in x), where
+      ``n_eff = n (N - 1) / (N - n)`` is the effective sample size of an SRSWOR of n from N
+      (as the Korn–Graubard interval uses it); ``n_eff = n`` without N, and a census (n = N)
+      has half-width 0.
+    - ``hypergeometric``: the exact interval for the population count K given x events in n
+      draws from N, divided by N; x is an integer, so the half-width is the larger of those
+      at ``x = floor(p n)`` and ``x = ceil(p n)``. It needs N.
+
+Sample size
+    :func:`sample_size` is the smallest n whose half-width is at most the margin. Wald has a
+    closed form; the others are found by bisection on n. The Wald, Wilson and
+    Clopper–Pearson half-widths decrease in n, so the answer is exact and monotone in the
+    margin; the hypergeometric half-width is a step function of n (x is an integer) and
+    bisection returns an n that meets the margin, which may exceed the smallest such n by a
+    few cases.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from stikprove.errors import DesignError, ProtocolError
+from stikprove.protocol import Protocol, study_population
+
+SAMPLE_SIZE_METHODS = ("wald", "wilson", "clopper-pearson", "hypergeometric")
+"""Interval methods :func:`sample_size` and :func:`expected_half_width` know."""
+
+ALLOCATION_METHODS = ("proportional", "equal", "neyman", "precision")
+"""Allocation methods of :func:`allocate`."""
+
+DESIGN_METHOD_OF = {
+    "korn-graubard": "clopper-pearson",
+    "exact": "hypergeometric",
+    "wilson": "wilson",
+    "wald": "wald",
+    "logit": "wald",
+}
+"""The design-stage interval method used for each domain interval method of a protocol.
+
+In a stratum (an SRSWOR, design effect 1) Korn–Graubard is Clopper–Pearson at the effective
+sample size; the logit interval has no simple half-width and is planned with Wald's.
+"""
+
+
+def _z(confidence_level: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - confidence_level) / 2))
+
+
+def _check_unit_interval(name: str, value: float, *, closed: bool = False) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise DesignError(f"{name} must be a number, got {value!r}") from None
+    ok = 0 <= value <= 1 if closed else 0 < value < 1
+    if not ok or math.isnan(value):
+        form = "[0, 1]" if closed else "(0, 1)"
+        raise DesignError(f"{name} must be in {form}, got {value!r}")
+    return value
+
+
+def _check_method(method: str) -> None:
+    if method not in SAMPLE_SIZE_METHODS:
+        raise DesignError(
+            f"method {method!r} must be one of {', '.join(repr(m) for m in SAMPLE_SIZE_METHODS)}"
+        )
+
+
+def _hypergeometric_bounds(x: int, n: int, N: int, confidence_level: float) -> tuple[int, int]:
+    """Exact (Clopper–Pearson-type) bounds on the population count K given x of n from N.
+
+    Kept here rather than imported from :mod:`stikprove.estimation.intervals` because the
+    design step lies below estimation in the flow. K_low is the smallest K with
+    P(X >= x | K) > alpha/2, K_high the largest K with P(X <= x | K) > alpha/2
+    (Buonaccorsi 1987; Wang 2015, "Exact confidence intervals for the hypergeometric parameter").
+    """
+    alpha = 1 - confidence_level
+    # K must leave room for x events and n - x non-events.
+    first, last = x, N - (n - x)
+
+    def search(ok, lo: int, hi: int, smallest: bool) -> int:
+        """Bisection for the smallest (or largest) K in [lo, hi] where ok(K) holds,
+        ok being monotone (false then true for smallest, true then false for largest)."""
+        if smallest:
+            if not ok(hi):
+                return hi
+            while lo < hi:
+                mid = (lo + hi) // 2
+                if ok(mid):
+                    hi = mid
+                else:
+                    lo = mid + 1
+            return lo
+        if not ok(lo):
+            return lo
+        while lo < hi:
+            mid = (lo + hi + 1) // 2
+            if ok(mid):
+                lo = mid
+            else:
+                hi = mid - 1
+        return lo
+
+    # P(X >= x | K) grows with K; P(X <= x | K) falls with K.
+    k_low = search(
+        lambda k: stats.hypergeom.sf(x - 1, N, k, n) > alpha / 2, first, last, smallest=True
+    )
+    k_high = search(
+        lambda k: stats.hypergeom.cdf(x, N, k, n) > alpha / 2, first, last, smallest=False
+    )
+    return int(k_low), int(k_high)
+
+
+def expected_half_width(
+    n: Any,
+    anticipated: Any = 0.5,
+    confidence_level: float = 0.95,
+    population_size: Any = None,
+    method: str = "wald",
+) -> np.ndarray | float:
+    """Half-width of the ``method`` interval for n cases at the anticipated rate (see module).
+
+    Vectorised over ``n``, ``anticipated`` and ``population_size`` (broadcast). n = 0 gives
+    NaN; a census (n >= N) gives 0.
+    """
+    _check_method(method)
+    scalar = np.ndim(n) == 0 and np.ndim(anticipated) == 0 and np.ndim(population_size) == 0
+    n_arr = np.asarray(n, dtype=float)
+    p = np.asarray(anticipated, dtype=float)
+    N = np.asarray(np.inf if population_size is None else population_size, dtype=float)
+    n_arr, p, N = np.broadcast_arrays(n_arr, p, N)
+    out = np.full(n_arr.shape, np.nan)
+    census = np.isfinite(N) & (n_arr >= N) & (n_arr > 0)
+    live = (n_arr > 0) & ~census
+    out[census] = 0.0
+    if live.any():
+        nn, pp, NN = n_arr[live], p[live], N[live]
+        if method == "wald":
+            fpc = np.where(np.isfinite(NN), (NN - nn) / np.maximum(NN - 1, 1), 1.0)
+            out[live] = _z(confidence_level) * np.sqrt(pp * (1 - pp) / nn * fpc)
+        elif method in ("wilson", "clopper-pearson"):
+            finite = np.isfinite(NN)
+            n_eff = nn.copy()
+            n_eff[finite] = nn[finite] * (NN[finite] - 1) / (NN[finite] - nn[finite])
+            low, high = proportion_confint(
+                pp * n_eff,
+                n_eff,
+                alpha=1 - confidence_level,
+                method="wilson" if method == "wilson" else "beta",
+            )
+            out[live] = (np.asarray(high) - np.asarray(low)) / 2
+        else:
+            if not np.isfinite(NN).all():
+                raise DesignError(
+                    "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
+                )
+            widths = []
+            for ni, pi, Ni in zip(nn.astype(int), pp, NN.astype(int), strict=True):
+                w = 0.0
+                for x in {math.floor(pi * ni), math.ceil(pi * ni)}:
+                    k_low, k_high = _hypergeometric_bounds(x, ni, Ni, confidence_level)
+                    w = max(w, (k_high - k_low) / (2 * Ni))
+                widths.append(w)
+            out[live] = widths
+    return float(out) if scalar else out
+
+
+def _wald_size(margin: float, p: float, z: float, N: float | None) -> float:
+    pq = p * (1 - p)
+    if N is None:
+        return z * z * pq / margin**2
+    return N * z * z * pq / ((N - 1) * margin**2 + z * z * pq)
+
+
+def sample_size(
+    margin: float,
+    anticipated: float = 0.5,
+    confidence_level: float = 0.95,
+    population_size: int | None = None,
+    method: str = "wald",
+    design_effect: float = 1.0,
+    response_rate: float = 1.0,
+) -> int:
+    """The smallest n whose interval half-width at ``anticipated`` is at most ``margin``.
+
+    For ``wald`` with N: ``n = N z² p q / ((N − 1) e² + z² p q)`` rounded up (PracTools'
+    ``nPropMoe``; 278 for e = 0.05, p = 0.5, N = 1000, and 385 without N). For ``wilson``,
+    ``clopper-pearson`` and ``hypergeometric`` see the module docstring. The size is then
+    multiplied by ``design_effect / response_rate``, rounded up, and never exceeds N; it is
+    at least 1.
+    """
+    margin = _check_unit_interval("margin", margin)
+    p = _check_unit_interval("anticipated", anticipated, closed=True)
+    confidence_level = _check_unit_interval("confidence_level", confidence_level)
+    _check_method(method)
+    N = None
+    if population_size is not None:
+        if int(population_size) != population_size or population_size < 1:
+            raise DesignError(
+                f"population_size must be a whole number >= 1 or None, got {population_size!r}"
+            )
+        N = int(population_size)
+    if not design_effect > 0:
+        raise DesignError(f"design_effect must be > 0, got {design_effect!r}")
+    if not 0 < response_rate <= 1:
+        raise DesignError(f"response_rate must be in (0, 1], got {response_rate!r}")
+    z = _z(confidence_level)
+    if method == "wald":
+        n0 = math.ceil(_wald_size(margin, p, z, N) - 1e-9)
+    else:
+        if method == "hypergeometric" and N is None:
+            raise DesignError(
+                "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
+            )
+
+        def meets(n: int) -> bool:
+            return expected_half_width(n, p, confidence_level, N, method) <= margin
+
+        hi = N if N is not None else max(2, math.ceil(_wald_size(margin, p, z, None)) * 2)
+        while N is None and not meets(hi):
+            hi *= 2
+        lo = 0  # invariant: meets(hi), not meets(lo) (n = 0 never meets)
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if meets(mid):
+                hi = mid
+            else:
+                lo = mid
+        n0 = hi
+    n = math.ceil(max(n0, 1) * design_effect / response_rate - 1e-9)
+    if N is not None:
+        n = min(n, N)
+    return max(n, 1)
+
+
+# ---------------------------------------------------------------------------------------------
+# Allocation
+
+
+@dataclass(frozen=True)
+class Allocation:
+    """An allocation of a sample to strata.
+
+    ``sample_sizes`` is aligned to the input (a Series with the input's index when a Series
+    was given, else a numpy int array). ``table`` has one row per stratum with columns
+    ``stratum`` (str), ``population_size``, ``sample_size``, ``sampling_fraction``,
+    ``expected_half_width`` (at the anticipated rate, 0.5 when none was given) and
+    ``target_met`` (bool; NA when no margin was given). ``notes`` says what was changed:
+    census, redistribution, missed targets.
+    """
+
+    sample_sizes: pd.Series | np.ndarray
+    table: pd.DataFrame
+    method: str
+    total: int
+    notes: tuple[str, ...] = field(default=())
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        return self.table._repr_html_()
+
+
+def _bounded_continuous(weights: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: float):
+    """x_h = clip(c w_h, l_h, u_h) with sum x_h = total (exact water-filling over c)."""
+    w = weights.astype(float)
+    if total <= lower.sum():
+        return lower.astype(float)
+    if total >= upper.sum():
+        return upper.astype(float)
+    # breakpoints of the piecewise-linear g(c) = sum clip(c w, l, u)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        points = np.concatenate([lower / w, upper / w])
+    points = np.unique(points[np.isfinite(points) & (points >= 0)])
+
+    def g(c: float) -> float:
+        return float(np.clip(c * w, lower, upper).sum())
+
+    # smallest breakpoint where g reaches the total (g is non-decreasing in c)
+    lo_i, hi_i = -1, len(points) - 1
+    while hi_i - lo_i > 1:
+        mid_i = (lo_i + hi_i) // 2
+        if g(points[mid_i]) >= total:
+            hi_i = mid_i
+        else:
+            lo_i = mid_i
+    i = hi_i
+    c_hi = points[min(i, len(points) - 1)]
+    c_lo = points[i - 1] if i > 0 else 0.0
+    # between the two breakpoints g is linear: fixed strata plus c * (weights of free strata)
+    mid = (c_lo + c_hi) / 2
+    free = (mid * w > lower) & (mid * w < upper)
+    fixed = np.clip(mid * w, lower, upper)
+    fixed_sum = float(fixed[~free].sum())
+    wsum = float(w[free].sum())
+    c = (total - fixed_sum) / wsum if wsum > 0 else c_hi
+    return np.where(free, c * w, fixed)
+
+
+def _round_bounded(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: int) -> np.ndarray:
+    """Largest-remainder rounding of x to integers in [lower, upper] summing to total.
+
+    Ties are broken by position (the first stratum in input order wins).
+    """
+    n = np.clip(np.floor(x + 1e-9).astype(np.int64), lower, upper)
+    # remainders rounded to 1e-9 so that shares equal in exact arithmetic tie (and the tie
+    # goes to the earlier stratum) whatever the floating-point noise
+    remainder = np.round(x - n, 9)
+    deficit = int(total - n.sum())
+    order = np.arange(len(x))
+    if deficit > 0:
+        can = np.flatnonzero(n < upper)
+        ranked = can[np.lexsort((order[can], -remainder[can]))]
+        while deficit > 0:
+            take = ranked[n[ranked] < upper[ranked]][:deficit]
+            if len(take) == 0:  # pragma: no cover - guarded by total <= sum(upper)
+                break
+            n[take] += 1
+            deficit -= len(take)
+    elif deficit < 0:
+        can = np.flatnonzero(n > lower)
+        ranked = can[np.lexsort((order[can], remainder[can]))]
+        while deficit < 0:
+            take = ranked[n[ranked] > lower[ranked]][:-deficit]
+            if len(take) == 0:  # pragma: no cover - guarded by total >= sum(lower)
+                break
+            n[take] -= 1
+            deficit += len(take)
+    return n
+
+
+def _as_array(name: str, value: Any, size: int) -> np.ndarray:
+    arr = np.asarray(value, dtype=float)
+    if arr.ndim == 0:
+        arr = np.full(size, float(arr))
+    if arr.shape != (size,):
+        raise DesignError(f"{name} must be a number or one per stratum ({size}), got {arr.shape}")
+    return arr
+
+
+def allocate(
+    population_sizes: Sequence[int] | pd.Series | np.ndarray,
+    total: int | None = None,
+    method: str = "proportional",
+    anticipated: Any = None,
+    minimum: int = 0,
+    margin: float | None = None,
+    confidence_level: float = 0.95,
+    interval_method: str = "wald",
+) -> Allocation:
+    """Allocate ``total`` reviews to strata of the given sizes.
+
+    Methods: ``proportional`` (n_h ∝ N_h), ``equal``, ``neyman`` (n_h ∝ N_h S_h with
+    S_h = sqrt(N_h / (N_h − 1) p_h q_h); needs ``anticipated``), and ``precision`` (the
+    smallest n_h whose ``interval_method`` half-width at ``anticipated`` is at most
+    ``margin`` in every stratum; ``total`` is then a cap: if the sizes add to more, they are
+    scaled down proportionally to the required sizes and ``table.target_met`` shows the
+    strata that miss the margin).
+
+    The sizes are integers that add to exactly ``total`` (largest remainder, ties to the
+    earlier stratum), each between min(minimum, N_h) and N_h; what a capped (census)
+    stratum cannot take is redistributed to the others. A total at or above ΣN_h gives a
+    census everywhere (stated in ``notes``); a total below Σ min(minimum, N_h) raises
+    DesignError.
+    """
+    if method not in ALLOCATION_METHODS:
+        raise DesignError(
+            f"allocation method {method!r} must be one of "
+            f"{', '.join(repr(m) for m in ALLOCATION_METHODS)}"
+        )
+    index = population_sizes.index if isinstance(population_sizes, pd.Series) else None
+    sizes = np.asarray(population_sizes)
+    if sizes.ndim != 1 or len(sizes) == 0:
+        raise DesignError(f"population_sizes must be a non-empty list, got {population_sizes!r}")
+    if not np.all(np.mod(sizes, 1) == 0) or (sizes < 1).any():
+        raise DesignError(
+            f"population_sizes must be whole numbers >= 1, got {sizes.tolist()}"
+        )
+    sizes = sizes.astype(np.int64)
+    H = len(sizes)
+    if int(minimum) != minimum or minimum < 0:
+        raise DesignError(f"minimum must be a whole number >= 0, got {minimum!r}")
+    minimum = int(minimum)
+    if total is not None and (int(total) != total or total < 0):
+        raise DesignError(f"total must be a whole number >= 0 or None, got {total!r}")
+    if method == "neyman" and anticipated is None:
+        raise DesignError("allocation 'neyman' needs anticipated rates (one or one per stratum)")
+    if method == "precision" and margin is None:
+        raise DesignError("allocation 'precision' needs margin (the target half-width)")
+    if method != "precision" and total is None:
+        raise DesignError(f"allocation {method!r} needs total (the number of reviews)")
+    p = _as_array("anticipated", 0.5 if anticipated is None else anticipated, H)
+    if ((p < 0) | (p > 1) | np.isnan(p)).any():
+        raise DesignError(f"anticipated rates must be in [0, 1], got {p.tolist()}")
+    _check_method(interval_method)
+
+    lower = np.minimum(minimum, sizes)
+    upper = sizes
+    notes: list[str] = []
+    required = None
+    if method == "precision":
+        required = np.array(
+            [
+                sample_size(
+                    margin, p_h, confidence_level, int(N_h), method=interval_method
+                )
+                for p_h, N_h in zip(p, sizes, strict=True)
+            ],
+            dtype=np.int64,
+        )
+        required = np.clip(required, lower, upper)
+        if total is None or required.sum() <= total:
+            n = required
+            total_used = int(n.sum())
+        else:
+            total_used = int(total)
+            notes.append(
+                f"the precision target needs {int(required.sum())} reviews, over the budget "
+                f"of {total_used}: sizes scaled down in proportion to the required sizes"
+            )
+            n = None
+        weights = required.astype(float)
+    else:
+        total_used = int(total)
+        n = None
+        if method == "proportional":
+            weights = sizes.astype(float)
+        elif method == "equal":
+            weights = np.ones(H)
+        else:
+            s = np.sqrt(np.where(sizes > 1, sizes / np.maximum(sizes - 1, 1), 1.0) * p * (1 - p))
+            weights = sizes * s
+            if not (weights > 0).any():
+                notes.append("all anticipated rates are 0 or 1: neyman falls back to proportional")
+                weights = sizes.astype(float)
+
+    if n is None:
+        if total_used >= sizes.sum():
+            if total_used > sizes.sum():
+                notes.append(
+                    f"total {total_used} is larger than the population ({int(sizes.sum())}): "
+                    "census in every stratum"
+                )
+            n = sizes.copy()
+        else:
+            if total_used < lower.sum():
+                raise DesignError(
+                    f"budget of {total_used} reviews is smaller than the minimum per stratum: "
+                    f"{H} strata × minimum {minimum} (or N_h when smaller) = {int(lower.sum())}"
+                )
+            # a tiny weight for zero-weight strata keeps the problem solvable
+            w = weights + 1e-12 * sizes / sizes.sum()
+            x = _bounded_continuous(w, lower.astype(float), upper.astype(float), total_used)
+            n = _round_bounded(x, lower, upper, total_used)
+            capped = int(((n == sizes) & (weights * total_used / weights.sum() > sizes)).sum())
+            if capped:
+                notes.append(
+                    f"{capped} strata capped at a census (n_h = N_h); the excess went to the others"
+                )
+    half = expected_half_width(n, p, confidence_level, sizes, interval_method)
+    labels = (
+        [str(i) for i in index] if index is not None else [str(i) for i in range(H)]
+    )
+    table = pd.DataFrame(
+        {
+            "stratum": pd.Series(labels, dtype=object),
+            "population_size": sizes,
+            "sample_size": n.astype(np.int64),
+            "sampling_fraction": n / sizes,
+            "expected_half_width": half,
+        }
+    )
+    if margin is None:
+        table["target_met"] = pd.array([pd.NA] * H, dtype="boolean")
+    else:
+        met = np.where(np.isnan(half), False, half <= margin + 1e-12)
+        table["target_met"] = pd.array(met, dtype="boolean")
+        missed = int((~met).sum())
+        if missed:
+            notes.append(f"{missed} of {H} strata miss the margin {margin:g}")
+    sample_sizes: pd.Series | np.ndarray
+    if index is not None:
+        sample_sizes = pd.Series(n.astype(np.int64), index=index, name="sample_size")
+    else:
+        sample_sizes = n.astype(np.int64)
+    return Allocation(sample_sizes, table, method, int(n.sum()), tuple(notes))
+
+
+# ---------------------------------------------------------------------------------------------
+# The design table of a protocol
+
+
+@dataclass(frozen=True)
+class DesignTable:
+    """The design of a study on a frame: what :func:`design_table` returns.
+
+    ``strata``: one row per stratum (sorted by key) with columns ``stratum``, the strata
+    columns, ``population_size``, ``sample_size``, ``sampling_fraction``,
+    ``expected_half_width`` (the protocol's interval method at the anticipated rate, with the
+    finite population correction) and ``target_met``.
+
+    ``domains``: one row per kommune (when kommune is a strata column or there is only one
+    kommune) and one for the whole study population (``domain_type`` "kommune" / "all"), with
+    ``domain_type``, ``domain``, ``strata``, ``population_size``, ``sample_size``,
+    ``expected_se`` and ``expected_half_width`` (normal approximation to the stratified
+    estimator's standard error at the anticipated rate: Σ W_h² (1 − f_h) S_h² / n_h with
+    S_h² = N_h / (N_h − 1) p q; NaN when a stratum of the domain has no sampled case).
+
+    ``summary``: totals (reviews, double reviews, review minutes, physician hours) and the
+    settings used. ``allocation`` is the :class:`Allocation` behind ``strata``.
+    """
+
+    strata: pd.DataFrame
+    domains: pd.DataFrame
+    summary: dict[str, Any]
+    allocation: Allocation
+    notes: tuple[str, ...] = ()
+
+    def to_text(self) -> str:
+        """The design as plain-text tables for the command line."""
+        s = self.summary
+        lines = [
+            f"Design of study {s['study_id']}: {s['strata']} strata, "
+            f"{s['population_size']} eligible cases, allocation {s['allocation']}, "
+            f"intervals {s['interval_method']} (planned as {s['design_method']}) at "
+            f"{s['confidence_level']:g}, anticipated {s['indicator']} rate {s['anticipated']:g}",
+            "",
+            self.strata.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+            "",
+            self.domains.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+            "",
+            f"reviews {s['reviews']} + double reviews {s['double_reviews']} "
+            f"= {s['reviews'] + s['double_reviews']}; "
+            f"{s['minutes_per_review']:g} min each: {s['physician_hours']:.1f} physician hours"
+            + (f" (budget {s['max_reviews']} reviews)" if s["max_reviews"] is not None else ""),
+        ]
+        lines += [f"note: {n}" for n in self.notes]
+        return "\n".join(lines)
+
+    def _repr_html_(self) -> str:  # pragma: no cover - notebook display
+        return self.strata._repr_html_() + self.domains._repr_html_()
+
+
+def protocol_allocation(protocol: Protocol, population_sizes: pd.Series) -> Allocation:
+    """The allocation a protocol asks for, over strata sizes indexed by stratum key."""
+    return allocate(
+        population_sizes,
+        total=protocol.max_reviews,
+        method=protocol.allocation,
+        anticipated=protocol.anticipated,
+        minimum=protocol.minimum_per_stratum,
+        margin=protocol.margin,
+        confidence_level=protocol.confidence_level,
+        interval_method=DESIGN_METHOD_OF[protocol.interval_method],
+    )
+
+
+def double_review_count(sample_size: int, fraction: float) -> int:
+    """Number of sampled cases reviewed twice: fraction × n rounded half up."""
+    return math.floor(sample_size * fraction + 0.5)
+
+
+def design_from_population(protocol: Protocol, population: pd.DataFrame) -> DesignTable:
+    """:func:`design_table` for a population already passed through ``study_population``."""
+    if len(population) == 0:
+        raise ProtocolError(
+            f"no eligible cases: the frame has no case meeting protocol {protocol.study_id!r}'s "
+            f"eligibility ({dict(protocol.eligibility)}) and kommuner "
+            f"({'all' if protocol.kommuner is None else list(protocol.kommuner)})"
+        )
+    columns = list(protocol.strata)
+    first = population.groupby("stratum", sort=True)[columns].first()
+    sizes = population.groupby("stratum", sort=True).size().rename("population_size")
+    alloc = protocol_allocation(protocol, sizes)
+    strata = alloc.table.copy()
+    for column in reversed(columns):
+        strata.insert(1, column, first[column].to_numpy())
+    n = strata["sample_size"].to_numpy()
+    N = strata["population_size"].to_numpy()
+    p = protocol.anticipated
+    z = _z(protocol.confidence_level)
+    s2 = np.where(N > 1, N / np.maximum(N - 1, 1), 0.0) * p * (1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        unit_var = np.where(n >= N, 0.0, np.where(n > 0, (1 - n / N) * s2 / n, np.inf))
+    notes = list(alloc.notes)
+
+    def domain_row(kind: str, name: str, mask: np.ndarray) -> dict[str, Any]:
+        Nd = N[mask].sum()
+        var = float(((N[mask] / Nd) ** 2 * unit_var[mask]).sum())
+        se = math.sqrt(var) if math.isfinite(var) else math.nan
+        return {
+            "domain_type": kind,
+            "domain": name,
+            "strata": int(mask.sum()),
+            "population_size": int(Nd),
+            "sample_size": int(n[mask].sum()),
+            "expected_se": se,
+            "expected_half_width": z * se,
+        }
+
+    rows = []
+    kommune_of = (
+        strata["kommune_code"].to_numpy()
+        if "kommune_code" in columns
+        else np.full(len(strata), population["kommune_code"].iloc[0])
+    )
+    if "kommune_code" in columns or len(set(population["kommune_code"])) == 1:
+        for code in sorted(set(kommune_of)):
+            rows.append(domain_row("kommune", str(code), kommune_of == code))
+    else:
+        notes.append(
+            "expected precision per kommune needs kommune_code among the strata columns"
+        )
+    rows.append(domain_row("all", "all", np.ones(len(strata), dtype=bool)))
+    domains = pd.DataFrame(rows)
+    if (n == 0).any():
+        notes.append(
+            f"{int((n == 0).sum())} strata get no sampled case: their domains have no "
+            "expected precision (raise minimum per stratum)"
+        )
+    reviews = int(n.sum())
+    doubles = double_review_count(reviews, protocol.double_review_fraction)
+    minutes = protocol.minutes_per_review * (reviews + doubles)
+    summary = {
+        "study_id": protocol.study_id,
+        "strata": len(strata),
+        "population_size": int(N.sum()),
+        "reviews": reviews,
+        "double_reviews": doubles,
+        "review_minutes": minutes,
+        "physician_hours": minutes / 60,
+        "minutes_per_review": protocol.minutes_per_review,
+        "max_reviews": protocol.max_reviews,
+        "allocation": protocol.allocation,
+        "minimum_per_stratum": protocol.minimum_per_stratum,
+        "indicator": protocol.indicator,
+        "anticipated": protocol.anticipated,
+        "margin": protocol.margin,
+        "confidence_level": protocol.confidence_level,
+        "interval_method": protocol.interval_method,
+        "design_method": DESIGN_METHOD_OF[protocol.interval_method],
+    }
+    return DesignTable(strata, domains, summary, alloc, tuple(notes))
+
+
+def design_table(protocol: Protocol, frame: pd.DataFrame) -> DesignTable:
+    """The design of ``protocol`` on ``frame``: per stratum N_h, n_h, sampling fraction and
+    expected half-width; expected precision per kommune and overall; reviews and physician
+    hours (see :class:`DesignTable`)."""
+    return design_from_population(protocol, study_population(protocol, frame))

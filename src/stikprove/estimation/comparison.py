@@ -1,0 +1,578 @@
+"""Comparing groups: the difference and ratio of two domain rates, and a test of equal rates.
+
+:func:`compare_proportions` compares two domains (two kommuner, women and men, two origin
+groups) of a stratified simple random sample without replacement; :func:`rao_scott_test` tests
+whether several groups share one rate, with the Rao–Scott correction of Pearson's chi-square
+for the sampling design. Both follow R's survey package (Lumley 2010), so that they can be
+checked against it (tests/fixtures/r/comparison.R).
+
+The two domain estimates, their standard errors and their intervals come from
+:func:`stikprove.estimation.domains.estimate_proportions`. Written by hand here, because no
+library we depend on has them for a stratified design: the covariance of two domain estimates
+from their linearized (influence) values, Newcombe's hybrid score interval built on
+design-adjusted Wilson limits, and the Rao–Scott design-effect matrix.
+
+References
+----------
+Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (R package survey 4.1:
+``svyby(..., covmat=TRUE)``, ``svycontrast``, ``svychisq``.)
+
+Newcombe, R. G. (1998). Interval estimation for the difference between independent proportions:
+comparison of eleven methods. *Statistics in Medicine* 17, 873-890 (method 10, the hybrid score
+interval).
+
+Rao, J. N. K. & Scott, A. J. (1981). The analysis of categorical data from complex sample
+surveys: chi-squared tests for goodness of fit and independence in two-way tables. *JASA* 76,
+221-230.
+
+Rao, J. N. K. & Scott, A. J. (1984). On chi-squared tests for multiway contingency tables with
+cell proportions estimated from survey data. *Annals of Statistics* 12, 46-60.
+
+Thomas, D. R. & Rao, J. N. K. (1987). Small-sample comparisons of level and power for simple
+goodness-of-fit statistics under cluster sampling. *JASA* 82, 630-636 (the F form of the
+second-order correction).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+
+from stikprove.errors import EstimationError
+from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation.intervals import check_confidence_level
+
+__all__ = [
+    "COMPARISON_METHODS",
+    "RAO_SCOTT_STATISTICS",
+    "GroupComparison",
+    "RaoScottTest",
+    "compare_proportions",
+    "rao_scott_test",
+]
+
+COMPARISON_METHODS = ("auto", "newcombe", "linearization")
+"""Methods of :func:`compare_proportions` (``auto``: newcombe for domains in disjoint strata)."""
+
+RAO_SCOTT_STATISTICS = ("F", "Chisq")
+"""Forms of :func:`rao_scott_test`: second-order F (R's default) and first-order chi-square."""
+
+
+# --------------------------------------------------------------------------------------------
+# The design, rebuilt for covariances (private; domains.py exposes no linearized values).
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Sample:
+    """Cases with an outcome, coded for linearization."""
+
+    y: np.ndarray  # 0/1 floats
+    stratum: np.ndarray  # codes 0..H-1
+    weight: np.ndarray  # N_h/n_h per case
+    fpc: np.ndarray  # 1 - n_h/N_h per stratum
+    size: np.ndarray  # n_h per stratum (cases with an outcome)
+    rows: np.ndarray  # positions of the kept rows in the caller's data
+
+
+def _columns(value: str | Sequence[str]) -> list[str]:
+    return [value] if isinstance(value, str) else list(value)
+
+
+def _sample(
+    data: pd.DataFrame, outcome: str, strata: str | Sequence[str], population_size: str
+) -> _Sample:
+    """The cases with an outcome, their strata, weights and finite population corrections.
+
+    Validation (columns, 0/1 outcome, N_h) is left to estimate_proportions, which the callers
+    run on the same arguments first.
+    """
+    column = data[outcome]
+    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
+        y_all = column.to_numpy(dtype=float, na_value=np.nan)
+    else:  # object column of 0/1, True/False and missing values (checked by the caller)
+        values = column.to_numpy(dtype=object)
+        y_all = np.array([np.nan if pd.isna(v) else float(v) for v in values], dtype=float)
+    keep = ~np.isnan(y_all)
+    kept = data.iloc[np.flatnonzero(keep)]
+    codes = kept.groupby(_columns(strata), sort=True, observed=True).ngroup().to_numpy()
+    n_strata = int(codes.max()) + 1 if len(codes) else 0
+    size = np.bincount(codes, minlength=n_strata).astype(float)
+    big_n = np.zeros(n_strata)
+    big_n[codes] = pd.to_numeric(kept[population_size]).to_numpy(dtype=float)
+    return _Sample(
+        y=y_all[keep],
+        stratum=codes,
+        weight=(big_n / size)[codes],
+        fpc=1.0 - size / big_n,
+        size=size,
+        rows=np.flatnonzero(keep),
+    )
+
+
+def _check_lonely(sample: _Sample, data: pd.DataFrame, strata: str | Sequence[str]) -> None:
+    """Refuse a sampled stratum with one case: it gives no variance estimate (as R refuses)."""
+    lonely = np.flatnonzero((sample.size == 1) & (sample.fpc > 0))
+    if lonely.size:
+        h = int(lonely[0])
+        first = data.iloc[sample.rows[sample.stratum == h][0]][_columns(strata)]
+        raise EstimationError(
+            f"stratum {tuple(first.tolist())!r} has a single case with an outcome out of a larger "
+            "population: no variance can be estimated from it (R's survey package refuses too); "
+            "collapse it with a similar stratum"
+        )
+
+
+def _stratified_covariance(sample: _Sample, z: np.ndarray) -> np.ndarray:
+    """Σ_h (1 − f_h) n_h/(n_h − 1) Σ_i (z_hi − z̄_h)(z_hi − z̄_h)ᵀ for columns of linearized z.
+
+    The with-replacement-then-fpc variance estimator of a stratified total (Cochran 1977, 5A;
+    R survey's ``svyrecvar`` for one-stage stratified designs). z is (cases × k).
+    """
+    h = sample.stratum
+    n_strata = len(sample.size)
+    sums = np.zeros((n_strata, z.shape[1]))
+    np.add.at(sums, h, z)
+    means = sums / np.maximum(sample.size, 1.0)[:, None]
+    centred = z - means[h]
+    scale = np.divide(sample.size, sample.size - 1.0, out=np.zeros(n_strata), where=sample.size > 1)
+    factor = (sample.fpc * scale)[h]
+    return (centred * factor[:, None]).T @ centred
+
+
+def _domain_linearization(sample: _Sample, member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Estimates p_d and linearized values z_d = w·1_d·(y − p_d)/N̂_d for the columns of member.
+
+    ``member`` is (cases × k) 0/1; the ratio estimator's influence values as R's survey package
+    uses them for domain means (Lumley 2010, section 2.3).
+    """
+    w = sample.weight[:, None] * member
+    size = w.sum(axis=0)
+    p = (w * sample.y[:, None]).sum(axis=0) / size
+    z = w * (sample.y[:, None] - p) / size
+    return p, z
+
+
+# --------------------------------------------------------------------------------------------
+# Two groups
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class GroupComparison:
+    """Two domain rates compared (see :func:`compare_proportions`). first − second, first/second."""
+
+    first: object
+    second: object
+    n_first: int
+    n_second: int
+    estimate_first: float
+    estimate_second: float
+    se_first: float
+    se_second: float
+    ci_low_first: float
+    ci_high_first: float
+    ci_low_second: float
+    ci_high_second: float
+    difference: float
+    se_difference: float
+    difference_low: float
+    difference_high: float
+    ratio: float
+    ratio_low: float
+    ratio_high: float
+    p_value: float
+    df: int
+    covariance: float
+    method: str
+    confidence_level: float
+    interval_method: str
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row tidy frame with the fields as columns."""
+        return pd.DataFrame([asdict(self)])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def _newcombe_hybrid(
+    p1: float, low1: float, high1: float, p2: float, low2: float, high2: float
+) -> tuple[float, float]:
+    """Newcombe's (1998, method 10) hybrid score interval for p1 − p2 from single-group limits.
+
+    L = d − √((p1 − l1)² + (u2 − p2)²), U = d + √((u1 − p1)² + (p2 − l2)²), d = p1 − p2.
+    With Wilson limits for plain counts this is Newcombe's method 10 exactly.
+    """
+    d = p1 - p2
+    low = d - np.sqrt((p1 - low1) ** 2 + (high2 - p2) ** 2)
+    high = d + np.sqrt((high1 - p1) ** 2 + (p2 - low2) ** 2)
+    return float(max(low, -1.0)), float(min(high, 1.0))
+
+
+def compare_proportions(
+    data: pd.DataFrame,
+    outcome: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    domain: str,
+    groups: tuple[object, object] | None = None,
+    confidence_level: float = 0.95,
+    method: str = "auto",
+    interval_method: str = "korn-graubard",
+) -> GroupComparison:
+    """Difference and ratio of the rates of two domains, with intervals and a p-value.
+
+    Parameters
+    ----------
+    data, outcome, strata, population_size
+        As for :func:`stikprove.estimation.domains.estimate_proportions`: one row per sampled
+        case, a 0/1 outcome (missing values are dropped before the design is built), the strata
+        column(s) and the column holding each stratum's N_h.
+    domain
+        Column whose values define the groups.
+    groups
+        The two values of ``domain`` to compare, (first, second): the difference is
+        first − second and the ratio first/second. Default: the column must have exactly two
+        values (among cases with an outcome), taken in sorted order.
+    confidence_level
+        In (0, 1).
+    method
+        - ``"newcombe"``: Newcombe's (1998) hybrid score interval (method 10) for the difference,
+          built on each domain's design-adjusted Wilson limits (Wilson on the effective sample
+          size n_eff = p(1 − p)/se², t(df) quantile; ``estimate_proportions(method="wilson")``,
+          with its edge rules for 0 or all events and census strata). Valid only when no stratum
+          holds cases of both domains, so the two estimates are independent.
+        - ``"linearization"``: the design-based Wald interval d ± t(df)·se with
+          var(p̂1 − p̂2) = v1 + v2 − 2·cov: v1, v2 the squared standard errors of
+          ``estimate_proportions`` and cov from the two domains' linearized values within the
+          shared strata (as R's ``svyby(..., covmat=TRUE)`` + ``svycontrast``; identical to R
+          except where estimate_proportions adds its variance term for a stratum wholly in a
+          domain whose cases all agree, see its module docstring).
+        - ``"auto"`` (default): newcombe for domains in disjoint strata, else linearization.
+    interval_method
+        Method of the two single-domain intervals reported (``ci_low_first``, ...); any method of
+        ``estimate_proportions``. It does not affect the difference.
+
+    Returns
+    -------
+    GroupComparison
+        Frozen; ``to_frame()`` gives one tidy row. Fields: the two groups, their n, estimate,
+        se and interval; ``difference`` with ``se_difference``, ``difference_low``/``_high``;
+        ``ratio`` with ``ratio_low``/``_high``; ``p_value``; ``df``; ``covariance`` of the two
+        estimates; ``method`` used.
+
+    Notes
+    -----
+    - Ratio: log delta method, var(log r) = v1/p1² + v2/p2² − 2·cov/(p1·p2), interval
+      exp(log r ± t(df)·se) (R's ``svycontrast(..., quote(a/b))`` gives se(r) = r·se(log r)).
+      NaN when either estimate is 0 (the log is undefined there).
+    - p-value: two-sided t test of p1 = p2, t = d/se(d) with df degrees of freedom, for both
+      methods (it may disagree with the Newcombe interval at the margin). NaN when se(d) = 0
+      and a sampled stratum is involved; with census strata only, 0 or 1 (no sampling error).
+    - df = cases in either domain − strata holding them (R's ``degf`` of the union subset).
+    - If the linearization se is 0 although strata were sampled (e.g. 0 events in both groups),
+      the Wald interval would have width 0; the Newcombe interval is given instead (with the
+      covariance ignored) and ``method`` says so.
+    - A sampled stratum with a single case (after dropping missing outcomes) adds nothing to the
+      covariance (only one of the domains has a case there); its variance is handled by
+      estimate_proportions' rule.
+    """
+    level = check_confidence_level(confidence_level)
+    if method not in COMPARISON_METHODS:
+        raise EstimationError(f"method must be one of {COMPARISON_METHODS}, got {method!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise EstimationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if not isinstance(domain, str) or domain not in data.columns:
+        raise EstimationError(
+            f"domain must name a column of data, got {domain!r}; columns are {list(data.columns)}"
+        )
+    # Validates everything else (columns, 0/1 outcome, N_h) with the same messages as elsewhere.
+    table = estimate_proportions(
+        data, outcome, strata, population_size, by=domain,
+        confidence_level=level, method=interval_method,
+    )  # fmt: skip
+    present = table[domain].tolist()
+    if groups is None:
+        if len(present) != 2:
+            raise EstimationError(
+                f"domain column {domain!r} has {len(present)} values with an outcome "
+                f"({present[:10]!r}); pass groups=(first, second) to choose two"
+            )
+        first, second = present
+    else:
+        if isinstance(groups, str) or not hasattr(groups, "__len__") or len(groups) != 2:
+            raise EstimationError(f"groups must be a pair (first, second), got {groups!r}")
+        first, second = groups
+        if first == second:
+            raise EstimationError(f"groups must be two different values, got {groups!r}")
+        for g in (first, second):
+            if g not in present:
+                raise EstimationError(
+                    f"group {g!r} has no case with an outcome in domain column {domain!r}; "
+                    f"values with an outcome are {present[:10]!r}"
+                )
+    row1 = table.loc[table[domain] == first].iloc[0]
+    row2 = table.loc[table[domain] == second].iloc[0]
+
+    sample = _sample(data, outcome, strata, population_size)
+    labels = data[domain].iloc[sample.rows].to_numpy(dtype=object)
+    member = np.column_stack([labels == first, labels == second]).astype(float)
+    in_1 = np.unique(sample.stratum[member[:, 0] > 0])
+    in_2 = np.unique(sample.stratum[member[:, 1] > 0])
+    disjoint = np.intersect1d(in_1, in_2).size == 0
+    union = np.union1d(in_1, in_2)
+    df = int(member.sum() - union.size)
+    sampled_union = bool(np.any(sample.fpc[union] > 0))
+
+    if method == "newcombe" and not disjoint:
+        raise EstimationError(
+            f"method 'newcombe' needs the groups {first!r} and {second!r} in disjoint strata "
+            "(independent samples), but some strata hold cases of both; use 'linearization'"
+        )
+    chosen = method if method != "auto" else ("newcombe" if disjoint else "linearization")
+
+    p, z = _domain_linearization(sample, member)
+    # The domains' own variances are estimate_proportions' (R's linearization variance, plus its
+    # documented term for a stratum wholly in the domain with p̂_h in {0, 1}); the covariance
+    # comes from the linearized values in the shared strata (zero for disjoint strata).
+    v1, v2 = float(row1["se"]) ** 2, float(row2["se"]) ** 2
+    c12 = 0.0 if disjoint else float(_stratified_covariance(sample, z)[0, 1])
+    d = float(p[0] - p[1])
+    var_d = max(v1 + v2 - 2.0 * c12, 0.0)
+    se_d = float(np.sqrt(var_d))
+    t = float(stats.t.isf((1.0 - level) / 2.0, max(df, 1)))
+
+    if chosen == "linearization" and se_d == 0.0 and sampled_union:
+        chosen = "newcombe (linearization se is 0)"
+    if chosen.startswith("newcombe"):
+        wil = estimate_proportions(
+            data, outcome, strata, population_size, by=domain,
+            confidence_level=level, method="wilson",
+        )  # fmt: skip
+        w1 = wil.loc[wil[domain] == first].iloc[0]
+        w2 = wil.loc[wil[domain] == second].iloc[0]
+        d_low, d_high = _newcombe_hybrid(
+            p[0], w1["ci_low"], w1["ci_high"], p[1], w2["ci_low"], w2["ci_high"]
+        )
+    else:
+        d_low, d_high = max(d - t * se_d, -1.0), min(d + t * se_d, 1.0)
+
+    if se_d > 0:
+        p_value = float(2.0 * stats.t.sf(abs(d) / se_d, max(df, 1)))
+    elif not sampled_union:
+        p_value = 0.0 if d != 0 else 1.0
+    else:
+        p_value = float("nan")
+
+    if p[0] > 0 and p[1] > 0:
+        ratio = float(p[0] / p[1])
+        var_log = v1 / p[0] ** 2 + v2 / p[1] ** 2 - 2.0 * c12 / (p[0] * p[1])
+        se_log = float(np.sqrt(max(var_log, 0.0)))
+        r_low, r_high = ratio * np.exp(-t * se_log), ratio * np.exp(t * se_log)
+    else:
+        ratio = float(p[0] / p[1]) if p[1] > 0 else float("nan")
+        r_low = r_high = float("nan")
+
+    return GroupComparison(
+        first=first,
+        second=second,
+        n_first=int(row1["n"]),
+        n_second=int(row2["n"]),
+        estimate_first=float(row1["estimate"]),
+        estimate_second=float(row2["estimate"]),
+        se_first=float(row1["se"]),
+        se_second=float(row2["se"]),
+        ci_low_first=float(row1["ci_low"]),
+        ci_high_first=float(row1["ci_high"]),
+        ci_low_second=float(row2["ci_low"]),
+        ci_high_second=float(row2["ci_high"]),
+        difference=d,
+        se_difference=se_d,
+        difference_low=float(d_low),
+        difference_high=float(d_high),
+        ratio=ratio,
+        ratio_low=float(r_low),
+        ratio_high=float(r_high),
+        p_value=p_value,
+        df=df,
+        covariance=float(c12),
+        method=chosen,
+        confidence_level=level,
+        interval_method=interval_method,
+    )
+
+
+# --------------------------------------------------------------------------------------------
+# Several groups: Rao–Scott
+# --------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RaoScottTest:
+    """Rao–Scott test of independence of outcome and group (see :func:`rao_scott_test`)."""
+
+    statistic: float
+    """F (second order) or the first-order corrected chi-square X²/δ̄."""
+    df: float
+    """Numerator degrees of freedom: d = tr(Δ)²/tr(Δ²) for F, (r − 1)(c − 1) for Chisq."""
+    df_denominator: float
+    """d·ν for F, with ν = cases − strata; infinite for Chisq."""
+    p_value: float
+    pearson: float
+    """Pearson's X² on the weighted table scaled to the sample size (R's svytable Ntotal=n)."""
+    mean_design_effect: float
+    """δ̄ = tr(Δ)/((r − 1)(c − 1)), the mean generalized design effect."""
+    statistic_type: str
+    n: int
+    groups: tuple
+
+    def to_frame(self) -> pd.DataFrame:
+        """One-row tidy frame with the fields as columns (groups joined as text)."""
+        row = asdict(self)
+        row["groups"] = ", ".join(map(str, self.groups))
+        return pd.DataFrame([row])
+
+    def _repr_html_(self) -> str:
+        return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+
+def rao_scott_test(
+    data: pd.DataFrame,
+    outcome: str,
+    group: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    statistic: str = "F",
+) -> RaoScottTest:
+    """Test of equal rates across the groups of ``group``, Rao–Scott corrected for the design.
+
+    The same computation as R's ``svychisq(~outcome + group, design, statistic=...)``
+    (survey 4.1) for ``design = svydesign(ids=~1, strata=~stratum, fpc=~N, data=d)`` on the
+    cases with an outcome:
+
+    1. p̂: the weighted cell proportions of the r × c table (outcome × group), with their
+       linearization covariance V (stratified, with fpc).
+    2. Pearson's X² on the weighted table scaled to total n.
+    3. The generalized design effects Δ = (C'D⁻¹C/n)⁻¹ (C'D⁻¹VD⁻¹C), where D = diag(p̂) and the
+       columns of C span the interaction contrasts (residuals of the interaction columns on
+       the main effects), Rao & Scott (1984).
+    4. ``"F"`` (default, second-order; Rao & Scott 1981, Thomas & Rao 1987):
+       F = X²/tr(Δ) on d = tr(Δ)²/tr(Δ²) and d·ν degrees of freedom, ν = cases − strata.
+       ``"Chisq"`` (first-order): X²/δ̄ on (r − 1)(c − 1) degrees of freedom,
+       δ̄ = tr(Δ)/((r − 1)(c − 1)). (R prints X² itself as the statistic here; we return the
+       corrected value and give X² in ``pearson``.)
+
+    Parameters
+    ----------
+    data, outcome, strata, population_size
+        As for :func:`stikprove.estimation.domains.estimate_proportions`; missing outcomes are
+        dropped before the design is built.
+    group
+        Column with the groups (at least two among the cases with an outcome; no missing).
+    statistic
+        ``"F"`` or ``"Chisq"``.
+
+    Returns
+    -------
+    RaoScottTest
+        Frozen: statistic, df, df_denominator, p_value, pearson, mean_design_effect, ...
+
+    Raises
+    ------
+    EstimationError
+        Bad columns or values (as estimate_proportions), fewer than two groups or outcome values,
+        a missing group value, or a sampled stratum with a single case.
+    """
+    if statistic not in RAO_SCOTT_STATISTICS:
+        raise EstimationError(f"statistic must be one of {RAO_SCOTT_STATISTICS}, got {statistic!r}")
+    if not isinstance(data, pd.DataFrame):
+        raise EstimationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
+    if not isinstance(group, str) or group not in data.columns:
+        raise EstimationError(
+            f"group must name a column of data, got {group!r}; columns are {list(data.columns)}"
+        )
+    estimate_proportions(data, outcome, strata, population_size, by=group)  # validates
+    sample = _sample(data, outcome, strata, population_size)
+    _check_lonely(sample, data, strata)
+    labels = data[group].iloc[sample.rows]
+    levels = sorted(pd.unique(labels).tolist(), key=lambda v: (str(type(v)), v))
+    y_levels = np.unique(sample.y)
+    if len(levels) < 2:
+        raise EstimationError(
+            f"group column {group!r} has {len(levels)} value(s) among cases with an outcome "
+            f"({levels!r}); expected at least two groups to compare"
+        )
+    if len(y_levels) < 2:
+        raise EstimationError(
+            f"outcome column {outcome!r} takes the single value {y_levels[0]:g} among the cases "
+            "with an outcome; the test needs both 0 and 1"
+        )
+    nr, nc = len(y_levels), len(levels)
+    row_code = np.searchsorted(y_levels, sample.y)
+    col_index = {v: j for j, v in enumerate(levels)}
+    col_code = labels.map(col_index).to_numpy(dtype=np.intp)
+    cell = row_code + nr * col_code  # rows vary fastest, as R's interaction() and expand.grid
+    member = np.zeros((len(cell), nr * nc))
+    member[np.arange(len(cell)), cell] = 1.0
+
+    w = sample.weight
+    total = w.sum()
+    p = (w[:, None] * member).sum(axis=0) / total
+    z = w[:, None] * (member - p) / total
+    v = _stratified_covariance(sample, z)
+    n = len(cell)
+    nu = n - len(sample.size)
+
+    rows = np.tile(np.arange(nr), nc)
+    cols = np.repeat(np.arange(nc), nr)
+    main = np.column_stack(
+        [np.ones(nr * nc)]
+        + [(rows == i).astype(float) for i in range(1, nr)]
+        + [(cols == j).astype(float) for j in range(1, nc)]
+    )
+    inter = np.column_stack(
+        [((rows == i) & (cols == j)).astype(float) for j in range(1, nc) for i in range(1, nr)]
+    )
+    coef, *_ = np.linalg.lstsq(main, inter, rcond=None)
+    contrast = inter - main @ coef
+    inv_d = np.divide(1.0, p, out=np.zeros_like(p), where=p > 0)
+    denom = contrast.T @ (inv_d[:, None] / n * contrast)
+    numer = contrast.T @ (inv_d[:, None] * v * inv_d[None, :]) @ contrast
+    delta = np.linalg.solve(denom, numer)
+    trace = float(np.trace(delta))
+    trace2 = float(np.trace(delta @ delta))
+
+    observed = (n * p).reshape(nc, nr).T  # r x c weighted table scaled to n
+    expected = np.outer(observed.sum(axis=1), observed.sum(axis=0)) / n
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pearson = float(np.nansum((observed - expected) ** 2 / expected))
+    k = (nr - 1) * (nc - 1)
+    mean_deff = trace / k
+
+    if trace <= 0:
+        stat, ndf, ddf, p_value = float("nan"), float("nan"), float("nan"), float("nan")
+    elif statistic == "F":
+        ndf = trace**2 / trace2
+        ddf = ndf * nu
+        stat = pearson / trace
+        p_value = float(stats.f.sf(stat, ndf, ddf)) if ddf > 0 else float("nan")
+    else:
+        ndf, ddf = float(k), float("inf")
+        stat = pearson / mean_deff
+        p_value = float(stats.chi2.sf(stat, k))
+    return RaoScottTest(
+        statistic=float(stat),
+        df=float(ndf),
+        df_denominator=float(ddf),
+        p_value=p_value,
+        pearson=pearson,
+        mean_design_effect=float(mean_deff),
+        statistic_type=statistic,
+        n=int(n),
+        groups=tuple(levels),
+    )

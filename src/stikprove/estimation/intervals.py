@@ -1,0 +1,326 @@
+"""Confidence intervals for a single proportion from plain counts.
+
+:func:`proportion_ci` gives the interval for ``successes`` out of ``n`` by one of the
+methods in :data:`PROPORTION_METHODS`. Each method is a small pure function of numpy
+arrays, cited in its docstring, and registered in that one dict.
+
+Where statsmodels implements a method (``statsmodels.stats.proportion.proportion_confint``:
+wald as ``normal``, wilson, agresti-coull, clopper-pearson as ``beta``) it is used as is.
+Written by hand, and why:
+
+- ``wilson-cc``: statsmodels has no continuity-corrected score interval; the closed form is
+  Newcombe (1998), method 4.
+- ``jeffreys``: statsmodels omits the boundary modification of Brown, Cai & DasGupta (2001),
+  section 4.1.2 (lower bound 0 at x = 0, upper bound 1 at x = n), which we want.
+- ``hypergeometric``: neither scipy nor statsmodels inverts the hypergeometric tail tests for
+  sampling without replacement from a finite population, which is what a stratum of a small
+  kommune is. Konijn (1973), Buonaccorsi (1987) and Wright (1991) describe it; it is computed by
+  a vectorised integer bisection on ``scipy.stats.hypergeom`` tail probabilities.
+
+References
+----------
+Agresti, A. & Coull, B. A. (1998). Approximate is better than "exact" for interval estimation of
+binomial proportions. The American Statistician 52, 119-126.
+
+Brown, L. D., Cai, T. T. & DasGupta, A. (2001). Interval estimation for a binomial proportion.
+Statistical Science 16, 101-133.
+
+Buonaccorsi, J. P. (1987). A note on confidence intervals for proportions in finite populations.
+The American Statistician 41, 215-218.
+
+Clopper, C. J. & Pearson, E. S. (1934). The use of confidence or fiducial limits illustrated in
+the case of the binomial. Biometrika 26, 404-413.
+
+Konijn, H. S. (1973). Statistical Theory of Sample Survey Design and Analysis. North-Holland.
+
+Newcombe, R. G. (1998). Two-sided confidence intervals for the single proportion: comparison of
+seven methods. Statistics in Medicine 17, 857-872.
+
+Wilson, E. B. (1927). Probable inference, the law of succession, and statistical inference.
+JASA 22, 209-212.
+
+Wright, T. (1991). Exact Confidence Bounds when Sampling from Small Finite Universes. Lecture
+Notes in Statistics 66, Springer.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from stikprove.errors import EstimationError
+
+__all__ = [
+    "PROPORTION_METHODS",
+    "ConfidenceInterval",
+    "check_confidence_level",
+    "hypergeometric_bounds",
+    "proportion_ci",
+]
+
+
+@dataclass(frozen=True)
+class ConfidenceInterval:
+    """A two-sided confidence interval: ``low`` and ``high`` (floats, or numpy arrays).
+
+    Unpacks as a pair: ``low, high = proportion_ci(3, 40)``.
+    """
+
+    low: float | np.ndarray
+    high: float | np.ndarray
+
+    def __iter__(self) -> Iterator[float | np.ndarray]:
+        yield self.low
+        yield self.high
+
+    def _repr_html_(self) -> str:
+        return f"<code>ConfidenceInterval(low={self.low!r}, high={self.high!r})</code>"
+
+
+def check_confidence_level(confidence_level: float) -> float:
+    """Return ``confidence_level`` as a float, or raise EstimationError if not in (0, 1)."""
+    try:
+        level = float(confidence_level)
+    except (TypeError, ValueError):
+        raise EstimationError(
+            f"confidence_level must be a number in (0, 1), got {confidence_level!r}"
+        ) from None
+    if not 0.0 < level < 1.0:
+        raise EstimationError(f"confidence_level must be in (0, 1), got {confidence_level!r}")
+    return level
+
+
+# --- the methods: (x, n, alpha, population_size) -> (low, high), float arrays ---------------
+
+
+def _wald(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
+    """Wald interval p ± z·sqrt(p(1-p)/n), clipped to [0, 1] (Newcombe 1998, method 1).
+
+    Computed by statsmodels ``proportion_confint(method="normal")``. Known to undercover badly
+    near 0 and 1 (Brown, Cai & DasGupta 2001); kept for comparison only.
+    """
+    return proportion_confint(x, n, alpha=alpha, method="normal")
+
+
+def _wilson(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
+    """Wilson (1927) score interval (Newcombe 1998, method 3; Brown, Cai & DasGupta 2001).
+
+    Computed by statsmodels ``proportion_confint(method="wilson")``.
+    """
+    return proportion_confint(x, n, alpha=alpha, method="wilson")
+
+
+def _wilson_cc(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
+    """Wilson score interval with continuity correction, Newcombe (1998) method 4.
+
+    Closed form (Newcombe 1998, p. 861, with z the 1 - alpha/2 normal quantile, p = x/n):
+    L = (2np + z² - 1 - z·sqrt(z² - 2 - 1/n + 4p(n(1-p) + 1))) / (2(n + z²)), L = 0 if p = 0;
+    U = (2np + z² + 1 + z·sqrt(z² + 2 - 1/n + 4p(n(1-p) - 1))) / (2(n + z²)), U = 1 if p = 1.
+    Written by hand: statsmodels and scipy do not offer it. Equals R's ``prop.test(correct=TRUE)``.
+    """
+    z = stats.norm.isf(alpha / 2)
+    z2 = z * z
+    p = x / n
+    denom = 2 * (n + z2)
+    with np.errstate(invalid="ignore"):
+        root_low = np.sqrt(z2 - 2 - 1 / n + 4 * p * (n * (1 - p) + 1))
+        root_high = np.sqrt(z2 + 2 - 1 / n + 4 * p * (n * (1 - p) - 1))
+        low = (2 * n * p + z2 - 1 - z * root_low) / denom
+        high = (2 * n * p + z2 + 1 + z * root_high) / denom
+    low = np.where(x == 0, 0.0, np.clip(low, 0.0, 1.0))
+    high = np.where(x == n, 1.0, np.clip(high, 0.0, 1.0))
+    return low, high
+
+
+def _agresti_coull(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
+    """Agresti & Coull (1998) 'add z²/2 successes and failures' interval, clipped to [0, 1].
+
+    Computed by statsmodels ``proportion_confint(method="agresti_coull")``; see Brown, Cai &
+    DasGupta (2001), section 4.1.1.
+    """
+    return proportion_confint(x, n, alpha=alpha, method="agresti_coull")
+
+
+def _jeffreys(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
+    """Jeffreys equal-tailed interval, Beta(x + 1/2, n - x + 1/2) quantiles.
+
+    With the boundary modification of Brown, Cai & DasGupta (2001), section 4.1.2: the lower
+    bound is 0 when x = 0 and the upper bound 1 when x = n. Written by hand for that modification.
+    """
+    low = stats.beta.ppf(alpha / 2, x + 0.5, n - x + 0.5)
+    high = stats.beta.isf(alpha / 2, x + 0.5, n - x + 0.5)
+    return np.where(x == 0, 0.0, low), np.where(x == n, 1.0, high)
+
+
+def _clopper_pearson(
+    x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None
+):
+    """Clopper & Pearson (1934) 'exact' interval from Beta quantiles (Newcombe 1998, method 5).
+
+    Computed by statsmodels ``proportion_confint(method="beta")``; equals R's ``binom.test``.
+    """
+    return proportion_confint(x, n, alpha=alpha, method="beta")
+
+
+def hypergeometric_bounds(
+    x: np.ndarray, n: np.ndarray, population_size: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact bounds (M_low, M_high) on the number of successes M in a finite population.
+
+    x successes in a simple random sample without replacement of n from N = ``population_size``.
+    The confidence set inverts the two one-sided hypergeometric tail tests, each at alpha/2
+    (Konijn 1973; Buonaccorsi 1987; Wright 1991):
+
+        M_high = max{M : P(X <= x | M) > alpha/2},   M_low = min{M : P(X >= x | M) > alpha/2},
+
+    over the M compatible with the sample, x <= M <= N - (n - x). P(X <= x | M) falls and
+    P(X >= x | M) rises with M, so each bound is found by integer bisection, all inputs at once
+    (about log2(N) vectorised ``scipy.stats.hypergeom`` calls). Every M outside [M_low, M_high]
+    is rejected by a test of size at most alpha/2, so the coverage is at least 1 - alpha for every
+    M. A census (n = N) leaves only M = x: the interval is the exact value.
+    """
+    x, n, big_n = (np.asarray(a, dtype=np.int64) for a in (x, n, population_size))
+    x, n, big_n = np.broadcast_arrays(x, n, big_n)
+    half = alpha / 2
+
+    # Upper bound: largest M in [x, N - n + x] with cdf(x; M) > alpha/2 (true at M = x).
+    lo = x.copy()
+    hi = big_n - n + x
+    while np.any(lo < hi):
+        mid = (lo + hi + 1) // 2
+        accept = stats.hypergeom.cdf(x, big_n, mid, n) > half
+        active = lo < hi
+        lo = np.where(active & accept, mid, lo)
+        hi = np.where(active & ~accept, mid - 1, hi)
+    m_high = lo
+
+    # Lower bound: smallest M in [x, N - n + x] with sf(x - 1; M) > alpha/2 (true at the top).
+    lo = x.copy()
+    hi = big_n - n + x
+    while np.any(lo < hi):
+        mid = (lo + hi) // 2
+        accept = stats.hypergeom.sf(x - 1, big_n, mid, n) > half
+        active = lo < hi
+        hi = np.where(active & accept, mid, hi)
+        lo = np.where(active & ~accept, mid + 1, lo)
+    m_low = hi
+    return m_low, m_high
+
+
+def _hypergeometric(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
+    """Exact interval for M/N under sampling without replacement (Konijn 1973; Buonaccorsi 1987;
+    Wright 1991). See :func:`hypergeometric_bounds`. Needs ``population_size``.
+    """
+    if population_size is None:
+        raise EstimationError(
+            "method 'hypergeometric' needs population_size (the N the n cases were drawn from)"
+        )
+    m_low, m_high = hypergeometric_bounds(x, n, population_size, alpha)
+    return m_low / population_size, m_high / population_size
+
+
+_Method = Callable[
+    [np.ndarray, np.ndarray, float, "np.ndarray | None"], tuple[np.ndarray, np.ndarray]
+]
+
+PROPORTION_METHODS: dict[str, _Method] = {
+    "wald": _wald,
+    "wilson": _wilson,
+    "wilson-cc": _wilson_cc,
+    "agresti-coull": _agresti_coull,
+    "jeffreys": _jeffreys,
+    "clopper-pearson": _clopper_pearson,
+    "hypergeometric": _hypergeometric,
+}
+"""Interval methods for plain counts: name -> function(x, n, alpha, population_size)."""
+
+
+def _fmt(value: float) -> str:
+    """A number as the user wrote it: 8 rather than np.float64(8.0)."""
+    value = float(value)
+    return str(int(value)) if value.is_integer() else repr(value)
+
+
+def _as_counts(value: object, name: str) -> np.ndarray:
+    array = np.asarray(value, dtype=float)
+    bad = ~np.isfinite(array) | (array < 0) | (array != np.round(array))
+    if np.any(bad):
+        first = array[bad].flat[0] if array.ndim else array.item()
+        raise EstimationError(f"{name} must be whole numbers >= 0, got {_fmt(first)}")
+    return array
+
+
+def proportion_ci(
+    successes: int | np.ndarray,
+    n: int | np.ndarray,
+    confidence_level: float = 0.95,
+    method: str = "wilson",
+    population_size: int | np.ndarray | None = None,
+) -> ConfidenceInterval:
+    """Confidence interval for a proportion from ``successes`` out of ``n``.
+
+    Parameters
+    ----------
+    successes, n
+        Counts (whole numbers, 0 <= successes <= n, n >= 1); scalars or arrays that broadcast.
+    confidence_level
+        In (0, 1).
+    method
+        One of ``wald``, ``wilson`` (default), ``wilson-cc``, ``agresti-coull``, ``jeffreys``,
+        ``clopper-pearson``, ``hypergeometric``; see :data:`PROPORTION_METHODS` and the
+        docstrings of the functions there for the formulas and references.
+    population_size
+        N, the finite population the n cases were drawn from without replacement; required by
+        (and only used by) ``hypergeometric``, whose bounds are then multiples of 1/N.
+
+    Returns
+    -------
+    ConfidenceInterval
+        ``low`` and ``high`` within [0, 1]: floats for scalar input, else arrays of the
+        broadcast shape.
+
+    Examples
+    --------
+    >>> ci = proportion_ci(81, 263, method="wilson")
+    >>> round(ci.low, 4), round(ci.high, 4)
+    (0.2553, 0.3662)
+    >>> proportion_ci(3, 40, population_size=40, method="hypergeometric")
+    ConfidenceInterval(low=0.075, high=0.075)
+    """
+    if method not in PROPORTION_METHODS:
+        raise EstimationError(
+            f"method must be one of {', '.join(map(repr, PROPORTION_METHODS))}; got {method!r}"
+        )
+    level = check_confidence_level(confidence_level)
+    x = _as_counts(successes, "successes")
+    size = _as_counts(n, "n")
+    x, size = np.broadcast_arrays(x, size)
+    if np.any(size < 1):
+        raise EstimationError(f"n must be >= 1, got {_fmt(size[size < 1].flat[0])}")
+    if np.any(x > size):
+        i = np.flatnonzero(x > size)[0]
+        raise EstimationError(
+            f"successes must be <= n, got successes={_fmt(x.flat[i])} with n={_fmt(size.flat[i])}"
+        )
+    big_n = None
+    if population_size is not None:
+        big_n = _as_counts(population_size, "population_size")
+        x, size, big_n = np.broadcast_arrays(x, size, big_n)
+        if np.any(big_n < size):
+            i = np.flatnonzero(big_n < size)[0]
+            raise EstimationError(
+                f"population_size must be >= n, got population_size={_fmt(big_n.flat[i])} "
+                f"with n={_fmt(size.flat[i])}"
+            )
+    low, high = PROPORTION_METHODS[method](x, size, 1.0 - level, big_n)
+    # Guard against rounding (statsmodels' Wilson gives 1e-18 at x = 0): low <= x/n <= high.
+    estimate = x / size
+    low = np.clip(np.minimum(np.asarray(low, dtype=float), estimate), 0.0, 1.0)
+    high = np.clip(np.maximum(np.asarray(high, dtype=float), estimate), 0.0, 1.0)
+    if low.ndim == 0:
+        return ConfidenceInterval(float(low), float(high))
+    return ConfidenceInterval(low, high)

@@ -1,0 +1,291 @@
+"""Many kommuner at once: tests against the national rate and funnel-plot limits.
+
+Two tools for a national overview that shows 98 kommuner side by side:
+
+- :func:`flag_differences` tests, for every domain (kommune) of an estimates table, whether its rate
+  differs from the national rate, and adjusts the p-values for the number of kommuner tested with
+  Benjamini & Hochberg's false discovery rate (through
+  :func:`statsmodels.stats.multitest.multipletests`).
+- :func:`funnel_limits` gives the control limits of a funnel plot (Spiegelhalter 2005) as a tidy
+  frame, ready to draw beside each kommune's estimate plotted against its (effective) sample size.
+
+Written by hand: the per-domain t test (a few lines on top of :mod:`scipy.stats`) and the exact
+binomial funnel limits with Spiegelhalter's interpolation, which no library we depend on offers.
+
+References
+----------
+Benjamini, Y. & Hochberg, Y. (1995). Controlling the false discovery rate: a practical and powerful
+approach to multiple testing. *JRSS B* 57(1), 289-300.
+
+Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance.
+*Statistics in Medicine* 24(8), 1185-1202 (Appendix A.1.1: exact binomial limits, interpolated).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+
+import numpy as np
+import pandas as pd
+from scipy import stats
+from statsmodels.stats.multitest import multipletests
+
+from stikprove.errors import EstimationError
+
+__all__ = ["ADJUSTMENT_METHODS", "FUNNEL_METHODS", "flag_differences", "funnel_limits"]
+
+ADJUSTMENT_METHODS = ("fdr_bh", "fdr_by", "holm", "bonferroni", "none")
+"""p-value adjustments accepted by :func:`flag_differences` (statsmodels' names; "none" = raw)."""
+
+FUNNEL_METHODS = ("exact", "normal")
+"""Ways :func:`funnel_limits` computes the control limits."""
+
+_ALTERNATIVES = ("two-sided", "greater", "less")
+
+
+def _check_rate(name: str, value: object) -> float:
+    try:
+        rate = float(value)  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        raise EstimationError(f"{name} must be a proportion in [0, 1], got {value!r}") from None
+    if not 0.0 <= rate <= 1.0:
+        raise EstimationError(f"{name} must be a proportion in [0, 1], got {value!r}")
+    return rate
+
+
+def flag_differences(
+    estimates: pd.DataFrame,
+    national_rate: float,
+    *,
+    alpha: float = 0.05,
+    adjust: str = "fdr_bh",
+    alternative: str = "two-sided",
+    estimate: str = "estimate",
+    se: str = "se",
+    df: str = "df",
+) -> pd.DataFrame:
+    """Test each domain's rate against the national rate, adjusting for the many domains tested.
+
+    For domain *d* with estimate p̂_d, standard error se_d and design degrees of freedom df_d (the
+    columns of :func:`stikprove.estimation.domains.estimate_proportions`), the statistic is
+    t_d = (p̂_d − p₀) / se_d, referred to Student's t with df_d degrees of freedom (the standard
+    normal where df_d is infinite). The national rate p₀ is treated as a fixed reference value:
+    its own standard error is ignored (it is usually several times smaller than a kommune's).
+
+    The p-values of the domains tested are then adjusted together, by default with Benjamini &
+    Hochberg's (1995) step-up procedure (``adjust="fdr_bh"``, statsmodels'
+    ``multipletests``), so that among the domains flagged at level ``alpha`` the expected share
+    of false discoveries is at most ``alpha``.
+
+    A domain is *not tested* (p_value and p_adjusted missing, ``tested`` False, and it takes no
+    part in the adjustment) when its se is missing or zero or its df is missing or below 1: a
+    census domain or one with no events or only events has no usable sampling distribution for a
+    t test, and a zero se would otherwise give a spurious p-value of 0.
+
+    Parameters
+    ----------
+    estimates
+        One row per domain, with at least the columns named by ``estimate``, ``se`` and ``df``.
+    national_rate
+        The reference rate p₀ in [0, 1].
+    alpha
+        Level at which ``flagged`` is set (on the adjusted p-value), in (0, 1).
+    adjust
+        One of :data:`ADJUSTMENT_METHODS`.
+    alternative
+        "two-sided" (differs), "greater" (domain rate above p₀) or "less".
+    estimate, se, df
+        Column names in ``estimates``.
+
+    Returns
+    -------
+    pandas.DataFrame
+        A copy of ``estimates`` (same index and order) with columns added:
+        ``difference`` (p̂_d − p₀), ``statistic`` (t_d), ``p_value`` (unadjusted), ``p_adjusted``,
+        ``tested`` (bool) and ``flagged`` (bool: tested and p_adjusted ≤ alpha).
+
+    Examples
+    --------
+    >>> est = pd.DataFrame({"kommune_code": ["101", "461"], "estimate": [0.10, 0.30],
+    ...                     "se": [0.02, 0.05], "df": [200, 80]})
+    >>> out = flag_differences(est, national_rate=0.12)
+    >>> out["flagged"].tolist()
+    [False, True]
+    """
+    if not isinstance(estimates, pd.DataFrame):
+        raise EstimationError(
+            f"estimates must be a pandas DataFrame, got {type(estimates).__name__}"
+        )
+    missing = [c for c in (estimate, se, df) if c not in estimates.columns]
+    if missing:
+        raise EstimationError(
+            f"estimates lacks column(s) {missing}; expected columns {estimate!r}, {se!r}, {df!r} "
+            f"(got {list(estimates.columns)})"
+        )
+    p0 = _check_rate("national_rate", national_rate)
+    if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
+        raise EstimationError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if adjust not in ADJUSTMENT_METHODS:
+        raise EstimationError(f"adjust must be one of {ADJUSTMENT_METHODS}, got {adjust!r}")
+    if alternative not in _ALTERNATIVES:
+        raise EstimationError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
+
+    values = {}
+    for column in (estimate, se, df):
+        try:
+            values[column] = pd.to_numeric(estimates[column]).to_numpy(dtype=float, na_value=np.nan)
+        except (TypeError, ValueError):
+            raise EstimationError(
+                f"column {column!r} of estimates must be numeric, got dtype "
+                f"{estimates[column].dtype}"
+            ) from None
+    p_hat, s, dof = values[estimate], values[se], values[df]
+    bad = np.isfinite(p_hat) & ((p_hat < 0) | (p_hat > 1))
+    if bad.any():
+        raise EstimationError(
+            f"column {estimate!r} must hold proportions in [0, 1], got {p_hat[bad][0]!r}"
+        )
+    if (np.isfinite(s) & (s < 0)).any():
+        raise EstimationError(f"column {se!r} must be non-negative, got {s[s < 0][0]!r}")
+
+    tested = np.isfinite(p_hat) & np.isfinite(s) & (s > 0) & ~np.isnan(dof) & (dof >= 1)
+    difference = p_hat - p0
+    statistic = np.full(len(p_hat), np.nan)
+    statistic[tested] = difference[tested] / s[tested]
+    p_value = np.full(len(p_hat), np.nan)
+    t = statistic[tested]
+    dist = stats.t(dof[tested])  # df = inf gives the standard normal
+    if alternative == "two-sided":
+        p_value[tested] = 2.0 * dist.sf(np.abs(t))
+    elif alternative == "greater":
+        p_value[tested] = dist.sf(t)
+    else:
+        p_value[tested] = dist.cdf(t)
+    p_value = np.minimum(p_value, 1.0)
+
+    p_adjusted = np.full(len(p_hat), np.nan)
+    if tested.any():
+        if adjust == "none":
+            p_adjusted[tested] = p_value[tested]
+        else:
+            p_adjusted[tested] = multipletests(p_value[tested], alpha=alpha, method=adjust)[1]
+
+    out = estimates.copy()
+    out["difference"] = difference
+    out["statistic"] = statistic
+    out["p_value"] = p_value
+    out["p_adjusted"] = p_adjusted
+    out["tested"] = tested
+    out["flagged"] = tested & (np.nan_to_num(p_adjusted, nan=1.0) <= alpha)
+    return out
+
+
+def _exact_limit(n: np.ndarray, rate: float, prob: float) -> np.ndarray:
+    """Spiegelhalter's (2005, A.1.1) interpolated binomial quantile, as a proportion of n.
+
+    r_p is the smallest r with P(R ≤ r) ≥ p for R ~ Binomial(n, rate); the limit is
+    (r_p − α)/n with α = (P(R ≤ r_p) − p) / (P(R ≤ r_p) − P(R ≤ r_p − 1)), which makes the
+    limits a smooth function of n instead of a staircase.
+    """
+    r = stats.binom.ppf(prob, n, rate)
+    f_r = stats.binom.cdf(r, n, rate)
+    f_below = stats.binom.cdf(r - 1, n, rate)
+    step = f_r - f_below
+    with np.errstate(invalid="ignore", divide="ignore"):
+        a = np.where(step > 0, (f_r - prob) / step, 0.0)
+    return np.clip((r - a) / n, 0.0, 1.0)
+
+
+def funnel_limits(
+    national_rate: float,
+    sample_sizes: Iterable[float] | float,
+    levels: Sequence[float] = (0.95, 0.998),
+    method: str = "exact",
+) -> pd.DataFrame:
+    """Funnel-plot control limits around the national rate (Spiegelhalter 2005).
+
+    For each sample size n and each level (e.g. 0.95 and 0.998, Spiegelhalter's "2 and 3 standard
+    deviations"), the limits are the p_low = (1 − level)/2 and p_high = (1 + level)/2 quantiles of
+    the proportion of events among n cases when every kommune had the national rate θ:
+
+    - ``method="exact"`` (default): the binomial quantiles with Spiegelhalter's interpolation
+      (2005, Appendix A.1.1): with r_p the smallest r such that P(R ≤ r) ≥ p,
+      the limit is (r_p − α)/n, α = (P(R ≤ r_p) − p)/(P(R ≤ r_p) − P(R ≤ r_p − 1)).
+      The sample sizes must be whole numbers.
+    - ``method="normal"``: θ ± z_p √(θ(1 − θ)/n), clipped to [0, 1]; any positive n (for
+      instance effective sample sizes).
+
+    To place a design-based estimate on the plot, use its effective sample size (``n_eff`` of
+    the estimates table) as n; the limits then describe what a simple random sample of that size
+    would show.
+
+    Parameters
+    ----------
+    national_rate
+        θ in [0, 1].
+    sample_sizes
+        One or more positive sample sizes (the x axis of the funnel).
+    levels
+        Coverage levels of the limits, each in (0, 1).
+    method
+        One of :data:`FUNNEL_METHODS`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (sample size, level), sorted by n then level, with columns
+        ``n``, ``level``, ``national_rate``, ``lower``, ``upper``.
+
+    Examples
+    --------
+    >>> funnel_limits(0.5, [10], levels=[0.95]).round(6)[["n", "lower", "upper"]]
+          n     lower     upper
+    0  10.0  0.132444  0.767556
+    """
+    theta = _check_rate("national_rate", national_rate)
+    if method not in FUNNEL_METHODS:
+        raise EstimationError(f"method must be one of {FUNNEL_METHODS}, got {method!r}")
+    try:
+        n = np.atleast_1d(np.asarray(sample_sizes, dtype=float))
+    except (TypeError, ValueError):
+        raise EstimationError(
+            f"sample_sizes must be positive numbers, got {sample_sizes!r}"
+        ) from None
+    if n.ndim != 1 or n.size == 0:
+        raise EstimationError(f"sample_sizes must be one or more numbers, got {sample_sizes!r}")
+    bad = ~np.isfinite(n) | (n <= 0)
+    if bad.any():
+        raise EstimationError(f"sample_sizes must be positive and finite, got {n[bad][0]!r}")
+    if method == "exact" and not np.all(n == np.round(n)):
+        odd = n[n != np.round(n)][0]
+        raise EstimationError(
+            f"sample_sizes must be whole numbers for method='exact', got {odd!r} "
+            "(round them, or use method='normal' for effective sample sizes)"
+        )
+    try:
+        lv = np.atleast_1d(np.asarray(levels, dtype=float))
+    except (TypeError, ValueError):
+        raise EstimationError(f"levels must be numbers in (0, 1), got {levels!r}") from None
+    if lv.ndim != 1 or lv.size == 0 or not np.all((lv > 0) & (lv < 1)):
+        raise EstimationError(f"levels must be one or more numbers in (0, 1), got {levels!r}")
+
+    grids = np.meshgrid(np.unique(n), np.unique(lv), indexing="ij")
+    n_grid, level_grid = grids[0].ravel(), grids[1].ravel()
+    p_low = (1.0 - level_grid) / 2.0
+    p_high = (1.0 + level_grid) / 2.0
+    if method == "exact":
+        lower = _exact_limit(n_grid, theta, p_low)
+        upper = _exact_limit(n_grid, theta, p_high)
+    else:
+        half = stats.norm.ppf(p_high) * np.sqrt(theta * (1.0 - theta) / n_grid)
+        lower = np.clip(theta - half, 0.0, 1.0)
+        upper = np.clip(theta + half, 0.0, 1.0)
+    return pd.DataFrame(
+        {
+            "n": n_grid,
+            "level": level_grid,
+            "national_rate": theta,
+            "lower": lower,
+            "upper": upper,
+        }
+    )

@@ -1,0 +1,604 @@
+"""Study protocols: the TOML file that fixes a study's design before the sample is drawn.
+
+The format is documented in ``protocols/README.md`` with two commented examples
+(``protocols/odense-replication.toml``, ``protocols/national-template.toml``).
+:func:`load_protocol` checks every key and reports every problem at once
+(:class:`~stikprove.errors.ProtocolError` lists them); relative paths are resolved
+against the protocol file's folder. The protocol's ``fingerprint`` is the SHA-256 of its
+text, recorded with every sample drawn from it.
+
+:func:`study_population` applies a protocol to a frame: the eligibility and kommune filters,
+the collapsing of strata values, and the stratum key of each case.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import re
+import tomllib
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import pandas as pd
+
+from stikprove.codebook import Codebook, default_codebook, load_codebook
+from stikprove.errors import ProtocolError
+from stikprove.kommuner import kommune_codes
+
+FRAME_COLUMNS = (
+    "case_id",
+    "kommune_code",
+    "sex",
+    "origin",
+    "age",
+    "years_on_benefit",
+    "category",
+    "health_exempt",
+    "last_effort_date",
+)
+"""The canonical frame columns (docs/CONTRACTS.md)."""
+
+FRAME_VALUES: Mapping[str, tuple[Any, ...]] = MappingProxyType(
+    {
+        "sex": ("kvinde", "mand"),
+        "origin": (
+            "dansk_oprindelse",
+            "indvandrer_vestlig",
+            "indvandrer_ikke_vestlig",
+            "efterkommer_vestlig",
+            "efterkommer_ikke_vestlig",
+        ),
+        "category": ("aktivitetsparat", "jobparat"),
+        "health_exempt": (True, False),
+    }
+)
+"""Allowed values of the categorical frame columns."""
+
+STRATIFIERS = ("kommune_code", "sex", "origin", "category", "health_exempt")
+"""Frame columns a protocol may stratify by (categorical columns)."""
+COLLAPSIBLE = ("sex", "origin", "category")
+"""Strata columns whose values a protocol may collapse into groups."""
+
+INTERVAL_METHODS = ("korn-graubard", "logit", "wald", "wilson", "exact")
+ALLOCATION_METHODS = ("proportional", "equal", "neyman", "precision")
+COORDINATION_MODES = ("independent", "overlap", "avoid")
+STRATUM_SEPARATOR = "|"
+
+
+@dataclass(frozen=True)
+class Protocol:
+    """A study protocol as loaded from its TOML file (see ``protocols/README.md``)."""
+
+    path: Path
+    """The protocol file (absolute)."""
+    study_id: str
+    title: str
+    seed: int
+    frame_path: Path
+    """The frame file, resolved against the protocol's folder."""
+    frame_columns: Mapping[str, str]
+    """canonical frame column -> column name in the frame file (only the renamed ones)."""
+    eligibility: Mapping[str, tuple[Any, ...]]
+    """frame column -> allowed values (a case is eligible when every column matches)."""
+    kommuner: tuple[str, ...] | None
+    """3-digit kommune codes in scope, or None for all 98."""
+    strata: tuple[str, ...]
+    collapse: Mapping[str, Mapping[str, str]]
+    """strata column -> {frame value: group}; every value of a collapsed column must be mapped.
+    Only sex, origin and category may be collapsed (kommune_code and health_exempt keep
+    their values, which the sample records)."""
+    indicator: str
+    anticipated: float
+    margin: float | None
+    max_reviews: int | None
+    minutes_per_review: float
+    allocation: str
+    minimum_per_stratum: int
+    confidence_level: float
+    interval_method: str
+    double_review_fraction: float
+    disclosure_threshold: int
+    codebook: Codebook
+    codebook_path: Path | None
+    """None for the packaged default codebook."""
+    coordination: str
+    previous: Path | None
+    """The earlier study's sample (folder or units.csv), for coordination overlap / avoid."""
+    coordination_key: str
+    """The key of the permanent random numbers (HMAC-SHA256 of case_id)."""
+    text: str = field(repr=False)
+    fingerprint: str = ""
+
+    def summary(self) -> str:
+        """A few lines for the command line."""
+        kommuner = "all 98" if self.kommuner is None else ", ".join(self.kommuner)
+        collapse = "".join(
+            f"; {col} collapsed to {len(set(m.values()))} groups"
+            for col, m in self.collapse.items()
+        )
+        lines = [
+            f"study      {self.study_id}: {self.title}",
+            f"frame      {self.frame_path}",
+            f"kommuner   {kommuner}",
+            "eligible   "
+            + ", ".join(f"{k} in {list(v)}" for k, v in self.eligibility.items()),
+            f"strata     {' × '.join(self.strata)}{collapse}",
+            f"indicator  {self.indicator} (anticipated {self.anticipated:g})",
+            f"precision  half-width {self.margin:g} per stratum"
+            if self.margin is not None
+            else "precision  (no target)",
+            f"budget     {self.max_reviews if self.max_reviews is not None else 'no cap'} reviews, "
+            f"{self.minutes_per_review:g} min each; double review {self.double_review_fraction:g}",
+            f"allocation {self.allocation}, minimum {self.minimum_per_stratum} per stratum",
+            f"intervals  {self.interval_method} at {self.confidence_level:g}",
+            f"seed       {self.seed}; coordination {self.coordination}"
+            + (f" with {self.previous}" if self.previous else ""),
+            f"codebook   {self.codebook_path or 'default (packaged)'}",
+            f"disclosure counts under {self.disclosure_threshold} suppressed",
+            f"fingerprint {self.fingerprint}",
+        ]
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------------
+# The schema: section -> key -> (required, default, check, expected form)
+
+_Check = Callable[[Any], bool]
+
+
+def _is_str(v: Any) -> bool:
+    return isinstance(v, str) and v.strip() != ""
+
+
+def _is_int(v: Any) -> bool:
+    return isinstance(v, int) and not isinstance(v, bool)
+
+
+def _is_number(v: Any) -> bool:
+    return isinstance(v, int | float) and not isinstance(v, bool) and math.isfinite(v)
+
+
+def _one_of(options: tuple[str, ...]) -> _Check:
+    return lambda v: v in options
+
+
+def _str_or_str_list(v: Any) -> bool:
+    return _is_str(v) or (isinstance(v, list) and v != [] and all(_is_str(x) for x in v))
+
+
+@dataclass(frozen=True)
+class _Key:
+    required: bool
+    default: Any
+    check: _Check
+    expected: str
+
+
+_NO_DEFAULT = object()
+
+_SCHEMA: dict[str, dict[str, _Key]] = {
+    "study": {
+        "id": _Key(
+            True,
+            _NO_DEFAULT,
+            lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v),
+            "a short id of letters, digits, '-', '_' or '.', e.g. \"odense-2026\"",
+        ),
+        "title": _Key(True, _NO_DEFAULT, _is_str, "a non-empty string"),
+        "seed": _Key(True, _NO_DEFAULT, lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    },
+    "frame": {
+        "path": _Key(True, _NO_DEFAULT, _is_str, "a file path (relative to the protocol's folder)"),
+        "columns": _Key(
+            False,
+            {},
+            lambda v: isinstance(v, dict) and all(_is_str(x) for x in v.values()),
+            "a table {canonical column = \"column in the file\"}",
+        ),
+    },
+    "eligibility": {
+        "category": _Key(
+            False,
+            ["aktivitetsparat"],
+            lambda v: _str_or_str_list(v)
+            and all(x in FRAME_VALUES["category"] for x in ([v] if isinstance(v, str) else v)),
+            "\"aktivitetsparat\", \"jobparat\" or a list of them",
+        ),
+        "health_exempt": _Key(
+            False,
+            None,
+            lambda v: isinstance(v, bool),
+            "true or false (leave out to include both)",
+        ),
+        "kommuner": _Key(
+            False,
+            "all",
+            lambda v: v == "all"
+            or (
+                isinstance(v, list)
+                and v != []
+                and all(
+                    (_is_str(x) or _is_int(x)) and str(x).zfill(3) in kommune_codes() for x in v
+                )
+            ),
+            "\"all\" or a list of official 3-digit kommune codes, e.g. [\"461\"]",
+        ),
+        "sex": _Key(
+            False,
+            None,
+            lambda v: _str_or_str_list(v)
+            and all(x in FRAME_VALUES["sex"] for x in ([v] if isinstance(v, str) else v)),
+            "\"kvinde\", \"mand\" or a list of them",
+        ),
+        "origin": _Key(
+            False,
+            None,
+            lambda v: _str_or_str_list(v)
+            and all(x in FRAME_VALUES["origin"] for x in ([v] if isinstance(v, str) else v)),
+            "an origin value or a list of them: " + ", ".join(FRAME_VALUES["origin"]),
+        ),
+    },
+    "strata": {
+        "columns": _Key(
+            True,
+            _NO_DEFAULT,
+            lambda v: isinstance(v, list)
+            and v != []
+            and all(x in STRATIFIERS for x in v)
+            and len(set(v)) == len(v),
+            "a list of distinct frame columns from " + ", ".join(STRATIFIERS),
+        ),
+        "collapse": _Key(
+            False,
+            {},
+            lambda v: isinstance(v, dict)
+            and all(
+                isinstance(m, dict) and m and all(_is_str(g) for g in m.values())
+                for m in v.values()
+            ),
+            "a table per strata column of {frame value = \"group\"}, e.g. "
+            "[strata.collapse.origin] dansk_oprindelse = \"dansk\"",
+        ),
+    },
+    "precision": {
+        "indicator": _Key(True, _NO_DEFAULT, _is_str, "a codebook indicator name"),
+        "anticipated": _Key(
+            True, _NO_DEFAULT, lambda v: _is_number(v) and 0 < v < 1, "a rate in (0, 1), e.g. 0.1"
+        ),
+        "margin": _Key(
+            False,
+            None,
+            lambda v: _is_number(v) and 0 < v < 1,
+            "the target half-width per stratum, in (0, 1), e.g. 0.1",
+        ),
+        "confidence_level": _Key(
+            False, 0.95, lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1), e.g. 0.95"
+        ),
+        "interval_method": _Key(
+            False,
+            "korn-graubard",
+            _one_of(INTERVAL_METHODS),
+            "one of " + ", ".join(INTERVAL_METHODS),
+        ),
+    },
+    "budget": {
+        "max_reviews": _Key(
+            False, None, lambda v: _is_int(v) and v >= 1, "a whole number of reviews >= 1"
+        ),
+        "minutes_per_review": _Key(
+            True, _NO_DEFAULT, lambda v: _is_number(v) and v > 0, "minutes per review, > 0"
+        ),
+    },
+    "allocation": {
+        "method": _Key(
+            False,
+            "proportional",
+            _one_of(ALLOCATION_METHODS),
+            "one of " + ", ".join(ALLOCATION_METHODS),
+        ),
+        "minimum": _Key(False, 0, lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
+    },
+    "review": {
+        "double_review_fraction": _Key(
+            False, 0.0, lambda v: _is_number(v) and 0 <= v <= 1, "a fraction in [0, 1], e.g. 0.1"
+        ),
+        "codebook": _Key(
+            False, "default", _is_str, "\"default\" or the path of a codebook TOML file"
+        ),
+        "disclosure_threshold": _Key(
+            False, 5, lambda v: _is_int(v) and v >= 1, "a whole number >= 1 (default 5)"
+        ),
+    },
+    "coordination": {
+        "mode": _Key(
+            False,
+            "independent",
+            _one_of(COORDINATION_MODES),
+            "one of " + ", ".join(COORDINATION_MODES),
+        ),
+        "previous": _Key(
+            False, None, _is_str, "the earlier study's sample folder (or its units.csv)"
+        ),
+        "key": _Key(
+            False, None, _is_str, "a string keying the permanent random numbers (default: the seed)"
+        ),
+    },
+}
+_REQUIRED_SECTIONS = ("study", "frame", "strata", "precision", "budget")
+
+
+def _describe(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
+def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
+    """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder."""
+    path = Path(path).resolve()
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as error:
+        raise ProtocolError(f"{path}: not valid TOML: {error}") from None
+    problems: list[str] = []
+    values: dict[str, dict[str, Any]] = {}
+    for section in doc:
+        if section not in _SCHEMA:
+            problems.append(
+                f"unknown section [{section}]: expected one of "
+                + ", ".join(f"[{s}]" for s in _SCHEMA)
+            )
+    for section, keys in _SCHEMA.items():
+        raw = doc.get(section)
+        if raw is None:
+            raw = {}
+            if section in _REQUIRED_SECTIONS:
+                problems.append(f"missing section [{section}]")
+        if not isinstance(raw, dict):
+            problems.append(f"{section}: expected a table [{section}], got {_describe(raw)}")
+            raw = {}
+        values[section] = {}
+        for key in raw:
+            if key not in keys:
+                problems.append(
+                    f"[{section}] unknown key {key!r}: expected one of " + ", ".join(keys)
+                )
+        for key, spec in keys.items():
+            if key not in raw:
+                if spec.required:
+                    problems.append(f"[{section}] missing key {key!r}: expected {spec.expected}")
+                values[section][key] = spec.default
+                continue
+            value = raw[key]
+            if not spec.check(value):
+                problems.append(
+                    f"[{section}] {key} = {_describe(value)}: expected {spec.expected}"
+                )
+                values[section][key] = spec.default
+            else:
+                values[section][key] = value
+
+    folder = path.parent
+    study, frame, elig = values["study"], values["frame"], values["eligibility"]
+    strata_sec, prec, budget = values["strata"], values["precision"], values["budget"]
+    alloc, review, coord = values["allocation"], values["review"], values["coordination"]
+
+    # cross-key checks
+    for canonical in frame["columns"]:
+        if canonical not in FRAME_COLUMNS:
+            problems.append(
+                f"[frame.columns] unknown column {canonical!r}: expected canonical frame columns "
+                + ", ".join(FRAME_COLUMNS)
+            )
+    strata = tuple(strata_sec["columns"]) if strata_sec["columns"] is not _NO_DEFAULT else ()
+    collapse: dict[str, dict[str, str]] = {}
+    for column, mapping in strata_sec["collapse"].items():
+        if column not in strata:
+            problems.append(
+                f"[strata.collapse.{column}]: {column!r} is not a strata column "
+                f"(strata columns: {', '.join(strata) or 'none'})"
+            )
+            continue
+        if column not in COLLAPSIBLE:
+            problems.append(
+                f"[strata.collapse.{column}]: {column!r} cannot be collapsed: expected one of "
+                + ", ".join(COLLAPSIBLE)
+            )
+            continue
+        allowed = FRAME_VALUES.get(column)
+        if allowed is not None:
+            allowed_str = tuple(str(a).lower() if isinstance(a, bool) else a for a in allowed)
+            unknown = [v for v in mapping if v not in allowed_str]
+            if unknown:
+                problems.append(
+                    f"[strata.collapse.{column}] unknown values {unknown}: expected values of "
+                    f"{column}: {', '.join(allowed_str)}"
+                )
+            missing = [a for a in allowed_str if a not in mapping]
+            if missing and not unknown:
+                problems.append(
+                    f"[strata.collapse.{column}] values not mapped to a group: {missing}: "
+                    "expected every value of the column to be mapped"
+                )
+        collapse[column] = dict(mapping)
+
+    codebook_path = None
+    codebook = None
+    if review["codebook"] == "default":
+        codebook = default_codebook()
+    else:
+        codebook_path = (folder / review["codebook"]).resolve()
+        try:
+            codebook = load_codebook(codebook_path)
+        except ProtocolError as error:
+            problems.append(f"[review] codebook = {review['codebook']!r}: {error}")
+    indicator = prec["indicator"]
+    if codebook is not None and isinstance(indicator, str):
+        names = [i.name for i in codebook.indicators]
+        if indicator not in names:
+            problems.append(
+                f"[precision] indicator = {indicator!r}: expected a codebook indicator, one of "
+                + ", ".join(names)
+            )
+
+    if alloc["method"] == "precision" and prec["margin"] is None:
+        problems.append(
+            "[precision] missing key 'margin': allocation method 'precision' needs the target "
+            "half-width"
+        )
+    if alloc["method"] != "precision" and budget["max_reviews"] is None:
+        problems.append(
+            f"[budget] missing key 'max_reviews': allocation method {alloc['method']!r} needs "
+            "the number of reviews"
+        )
+    if coord["mode"] != "independent" and coord["previous"] is None:
+        problems.append(
+            f"[coordination] missing key 'previous': mode {coord['mode']!r} needs the earlier "
+            "study's sample folder"
+        )
+
+    if problems:
+        header = f"protocol {path} has {len(problems)} problem(s)"
+        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+
+    eligibility: dict[str, tuple[Any, ...]] = {}
+    for key in ("category", "sex", "origin"):
+        v = elig[key]
+        if v is not None:
+            eligibility[key] = tuple([v] if isinstance(v, str) else v)
+    if elig["health_exempt"] is not None:
+        eligibility["health_exempt"] = (elig["health_exempt"],)
+    kommuner = (
+        None
+        if elig["kommuner"] == "all"
+        else tuple(sorted({str(k).zfill(3) for k in elig["kommuner"]}))
+    )
+    previous = (folder / coord["previous"]).resolve() if coord["previous"] else None
+    return Protocol(
+        path=path,
+        study_id=study["id"],
+        title=study["title"],
+        seed=study["seed"],
+        frame_path=(folder / frame["path"]).resolve(),
+        frame_columns=MappingProxyType(dict(frame["columns"])),
+        eligibility=MappingProxyType(eligibility),
+        kommuner=kommuner,
+        strata=strata,
+        collapse=MappingProxyType({k: MappingProxyType(v) for k, v in collapse.items()}),
+        indicator=indicator,
+        anticipated=float(prec["anticipated"]),
+        margin=None if prec["margin"] is None else float(prec["margin"]),
+        max_reviews=budget["max_reviews"],
+        minutes_per_review=float(budget["minutes_per_review"]),
+        allocation=alloc["method"],
+        minimum_per_stratum=alloc["minimum"],
+        confidence_level=float(prec["confidence_level"]),
+        interval_method=prec["interval_method"],
+        double_review_fraction=float(review["double_review_fraction"]),
+        disclosure_threshold=review["disclosure_threshold"],
+        codebook=codebook,
+        codebook_path=codebook_path,
+        coordination=coord["mode"],
+        previous=previous,
+        coordination_key=coord["key"] if coord["key"] is not None else f"seed:{study['seed']}",
+        text=text,
+        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+def load_protocol(path: str | Path) -> Protocol:
+    """Read and check a protocol file; every problem is listed in one ProtocolError."""
+    path = Path(path)
+    try:
+        data = path.read_bytes()
+    except OSError as error:
+        raise ProtocolError(f"cannot read protocol {path}: {error.strerror}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError:
+        raise ProtocolError(f"protocol {path}: expected UTF-8 text") from None
+    return parse_protocol(text, path)
+
+
+# --------------------------------------------------------------------------------------------
+# Applying a protocol to a frame
+
+
+def load_study_frame(protocol: Protocol, path: str | Path | None = None) -> pd.DataFrame:
+    """Read the protocol's frame (or ``path``), renaming mapped columns, validated by
+    :func:`stikprove.frame.load_frame`."""
+    from stikprove import frame as frame_module  # the step below: imported when needed
+
+    source = Path(path) if path is not None else protocol.frame_path
+    if not source.exists():
+        raise ProtocolError(
+            f"frame file {source} does not exist (protocol {protocol.path.name}, [frame] path)"
+        )
+    if protocol.frame_columns:
+        table = frame_module.read_table(source)
+        rename = {v: k for k, v in protocol.frame_columns.items()}
+        missing = [v for v in rename if v not in table.columns]
+        if missing:
+            raise ProtocolError(
+                f"frame {source}: columns {missing} named in [frame.columns] are not in the file "
+                f"(it has {', '.join(map(str, table.columns))})"
+            )
+        return frame_module.load_frame(table.rename(columns=rename))
+    return frame_module.load_frame(source)
+
+
+def _as_key(values: pd.Series) -> pd.Series:
+    """Strata values as strings: booleans 'true'/'false', everything else str()."""
+    if pd.api.types.is_bool_dtype(values):
+        return values.map({True: "true", False: "false"}).astype(object)
+    return values.astype(str).astype(object)
+
+
+def study_population(protocol: Protocol, frame: pd.DataFrame) -> pd.DataFrame:
+    """The eligible cases of ``frame`` with their strata values and ``stratum`` key.
+
+    Returns a copy (keeping the frame's index) with the eligibility and kommune filters
+    applied, collapsed strata columns replaced by their groups, and a ``stratum`` column
+    joining the strata values with '|' (booleans as 'true'/'false'), e.g.
+    "461|kvinde|ikke_vestlig".
+    Raises ProtocolError naming strata or eligibility columns missing from the frame, and
+    values a collapse mapping does not cover.
+    """
+    needed = {"case_id", "kommune_code", *protocol.strata, *protocol.eligibility}
+    missing = sorted(c for c in needed if c not in frame.columns)
+    if missing:
+        raise ProtocolError(
+            f"frame lacks column(s) {missing} that protocol {protocol.study_id!r} uses "
+            f"(strata: {list(protocol.strata)}; eligibility: {list(protocol.eligibility)}); "
+            f"the frame has {', '.join(map(str, frame.columns))}"
+        )
+    keep = pd.Series(True, index=frame.index)
+    for column, allowed in protocol.eligibility.items():
+        keep &= frame[column].isin(list(allowed))
+    codes = frame["kommune_code"].astype(str).str.zfill(3)
+    if protocol.kommuner is not None:
+        keep &= codes.isin(list(protocol.kommuner))
+    population = frame.loc[keep].copy()
+    population["kommune_code"] = codes[keep]
+    keys = []
+    for column in protocol.strata:
+        values = _as_key(population[column])
+        mapping = protocol.collapse.get(column)
+        if mapping is not None:
+            unmapped = sorted(set(values) - set(mapping))
+            if unmapped:
+                raise ProtocolError(
+                    f"[strata.collapse.{column}] does not map the frame values {unmapped}: "
+                    f"expected a group for every value of {column!r}"
+                )
+            values = values.map(dict(mapping)).astype(object)
+            population[column] = values
+        keys.append(values)
+    key = keys[0]
+    for values in keys[1:]:
+        key = key + STRATUM_SEPARATOR + values
+    population["stratum"] = key.astype(object)
+    return population

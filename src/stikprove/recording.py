@@ -1,0 +1,655 @@
+"""Recording assessments: strict checks, import of worklists, corrections, interactive entry,
+and the activation of a reserve when a case is found ineligible.
+
+Every way in (a filled worklist, the one-line ``record`` command, the interactive session,
+a DataFrame from Python) goes through :func:`import_entries`: each row is checked against
+the codebook and the study, ALL problems are reported at once (:class:`ImportRowsError`
+with sheet, row and column), and either every row is written in one transaction or none.
+
+An entry identical to the reviewer's current one is skipped as unchanged, so importing the
+same file twice changes nothing. A different value for a case already entered is a
+correction: allowed only when asked for (``corrections=True``) and with a reason; it is a
+new row superseding the old one (the store keeps the history).
+
+When a case's first reviewer finds it ineligible, the next unused reserve of its stratum
+(lowest draw order) is activated and assigned to the same reviewer(s), in the same
+transaction, and audited. A stratum without reserves left is reported (and shown by
+``status``).
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import io
+import os
+import re
+import sqlite3
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import TextIO
+
+import pandas as pd
+
+from stikprove.assignment import assign_activated_reserve
+from stikprove.codebook import Codebook, Field
+from stikprove.errors import ImportRowsError, Problem, StoreError, format_problems
+from stikprove.store import Study, audit, now_utc
+
+PAUSE_ENV = "STIKPROVE_TEST_PAUSE_IMPORT"
+"""Test hook: when set to a file path, an import touches that file inside its transaction
+(after writing, before committing) and sleeps (``STIKPROVE_TEST_PAUSE_SECONDS``, default
+an hour), so a test can kill it there or run a second import against it."""
+PAUSE_SECONDS_ENV = "STIKPROVE_TEST_PAUSE_SECONDS"
+CASES_SHEET = "Sager"
+"""The worklist sheet holding the cases (worklist.py writes it; import reads it)."""
+REASON_COLUMN = "reason"
+"""Column with the reason for a correction."""
+_DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+
+
+@dataclass(frozen=True)
+class Activation:
+    """A reserve activated because ``ineligible_case`` was found ineligible
+    (``reserve_case`` None: the stratum had no reserves left)."""
+
+    ineligible_case: str
+    reserve_case: str | None
+    stratum: str
+    reviewer: str
+
+
+@dataclass(frozen=True)
+class ImportResult:
+    """What an import or record wrote (case ids) and what it skipped."""
+
+    source: str
+    reviewer: str
+    new: tuple[str, ...]
+    corrected: tuple[str, ...]
+    unchanged: tuple[str, ...]
+    empty_rows: int
+    activations: tuple[Activation, ...]
+
+    @property
+    def written(self) -> int:
+        return len(self.new) + len(self.corrected)
+
+    def summary(self) -> str:
+        lines = [
+            f"{self.source}: {len(self.new)} new, {len(self.corrected)} corrected, "
+            f"{len(self.unchanged)} unchanged, {self.empty_rows} empty row(s) skipped "
+            "(not yet reviewed)"
+        ]
+        for a in self.activations:
+            if a.reserve_case is None:
+                lines.append(
+                    f"case {a.ineligible_case} is ineligible; stratum {a.stratum} has no "
+                    "reserves left, so it is not replaced"
+                )
+            else:
+                lines.append(
+                    f"case {a.ineligible_case} is ineligible; reserve {a.reserve_case} "
+                    f"(stratum {a.stratum}) is activated and assigned to {a.reviewer}"
+                )
+        return "\n".join(lines)
+
+
+# --------------------------------------------------------------------------------------
+# reading worklists
+
+
+@dataclass(frozen=True)
+class Rows:
+    """Rows read from a file: (row number as the user sees it, {column: cell}) each."""
+
+    columns: tuple[str, ...]
+    rows: list[tuple[int, dict[str, object]]]
+    sheet: str | None
+
+
+def read_rows(path: str | Path) -> Rows:
+    """Read a filled worklist (.xlsx sheet 'Sager', or .csv with , ; or tab)."""
+    path = Path(path)
+    if not path.is_file():
+        raise StoreError(f"worklist file {path} does not exist")
+    suffix = path.suffix.lower()
+    if suffix in (".xlsx", ".xlsm"):
+        return _read_xlsx(path)
+    if suffix in (".csv", ".txt", ".tsv"):
+        return _read_csv(path)
+    raise StoreError(f"worklist file {path}: expected a .xlsx or .csv file, got {suffix!r}")
+
+
+def _read_xlsx(path: Path) -> Rows:
+    import openpyxl
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, OSError, KeyError, ValueError) as error:
+        raise StoreError(f"cannot read {path} as an Excel workbook: {error}") from None
+    except Exception as error:  # zipfile.BadZipFile and friends
+        raise StoreError(f"cannot read {path} as an Excel workbook: {error}") from None
+    try:
+        sheet = wb[CASES_SHEET] if CASES_SHEET in wb.sheetnames else wb.worksheets[0]
+        it = sheet.iter_rows(values_only=True)
+        header = next(it, ())
+        columns = tuple("" if h is None else str(h).strip() for h in header)
+        rows = []
+        for number, values in enumerate(it, start=2):
+            rows.append((number, dict(zip(columns, values, strict=False))))
+        return Rows(columns, rows, sheet.title)
+    finally:
+        wb.close()
+
+
+def _read_csv(path: Path) -> Rows:
+    try:
+        text = path.read_text(encoding="utf-8-sig")
+    except UnicodeDecodeError:
+        raise StoreError(f"{path}: expected a UTF-8 CSV file") from None
+    first = text.split("\n", 1)[0]
+    delimiter = max((",", ";", "\t"), key=first.count)
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
+    header = next(reader, [])
+    columns = tuple(h.strip() for h in header)
+    rows = [(n, dict(zip(columns, values, strict=False))) for n, values in enumerate(reader, 2)]
+    return Rows(columns, rows, None)
+
+
+# --------------------------------------------------------------------------------------
+# checking entries
+
+
+def _cell(value: object) -> str | None:
+    """A cell as the store keeps it: stripped text, None when empty."""
+    if value is None:
+        return None
+    if isinstance(value, float) and value != value:  # NaN
+        return None
+    if isinstance(value, datetime):
+        return value.date().isoformat()
+    if isinstance(value, date):
+        return value.isoformat()
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    text = str(value).strip()
+    return text or None
+
+
+def check_values(
+    codebook: Codebook, values: dict[str, str | None], today: date
+) -> list[tuple[str, object, str]]:
+    """Problems of one entry as (column, value, expected): codes, dates, required fields,
+    and fields that do not apply (an eligible-only field filled for an ineligible case)."""
+    problems: list[tuple[str, object, str]] = []
+    eligible = values.get("eligible")
+    if eligible not in ("ja", "nej"):
+        eligible = None
+    for field in codebook.fields:
+        value = values.get(field.name)
+        if value is None:
+            if field.is_required(eligible) or (field.required == "always"):
+                problems.append((field.name, value, _required_text(field)))
+            continue
+        problem = _check_value(field, value, today)
+        if problem:
+            problems.append((field.name, value, problem))
+        elif (
+            eligible is not None
+            and field.required in ("eligible", "ineligible")
+            and not field.is_required(eligible)
+        ):
+            applies = "ja" if field.required == "eligible" else "nej"
+            problems.append(
+                (field.name, value, f"empty: the field applies only when eligible = {applies}")
+            )
+    return problems
+
+
+def _required_text(field: Field) -> str:
+    if field.required == "ineligible":
+        return f"a reason ({field.name}) when eligible = nej: one of {', '.join(field.codes)}"
+    when = {"always": "", "eligible": " (required when eligible = ja)"}.get(field.required, "")
+    if field.kind == "choice":
+        return f"one of {', '.join(field.codes)}{when}"
+    if field.kind == "date":
+        return f"a date YYYY-MM-DD{when}"
+    return f"a value{when}"
+
+
+def _check_value(field: Field, value: str, today: date) -> str | None:
+    if field.kind == "choice" and value not in field.codes:
+        return f"one of {', '.join(field.codes)}"
+    if field.kind == "date":
+        try:
+            day = date.fromisoformat(value) if _DATE.match(value) else None
+        except ValueError:
+            day = None
+        if day is None:
+            return "a date YYYY-MM-DD"
+        if day > today:
+            return f"a date not in the future (today is {today.isoformat()})"
+    return None
+
+
+@dataclass(frozen=True)
+class _Entry:
+    row: int | None
+    case_id: str
+    answers: dict[str, str | None]
+    reason: str | None
+
+
+def _state(con: sqlite3.Connection, study: Study, reviewer: str) -> tuple[dict, dict, dict]:
+    """units (case_id -> (stratum, role, activated)), the reviewer's assignments
+    (case_id -> slot) and current entries (case_id -> (assessment_id, version, values))."""
+    units = {
+        r[0]: (r[1], r[2], bool(r[3]))
+        for r in con.execute(
+            "SELECT u.case_id, u.stratum, u.role, a.case_id IS NOT NULL "
+            "FROM units u LEFT JOIN activations a USING (case_id)"
+        )
+    }
+    slots = dict(
+        con.execute(
+            "SELECT case_id, review_slot FROM assignments WHERE reviewer = ?", (reviewer,)
+        ).fetchall()
+    )
+    names = study.codebook.field_names
+    cols = ", ".join(f'a."{f}"' for f in names)
+    current = {}
+    for row in con.execute(
+        f"""SELECT a.case_id, a.assessment_id, a.version, {cols} FROM assessments a
+        WHERE a.reviewer = ? AND NOT EXISTS (
+          SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)""",
+        (reviewer,),
+    ):
+        current[row[0]] = (row[1], row[2], dict(zip(names, row[3:], strict=True)))
+    return units, slots, current
+
+
+def import_entries(
+    study: Study,
+    entries: pd.DataFrame | Iterable[dict] | Rows,
+    reviewer: str,
+    corrections: bool = False,
+    source: str = "python",
+    today: date | None = None,
+) -> ImportResult:
+    """Check and write one reviewer's entries: all rows, or (on any problem) none.
+
+    ``entries`` has a ``case_id`` column, the codebook fields and, for corrections, a
+    ``reason`` column; other columns are ignored. Rows with no codebook field filled are
+    skipped as not yet reviewed. Raises :class:`ImportRowsError` listing every problem.
+    """
+    today = today or date.today()
+    rows = _as_rows(entries)
+    codebook = study.codebook
+    header_problems = _check_header(rows, codebook)
+    if header_problems:
+        raise _refused(source, header_problems)
+    if reviewer not in study.reviewers():
+        known = ", ".join(study.reviewers()) or "(none yet: run 'stikprove assign')"
+        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {known}")
+
+    problems: list[Problem] = []
+    entries_ok: list[_Entry] = []
+    empty = 0
+    seen: dict[str, int | None] = {}
+
+    def problem(row: int | None, column: str | None, value: object, expected: str) -> None:
+        problems.append(Problem(row, column, value, expected, rows.sheet))
+
+    with study.transaction() as con:
+        units, slots, current = _state(con, study, reviewer)
+        for number, cells in rows.rows:
+            values = {f.name: _cell(cells.get(f.name)) for f in codebook.fields}
+            reason = _cell(cells.get(REASON_COLUMN))
+            case_id = _cell(cells.get("case_id"))
+            if all(v is None for v in values.values()):
+                empty += 1
+                continue
+            if case_id is None:
+                problem(number, "case_id", None, "the case_id of a case on your worklist")
+                continue
+            if case_id not in units:
+                problem(number, "case_id", case_id, "a case_id of this study")
+                continue
+            if case_id not in slots:
+                _, role, activated = units[case_id]
+                why = " (an unused reserve)" if role == "reserve" and not activated else ""
+                problem(number, "case_id", case_id, f"a case assigned to {reviewer}{why}")
+                continue
+            if case_id in seen:
+                where = f" (also in row {seen[case_id]})" if seen[case_id] else ""
+                problem(number, "case_id", case_id, f"each case once in the file{where}")
+                continue
+            seen[case_id] = number
+            found = check_values(codebook, values, today)
+            for column, value, expected in found:
+                problem(number, column, value, expected)
+            if found:
+                continue
+            if case_id in current:
+                before = current[case_id][2]
+                changed = [f for f in codebook.field_names if before.get(f) != values[f]]
+                if changed and not corrections:
+                    problem(
+                        number,
+                        ", ".join(changed),
+                        case_id,
+                        f"the values already entered for case {case_id} (fields "
+                        f"{', '.join(changed)} differ): to correct them, import with "
+                        "--corrections and give a reason",
+                    )
+                    continue
+                if changed and not reason:
+                    expected = f"a reason for correcting case {case_id} ({', '.join(changed)})"
+                    problem(number, REASON_COLUMN, reason, expected)
+                    continue
+            entries_ok.append(_Entry(number, case_id, values, reason))
+        if problems:
+            raise _refused(source, problems)
+        result = _write(con, study, reviewer, entries_ok, units, slots, current, source, empty)
+        if result.written and os.environ.get(PAUSE_ENV):
+            Path(os.environ[PAUSE_ENV]).touch()
+            time.sleep(float(os.environ.get(PAUSE_SECONDS_ENV, "3600")))
+    return result
+
+
+def _refused(source: str, problems: list[Problem]) -> ImportRowsError:
+    """The error for a refused import; its ``problems`` attribute lists every problem."""
+    error = ImportRowsError(format_problems(f"{source}: nothing imported", problems))
+    error.problems = list(problems)
+    return error
+
+
+def _as_rows(entries: pd.DataFrame | Iterable[dict] | Rows) -> Rows:
+    if isinstance(entries, Rows):
+        return entries
+    if isinstance(entries, pd.DataFrame):
+        records = entries.astype(object).where(entries.notna(), None).to_dict("records")
+        columns = tuple(map(str, entries.columns))
+    else:
+        records = [dict(e) for e in entries]
+        columns = tuple(dict.fromkeys(k for r in records for k in r))
+    return Rows(columns, [(i, r) for i, r in enumerate(records, start=2)], None)
+
+
+def _check_header(rows: Rows, codebook: Codebook) -> list[Problem]:
+    problems = []
+    counts: dict[str, int] = {}
+    for c in rows.columns:
+        counts[c] = counts.get(c, 0) + 1
+    for col, n in counts.items():
+        if n > 1 and col:
+            problems.append(Problem(1, col, col, "each column once", rows.sheet))
+    needed = ["case_id"] + [f.name for f in codebook.fields if f.required != "never"]
+    for col in needed:
+        if col not in counts:
+            problems.append(
+                Problem(1, col, None, f"a column named {col!r} (as in the worklist)", rows.sheet)
+            )
+    return problems
+
+
+def _write(
+    con: sqlite3.Connection,
+    study: Study,
+    reviewer: str,
+    entries: list[_Entry],
+    units: dict,
+    slots: dict,
+    current: dict,
+    source: str,
+    empty: int,
+) -> ImportResult:
+    names = study.codebook.field_names
+    stamp = now_utc()
+    new, corrected, unchanged, rows = [], [], [], []
+    became_ineligible = []
+    for e in entries:
+        before = current.get(e.case_id)
+        if before is not None and all(before[2].get(f) == e.answers[f] for f in names):
+            unchanged.append(e.case_id)
+            continue
+        if before is None:
+            new.append(e.case_id)
+            rows.append((e.case_id, reviewer, 1, *e.answers.values(), None, None, stamp, source))
+        else:
+            corrected.append(e.case_id)
+            rows.append(
+                (e.case_id, reviewer, before[1] + 1, *e.answers.values(), before[0], e.reason,
+                 stamp, source)
+            )  # fmt: skip
+        was_ineligible = before is not None and before[2].get("eligible") == "nej"
+        if slots[e.case_id] == 1 and e.answers["eligible"] == "nej" and not was_ineligible:
+            became_ineligible.append(e.case_id)
+    activations: list[Activation] = []
+    if rows:
+        cols = ", ".join(f'"{f}"' for f in names)
+        marks = ", ".join("?" * (len(names) + 7))
+        con.executemany(
+            f"INSERT INTO assessments (case_id, reviewer, version, {cols}, supersedes, reason, "
+            f"entered_at, source) VALUES ({marks})",
+            rows,
+        )
+        for case_id in became_ineligible:
+            activations.append(_activate_reserve(con, case_id, units[case_id][0], reviewer, stamp))
+        for e in entries:
+            if e.case_id in corrected:
+                old = current[e.case_id][2]
+                fields = [f for f in names if old.get(f) != e.answers[f]]
+                audit(
+                    con, "correct", source,
+                    f"case {e.case_id} version {current[e.case_id][1] + 1}: fields "
+                    f"{', '.join(fields)} corrected; reason given",
+                    actor=reviewer,
+                )  # fmt: skip
+        audit(
+            con, "import", source,
+            f"{len(new)} new, {len(corrected)} corrected, {len(unchanged)} unchanged, "
+            f"{empty} empty row(s); {len(activations)} reserve activation(s)",
+            actor=reviewer,
+        )  # fmt: skip
+    return ImportResult(
+        source, reviewer, tuple(new), tuple(corrected), tuple(unchanged), empty, tuple(activations)
+    )
+
+
+def _activate_reserve(
+    con: sqlite3.Connection, case_id: str, stratum: str, reviewer: str, stamp: str
+) -> Activation:
+    """Inside the import's transaction: activate the next unused reserve of the stratum."""
+    if con.execute("SELECT 1 FROM activations WHERE replaces = ?", (case_id,)).fetchone():
+        return Activation(case_id, None, stratum, reviewer)  # replaced before (a correction)
+    row = con.execute(
+        """SELECT case_id FROM units WHERE stratum = ? AND role = 'reserve'
+          AND case_id NOT IN (SELECT case_id FROM activations)
+        ORDER BY draw_order LIMIT 1""",
+        (stratum,),
+    ).fetchone()
+    if row is None:
+        details = f"case {case_id} ineligible; stratum {stratum} has no reserves left"
+        audit(con, "no_reserve", "activation", details, reviewer)
+        return Activation(case_id, None, stratum, reviewer)
+    reserve = row[0]
+    con.execute("INSERT INTO activations VALUES (?, ?, ?)", (reserve, case_id, stamp))
+    assign_activated_reserve(con, reserve, case_id, stamp)
+    audit(con, "activate_reserve", "activation",
+          f"case {case_id} ineligible; reserve {reserve} of stratum {stratum} activated and "
+          f"assigned to {reviewer}", reviewer)  # fmt: skip
+    return Activation(case_id, reserve, stratum, reviewer)
+
+
+# --------------------------------------------------------------------------------------
+# the entry points
+
+
+def import_assessments(
+    study: Study,
+    path: str | Path,
+    reviewer: str,
+    corrections: bool = False,
+    today: date | None = None,
+) -> ImportResult:
+    """Import a filled worklist (.xlsx or .csv) for ``reviewer``: all rows or none."""
+    path = Path(path)
+    rows = read_rows(path)
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
+    source = f"{path.resolve()} (sha256 {digest})"
+    result = import_entries(study, rows, reviewer, corrections, source=source, today=today)
+    return result
+
+
+def record_assessment(
+    study: Study,
+    reviewer: str,
+    case_id: str,
+    values: dict[str, str | None],
+    corrections: bool = False,
+    reason: str | None = None,
+    source: str = "stikprove record",
+    today: date | None = None,
+) -> ImportResult:
+    """Record one case's entry (the one-line ``record`` form); same checks as an import."""
+    entry = {"case_id": case_id, **{f: values.get(f) for f in study.codebook.field_names}}
+    entry[REASON_COLUMN] = reason
+    rows = Rows(tuple(entry), [(None, entry)], None)  # type: ignore[list-item]
+    return import_entries(study, rows, reviewer, corrections, source=source, today=today)
+
+
+@dataclass(frozen=True)
+class SessionResult:
+    """What an interactive session saved (case ids) and whether it ran to the end."""
+
+    saved: tuple[str, ...]
+    finished: bool
+    activations: tuple[Activation, ...]
+
+
+class _Stop(Exception):
+    """The reviewer ended the session (q or end of input)."""
+
+
+def record_interactive(
+    study: Study,
+    reviewer: str,
+    input: TextIO,
+    output: TextIO,
+    today: date | None = None,
+) -> SessionResult:
+    """Walk the reviewer through their open cases in draw order, asking each codebook field
+    that applies given the answers so far; each case is saved when complete (its own
+    transaction), so stopping (q, end of input, Ctrl-C) loses nothing already saved."""
+    today = today or date.today()
+    if reviewer not in study.reviewers():
+        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of "
+                         f"{', '.join(study.reviewers())}")  # fmt: skip
+    saved: list[str] = []
+    activations: list[Activation] = []
+    skipped: set[str] = set()
+
+    def say(text: str = "") -> None:
+        output.write(text + "\n")
+        output.flush()
+
+    def ask(prompt: str) -> str:
+        output.write(prompt)
+        output.flush()
+        line = input.readline()
+        if not line:
+            raise _Stop
+        answer = line.strip()
+        if answer.lower() == "q":
+            raise _Stop
+        return answer
+
+    say(f"Indtastning for {reviewer}. Skriv q for at stoppe; s springer sagen over. "
+        "Hver sag gemmes, når den er udfyldt.")  # fmt: skip
+    try:
+        while True:
+            cases = study.open_cases(reviewer)
+            cases = cases[~cases["case_id"].isin(skipped)]
+            if cases.empty:
+                say(f"Ingen flere åbne sager. Gemt i denne session: {len(saved)}.")
+                return SessionResult(tuple(saved), True, tuple(activations))
+            case = cases.iloc[0]
+            say()
+            say(f"Sag {case['case_id']} — {case['kommune_code']} {case['kommune_name']}, "
+                f"stratum {case['stratum']} ({len(cases)} åbne sager tilbage)")  # fmt: skip
+            values = _ask_case(study.codebook, ask, say, today)
+            if values is None:
+                skipped.add(case["case_id"])
+                continue
+            try:
+                result = record_assessment(
+                    study, reviewer, case["case_id"], values,
+                    source="stikprove record (interactive)", today=today,
+                )  # fmt: skip
+            except ImportRowsError as error:
+                say(f"Ikke gemt: {error}")
+                skipped.add(case["case_id"])
+                continue
+            saved.append(case["case_id"])
+            activations.extend(result.activations)
+            say(f"Gemt: {case['case_id']}.")
+            for a in result.activations:
+                if a.reserve_case:
+                    say(f"Sagen er ikke omfattet: reservesag {a.reserve_case} er aktiveret "
+                        "og lagt på din liste.")  # fmt: skip
+                else:
+                    say("Sagen er ikke omfattet, og stratummet har ingen reserver tilbage.")
+    except _Stop:
+        say(f"Stoppet. Gemt i denne session: {len(saved)}; intet gemt er tabt.")
+        return SessionResult(tuple(saved), False, tuple(activations))
+
+
+def _ask_case(codebook: Codebook, ask, say, today: date) -> dict[str, str | None] | None:
+    values: dict[str, str | None] = {}
+    for field in codebook.fields:
+        eligible = values.get("eligible")
+        if field.required in ("eligible", "ineligible") and not field.is_required(eligible):
+            values[field.name] = None
+            continue
+        optional = field.required == "never"
+        label = field.label.get("da", field.name)
+        if field.kind == "choice":
+            say(f"{label}:")
+            for i, code in enumerate(field.codes, start=1):
+                say(f"  {i}) {field.label_of(code)} [{code}]")
+            while True:
+                answer = ask("Vælg nummer" + (" (Enter: intet)" if optional else "") + ": ")
+                if answer.lower() == "s":
+                    return None
+                if optional and not answer:
+                    values[field.name] = None
+                    break
+                if answer.isdigit() and 1 <= int(answer) <= len(field.codes):
+                    values[field.name] = field.codes[int(answer) - 1]
+                    break
+                if answer in field.codes:
+                    values[field.name] = answer
+                    break
+                say(f"  Skriv et tal fra 1 til {len(field.codes)}.")
+        elif field.kind == "date":
+            while True:
+                answer = ask(f"{label} (Enter: {today.isoformat()}): ") or today.isoformat()
+                if answer.lower() == "s":
+                    return None
+                problem = _check_value(field, answer, today)
+                if problem is None:
+                    values[field.name] = answer
+                    break
+                say(f"  Forventede {problem}.")
+        else:
+            answer = ask(f"{label}" + (" (Enter: intet)" if optional else "") + ": ")
+            if answer.lower() == "s" and not optional:
+                return None
+            values[field.name] = answer or None
+    return values

@@ -1,0 +1,392 @@
+"""Sampling: the reproducible stratified draw of a study's sample, with reserve lists.
+
+:func:`draw` puts each stratum's cases in a random order; the first n_h are the sample and
+the rest, in order, the stratum's reserve list (an ineligible sampled case is replaced by the
+next reserve, so the sample stays a simple random sample within the stratum). The result is
+a :class:`DrawnSample` as docs/CONTRACTS.md describes it; :func:`write_sample` and
+:func:`read_sample` save and load it as a folder of CSV files.
+
+Reproducibility
+    The frame is first sorted by ``case_id`` (the result does not depend on the row order),
+    and the random numbers come from numpy's PCG64 bit generator seeded by
+    ``SeedSequence(seed, spawn_key=(stream, round))`` — stream 0 for the order, 1 for the
+    double-review subsample. The order uses the generator's raw 64-bit outputs
+    (``random_raw``), whose stream numpy keeps fixed across versions and platforms, so the
+    same frame and protocol give byte-identical ``units.csv`` and ``strata.csv`` anywhere.
+
+Coordination with an earlier study
+    Every case gets a permanent random number ``prn`` in (0, 1): HMAC-SHA256 of its case_id
+    keyed by the protocol's coordination key (default derived from the seed). With
+    ``coordination = "overlap"`` the cases sampled by the earlier study come first in their
+    stratum (in PRN order), then the others in PRN order, which maximises the overlap; with
+    ``"avoid"`` they come last, so they are reselected only where a stratum has fewer than
+    n_h other cases (said in ``notes``). Within each group the order is by PRN, an iid
+    uniform, so among the cases not (or all) previously sampled the draw is SRSWOR. With
+    ``"independent"`` the PRNs are recorded but not used.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from stikprove import __version__
+from stikprove.design import design_from_population, double_review_count
+from stikprove.errors import SamplingError
+from stikprove.frame import frame_fingerprint as compute_frame_fingerprint
+from stikprove.protocol import Protocol, parse_protocol, study_population
+
+UNITS_FILE = "units.csv"
+STRATA_FILE = "strata.csv"
+METADATA_FILE = "metadata.json"
+PROTOCOL_FILE = "protocol.toml"
+
+STREAM_ORDER = 0
+STREAM_DOUBLE_REVIEW = 1
+
+ROLES = ("sample", "reserve")
+
+
+@dataclass(frozen=True)
+class DrawnSample:
+    """A drawn sample (docs/CONTRACTS.md, "Drawn sample").
+
+    ``units``: one row per eligible frame case, sorted by stratum and draw_order, with
+    ``case_id``, ``stratum``, the strata columns, ``kommune_code``, ``health_exempt``,
+    ``draw_order`` (1..N_h), ``role`` ("sample" | "reserve"), ``inclusion_probability``
+    (n_h / N_h), ``weight`` (N_h / n_h), ``double_review`` (bool) and ``prn``.
+    ``strata``: ``stratum``, the strata columns, ``population_size``, ``sample_size``.
+    ``metadata``: study_id, round, seed, protocol_fingerprint, frame_fingerprint,
+    package_version, drawn_at (ISO 8601 UTC), coordination, and more (see :func:`draw`).
+    ``notes``: warnings about the draw (e.g. "avoid" had to reselect earlier cases).
+    """
+
+    units: pd.DataFrame
+    strata: pd.DataFrame
+    metadata: Mapping[str, Any]
+    protocol_text: str
+    notes: tuple[str, ...] = field(default=())
+
+    @property
+    def sample(self) -> pd.DataFrame:
+        """The units with role "sample"."""
+        return self.units.loc[self.units["role"] == "sample"]
+
+    @property
+    def strata_columns(self) -> tuple[str, ...]:
+        return tuple(self.metadata.get("strata_columns", ()))
+
+
+def permanent_random_numbers(case_ids: Iterable[str], key: str) -> np.ndarray:
+    """Uniform numbers in (0, 1) from HMAC-SHA256(key, case_id): the first 8 bytes as an
+    unsigned integer u, then (u + 0.5) / 2^64. The same id and key give the same number on
+    any machine and in any study that uses the key."""
+    # HMAC (RFC 2104) with the inner and outer hash states prepared once: the same bytes as
+    # hmac.digest(key, case_id, "sha256"), faster for many ids.
+    key_bytes = key.encode("utf-8")
+    if len(key_bytes) > 64:
+        key_bytes = hashlib.sha256(key_bytes).digest()
+    key_bytes = key_bytes.ljust(64, b"\0")
+    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key_bytes))
+    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key_bytes))
+    parts = []
+    for c in case_ids:
+        i = inner.copy()
+        i.update(str(c).encode("utf-8"))
+        o = outer.copy()
+        o.update(i.digest())
+        parts.append(o.digest()[:8])
+    raw = b"".join(parts)
+    u = np.frombuffer(raw, dtype=">u8").astype(np.float64)
+    # (u + 0.5) / 2^64 in float64 can round to 1.0 for u near 2^64: keep it inside (0, 1).
+    return np.clip((u + 0.5) / 2.0**64, 2.0**-64, 1 - 2.0**-53)
+
+
+def _generator(seed: int, stream: int, round: int) -> np.random.PCG64:
+    return np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(stream, int(round))))
+
+
+def _previous_cases(previous: Any) -> tuple[set[str], str | None]:
+    """Case ids sampled by an earlier study, and its study id when known."""
+    if previous is None:
+        return set(), None
+    if isinstance(previous, DrawnSample):
+        units = previous.units
+        study = previous.metadata.get("study_id")
+    else:
+        path = Path(previous)
+        if path.is_dir():
+            sample = read_sample(path)
+            units, study = sample.units, sample.metadata.get("study_id")
+        elif path.is_file():
+            units = pd.read_csv(path, dtype=str, keep_default_na=False)
+            study = None
+            if "case_id" not in units.columns:
+                raise SamplingError(
+                    f"previous sample {path}: expected a column 'case_id', "
+                    f"got {', '.join(units.columns)}"
+                )
+        else:
+            raise SamplingError(
+                f"previous sample {path} does not exist: expected a sample folder "
+                "(with units.csv) or a CSV file with a case_id column"
+            )
+    if "role" in units.columns:
+        units = units.loc[units["role"] == "sample"]
+    return set(units["case_id"].astype(str)), study
+
+
+def draw(
+    protocol: Protocol,
+    frame: pd.DataFrame,
+    previous: DrawnSample | str | Path | None = None,
+    round: int = 1,  # the study's round number, as the contract names it
+    *,
+    frame_fingerprint: str | None = None,
+    drawn_at: datetime | None = None,
+) -> DrawnSample:
+    """Draw the protocol's stratified SRSWOR sample (and reserves) from ``frame``.
+
+    ``frame`` is the loaded frame (:func:`stikprove.frame.load_frame`); its eligible cases
+    are stratified as :func:`stikprove.protocol.study_population` says and allocated as
+    :func:`stikprove.design.design_table` says. ``previous`` is the earlier study's sample
+    (a DrawnSample, its folder, or a CSV with case_id [and role]); it defaults to the
+    protocol's ``[coordination] previous`` and is used with coordination overlap / avoid.
+    ``round`` (1, 2, ...) numbers repeated draws within a study; each round has its own
+    random streams. ``frame_fingerprint`` may be passed when already computed.
+    """
+    if isinstance(round, bool) or not isinstance(round, int | np.integer) or round < 1:
+        raise SamplingError(f"round must be a whole number >= 1, got {round!r}")
+    population = study_population(protocol, frame)
+    design = design_from_population(protocol, population)
+    duplicated = population["case_id"].duplicated(keep=False)
+    if duplicated.any():
+        ids = population.loc[duplicated, "case_id"].unique()[:5].tolist()
+        raise SamplingError(
+            f"frame has duplicated case_id values (e.g. {ids}): expected one row per case"
+        )
+    fingerprint = frame_fingerprint or compute_frame_fingerprint(frame)
+
+    # canonical order: by case_id, whatever the input order
+    population = population.sort_values("case_id", kind="stable").reset_index(drop=True)
+    case_ids = population["case_id"].astype(str).to_numpy()
+    size = len(population)
+    strata_table = design.strata
+    stratum_keys = strata_table["stratum"].to_numpy()
+    stratum_code = pd.Categorical(population["stratum"], categories=stratum_keys).codes.astype(
+        np.int64
+    )
+    prn = permanent_random_numbers(case_ids, protocol.coordination_key)
+
+    notes: list[str] = list(design.notes)
+    mode = protocol.coordination
+    prev_ids: set[str] = set()
+    prev_study = None
+    if mode != "independent":
+        source = previous if previous is not None else protocol.previous
+        if source is None:
+            raise SamplingError(
+                f"coordination {mode!r} needs the earlier study's sample: pass previous= "
+                "or set [coordination] previous in the protocol"
+            )
+        prev_ids, prev_study = _previous_cases(source)
+    was_sampled = pd.Series(case_ids).isin(prev_ids).to_numpy()
+    position = np.arange(size)
+    if mode == "independent":
+        key = _generator(protocol.seed, STREAM_ORDER, round).random_raw(size)
+        order = np.lexsort((position, key, stratum_code))
+    elif mode == "overlap":
+        order = np.lexsort((position, prn, ~was_sampled, stratum_code))
+    else:
+        order = np.lexsort((position, prn, was_sampled, stratum_code))
+
+    sizes = strata_table["population_size"].to_numpy()
+    n_h = strata_table["sample_size"].to_numpy()
+    code_sorted = stratum_code[order]
+    starts = np.concatenate([[0], np.cumsum(sizes)[:-1]])
+    draw_order = np.arange(size) - starts[code_sorted] + 1
+    is_sample = draw_order <= n_h[code_sorted]
+
+    units = population.iloc[order].reset_index(drop=True)
+    columns = list(protocol.strata)
+    out = pd.DataFrame({"case_id": units["case_id"].astype(str).astype(object)})
+    out["stratum"] = units["stratum"].to_numpy()
+    for column in columns:
+        out[column] = units[column].to_numpy()
+    if "kommune_code" not in columns:
+        out["kommune_code"] = units["kommune_code"].astype(str).to_numpy()
+    if "health_exempt" not in columns:
+        if "health_exempt" in units.columns:
+            out["health_exempt"] = units["health_exempt"].astype(bool).to_numpy()
+        else:
+            out["health_exempt"] = pd.array([pd.NA] * size, dtype="boolean")
+    out["draw_order"] = draw_order.astype(np.int64)
+    out["role"] = np.where(is_sample, "sample", "reserve").astype(object)
+    N_u = sizes[code_sorted].astype(float)
+    n_u = n_h[code_sorted].astype(float)
+    out["inclusion_probability"] = n_u / N_u
+    with np.errstate(divide="ignore"):
+        out["weight"] = np.where(n_u > 0, N_u / np.where(n_u > 0, n_u, 1), np.inf)
+
+    # the double-review subsample: its own stream, over the sample in (stratum, draw) order
+    sample_rows = np.flatnonzero(is_sample)
+    doubles = double_review_count(len(sample_rows), protocol.double_review_fraction)
+    double = np.zeros(size, dtype=bool)
+    if doubles:
+        key2 = _generator(protocol.seed, STREAM_DOUBLE_REVIEW, round).random_raw(len(sample_rows))
+        chosen = sample_rows[np.argsort(key2, kind="stable")[:doubles]]
+        double[chosen] = True
+    out["double_review"] = double
+    out["prn"] = prn[order]
+
+    if mode != "independent":
+        prev_sorted = was_sampled[order]
+        reselected = pd.Series(prev_sorted & is_sample).groupby(code_sorted).sum()
+        fresh = pd.Series(~prev_sorted).groupby(code_sorted).sum().reindex(
+            range(len(sizes)), fill_value=0
+        )
+        overlap = int((prev_sorted & is_sample).sum())
+        if mode == "avoid":
+            short = np.flatnonzero(fresh.to_numpy() < n_h)
+            for h in short:
+                notes.append(
+                    f"avoid: stratum {stratum_keys[h]} has {int(fresh.iloc[h])} cases not sampled "
+                    f"before for n_h = {int(n_h[h])}: {int(reselected.get(h, 0))} earlier "
+                    "case(s) reselected"
+                )
+        notes.append(
+            f"coordination {mode}: {overlap} of {int(is_sample.sum())} sampled cases were sampled "
+            f"by the earlier study ({len(prev_ids)} cases)"
+        )
+    else:
+        overlap = None
+
+    strata_out = strata_table.loc[:, ["stratum", *columns, "population_size", "sample_size"]]
+    strata_out = strata_out.reset_index(drop=True)
+    moment = (drawn_at or datetime.now(UTC)).astimezone(UTC)
+    metadata = {
+        "study_id": protocol.study_id,
+        "round": int(round),
+        "seed": int(protocol.seed),
+        "protocol_fingerprint": protocol.fingerprint,
+        "frame_fingerprint": fingerprint,
+        "package_version": __version__,
+        "drawn_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "coordination": mode,
+        "previous_study_id": prev_study,
+        "previous_sampled_cases": len(prev_ids) if mode != "independent" else None,
+        "overlap_with_previous": overlap,
+        "strata_columns": columns,
+        "population_size": int(size),
+        "sample_size": int(is_sample.sum()),
+        "double_reviews": int(double.sum()),
+        "allocation": protocol.allocation,
+        "notes": list(notes),
+    }
+    return DrawnSample(out, strata_out, metadata, protocol.text, tuple(notes))
+
+
+# --------------------------------------------------------------------------------------------
+# Saving and loading
+
+
+def _csv_text(df: pd.DataFrame) -> str:
+    """CSV text with '\\n' line ends, booleans as true/false and floats in shortest repr."""
+    out = df.copy()
+    for column in out.columns:
+        if pd.api.types.is_bool_dtype(out[column].dtype):
+            out[column] = out[column].map({True: "true", False: "false"}).astype(object)
+    return out.to_csv(index=False, lineterminator="\n")
+
+
+def write_sample(sample: DrawnSample, directory: str | Path) -> Path:
+    """Write the sample into a new folder: units.csv, strata.csv, metadata.json,
+    protocol.toml. The files are written into a temporary folder beside it, which is then
+    renamed, so the folder appears complete or not at all. Refuses an existing non-empty
+    folder (SamplingError)."""
+    directory = Path(directory)
+    if directory.exists() and (not directory.is_dir() or any(directory.iterdir())):
+        raise SamplingError(
+            f"{directory} already exists and is not an empty folder: expected a new folder "
+            "for the sample (nothing was written)"
+        )
+    directory.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+    try:
+        files = {
+            UNITS_FILE: _csv_text(sample.units),
+            STRATA_FILE: _csv_text(sample.strata),
+            METADATA_FILE: json.dumps(dict(sample.metadata), indent=2, ensure_ascii=False)
+            + "\n",
+            PROTOCOL_FILE: sample.protocol_text,
+        }
+        for name, text in files.items():
+            with open(tmp / name, "w", encoding="utf-8", newline="") as handle:
+                handle.write(text)
+        if directory.exists():
+            directory.rmdir()
+        os.replace(tmp, directory)
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    return directory
+
+
+_BOOL = {"true": True, "false": False}
+
+
+def _parse_bool(series: pd.Series, name: str, path: Path) -> pd.Series:
+    bad = ~series.isin(list(_BOOL))
+    if bad.any():
+        raise SamplingError(
+            f"{path}: column {name!r} has {series[bad].iloc[0]!r}: expected true or false"
+        )
+    return series.map(_BOOL).astype(bool)
+
+
+def read_sample(directory: str | Path) -> DrawnSample:
+    """Read a sample folder written by :func:`write_sample`."""
+    directory = Path(directory)
+    missing = [
+        f for f in (UNITS_FILE, STRATA_FILE, METADATA_FILE, PROTOCOL_FILE)
+        if not (directory / f).is_file()
+    ]
+    if missing:
+        raise SamplingError(
+            f"{directory} is not a sample folder: missing {', '.join(missing)} "
+            "(expected what write_sample writes)"
+        )
+    metadata = json.loads((directory / METADATA_FILE).read_text(encoding="utf-8"))
+    protocol_text = (directory / PROTOCOL_FILE).read_text(encoding="utf-8")
+    units = pd.read_csv(directory / UNITS_FILE, dtype=str, keep_default_na=False)
+    units = units.astype(object)
+    strata = pd.read_csv(directory / STRATA_FILE, dtype=str, keep_default_na=False)
+    strata = strata.astype(object)
+    columns = metadata.get("strata_columns", [])
+    units["draw_order"] = units["draw_order"].astype(np.int64)
+    for column in ("inclusion_probability", "weight", "prn"):
+        units[column] = units[column].astype(float)
+    units["double_review"] = _parse_bool(units["double_review"], "double_review", directory)
+    units["health_exempt"] = _parse_bool(units["health_exempt"], "health_exempt", directory)
+    for column in ("population_size", "sample_size"):
+        strata[column] = strata[column].astype(np.int64)
+    if "health_exempt" in columns:
+        strata["health_exempt"] = _parse_bool(strata["health_exempt"], "health_exempt", directory)
+    notes = tuple(metadata.get("notes", []))
+    return DrawnSample(units, strata, metadata, protocol_text, notes)
+
+
+def sample_protocol(sample: DrawnSample, path: str | Path = "protocol.toml") -> Protocol:
+    """The protocol a sample was drawn with, parsed from its stored text."""
+    return parse_protocol(sample.protocol_text, path)

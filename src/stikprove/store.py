@@ -1,0 +1,996 @@
+"""The study store: one SQLite file per study, readable by its owner only.
+
+It holds everything a study needs after the draw: the protocol text and fingerprint, the
+codebook text, the frame fingerprint, the strata (N_h, n_h), the sampled units and reserves
+in their draw order, reviewer assignments, assessments and an audit log.
+
+Assessments, activations of reserves and the audit log are append-only: triggers abort
+any UPDATE or DELETE. A correction is a new assessment row that supersedes the old one and
+gives a reason; a case's *current* assessment by a reviewer is the one nothing supersedes.
+
+The schema carries its version in ``PRAGMA user_version`` (and in the ``meta`` table) and
+the file is marked with ``PRAGMA application_id`` = :data:`APPLICATION_ID`, so a foreign
+SQLite file is refused. :data:`MIGRATIONS` lists the steps from one version to the next.
+
+Connections are short-lived: every read or write opens the file, does its work in one
+transaction (``BEGIN IMMEDIATE`` for writes, waiting up to :data:`BUSY_TIMEOUT_S` for
+another writer) and closes it, so several processes can work on one study at a time.
+"""
+
+from __future__ import annotations
+
+import getpass
+import hashlib
+import json
+import os
+import re
+import sqlite3
+import tomllib
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from urllib.parse import quote
+
+import numpy as np
+import pandas as pd
+
+from stikprove.codebook import Codebook, default_codebook, parse_codebook
+from stikprove.errors import StikproveError, StoreError
+from stikprove.kommuner import kommune, kommune_codes
+
+APPLICATION_ID = 0x53544B50
+"""``PRAGMA application_id`` of a stikprove study store (ASCII 'STKP')."""
+APPLICATION_NAME = "stikprove study store"
+SCHEMA_VERSION = 1
+"""The schema version this stikprove writes; older stores are migrated on open."""
+BUSY_TIMEOUT_S = 30.0
+"""How long a writer waits for another process's transaction before giving up."""
+SQLITE_MAGIC = b"SQLite format 3\x00"
+
+UNIT_COLUMNS = (
+    "case_id",
+    "stratum",
+    "kommune_code",
+    "health_exempt",
+    "draw_order",
+    "role",
+    "inclusion_probability",
+    "weight",
+    "double_review",
+    "prn",
+)
+"""Columns of a DrawnSample's ``units`` the store keeps as table columns (others go to
+``attributes`` as JSON: the strata columns and any frame fields)."""
+STRATA_COLUMNS = ("stratum", "population_size", "sample_size")
+RESERVED_NAMES = frozenset(
+    {
+        "assessment_id", "case_id", "reviewer", "version", "supersedes", "reason",
+        "entered_at", "source", "review_slot", "stratum",
+    }
+)  # fmt: skip
+_FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
+
+
+def now_utc() -> str:
+    """The current time as ISO 8601 UTC, to the second."""
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+def os_user() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):  # no user name in a bare container
+        return f"uid {os.getuid()}"
+
+
+# --------------------------------------------------------------------------------------
+# schema
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _sql_text(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
+def check_codebook_for_store(codebook: Codebook) -> None:
+    """Refuse codebook field names that cannot be assessment columns."""
+    for f in codebook.fields:
+        if not _FIELD_NAME.match(f.name) or f.name in RESERVED_NAMES:
+            raise StoreError(
+                f"codebook field {f.name!r} cannot be stored: expected a lower-case name "
+                f"(a-z, 0-9, _) other than {', '.join(sorted(RESERVED_NAMES))}"
+            )
+
+
+def _field_column(field) -> str:
+    col = _quote(field.name)
+    if field.kind == "choice":
+        codes = ", ".join(_sql_text(c) for c in field.codes)
+        check = f"{col} IS NULL OR {col} IN ({codes})"
+    elif field.kind == "date":
+        check = f"{col} IS NULL OR {col} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
+    else:
+        check = f"{col} IS NULL OR typeof({col}) = 'text'"
+    return f"{col} TEXT CHECK ({check})"
+
+
+def _append_only(table: str) -> list[str]:
+    return [
+        f"CREATE TRIGGER {table}_no_update BEFORE UPDATE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} are append-only: nothing is changed in place'); END",
+        f"CREATE TRIGGER {table}_no_delete BEFORE DELETE ON {table} "
+        f"BEGIN SELECT RAISE(ABORT, '{table} are append-only: nothing is deleted'); END",
+    ]
+
+
+def _migrate_to_1(con: sqlite3.Connection, codebook: Codebook) -> None:
+    """Version 1: the first schema."""
+    fields = ",\n  ".join(_field_column(f) for f in codebook.fields)
+    statements = [
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT NOT NULL)",
+        """CREATE TABLE rounds (
+  round INTEGER PRIMARY KEY CHECK (round >= 1),
+  protocol_text TEXT NOT NULL,
+  protocol_fingerprint TEXT NOT NULL,
+  frame_fingerprint TEXT,
+  metadata TEXT NOT NULL,
+  stored_at TEXT NOT NULL)""",
+        """CREATE TABLE strata (
+  stratum TEXT PRIMARY KEY,
+  population_size INTEGER NOT NULL CHECK (population_size >= 0),
+  sample_size INTEGER NOT NULL CHECK (sample_size >= 0 AND sample_size <= population_size),
+  attributes TEXT NOT NULL)""",
+        """CREATE TABLE units (
+  case_id TEXT PRIMARY KEY CHECK (length(case_id) > 0),
+  stratum TEXT NOT NULL REFERENCES strata (stratum),
+  kommune_code TEXT NOT NULL CHECK (kommune_code GLOB '[0-9][0-9][0-9]'),
+  health_exempt INTEGER NOT NULL CHECK (health_exempt IN (0, 1)),
+  draw_order INTEGER NOT NULL CHECK (draw_order >= 1),
+  role TEXT NOT NULL CHECK (role IN ('sample', 'reserve')),
+  inclusion_probability REAL CHECK (inclusion_probability > 0 AND inclusion_probability <= 1),
+  weight REAL CHECK (weight >= 1),
+  double_review INTEGER NOT NULL CHECK (double_review IN (0, 1)),
+  prn REAL,
+  round INTEGER NOT NULL REFERENCES rounds (round),
+  attributes TEXT NOT NULL,
+  UNIQUE (stratum, draw_order))""",
+        "CREATE TABLE reviewers (name TEXT PRIMARY KEY CHECK (length(name) > 0), "
+        "added_at TEXT NOT NULL)",
+        """CREATE TABLE activations (
+  case_id TEXT PRIMARY KEY REFERENCES units (case_id),
+  replaces TEXT NOT NULL UNIQUE REFERENCES units (case_id),
+  activated_at TEXT NOT NULL)""",
+        """CREATE TABLE assignments (
+  case_id TEXT NOT NULL REFERENCES units (case_id),
+  review_slot INTEGER NOT NULL CHECK (review_slot IN (1, 2)),
+  reviewer TEXT NOT NULL REFERENCES reviewers (name),
+  assigned_at TEXT NOT NULL,
+  PRIMARY KEY (case_id, review_slot),
+  UNIQUE (case_id, reviewer))""",
+        f"""CREATE TABLE assessments (
+  assessment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  case_id TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  {fields},
+  supersedes INTEGER UNIQUE REFERENCES assessments (assessment_id),
+  reason TEXT,
+  entered_at TEXT NOT NULL,
+  source TEXT NOT NULL,
+  UNIQUE (case_id, reviewer, version),
+  FOREIGN KEY (case_id, reviewer) REFERENCES assignments (case_id, reviewer),
+  CHECK ((version = 1 AND supersedes IS NULL AND reason IS NULL)
+      OR (version > 1 AND supersedes IS NOT NULL AND length(trim(reason)) > 0)))""",
+        """CREATE TABLE audit (
+  audit_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  at TEXT NOT NULL,
+  actor TEXT NOT NULL,
+  os_user TEXT NOT NULL,
+  action TEXT NOT NULL,
+  source TEXT NOT NULL,
+  details TEXT NOT NULL)""",
+        "CREATE INDEX units_role ON units (role, stratum, draw_order)",
+        "CREATE INDEX assignments_reviewer ON assignments (reviewer)",
+        # a correction supersedes the previous version of the same case and reviewer
+        """CREATE TRIGGER assessments_supersede_previous BEFORE INSERT ON assessments
+  WHEN NEW.supersedes IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM assessments o WHERE o.assessment_id = NEW.supersedes
+      AND o.case_id = NEW.case_id AND o.reviewer = NEW.reviewer AND o.version = NEW.version - 1)
+  BEGIN SELECT RAISE(ABORT, 'a correction must supersede the previous version of the same case and reviewer'); END""",  # noqa: E501
+        # a reserve is reviewed only once it has been activated
+        """CREATE TRIGGER assignments_reserve_activated BEFORE INSERT ON assignments
+  WHEN (SELECT role FROM units WHERE case_id = NEW.case_id) = 'reserve'
+    AND NOT EXISTS (SELECT 1 FROM activations WHERE case_id = NEW.case_id)
+  BEGIN SELECT RAISE(ABORT, 'a reserve case is assigned only after it is activated'); END""",
+        *_append_only("assessments"),
+        *_append_only("audit"),
+        *_append_only("activations"),
+    ]
+    for statement in statements:
+        con.execute(statement)
+
+
+Migration = Callable[[sqlite3.Connection, Codebook], None]
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _migrate_to_1)]
+"""(version reached, step) in order; a store at version v runs every step above v."""
+
+
+def _migrate(con: sqlite3.Connection, from_version: int, codebook: Codebook) -> None:
+    for version, step in MIGRATIONS:
+        if version > from_version:
+            step(con, codebook)
+            con.execute(f"PRAGMA user_version = {version}")
+            con.execute(
+                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),)
+            )
+
+
+# --------------------------------------------------------------------------------------
+# connections
+
+
+def _connect(path: Path) -> sqlite3.Connection:
+    uri = f"file:{quote(str(path.resolve()))}?mode=rw"
+    con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
+    try:
+        con.execute(f"PRAGMA busy_timeout = {int(BUSY_TIMEOUT_S * 1000)}")
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("PRAGMA synchronous = FULL")
+    except sqlite3.DatabaseError as error:
+        con.close()
+        raise StoreError(f"{path} is not a stikprove study store: {error}") from None
+    return con
+
+
+def _restrict_side_files(path: Path) -> None:
+    for suffix in ("-wal", "-shm", "-journal"):
+        side = path.with_name(path.name + suffix)
+        if side.exists():
+            os.chmod(side, 0o600)
+
+
+# --------------------------------------------------------------------------------------
+# the study
+
+
+@dataclass(frozen=True)
+class Study:
+    """An open study store. Holds no connection: each call opens and closes its own.
+
+    Columns of the tables it returns are documented on each method.
+    """
+
+    path: Path
+    study_id: str
+    codebook: Codebook = field(repr=False)
+    strata_columns: tuple[str, ...]
+    worklist_fields: tuple[str, ...]
+    """Frame fields the protocol allows on worklists (beyond case_id, kommune, stratum)."""
+    schema_version: int
+
+    # ---- connections -------------------------------------------------------------------
+
+    @contextmanager
+    def reading(self) -> Iterator[sqlite3.Connection]:
+        """A connection for reading (one consistent snapshot inside ``BEGIN``)."""
+        con = _connect(self.path)
+        try:
+            con.execute("BEGIN")
+            yield con
+            con.execute("COMMIT")
+        finally:
+            con.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """A write transaction (``BEGIN IMMEDIATE``): all of it is written, or none of it."""
+        con = _connect(self.path)
+        try:
+            try:
+                con.execute("BEGIN IMMEDIATE")
+            except sqlite3.OperationalError as error:
+                raise StoreError(
+                    f"{self.path}: the study is busy (another process has been writing for "
+                    f"more than {BUSY_TIMEOUT_S:g} s): {error}"
+                ) from None
+            try:
+                yield con
+            except BaseException:
+                con.execute("ROLLBACK")
+                raise
+            con.execute("COMMIT")
+        except sqlite3.IntegrityError as error:
+            raise StoreError(f"{self.path}: refused by the study store: {error}") from None
+        finally:
+            con.close()
+            _restrict_side_files(self.path)
+
+    def query(self, sql: str, params: tuple | dict = ()) -> pd.DataFrame:
+        with self.reading() as con:
+            return pd.read_sql_query(sql, con, params=params)
+
+    # ---- meta --------------------------------------------------------------------------
+
+    def meta(self) -> dict[str, str]:
+        """The meta table as a dict (study_id, schema_version, fingerprints, ...)."""
+        with self.reading() as con:
+            return dict(con.execute("SELECT key, value FROM meta").fetchall())
+
+    @property
+    def protocol_text(self) -> str:
+        with self.reading() as con:
+            row = con.execute(
+                "SELECT protocol_text FROM rounds ORDER BY round DESC LIMIT 1"
+            ).fetchone()
+        return row[0]
+
+    def rounds(self) -> pd.DataFrame:
+        """round, protocol_fingerprint, frame_fingerprint, metadata (JSON), stored_at."""
+        return self.query(
+            "SELECT round, protocol_fingerprint, frame_fingerprint, metadata, stored_at "
+            "FROM rounds ORDER BY round"
+        )
+
+    def reviewers(self) -> tuple[str, ...]:
+        with self.reading() as con:
+            return tuple(r[0] for r in con.execute("SELECT name FROM reviewers ORDER BY name"))
+
+    # ---- tables ------------------------------------------------------------------------
+
+    def strata(self) -> pd.DataFrame:
+        """stratum, the strata columns, population_size, sample_size, reserves_used,
+        reserves_left."""
+        df = self.query(
+            """SELECT s.stratum, s.population_size, s.sample_size, s.attributes,
+              (SELECT count(*) FROM activations a JOIN units u USING (case_id)
+                 WHERE u.stratum = s.stratum) AS reserves_used,
+              (SELECT count(*) FROM units u WHERE u.stratum = s.stratum AND u.role = 'reserve'
+                 AND u.case_id NOT IN (SELECT case_id FROM activations)) AS reserves_left
+            FROM strata s ORDER BY s.stratum"""
+        )
+        return _expand_attributes(df, self.strata_columns, after="stratum")
+
+    def units(self, in_sample_only: bool = False) -> pd.DataFrame:
+        """One row per unit (sample and reserves) in draw order within stratum: the
+        DrawnSample's unit columns, the other frame fields, and ``activated`` (bool, a
+        reserve taken into the sample) and ``replaces`` (the ineligible case it replaces)."""
+        where = (
+            "WHERE u.role = 'sample' OR a.case_id IS NOT NULL" if in_sample_only else ""
+        )
+        df = self.query(
+            f"""SELECT u.case_id, u.stratum, u.kommune_code, u.health_exempt, u.draw_order,
+                 u.role, u.inclusion_probability, u.weight, u.double_review, u.prn, u.round,
+                 u.attributes, a.case_id IS NOT NULL AS activated, a.replaces
+            FROM units u LEFT JOIN activations a USING (case_id) {where}
+            ORDER BY u.stratum, u.draw_order"""
+        )
+        for col in ("health_exempt", "double_review", "activated"):
+            df[col] = df[col].astype(bool)
+        return _expand_attributes(df, None, after=None)
+
+    def assignments(self) -> pd.DataFrame:
+        """case_id, review_slot (1 first reviewer, 2 second), reviewer, assigned_at,
+        stratum, kommune_code, draw_order; in stratum and draw order."""
+        return self.query(
+            """SELECT g.case_id, g.review_slot, g.reviewer, g.assigned_at, u.stratum,
+                 u.kommune_code, u.draw_order
+            FROM assignments g JOIN units u USING (case_id)
+            ORDER BY u.stratum, u.draw_order, g.review_slot"""
+        )
+
+    def assessments(self, current_only: bool = True) -> pd.DataFrame:
+        """assessment_id, case_id, reviewer, review_slot, version, the codebook fields,
+        supersedes, reason, entered_at, source (all versions with ``current_only=False``)."""
+        where = (
+            "WHERE NOT EXISTS (SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)"
+            if current_only
+            else ""
+        )
+        fields = ", ".join(f"a.{_quote(f)}" for f in self.codebook.field_names)
+        return self.query(
+            f"""SELECT a.assessment_id, a.case_id, a.reviewer, g.review_slot, a.version,
+                 {fields}, a.supersedes, a.reason, a.entered_at, a.source
+            FROM assessments a JOIN assignments g USING (case_id, reviewer) {where}
+            ORDER BY a.assessment_id"""
+        )
+
+    def open_cases(self, reviewer: str) -> pd.DataFrame:
+        """The reviewer's cases without an entry by them, in stratum and draw order.
+
+        Columns: case_id, review_slot, stratum, kommune_code, kommune_name, draw_order,
+        then the frame fields the protocol allows on worklists.
+        """
+        df = self.query(
+            """SELECT g.case_id, g.review_slot, u.stratum, u.kommune_code, u.draw_order,
+                 u.attributes
+            FROM assignments g JOIN units u USING (case_id)
+            WHERE g.reviewer = ? AND NOT EXISTS (
+              SELECT 1 FROM assessments a WHERE a.case_id = g.case_id AND a.reviewer = g.reviewer)
+            ORDER BY u.stratum, u.draw_order""",
+            (reviewer,),
+        )
+        df.insert(4, "kommune_name", df["kommune_code"].map(_kommune_name))
+        return _expand_attributes(df, self.worklist_fields, after=None)[
+            ["case_id", "review_slot", "stratum", "kommune_code", "kommune_name", "draw_order",
+             *self.worklist_fields]
+        ]  # fmt: skip
+
+    def audit_log(self) -> pd.DataFrame:
+        """audit_id, at (UTC), actor, os_user, action, source, details."""
+        return self.query("SELECT * FROM audit ORDER BY audit_id")
+
+    # ---- summaries ---------------------------------------------------------------------
+
+    def status(self) -> pd.DataFrame:
+        """Progress per kommune, stratum and reviewer (reviewer "" counts the cases not
+        yet assigned, in ``unassigned``).
+
+        Columns: kommune_code, kommune_name, stratum, reviewer, assigned (cases assigned,
+        first and second reviews), done (of those, with an assessment by the reviewer),
+        remaining, unassigned, ineligible (first reviews finding the case ineligible),
+        unreplaced (of those, not replaced by a reserve: the stratum had none left),
+        reserves_used (activated reserves assigned to the reviewer as first reviewer),
+        double_reviews_done (second reviews done), reserves_left (unused reserves in the
+        stratum: 0 means an ineligible case can no longer be replaced).
+        """
+        with self.reading() as con:
+            df = pd.read_sql_query(
+                """WITH cur AS (
+                  SELECT a.case_id, a.reviewer, a.eligible FROM assessments a
+                  WHERE NOT EXISTS (SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id))
+                SELECT u.kommune_code, u.stratum, coalesce(g.reviewer, '') AS reviewer,
+                  count(*) AS assigned,
+                  count(cur.case_id) AS done,
+                  sum(g.review_slot = 1 AND cur.eligible = 'nej') AS ineligible,
+                  sum(g.review_slot = 1 AND u.role = 'reserve') AS reserves_used,
+                  sum(g.review_slot = 2 AND cur.case_id IS NOT NULL) AS double_reviews_done,
+                  sum(g.review_slot = 1 AND cur.eligible = 'nej' AND NOT EXISTS (
+                    SELECT 1 FROM activations x WHERE x.replaces = u.case_id)) AS unreplaced
+                FROM units u
+                  LEFT JOIN activations act ON act.case_id = u.case_id
+                  LEFT JOIN assignments g ON g.case_id = u.case_id
+                  LEFT JOIN cur ON cur.case_id = g.case_id AND cur.reviewer = g.reviewer
+                WHERE u.role = 'sample' OR act.case_id IS NOT NULL
+                GROUP BY u.kommune_code, u.stratum, g.reviewer
+                ORDER BY u.kommune_code, u.stratum, g.reviewer""",  # noqa: E501
+                con,
+            )
+        unassigned = df["reviewer"].eq("")
+        counts = ("assigned", "done", "ineligible", "reserves_used", "double_reviews_done",
+                  "unreplaced")  # fmt: skip
+        for col in counts:
+            df[col] = df[col].fillna(0).astype("int64")
+        df["unassigned"] = np.where(unassigned, df["assigned"], 0).astype("int64")
+        df.loc[unassigned, "assigned"] = 0
+        df["remaining"] = (df["assigned"] - df["done"]).astype("int64")
+        left = self.strata().set_index("stratum")["reserves_left"]
+        df["reserves_left"] = df["stratum"].map(left).astype("int64")
+        codes = kommune_codes()
+        names = {c: _kommune_name(c) for c in df["kommune_code"].unique() if c in codes}
+        df.insert(1, "kommune_name", df["kommune_code"].map(names).fillna(""))
+        return df[
+            [
+                "kommune_code", "kommune_name", "stratum", "reviewer", "assigned", "done",
+                "remaining", "unassigned", "ineligible", "unreplaced", "reserves_used",
+                "double_reviews_done", "reserves_left",
+            ]
+        ].reset_index(drop=True)  # fmt: skip
+
+    def export(self) -> pd.DataFrame:
+        """The analysis table that :func:`stikprove.estimate_proportions` takes.
+
+        One row per sampled case (role sample, plus activated reserves), in stratum and
+        draw order. Columns: case_id, stratum, the strata columns, kommune_code,
+        population_size (N_h), sample_size (cases taken from the stratum's list: n_h plus
+        activated reserves), weight (population_size / sample_size), health_exempt,
+        reviewed (bool: the first reviewer's assessment is in), the codebook fields except
+        ``note`` (from the first reviewer's current assessment; missing when not
+        reviewed), the indicators (1.0 / 0.0 / NaN), then planned_sample_size (n_h of the
+        design), draw_order and role.
+        """
+        units = self.units(in_sample_only=True)
+        strata = self.strata()
+        first = self._current_by_slot(1)
+        fields = [f for f in self.codebook.field_names if f != "note"]
+        df = units.merge(first[["case_id", *fields]], on="case_id", how="left")
+        taken = df.groupby("stratum")["case_id"].transform("size").astype("int64")
+        info = strata.set_index("stratum")
+        df["population_size"] = df["stratum"].map(info["population_size"]).astype("int64")
+        df["planned_sample_size"] = df["stratum"].map(info["sample_size"]).astype("int64")
+        df["sample_size"] = taken
+        df["weight"] = df["population_size"] / df["sample_size"]
+        df["reviewed"] = df["case_id"].isin(first["case_id"])
+        for col in self.strata_columns:
+            if col not in df.columns:
+                df[col] = df["stratum"].map(info[col])
+        indicators = self.codebook.derive_indicators(df[fields], df["health_exempt"])
+        df = pd.concat([df, indicators], axis=1)
+        strata_cols = [c for c in self.strata_columns if c not in ("stratum", "kommune_code")]
+        columns = [
+            "case_id", "stratum", *strata_cols, "kommune_code", "population_size",
+            "sample_size", "weight", "health_exempt", "reviewed", *fields,
+            *indicators.columns, "planned_sample_size", "draw_order", "role",
+        ]  # fmt: skip
+        out = df[columns].reset_index(drop=True)
+        for f in fields:
+            out[f] = out[f].astype(object).where(out[f].notna(), None)
+        return out
+
+    def export_double_reviews(self) -> pd.DataFrame:
+        """Both reviewers' current entries of each double-reviewed case, for agreement.
+
+        One row per case assigned a second reviewer: case_id, stratum, kommune_code, then
+        ``<field>_1`` and ``<field>_2`` for each codebook field except ``note`` (first and
+        second reviewer; missing until entered), reviewed_1 and reviewed_2 (bool). Reviewer
+        names are left out.
+        """
+        second = self.query(
+            "SELECT g.case_id, u.stratum, u.kommune_code FROM assignments g "
+            "JOIN units u USING (case_id) WHERE g.review_slot = 2 "
+            "ORDER BY u.stratum, u.draw_order"
+        )
+        fields = [f for f in self.codebook.field_names if f != "note"]
+        df = second
+        for slot in (1, 2):
+            cur = self._current_by_slot(slot)[["case_id", *fields]]
+            cur = cur.assign(**{f"reviewed_{slot}": True})
+            df = df.merge(
+                cur.rename(columns={f: f"{f}_{slot}" for f in fields}), on="case_id", how="left"
+            )
+            df[f"reviewed_{slot}"] = df[f"reviewed_{slot}"].astype("boolean").fillna(False)
+            df[f"reviewed_{slot}"] = df[f"reviewed_{slot}"].astype(bool)
+        order = ["case_id", "stratum", "kommune_code"]
+        order += [f"{f}_{s}" for f in fields for s in (1, 2)] + ["reviewed_1", "reviewed_2"]
+        return df[order]
+
+    def _current_by_slot(self, slot: int) -> pd.DataFrame:
+        cur = self.assessments(current_only=True)
+        return cur[cur["review_slot"] == slot].reset_index(drop=True)
+
+
+def _kommune_name(code: str) -> str:
+    try:
+        return kommune(code).name
+    except StikproveError:
+        return ""
+
+
+def _expand_attributes(
+    df: pd.DataFrame, columns: tuple[str, ...] | None, after: str | None
+) -> pd.DataFrame:
+    """Spread the JSON ``attributes`` column into columns (``columns``, or all keys when
+    None), placed after column ``after`` (or at the end)."""
+    attrs = pd.DataFrame([json.loads(a) for a in df.pop("attributes")], index=df.index)
+    keep = [c for c in (tuple(attrs.columns) if columns is None else columns) if c not in df]
+    pos = len(df.columns) if after is None else df.columns.get_loc(after) + 1
+    for i, col in enumerate(keep):
+        df.insert(pos + i, col, attrs.get(col))
+    return df
+
+
+# --------------------------------------------------------------------------------------
+# create and open
+
+
+def _require_columns(df: object, name: str, columns: tuple[str, ...]) -> pd.DataFrame:
+    if not isinstance(df, pd.DataFrame):
+        raise StoreError(f"sample.{name}: expected a pandas DataFrame, got {type(df).__name__}")
+    missing = [c for c in columns if c not in df.columns]
+    if missing:
+        raise StoreError(
+            f"sample.{name} lacks column(s) {', '.join(missing)}: expected the columns of a "
+            "DrawnSample (docs/CONTRACTS.md)"
+        )
+    return df
+
+
+def _strata_columns(sample: object) -> tuple[str, ...]:
+    cols = dict(getattr(sample, "metadata", None) or {}).get("strata_columns")
+    if cols is None:
+        cols = getattr(getattr(sample, "protocol", None), "strata", None)
+    if cols:
+        return tuple(cols)
+    strata = sample.strata  # type: ignore[attr-defined]
+    return tuple(c for c in strata.columns if c not in STRATA_COLUMNS)
+
+
+def _worklist_fields(protocol_text: str, available: list[str]) -> tuple[str, ...]:
+    """Frame fields the protocol allows on worklists: ``[review] worklist_fields = [...]``
+    (or ``[worklist] fields``); none by default."""
+    try:
+        doc = tomllib.loads(protocol_text)
+    except tomllib.TOMLDecodeError:
+        return ()
+    allowed = doc.get("review", {}).get("worklist_fields") or doc.get("worklist", {}).get(
+        "fields", []
+    )
+    unknown = [f for f in allowed if f not in available]
+    if unknown:
+        raise StoreError(
+            f"protocol [worklist] fields: {', '.join(map(str, unknown))} not in the sample's "
+            f"units; expected some of {', '.join(available) or '(none)'}"
+        )
+    return tuple(allowed)
+
+
+def _json_value(value: object) -> object:
+    if isinstance(value, np.generic):
+        value = value.item()
+    if value is None or (isinstance(value, float) and np.isnan(value)):
+        return None
+    if isinstance(value, (pd.Timestamp, datetime)):
+        return value.isoformat()
+    if isinstance(value, (str, int, float, bool)):
+        return value
+    if isinstance(value, (list, tuple)):
+        return [_json_value(v) for v in value]
+    if isinstance(value, dict):
+        return {str(k): _json_value(v) for k, v in value.items()}
+    return str(value)
+
+
+def _codebook_of(sample: object, codebook: Codebook | None) -> Codebook:
+    if codebook is not None:
+        return codebook
+    for holder in (sample, getattr(sample, "protocol", None)):
+        found = getattr(holder, "codebook", None)
+        if isinstance(found, Codebook):
+            return found
+    return default_codebook()
+
+
+def create_study(
+    path: str | Path,
+    sample: object,
+    codebook: Codebook | None = None,
+    reviewers: list[str] | tuple[str, ...] | None = None,
+) -> Study:
+    """Create the study store at ``path`` from a drawn sample and return it open.
+
+    ``sample`` is anything with the attributes of a DrawnSample (``units``, ``strata``,
+    ``metadata``, ``protocol_text``; docs/CONTRACTS.md). ``codebook`` defaults to the
+    sample's protocol's codebook, else the default codebook. With ``reviewers`` the cases
+    are assigned at once (:func:`stikprove.assignment.assign_reviewers`).
+
+    The file is created new (an existing file is refused) with mode 0600.
+    """
+    path = Path(path)
+    codebook = _codebook_of(sample, codebook)
+    check_codebook_for_store(codebook)
+    units = _require_columns(getattr(sample, "units", None), "units", UNIT_COLUMNS)
+    strata = _require_columns(getattr(sample, "strata", None), "strata", STRATA_COLUMNS)
+    metadata = dict(getattr(sample, "metadata", None) or {})
+    protocol_text = getattr(sample, "protocol_text", None)
+    if not isinstance(protocol_text, str):
+        raise StoreError("sample.protocol_text: expected the protocol's TOML text (str)")
+    if units["case_id"].duplicated().any():
+        dup = units.loc[units["case_id"].duplicated(), "case_id"].iloc[0]
+        raise StoreError(f"sample.units: case_id {dup!r} appears twice; expected unique ids")
+    strata_cols = _strata_columns(sample)
+    extra = [c for c in units.columns if c not in UNIT_COLUMNS]
+    worklist_fields = _worklist_fields(protocol_text, extra)
+    study_id = str(metadata.get("study_id") or path.stem)
+    protocol_fingerprint = str(
+        metadata.get("protocol_fingerprint")
+        or hashlib.sha256(protocol_text.encode("utf-8")).hexdigest()
+    )
+    round_no = int(metadata.get("round") or 1)
+
+    if path.exists() or path.is_symlink():
+        raise StoreError(f"{path} already exists: a study store is created new, never over a file")
+    try:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    except OSError as error:
+        raise StoreError(f"cannot create study store {path}: {error.strerror}") from None
+    os.close(fd)
+    os.chmod(path, 0o600)  # whatever the umask
+    try:
+        _initialise(
+            path, codebook, units, strata, metadata, protocol_text, protocol_fingerprint,
+            strata_cols, worklist_fields, study_id, round_no, extra,
+        )  # fmt: skip
+    except BaseException:
+        for suffix in ("", "-wal", "-shm", "-journal"):
+            Path(str(path) + suffix).unlink(missing_ok=True)
+        raise
+    study = open_study(path)
+    if reviewers:
+        from stikprove.assignment import assign_reviewers
+
+        assign_reviewers(study, reviewers)
+    return study
+
+
+def _initialise(
+    path: Path,
+    codebook: Codebook,
+    units: pd.DataFrame,
+    strata: pd.DataFrame,
+    metadata: dict,
+    protocol_text: str,
+    protocol_fingerprint: str,
+    strata_cols: tuple[str, ...],
+    worklist_fields: tuple[str, ...],
+    study_id: str,
+    round_no: int,
+    extra: list[str],
+) -> None:
+    con = _connect(path)
+    try:
+        con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+        con.execute("PRAGMA journal_mode = WAL")
+        _restrict_side_files(path)
+        con.execute("BEGIN IMMEDIATE")
+        _migrate(con, 0, codebook)
+        stamp = now_utc()
+        meta = {
+            "application": APPLICATION_NAME,
+            "study_id": study_id,
+            "codebook_text": codebook.text,
+            "codebook_fingerprint": codebook.fingerprint,
+            "protocol_fingerprint": protocol_fingerprint,
+            "frame_fingerprint": str(metadata.get("frame_fingerprint") or ""),
+            "strata_columns": json.dumps(list(strata_cols)),
+            "worklist_fields": json.dumps(list(worklist_fields)),
+            "unit_columns": json.dumps([str(c) for c in units.columns]),
+            "strata_table_columns": json.dumps([str(c) for c in strata.columns]),
+            "created_at": stamp,
+        }
+        con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
+        con.execute(
+            "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                round_no,
+                protocol_text,
+                protocol_fingerprint,
+                meta["frame_fingerprint"],
+                json.dumps({k: _json_value(v) for k, v in metadata.items()}),
+                stamp,
+            ),
+        )
+        _insert_strata(con, strata, strata_cols)
+        _insert_units(con, units, extra, round_no)
+        con.execute(
+            "INSERT INTO audit (at, actor, os_user, action, source, details) "
+            "VALUES (?, ?, ?, 'create', ?, ?)",
+            (
+                stamp,
+                os_user(),
+                os_user(),
+                "create_study",
+                f"study {study_id}; round {round_no}; {len(strata)} strata; "
+                f"{int((units['role'] == 'sample').sum())} sampled and "
+                f"{int((units['role'] == 'reserve').sum())} reserve cases; protocol "
+                f"{protocol_fingerprint[:12]}; frame {meta['frame_fingerprint'][:12]}",
+            ),
+        )
+        con.execute("COMMIT")
+    except sqlite3.Error as error:
+        raise StoreError(f"cannot store the sample in {path}: {error}") from None
+    finally:
+        con.close()
+    _restrict_side_files(path)
+
+
+def _insert_strata(con: sqlite3.Connection, strata: pd.DataFrame, cols: tuple[str, ...]) -> None:
+    rows = []
+    for rec in strata.to_dict("records"):
+        attrs = {c: _json_value(rec.get(c)) for c in cols if c in rec}
+        rows.append(
+            (
+                str(rec["stratum"]),
+                int(rec["population_size"]),
+                int(rec["sample_size"]),
+                json.dumps(attrs, ensure_ascii=False),
+            )
+        )
+    con.executemany("INSERT INTO strata VALUES (?, ?, ?, ?)", rows)
+
+
+def _insert_units(
+    con: sqlite3.Connection, units: pd.DataFrame, extra: list[str], round_no: int
+) -> None:
+    def opt_float(v: object) -> float | None:
+        return None if v is None or pd.isna(v) else float(v)
+
+    rows = []
+    for rec in units.to_dict("records"):
+        attrs = {c: _json_value(rec[c]) for c in extra}
+        rows.append(
+            (
+                str(rec["case_id"]),
+                str(rec["stratum"]),
+                str(rec["kommune_code"]).zfill(3),
+                int(bool(rec["health_exempt"])),
+                int(rec["draw_order"]),
+                str(rec["role"]),
+                opt_float(rec["inclusion_probability"]),
+                opt_float(rec["weight"]),
+                int(bool(rec["double_review"])),
+                opt_float(rec["prn"]),
+                round_no,
+                json.dumps(attrs, ensure_ascii=False),
+            )
+        )
+    con.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+
+
+def open_study(path: str | Path) -> Study:
+    """Open an existing study store.
+
+    Refuses (StoreError) a missing file, a file that is not SQLite, a SQLite file that is
+    not a stikprove study store, a corrupt one, and one written by a newer stikprove.
+    An older schema is migrated (audited).
+    """
+    path = Path(path)
+    if not path.exists():
+        raise StoreError(f"study store {path} does not exist: expected a file made by "
+                         "'stikprove draw ... --study'")  # fmt: skip
+    if not path.is_file():
+        raise StoreError(f"study store {path} is not a file")
+    try:
+        with path.open("rb") as fh:
+            header = fh.read(100)
+    except OSError as error:
+        raise StoreError(f"cannot read study store {path}: {error.strerror}") from None
+    if not header.startswith(SQLITE_MAGIC):
+        raise StoreError(
+            f"{path} is not a study store: it is not an SQLite database "
+            "(expected a file made by 'stikprove draw ... --study')"
+        )
+    con = _connect(path)
+    try:
+        try:
+            app_id = con.execute("PRAGMA application_id").fetchone()[0]
+            version = con.execute("PRAGMA user_version").fetchone()[0]
+            if app_id != APPLICATION_ID:
+                raise StoreError(
+                    f"{path} is an SQLite database but not a stikprove study store "
+                    f"(application_id {app_id}, expected {APPLICATION_ID})"
+                )
+            if version > SCHEMA_VERSION:
+                raise StoreError(
+                    f"{path} has schema version {version}, newer than this stikprove "
+                    f"understands ({SCHEMA_VERSION}): upgrade stikprove to open it"
+                )
+            check = con.execute("PRAGMA quick_check").fetchall()
+            if check != [("ok",)]:
+                detail = "; ".join(str(r[0]) for r in check[:3])
+                raise StoreError(f"{path} is corrupt (SQLite integrity check: {detail})")
+            meta = dict(con.execute("SELECT key, value FROM meta").fetchall())
+            codebook = parse_codebook(meta["codebook_text"], source=f"{path} codebook")
+            if version < SCHEMA_VERSION:
+                con.execute("BEGIN IMMEDIATE")
+                _migrate(con, version, codebook)
+                con.execute(
+                    "INSERT INTO audit (at, actor, os_user, action, source, details) "
+                    "VALUES (?, ?, ?, 'migrate', 'open_study', ?)",
+                    (now_utc(), os_user(), os_user(), f"schema {version} -> {SCHEMA_VERSION}"),
+                )
+                con.execute("COMMIT")
+        except sqlite3.DatabaseError as error:
+            raise StoreError(f"{path} is corrupt or not a study store: {error}") from None
+        except KeyError as error:
+            raise StoreError(f"{path} is corrupt: meta key {error} is missing") from None
+    finally:
+        con.close()
+    _restrict_side_files(path)
+    return Study(
+        path=path.resolve(),
+        study_id=meta["study_id"],
+        codebook=codebook,
+        strata_columns=tuple(json.loads(meta["strata_columns"])),
+        worklist_fields=tuple(json.loads(meta["worklist_fields"])),
+        schema_version=SCHEMA_VERSION,
+    )
+
+
+def audit(
+    con: sqlite3.Connection, action: str, source: str, details: str, actor: str | None = None
+) -> None:
+    """Append one audit row inside the caller's transaction. ``details``: ids and counts
+    only, never health values or notes."""
+    user = os_user()
+    con.execute(
+        "INSERT INTO audit (at, actor, os_user, action, source, details) VALUES (?, ?, ?, ?, ?, ?)",
+        (now_utc(), actor or user, user, action, source, details),
+    )
+
+
+# --------------------------------------------------------------------------------------
+# the draw's saving step (commands/sampling.py's save_drawn_sample calls this)
+
+
+def _protocol_codebook(protocol_text: str, search: tuple[Path, ...]) -> Codebook:
+    """The codebook a protocol names (``[review] codebook``: "default" or a path, looked
+    up relative to each folder in ``search``)."""
+    from stikprove.codebook import load_codebook
+
+    try:
+        spec = tomllib.loads(protocol_text).get("review", {}).get("codebook", "default")
+    except tomllib.TOMLDecodeError:
+        spec = "default"
+    if spec == "default":
+        return default_codebook()
+    for folder in search:
+        candidate = folder / spec
+        if candidate.is_file():
+            return load_codebook(candidate)
+    raise StoreError(
+        f"the protocol's codebook {spec!r} was not found (looked in "
+        f"{', '.join(str(f) for f in search)}): run the command from the protocol's folder"
+    )
+
+
+def stored_rounds(path: str | Path) -> list[int]:
+    """Rounds whose sample the study store at ``path`` holds (empty when no store)."""
+    path = Path(path)
+    if not path.is_file():
+        return []
+    return [int(r) for r in open_study(path).rounds()["round"]]
+
+
+def read_stored_sample(path: str | Path, round: int | None = None):
+    """The DrawnSample stored for ``round`` (default: the latest), as sampling wrote it."""
+    import tempfile
+
+    from stikprove.sampling import DrawnSample, read_sample, write_sample
+
+    study = open_study(path)
+    rounds = study.rounds()
+    if round is None:
+        round = int(rounds["round"].max())
+    if round not in set(rounds["round"]):
+        raise StoreError(f"{path} holds no round {round}: expected one of "
+                         f"{', '.join(map(str, rounds['round']))}")  # fmt: skip
+    meta = study.meta()
+    metadata = json.loads(rounds.set_index("round").loc[round, "metadata"])
+    units = study.units()
+    units = units[units["round"] == round]
+    units = units[json.loads(meta["unit_columns"])].reset_index(drop=True)
+    strata = study.strata()[json.loads(meta["strata_table_columns"])]
+    with study.reading() as con:
+        text = con.execute(
+            "SELECT protocol_text FROM rounds WHERE round = ?", (round,)
+        ).fetchone()[0]
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = write_sample(
+            DrawnSample(units, strata, metadata, text, tuple(metadata.get("notes") or ())),
+            Path(tmp) / "sample",
+        )
+        return read_sample(folder)
+
+
+def store_drawn_sample(sample: object, path: str | Path) -> Study:
+    """Save a drawn sample as the study store at ``path`` (the draw's saving step).
+
+    A new ``path`` becomes a new study store (:func:`create_study`, with the codebook the
+    protocol names). An existing store is never overwritten: the same round again is
+    refused as already drawn, and a further round is refused too (one store holds one
+    round for now: draw a new round into a new study file).
+    """
+    path = Path(path)
+    metadata = dict(getattr(sample, "metadata", None) or {})
+    round_no = int(metadata.get("round") or 1)
+    if path.exists():
+        rounds = stored_rounds(path) if path.is_file() else []
+        if not path.is_file():
+            raise StoreError(f"{path} exists and is not a study store file (nothing was written)")
+        if round_no in rounds:
+            raise StoreError(
+                f"study {path} already has a sample (round {round_no}): it is never drawn "
+                "again over (nothing was written)"
+            )
+        raise StoreError(
+            f"study {path} holds round(s) {', '.join(map(str, rounds))}; storing round "
+            f"{round_no} in the same study store is not supported yet: draw the new round "
+            "into a new study file (nothing was written)"
+        )
+    protocol_text = str(getattr(sample, "protocol_text", "") or "")
+    codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
+    return create_study(path, sample, codebook=codebook)

@@ -1,0 +1,213 @@
+"""Worklists: a reviewer's open cases in draw order, as XLSX (drop-downs from the codebook)
+or CSV (with the codebook in a second CSV beside it).
+
+A worklist shows only the reviewer's own open cases (never another reviewer's entries),
+with case_id, kommune code and name, stratum and the frame fields the protocol allows
+(``[worklist] fields``; none by default), then one empty column per codebook field and a
+``reason`` column used only for corrections. Files are written atomically (a temporary
+file in the same folder, then renamed) and readable by their owner only.
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import pandas as pd
+
+from stikprove.codebook import Codebook, Field
+from stikprove.errors import StoreError
+from stikprove.recording import CASES_SHEET, REASON_COLUMN
+from stikprove.store import Study
+
+FORMATS = ("xlsx", "csv")
+CODEBOOK_SHEET = "Kodebog"
+INSTRUCTIONS_SHEET = "Vejledning"
+LISTS_SHEET = "Lister"
+INLINE_LIST_LIMIT = 255
+"""Excel's limit on an inline drop-down list ("a,b,c"); longer lists go to a hidden sheet."""
+REQUIRED_DA = {
+    "always": "Altid",
+    "eligible": "Når omfattet = ja",
+    "ineligible": "Når omfattet = nej",
+    "never": "Frivillig",
+}
+INSTRUCTIONS_DA = [
+    "Vejledning til arbejdslisten",
+    "",
+    "1. Arket 'Sager' viser dine sager i den rækkefølge, de skal gennemgås (lodtrækningens orden).",
+    "   Tag dem oppefra; spring ikke over, hvis det kan undgås.",
+    "2. Udfyld én række pr. sag. Vælg værdier i rullelisterne; koderne er forklaret i 'Kodebog'.",
+    "3. Start med 'eligible'. Er sagen ikke omfattet (nej), udfyld kun 'ineligible_reason' og",
+    "   'review_date'. Så aktiveres en reservesag, som kommer på din næste arbejdsliste.",
+    "4. review_date skrives ÅÅÅÅ-MM-DD (fx 2026-11-20) og må ikke ligge i fremtiden.",
+    "5. 'note' bliver i undersøgelsens database og udleveres aldrig. Skriv ingen CPR-numre.",
+    "6. Lad rækker stå tomme for sager, du ikke har nået. Ret ikke i case_id eller kolonnenavne.",
+    "7. Rettelser til allerede indlæste sager: ret værdien, skriv begrundelsen i 'reason', og",
+    "   indlæs med --corrections.",
+    "",
+    "Indlæsning: stikprove import UNDERSØGELSE FIL --reviewer DIT_NAVN",
+    "Filen afvises helt, hvis blot én række har en fejl; fejllisten angiver ark, række og kolonne.",
+]
+
+
+@dataclass(frozen=True)
+class WorklistResult:
+    """Files written and the number of open cases on the worklist."""
+
+    path: Path
+    codebook_path: Path | None
+    cases: int
+
+
+def worklist_table(study: Study, reviewer: str) -> pd.DataFrame:
+    """The worklist's rows: case_id, kommune_code, kommune_name, stratum, the allowed frame
+    fields, then one empty column per codebook field and ``reason``."""
+    if reviewer not in study.reviewers():
+        known = ", ".join(study.reviewers()) or "(none yet: run 'stikprove assign')"
+        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {known}")
+    cases = study.open_cases(reviewer)
+    df = cases[["case_id", "kommune_code", "kommune_name", "stratum", *study.worklist_fields]]
+    df = df.reset_index(drop=True).copy()
+    for name in (*study.codebook.field_names, REASON_COLUMN):
+        df[name] = None
+    return df
+
+
+def default_path(study: Study, reviewer: str, fmt: str) -> Path:
+    return Path(f"worklist-{study.study_id}-{reviewer}.{fmt}")
+
+
+def write_worklist(
+    study: Study, reviewer: str, path: str | Path | None = None, format: str | None = None
+) -> WorklistResult:
+    """Write the reviewer's worklist as ``format`` ('xlsx' or 'csv'; from the suffix of
+    ``path`` when not given). The CSV form writes the codebook to ``<name>_kodebog.csv``."""
+    if format is None:
+        format = Path(path).suffix.lstrip(".").lower() if path else "xlsx"
+    if format not in FORMATS:
+        raise StoreError(f"worklist format {format!r}: expected one of {', '.join(FORMATS)}")
+    path = Path(path) if path else default_path(study, reviewer, format)
+    table = worklist_table(study, reviewer)
+    if format == "csv":
+        codebook_path = path.with_name(path.stem + "_kodebog.csv")
+        atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        atomic_write(
+            codebook_path,
+            lambda tmp: codebook_table(study.codebook).to_csv(
+                tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL
+            ),
+        )
+        return WorklistResult(path, codebook_path, len(table))
+    atomic_write(path, lambda tmp: _workbook(study.codebook, table).save(tmp))
+    return WorklistResult(path, None, len(table))
+
+
+def codebook_table(codebook: Codebook) -> pd.DataFrame:
+    """One row per field value (one row for a date or text field): field, label_da,
+    required_da, code, value_label_da, value_label_en."""
+    rows = []
+    for f in codebook.fields:
+        base = {"field": f.name, "label_da": f.label.get("da", ""),
+                "required_da": REQUIRED_DA[f.required]}  # fmt: skip
+        if f.kind == "choice":
+            for code in f.codes:
+                rows.append({**base, "code": code, "value_label_da": f.label_of(code, "da"),
+                             "value_label_en": f.label_of(code, "en")})  # fmt: skip
+        else:
+            hint = "ÅÅÅÅ-MM-DD" if f.kind == "date" else "fri tekst"
+            rows.append({**base, "code": "", "value_label_da": hint, "value_label_en": ""})
+    return pd.DataFrame(rows)
+
+
+def atomic_write(path: Path, write) -> None:
+    """Call ``write(temporary_path)``, then rename it to ``path`` (mode 0600)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def _list_formula(field: Field, lists, column: int) -> str:
+    inline = '"' + ",".join(field.codes) + '"'
+    if len(inline) - 2 <= INLINE_LIST_LIMIT and not any("," in c for c in field.codes):
+        return inline
+    from openpyxl.utils import get_column_letter
+
+    letter = get_column_letter(column)
+    lists.cell(row=1, column=column, value=field.name)
+    for i, code in enumerate(field.codes, start=2):
+        lists.cell(row=i, column=column, value=code)
+    return f"{LISTS_SHEET}!${letter}$2:${letter}${len(field.codes) + 1}"
+
+
+def _workbook(codebook: Codebook, table: pd.DataFrame):
+    from openpyxl import Workbook
+    from openpyxl.styles import Font, PatternFill
+    from openpyxl.utils import get_column_letter
+    from openpyxl.worksheet.datavalidation import DataValidation
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = CASES_SHEET
+    ws.append(list(table.columns))
+    for record in table.itertuples(index=False):
+        ws.append([None if pd.isna(v) else v for v in record])
+    last = max(len(table) + 1, 2)
+    bold = Font(bold=True)
+    fill = PatternFill("solid", fgColor="FFF2CC")
+    for cell in ws[1]:
+        cell.font = bold
+    ws.freeze_panes = "B2"
+    lists = wb.create_sheet(LISTS_SHEET)
+    lists.sheet_state = "hidden"
+    n_fixed = len(table.columns) - len(codebook.fields) - 1
+    for i, name in enumerate(table.columns, start=1):
+        letter = get_column_letter(i)
+        ws.column_dimensions[letter].width = max(12, min(40, len(name) + 4))
+        for row in range(2, last + 1):
+            ws.cell(row=row, column=i).number_format = "@"  # text: dates stay YYYY-MM-DD
+            if i > n_fixed:
+                ws.cell(row=row, column=i).fill = fill
+    for offset, field in enumerate(codebook.fields):
+        column = n_fixed + 1 + offset
+        if field.kind != "choice":
+            continue
+        dv = DataValidation(
+            type="list",
+            formula1=_list_formula(field, lists, offset + 1),
+            allow_blank=True,
+            showErrorMessage=True,
+            errorTitle="Ugyldig værdi",
+            error=f"Vælg en af værdierne i listen for {field.name} (se arket Kodebog).",
+            showInputMessage=True,
+            promptTitle=field.name[:32],
+            prompt=field.label.get("da", field.name)[:255],
+        )
+        letter = get_column_letter(column)
+        dv.add(f"{letter}2:{letter}{last}")
+        ws.add_data_validation(dv)
+    cb = wb.create_sheet(CODEBOOK_SHEET)
+    book = codebook_table(codebook)
+    cb.append(["Felt", "Beskrivelse", "Udfyldes", "Kode", "Betydning", "Meaning (en)"])
+    for cell in cb[1]:
+        cell.font = bold
+    for record in book.itertuples(index=False):
+        cb.append(list(record))
+    for letter, width in zip("ABCDEF", (28, 50, 20, 40, 50, 40), strict=True):
+        cb.column_dimensions[letter].width = width
+    guide = wb.create_sheet(INSTRUCTIONS_SHEET)
+    for line in INSTRUCTIONS_DA:
+        guide.append([line])
+    guide["A1"].font = Font(bold=True, size=14)
+    guide.column_dimensions["A"].width = 110
+    wb.active = 0
+    return wb

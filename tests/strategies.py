@@ -1,0 +1,53 @@
+"""Hypothesis strategies shared by the estimation tests (one place, per STYLE.md)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import strategies as st
+
+confidence_levels = st.sampled_from([0.8, 0.9, 0.95, 0.99])
+
+
+@st.composite
+def counts(draw: st.DrawFn, max_n: int = 500) -> tuple[int, int]:
+    """(successes, n) with 0 <= successes <= n, n >= 1, biased towards the edges."""
+    n = draw(st.integers(1, max_n))
+    x = draw(st.one_of(st.just(0), st.just(n), st.integers(0, n)))
+    return x, n
+
+
+@st.composite
+def finite_counts(draw: st.DrawFn, max_population: int = 400) -> tuple[int, int, int]:
+    """(successes, n, N) for sampling without replacement: 0 <= x <= n <= N."""
+    big_n = draw(st.integers(1, max_population))
+    n = draw(st.one_of(st.just(big_n), st.integers(1, big_n)))
+    x = draw(st.one_of(st.just(0), st.just(n), st.integers(0, n)))
+    return x, n, big_n
+
+
+@st.composite
+def stratified_samples(draw: st.DrawFn, max_strata: int = 5) -> pd.DataFrame:
+    """A stratified sample: stratum, N (N_h), y (0/1 or NaN), dom (crosses strata).
+
+    Includes census strata, one-case strata, all-0 and all-1 strata and missing outcomes.
+    """
+    n_strata = draw(st.integers(1, max_strata))
+    frames = []
+    for h in range(n_strata):
+        n = draw(st.integers(1, 12))
+        census = draw(st.booleans())
+        big_n = n if census else draw(st.integers(n, 500))
+        kind = draw(st.sampled_from(["zeros", "ones", "mixed"]))
+        if kind == "zeros":
+            y = [0.0] * n
+        elif kind == "ones":
+            y = [1.0] * n
+        else:
+            y = draw(st.lists(st.sampled_from([0.0, 1.0, np.nan]), min_size=n, max_size=n))
+        dom = draw(st.lists(st.sampled_from(["a", "b", "c"]), min_size=n, max_size=n))
+        frames.append(pd.DataFrame({"stratum": f"s{h}", "N": big_n, "y": y, "dom": dom}))
+    data = pd.concat(frames, ignore_index=True)
+    if data["y"].isna().all():
+        data.loc[0, "y"] = draw(st.sampled_from([0.0, 1.0]))
+    return data

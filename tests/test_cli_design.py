@@ -1,0 +1,192 @@
+"""The check-protocol, design and draw commands, end to end on a synthetic frame."""
+
+from __future__ import annotations
+
+import json
+from functools import cache
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stikprove.cli import main
+from stikprove.commands.sampling import load_saved_sample, saved_rounds
+from stikprove.sampling import write_sample
+from stikprove.synth import write_synthetic_frame
+
+ROOT = Path(__file__).resolve().parents[1]
+ODENSE = ROOT / "protocols" / "odense-replication.toml"
+
+
+@cache
+def _frame_text() -> str:
+    import tempfile
+
+    with tempfile.TemporaryDirectory() as folder:
+        write_synthetic_frame(folder, seed=11, kommuner=["461", "147", "825"])
+        return (Path(folder) / "frame.csv").read_text(encoding="utf-8")
+
+
+@pytest.fixture
+def study(tmp_path: Path) -> Path:
+    """A folder with data/frame.csv (synthetic: 461, 147, 825) and the Odense protocol beside
+    it, its frame path pointing at data/frame.csv."""
+    (tmp_path / "data").mkdir()
+    (tmp_path / "data" / "frame.csv").write_text(_frame_text(), encoding="utf-8")
+    text = ODENSE.read_text(encoding="utf-8").replace(
+        '"../synthetic_data/frame.csv"', '"data/frame.csv"'
+    )
+    (tmp_path / "odense.toml").write_text(text, encoding="utf-8")
+    return tmp_path
+
+
+def run(*argv: str | Path) -> int:
+    return main([str(a) for a in argv])
+
+
+def test_check_protocol_summarises_a_good_protocol(study, capsys):
+    """A valid protocol exits 0 and prints its summary and the eligible cases in the frame."""
+    assert run("check-protocol", study / "odense.toml") == 0
+    out = capsys.readouterr().out
+    assert "protocol OK" in out and "odense-replication" in out
+    assert "eligible" in out and "10 strata" in out
+
+
+def test_check_protocol_names_every_problem(study, capsys):
+    """A protocol with several faults exits 2 and names each one with its expected form."""
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    text = text.replace("seed = 20161121", "seed = -1").replace(
+        'method = "precision"', 'method = "clever"'
+    ).replace("[budget]", "[budget]\nhours = 3")
+    (study / "bad.toml").write_text(text, encoding="utf-8")
+    assert run("check-protocol", study / "bad.toml") == 2
+    err = capsys.readouterr().err
+    assert "3 problem(s)" in err
+    assert "seed = -1: expected a whole number >= 0" in err
+    assert "method = 'clever': expected one of proportional, equal, neyman, precision" in err
+    assert "[budget] unknown key 'hours'" in err
+
+
+def test_check_protocol_without_frame_checks_the_protocol_only(tmp_path, capsys):
+    """A protocol whose frame is not there yet is still checked (with a note)."""
+    (tmp_path / "p.toml").write_text(ODENSE.read_text(encoding="utf-8"), encoding="utf-8")
+    assert run("check-protocol", tmp_path / "p.toml") == 0
+    assert "not found; only the protocol was checked" in capsys.readouterr().out
+
+
+def test_design_table_formats(study, capsys):
+    """design prints a table, a CSV of the strata, or JSON with strata, domains and summary."""
+    assert run("design", study / "odense.toml") == 0
+    out = capsys.readouterr().out
+    assert "physician hours" in out and "expected_half_width" in out
+    assert run("design", study / "odense.toml", "--format", "csv") == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0].startswith("stratum,sex,origin,population_size,sample_size")
+    assert len(lines) == 11
+    assert run("design", study / "odense.toml", "--format", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    assert doc["summary"]["reviews"] == sum(s["sample_size"] for s in doc["strata"])
+    assert [d["domain"] for d in doc["domains"]] == ["461", "all"]
+
+
+def test_draw_twice_in_new_folders_gives_identical_files(study, capsys):
+    """Drawing the same protocol from the same frame into two new studies gives
+    byte-identical units.csv and strata.csv."""
+    assert run("draw", study / "odense.toml", "--study", study / "s1") == 0
+    assert run("draw", study / "odense.toml", "--study", study / "s2") == 0
+    out = capsys.readouterr().out
+    assert "drew round 1" in out
+    a = write_sample(load_saved_sample(study / "s1", 1), study / "a")
+    b = write_sample(load_saved_sample(study / "s2", 1), study / "b")
+    for name in ("units.csv", "strata.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+    units = pd.read_csv(a / "units.csv", dtype=str)
+    assert set(units["role"]) == {"sample", "reserve"}
+
+
+def test_drawing_again_is_refused_without_new_round(study, capsys):
+    """A second draw into a study with a sample exits 2 and writes nothing."""
+    assert run("draw", study / "odense.toml", "--study", study / "s") == 0
+    before = (study / "s").read_bytes()
+    assert run("draw", study / "odense.toml", "--study", study / "s") == 2
+    assert "already has a sample (round 1)" in capsys.readouterr().err
+    assert (study / "s").read_bytes() == before
+
+
+def test_check_redraws_and_compares(study, capsys):
+    """--check redraws the saved round from the same frame and finds it identical."""
+    assert run("draw", study / "odense.toml", "--study", study / "s") == 0
+    assert saved_rounds(study / "s") == [1]
+    assert run("draw", study / "odense.toml", "--study", study / "s", "--check") == 0
+    assert "round 1 redrawn from the same frame is identical" in capsys.readouterr().out
+
+
+def test_changed_frame_is_refused_for_a_new_round(study, capsys):
+    """A frame whose fingerprint changed since the draw is refused, naming both fingerprints,
+    and nothing is written."""
+    assert run("draw", study / "odense.toml", "--study", study / "s") == 0
+    before = (study / "s").read_bytes()
+    frame = study / "data" / "frame.csv"
+    lines = frame.read_text(encoding="utf-8").splitlines(keepends=True)
+    frame.write_text("".join(lines[:-1]), encoding="utf-8")  # one case fewer
+    assert run("draw", study / "odense.toml", "--study", study / "s", "--new-round") == 2
+    err = capsys.readouterr().err
+    assert "has changed since round 1 was drawn" in err and "fingerprint" in err
+    assert run("draw", study / "odense.toml", "--study", study / "s", "--check") == 2
+    assert "has changed since round 1 was drawn" in capsys.readouterr().err
+    assert (study / "s").read_bytes() == before
+
+
+def test_flags_need_an_existing_sample(study, capsys):
+    """--new-round on a study without a sample is refused."""
+    assert run("draw", study / "odense.toml", "--study", study / "s", "--new-round") == 2
+    assert "has no sample yet" in capsys.readouterr().err
+    assert not (study / "s").exists()
+
+
+def test_missing_strata_column_is_refused_and_nothing_written(study, capsys):
+    """A frame without a strata column exits 2 naming the column; no study is created."""
+    frame = pd.read_csv(study / "data" / "frame.csv", dtype=str, keep_default_na=False)
+    text = (study / "odense.toml").read_text(encoding="utf-8").replace(
+        '"data/frame.csv"', '"data/small.csv"'
+    ).replace('[frame]\n', '[frame]\ncolumns = { sex = "koen" }\n')
+    (study / "p.toml").write_text(text, encoding="utf-8")
+    frame.drop(columns="sex").to_csv(study / "data" / "small.csv", index=False)
+    assert run("draw", study / "p.toml", "--study", study / "s") == 2
+    assert "koen" in capsys.readouterr().err
+    assert not (study / "s").exists()
+
+
+def test_budget_below_minimums_is_refused_and_nothing_written(study, capsys):
+    """A budget smaller than strata × minimum exits 2 naming both; no study is created."""
+    text = (study / "odense.toml").read_text(encoding="utf-8").replace(
+        "max_reviews = 210", "max_reviews = 20"
+    ).replace("minimum = 5", "minimum = 4")
+    (study / "p.toml").write_text(text, encoding="utf-8")
+    assert run("design", study / "p.toml") == 2
+    assert run("draw", study / "p.toml", "--study", study / "s") == 2
+    err = capsys.readouterr().err
+    assert "budget of 20 reviews is smaller than the minimum per stratum" in err
+    assert not (study / "s").exists()
+
+
+def test_follow_up_study_avoids_the_first(study, capsys):
+    """A follow-up protocol with coordination avoid draws none of the first study's cases
+    where strata allow, and prints what it had to reselect."""
+    assert run("draw", study / "odense.toml", "--study", study / "first") == 0
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    text = text.replace('id = "odense-replication"', 'id = "odense-follow-up"').replace(
+        'mode = "independent"            # first study: nothing to coordinate with',
+        'mode = "avoid"\nprevious = "first"',
+    )
+    (study / "follow.toml").write_text(text, encoding="utf-8")
+    assert run("draw", study / "follow.toml", "--study", study / "second") == 0
+    out = capsys.readouterr().out
+    assert "coordination avoid:" in out
+    first = load_saved_sample(study / "first", 1).units
+    second = load_saved_sample(study / "second", 1).units
+    reused = set(first.query("role == 'sample'").case_id) & set(
+        second.query("role == 'sample'").case_id
+    )
+    if reused:
+        assert "avoid: stratum" in out

@@ -1,0 +1,366 @@
+"""Tests for stikprove.estimation.comparison (two-group comparisons, Rao–Scott tests).
+
+Reference values come from R 4 with survey 4.1.1 (tests/fixtures/r/comparison.R, which writes
+comparison_data.csv and comparison_r.csv), from Newcombe (1998b, Table II) and from statsmodels.
+Tolerance against R: 1e-9 relative (the R output is printed with 17 significant digits; the two
+computations differ only in floating-point summation order, observed differences ~1e-15).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats
+from statsmodels.stats.proportion import confint_proportions_2indep
+
+from stikprove.errors import EstimationError
+from stikprove.estimation.comparison import (
+    GroupComparison,
+    RaoScottTest,
+    _newcombe_hybrid,
+    compare_proportions,
+    rao_scott_test,
+)
+from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation.intervals import proportion_ci
+
+FIXTURES = Path(__file__).parent / "fixtures" / "r"
+RTOL = 1e-9
+
+
+@pytest.fixture(scope="module")
+def data() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "comparison_data.csv")
+
+
+@pytest.fixture(scope="module")
+def r() -> dict[str, float]:
+    ref = pd.read_csv(FIXTURES / "comparison_r.csv")
+    return dict(zip(ref["quantity"], ref["value"], strict=True))
+
+
+# ------------------------------------------------------------------------------ Rao–Scott
+
+
+@pytest.mark.parametrize("group", ["origin", "kommune"])
+def test_rao_scott_f_matches_r_svychisq(data, r, group) -> None:
+    """Second-order F statistic, its df and p-value equal R's svychisq(~y+group) default."""
+    res = rao_scott_test(data, "y", group, "stratum", "N")
+    assert res.statistic == pytest.approx(r[f"rs_{group}_F"], rel=RTOL)
+    assert res.df == pytest.approx(r[f"rs_{group}_ndf"], rel=RTOL)
+    assert res.df_denominator == pytest.approx(r[f"rs_{group}_ddf"], rel=RTOL)
+    assert res.p_value == pytest.approx(r[f"rs_{group}_p_F"], rel=RTOL)
+    assert res.pearson == pytest.approx(r[f"rs_{group}_pearson"], rel=RTOL)
+
+
+@pytest.mark.parametrize("group", ["origin", "kommune"])
+def test_rao_scott_chisq_matches_r_svychisq(data, r, group) -> None:
+    """First-order: p-value and df equal svychisq(statistic='Chisq'); X² is R's statistic."""
+    res = rao_scott_test(data, "y", group, "stratum", "N", statistic="Chisq")
+    assert res.p_value == pytest.approx(r[f"rs_{group}_p_chisq"], rel=RTOL)
+    assert res.df == r[f"rs_{group}_df_chisq"]
+    assert res.pearson == pytest.approx(r[f"rs_{group}_pearson"], rel=RTOL)
+    assert res.statistic == pytest.approx(res.pearson / res.mean_design_effect)
+    assert res.df_denominator == np.inf
+
+
+def test_rao_scott_ignores_row_order_and_group_labels(data) -> None:
+    """Shuffling rows and renaming groups leaves the test unchanged."""
+    base = rao_scott_test(data, "y", "origin", "stratum", "N")
+    shuffled = data.sample(frac=1.0, random_state=3).assign(
+        origin=lambda d: d["origin"].map({"dansk": "z", "vestlig": "a", "ikke_vestlig": "m"})
+    )
+    other = rao_scott_test(shuffled, "y", "origin", "stratum", "N")
+    assert other.statistic == pytest.approx(base.statistic, rel=1e-12)
+    assert other.p_value == pytest.approx(base.p_value, rel=1e-12)
+
+
+def test_rao_scott_result_is_frozen_and_tidy(data) -> None:
+    """The result is frozen and to_frame gives one row."""
+    res = rao_scott_test(data, "y", "origin", "stratum", "N")
+    assert isinstance(res, RaoScottTest)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.p_value = 1.0  # type: ignore[misc]
+    assert len(res.to_frame()) == 1
+    assert res.groups == ("dansk", "ikke_vestlig", "vestlig")
+    assert "<table" in res._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("change", "kwargs", "match"),
+    [
+        (None, {"statistic": "Wald"}, "statistic must be"),
+        (None, {"group": "region"}, "group must name"),
+        (lambda d: d.assign(origin="dansk"), {}, "at least two groups"),
+        (lambda d: d.assign(y=d["y"].where(d["y"].isna(), 0.0)), {}, "single value"),
+        (lambda d: d.assign(y=d["y"].replace(1.0, 2.0)), {}, "0/1"),
+        (lambda d: d.assign(origin=d["origin"].where(d.index != 5)), {}, "missing"),
+        (lambda d: d.assign(N=d["N"] + d.index % 2), {}, "varies"),
+    ],
+)
+def test_rao_scott_refusals(data, change, kwargs, match) -> None:
+    """Bad input raises EstimationError naming the argument, value and what was expected."""
+    frame = data if change is None else change(data)
+    args = {"group": "origin", **kwargs}
+    with pytest.raises(EstimationError, match=match):
+        rao_scott_test(frame, "y", strata="stratum", population_size="N", **args)
+
+
+def keep_one_case(data: pd.DataFrame, stratum: str) -> pd.DataFrame:
+    """The data with only the first case with an outcome left in ``stratum``."""
+    inside = data[(data["stratum"] == stratum) & data["y"].notna()].head(1)
+    return pd.concat([data[data["stratum"] != stratum], inside])
+
+
+def test_rao_scott_refuses_lonely_stratum(data) -> None:
+    """A sampled stratum left with one case has no variance: refused, naming the stratum."""
+    lonely = keep_one_case(data, "k1|c1")
+    with pytest.raises(EstimationError, match="k1\\|c1"):
+        rao_scott_test(lonely, "y", "origin", "stratum", "N")
+
+
+def test_rao_scott_refuses_non_frame() -> None:
+    """data must be a DataFrame."""
+    with pytest.raises(EstimationError, match="DataFrame"):
+        rao_scott_test([1, 0], "y", "g", "s", "N")  # type: ignore[arg-type]
+
+
+# --------------------------------------------------------------- two groups: linearization
+
+
+def test_linearization_difference_matches_r_svycontrast(data, r) -> None:
+    """Overlapping strata: estimates, covariance, difference, se, t interval and p equal R."""
+    res = compare_proportions(data, "y", "stratum", "N", "origin", groups=("ikke_vestlig", "dansk"))
+    assert res.method == "linearization"
+    assert res.estimate_first == pytest.approx(r["origin_est_ikke_vestlig"], rel=RTOL)
+    assert res.estimate_second == pytest.approx(r["origin_est_dansk"], rel=RTOL)
+    assert res.se_first**2 == pytest.approx(r["origin_var_ikke_vestlig"], rel=RTOL)
+    assert res.se_second**2 == pytest.approx(r["origin_var_dansk"], rel=RTOL)
+    assert res.covariance == pytest.approx(r["origin_cov"], rel=RTOL)
+    assert res.difference == pytest.approx(r["origin_diff"], rel=RTOL)
+    assert res.se_difference == pytest.approx(r["origin_diff_se"], rel=RTOL)
+    assert res.df == r["origin_df"]
+    assert res.difference_low == pytest.approx(r["origin_diff_low"], rel=RTOL)
+    assert res.difference_high == pytest.approx(r["origin_diff_high"], rel=RTOL)
+    assert res.p_value == pytest.approx(r["origin_p_value"], rel=RTOL)
+
+
+def test_linearization_ratio_matches_r_delta_method(data, r) -> None:
+    """Ratio and its log-scale delta-method interval equal R's svycontrast(quote(a/b))."""
+    res = compare_proportions(data, "y", "stratum", "N", "origin", groups=("ikke_vestlig", "dansk"))
+    assert res.ratio == pytest.approx(r["origin_ratio"], rel=RTOL)
+    assert res.ratio_low == pytest.approx(r["origin_ratio_low"], rel=RTOL)
+    assert res.ratio_high == pytest.approx(r["origin_ratio_high"], rel=RTOL)
+
+
+def test_swapping_groups_negates_difference(data) -> None:
+    """(b, a) gives minus the difference, the reciprocal ratio and the same p-value."""
+    ab = compare_proportions(data, "y", "stratum", "N", "origin", groups=("vestlig", "dansk"))
+    ba = compare_proportions(data, "y", "stratum", "N", "origin", groups=("dansk", "vestlig"))
+    assert ba.difference == pytest.approx(-ab.difference)
+    assert ba.difference_low == pytest.approx(-ab.difference_high)
+    assert ba.ratio == pytest.approx(1 / ab.ratio)
+    assert ba.ratio_low == pytest.approx(1 / ab.ratio_high)
+    assert ba.p_value == pytest.approx(ab.p_value)
+
+
+def test_linearization_can_be_forced_for_disjoint_strata(data, r) -> None:
+    """method='linearization' on independent domains gives covariance 0 and R's variances."""
+    res = compare_proportions(
+        data, "y", "stratum", "N", "kommune", groups=("k1", "k3"), method="linearization"
+    )
+    assert res.method == "linearization"
+    assert res.covariance == 0.0
+    assert res.se_difference**2 == pytest.approx(
+        r["kommune_var_k1"] + r["kommune_var_k3"], rel=RTOL
+    )
+    t = stats.t.isf(0.025, res.df)
+    assert res.difference_low == pytest.approx(res.difference - t * res.se_difference)
+
+
+def test_domain_variances_are_those_of_estimate_proportions(data, r) -> None:
+    """v1, v2 are estimate_proportions' variances (k2 has a no-event stratum it adds a term for)."""
+    res = compare_proportions(
+        data, "y", "stratum", "N", "kommune", groups=("k1", "k2"), method="linearization"
+    )
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune").set_index("kommune")
+    assert res.se_second == table.loc["k2", "se"]
+    assert res.se_second**2 > r["kommune_var_k2"]  # the documented addition to R's variance
+    assert res.se_difference**2 == pytest.approx(
+        table.loc["k1", "se"] ** 2 + table.loc["k2", "se"] ** 2, rel=1e-12
+    )
+
+
+# -------------------------------------------------------------------- two groups: Newcombe
+
+
+# Newcombe (1998b), Table II, method 10 (hybrid score), 95 % limits for the difference, for his
+# examples (a), (b), (e)-(h); statsmodels' confint_proportions_2indep(method="newcomb") agrees.
+NEWCOMBE_TABLE_II = [
+    ((56, 70, 48, 80), (0.0524, 0.3339)),
+    ((9, 10, 3, 10), (0.1705, 0.8090)),
+    ((0, 10, 0, 20), (-0.1611, 0.2775)),
+    ((0, 10, 0, 10), (-0.2775, 0.2775)),
+    ((10, 10, 0, 20), (0.6791, 1.0000)),
+    ((10, 10, 0, 10), (0.6075, 1.0000)),
+]
+
+
+@pytest.mark.parametrize(("counts", "published"), NEWCOMBE_TABLE_II)
+def test_newcombe_hybrid_reproduces_table_ii(counts, published) -> None:
+    """With plain Wilson limits the hybrid interval equals Newcombe's Table II (4 decimals)."""
+    x1, n1, x2, n2 = counts
+    lo1, hi1 = proportion_ci(x1, n1, method="wilson")
+    lo2, hi2 = proportion_ci(x2, n2, method="wilson")
+    low, high = _newcombe_hybrid(x1 / n1, lo1, hi1, x2 / n2, lo2, hi2)
+    assert low == pytest.approx(published[0], abs=5e-5)
+    assert high == pytest.approx(published[1], abs=5e-5)
+
+
+@pytest.mark.parametrize(
+    "counts", [(56, 70, 48, 80), (6, 7, 2, 7), (5, 56, 0, 29), (7, 34, 1, 34), (3, 40, 11, 45)]
+)
+def test_newcombe_hybrid_matches_statsmodels(counts) -> None:
+    """With plain Wilson limits the hybrid interval equals statsmodels' 'newcomb' to 1e-10."""
+    x1, n1, x2, n2 = counts
+    lo1, hi1 = proportion_ci(x1, n1, method="wilson")
+    lo2, hi2 = proportion_ci(x2, n2, method="wilson")
+    low, high = _newcombe_hybrid(x1 / n1, lo1, hi1, x2 / n2, lo2, hi2)
+    expected = confint_proportions_2indep(x1, n1, x2, n2, method="newcomb")
+    assert (low, high) == pytest.approx(tuple(expected), abs=1e-10)
+
+
+def test_disjoint_strata_use_newcombe_on_design_wilson(data, r) -> None:
+    """Disjoint strata: auto picks Newcombe built on the design-adjusted Wilson limits."""
+    res = compare_proportions(data, "y", "stratum", "N", "kommune", groups=("k1", "k3"))
+    assert res.method == "newcombe"
+    assert res.covariance == 0.0
+    assert res.estimate_first == pytest.approx(r["kommune_est_k1"], rel=RTOL)
+    assert res.estimate_second == pytest.approx(r["kommune_est_k3"], rel=RTOL)
+    # the reported single-domain intervals are Korn-Graubard, as R's svyciprop(method="beta")
+    assert res.ci_low_first == pytest.approx(r["kommune_kg_low_k1"], rel=RTOL)
+    assert res.ci_high_first == pytest.approx(r["kommune_kg_high_k1"], rel=RTOL)
+    assert res.ci_low_second == pytest.approx(r["kommune_kg_low_k3"], rel=RTOL)
+    assert res.ci_high_second == pytest.approx(r["kommune_kg_high_k3"], rel=RTOL)
+    assert res.se_difference**2 == pytest.approx(
+        r["kommune_var_k1"] + r["kommune_var_k3"], rel=RTOL
+    )
+    wilson = estimate_proportions(data, "y", "stratum", "N", by="kommune", method="wilson")
+    w = wilson.set_index("kommune")
+    low, high = _newcombe_hybrid(
+        res.estimate_first, w.loc["k1", "ci_low"], w.loc["k1", "ci_high"],
+        res.estimate_second, w.loc["k3", "ci_low"], w.loc["k3", "ci_high"],
+    )  # fmt: skip
+    assert (res.difference_low, res.difference_high) == pytest.approx((low, high), abs=1e-14)
+    assert res.difference_low < res.difference < res.difference_high
+
+
+def test_newcombe_refused_for_overlapping_strata(data) -> None:
+    """method='newcombe' on domains sharing strata is refused (they are not independent)."""
+    with pytest.raises(EstimationError, match="disjoint strata"):
+        compare_proportions(
+            data, "y", "stratum", "N", "origin", groups=("dansk", "vestlig"), method="newcombe"
+        )
+
+
+def test_zero_events_in_both_groups_stays_honest() -> None:
+    """No events in either group: difference 0 with a non-degenerate interval, ratio NaN."""
+    frame = pd.DataFrame(
+        {
+            "stratum": ["a"] * 6 + ["b"] * 6,
+            "N": [40] * 6 + [60] * 6,
+            "g": ["x", "y"] * 6,
+            "y": [0.0] * 12,
+        }
+    )
+    res = compare_proportions(frame, "y", "stratum", "N", "g")
+    assert res.difference == 0.0
+    assert res.method.startswith("newcombe")
+    assert res.difference_low < 0.0 < res.difference_high
+    assert np.isnan(res.ratio_low) and np.isnan(res.p_value)
+
+
+def test_census_groups_have_exact_difference() -> None:
+    """Two fully enumerated groups: the difference is known, interval of width zero, p 0."""
+    frame = pd.DataFrame(
+        {"stratum": ["a"] * 4 + ["b"] * 4, "N": [4] * 4 + [4] * 4,
+         "g": ["x"] * 4 + ["y"] * 4, "y": [1.0, 0.0, 0.0, 0.0, 1.0, 1.0, 0.0, 0.0]}
+    )  # fmt: skip
+    res = compare_proportions(frame, "y", "stratum", "N", "g")
+    assert res.difference == pytest.approx(-0.25)
+    assert res.difference_low == res.difference_high == pytest.approx(-0.25)
+    assert res.p_value == 0.0
+
+
+def test_index_and_outcome_type_do_not_matter(data) -> None:
+    """A duplicated index and a True/False/None outcome give the same results as 0/1/NaN."""
+    base = compare_proportions(data, "y", "stratum", "N", "origin", groups=("vestlig", "dansk"))
+    odd = data.copy()
+    odd.index = [7] * len(odd)
+    odd["y"] = [None if pd.isna(v) else bool(v) for v in odd["y"]]
+    res = compare_proportions(odd, "y", "stratum", "N", "origin", groups=("vestlig", "dansk"))
+    assert res.difference == pytest.approx(base.difference, abs=1e-15)
+    assert res.se_difference == pytest.approx(base.se_difference, abs=1e-15)
+    rs = rao_scott_test(odd, "y", "origin", "stratum", "N")
+    assert rs.statistic == pytest.approx(
+        rao_scott_test(data, "y", "origin", "stratum", "N").statistic, rel=1e-12
+    )
+
+
+def test_two_level_domain_needs_no_groups(data) -> None:
+    """A domain column with exactly two values is compared in sorted order without groups=."""
+    two = data[data["origin"] != "vestlig"]
+    res = compare_proportions(two, "y", "stratum", "N", "origin")
+    assert (res.first, res.second) == ("dansk", "ikke_vestlig")
+
+
+def test_result_is_frozen_and_tidy(data) -> None:
+    """The result is frozen; to_frame gives one row with every field."""
+    res = compare_proportions(data, "y", "stratum", "N", "kommune", groups=("k1", "k3"))
+    assert isinstance(res, GroupComparison)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        res.difference = 0.0  # type: ignore[misc]
+    frame = res.to_frame()
+    assert len(frame) == 1
+    assert {"difference", "difference_low", "ratio", "p_value", "method"} <= set(frame)
+    assert "<table" in res._repr_html_()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"domain": "region"}, "domain must name"),
+        ({"groups": None}, "pass groups"),
+        ({"groups": ("dansk",)}, "pair"),
+        ({"groups": "dansk"}, "pair"),
+        ({"groups": ("dansk", "dansk")}, "two different"),
+        ({"groups": ("dansk", "svensk")}, "'svensk'"),
+        ({"method": "wald"}, "method must be"),
+        ({"confidence_level": 95}, "confidence_level"),
+        ({"interval_method": "bootstrap"}, "method must be"),
+        ({"outcome": "nope"}, "nope"),
+    ],
+)
+def test_compare_refusals(data, kwargs, match) -> None:
+    """Bad input raises EstimationError naming the argument, value and what was expected."""
+    args = {"outcome": "y", "domain": "origin", "groups": ("dansk", "vestlig"), **kwargs}
+    with pytest.raises(EstimationError, match=match):
+        compare_proportions(data, strata="stratum", population_size="N", **args)
+
+
+def test_compare_accepts_lonely_stratum(data) -> None:
+    """A one-case sampled stratum is left to estimate_proportions' variance rule: finite result."""
+    lonely = keep_one_case(data, "k2|c2")
+    res = compare_proportions(lonely, "y", "stratum", "N", "origin", groups=("dansk", "vestlig"))
+    assert np.isfinite([res.se_difference, res.difference_low, res.difference_high]).all()
+    assert res.difference_low < res.difference < res.difference_high
+
+
+def test_compare_refuses_non_frame() -> None:
+    """data must be a DataFrame."""
+    with pytest.raises(EstimationError, match="DataFrame"):
+        compare_proportions({}, "y", "s", "N", "g")  # type: ignore[arg-type]

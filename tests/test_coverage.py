@@ -1,0 +1,133 @@
+"""Tests for stikprove.estimation.coverage: simulated coverage of the interval methods."""
+
+from __future__ import annotations
+
+import time
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from stikprove.errors import EstimationError
+from stikprove.estimation import estimate_proportions, simulate_coverage
+from stikprove.estimation.coverage import COVERAGE_COLUMNS, _domain_intervals
+
+# Edge-prone designs: small strata, rates near 0 or 1, census strata, one dominant stratum.
+EDGE_DESIGNS = {
+    "small_rates": ([50, 80, 120, 30], [10, 12, 15, 8], [0.04, 0.05, 0.03, 0.1]),
+    "large_rates": ([50, 80, 120, 30], [10, 12, 15, 8], [0.96, 0.95, 0.97, 0.9]),
+    "census_mix": ([12, 80, 200], [12, 10, 20], [0.25, 0.05, 0.02]),
+    "dominant_full_stratum": ([117, 509, 9, 35], [4, 40, 3, 6], [0.03, 0.97, 0.34, 0.06]),
+    "mixed": (
+        [20, 117, 40, 509, 300, 60],
+        [5, 4, 30, 40, 20, 8],
+        [0.05, 0.02, 0.9, 0.98, 0.5, 0.1],
+    ),
+}
+
+
+def test_table_has_the_documented_columns_and_is_reproducible():
+    """Columns as documented; the same seed (int or Generator) gives the same table."""
+    args = ([117, 509], [4, 40], [0.02, 0.95])
+    table = simulate_coverage(*args, replications=300, seed=11)
+    assert tuple(table.columns) == COVERAGE_COLUMNS
+    assert list(table["domain"].unique()) == ["s1", "s2", "all"]
+    assert set(table.loc[table["domain"] == "all", "method"]) == {
+        "korn-graubard",
+        "logit",
+        "wald",
+        "wilson",
+    }  # fmt: skip  (exact only for one-stratum domains)
+    pd.testing.assert_frame_equal(table, simulate_coverage(*args, replications=300, seed=11))
+    again = simulate_coverage(*args, replications=300, seed=np.random.default_rng(11))
+    pd.testing.assert_frame_equal(table, again)
+    np.testing.assert_allclose(table["coverage"] + table["below"] + table["above"], 1.0)
+
+
+@pytest.mark.parametrize("design", sorted(EDGE_DESIGNS))
+def test_korn_graubard_and_exact_hold_nominal_coverage_at_the_edges(design):
+    """Coverage >= 0.95 minus 3 Monte Carlo standard errors (at nominal), every domain."""
+    population, sample, rates = EDGE_DESIGNS[design]
+    replications = 4000
+    table = simulate_coverage(
+        population, sample, rates, methods=("korn-graubard", "exact"),
+        replications=replications, seed=2026,
+    )  # fmt: skip
+    slack = 3 * np.sqrt(0.95 * 0.05 / replications)
+    low = table[table["coverage"] < 0.95 - slack]
+    assert low.empty, low.to_string()
+
+
+def test_census_stratum_has_full_coverage_and_zero_width():
+    """n_h = N_h: every method gives the exact value."""
+    table = simulate_coverage([12], [12], [0.25], replications=50, seed=1)
+    assert (table["coverage"] == 1).all() and (table["mean_width"] == 0).all()
+
+
+def test_named_strata_and_domains():
+    """Mappings name the strata; domains are unions of named strata."""
+    table = simulate_coverage(
+        {"461|kvinde": 846, "461|mand": 900, "825|kvinde": 9},
+        {"461|kvinde": 60, "461|mand": 60, "825|kvinde": 5},
+        {"461|kvinde": 0.1, "461|mand": 0.2, "825|kvinde": 0.0},
+        domains={"odense": ["461|kvinde", "461|mand"], "læsø": ["825|kvinde"]},
+        methods=("korn-graubard", "exact"),
+        replications=500,
+        seed=3,
+    )
+    assert list(table["domain"]) == ["odense", "læsø", "læsø"]
+    assert table["population_size"].tolist() == [1746, 9, 9]
+    assert table.loc[0, "true_proportion"] == pytest.approx((85 + 180) / 1746)
+
+
+def test_simulation_uses_the_same_intervals_as_estimate_proportions():
+    """For a drawn sample, the simulation's interval equals estimate_proportions' on the data."""
+    population = np.array([117.0, 509.0, 9.0, 35.0])
+    sample = np.array([4.0, 40.0, 3.0, 6.0])
+    counts = np.array([[0, 40, 1, 0], [1, 38, 3, 2], [0, 0, 0, 0], [4, 40, 3, 6]], dtype=float)
+    for method in ("korn-graubard", "logit", "wald", "wilson"):
+        estimate, low, high = _domain_intervals(counts, population, sample, 0.95, method)
+        for row, x in enumerate(counts):
+            data = pd.concat(
+                pd.DataFrame(
+                    {"stratum": f"s{h}", "N": population[h], "y": [1.0] * int(x[h])
+                     + [0.0] * int(sample[h] - x[h])}
+                )
+                for h in range(len(population))
+            )  # fmt: skip
+            mine = estimate_proportions(data, "y", "stratum", "N", method=method).iloc[0]
+            assert mine["estimate"] == pytest.approx(estimate[row])
+            assert mine["ci_low"] == pytest.approx(low[row], abs=1e-9)
+            assert mine["ci_high"] == pytest.approx(high[row], abs=1e-9)
+
+
+def test_a_million_domain_intervals_per_second_order_of_magnitude():
+    """Speed: replications x domains x methods per second (target 1e6; asserted 2e5)."""
+    population, sample, rates = EDGE_DESIGNS["mixed"]
+    simulate_coverage(population, sample, rates, replications=100, seed=1)  # warm up
+    replications = 20_000
+    start = time.perf_counter()
+    table = simulate_coverage(population, sample, rates, replications=replications, seed=1)
+    rate = len(table) * replications / (time.perf_counter() - start)
+    assert rate > 2e5, f"{rate:,.0f} domain-intervals per second"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"sample_sizes": [5, 600]}, r"stratum 's2' has n = 600 > N = 509"),
+        ({"true_rates": [0.1, 1.2]}, r"true_rates must be in \[0, 1\], got 1.2"),
+        ({"true_rates": [0.1]}, r"true_rates must give the same strata"),
+        ({"population_sizes": [117.5, 509]}, r"whole numbers >= 1, got 117.5"),
+        ({"methods": ("beta",)}, r"'exact'; got 'beta'"),
+        ({"domains": {"x": ["s9"]}}, r"domain 'x' lists stratum 's9'"),
+        ({"replications": 0}, r"replications must be >= 1"),
+        ({"confidence_level": 1.5}, r"confidence_level"),
+    ],
+)
+def test_bad_input_is_refused(kwargs, match):
+    """Each refusal names the argument and value."""
+    args = {"population_sizes": [117, 509], "sample_sizes": [4, 40], "true_rates": [0.1, 0.9]}
+    args.update({"replications": 10, **kwargs})
+    with pytest.raises(EstimationError, match=match):
+        simulate_coverage(**args)

@@ -1,0 +1,386 @@
+"""Sample sizes, interval half-widths, allocation and the design table (stikprove.design)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stikprove.design import (
+    SAMPLE_SIZE_METHODS,
+    _hypergeometric_bounds,
+    allocate,
+    design_table,
+    double_review_count,
+    expected_half_width,
+    sample_size,
+)
+from stikprove.errors import DesignError, ProtocolError
+from stikprove.protocol import parse_protocol
+
+REFERENCE = Path(__file__).resolve().parent / "reference"
+
+# ---------------------------------------------------------------------------------------------
+# sample_size: reference values
+
+
+@pytest.mark.parametrize(
+    ("margin", "anticipated", "population_size", "expected"),
+    [
+        # PracTools nPropMoe(moe.sw = 1, e, alpha = 0.05, pU, N), rounded up
+        (0.05, 0.5, None, 385),
+        (0.05, 0.5, 1000, 278),
+        (0.03, 0.5, None, 1068),
+        (0.10, 0.5, None, 97),
+        (0.05, 0.1, 500, 109),
+    ],
+)
+def test_wald_sample_size_matches_practools_npropmoe(
+    margin, anticipated, population_size, expected
+):
+    """Wald sample sizes equal PracTools' nPropMoe formula (rounded up)."""
+    assert sample_size(margin, anticipated, population_size=population_size) == expected
+
+
+def _reference_rows():
+    table = pd.read_csv(REFERENCE / "sample_size_R.csv")
+    for row in table.itertuples(index=False):
+        size = None if math.isnan(row.population_size) else int(row.population_size)
+        yield row, size
+
+
+@pytest.mark.parametrize("method", ["wald", "wilson", "clopper-pearson"])
+def test_sample_sizes_match_r_brute_force(method):
+    """Expected results here are from R (tests/reference/sample_size.R, brute force over n);
+    tolerance: exact."""
+    column = method.replace("-", "_")
+    for row, size in _reference_rows():
+        got = sample_size(row.margin, row.anticipated, row.confidence_level, size, method)
+        assert got == getattr(row, column), (row, method)
+
+
+def test_hypergeometric_bounds_match_r_phyper():
+    """Expected bounds on K are from R's phyper (tests/reference/hypergeometric_bounds.R); exact."""
+    table = pd.read_csv(REFERENCE / "hypergeometric_bounds_R.csv")
+    for row in table.itertuples(index=False):
+        got = _hypergeometric_bounds(row.x, row.n, row.N, row.confidence_level)
+        assert got == (row.k_low, row.k_high), row
+
+
+def test_design_effect_and_response_rate_inflate_and_round_up():
+    """n is multiplied by deff / response rate and rounded up."""
+    assert sample_size(0.05, design_effect=1.5) == math.ceil(385 * 1.5)
+    assert sample_size(0.05, response_rate=0.8) == math.ceil(385 / 0.8)
+
+
+def test_sample_size_never_exceeds_population():
+    """Inflation cannot push n over N."""
+    assert sample_size(0.05, population_size=300, design_effect=3) == 300
+
+
+def test_hypergeometric_needs_population_size():
+    """The hypergeometric method refuses a missing N, naming it."""
+    with pytest.raises(DesignError, match="population_size"):
+        sample_size(0.1, method="hypergeometric")
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "word"),
+    [
+        ({"margin": 0}, "margin"),
+        ({"margin": 1.5}, "margin"),
+        ({"margin": 0.1, "anticipated": 1.2}, "anticipated"),
+        ({"margin": 0.1, "method": "exact"}, "method"),
+        ({"margin": 0.1, "population_size": 0}, "population_size"),
+        ({"margin": 0.1, "response_rate": 0}, "response_rate"),
+    ],
+)
+def test_sample_size_refuses_bad_arguments(kwargs, word):
+    """Bad arguments raise DesignError naming the argument."""
+    with pytest.raises(DesignError, match=word):
+        sample_size(**kwargs)
+
+
+def test_half_width_is_zero_for_a_census_and_nan_for_no_sample():
+    """A census has no sampling error; n = 0 has no interval."""
+    for method in SAMPLE_SIZE_METHODS:
+        assert expected_half_width(40, 0.3, 0.95, 40, method) == 0
+        assert math.isnan(expected_half_width(0, 0.3, 0.95, 40, method))
+
+
+def test_sample_size_meets_margin_and_one_less_does_not():
+    """The continuous methods return the smallest n meeting the margin."""
+    for method in ("wald", "wilson", "clopper-pearson"):
+        n = sample_size(0.08, 0.2, population_size=700, method=method)
+        assert expected_half_width(n, 0.2, 0.95, 700, method) <= 0.08
+        assert expected_half_width(n - 1, 0.2, 0.95, 700, method) > 0.08
+
+
+# ---------------------------------------------------------------------------------------------
+# sample_size: properties
+
+margins = st.floats(0.02, 0.4)
+rates = st.floats(0.01, 0.99)
+sizes = st.integers(1, 3000)
+
+
+@settings(max_examples=60, deadline=None)
+@given(margins, margins, rates, st.one_of(st.none(), sizes), st.sampled_from(
+    ["wald", "wilson", "clopper-pearson"]))
+def test_sample_size_is_monotone_in_margin(e1, e2, p, N, method):
+    """A smaller margin never needs fewer cases (continuous methods)."""
+    small, large = sorted((e1, e2))
+    assert sample_size(small, p, population_size=N, method=method) >= sample_size(
+        large, p, population_size=N, method=method
+    )
+
+
+@settings(max_examples=40, deadline=None)
+@given(margins, rates, sizes, st.sampled_from(SAMPLE_SIZE_METHODS), st.floats(1, 3))
+def test_sample_size_is_between_one_and_population(e, p, N, method, deff):
+    """1 <= n <= N for every method, and the margin is met at n (before inflation)."""
+    n = sample_size(e, p, population_size=N, method=method, design_effect=deff)
+    assert 1 <= n <= N
+    n0 = sample_size(e, p, population_size=N, method=method)
+    assert expected_half_width(n0, p, 0.95, N, method) <= e + 1e-12
+
+
+# ---------------------------------------------------------------------------------------------
+# allocate: examples
+
+
+def test_proportional_allocation_of_round_numbers():
+    """Proportional allocation with exact shares gives the shares."""
+    a = allocate([100, 300, 600], total=100)
+    assert a.sample_sizes.tolist() == [10, 30, 60]
+    assert list(a.table.columns) == [
+        "stratum", "population_size", "sample_size", "sampling_fraction",
+        "expected_half_width", "target_met",
+    ]
+
+
+def test_largest_remainder_breaks_ties_by_position():
+    """Equal remainders go to the earlier stratum."""
+    assert allocate([10, 10, 10], total=4).sample_sizes.tolist() == [2, 1, 1]
+
+
+def test_series_input_keeps_its_index():
+    """A Series in gives a Series out with the same index, and stratum labels from it."""
+    sizes = pd.Series([50, 150], index=["461|kvinde", "461|mand"])
+    a = allocate(sizes, total=20)
+    assert a.sample_sizes.index.tolist() == ["461|kvinde", "461|mand"]
+    assert a.table["stratum"].tolist() == ["461|kvinde", "461|mand"]
+
+
+def test_capped_strata_are_census_and_excess_is_redistributed():
+    """A stratum too small for its share is taken whole and the rest goes elsewhere."""
+    a = allocate([5, 100, 100], total=60, method="equal")
+    assert a.sample_sizes.tolist() == [5, 28, 27]
+    assert any("census" in note for note in a.notes)
+
+
+def test_minimum_per_stratum_is_respected():
+    """Every stratum gets at least min(minimum, N_h)."""
+    a = allocate([1000, 10, 3], total=40, minimum=5)
+    assert a.sample_sizes.tolist() == [32, 5, 3]
+
+
+def test_total_above_population_gives_census_and_says_so():
+    """A total over ΣN_h samples everyone and states it."""
+    a = allocate([4, 6], total=50)
+    assert a.sample_sizes.tolist() == [4, 6]
+    assert "census in every stratum" in a.notes[0]
+
+
+def test_budget_below_strata_times_minimum_is_refused():
+    """A budget smaller than strata × minimum raises DesignError naming both."""
+    with pytest.raises(DesignError, match=r"budget of 10 reviews .* 3 strata × minimum 5"):
+        allocate([100, 100, 100], total=10, minimum=5)
+
+
+def test_neyman_allocates_by_n_times_s():
+    """Neyman: n_h ∝ N_h sqrt(N_h/(N_h−1) p_h q_h)."""
+    a = allocate([1000, 1000], total=100, method="neyman", anticipated=[0.5, 0.1])
+    # S = 0.5 vs 0.3 (times the same finite-population factor)
+    assert a.sample_sizes.tolist() == [63, 37]
+
+
+def test_neyman_needs_anticipated_rates():
+    """Neyman without anticipated rates is refused."""
+    with pytest.raises(DesignError, match="anticipated"):
+        allocate([10, 20], total=5, method="neyman")
+
+
+def test_precision_allocation_meets_margin_in_every_stratum():
+    """Without a binding budget each n_h is the sample size for the margin."""
+    a = allocate([100, 1000], method="precision", anticipated=0.5, margin=0.1)
+    assert a.sample_sizes.tolist() == [
+        sample_size(0.1, 0.5, population_size=100),
+        sample_size(0.1, 0.5, population_size=1000),
+    ]
+    assert a.table["target_met"].all()
+
+
+def test_precision_allocation_over_budget_is_scaled_and_reports_missed_targets():
+    """Over budget the sizes add to the budget and target_met names the misses."""
+    a = allocate([1000, 1000, 20], total=100, method="precision", anticipated=0.5, margin=0.1)
+    assert a.sample_sizes.sum() == 100
+    assert not a.table["target_met"].iloc[0]
+    assert any("over the budget" in note for note in a.notes)
+
+
+def test_unknown_allocation_method_is_refused():
+    """An unknown method names the allowed ones."""
+    with pytest.raises(DesignError, match="'proportional', 'equal', 'neyman', 'precision'"):
+        allocate([10], total=5, method="optimal")
+
+
+# ---------------------------------------------------------------------------------------------
+# allocate: properties
+
+strata_sizes = st.lists(st.integers(1, 500), min_size=1, max_size=30)
+methods = st.sampled_from(["proportional", "equal", "neyman"])
+
+
+@settings(max_examples=150, deadline=None)
+@given(strata_sizes, st.integers(0, 2000), st.integers(0, 10), methods, st.data())
+def test_allocation_sums_exactly_and_stays_in_bounds(sizes, total, minimum, method, data):
+    """Σ n_h = min(total, ΣN_h) and min(minimum, N_h) <= n_h <= N_h, or DesignError when the
+    budget is below the minimums."""
+    p = data.draw(st.lists(st.floats(0, 1), min_size=len(sizes), max_size=len(sizes)))
+    N = np.array(sizes)
+    lower = np.minimum(minimum, N)
+    if total < lower.sum() and total < N.sum():
+        with pytest.raises(DesignError):
+            allocate(sizes, total, method, anticipated=p, minimum=minimum)
+        return
+    n = allocate(sizes, total, method, anticipated=p, minimum=minimum).sample_sizes
+    assert n.sum() == min(total, N.sum())
+    assert (n >= lower).all() and (n <= N).all()
+
+
+@settings(max_examples=100, deadline=None)
+@given(strata_sizes, st.integers(1, 1500), methods)
+def test_allocation_is_monotone_ish_in_total(sizes, total, method):
+    """One more review changes no stratum by more than one, and none down by more than one."""
+    if total + 1 > sum(sizes):
+        return
+    a = allocate(sizes, total, method, anticipated=0.3).sample_sizes
+    b = allocate(sizes, total + 1, method, anticipated=0.3).sample_sizes
+    assert b.sum() == a.sum() + 1
+    assert (b >= a - 1).all()
+
+
+@settings(max_examples=50, deadline=None)
+@given(strata_sizes, st.integers(0, 1500), methods)
+def test_allocation_is_deterministic(sizes, total, method):
+    """The same input gives the same allocation."""
+    if total < 0:
+        return
+    a = allocate(sizes, total, method, anticipated=0.2).sample_sizes
+    b = allocate(list(sizes), total, method, anticipated=0.2).sample_sizes
+    assert a.tolist() == b.tolist()
+
+
+@settings(max_examples=40, deadline=None)
+@given(strata_sizes, st.integers(1, 800), st.floats(0.05, 0.3))
+def test_precision_allocation_never_exceeds_budget(sizes, total, margin):
+    """Precision allocation with a budget stays within it and within N_h."""
+    n = allocate(sizes, total, "precision", anticipated=0.3, margin=margin).sample_sizes
+    assert n.sum() <= max(total, 0) or n.sum() == sum(sizes)
+    assert (n <= np.array(sizes)).all() and n.sum() <= total
+
+
+# ---------------------------------------------------------------------------------------------
+# design table
+
+PROTOCOL = """
+[study]
+id = "t"
+title = "test"
+seed = 1
+[frame]
+path = "frame.csv"
+[eligibility]
+category = "aktivitetsparat"
+[strata]
+columns = ["kommune_code", "sex"]
+[precision]
+indicator = "too_ill"
+anticipated = 0.2
+margin = 0.2
+interval_method = "wald"
+[budget]
+max_reviews = 30
+minutes_per_review = 30
+[allocation]
+method = "proportional"
+minimum = 2
+[review]
+double_review_fraction = 0.1
+"""
+
+
+def small_frame() -> pd.DataFrame:
+    rows = []
+    for i in range(120):
+        rows.append(
+            {
+                "case_id": f"c{i:04d}",
+                "kommune_code": "461" if i < 80 else "147",
+                "sex": "kvinde" if i % 2 else "mand",
+                "origin": "dansk_oprindelse",
+                "age": 40,
+                "years_on_benefit": 2.0,
+                "category": "aktivitetsparat" if i % 10 else "jobparat",
+                "health_exempt": bool(i % 3),
+                "last_effort_date": pd.NaT,
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def test_design_table_strata_domains_and_hours():
+    """The design table has N_h, n_h, fractions, half-widths, kommune and overall precision and
+    physician hours (reviews plus double reviews)."""
+    protocol = parse_protocol(PROTOCOL, "/tmp/p.toml")
+    d = design_table(protocol, small_frame())
+    assert d.strata["population_size"].tolist() == [20, 16, 40, 32]
+    assert d.strata["sample_size"].sum() == 30
+    assert d.strata["expected_half_width"].tolist() == pytest.approx(
+        expected_half_width(d.strata["sample_size"], 0.2, 0.95, d.strata["population_size"])
+    )
+    assert d.domains["domain"].tolist() == ["147", "461", "all"]
+    assert d.summary["double_reviews"] == 3
+    assert d.summary["physician_hours"] == pytest.approx(33 * 30 / 60)
+    # overall: stratified variance at p = 0.2
+    N = d.strata["population_size"].to_numpy()
+    n = d.strata["sample_size"].to_numpy()
+    var = ((N / N.sum()) ** 2 * (1 - n / N) * N / (N - 1) * 0.16 / n).sum()
+    assert d.domains["expected_se"].iloc[-1] == pytest.approx(math.sqrt(var))
+
+
+def test_design_table_refuses_missing_strata_columns():
+    """Strata columns missing from the frame raise ProtocolError naming them."""
+    protocol = parse_protocol(PROTOCOL, "/tmp/p.toml")
+    with pytest.raises(ProtocolError, match=r"lacks column\(s\) \['sex'\]"):
+        design_table(protocol, small_frame().drop(columns="sex"))
+
+
+def test_design_table_refuses_budget_below_minimums():
+    """A budget below strata × minimum raises DesignError."""
+    text = PROTOCOL.replace("minimum = 2", "minimum = 10")
+    protocol = parse_protocol(text, "/tmp/p.toml")
+    with pytest.raises(DesignError, match="minimum"):
+        design_table(protocol, small_frame())
+
+
+def test_double_review_count_rounds_half_up():
+    """0.1 × 25 = 2.5 double reviews rounds to 3."""
+    assert double_review_count(25, 0.1) == 3
+    assert double_review_count(0, 0.5) == 0

@@ -1,0 +1,424 @@
+"""Tests for stikprove.estimation.domains: design-based domain estimates."""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stikprove.errors import EstimationError
+from stikprove.estimation import (
+    ESTIMATE_COLUMNS,
+    estimate_categories,
+    estimate_proportions,
+    outcome_bounds,
+    proportion_ci,
+)
+from strategies import stratified_samples
+
+R_DIR = Path(__file__).parent / "fixtures" / "r"
+DESIGN_METHODS = ["wald", "logit", "korn-graubard", "wilson"]
+
+
+def _stratum(name: str, big_n: int, y: list[float], **extra) -> pd.DataFrame:
+    return pd.DataFrame({"stratum": name, "N": big_n, "y": y, **extra})
+
+
+# --- agreement with R survey -----------------------------------------------------------------
+
+
+def _r_results() -> tuple[pd.DataFrame, pd.DataFrame]:
+    data = pd.read_csv(R_DIR / "domains_data.csv")
+    ref = pd.read_csv(R_DIR / "domains_r.csv", keep_default_na=False)
+    return data, ref
+
+
+@pytest.mark.parametrize("method", ["wald", "logit", "korn-graubard"])
+@pytest.mark.parametrize("by", ["dom", "sdom", "stratum", ""])
+def test_agrees_with_r_survey_svyciprop(method, by):
+    """estimate, se, df, ci_low, ci_high equal R svyby(..., svyciprop) to 1e-6.
+
+    Reference: tests/fixtures/r/domains.R (R 4, survey 4.1.1; methods "mean", "logit", "beta";
+    by = "" is svyciprop on the whole design). Compared for every domain with 0 < p < 1 and
+    se > 0. R's "mean" interval is not clipped to [0, 1]; ours is, so R's is clipped here.
+    Tolerance 1e-6 (R's logit goes through svyglm's iterations; observed agreement ~2e-9).
+    """
+    data, ref = _r_results()
+    ref = ref[(ref["by"] == by) & (ref["method"] == method)]
+    ref = ref[(ref["estimate"] > 0) & (ref["estimate"] < 1) & (ref["se"] > 0)]
+    assert len(ref) > 0
+    ours = estimate_proportions(data, "y", "stratum", "N", by=by or None, method=method)
+    if by:
+        ours = ours.set_index(by).loc[ref["domain"]]
+    np.testing.assert_array_equal(ours["n"], ref["n"])
+    np.testing.assert_array_equal(ours["df"], ref["df"])
+    for column in ("estimate", "se"):
+        np.testing.assert_allclose(ours[column], ref[column], rtol=0, atol=1e-6)
+    for column in ("ci_low", "ci_high"):
+        np.testing.assert_allclose(ours[column], ref[column].clip(0, 1), rtol=0, atol=1e-6)
+
+
+def test_r_fixture_has_domains_across_and_within_strata_and_missing_outcomes():
+    """The reference data exercise what the brief asks: missing y, census, cross-cutting."""
+    data, ref = _r_results()
+    assert data["y"].isna().sum() > 5
+    sizes = data.groupby("stratum").agg(N=("N", "first"), n=("y", "size"))
+    assert (sizes["N"] == sizes["n"]).any()  # a census stratum
+    assert data.groupby("dom")["stratum"].nunique().min() > 1
+    assert set(ref["by"]) == {"dom", "sdom", "stratum", ""}
+
+
+# --- frozen semantics ------------------------------------------------------------------------
+
+
+def test_columns_and_order_are_fixed():
+    """by columns then the documented columns; rows sorted by the by columns."""
+    data = pd.concat(
+        [
+            _stratum("s1", 50, [1, 0, 0, 1, 0], kommune=["851", "101", "461", "101", "851"]),
+            _stratum("s2", 80, [0, 0, 1, 1], kommune=["461", "101", "851", "851"]),
+        ]
+    )
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    assert list(table.columns) == ["kommune", *ESTIMATE_COLUMNS]
+    assert list(table["kommune"]) == ["101", "461", "851"]
+    assert table["n"].dtype == np.int64 and table["df"].dtype == np.int64
+    whole = estimate_proportions(data, "y", ["stratum"], "N")
+    assert list(whole.columns) == list(ESTIMATE_COLUMNS) and len(whole) == 1
+    two = estimate_proportions(data, "y", "stratum", "N", by=["kommune", "stratum"])
+    assert list(two.columns[:2]) == ["kommune", "stratum"]
+    assert two[["kommune", "stratum"]].equals(
+        two[["kommune", "stratum"]].sort_values(["kommune", "stratum"])
+    )
+
+
+def test_missing_outcomes_are_dropped_within_their_stratum():
+    """Hand-checkable: N = 10 and 20, y = (1,0,0,0) and (1,1,0,missing): p = (2.5 + 40/3)/30."""
+    data = pd.concat([_stratum("a", 10, [1, 0, 0, 0]), _stratum("b", 20, [1, 1, 0, None])])
+    row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    assert row["n"] == 7 and row["df"] == 5
+    assert row["estimate"] == pytest.approx((10 * 1 / 4 + 20 * 2 / 3) / 30)
+
+
+def test_boolean_and_string_numbers_are_accepted_as_binary():
+    """True/False and 1.0/0.0 are the same outcome."""
+    data = pd.concat([_stratum("a", 10, [1, 0, 0, 0]), _stratum("b", 20, [1, 1, 0, 0])])
+    as_bool = data.assign(y=data["y"].astype(bool))
+    pd.testing.assert_frame_equal(
+        estimate_proportions(data, "y", "stratum", "N"),
+        estimate_proportions(as_bool, "y", "stratum", "N"),
+    )
+
+
+# --- the edges -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", DESIGN_METHODS)
+def test_zero_events_in_a_small_stratum_is_not_certainty(method):
+    """0 of 4 sampled from N = 117: the upper bound is about 0.5-0.6, never 0 or NaN."""
+    data = pd.concat(
+        [_stratum("small", 117, [0, 0, 0, 0]), _stratum("big", 900, [1, 0, 1, 0, 0, 1, 0, 0])]
+    )
+    row = estimate_proportions(data, "y", "stratum", "N", by="stratum", method=method).iloc[1]
+    assert row["stratum"] == "small" and row["estimate"] == 0
+    assert row["ci_low"] == 0 and 0.5 < row["ci_high"] < 0.61
+
+
+@pytest.mark.parametrize("method", DESIGN_METHODS)
+def test_all_events_has_a_lower_bound_below_one(method):
+    """40 of 40 sampled from N = 509: the lower bound is about 0.9."""
+    data = pd.concat([_stratum("s", 509, [1] * 40), _stratum("t", 300, [0, 1] * 10)])
+    row = estimate_proportions(data, "y", "stratum", "N", by="stratum", method=method).iloc[0]
+    assert row["estimate"] == 1 and row["ci_high"] == 1
+    assert 0.88 < row["ci_low"] < 0.95
+
+
+def test_all_events_across_several_strata_uses_the_kish_effective_n():
+    """p = 1 over two sampled strata: Clopper-Pearson on (Σw)²/Σw², not zero width."""
+    data = pd.concat([_stratum("s", 100, [1] * 10), _stratum("t", 400, [1] * 10)])
+    row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    weights = np.r_[[10.0] * 10, [40.0] * 10]
+    kish = weights.sum() ** 2 / (weights**2).sum()
+    assert row["ci_low"] == pytest.approx(0.025 ** (1 / kish))  # Clopper-Pearson at x = n
+    assert row["n_eff"] == pytest.approx(kish)
+
+
+@pytest.mark.parametrize("method", DESIGN_METHODS)
+def test_one_sampled_case_in_a_domain(method):
+    """A domain with one case (df = 0) gets a wide interval, not NaN."""
+    data = _stratum("s", 200, [1, 0, 0, 1, 0, 1, 0, 0, 1, 0], dom=["x"] + ["y"] * 9)
+    row = estimate_proportions(data, "y", "stratum", "N", by="dom", method=method).iloc[0]
+    assert row["n"] == 1 and row["df"] == 0 and row["estimate"] == 1
+    assert row["ci_high"] == 1 and 0 < row["ci_low"] < 0.5
+
+
+@pytest.mark.parametrize("method", DESIGN_METHODS)
+def test_df_zero_with_events_uses_one_degree_of_freedom(method):
+    """Two cases from two strata (df = 0), one event: finite, wide, contains the estimate."""
+    data = pd.concat(
+        [
+            _stratum("s", 100, [1, 0, 0, 1], dom=["x", "y", "y", "y"]),
+            _stratum("t", 100, [0, 1, 1, 0], dom=["x", "y", "y", "y"]),
+        ]
+    )
+    row = estimate_proportions(data, "y", "stratum", "N", by="dom", method=method).iloc[0]
+    assert row["df"] == 0 and row["estimate"] == 0.5
+    assert np.isfinite([row["ci_low"], row["ci_high"]]).all()
+    assert row["ci_low"] < 0.2 and row["ci_high"] > 0.8
+
+
+@pytest.mark.parametrize("method", [*DESIGN_METHODS, "exact"])
+def test_census_stratum_gives_the_exact_value(method):
+    """n_h = N_h: no sampling error, ci_low = ci_high = estimate, se = 0."""
+    data = pd.concat([_stratum("census", 5, [1, 0, 0, 1, 0]), _stratum("s", 50, [1, 0, 0, 1])])
+    row = estimate_proportions(data, "y", "stratum", "N", by="stratum", method=method).iloc[0]
+    assert row["stratum"] == "census" and row["se"] == 0
+    assert row["ci_low"] == row["estimate"] == row["ci_high"] == 0.4
+
+
+def test_census_and_sampled_strata_mix_takes_uncertainty_from_the_sampled_part():
+    """Census stratum (2 of 5) plus a sampled stratum with 0 of 6 from N = 45.
+
+    p = 2/50. The census part is known, so the lower bound is exactly 2/50; the upper bound is
+    the census total plus the hypergeometric upper bound for the sampled stratum, weighted.
+    """
+    data = pd.concat([_stratum("census", 5, [1, 0, 0, 1, 0]), _stratum("s", 45, [0] * 6)])
+    row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    assert row["estimate"] == pytest.approx(2 / 50)
+    hyper = proportion_ci(0, 6, method="hypergeometric", population_size=45)
+    assert row["ci_low"] == pytest.approx(2 / 50)
+    assert row["ci_high"] == pytest.approx((2 + 45 * hyper.high) / 50)
+
+
+def test_census_and_sampled_mix_with_variance_is_the_regular_interval():
+    """Census strata contribute no variance; a mixed domain with se > 0 is not an edge."""
+    data = pd.concat([_stratum("census", 5, [1, 0, 0, 1, 0]), _stratum("s", 45, [0, 1, 0, 0])])
+    row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    assert row["se"] > 0 and row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def test_lonely_stratum_after_missing_outcomes_is_handled():
+    """A sampled stratum left with one outcome (R: 'has only one PSU') gives an interval."""
+    data = pd.concat([_stratum("s", 60, [1, None, None]), _stratum("t", 80, [0, 1, 0, 0])])
+    table = estimate_proportions(data, "y", "stratum", "N")
+    row = table.iloc[0]
+    assert np.isfinite(row[["estimate", "se", "ci_low", "ci_high", "n_eff"]].astype(float)).all()
+    assert row["ci_low"] < row["estimate"] < row["ci_high"]
+
+
+def test_exact_method_for_domains_inside_one_stratum():
+    """exact = hypergeometric proportion_ci on the stratum."""
+    data = pd.concat([_stratum("s", 30, [1, 0, 0, 0, 0, 1]), _stratum("t", 117, [0, 0, 0, 0])])
+    table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")
+    expected = proportion_ci([2, 0], [6, 4], method="hypergeometric", population_size=[30, 117])
+    np.testing.assert_allclose(table["ci_low"], expected.low)
+    np.testing.assert_allclose(table["ci_high"], expected.high)
+
+
+def test_exact_method_refuses_a_domain_across_strata():
+    """The error names the domain and suggests korn-graubard."""
+    data = pd.concat(
+        [_stratum("s", 30, [1, 0, 1], dom=["x", "y", "y"]), _stratum("t", 40, [0, 1], dom="y")]
+    )
+    with pytest.raises(EstimationError, match=r"'dom': 'y'.*spans 2 strata"):
+        estimate_proportions(data, "y", "stratum", "N", by="dom", method="exact")
+
+
+# --- properties ------------------------------------------------------------------------------
+
+
+@given(data=stratified_samples(), method=st.sampled_from(DESIGN_METHODS), seed=st.integers(0, 9))
+@settings(max_examples=150, deadline=None)
+def test_intervals_are_honest_for_any_sample(data, method, seed):
+    """No NaN; 0 <= low <= estimate <= high <= 1; zero width only if fully enumerated;
+    invariant under row order."""
+    table = estimate_proportions(data, "y", "stratum", "N", by="dom", method=method)
+    values = table[["estimate", "se", "ci_low", "ci_high", "n_eff", "deff"]].to_numpy(float)
+    assert not np.isnan(values).any()
+    assert (table["ci_low"] >= 0).all() and (table["ci_high"] <= 1).all()
+    assert (table["ci_low"] <= table["estimate"] + 1e-12).all()
+    assert (table["estimate"] <= table["ci_high"] + 1e-12).all()
+    observed = data.dropna(subset=["y"])
+    counts = observed.groupby("stratum").agg(N=("N", "first"), n=("y", "size"))
+    census = set(counts.index[counts["N"] == counts["n"]])
+    enumerated = observed.groupby("dom")["stratum"].agg(lambda s: set(s) <= census)
+    zero_width = table.set_index("dom")["ci_high"] - table.set_index("dom")["ci_low"] <= 0
+    assert (~zero_width | enumerated.loc[zero_width.index]).all()
+    shuffled = data.sample(frac=1.0, random_state=seed).reset_index(drop=True)
+    again = estimate_proportions(shuffled, "y", "stratum", "N", by="dom", method=method)
+    pd.testing.assert_frame_equal(table, again, check_exact=False, atol=1e-12, rtol=1e-9)
+
+
+# --- missing outcomes: bounds ------------------------------------------------------------------
+
+
+def test_outcome_bounds_count_missing_as_zero_and_as_one():
+    """One stratum, y = (1, 0, ?, ?): MAR 1/2, worst 1/4, best 3/4."""
+    data = pd.concat([_stratum("s", 10, [1, 0, None, None], dom="x"), _stratum("t", 9, [1, 0])])
+    data["dom"] = data["dom"].fillna("z")
+    table = outcome_bounds(data, "y", "stratum", "N", by="dom")
+    row = table.iloc[0]
+    assert list(table.columns) == [
+        "dom", "n", "n_missing", "estimate", "ci_low", "ci_high", "estimate_missing_as_0",
+        "estimate_missing_as_1", "ci_low_missing_as_0", "ci_high_missing_as_1",
+    ]  # fmt: skip
+    assert (row["n"], row["n_missing"]) == (2, 2)
+    assert row["estimate"] == pytest.approx(0.5)
+    assert row["estimate_missing_as_0"] == pytest.approx(0.25)
+    assert row["estimate_missing_as_1"] == pytest.approx(0.75)
+    assert row["ci_low_missing_as_0"] <= row["estimate_missing_as_0"]
+    assert row["estimate_missing_as_1"] <= row["ci_high_missing_as_1"]
+
+
+def test_outcome_bounds_for_a_domain_without_any_outcome():
+    """A domain with only missing outcomes: MAR columns NaN, bounds still given."""
+    data = _stratum("s", 40, [1, 0, None, None], dom=["a", "a", "b", "b"])
+    table = outcome_bounds(data, "y", "stratum", "N", by="dom")
+    b = table.set_index("dom").loc["b"]
+    assert np.isnan(b["estimate"]) and b["n"] == 0 and b["n_missing"] == 2
+    assert b["estimate_missing_as_0"] == 0 and b["estimate_missing_as_1"] == 1
+    whole = outcome_bounds(data, "y", "stratum", "N")
+    assert len(whole) == 1 and whole["n_missing"].iloc[0] == 2
+
+
+# --- multi-category outcomes -------------------------------------------------------------------
+
+
+def test_categories_in_one_long_frame_sum_to_one():
+    """Every category's proportion per domain; they add to 1; 'kan_ikke_vurderes' is missing."""
+    values = ["for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere", "kan_ikke_vurderes"]
+    rng = np.random.default_rng(3)
+    data = pd.DataFrame(
+        {
+            "stratum": np.repeat(["s1", "s2", "s3"], 20),
+            "N": np.repeat([100, 60, 20], 20),
+            "health": rng.choice(values, 60),
+            "sex": rng.choice(["kvinde", "mand"], 60),
+        }
+    )
+    table = estimate_categories(
+        data, "health", "stratum", "N", by="sex", categories=values[:3],
+        missing_values=["kan_ikke_vurderes"],
+    )  # fmt: skip
+    assert list(table.columns) == ["sex", "category", *ESTIMATE_COLUMNS]
+    assert list(table["category"][:3]) == values[:3]
+    np.testing.assert_allclose(table.groupby("sex")["estimate"].sum(), 1.0)
+    indicator = data.assign(
+        y=np.where(data["health"] == values[3], np.nan, (data["health"] == values[0]) * 1.0)
+    )
+    direct = estimate_proportions(indicator, "y", "stratum", "N", by="sex")
+    mine = table[table["category"] == values[0]].drop(columns="category").reset_index(drop=True)
+    pd.testing.assert_frame_equal(mine, direct)
+
+
+def test_categories_refuse_an_unlisted_value():
+    """A value not in categories (and not declared missing) is an error naming it."""
+    data = _stratum("s", 10, [0, 0, 0]).assign(v=["a", "b", "c"])
+    with pytest.raises(EstimationError, match="'c' not among categories"):
+        estimate_categories(data, "v", "stratum", "N", categories=["a", "b"])
+
+
+# --- refusals ----------------------------------------------------------------------------------
+
+
+def _good() -> pd.DataFrame:
+    return pd.concat([_stratum("s", 10, [1, 0, 0]), _stratum("t", 20, [0, 1, 1])]).reset_index(
+        drop=True
+    )
+
+
+@pytest.mark.parametrize(
+    ("change", "match"),
+    [
+        (lambda d: d.assign(y=[1, 0, 2, 0, 1, 1]), r"outcome column 'y'.*0/1.*got 2.*row 3"),
+        (lambda d: d.assign(y=["ja", 0, 1, 0, 1, 1]), r"got 'ja'"),
+        (lambda d: d.assign(N=[2, 2, 2, 20, 20, 20]), r"'N' is 2 in stratum 's'.*3 sampled"),
+        (lambda d: d.assign(N=[10, 11, 10, 20, 20, 20]), r"varies within stratum 's'"),
+        (lambda d: d.assign(N=[10, None, 10, 20, 20, 20]), r"'N' must hold whole numbers"),
+        (lambda d: d.assign(stratum=["s", None, "s", "t", "t", "t"]), r"strata column.*row 2"),
+        (lambda d: d.drop(columns="N"), r"population_size column 'N' is not in the data"),
+        (lambda d: d.assign(y=np.nan), r"no non-missing values"),
+    ],
+)
+def test_bad_input_is_refused_with_the_column_and_value(change, match):
+    """Each refusal names the column and the offending value."""
+    with pytest.raises(EstimationError, match=match):
+        estimate_proportions(change(_good()), "y", "stratum", "N")
+
+
+def test_missing_by_and_strata_columns_are_named():
+    """Absent columns are named with their role."""
+    with pytest.raises(EstimationError, match="by column 'kommune'"):
+        estimate_proportions(_good(), "y", "stratum", "N", by="kommune")
+    with pytest.raises(EstimationError, match="strata column 'sex'"):
+        estimate_proportions(_good(), "y", ["stratum", "sex"], "N")
+    with pytest.raises(EstimationError, match="outcome column 'too_ill'"):
+        estimate_proportions(_good(), "too_ill", "stratum", "N")
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, 95])
+def test_confidence_level_outside_unit_interval_is_refused(level):
+    """confidence_level must be in (0, 1)."""
+    with pytest.raises(EstimationError, match="confidence_level"):
+        estimate_proportions(_good(), "y", "stratum", "N", confidence_level=level)
+
+
+def test_unknown_method_lists_the_methods():
+    """The message lists every method, 'exact' included."""
+    with pytest.raises(EstimationError, match=r"'korn-graubard'.*'exact'; got 'beta'"):
+        estimate_proportions(_good(), "y", "stratum", "N", method="beta")
+
+
+# --- speed -------------------------------------------------------------------------------------
+
+
+def test_twenty_thousand_cases_in_a_thousand_domains_is_fast():
+    """20,000 cases x 1,000 domains (crossing 300 strata) well under a second (target 0.5 s)."""
+    rng = np.random.default_rng(1)
+    stratum = rng.integers(0, 300, 20_000)
+    data = pd.DataFrame(
+        {
+            "stratum": stratum,
+            "N": (stratum % 7 + 2) * 100,
+            "y": np.where(rng.random(20_000) < 0.05, np.nan, rng.random(20_000) < 0.2),
+            "domain": rng.integers(0, 1_000, 20_000),
+        }
+    )
+    estimate_proportions(data.head(100), "y", "stratum", "N", by="domain")  # warm up
+    start = time.perf_counter()
+    table = estimate_proportions(data, "y", "stratum", "N", by="domain")
+    elapsed = time.perf_counter() - start
+    assert len(table) == 1_000
+    assert elapsed < 1.0, f"{elapsed:.3f} s"
+
+
+def test_stratum_without_variance_information_still_adds_variance():
+    """40 of 40 in a stratum with 76 % of the weight: R's se ignores it; ours adds the floor
+    (N_h/N)²(1 - f_h) p̃(1 - p̃)/n_h with p̃ = 40.5/41 to the textbook stratified variance."""
+    data = pd.concat([_stratum("big", 509, [1.0] * 40), _stratum("small", 160, [1, 0, 0, 1, 0])])
+    row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    total = 509 + 160
+    p_small, n_small = 2 / 5, 5
+    textbook = (160 / total) ** 2 * (1 - n_small / 160) * p_small * (1 - p_small) / (n_small - 1)
+    shrunk = 40.5 / 41
+    floor = (509 / total) ** 2 * (1 - 40 / 509) * shrunk * (1 - shrunk) / 40
+    assert row["se"] ** 2 == pytest.approx(textbook + floor)
+    assert row["ci_low"] < row["estimate"] - 0.05
+
+
+@given(data=stratified_samples(max_strata=3))
+@settings(max_examples=60, deadline=None)
+def test_exact_method_is_honest_for_strata(data):
+    """exact per stratum: within [0, 1], contains the estimate, zero width only for a census."""
+    table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")
+    assert (table["ci_low"] <= table["estimate"]).all()
+    assert (table["estimate"] <= table["ci_high"]).all()
+    assert table["ci_low"].between(0, 1).all() and table["ci_high"].between(0, 1).all()
+    sizes = data.groupby("stratum")["N"].first().loc[table["stratum"]].to_numpy()
+    census = table["n"].to_numpy() == sizes
+    assert ((table["ci_high"] > table["ci_low"]).to_numpy() | census).all()

@@ -1,0 +1,233 @@
+"""Tests for stikprove.estimation.multiplicity (tests against the national rate, funnel limits)."""
+
+from __future__ import annotations
+
+from fractions import Fraction
+from math import comb
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+from statsmodels.stats.multitest import multipletests
+
+from stikprove.errors import EstimationError
+from stikprove.estimation.multiplicity import flag_differences, funnel_limits
+
+# Benjamini & Hochberg (1995), section 4: the 15 p-values of their example; at q = 0.05 the
+# step-up procedure rejects the four smallest. Adjusted values from R 4:
+#   > p.adjust(p, "BH")
+#    [1] 0.0015000000000000 0.0030000000000000 0.0095000000000000 0.0356250000000000
+#    [5] 0.0603000000000000 0.0638571428571429 0.0638571428571429 0.0645000000000000
+#    [9] 0.0765000000000000 0.4860000000000000 0.5811818181818181 0.7148749999999999
+#   [13] 0.7532307692307693 0.8132142857142857 1.0000000000000000
+BH_P = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459,
+        0.3240, 0.4262, 0.5719, 0.6528, 0.7590, 1.000]  # fmt: skip
+BH_R = [0.0015, 0.0030, 0.0095, 0.035625, 0.0603, 0.0638571428571429, 0.0638571428571429,
+        0.0645, 0.0765, 0.486, 0.5811818181818181, 0.7148749999999999, 0.7532307692307693,
+        0.8132142857142857, 1.0]  # fmt: skip
+
+
+def frame_with_p_values(p: list[float]) -> pd.DataFrame:
+    """Estimates whose two-sided z-test p-values against 0.5 are exactly p (df infinite)."""
+    from scipy import stats
+
+    z = stats.norm.isf(np.asarray(p) / 2)
+    return pd.DataFrame({"estimate": 0.5 + 0.01 * z, "se": 0.01, "df": np.inf})
+
+
+def test_bh_example_matches_r_p_adjust() -> None:
+    """Benjamini-Hochberg adjusted p-values of the 1995 paper's example equal R's p.adjust."""
+    out = flag_differences(frame_with_p_values(BH_P), 0.5)
+    np.testing.assert_allclose(out["p_value"], BH_P, rtol=1e-9, atol=1e-12)
+    np.testing.assert_allclose(out["p_adjusted"], BH_R, rtol=1e-9)
+    assert out["flagged"].tolist() == [True] * 4 + [False] * 11
+
+
+def test_t_test_p_values_match_r_pt() -> None:
+    """Per-domain p-values equal R's 2*pt(-|t|, df) and BH equals p.adjust (R 4 output below)."""
+    # > est<-c(0.10,0.30,0.05,0.12); se<-c(0.02,0.05,0.03,0.01); df<-c(200,8,15,Inf)
+    # > t<-(est-0.12)/se; 2*pt(-abs(t),df)
+    # [1] 0.31851884790974738 0.00698229823803436 0.03395981960815658 1.00000000000000000
+    # > p.adjust(2*pt(-abs(t),df),"BH")
+    # [1] 0.4246917972129965 0.0279291929521374 0.0679196392163132 1.0000000000000000
+    est = pd.DataFrame(
+        {
+            "kommune_code": ["101", "461", "751", "851"],
+            "estimate": [0.10, 0.30, 0.05, 0.12],
+            "se": [0.02, 0.05, 0.03, 0.01],
+            "df": [200, 8, 15, np.inf],
+        }
+    )
+    out = flag_differences(est, 0.12)
+    np.testing.assert_allclose(
+        out["p_value"],
+        [0.31851884790974738, 0.00698229823803436, 0.03395981960815658, 1.0],
+        rtol=1e-10,
+    )
+    np.testing.assert_allclose(
+        out["p_adjusted"],
+        [0.4246917972129965, 0.0279291929521374, 0.0679196392163132, 1.0],
+        rtol=1e-10,
+    )
+    assert out["flagged"].tolist() == [False, True, False, False]
+    assert out["kommune_code"].tolist() == est["kommune_code"].tolist()
+
+
+@pytest.mark.parametrize("adjust", ["fdr_bh", "fdr_by", "holm", "bonferroni"])
+def test_adjustment_equals_statsmodels(adjust: str) -> None:
+    """Each adjustment equals statsmodels' multipletests on the same raw p-values."""
+    out = flag_differences(frame_with_p_values(BH_P), 0.5, adjust=adjust)
+    expected = multipletests(out["p_value"], alpha=0.05, method=adjust)[1]
+    np.testing.assert_allclose(out["p_adjusted"], expected, rtol=1e-12)
+
+
+def test_one_sided_alternatives() -> None:
+    """'greater' and 'less' give the two one-sided tails, which add up to one."""
+    est = pd.DataFrame({"estimate": [0.2, 0.05], "se": [0.04, 0.02], "df": [30, 30]})
+    up = flag_differences(est, 0.1, alternative="greater", adjust="none")
+    down = flag_differences(est, 0.1, alternative="less", adjust="none")
+    np.testing.assert_allclose(up["p_value"] + down["p_value"], 1.0)
+    assert up["p_value"].iloc[0] < 0.05 < down["p_value"].iloc[0]
+
+
+def test_untestable_domains_left_out_of_adjustment() -> None:
+    """Domains with se 0, missing se or df < 1 are not tested and do not count in the BH step."""
+    est = pd.DataFrame(
+        {
+            "estimate": [0.30, 0.0, 0.4, 0.25, 0.30],
+            "se": [0.05, 0.0, np.nan, 0.05, 0.05],
+            "df": [40, 40, 40, 0, 40],
+        }
+    )
+    out = flag_differences(est, 0.12)
+    assert out["tested"].tolist() == [True, False, False, False, True]
+    assert out["p_value"].isna().tolist() == [False, True, True, True, False]
+    assert not out["flagged"].iloc[1:4].any()
+    raw = out.loc[out["tested"], "p_value"]
+    np.testing.assert_allclose(
+        out.loc[out["tested"], "p_adjusted"], multipletests(raw, method="fdr_bh")[1]
+    )
+
+
+def test_custom_column_names() -> None:
+    """Other column names for estimate, se and df are honoured."""
+    est = pd.DataFrame({"p": [0.3], "s": [0.05], "d": [20]})
+    out = flag_differences(est, 0.1, estimate="p", se="s", df="d")
+    assert out["difference"].iloc[0] == pytest.approx(0.2)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"national_rate": 1.2}, "national_rate"),
+        ({"national_rate": "tolv"}, "national_rate"),
+        ({"alpha": 0}, "alpha"),
+        ({"adjust": "BH"}, "adjust"),
+        ({"alternative": "two.sided"}, "alternative"),
+        ({"se": "std_error"}, "lacks column"),
+    ],
+)
+def test_flag_differences_refusals(kwargs: dict, match: str) -> None:
+    """Bad arguments raise EstimationError naming the argument and the value."""
+    est = pd.DataFrame({"estimate": [0.2], "se": [0.05], "df": [20]})
+    args = {"national_rate": 0.1, **kwargs}
+    with pytest.raises(EstimationError, match=match):
+        flag_differences(est, **args)
+
+
+def test_flag_differences_refuses_bad_frames() -> None:
+    """A non-frame, a proportion outside [0, 1] or a negative se are refused."""
+    with pytest.raises(EstimationError, match="DataFrame"):
+        flag_differences([0.1], 0.1)  # type: ignore[arg-type]
+    with pytest.raises(EstimationError, match="proportions"):
+        flag_differences(pd.DataFrame({"estimate": [1.5], "se": [0.1], "df": [3]}), 0.1)
+    with pytest.raises(EstimationError, match="non-negative"):
+        flag_differences(pd.DataFrame({"estimate": [0.5], "se": [-0.1], "df": [3]}), 0.1)
+    with pytest.raises(EstimationError, match="numeric"):
+        flag_differences(pd.DataFrame({"estimate": ["x"], "se": [0.1], "df": [3]}), 0.1)
+
+
+def spiegelhalter_by_hand(n: int, theta: Fraction, p: Fraction) -> float:
+    """Spiegelhalter (2005) A.1.1 in exact rational arithmetic from binomial coefficients."""
+    cdf = Fraction(0)
+    below = Fraction(0)
+    for r in range(n + 1):
+        below = cdf
+        cdf += comb(n, r) * theta**r * (1 - theta) ** (n - r)
+        if cdf >= p:
+            alpha = (cdf - p) / (cdf - below)
+            return float((r - alpha) / n)
+    raise AssertionError("unreachable")
+
+
+def test_exact_funnel_hand_value() -> None:
+    """n = 10, theta = 1/2, 95 %: r_p = 2 and 8, limits (2 - 0.67556)/10 and (8 - 0.32444)/10."""
+    # By hand: F(1) = 11/1024, F(2) = 56/1024; alpha = (56/1024 - 0.025)/(45/1024) = 0.675556
+    #          F(7) = 968/1024, F(8) = 1013/1024; alpha = (1013/1024 - 0.975)/(45/1024) = 0.324444
+    out = funnel_limits(0.5, [10], levels=[0.95])
+    assert out["lower"].iloc[0] == pytest.approx((2 - (56 / 1024 - 0.025) / (45 / 1024)) / 10)
+    assert out["upper"].iloc[0] == pytest.approx((8 - (1013 / 1024 - 0.975) / (45 / 1024)) / 10)
+    assert out["lower"].iloc[0] == pytest.approx(0.1324444, abs=1e-7)
+
+
+@pytest.mark.parametrize("n", [1, 7, 20, 53, 200])
+@pytest.mark.parametrize("theta", [Fraction(1, 10), Fraction(23, 100)])
+def test_exact_funnel_matches_rational_arithmetic(n: int, theta: Fraction) -> None:
+    """Exact limits equal Spiegelhalter's formula evaluated in exact fractions (1e-12)."""
+    out = funnel_limits(float(theta), [n], levels=(0.95, 0.998))
+    for row in out.itertuples():
+        level = Fraction(str(row.level))
+        low = spiegelhalter_by_hand(n, theta, (1 - level) / 2)
+        high = spiegelhalter_by_hand(n, theta, (1 + level) / 2)
+        assert row.lower == pytest.approx(max(low, 0.0), abs=1e-12)
+        assert row.upper == pytest.approx(min(high, 1.0), abs=1e-12)
+
+
+def test_normal_funnel_hand_value() -> None:
+    """Normal limits are theta +- z sqrt(theta(1-theta)/n): 0.2 +- 1.959964 * 0.04 at n = 100."""
+    out = funnel_limits(0.2, [100, 6.5], levels=[0.95], method="normal").set_index("n")
+    assert out.loc[100.0, "lower"] == pytest.approx(0.2 - 1.959963985 * 0.04, abs=1e-9)
+    assert out.loc[100.0, "upper"] == pytest.approx(0.2 + 1.959963985 * 0.04, abs=1e-9)
+    assert out.loc[6.5, "lower"] == 0.0  # clipped at 0
+
+
+def test_funnel_frame_is_tidy_and_sorted() -> None:
+    """One row per (n, level), sorted by n then level, with the documented columns."""
+    out = funnel_limits(0.15, [50, 10, 50], levels=(0.998, 0.95))
+    assert list(out.columns) == ["n", "level", "national_rate", "lower", "upper"]
+    assert out["n"].tolist() == [10.0, 10.0, 50.0, 50.0]
+    assert out["level"].tolist() == [0.95, 0.998, 0.95, 0.998]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    theta=st.floats(0.0, 1.0),
+    n=st.integers(1, 2000),
+    method=st.sampled_from(["exact", "normal"]),
+)
+def test_funnel_limits_nest_and_stay_in_unit_interval(theta: float, n: int, method: str) -> None:
+    """0 <= lower(99.8) <= lower(95) <= upper(95) <= upper(99.8) <= 1."""
+    out = funnel_limits(theta, [n], levels=(0.95, 0.998), method=method)
+    lo95, lo998 = out["lower"]
+    hi95, hi998 = out["upper"]
+    assert 0.0 <= lo998 <= lo95 <= hi95 <= hi998 <= 1.0
+
+
+@pytest.mark.parametrize(
+    ("args", "kwargs", "match"),
+    [
+        ((-0.1, [10]), {}, "national_rate"),
+        ((0.1, [0]), {}, "positive"),
+        ((0.1, []), {}, "one or more"),
+        ((0.1, ["ti"]), {}, "sample_sizes"),
+        ((0.1, [10.5]), {}, "whole numbers"),
+        ((0.1, [10]), {"levels": (0.95, 1.0)}, "levels"),
+        ((0.1, [10]), {"method": "poisson"}, "method"),
+    ],
+)
+def test_funnel_refusals(args: tuple, kwargs: dict, match: str) -> None:
+    """Bad arguments raise EstimationError naming the argument and the value."""
+    with pytest.raises(EstimationError, match=match):
+        funnel_limits(*args, **kwargs)

@@ -1,0 +1,328 @@
+"""Recording assessments: strict all-or-nothing import, corrections, reserves, interactive entry."""
+
+import io
+from datetime import date, datetime, timedelta
+
+import openpyxl
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from stikprove.errors import ImportRowsError, StoreError
+from stikprove.recording import (
+    check_values,
+    import_assessments,
+    import_entries,
+    record_assessment,
+    record_interactive,
+)
+from stikprove.worklist import write_worklist
+from store_fixtures import entry, make_study, write_entries_csv, yesterday
+
+
+def cases_of(study, reviewer, slot=1):
+    a = study.assignments()
+    return a[(a["reviewer"] == reviewer) & (a["review_slot"] == slot)]["case_id"].tolist()
+
+
+def n_assessments(study):
+    return len(study.assessments(current_only=False))
+
+
+def test_check_values_requires_fields_by_eligibility():
+    """Eligible cases need the eligible-only fields; ineligible cases need a reason only."""
+    from stikprove.codebook import default_codebook
+
+    cb = default_codebook()
+    today = date(2026, 11, 25)
+    ok = {k: v for k, v in entry("x").items() if k != "case_id"}
+    assert check_values(cb, ok, today) == []
+    missing = check_values(cb, {**ok, "confidence": None}, today)
+    assert [p[0] for p in missing] == ["confidence"]
+    inel = {k: v for k, v in entry("x", ineligible=True).items() if k != "case_id"}
+    assert check_values(cb, inel, today) == []
+    extra = check_values(cb, {**inel, "health_assessment": "for_syg"}, today)
+    assert [p[0] for p in extra] == ["health_assessment"]
+
+
+def test_import_reports_every_problem_and_writes_nothing(tmp_path):
+    """One import with many bad rows lists each (row, column) and writes nothing at all."""
+    study = make_study(tmp_path)
+    mine, theirs = cases_of(study, "anna"), cases_of(study, "bo")
+    future = (date.today() + timedelta(days=3)).isoformat()
+    rows = [
+        entry(mine[0]),                                             # row 2 fine
+        entry("ukendt-sag"),                                        # row 3 unknown case
+        entry(theirs[0]),                                           # row 4 not assigned
+        entry(mine[1], health_assessment="rask"),                   # row 5 bad code
+        entry(mine[2], confidence=None),                            # row 6 missing required
+        entry(mine[3], ineligible=True, ineligible_reason=None),    # row 7 no reason
+        entry(mine[4], review_date="20-11-2026"),                   # row 8 malformed date
+        entry(mine[5], review_date=future),                         # row 9 future date
+        entry(mine[0]),                                             # row 10 duplicate
+    ]  # fmt: skip
+    path = write_entries_csv(tmp_path / "in.csv", rows)
+    with pytest.raises(ImportRowsError) as error:
+        import_assessments(study, path, "anna")
+    message = str(error.value)
+    assert "9 problem(s)" not in message  # 8 problems: row 2 is fine
+    expected = [
+        ("row 3", "case_id"), ("row 4", "case_id"), ("row 5", "health_assessment"),
+        ("row 6", "confidence"), ("row 7", "ineligible_reason"), ("row 8", "review_date"),
+        ("row 9", "review_date"), ("row 10", "case_id"),
+    ]  # fmt: skip
+    for row, column in expected:
+        assert f"{row}, column '{column}'" in message
+    assert "8 problem(s)" in message
+    assert "also in row 2" in message
+    assert [(p.row, p.column) for p in error.value.problems][:2] == [(3, "case_id"), (4, "case_id")]
+    assert n_assessments(study) == 0
+    assert study.audit_log()["action"].tolist() == ["create", "assign"]
+
+
+def test_import_missing_required_column_is_refused(tmp_path):
+    """A file without a required codebook column is refused naming the column (row 1)."""
+    study = make_study(tmp_path)
+    row = entry(cases_of(study, "anna")[0])
+    del row["confidence"]
+    path = write_entries_csv(tmp_path / "in.csv", [row])
+    with pytest.raises(ImportRowsError, match="row 1, column 'confidence'"):
+        import_assessments(study, path, "anna")
+
+
+def test_import_is_idempotent(tmp_path):
+    """Importing the same file twice changes nothing the second time."""
+    study = make_study(tmp_path)
+    mine = cases_of(study, "anna")
+    path = write_entries_csv(tmp_path / "in.csv", [entry(c) for c in mine[:3]])
+    first = import_assessments(study, path, "anna")
+    assert len(first.new) == 3
+    log = study.audit_log()
+    second = import_assessments(study, path, "anna")
+    assert second.new == () and second.corrected == ()
+    assert sorted(second.unchanged) == sorted(mine[:3])
+    assert n_assessments(study) == 3
+    assert study.audit_log().equals(log)
+
+
+def test_empty_rows_are_skipped_as_not_reviewed(tmp_path):
+    """Rows with no outcome filled are skipped and the case stays open."""
+    study = make_study(tmp_path)
+    mine = cases_of(study, "anna")
+    path = write_entries_csv(tmp_path / "in.csv", [entry(mine[0]), {"case_id": mine[1]}])
+    result = import_assessments(study, path, "anna")
+    assert result.new == (mine[0],) and result.empty_rows == 1
+    assert mine[1] in set(study.open_cases("anna")["case_id"])
+
+
+def test_changed_value_needs_corrections_flag_and_reason(tmp_path):
+    """A changed entry is refused without --corrections, and without a reason; then superseded."""
+    study = make_study(tmp_path)
+    case = cases_of(study, "anna")[0]
+    import_entries(study, [entry(case)], "anna")
+    changed = entry(case, health_assessment="kan_med_skaanehensyn", confidence="nogen_tvivl")
+    with pytest.raises(ImportRowsError, match=f"case {case}.*health_assessment, confidence"):
+        import_entries(study, [changed], "anna")
+    with pytest.raises(ImportRowsError, match="column 'reason'"):
+        import_entries(study, [changed], "anna", corrections=True)
+    result = import_entries(study, [{**changed, "reason": "læst forkert"}], "anna",
+                            corrections=True)  # fmt: skip
+    assert result.corrected == (case,)
+    history = study.assessments(current_only=False)
+    assert history["supersedes"].iloc[1] == history["assessment_id"].iloc[0]
+    assert history["reason"].iloc[1] == "læst forkert"
+    current = study.assessments()
+    assert current.set_index("case_id").loc[case, "health_assessment"] == "kan_med_skaanehensyn"
+    details = " ".join(study.audit_log()["details"])
+    assert "læst forkert" not in details and "kan_med" not in details
+
+
+def test_ineligible_case_activates_next_reserve_for_same_reviewer(tmp_path):
+    """Ineligible → the stratum's lowest-order unused reserve is activated and assigned, audited."""
+    study = make_study(tmp_path)
+    units = study.units().set_index("case_id")
+    case = cases_of(study, "anna")[0]
+    stratum = units.loc[case, "stratum"]
+    reserves = units[(units["stratum"] == stratum) & (units["role"] == "reserve")]
+    expected = reserves.sort_values("draw_order").index[0]
+    result = import_entries(study, [entry(case, ineligible=True)], "anna")
+    assert [(a.ineligible_case, a.reserve_case) for a in result.activations] == [(case, expected)]
+    assert expected in set(study.open_cases("anna")["case_id"])
+    assert expected in set(study.export()["case_id"])
+    assert "activate_reserve" in set(study.audit_log()["action"])
+    strata = study.strata().set_index("stratum")
+    assert strata.loc[stratum, "reserves_used"] == 1
+    # importing the same entry again activates nothing more
+    again = import_entries(study, [entry(case, ineligible=True)], "anna")
+    assert again.activations == ()
+    assert study.strata().set_index("stratum").loc[stratum, "reserves_used"] == 1
+
+
+def test_second_reviewer_finding_ineligible_activates_nothing(tmp_path):
+    """Only the first reviewer's finding decides eligibility and activation."""
+    study = make_study(tmp_path)
+    a = study.assignments()
+    second = a[a["review_slot"] == 2].iloc[0]
+    result = import_entries(study, [entry(second["case_id"], ineligible=True)], second["reviewer"])
+    assert result.activations == ()
+    assert study.strata()["reserves_used"].sum() == 0
+
+
+def test_census_stratum_without_reserves_says_so(tmp_path):
+    """An ineligible case in a stratum with no reserves is reported, and status shows 0 left."""
+    study = make_study(tmp_path)
+    units = study.units().set_index("case_id")
+    census = next(c for c in cases_of(study, "anna") if units.loc[c, "kommune_code"] == "825")
+    result = import_entries(study, [entry(census, ineligible=True)], "anna")
+    assert result.activations[0].reserve_case is None
+    assert "no reserves left" in result.summary()
+    status = study.status()
+    assert status[status["kommune_code"] == "825"]["reserves_left"].eq(0).all()
+    assert status["unreplaced"].sum() == 1
+    assert "no_reserve" in set(study.audit_log()["action"])
+
+
+def test_unknown_reviewer_is_refused(tmp_path):
+    """Importing for a reviewer not in the study is refused naming the known ones."""
+    study = make_study(tmp_path)
+    with pytest.raises(StoreError, match="expected one of anna, bo"):
+        import_entries(study, [entry("c0001")], "carl")
+
+
+def test_filled_xlsx_worklist_imports_with_date_cells(tmp_path):
+    """An xlsx worklist filled in Excel (dates as date cells, ids as text) imports cleanly."""
+    study = make_study(tmp_path)
+    path = write_worklist(study, "anna", tmp_path / "w.xlsx").path
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Sager"]
+    header = [c.value for c in ws[1]]
+    col = {name: i + 1 for i, name in enumerate(header)}
+    for field, value in entry("x").items():
+        if field not in ("case_id", "review_date") and value is not None:
+            ws.cell(row=2, column=col[field], value=value)
+    ws.cell(row=2, column=col["review_date"], value=datetime.now() - timedelta(days=1))
+    wb.save(path)
+    wb.close()
+    result = import_assessments(study, path, "anna")
+    assert len(result.new) == 1
+    assert study.assessments()["review_date"].iloc[0] == yesterday()
+    assert result.empty_rows == len(cases_of(study, "anna") + cases_of(study, "anna", 2)) - 1
+
+
+def test_xlsx_problems_name_the_sheet(tmp_path):
+    """Problems in an xlsx import name the sheet as well as row and column."""
+    study = make_study(tmp_path)
+    path = write_worklist(study, "anna", tmp_path / "w.xlsx").path
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Sager"]
+    ws.cell(row=3, column=5, value="maaske")  # eligible of the second case
+    wb.save(path)
+    wb.close()
+    with pytest.raises(ImportRowsError, match="sheet 'Sager', row 3, column 'eligible'"):
+        import_assessments(study, path, "anna")
+
+
+def test_record_one_case(tmp_path):
+    """The one-line form records a case with the same checks as an import."""
+    study = make_study(tmp_path)
+    case = cases_of(study, "bo")[0]
+    values = {k: v for k, v in entry(case).items() if k != "case_id"}
+    result = record_assessment(study, "bo", case, values)
+    assert result.new == (case,)
+    with pytest.raises(ImportRowsError, match="column 'eligible'"):
+        record_assessment(study, "bo", cases_of(study, "bo")[1], {**values, "eligible": "x"})
+
+
+def interactive_answers(*cases):
+    """Answers for eligible (1 = ja) with all choices 1, or ineligible (2 = nej, reason 3)."""
+    lines = []
+    for kind in cases:
+        if kind == "ja":
+            lines += ["1", "1", "1", "1", "1", "1", "1", "", "en note"]
+        else:
+            lines += ["2", "3", "", ""]
+    return "\n".join(lines) + "\n"
+
+
+def test_interactive_saves_each_case_and_keeps_them_on_eof(tmp_path):
+    """Each completed case is saved at once; end of input stops without losing saved cases."""
+    study = make_study(tmp_path)
+    out = io.StringIO()
+    text = interactive_answers("ja", "nej") + "1\n1\n"  # third case left half done
+    result = record_interactive(study, "anna", io.StringIO(text), out)
+    assert len(result.saved) == 2 and not result.finished
+    assert n_assessments(study) == 2
+    current = study.assessments().set_index("case_id")
+    first, second = result.saved
+    assert current.loc[first, "health_assessment"] == "for_syg"
+    assert current.loc[first, "note"] == "en note"
+    assert current.loc[second, "ineligible_reason"] == "fraflyttet"
+    assert pd.isna(current.loc[second, "health_assessment"])
+    assert "reservesag" in out.getvalue()
+    assert len(result.activations) == 1
+
+
+def test_interactive_asks_only_fields_that_apply(tmp_path):
+    """An ineligible case is asked eligible, reason, date and note only."""
+    study = make_study(tmp_path)
+    out = io.StringIO()
+    record_interactive(study, "anna", io.StringIO("2\n3\n\n\nq\n"), out)
+    text = out.getvalue()
+    assert "Årsag til at sagen ikke er omfattet" in text
+    assert "Helbredsvurdering" not in text
+    assert "Stoppet" in text
+
+
+def test_interactive_reasks_invalid_choice(tmp_path):
+    """An invalid answer is asked again, not saved."""
+    study = make_study(tmp_path)
+    out = io.StringIO()
+    text = "9\n" + interactive_answers("ja") + "q\n"
+    result = record_interactive(study, "anna", io.StringIO(text), out)
+    assert len(result.saved) == 1
+    assert "Skriv et tal fra 1 til 2" in out.getvalue()
+
+
+class InterruptAfter(io.StringIO):
+    """An input stream that raises KeyboardInterrupt (Ctrl-C) when it runs out."""
+
+    def readline(self, *args):
+        line = super().readline(*args)
+        if not line:
+            raise KeyboardInterrupt
+        return line
+
+
+def test_interactive_ctrl_c_keeps_saved_cases(tmp_path):
+    """Ctrl-C in the middle of a case loses nothing saved before it."""
+    study = make_study(tmp_path)
+    with pytest.raises(KeyboardInterrupt):
+        record_interactive(study, "anna", InterruptAfter(interactive_answers("ja") + "1\n"),
+                           io.StringIO())  # fmt: skip
+    assert n_assessments(study) == 1
+
+
+CORRUPTIONS = {
+    "none": {},
+    "bad_code": {"evidence": "rygte"},
+    "missing": {"confidence": None},
+    "bad_date": {"review_date": "2026-13-01"},
+    "not_applicable": {"ineligible_reason": "doed"},
+}
+
+
+@settings(deadline=None, max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+@given(kinds=st.lists(st.sampled_from(sorted(CORRUPTIONS)), min_size=1, max_size=6))
+def test_import_is_all_or_nothing(tmp_path_factory, kinds):
+    """Any mix of good and bad rows: everything is written, or (any bad row) nothing."""
+    study = make_study(tmp_path_factory.mktemp("p"))
+    cases = cases_of(study, "anna")
+    rows = [entry(c, **CORRUPTIONS[k]) for c, k in zip(cases, kinds, strict=False)]
+    if all(k == "none" for k in kinds[: len(rows)]):
+        assert len(import_entries(study, rows, "anna").new) == len(rows)
+        assert n_assessments(study) == len(rows)
+    else:
+        with pytest.raises(ImportRowsError):
+            import_entries(study, rows, "anna")
+        assert n_assessments(study) == 0

@@ -1,0 +1,380 @@
+"""The stratified draw, its files and coordination with an earlier study (stikprove.sampling)."""
+
+from __future__ import annotations
+
+import hmac
+import json
+from functools import cache
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import stikprove.sampling as sampling
+from stikprove.errors import SamplingError
+from stikprove.protocol import parse_protocol
+from stikprove.sampling import (
+    DrawnSample,
+    draw,
+    permanent_random_numbers,
+    read_sample,
+    write_sample,
+)
+from stikprove.synth import synthesize_frame
+
+PROTOCOL = """
+[study]
+id = "samp"
+title = "Sampling test"
+seed = 42
+
+[frame]
+path = "frame.csv"
+
+[eligibility]
+category = "aktivitetsparat"
+kommuner = ["461", "147", "825"]
+
+[strata]
+columns = ["kommune_code", "sex", "origin"]
+
+[strata.collapse.origin]
+dansk_oprindelse = "dansk"
+indvandrer_vestlig = "vestlig"
+efterkommer_vestlig = "vestlig"
+indvandrer_ikke_vestlig = "ikke_vestlig"
+efterkommer_ikke_vestlig = "ikke_vestlig"
+
+[precision]
+indicator = "too_ill"
+anticipated = 0.2
+
+[budget]
+max_reviews = 300
+minutes_per_review = 45
+
+[allocation]
+method = "proportional"
+minimum = 2
+
+[review]
+double_review_fraction = 0.1
+"""
+
+UNIT_COLUMNS = [
+    "case_id", "stratum", "kommune_code", "sex", "origin", "health_exempt", "draw_order",
+    "role", "inclusion_probability", "weight", "double_review", "prn",
+]
+
+
+def protocol(text: str = PROTOCOL, **replace: str):
+    for old, new in replace.items():
+        assert old in text
+        text = text.replace(old, new)
+    return parse_protocol(text, "/tmp/protocol.toml")
+
+
+@cache
+def _frame() -> pd.DataFrame:
+    return synthesize_frame(3, kommuner=["461", "147", "825"]).frame
+
+
+def frame() -> pd.DataFrame:
+    return _frame().copy()
+
+
+@cache
+def _sample() -> DrawnSample:
+    return draw(protocol(), frame())
+
+
+def test_units_follow_the_contract():
+    """units has the contract's columns, one row per eligible case, sorted by stratum and
+    draw_order, with roles, probabilities and weights consistent with the strata table."""
+    s = _sample()
+    assert list(s.units.columns) == UNIT_COLUMNS
+    eligible = frame().query("category == 'aktivitetsparat'")
+    assert len(s.units) == len(eligible) and s.units["case_id"].is_unique
+    strata = s.strata.set_index("stratum")
+    assert list(s.strata.columns) == [
+        "stratum", "kommune_code", "sex", "origin", "population_size", "sample_size",
+    ]
+    for key, group in s.units.groupby("stratum"):
+        N, n = strata.loc[key, ["population_size", "sample_size"]]
+        assert group["draw_order"].tolist() == list(range(1, N + 1))
+        assert (group["role"] == "sample").sum() == n
+        assert (group.loc[group["draw_order"] <= n, "role"] == "sample").all()
+        assert group["inclusion_probability"].eq(n / N).all()
+        assert group["weight"].eq(N / n).all()
+    assert s.strata["sample_size"].sum() == 300
+    assert s.units["prn"].between(0, 1, inclusive="neither").all()
+
+
+def test_metadata_records_fingerprints_seed_and_version():
+    """Metadata has the contract's keys and the protocol's and frame's fingerprints."""
+    from stikprove import __version__
+    from stikprove.frame import frame_fingerprint
+
+    m = _sample().metadata
+    for key in ("study_id", "round", "seed", "protocol_fingerprint", "frame_fingerprint",
+                "package_version", "drawn_at", "coordination"):
+        assert key in m
+    assert m["protocol_fingerprint"] == protocol().fingerprint
+    assert m["frame_fingerprint"] == frame_fingerprint(frame())
+    assert m["seed"] == 42 and m["round"] == 1 and m["package_version"] == __version__
+    assert m["drawn_at"].endswith("Z")
+
+
+def test_same_frame_and_protocol_give_byte_identical_files(tmp_path):
+    """Two draws written to two new folders give byte-identical units.csv and strata.csv,
+    also when the frame's rows come in another order."""
+    shuffled = frame().sample(frac=1.0, random_state=np.random.RandomState(5))
+    shuffled = shuffled.reset_index(drop=True)
+    a = write_sample(draw(protocol(), frame()), tmp_path / "a")
+    b = write_sample(draw(protocol(), shuffled), tmp_path / "b")
+    for name in ("units.csv", "strata.csv"):
+        assert (a / name).read_bytes() == (b / name).read_bytes()
+
+
+PINNED_ORDER = ["case6", "case3", "case4", "case1", "case5", "case2", "case0", "case7"]
+
+
+def tiny_frame(n: int = 8) -> pd.DataFrame:
+    return pd.DataFrame(
+        {
+            "case_id": [f"case{i}" for i in range(n)],
+            "kommune_code": ["461"] * n,
+            "sex": ["kvinde"] * n,
+            "origin": ["dansk_oprindelse"] * n,
+            "category": ["aktivitetsparat"] * n,
+            "health_exempt": [True] * n,
+        }
+    )
+
+
+def test_draw_is_pinned_to_known_values():
+    """The random stream and a tiny draw are pinned: numpy keeps PCG64's raw stream fixed
+    across versions and platforms, so a change here means the draw algorithm changed."""
+    raw = np.random.PCG64(np.random.SeedSequence(42, spawn_key=(0, 1))).random_raw(3)
+    assert raw.tolist() == [13941336593269612031, 6559950848197150794, 13565471298777206849]
+    p = protocol(**{"max_reviews = 300": "max_reviews = 3", "minimum = 2": "minimum = 0"})
+    s = draw(p, tiny_frame(), frame_fingerprint="x")
+    assert s.units["case_id"].tolist() == PINNED_ORDER
+
+
+def test_other_seed_or_round_gives_another_order():
+    """Changing the seed or the round changes the sample."""
+    base = set(_sample().sample["case_id"])
+    other_seed = set(draw(protocol(**{"seed = 42": "seed = 43"}), frame()).sample["case_id"])
+    round_two = set(draw(protocol(), frame(), round=2).sample["case_id"])
+    assert base != other_seed and base != round_two
+
+
+def test_double_review_subsample_has_its_own_stream():
+    """10 % of the sample is marked, only sampled cases, and changing the fraction does not
+    change the sample itself."""
+    s = _sample()
+    assert s.units["double_review"].sum() == 30
+    assert (s.units.loc[s.units["double_review"], "role"] == "sample").all()
+    other = draw(protocol(**{"double_review_fraction = 0.1": "double_review_fraction = 0.3"}),
+                 frame())
+    assert other.units["double_review"].sum() == 90
+    assert other.units["case_id"].tolist() == s.units["case_id"].tolist()
+
+
+def test_permanent_random_numbers_are_hmac_sha256():
+    """PRNs are (first 8 bytes of HMAC-SHA256(key, id) + 0.5) / 2^64, for short and long keys."""
+    for key in ("seed:1", "k" * 100):
+        digest = hmac.digest(key.encode(), b"abc", "sha256")[:8]
+        expected = (int.from_bytes(digest, "big") + 0.5) / 2.0**64
+        assert permanent_random_numbers(["abc"], key)[0] == pytest.approx(expected, rel=1e-15)
+
+
+def test_within_stratum_selection_is_uniform():
+    """Over many seeds each case of a stratum is sampled with frequency close to n_h / N_h."""
+    small = frame().query("kommune_code == '825'").reset_index(drop=True)
+    text = PROTOCOL.replace('kommuner = ["461", "147", "825"]', 'kommuner = ["825"]').replace(
+        'columns = ["kommune_code", "sex", "origin"]', 'columns = ["kommune_code"]'
+    )
+    text = text[: text.index("[strata.collapse.origin]")] + text[text.index("[precision]"):]
+    counts: dict[str, int] = {}
+    runs = 150
+    for seed in range(runs):
+        p = parse_protocol(
+            text.replace("seed = 42", f"seed = {seed}").replace("max_reviews = 300",
+                                                                "max_reviews = 3"),
+            "/tmp/p.toml",
+        )
+        for case in draw(p, small, frame_fingerprint="x").sample["case_id"]:
+            counts[case] = counts.get(case, 0) + 1
+    N = int((small["category"] == "aktivitetsparat").sum())
+    expected = runs * 3 / N
+    freq = np.array([counts.get(c, 0) for c in small.loc[small.category == "aktivitetsparat",
+                                                         "case_id"]])
+    # a loose check: every case within 5 binomial standard deviations of n/N
+    sd = np.sqrt(runs * (3 / N) * (1 - 3 / N))
+    assert np.all(np.abs(freq - expected) < 5 * sd)
+
+
+def test_avoid_never_reselects_while_strata_are_large_enough():
+    """With coordination avoid no previously sampled case is drawn again when every stratum
+    has at least n_h others."""
+    first = _sample()
+    follow = protocol(**{"[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]'})
+    second = draw(follow, frame(), previous=first)
+    prev = set(first.sample["case_id"])
+    large_enough = 0
+    for key, group in second.units.groupby("stratum"):
+        n = (group["role"] == "sample").sum()
+        fresh = (~group["case_id"].isin(prev)).sum()
+        reselected = group.loc[group["role"] == "sample", "case_id"].isin(prev).sum()
+        if fresh >= n:
+            large_enough += 1
+            assert reselected == 0, key
+            assert not any(key + " " in note for note in second.notes)
+        else:
+            assert reselected == n - fresh, key
+            assert any(note.startswith(f"avoid: stratum {key} ") for note in second.notes)
+    assert large_enough >= 10
+
+
+def test_avoid_says_when_it_must_reselect():
+    """When a stratum has fewer than n_h cases not sampled before, avoid reselects and says so."""
+    census = protocol(**{"max_reviews = 300": "max_reviews = 1400"})
+    first = draw(census, frame())
+    follow = protocol(**{
+        "[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]',
+        "max_reviews = 300": "max_reviews = 1400",
+    })
+    second = draw(follow, frame(), previous=first)
+    notes = [n for n in second.notes if n.startswith("avoid:")]
+    assert notes and "reselected" in notes[0]
+    # reselection only where needed: per stratum, fresh cases come first
+    prev = set(first.sample["case_id"])
+    for _, group in second.units.groupby("stratum"):
+        was = group["case_id"].isin(prev).to_numpy()
+        assert (np.diff(was.astype(int)) >= 0).all()
+
+
+def test_overlap_maximises_overlap():
+    """With coordination overlap each stratum reuses min(n_h, previously sampled) cases."""
+    first = _sample()
+    follow = protocol(**{
+        "[review]": '[coordination]\nmode = "overlap"\nprevious = "x"\n\n[review]',
+        "seed = 42": "seed = 99",
+    })
+    second = draw(follow, frame(), previous=first)
+    prev = set(first.sample["case_id"])
+    for key, group in second.units.groupby("stratum"):
+        n = (group["role"] == "sample").sum()
+        available = group["case_id"].isin(prev).sum()
+        reused = group.loc[group["role"] == "sample", "case_id"].isin(prev).sum()
+        assert reused == min(n, available), key
+
+
+def test_previous_may_be_a_folder_or_a_csv(tmp_path):
+    """The earlier study's sample may be given as its folder or a CSV of case ids."""
+    first = _sample()
+    folder = write_sample(first, tmp_path / "first")
+    ids = tmp_path / "reviewed.csv"
+    first.sample[["case_id"]].to_csv(ids, index=False)
+    follow = protocol(**{"[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]'})
+    a = draw(follow, frame(), previous=folder)
+    b = draw(follow, frame(), previous=ids)
+    assert a.units["case_id"].tolist() == b.units["case_id"].tolist()
+    with pytest.raises(SamplingError, match="does not exist"):
+        draw(follow, frame(), previous=tmp_path / "missing")
+
+
+def test_coordination_without_previous_is_refused():
+    """overlap / avoid without an earlier sample at hand raises SamplingError."""
+    follow = protocol(
+        **{"[review]": '[coordination]\nmode = "avoid"\nprevious = "gone"\n\n[review]'}
+    )
+    with pytest.raises(SamplingError, match="does not exist"):
+        draw(follow, frame())
+
+
+def test_duplicated_case_ids_are_refused():
+    """A frame with duplicated case ids is refused, naming some of them."""
+    f = frame()
+    f.loc[1, "case_id"] = f.loc[0, "case_id"]
+    with pytest.raises(SamplingError, match="duplicated case_id"):
+        draw(protocol(), f, frame_fingerprint="x")
+
+
+def test_bad_round_is_refused():
+    """Round numbers start at 1."""
+    with pytest.raises(SamplingError, match="round"):
+        draw(protocol(), frame(), round=0)
+
+
+def test_write_and_read_round_trip(tmp_path):
+    """read_sample gives back the units, strata, metadata and protocol text."""
+    s = _sample()
+    back = read_sample(write_sample(s, tmp_path / "s"))
+    pd.testing.assert_frame_equal(back.units, s.units, check_dtype=False)
+    pd.testing.assert_frame_equal(back.strata, s.strata, check_dtype=False)
+    assert back.units["draw_order"].dtype == np.int64
+    assert back.units["double_review"].dtype == bool
+    assert back.metadata == json.loads(json.dumps(dict(s.metadata)))
+    assert back.protocol_text == s.protocol_text
+
+
+def test_write_refuses_an_existing_folder(tmp_path):
+    """A non-empty target folder is refused and left as it was."""
+    target = tmp_path / "s"
+    target.mkdir()
+    (target / "keep.txt").write_text("x")
+    with pytest.raises(SamplingError, match="already exists"):
+        write_sample(_sample(), target)
+    assert [p.name for p in target.iterdir()] == ["keep.txt"]
+
+
+def test_write_is_atomic(tmp_path, monkeypatch):
+    """A failure while writing leaves neither the folder nor a temporary folder behind."""
+    calls = {"n": 0}
+    original = sampling._csv_text
+
+    def failing(df):
+        calls["n"] += 1
+        if calls["n"] == 2:
+            raise OSError("disk full")
+        return original(df)
+
+    monkeypatch.setattr(sampling, "_csv_text", failing)
+    with pytest.raises(OSError, match="disk full"):
+        write_sample(_sample(), tmp_path / "s")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_read_sample_refuses_other_folders(tmp_path):
+    """A folder without the sample files is refused, naming what is missing."""
+    with pytest.raises(SamplingError, match=r"missing units\.csv"):
+        read_sample(tmp_path)
+
+
+def test_missing_strata_column_is_refused():
+    """A frame without a strata column is refused before anything is drawn."""
+    from stikprove.errors import ProtocolError
+
+    with pytest.raises(ProtocolError, match="sex"):
+        draw(protocol(), frame().drop(columns="sex"), frame_fingerprint="x")
+
+
+def test_drawn_sample_is_frozen():
+    """DrawnSample attributes cannot be reassigned."""
+    with pytest.raises(AttributeError):
+        _sample().units = None  # type: ignore[misc]
+
+
+def test_ineligible_rows_do_not_change_the_draw():
+    """Cases outside the study (jobparat, other kommuner) do not change the random order."""
+    extra = tiny_frame(5).assign(
+        case_id=lambda d: "zz" + d["case_id"], category="jobparat"
+    )
+    other = tiny_frame(5).assign(case_id=lambda d: "aa" + d["case_id"], kommune_code="101")
+    bigger = pd.concat([extra, _frame().copy(), other], ignore_index=True)
+    assert draw(protocol(), bigger).units["case_id"].tolist() == _sample().units[
+        "case_id"
+    ].tolist()

@@ -1,0 +1,298 @@
+"""The study store: schema, creation, opening, append-only history, status and export."""
+
+import os
+import sqlite3
+import stat
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stikprove.errors import StoreError
+from stikprove.recording import import_entries
+from stikprove.store import APPLICATION_ID, SCHEMA_VERSION, create_study, open_study
+from store_fixtures import PROTOCOL_TEXT, STRATA, entry, make_sample, make_study
+
+
+def raw(study):
+    return sqlite3.connect(study.path)
+
+
+def test_create_writes_owner_only_wal_file_with_ids(tmp_path):
+    """The store is mode 0600, in WAL mode, marked with application_id and user_version."""
+    study = make_study(tmp_path)
+    assert stat.S_IMODE(os.stat(study.path).st_mode) == 0o600
+    con = raw(study)
+    try:
+        assert con.execute("PRAGMA application_id").fetchone()[0] == APPLICATION_ID
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
+        assert con.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+    finally:
+        con.close()
+    assert study.meta()["schema_version"] == str(SCHEMA_VERSION)
+
+
+def test_create_stores_protocol_codebook_and_fingerprints(tmp_path):
+    """Protocol text, its fingerprint, the codebook text and the frame fingerprint are kept."""
+    study = make_study(tmp_path)
+    meta = study.meta()
+    assert study.protocol_text == PROTOCOL_TEXT
+    assert meta["frame_fingerprint"] == "f" * 64
+    assert meta["codebook_text"] == study.codebook.text
+    assert meta["study_id"] == "test-study"
+    assert study.rounds()["protocol_fingerprint"].tolist() == [make_sample().metadata[
+        "protocol_fingerprint"]]  # fmt: skip
+
+
+def test_create_keeps_strata_and_draw_order(tmp_path):
+    """Strata keep N_h and n_h; units keep their draw order, role and strata columns."""
+    study = make_study(tmp_path)
+    strata = study.strata().set_index("stratum")
+    for key, (_code, sex, _origin, big_n, n) in STRATA.items():
+        assert strata.loc[key, "population_size"] == big_n
+        assert strata.loc[key, "sample_size"] == n
+        assert strata.loc[key, "sex"] == sex
+        assert strata.loc[key, "reserves_left"] == big_n - n
+    units = study.units()
+    for _, g in units.groupby("stratum"):
+        assert g["draw_order"].tolist() == list(range(1, len(g) + 1))
+    assert set(units["role"]) == {"sample", "reserve"}
+
+
+def test_create_refuses_an_existing_file(tmp_path):
+    """A study store is never created over an existing file."""
+    path = tmp_path / "study.sqlite"
+    path.write_text("keep me")
+    with pytest.raises(StoreError, match="already exists"):
+        create_study(path, make_sample())
+    assert path.read_text() == "keep me"
+
+
+def test_create_refuses_a_sample_without_contract_columns(tmp_path):
+    """A sample lacking DrawnSample columns is refused, naming them, and no file is left."""
+    sample = make_sample()
+    bad = type(sample)(sample.units.drop(columns=["draw_order"]), sample.strata,
+                       sample.metadata, sample.protocol_text)  # fmt: skip
+    with pytest.raises(StoreError, match="draw_order"):
+        create_study(tmp_path / "s.sqlite", bad)
+    assert not (tmp_path / "s.sqlite").exists()
+
+
+def test_open_refuses_missing_file(tmp_path):
+    """A missing STUDY is refused with a clear message."""
+    with pytest.raises(StoreError, match="does not exist"):
+        open_study(tmp_path / "nope.sqlite")
+
+
+def test_open_refuses_non_sqlite_file(tmp_path):
+    """A file that is not SQLite (e.g. a CSV) is refused."""
+    path = tmp_path / "frame.csv"
+    path.write_text("case_id,kommune_code\n1,461\n")
+    with pytest.raises(StoreError, match="not an SQLite database"):
+        open_study(path)
+
+
+def test_open_refuses_foreign_sqlite_file(tmp_path):
+    """Another application's SQLite database is refused (application_id differs)."""
+    path = tmp_path / "other.sqlite"
+    con = sqlite3.connect(path)
+    con.execute("CREATE TABLE t (x)")
+    con.commit()
+    con.close()
+    with pytest.raises(StoreError, match="not a stikprove study store"):
+        open_study(path)
+
+
+def test_open_refuses_newer_schema(tmp_path):
+    """A store written by a newer stikprove (higher user_version) is refused."""
+    study = make_study(tmp_path)
+    con = raw(study)
+    con.execute(f"PRAGMA user_version = {SCHEMA_VERSION + 1}")
+    con.close()
+    with pytest.raises(StoreError, match="newer"):
+        open_study(study.path)
+
+
+def test_open_refuses_corrupt_file(tmp_path):
+    """A store with overwritten pages is refused as corrupt, not opened."""
+    study = make_study(tmp_path)
+    data = bytearray(study.path.read_bytes())
+    page = 4096
+    data[page + 100 : len(data)] = b"\xff" * (len(data) - page - 100)
+    study.path.write_bytes(bytes(data))
+    with pytest.raises(StoreError, match=r"corrupt|not a study store"):
+        open_study(study.path)
+
+
+@pytest.mark.parametrize("table", ["assessments", "audit"])
+def test_history_tables_refuse_update_and_delete(tmp_path, table):
+    """Triggers abort any UPDATE or DELETE of assessments and audit rows."""
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    import_entries(study, [entry(case)], "anna")
+    con = raw(study)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(f"UPDATE {table} SET source = 'x'")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute(f"DELETE FROM {table}")
+    finally:
+        con.close()
+
+
+def test_check_constraints_come_from_the_codebook(tmp_path):
+    """A value outside the codebook's codes cannot be written even with raw SQL."""
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    con = raw(study)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
+            con.execute(
+                "INSERT INTO assessments (case_id, reviewer, version, eligible, entered_at, "
+                "source) VALUES (?, 'anna', 1, 'maybe', 'now', 'test')",
+                (case,),
+            )
+    finally:
+        con.close()
+
+
+def test_foreign_keys_are_enforced(tmp_path):
+    """An assessment by a reviewer not assigned to the case is refused by the schema."""
+    study = make_study(tmp_path)
+    bo_case = study.open_cases("bo")["case_id"].iloc[0]
+    con = raw(study)
+    con.execute("PRAGMA foreign_keys = ON")
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
+            con.execute(
+                "INSERT INTO assessments (case_id, reviewer, version, eligible, entered_at, "
+                "source) VALUES (?, 'anna', 1, 'ja', 'now', 'test')",
+                (bo_case,),
+            )
+    finally:
+        con.close()
+
+
+def test_status_counts_per_kommune_stratum_reviewer(tmp_path):
+    """Status adds up: assigned = done + remaining; every sampled case counted once."""
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    import_entries(study, [entry(case)], "anna")
+    status = study.status()
+    assert list(status.columns) == [
+        "kommune_code", "kommune_name", "stratum", "reviewer", "assigned", "done",
+        "remaining", "unassigned", "ineligible", "unreplaced", "reserves_used",
+        "double_reviews_done", "reserves_left",
+    ]  # fmt: skip
+    assert (status["assigned"] == status["done"] + status["remaining"]).all()
+    assert status["done"].sum() == 1
+    n_sampled = sum(v[4] for v in STRATA.values())
+    second = int((study.assignments()["review_slot"] == 2).sum())
+    assert status["assigned"].sum() == n_sampled + second
+    assert "Odense" in set(status["kommune_name"])
+
+
+def test_status_shows_unassigned_cases(tmp_path):
+    """Before assignment, status lists the sampled cases as unassigned."""
+    study = create_study(tmp_path / "s.sqlite", make_sample())
+    status = study.status()
+    assert status["reviewer"].eq("").all()
+    assert status["unassigned"].sum() == sum(v[4] for v in STRATA.values())
+
+
+def test_export_has_contract_columns_and_no_note(tmp_path):
+    """The analysis table has the CONTRACTS.md columns, indicators, and never the note."""
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    import_entries(study, [entry(case, note="personlig note")], "anna")
+    table = study.export()
+    for col in ["case_id", "stratum", "sex", "origin", "kommune_code", "population_size",
+                "sample_size", "weight", "health_exempt", "reviewed", "eligible",
+                "health_assessment", "too_ill", "misclassified", "no_effort"]:  # fmt: skip
+        assert col in table.columns
+    assert "note" not in table.columns
+    assert not table.astype(str).apply(lambda c: c.str.contains("personlig")).any().any()
+    row = table.set_index("case_id").loc[case]
+    assert row["reviewed"] and row["too_ill"] == 1.0
+    assert table["reviewed"].sum() == 1
+    assert len(table) == sum(v[4] for v in STRATA.values())
+    assert (table["weight"] * table["sample_size"] == table["population_size"]).all()
+
+
+def test_export_uses_current_assessment_after_correction(tmp_path):
+    """After a correction the export shows the new value and the history keeps both."""
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    import_entries(study, [entry(case)], "anna")
+    import_entries(study, [entry(case, health_assessment="ingen_vaesentlig_barriere",
+                                 reason="tastefejl")], "anna", corrections=True)  # fmt: skip
+    table = study.export().set_index("case_id")
+    assert table.loc[case, "health_assessment"] == "ingen_vaesentlig_barriere"
+    history = study.assessments(current_only=False)
+    assert history["case_id"].eq(case).sum() == 2
+    assert history["version"].tolist() == [1, 2]
+
+
+def test_export_double_reviews_pairs_both_reviewers(tmp_path):
+    """The double-review export has each double case with both reviewers' entries."""
+    study = make_study(tmp_path)
+    assign = study.assignments()
+    double = assign[assign["review_slot"] == 2].iloc[0]
+    first = assign[(assign["case_id"] == double["case_id"]) & (assign["review_slot"] == 1)]
+    import_entries(study, [entry(double["case_id"])], first["reviewer"].iloc[0])
+    import_entries(study, [entry(double["case_id"], health_assessment="kan_med_skaanehensyn")],
+                   double["reviewer"])  # fmt: skip
+    pairs = study.export_double_reviews().set_index("case_id")
+    row = pairs.loc[double["case_id"]]
+    assert row["health_assessment_1"] == "for_syg"
+    assert row["health_assessment_2"] == "kan_med_skaanehensyn"
+    assert row["reviewed_1"] and row["reviewed_2"]
+    assert "note_1" not in pairs.columns and "reviewer" not in pairs.columns
+    # the main export is the first reviewer's
+    assert study.export().set_index("case_id").loc[double["case_id"], "too_ill"] == 1.0
+
+
+def test_worklist_fields_come_from_protocol(tmp_path):
+    """A protocol's [worklist] fields are kept; unknown ones are refused."""
+    text = 'study_id = "x"\n[worklist]\nfields = ["age"]\n'
+    study = create_study(tmp_path / "a.sqlite", make_sample(protocol_text=text,
+                                                           extra_columns=True))  # fmt: skip
+    assert study.worklist_fields == ("age",)
+    with pytest.raises(StoreError, match="not in the sample"):
+        create_study(tmp_path / "b.sqlite", make_sample(protocol_text=text))
+
+
+def test_units_expand_extra_frame_fields(tmp_path):
+    """Frame fields beyond the unit columns are kept (as attributes) and read back."""
+    study = create_study(tmp_path / "a.sqlite", make_sample(extra_columns=True))
+    units = study.units()
+    assert "age" in units.columns and "sex" in units.columns
+    assert pd.api.types.is_bool_dtype(units["health_exempt"])
+
+
+def test_draw_sample_round_trips_through_the_store(tmp_path, monkeypatch):
+    """A sample from sampling.draw is stored and read back identical (for draw --check)."""
+    from stikprove.frame import frame_fingerprint
+    from stikprove.protocol import load_protocol, load_study_frame
+    from stikprove.sampling import _csv_text, draw
+    from stikprove.store import read_stored_sample, store_drawn_sample, stored_rounds
+    from stikprove.synth import write_synthetic_frame
+
+    monkeypatch.chdir(tmp_path)
+    write_synthetic_frame(tmp_path / "synthetic_data", seed=3, kommuner=["461"], scale=0.1)
+    (tmp_path / "p").mkdir()
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "protocols" / "odense-replication.toml").read_text(encoding="utf-8")
+    (tmp_path / "p" / "odense.toml").write_text(text, encoding="utf-8")
+    protocol = load_protocol(tmp_path / "p" / "odense.toml")
+    frame = load_study_frame(protocol)
+    sample = draw(protocol, frame, frame_fingerprint=frame_fingerprint(frame))
+    study = store_drawn_sample(sample, tmp_path / "s.sqlite")
+    assert stored_rounds(study.path) == [1] and stored_rounds(tmp_path / "none") == []
+    back = read_stored_sample(study.path)
+    assert _csv_text(back.units) == _csv_text(sample.units)
+    assert _csv_text(back.strata) == _csv_text(sample.strata)
+    assert back.metadata == dict(sample.metadata) and back.protocol_text == sample.protocol_text
+    assert study.strata_columns == ("sex", "origin")
+    with pytest.raises(StoreError, match="already has a sample"):
+        store_drawn_sample(sample, study.path)
