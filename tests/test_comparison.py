@@ -14,6 +14,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import assume, given, settings
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
@@ -27,6 +28,7 @@ from stikprove.estimation.comparison import (
 )
 from stikprove.estimation.domains import estimate_proportions
 from stikprove.estimation.intervals import proportion_ci
+from strategies import stratified_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r"
 RTOL = 1e-9
@@ -311,6 +313,21 @@ def test_index_and_outcome_type_do_not_matter(data) -> None:
     )
 
 
+def test_strata_as_several_columns(data) -> None:
+    """Strata given as two columns (kommune, cell) give the same results as the combined key."""
+    split = data.assign(cell=data["stratum"].str.split("|").str[1])
+    one = compare_proportions(data, "y", "stratum", "N", "origin", groups=("vestlig", "dansk"))
+    two = compare_proportions(
+        split, "y", ["kommune", "cell"], "N", "origin", groups=("vestlig", "dansk")
+    )
+    assert two.se_difference == pytest.approx(one.se_difference, rel=1e-12)
+    assert two.covariance == pytest.approx(one.covariance, rel=1e-12)
+    rs = rao_scott_test(split, "y", "origin", ["kommune", "cell"], "N")
+    assert rs.p_value == pytest.approx(
+        rao_scott_test(data, "y", "origin", "stratum", "N").p_value, rel=1e-12
+    )
+
+
 def test_two_level_domain_needs_no_groups(data) -> None:
     """A domain column with exactly two values is compared in sorted order without groups=."""
     two = data[data["origin"] != "vestlig"]
@@ -364,3 +381,36 @@ def test_compare_refuses_non_frame() -> None:
     """data must be a DataFrame."""
     with pytest.raises(EstimationError, match="DataFrame"):
         compare_proportions({}, "y", "s", "N", "g")  # type: ignore[arg-type]
+
+
+# ------------------------------------------------------------------------- properties
+
+
+@settings(max_examples=150, deadline=None)
+@given(data=stratified_samples())
+def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
+    """Any sample: -1 <= low <= difference <= high <= 1, never NaN; ratio limits bracket ratio."""
+    present = set(data.loc[data["y"].notna(), "dom"])
+    assume({"a", "b"} <= present)
+    res = compare_proportions(data, "y", "stratum", "N", "dom", groups=("a", "b"))
+    assert np.isfinite([res.difference, res.difference_low, res.difference_high]).all()
+    assert -1.0 <= res.difference_low <= res.difference + 1e-12
+    assert res.difference - 1e-12 <= res.difference_high <= 1.0
+    assert np.isnan(res.p_value) or 0.0 <= res.p_value <= 1.0
+    if np.isfinite(res.ratio_low):
+        assert res.ratio_low <= res.ratio * (1 + 1e-12)
+        assert res.ratio * (1 - 1e-12) <= res.ratio_high
+
+
+@settings(max_examples=100, deadline=None)
+@given(data=stratified_samples())
+def test_rao_scott_p_value_is_a_probability(data: pd.DataFrame) -> None:
+    """Any sample the test accepts gives a p-value in [0, 1] (or NaN when Δ has no trace)."""
+    kept = data[data["y"].notna()]
+    assume(kept["dom"].nunique() >= 2 and kept["y"].nunique() == 2)
+    try:
+        res = rao_scott_test(data, "y", "dom", "stratum", "N")
+    except EstimationError as exc:  # lonely strata are refused by design
+        assert "single case" in str(exc)
+        return
+    assert np.isnan(res.p_value) or 0.0 <= res.p_value <= 1.0

@@ -73,6 +73,25 @@ def test_r_fixture_has_domains_across_and_within_strata_and_missing_outcomes():
     assert set(ref["by"]) == {"dom", "sdom", "stratum", ""}
 
 
+@pytest.mark.parametrize("by", ["stratum", "single"])
+def test_where_r_fails_we_give_a_finite_interval(by):
+    """R's svyciprop at the edges (tests/fixtures/r/domains_edges_r.csv): NaN, [0, 0], [1, 1] or
+    even [0.5, 0.5] for 40 of 40. Ours: same estimate, finite, positive width, contains it."""
+    data = pd.read_csv(R_DIR / "domains_edges_data.csv")
+    ref = pd.read_csv(R_DIR / "domains_edges_r.csv")
+    ref = ref[ref["by"] == by]
+    failed = ref[ref["ci_low"].isna() | (ref["ci_high"] - ref["ci_low"] <= 1e-9)]
+    assert len(failed) >= 3
+    for method, rows in failed.groupby("method"):
+        ours = estimate_proportions(data, "y", "stratum", "N", by=by, method=method)
+        ours = ours.set_index(by).loc[rows["domain"]]
+        np.testing.assert_allclose(ours["estimate"], rows["estimate"], atol=1e-6)
+        assert np.isfinite(ours[["ci_low", "ci_high"]].to_numpy()).all()
+        assert (ours["ci_high"] - ours["ci_low"] > 0.05).all()
+        assert (ours["ci_low"] <= ours["estimate"]).all()
+        assert (ours["estimate"] <= ours["ci_high"]).all()
+
+
 # --- frozen semantics ------------------------------------------------------------------------
 
 

@@ -326,3 +326,16 @@ def test_import_is_all_or_nothing(tmp_path_factory, kinds):
         with pytest.raises(ImportRowsError):
             import_entries(study, rows, "anna")
         assert n_assessments(study) == 0
+
+
+def test_csv_worklist_filled_and_saved_with_semicolons_imports(tmp_path):
+    """The csv worklist, filled and saved as Danish Excel does (; separated, BOM), imports."""
+    study = make_study(tmp_path)
+    path = write_worklist(study, "bo", tmp_path / "bo.csv").path
+    sheet = pd.read_csv(path, dtype=str, encoding="utf-8-sig", keep_default_na=False)
+    for field, value in entry("x").items():
+        if field != "case_id":
+            sheet[field] = value or ""
+    sheet.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
+    result = import_assessments(study, path, "bo")
+    assert len(result.new) == len(sheet)

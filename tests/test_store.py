@@ -296,3 +296,18 @@ def test_draw_sample_round_trips_through_the_store(tmp_path, monkeypatch):
     assert study.strata_columns == ("sex", "origin")
     with pytest.raises(StoreError, match="already has a sample"):
         store_drawn_sample(sample, study.path)
+
+
+def test_export_marks_the_unbroken_run_of_reviewed_cases(tmp_path):
+    """in_complete_run is true only for reviewed cases with no unreviewed case above them."""
+    study = make_study(tmp_path)
+    key = "461|kvinde|indvandrer_ikke_vestlig"
+    a = study.assignments()
+    a = a[(a["stratum"] == key) & (a["review_slot"] == 1)]
+    by_order = a.set_index("draw_order")
+    for order in (1, 2, 4):  # 3 is not reviewed yet
+        row = by_order.loc[order]
+        import_entries(study, [entry(row["case_id"])], row["reviewer"])
+    table = study.export()
+    table = table[table["stratum"] == key].set_index("draw_order")
+    assert table["in_complete_run"].tolist() == [True, True, False, False, False, False]

@@ -170,8 +170,8 @@ def draw(
         raise SamplingError(f"round must be a whole number >= 1, got {round!r}")
     population = study_population(protocol, frame)
     design = design_from_population(protocol, population)
-    duplicated = population["case_id"].duplicated(keep=False)
-    if duplicated.any():
+    if not population["case_id"].is_unique:
+        duplicated = population["case_id"].duplicated(keep=False)
         ids = population.loc[duplicated, "case_id"].unique()[:5].tolist()
         raise SamplingError(
             f"frame has duplicated case_id values (e.g. {ids}): expected one row per case"
@@ -180,14 +180,13 @@ def draw(
 
     # canonical order: by case_id, whatever the input order
     population = population.sort_values("case_id", kind="stable").reset_index(drop=True)
-    case_ids = population["case_id"].astype(str).to_numpy()
     size = len(population)
     strata_table = design.strata
     stratum_keys = strata_table["stratum"].to_numpy()
-    stratum_code = pd.Categorical(population["stratum"], categories=stratum_keys).codes.astype(
-        np.int64
+    stratum_code = pd.Index(stratum_keys).get_indexer(population["stratum"]).astype(np.int64)
+    prn = permanent_random_numbers(
+        population["case_id"].astype(str).tolist(), protocol.coordination_key
     )
-    prn = permanent_random_numbers(case_ids, protocol.coordination_key)
 
     notes: list[str] = list(design.notes)
     mode = protocol.coordination
@@ -201,7 +200,11 @@ def draw(
                 "or set [coordination] previous in the protocol"
             )
         prev_ids, prev_study = _previous_cases(source)
-    was_sampled = pd.Series(case_ids).isin(prev_ids).to_numpy()
+    was_sampled = (
+        population["case_id"].astype(str).isin(prev_ids).to_numpy()
+        if prev_ids
+        else np.zeros(size, dtype=bool)
+    )
     position = np.arange(size)
     if mode == "independent":
         key = _generator(protocol.seed, STREAM_ORDER, round).random_raw(size)
@@ -218,21 +221,21 @@ def draw(
     draw_order = np.arange(size) - starts[code_sorted] + 1
     is_sample = draw_order <= n_h[code_sorted]
 
-    units = population.iloc[order].reset_index(drop=True)
     columns = list(protocol.strata)
-    out = pd.DataFrame({"case_id": units["case_id"].astype(str).astype(object)})
-    out["stratum"] = units["stratum"].to_numpy()
-    for column in columns:
-        out[column] = units[column].to_numpy()
+    keep = ["case_id", "stratum", *columns]
     if "kommune_code" not in columns:
-        out["kommune_code"] = units["kommune_code"].astype(str).to_numpy()
-    if "health_exempt" not in columns:
-        if "health_exempt" in units.columns:
-            out["health_exempt"] = units["health_exempt"].astype(bool).to_numpy()
-        else:
-            out["health_exempt"] = pd.array([pd.NA] * size, dtype="boolean")
+        keep.append("kommune_code")
+    if "health_exempt" not in columns and "health_exempt" in population.columns:
+        keep.append("health_exempt")
+    out = population.loc[:, keep].take(order).reset_index(drop=True)
+    out["case_id"] = out["case_id"].astype(str)
+    out["kommune_code"] = out["kommune_code"].astype(str)
+    if "health_exempt" not in out.columns:
+        out["health_exempt"] = pd.array([pd.NA] * size, dtype="boolean")
+    elif "health_exempt" not in columns:
+        out["health_exempt"] = out["health_exempt"].astype(bool)
     out["draw_order"] = draw_order.astype(np.int64)
-    out["role"] = np.where(is_sample, "sample", "reserve").astype(object)
+    out["role"] = pd.Series(np.where(is_sample, "sample", "reserve"), dtype="str")
     N_u = sizes[code_sorted].astype(float)
     n_u = n_h[code_sorted].astype(float)
     out["inclusion_probability"] = n_u / N_u
@@ -301,13 +304,48 @@ def draw(
 # Saving and loading
 
 
+def _csv_quote(cell: str) -> str:
+    """A cell quoted as the csv module's QUOTE_MINIMAL does (only when it must be)."""
+    if any(ch in cell for ch in ',"\r\n'):
+        return '"' + cell.replace('"', '""') + '"'
+    return cell
+
+
+def _csv_cells(series: pd.Series) -> list[str]:
+    """One column as CSV cells: booleans true/false, floats in shortest repr (inf kept),
+    missing values empty, text quoted where needed."""
+    missing = series.isna().to_numpy()
+    dtype = series.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        cells = ["true" if v else "false" for v in series.fillna(False).tolist()]
+    elif pd.api.types.is_float_dtype(dtype):
+        values = series.to_numpy(dtype=float)
+        unique, inverse = np.unique(values, return_inverse=True)
+        if len(unique) < len(values) // 4:  # few distinct values (probabilities, weights)
+            text = np.array([repr(v) for v in unique.tolist()], dtype=object)
+            cells = text[inverse.ravel()].tolist()
+        else:
+            cells = [repr(v) for v in values.tolist()]
+    elif pd.api.types.is_integer_dtype(dtype) and not missing.any():
+        cells = [str(v) for v in series.tolist()]
+    else:
+        cells = [str(v) for v in series.tolist()]
+        joined = "".join(cells)
+        if any(ch in joined for ch in ',"\r\n'):
+            cells = [_csv_quote(c) for c in cells]
+    if missing.any():
+        cells = ["" if m else c for c, m in zip(cells, missing, strict=True)]
+    return cells
+
+
 def _csv_text(df: pd.DataFrame) -> str:
-    """CSV text with '\\n' line ends, booleans as true/false and floats in shortest repr."""
-    out = df.copy()
-    for column in out.columns:
-        if pd.api.types.is_bool_dtype(out[column].dtype):
-            out[column] = out[column].map({True: "true", False: "false"}).astype(object)
-    return out.to_csv(index=False, lineterminator="\n")
+    """CSV text as the csv module writes it (minimal quoting, '\n' line ends), with
+    booleans as true/false and floats in Python's shortest round-trip repr: the same bytes
+    on any machine for the same values."""
+    header = ",".join(_csv_quote(str(c)) for c in df.columns)
+    columns = [_csv_cells(df[c]) for c in df.columns]
+    rows = [",".join(row) for row in zip(*columns, strict=True)]
+    return "\n".join([header, *rows]) + "\n"
 
 
 def write_sample(sample: DrawnSample, directory: str | Path) -> Path:

@@ -300,12 +300,15 @@ class Study:
                 ) from None
             try:
                 yield con
+                con.execute("COMMIT")
             except BaseException:
-                con.execute("ROLLBACK")
+                if con.in_transaction:
+                    con.execute("ROLLBACK")
                 raise
-            con.execute("COMMIT")
         except sqlite3.IntegrityError as error:
             raise StoreError(f"{self.path}: refused by the study store: {error}") from None
+        except sqlite3.Error as error:
+            raise StoreError(f"{self.path}: nothing was written: {error}") from None
         finally:
             con.close()
             _restrict_side_files(self.path)
@@ -491,7 +494,8 @@ class Study:
         reviewed (bool: the first reviewer's assessment is in), the codebook fields except
         ``note`` (from the first reviewer's current assessment; missing when not
         reviewed), the indicators (1.0 / 0.0 / NaN), then planned_sample_size (n_h of the
-        design), draw_order and role.
+        design), draw_order, role and in_complete_run (bool: the case and every case above
+        it in its stratum's list are reviewed; interim analyses use only these rows).
         """
         units = self.units(in_sample_only=True)
         strata = self.strata()
@@ -505,6 +509,9 @@ class Study:
         df["sample_size"] = taken
         df["weight"] = df["population_size"] / df["sample_size"]
         df["reviewed"] = df["case_id"].isin(first["case_id"])
+        # interim analyses use the unbroken run of reviewed cases from the top of each list
+        gaps = (~df["reviewed"]).groupby(df["stratum"]).cumsum()
+        df["in_complete_run"] = gaps.eq(0)
         for col in self.strata_columns:
             if col not in df.columns:
                 df[col] = df["stratum"].map(info[col])
@@ -514,7 +521,7 @@ class Study:
         columns = [
             "case_id", "stratum", *strata_cols, "kommune_code", "population_size",
             "sample_size", "weight", "health_exempt", "reviewed", *fields,
-            *indicators.columns, "planned_sample_size", "draw_order", "role",
+            *indicators.columns, "planned_sample_size", "draw_order", "role", "in_complete_run",
         ]  # fmt: skip
         out = df[columns].reset_index(drop=True)
         for f in fields:

@@ -158,7 +158,9 @@ def _domain_intervals(
         if len(big_n) != 1:
             raise AssertionError("exact is only simulated for one-stratum domains")
         m_low, m_high = hypergeometric_bounds(counts[:, 0], small_n[0], big_n[0], alpha)
-        return estimate, m_low / big_n[0], m_high / big_n[0]
+        # as estimate_proportions: the interval always contains x/n
+        low = np.minimum(m_low / big_n[0], estimate)
+        return estimate, low, np.maximum(m_high / big_n[0], estimate)
     with np.errstate(invalid="ignore", divide="ignore"):
         s2 = np.where(small_n > 1, small_n / (small_n - 1), 0.0) * rate * (1 - rate)
     fpc = 1.0 - small_n / big_n

@@ -348,7 +348,8 @@ def _table(
             )
         big = summary["sampled_population"] + summary["n"] - summary["sampled_n"]
         m_low, m_high = hypergeometric_bounds(np.round(summary["x"]), n, big, alpha)
-        low, high = m_low / big, m_high / big
+        # x/n can fall just outside [M_low/N, M_high/N] when n is close to N: keep it inside.
+        low, high = np.minimum(m_low / big, p), np.maximum(m_high / big, p)
     else:
         low, high = domain_interval(
             p,
