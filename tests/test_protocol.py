@@ -223,3 +223,14 @@ def test_summary_mentions_key_settings(tmp_path):
     text = p.summary()
     assert "mini" in text and "kommune_code × sex × origin" in text
     assert "50 reviews" in text and p.fingerprint in text
+
+
+def test_readme_documents_every_key():
+    """protocols/README.md names every section and key the loader accepts."""
+    from stikprove.protocol import _SCHEMA
+
+    text = (ROOT / "protocols" / "README.md").read_text(encoding="utf-8")
+    for section, keys in _SCHEMA.items():
+        assert f"`[{section}]`" in text, section
+        for key in keys:
+            assert f"| `{key}` |" in text, (section, key)

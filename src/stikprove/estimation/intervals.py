@@ -185,6 +185,13 @@ def hypergeometric_bounds(
     """
     x, n, big_n = (np.asarray(a, dtype=np.int64) for a in (x, n, population_size))
     x, n, big_n = np.broadcast_arrays(x, n, big_n)
+    shape = x.shape
+    # Each distinct (x, n, N) once: simulations and tables repeat them a lot.
+    keys, inverse = np.unique(
+        np.stack([x.ravel(), n.ravel(), big_n.ravel()], axis=1), axis=0, return_inverse=True
+    )
+    inverse = inverse.ravel()
+    x, n, big_n = keys[:, 0], keys[:, 1], keys[:, 2]
     half = alpha / 2
 
     # Upper bound: largest M in [x, N - n + x] with cdf(x; M) > alpha/2 (true at M = x).
@@ -208,7 +215,7 @@ def hypergeometric_bounds(
         hi = np.where(active & accept, mid, hi)
         lo = np.where(active & ~accept, mid + 1, lo)
     m_low = hi
-    return m_low, m_high
+    return m_low[inverse].reshape(shape), m_high[inverse].reshape(shape)
 
 
 def _hypergeometric(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
