@@ -3,11 +3,11 @@
 import pytest
 
 from stikprove.errors import StikproveError
-from stikprove.kommuner import kommune, kommune_codes, kommuner
+from stikprove.kommuner import kommune, kommune_codes, kommune_table
 
 
 def test_there_are_98_kommuner_with_unique_codes():
-    table = kommuner()
+    table = kommune_table()
     assert len(table) == 98
     assert table["kommune_code"].is_unique
     assert table["kommune_code"].str.fullmatch(r"\d{3}").all()

@@ -94,49 +94,53 @@ def _check_method(method: str) -> None:
         )
 
 
-def _hypergeometric_bounds(x: int, n: int, N: int, confidence_level: float) -> tuple[int, int]:
-    """Exact (Clopper–Pearson-type) bounds on the population count K given x of n from N.
+def _hypergeometric_bounds_array(
+    x: np.ndarray, n: np.ndarray, N: np.ndarray, confidence_level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Exact (Clopper–Pearson-type) bounds on the population count K given x of n from N,
+    elementwise over arrays.
 
     Kept here rather than imported from :mod:`stikprove.estimation.intervals` because the
     design step lies below estimation in the flow. K_low is the smallest K with
-    P(X >= x | K) > alpha/2, K_high the largest K with P(X <= x | K) > alpha/2
-    (Buonaccorsi 1987; Wang 2015, "Exact confidence intervals for the hypergeometric parameter").
+    P(X >= x | K) > alpha/2, K_high the largest K with P(X <= x | K) > alpha/2, K between
+    x and N - (n - x) (Buonaccorsi 1987; Wang 2015, "Exact confidence intervals for the
+    hypergeometric parameter"). Both tails are monotone in K, so each bound is a bisection.
     """
-    alpha = 1 - confidence_level
-    # K must leave room for x events and n - x non-events.
+    x, n, N = (np.asarray(a, dtype=np.int64) for a in np.broadcast_arrays(x, n, N))
+    half_alpha = (1 - confidence_level) / 2
     first, last = x, N - (n - x)
 
-    def search(ok, lo: int, hi: int, smallest: bool) -> int:
-        """Bisection for the smallest (or largest) K in [lo, hi] where ok(K) holds,
-        ok being monotone (false then true for smallest, true then false for largest)."""
-        if smallest:
-            if not ok(hi):
-                return hi
-            while lo < hi:
-                mid = (lo + hi) // 2
-                if ok(mid):
-                    hi = mid
-                else:
-                    lo = mid + 1
-            return lo
-        if not ok(lo):
-            return lo
-        while lo < hi:
-            mid = (lo + hi + 1) // 2
-            if ok(mid):
-                lo = mid
-            else:
-                hi = mid - 1
-        return lo
+    def upper_ok(k):  # P(X >= x | K = k) > alpha/2, false then true as k grows
+        return stats.hypergeom.sf(x - 1, N, k, n) > half_alpha
 
-    # P(X >= x | K) grows with K; P(X <= x | K) falls with K.
-    k_low = search(
-        lambda k: stats.hypergeom.sf(x - 1, N, k, n) > alpha / 2, first, last, smallest=True
+    def lower_ok(k):  # P(X <= x | K = k) > alpha/2, true then false as k grows
+        return stats.hypergeom.cdf(x, N, k, n) > half_alpha
+
+    lo, hi = first.copy(), last.copy()
+    while (lo < hi).any():
+        mid = (lo + hi) // 2
+        ok = upper_ok(mid)
+        active = lo < hi
+        hi = np.where(active & ok, mid, hi)
+        lo = np.where(active & ~ok, mid + 1, lo)
+    k_low = lo  # where no K qualifies this ends at `last`, as the scalar search did
+    lo, hi = first.copy(), last.copy()
+    while (lo < hi).any():
+        mid = (lo + hi + 1) // 2
+        ok = lower_ok(mid)
+        active = lo < hi
+        lo = np.where(active & ok, mid, lo)
+        hi = np.where(active & ~ok, mid - 1, hi)
+    k_high = lo
+    return k_low, k_high
+
+
+def _hypergeometric_bounds(x: int, n: int, N: int, confidence_level: float) -> tuple[int, int]:
+    """:func:`_hypergeometric_bounds_array` for one x, n, N."""
+    low, high = _hypergeometric_bounds_array(
+        np.array([x]), np.array([n]), np.array([N]), confidence_level
     )
-    k_high = search(
-        lambda k: stats.hypergeom.cdf(x, N, k, n) > alpha / 2, first, last, smallest=False
-    )
-    return int(k_low), int(k_high)
+    return int(low[0]), int(high[0])
 
 
 def expected_half_width(
@@ -182,22 +186,53 @@ def expected_half_width(
                 raise DesignError(
                     "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
                 )
-            widths = []
-            for ni, pi, Ni in zip(nn.astype(int), pp, NN.astype(int), strict=True):
-                w = 0.0
-                for x in {math.floor(pi * ni), math.ceil(pi * ni)}:
-                    k_low, k_high = _hypergeometric_bounds(x, ni, Ni, confidence_level)
-                    w = max(w, (k_high - k_low) / (2 * Ni))
-                widths.append(w)
+            ni, Ni = nn.astype(np.int64), NN.astype(np.int64)
+            widths = np.zeros(len(ni))
+            for x in (np.floor(pp * ni), np.ceil(pp * ni)):
+                k_low, k_high = _hypergeometric_bounds_array(
+                    x.astype(np.int64), ni, Ni, confidence_level
+                )
+                widths = np.maximum(widths, (k_high - k_low) / (2 * Ni))
             out[live] = widths
     return float(out) if scalar else out
 
 
-def _wald_size(margin: float, p: float, z: float, N: float | None) -> float:
+def _smallest_sizes(
+    margin: float, anticipated: Any, population_size: Any, confidence_level: float, method: str
+) -> np.ndarray:
+    """The smallest n with half-width <= margin, elementwise (N may be inf for none).
+
+    Wald: the closed form rounded up. Others: bisection on n over all elements at once,
+    keeping hw(hi) <= margin < hw(lo) (n = 0 never meets; a census always does; without N
+    the upper end doubles until it meets).
+    """
+    p, N = np.broadcast_arrays(
+        np.asarray(anticipated, dtype=float), np.asarray(population_size, dtype=float)
+    )
+    z = _z(confidence_level)
     pq = p * (1 - p)
-    if N is None:
-        return z * z * pq / margin**2
-    return N * z * z * pq / ((N - 1) * margin**2 + z * z * pq)
+    if method == "wald":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n0 = np.where(
+                np.isfinite(N),
+                N * z * z * pq / ((N - 1) * margin**2 + z * z * pq),
+                z * z * pq / margin**2,
+            )
+        return np.ceil(np.where(pq > 0, n0, 0.0) - 1e-9)
+    hi = np.where(np.isfinite(N), N, np.maximum(2.0, np.ceil(z * z * pq / margin**2) * 2))
+    while True:
+        short = ~np.isfinite(N) & (expected_half_width(hi, p, confidence_level, N, method) > margin)
+        if not short.any():
+            break
+        hi = np.where(short, hi * 2, hi)
+    lo = np.zeros_like(hi)
+    while (hi - lo > 1).any():
+        active = hi - lo > 1
+        mid = np.floor((lo + hi) / 2)
+        meets = expected_half_width(mid, p, confidence_level, N, method) <= margin
+        hi = np.where(active & meets, mid, hi)
+        lo = np.where(active & ~meets, mid, lo)
+    return hi
 
 
 def sample_size(
@@ -232,29 +267,11 @@ def sample_size(
         raise DesignError(f"design_effect must be > 0, got {design_effect!r}")
     if not 0 < response_rate <= 1:
         raise DesignError(f"response_rate must be in (0, 1], got {response_rate!r}")
-    z = _z(confidence_level)
-    if method == "wald":
-        n0 = math.ceil(_wald_size(margin, p, z, N) - 1e-9)
-    else:
-        if method == "hypergeometric" and N is None:
-            raise DesignError(
-                "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
-            )
-
-        def meets(n: int) -> bool:
-            return expected_half_width(n, p, confidence_level, N, method) <= margin
-
-        hi = N if N is not None else max(2, math.ceil(_wald_size(margin, p, z, None)) * 2)
-        while N is None and not meets(hi):
-            hi *= 2
-        lo = 0  # invariant: meets(hi), not meets(lo) (n = 0 never meets)
-        while hi - lo > 1:
-            mid = (lo + hi) // 2
-            if meets(mid):
-                hi = mid
-            else:
-                lo = mid
-        n0 = hi
+    if method == "hypergeometric" and N is None:
+        raise DesignError(
+            "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
+        )
+    n0 = int(_smallest_sizes(margin, p, np.inf if N is None else N, confidence_level, method))
     n = math.ceil(max(n0, 1) * design_effect / response_rate - 1e-9)
     if N is not None:
         n = min(n, N)
@@ -425,15 +442,10 @@ def allocate(
     notes: list[str] = []
     required = None
     if method == "precision":
-        required = np.array(
-            [
-                sample_size(
-                    margin, p_h, confidence_level, int(N_h), method=interval_method
-                )
-                for p_h, N_h in zip(p, sizes, strict=True)
-            ],
-            dtype=np.int64,
-        )
+        margin = _check_unit_interval("margin", margin)
+        # as sample_size() for each stratum, all strata at once
+        required = _smallest_sizes(margin, p, sizes, confidence_level, interval_method)
+        required = np.minimum(np.maximum(required, 1), sizes).astype(np.int64)
         required = np.clip(required, lower, upper)
         if total is None or required.sum() <= total:
             n = required

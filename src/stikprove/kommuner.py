@@ -4,7 +4,7 @@
 'Odense'
 >>> kommune("Læsø").code
 '825'
->>> len(kommuner())
+>>> len(kommune_table())
 98
 """
 
@@ -35,7 +35,7 @@ def _all() -> tuple[Kommune, ...]:
     return tuple(Kommune(r["kommune_code"].zfill(3), r["kommune_name"], r["region"]) for r in rows)
 
 
-def kommuner() -> pd.DataFrame:
+def kommune_table() -> pd.DataFrame:
     """All 98 kommuner as a DataFrame with columns ``kommune_code``, ``kommune_name``, ``region``."""
     return pd.DataFrame(
         {

@@ -6,7 +6,7 @@ import argparse
 from pathlib import Path
 
 from stikprove.codebook import default_codebook
-from stikprove.kommuner import kommuner
+from stikprove.kommuner import kommune_table
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -22,7 +22,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run(args: argparse.Namespace) -> int:
     args.out.mkdir(parents=True, exist_ok=True)
-    print(f"stikprove demo: {len(kommuner())} kommuner; codebook fields:")
+    print(f"stikprove demo: {len(kommune_table())} kommuner; codebook fields:")
     for field in default_codebook().fields:
         print(f"  {field.name:28s} {field.label['da']}")
     return 0

@@ -146,7 +146,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_pseudonymize(args: argparse.Namespace) -> int:
     """Pseudonymize the CPR column of IN into OUT with the key (new or existing)."""
     from stikprove.errors import PrivacyError
-    from stikprove.pseudonymize import ID_LENGTH, pseudonymize_file
+    from stikprove.pseudonymization import ID_LENGTH, pseudonymize_file
 
     if args.key_file is None:
         raise PrivacyError(

@@ -1,4 +1,4 @@
-"""Pseudonymizing CPR numbers with a keyed HMAC (stikprove.pseudonymize)."""
+"""Pseudonymizing CPR numbers with a keyed HMAC (stikprove.pseudonymization)."""
 
 import os
 import stat
@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from stikprove.errors import FrameError, PrivacyError, StikproveError
 from stikprove.frame import cpr_columns, load_frame
-from stikprove.pseudonymize import (
+from stikprove.pseudonymization import (
     ID_LENGTH,
     new_key,
     normalize_cpr,
