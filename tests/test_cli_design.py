@@ -55,9 +55,11 @@ def test_check_protocol_summarises_a_good_protocol(study, capsys):
 def test_check_protocol_names_every_problem(study, capsys):
     """A protocol with several faults exits 2 and names each one with its expected form."""
     text = (study / "odense.toml").read_text(encoding="utf-8")
-    text = text.replace("seed = 20161121", "seed = -1").replace(
-        'method = "precision"', 'method = "clever"'
-    ).replace("[budget]", "[budget]\nhours = 3")
+    text = (
+        text.replace("seed = 20161121", "seed = -1")
+        .replace('method = "precision"', 'method = "clever"')
+        .replace("[budget]", "[budget]\nhours = 3")
+    )
     (study / "bad.toml").write_text(text, encoding="utf-8")
     assert run("check-protocol", study / "bad.toml") == 2
     err = capsys.readouterr().err
@@ -90,8 +92,7 @@ def test_design_table_formats(study, capsys):
 
 
 def test_draw_twice_in_new_folders_gives_identical_files(study, capsys):
-    """Drawing the same protocol from the same frame into two new studies gives
-    byte-identical units.csv and strata.csv."""
+    """Two draws into two new studies give byte-identical units.csv and strata.csv."""
     assert run("draw", study / "odense.toml", "--study", study / "s1") == 0
     assert run("draw", study / "odense.toml", "--study", study / "s2") == 0
     out = capsys.readouterr().out
@@ -122,8 +123,7 @@ def test_check_redraws_and_compares(study, capsys):
 
 
 def test_changed_frame_is_refused_for_a_new_round(study, capsys):
-    """A frame whose fingerprint changed since the draw is refused, naming both fingerprints,
-    and nothing is written."""
+    """A changed frame is refused (--new-round, --check), naming fingerprints; nothing written."""
     assert run("draw", study / "odense.toml", "--study", study / "s") == 0
     before = (study / "s").read_bytes()
     frame = study / "data" / "frame.csv"
@@ -147,9 +147,12 @@ def test_flags_need_an_existing_sample(study, capsys):
 def test_missing_strata_column_is_refused_and_nothing_written(study, capsys):
     """A frame without a strata column exits 2 naming the column; no study is created."""
     frame = pd.read_csv(study / "data" / "frame.csv", dtype=str, keep_default_na=False)
-    text = (study / "odense.toml").read_text(encoding="utf-8").replace(
-        '"data/frame.csv"', '"data/small.csv"'
-    ).replace('[frame]\n', '[frame]\ncolumns = { sex = "koen" }\n')
+    text = (
+        (study / "odense.toml")
+        .read_text(encoding="utf-8")
+        .replace('"data/frame.csv"', '"data/small.csv"')
+        .replace("[frame]\n", '[frame]\ncolumns = { sex = "koen" }\n')
+    )
     (study / "p.toml").write_text(text, encoding="utf-8")
     frame.drop(columns="sex").to_csv(study / "data" / "small.csv", index=False)
     assert run("draw", study / "p.toml", "--study", study / "s") == 2
@@ -159,9 +162,12 @@ def test_missing_strata_column_is_refused_and_nothing_written(study, capsys):
 
 def test_budget_below_minimums_is_refused_and_nothing_written(study, capsys):
     """A budget smaller than strata × minimum exits 2 naming both; no study is created."""
-    text = (study / "odense.toml").read_text(encoding="utf-8").replace(
-        "max_reviews = 210", "max_reviews = 20"
-    ).replace("minimum = 5", "minimum = 4")
+    text = (
+        (study / "odense.toml")
+        .read_text(encoding="utf-8")
+        .replace("max_reviews = 220", "max_reviews = 20")
+        .replace("minimum = 5", "minimum = 4")
+    )
     (study / "p.toml").write_text(text, encoding="utf-8")
     assert run("design", study / "p.toml") == 2
     assert run("draw", study / "p.toml", "--study", study / "s") == 2
@@ -171,8 +177,7 @@ def test_budget_below_minimums_is_refused_and_nothing_written(study, capsys):
 
 
 def test_follow_up_study_avoids_the_first(study, capsys):
-    """A follow-up protocol with coordination avoid draws none of the first study's cases
-    where strata allow, and prints what it had to reselect."""
+    """A follow-up with coordination avoid runs and reports reselection where strata force it."""
     assert run("draw", study / "odense.toml", "--study", study / "first") == 0
     text = (study / "odense.toml").read_text(encoding="utf-8")
     text = text.replace('id = "odense-replication"', 'id = "odense-follow-up"').replace(
@@ -190,3 +195,28 @@ def test_follow_up_study_avoids_the_first(study, capsys):
     )
     if reused:
         assert "avoid: stratum" in out
+
+
+def test_draw_with_a_bad_protocol_writes_nothing(study, capsys):
+    """A protocol with an unknown key is refused by draw (exit 2) and no study appears."""
+    text = (
+        (study / "odense.toml")
+        .read_text(encoding="utf-8")
+        .replace("[allocation]", "[allocation]\nstrategy = 'fast'")
+    )
+    (study / "bad.toml").write_text(text, encoding="utf-8")
+    assert run("draw", study / "bad.toml", "--study", study / "s") == 2
+    assert "[allocation] unknown key 'strategy': expected one of method, minimum" in (
+        capsys.readouterr().err
+    )
+    assert not (study / "s").exists()
+
+
+def test_check_reports_a_changed_protocol(study, capsys):
+    """--check after the seed was edited reports that the redraw differs and why."""
+    assert run("draw", study / "odense.toml", "--study", study / "s") == 0
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    (study / "odense.toml").write_text(text.replace("seed = 20161121", "seed = 1"), "utf-8")
+    assert run("draw", study / "odense.toml", "--study", study / "s", "--check") == 2
+    err = capsys.readouterr().err
+    assert "differs from the sample saved" in err and "protocol changed" in err

@@ -123,10 +123,14 @@ def test_missing_sections_name_their_required_keys(tmp_path):
     with pytest.raises(ProtocolError) as caught:
         load_protocol(write(tmp_path, "\n"))
     message = str(caught.value)
-    for expected in ("missing section [study]", "[study] missing key 'id'",
-                     "[frame] missing key 'path'", "[strata] missing key 'columns'",
-                     "[precision] missing key 'indicator'",
-                     "[budget] missing key 'minutes_per_review'"):
+    for expected in (
+        "missing section [study]",
+        "[study] missing key 'id'",
+        "[frame] missing key 'path'",
+        "[strata] missing key 'columns'",
+        "[precision] missing key 'indicator'",
+        "[budget] missing key 'minutes_per_review'",
+    ):
         assert expected in message
 
 
@@ -154,12 +158,8 @@ def test_collapse_must_map_every_value(tmp_path):
 
 
 def test_cross_key_requirements(tmp_path):
-    """precision allocation needs a margin, budget-driven ones need max_reviews, and overlap
-    or avoid needs the earlier study."""
-    text = (
-        MINIMAL.replace("max_reviews = 50\n", "")
-        + '[coordination]\nmode = "avoid"\n'
-    )
+    """Keys that other keys require (margin, max_reviews, previous) are asked for."""
+    text = MINIMAL.replace("max_reviews = 50\n", "") + '[coordination]\nmode = "avoid"\n'
     with pytest.raises(ProtocolError) as caught:
         load_protocol(write(tmp_path, text))
     assert "'max_reviews'" in str(caught.value) and "'previous'" in str(caught.value)
@@ -210,7 +210,7 @@ def test_boolean_strata_keys(tmp_path):
     text = MINIMAL.replace('["kommune_code", "sex", "origin"]', '["health_exempt"]').replace(
         "[strata.collapse.origin]", "[unused]"
     )
-    text = text[: text.index("[unused]")] + text[text.index("[precision]"):]
+    text = text[: text.index("[unused]")] + text[text.index("[precision]") :]
     p = parse_protocol(text, tmp_path / "p.toml")
     pop = study_population(p, frame())
     assert set(pop["stratum"]) == {"true", "false"}

@@ -62,8 +62,18 @@ double_review_fraction = 0.1
 """
 
 UNIT_COLUMNS = [
-    "case_id", "stratum", "kommune_code", "sex", "origin", "health_exempt", "draw_order",
-    "role", "inclusion_probability", "weight", "double_review", "prn",
+    "case_id",
+    "stratum",
+    "kommune_code",
+    "sex",
+    "origin",
+    "health_exempt",
+    "draw_order",
+    "role",
+    "inclusion_probability",
+    "weight",
+    "double_review",
+    "prn",
 ]
 
 
@@ -89,15 +99,19 @@ def _sample() -> DrawnSample:
 
 
 def test_units_follow_the_contract():
-    """units has the contract's columns, one row per eligible case, sorted by stratum and
-    draw_order, with roles, probabilities and weights consistent with the strata table."""
+    """units has the contract's columns, draw orders, roles, probabilities and weights."""
     s = _sample()
     assert list(s.units.columns) == UNIT_COLUMNS
     eligible = frame().query("category == 'aktivitetsparat'")
     assert len(s.units) == len(eligible) and s.units["case_id"].is_unique
     strata = s.strata.set_index("stratum")
     assert list(s.strata.columns) == [
-        "stratum", "kommune_code", "sex", "origin", "population_size", "sample_size",
+        "stratum",
+        "kommune_code",
+        "sex",
+        "origin",
+        "population_size",
+        "sample_size",
     ]
     for key, group in s.units.groupby("stratum"):
         N, n = strata.loc[key, ["population_size", "sample_size"]]
@@ -116,8 +130,16 @@ def test_metadata_records_fingerprints_seed_and_version():
     from stikprove.frame import frame_fingerprint
 
     m = _sample().metadata
-    for key in ("study_id", "round", "seed", "protocol_fingerprint", "frame_fingerprint",
-                "package_version", "drawn_at", "coordination"):
+    for key in (
+        "study_id",
+        "round",
+        "seed",
+        "protocol_fingerprint",
+        "frame_fingerprint",
+        "package_version",
+        "drawn_at",
+        "coordination",
+    ):
         assert key in m
     assert m["protocol_fingerprint"] == protocol().fingerprint
     assert m["frame_fingerprint"] == frame_fingerprint(frame())
@@ -126,8 +148,7 @@ def test_metadata_records_fingerprints_seed_and_version():
 
 
 def test_same_frame_and_protocol_give_byte_identical_files(tmp_path):
-    """Two draws written to two new folders give byte-identical units.csv and strata.csv,
-    also when the frame's rows come in another order."""
+    """Two draws give byte-identical units.csv and strata.csv, also from shuffled rows."""
     shuffled = frame().sample(frac=1.0, random_state=np.random.RandomState(5))
     shuffled = shuffled.reset_index(drop=True)
     a = write_sample(draw(protocol(), frame()), tmp_path / "a")
@@ -153,8 +174,7 @@ def tiny_frame(n: int = 8) -> pd.DataFrame:
 
 
 def test_draw_is_pinned_to_known_values():
-    """The random stream and a tiny draw are pinned: numpy keeps PCG64's raw stream fixed
-    across versions and platforms, so a change here means the draw algorithm changed."""
+    """PCG64's raw stream and a tiny draw are pinned (a change means the algorithm changed)."""
     raw = np.random.PCG64(np.random.SeedSequence(42, spawn_key=(0, 1))).random_raw(3)
     assert raw.tolist() == [13941336593269612031, 6559950848197150794, 13565471298777206849]
     p = protocol(**{"max_reviews = 300": "max_reviews = 3", "minimum = 2": "minimum = 0"})
@@ -171,13 +191,13 @@ def test_other_seed_or_round_gives_another_order():
 
 
 def test_double_review_subsample_has_its_own_stream():
-    """10 % of the sample is marked, only sampled cases, and changing the fraction does not
-    change the sample itself."""
+    """Double reviews are 10 % of sampled cases, from a stream that leaves the sample alone."""
     s = _sample()
     assert s.units["double_review"].sum() == 30
     assert (s.units.loc[s.units["double_review"], "role"] == "sample").all()
-    other = draw(protocol(**{"double_review_fraction = 0.1": "double_review_fraction = 0.3"}),
-                 frame())
+    other = draw(
+        protocol(**{"double_review_fraction = 0.1": "double_review_fraction = 0.3"}), frame()
+    )
     assert other.units["double_review"].sum() == 90
     assert other.units["case_id"].tolist() == s.units["case_id"].tolist()
 
@@ -196,29 +216,30 @@ def test_within_stratum_selection_is_uniform():
     text = PROTOCOL.replace('kommuner = ["461", "147", "825"]', 'kommuner = ["825"]').replace(
         'columns = ["kommune_code", "sex", "origin"]', 'columns = ["kommune_code"]'
     )
-    text = text[: text.index("[strata.collapse.origin]")] + text[text.index("[precision]"):]
+    text = text[: text.index("[strata.collapse.origin]")] + text[text.index("[precision]") :]
     counts: dict[str, int] = {}
     runs = 150
     for seed in range(runs):
         p = parse_protocol(
-            text.replace("seed = 42", f"seed = {seed}").replace("max_reviews = 300",
-                                                                "max_reviews = 3"),
+            text.replace("seed = 42", f"seed = {seed}").replace(
+                "max_reviews = 300", "max_reviews = 3"
+            ),
             "/tmp/p.toml",
         )
         for case in draw(p, small, frame_fingerprint="x").sample["case_id"]:
             counts[case] = counts.get(case, 0) + 1
     N = int((small["category"] == "aktivitetsparat").sum())
     expected = runs * 3 / N
-    freq = np.array([counts.get(c, 0) for c in small.loc[small.category == "aktivitetsparat",
-                                                         "case_id"]])
+    freq = np.array(
+        [counts.get(c, 0) for c in small.loc[small.category == "aktivitetsparat", "case_id"]]
+    )
     # a loose check: every case within 5 binomial standard deviations of n/N
     sd = np.sqrt(runs * (3 / N) * (1 - 3 / N))
     assert np.all(np.abs(freq - expected) < 5 * sd)
 
 
 def test_avoid_never_reselects_while_strata_are_large_enough():
-    """With coordination avoid no previously sampled case is drawn again when every stratum
-    has at least n_h others."""
+    """avoid reselects no earlier case where N_h − earlier ≥ n_h, and names other strata."""
     first = _sample()
     follow = protocol(**{"[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]'})
     second = draw(follow, frame(), previous=first)
@@ -242,10 +263,12 @@ def test_avoid_says_when_it_must_reselect():
     """When a stratum has fewer than n_h cases not sampled before, avoid reselects and says so."""
     census = protocol(**{"max_reviews = 300": "max_reviews = 1400"})
     first = draw(census, frame())
-    follow = protocol(**{
-        "[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]',
-        "max_reviews = 300": "max_reviews = 1400",
-    })
+    follow = protocol(
+        **{
+            "[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]',
+            "max_reviews = 300": "max_reviews = 1400",
+        }
+    )
     second = draw(follow, frame(), previous=first)
     notes = [n for n in second.notes if n.startswith("avoid:")]
     assert notes and "reselected" in notes[0]
@@ -259,10 +282,12 @@ def test_avoid_says_when_it_must_reselect():
 def test_overlap_maximises_overlap():
     """With coordination overlap each stratum reuses min(n_h, previously sampled) cases."""
     first = _sample()
-    follow = protocol(**{
-        "[review]": '[coordination]\nmode = "overlap"\nprevious = "x"\n\n[review]',
-        "seed = 42": "seed = 99",
-    })
+    follow = protocol(
+        **{
+            "[review]": '[coordination]\nmode = "overlap"\nprevious = "x"\n\n[review]',
+            "seed = 42": "seed = 99",
+        }
+    )
     second = draw(follow, frame(), previous=first)
     prev = set(first.sample["case_id"])
     for key, group in second.units.groupby("stratum"):
@@ -370,11 +395,22 @@ def test_drawn_sample_is_frozen():
 
 def test_ineligible_rows_do_not_change_the_draw():
     """Cases outside the study (jobparat, other kommuner) do not change the random order."""
-    extra = tiny_frame(5).assign(
-        case_id=lambda d: "zz" + d["case_id"], category="jobparat"
-    )
+    extra = tiny_frame(5).assign(case_id=lambda d: "zz" + d["case_id"], category="jobparat")
     other = tiny_frame(5).assign(case_id=lambda d: "aa" + d["case_id"], kommune_code="101")
     bigger = pd.concat([extra, _frame().copy(), other], ignore_index=True)
-    assert draw(protocol(), bigger).units["case_id"].tolist() == _sample().units[
-        "case_id"
-    ].tolist()
+    assert draw(protocol(), bigger).units["case_id"].tolist() == _sample().units["case_id"].tolist()
+
+
+def test_boolean_strata_column_round_trips(tmp_path):
+    """health_exempt as a strata column stays boolean in units and strata, also after reading."""
+    text = (
+        PROTOCOL[: PROTOCOL.index("[strata.collapse.origin]")]
+        + PROTOCOL[PROTOCOL.index("[precision]") :]
+    )
+    p = protocol(text, **{'["kommune_code", "sex", "origin"]': '["kommune_code", "health_exempt"]'})
+    s = draw(p, frame(), frame_fingerprint="x")
+    assert s.units["health_exempt"].dtype == bool
+    assert set(s.strata["stratum"].str.split("|").str[1]) == {"true", "false"}
+    back = read_sample(write_sample(s, tmp_path / "s"))
+    assert back.strata["health_exempt"].dtype == bool
+    assert back.units["health_exempt"].tolist() == s.units["health_exempt"].tolist()

@@ -29,11 +29,10 @@ Half-width
 
 Sample size
     :func:`sample_size` is the smallest n whose half-width is at most the margin. Wald has a
-    closed form; the others are found by bisection on n. The Wald, Wilson and
-    Clopper–Pearson half-widths decrease in n, so the answer is exact and monotone in the
-    margin; the hypergeometric half-width is a step function of n (x is an integer) and
-    bisection returns an n that meets the margin, which may exceed the smallest such n by a
-    few cases.
+    closed form; the others are found by bisection on n (the Wald, Wilson and
+    Clopper–Pearson half-widths decrease in n). The hypergeometric half-width is a step
+    function of n (x is whole), so after the bisection every smaller n is checked too: the
+    answer is the true smallest n, and so it is monotone in the margin for every method.
 """
 
 from __future__ import annotations
@@ -232,6 +231,18 @@ def _smallest_sizes(
         meets = expected_half_width(mid, p, confidence_level, N, method) <= margin
         hi = np.where(active & meets, mid, hi)
         lo = np.where(active & ~meets, mid, lo)
+    if method == "hypergeometric":
+        # The half-width is a step function of n here (x is whole), so bisection may stop
+        # above the smallest n that meets the margin: look at every n up to its answer.
+        counts = hi.astype(np.int64).ravel()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        owner = np.repeat(np.arange(len(counts)), counts)
+        ns = np.arange(counts.sum()) - starts[owner] + 1
+        widths = expected_half_width(
+            ns, p.ravel()[owner], confidence_level, N.ravel()[owner], method
+        )
+        candidates = np.where(widths <= margin, ns, np.iinfo(np.int64).max)
+        hi = np.minimum.reduceat(candidates, starts).astype(float).reshape(hi.shape)
     return hi
 
 
@@ -416,9 +427,7 @@ def allocate(
     if sizes.ndim != 1 or len(sizes) == 0:
         raise DesignError(f"population_sizes must be a non-empty list, got {population_sizes!r}")
     if not np.all(np.mod(sizes, 1) == 0) or (sizes < 1).any():
-        raise DesignError(
-            f"population_sizes must be whole numbers >= 1, got {sizes.tolist()}"
-        )
+        raise DesignError(f"population_sizes must be whole numbers >= 1, got {sizes.tolist()}")
     sizes = sizes.astype(np.int64)
     H = len(sizes)
     if int(minimum) != minimum or minimum < 0:
@@ -450,6 +459,11 @@ def allocate(
         if total is None or required.sum() <= total:
             n = required
             total_used = int(n.sum())
+            if total is not None and total_used < total:
+                notes.append(
+                    f"the precision target needs {total_used} reviews, within the budget of "
+                    f"{int(total)}"
+                )
         else:
             total_used = int(total)
             notes.append(
@@ -496,9 +510,7 @@ def allocate(
                     f"{capped} strata capped at a census (n_h = N_h); the excess went to the others"
                 )
     half = expected_half_width(n, p, confidence_level, sizes, interval_method)
-    labels = (
-        [str(i) for i in index] if index is not None else [str(i) for i in range(H)]
-    )
+    labels = [str(i) for i in index] if index is not None else [str(i) for i in range(H)]
     table = pd.DataFrame(
         {
             "stratum": pd.Series(labels, dtype=object),
@@ -646,9 +658,7 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         for code in sorted(set(kommune_of)):
             rows.append(domain_row("kommune", str(code), kommune_of == code))
     else:
-        notes.append(
-            "expected precision per kommune needs kommune_code among the strata columns"
-        )
+        notes.append("expected precision per kommune needs kommune_code among the strata columns")
     rows.append(domain_row("all", "all", np.ones(len(strata), dtype=bool)))
     domains = pd.DataFrame(rows)
     if (n == 0).any():

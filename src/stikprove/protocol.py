@@ -124,8 +124,7 @@ class Protocol:
             f"study      {self.study_id}: {self.title}",
             f"frame      {self.frame_path}",
             f"kommuner   {kommuner}",
-            "eligible   "
-            + ", ".join(f"{k} in {list(v)}" for k, v in self.eligibility.items()),
+            "eligible   " + ", ".join(f"{k} in {list(v)}" for k, v in self.eligibility.items()),
             f"strata     {' × '.join(self.strata)}{collapse}",
             f"indicator  {self.indicator} (anticipated {self.anticipated:g})",
             f"precision  half-width {self.margin:g} per stratum"
@@ -197,16 +196,18 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
             False,
             {},
             lambda v: isinstance(v, dict) and all(_is_str(x) for x in v.values()),
-            "a table {canonical column = \"column in the file\"}",
+            'a table {canonical column = "column in the file"}',
         ),
     },
     "eligibility": {
         "category": _Key(
             False,
             ["aktivitetsparat"],
-            lambda v: _str_or_str_list(v)
-            and all(x in FRAME_VALUES["category"] for x in ([v] if isinstance(v, str) else v)),
-            "\"aktivitetsparat\", \"jobparat\" or a list of them",
+            lambda v: (
+                _str_or_str_list(v)
+                and all(x in FRAME_VALUES["category"] for x in ([v] if isinstance(v, str) else v))
+            ),
+            '"aktivitetsparat", "jobparat" or a list of them',
         ),
         "health_exempt": _Key(
             False,
@@ -217,28 +218,34 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "kommuner": _Key(
             False,
             "all",
-            lambda v: v == "all"
-            or (
-                isinstance(v, list)
-                and v != []
-                and all(
-                    (_is_str(x) or _is_int(x)) and str(x).zfill(3) in kommune_codes() for x in v
+            lambda v: (
+                v == "all"
+                or (
+                    isinstance(v, list)
+                    and v != []
+                    and all(
+                        (_is_str(x) or _is_int(x)) and str(x).zfill(3) in kommune_codes() for x in v
+                    )
                 )
             ),
-            "\"all\" or a list of official 3-digit kommune codes, e.g. [\"461\"]",
+            '"all" or a list of official 3-digit kommune codes, e.g. ["461"]',
         ),
         "sex": _Key(
             False,
             None,
-            lambda v: _str_or_str_list(v)
-            and all(x in FRAME_VALUES["sex"] for x in ([v] if isinstance(v, str) else v)),
-            "\"kvinde\", \"mand\" or a list of them",
+            lambda v: (
+                _str_or_str_list(v)
+                and all(x in FRAME_VALUES["sex"] for x in ([v] if isinstance(v, str) else v))
+            ),
+            '"kvinde", "mand" or a list of them',
         ),
         "origin": _Key(
             False,
             None,
-            lambda v: _str_or_str_list(v)
-            and all(x in FRAME_VALUES["origin"] for x in ([v] if isinstance(v, str) else v)),
+            lambda v: (
+                _str_or_str_list(v)
+                and all(x in FRAME_VALUES["origin"] for x in ([v] if isinstance(v, str) else v))
+            ),
             "an origin value or a list of them: " + ", ".join(FRAME_VALUES["origin"]),
         ),
     },
@@ -246,22 +253,26 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "columns": _Key(
             True,
             _NO_DEFAULT,
-            lambda v: isinstance(v, list)
-            and v != []
-            and all(x in STRATIFIERS for x in v)
-            and len(set(v)) == len(v),
+            lambda v: (
+                isinstance(v, list)
+                and v != []
+                and all(x in STRATIFIERS for x in v)
+                and len(set(v)) == len(v)
+            ),
             "a list of distinct frame columns from " + ", ".join(STRATIFIERS),
         ),
         "collapse": _Key(
             False,
             {},
-            lambda v: isinstance(v, dict)
-            and all(
-                isinstance(m, dict) and m and all(_is_str(g) for g in m.values())
-                for m in v.values()
+            lambda v: (
+                isinstance(v, dict)
+                and all(
+                    isinstance(m, dict) and m and all(_is_str(g) for g in m.values())
+                    for m in v.values()
+                )
             ),
-            "a table per strata column of {frame value = \"group\"}, e.g. "
-            "[strata.collapse.origin] dansk_oprindelse = \"dansk\"",
+            'a table per strata column of {frame value = "group"}, e.g. '
+            '[strata.collapse.origin] dansk_oprindelse = "dansk"',
         ),
     },
     "precision": {
@@ -307,7 +318,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
             False, 0.0, lambda v: _is_number(v) and 0 <= v <= 1, "a fraction in [0, 1], e.g. 0.1"
         ),
         "codebook": _Key(
-            False, "default", _is_str, "\"default\" or the path of a codebook TOML file"
+            False, "default", _is_str, '"default" or the path of a codebook TOML file'
         ),
         "disclosure_threshold": _Key(
             False, 5, lambda v: _is_int(v) and v >= 1, "a whole number >= 1 (default 5)"
@@ -374,9 +385,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 continue
             value = raw[key]
             if not spec.check(value):
-                problems.append(
-                    f"[{section}] {key} = {_describe(value)}: expected {spec.expected}"
-                )
+                problems.append(f"[{section}] {key} = {_describe(value)}: expected {spec.expected}")
                 values[section][key] = spec.default
             else:
                 values[section][key] = value

@@ -200,6 +200,8 @@ def draw(
                 "or set [coordination] previous in the protocol"
             )
         prev_ids, prev_study = _previous_cases(source)
+    elif previous is not None:
+        notes.append("coordination independent: the earlier sample given was not used")
     was_sampled = (
         population["case_id"].astype(str).isin(prev_ids).to_numpy()
         if prev_ids
@@ -256,8 +258,11 @@ def draw(
     if mode != "independent":
         prev_sorted = was_sampled[order]
         reselected = pd.Series(prev_sorted & is_sample).groupby(code_sorted).sum()
-        fresh = pd.Series(~prev_sorted).groupby(code_sorted).sum().reindex(
-            range(len(sizes)), fill_value=0
+        fresh = (
+            pd.Series(~prev_sorted)
+            .groupby(code_sorted)
+            .sum()
+            .reindex(range(len(sizes)), fill_value=0)
         )
         overlap = int((prev_sorted & is_sample).sum())
         if mode == "avoid":
@@ -348,6 +353,11 @@ def _csv_text(df: pd.DataFrame) -> str:
     return "\n".join([header, *rows]) + "\n"
 
 
+def same_sample(a: DrawnSample, b: DrawnSample) -> bool:
+    """Would the two samples write byte-identical units.csv and strata.csv?"""
+    return _csv_text(a.units) == _csv_text(b.units) and _csv_text(a.strata) == _csv_text(b.strata)
+
+
 def write_sample(sample: DrawnSample, directory: str | Path) -> Path:
     """Write the sample into a new folder: units.csv, strata.csv, metadata.json,
     protocol.toml. The files are written into a temporary folder beside it, which is then
@@ -365,8 +375,7 @@ def write_sample(sample: DrawnSample, directory: str | Path) -> Path:
         files = {
             UNITS_FILE: _csv_text(sample.units),
             STRATA_FILE: _csv_text(sample.strata),
-            METADATA_FILE: json.dumps(dict(sample.metadata), indent=2, ensure_ascii=False)
-            + "\n",
+            METADATA_FILE: json.dumps(dict(sample.metadata), indent=2, ensure_ascii=False) + "\n",
             PROTOCOL_FILE: sample.protocol_text,
         }
         for name, text in files.items():
@@ -385,11 +394,13 @@ _BOOL = {"true": True, "false": False}
 
 
 def _parse_bool(series: pd.Series, name: str, path: Path) -> pd.Series:
-    bad = ~series.isin(list(_BOOL))
+    bad = ~series.isin([*_BOOL, ""])
     if bad.any():
         raise SamplingError(
             f"{path}: column {name!r} has {series[bad].iloc[0]!r}: expected true or false"
         )
+    if (series == "").any():  # unknown (a frame without the column)
+        return series.map(_BOOL).astype("boolean")
     return series.map(_BOOL).astype(bool)
 
 
@@ -397,7 +408,8 @@ def read_sample(directory: str | Path) -> DrawnSample:
     """Read a sample folder written by :func:`write_sample`."""
     directory = Path(directory)
     missing = [
-        f for f in (UNITS_FILE, STRATA_FILE, METADATA_FILE, PROTOCOL_FILE)
+        f
+        for f in (UNITS_FILE, STRATA_FILE, METADATA_FILE, PROTOCOL_FILE)
         if not (directory / f).is_file()
     ]
     if missing:

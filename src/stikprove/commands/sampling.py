@@ -15,7 +15,7 @@ from pathlib import Path
 from stikprove.errors import SamplingError
 from stikprove.frame import frame_fingerprint
 from stikprove.protocol import load_protocol, load_study_frame
-from stikprove.sampling import DrawnSample, _csv_text, draw, read_sample
+from stikprove.sampling import DrawnSample, draw, read_sample, same_sample
 
 _ROUND_DIR = re.compile(r"round-(\d+)")
 
@@ -138,10 +138,7 @@ def run(args: argparse.Namespace) -> int:
         protocol, frame, previous=previous, round=round_number, frame_fingerprint=fingerprint
     )
     if args.check:
-        same = _csv_text(sample.units) == _csv_text(saved.units) and _csv_text(
-            sample.strata
-        ) == _csv_text(saved.strata)
-        if not same:
+        if not same_sample(sample, saved):
             raise SamplingError(
                 f"redraw of round {round_number} differs from the sample saved in {args.study}"
                 + (
