@@ -5,9 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stikprove.codebook import default_codebook
-from stikprove.kommuner import kommune_table
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -21,6 +18,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from stikprove.codebook import default_codebook
+    from stikprove.kommuner import kommune_table
+
     args.out.mkdir(parents=True, exist_ok=True)
     print(f"stikprove demo: {len(kommune_table())} kommuner; codebook fields:")
     for field in default_codebook().fields:

@@ -8,11 +8,6 @@ import math
 import sys
 from pathlib import Path
 
-import pandas as pd
-
-from stikprove.design import design_table
-from stikprove.protocol import load_protocol, load_study_frame
-
 FORMATS = ("table", "csv", "json")
 
 
@@ -35,6 +30,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def _clean(value):
     """JSON-safe values: NaN and infinities as null, numpy scalars as Python numbers."""
+    import pandas as pd
+
     if hasattr(value, "item"):
         value = value.item()
     if isinstance(value, float) and not math.isfinite(value):
@@ -49,6 +46,9 @@ def _records(df):
 
 
 def run(args: argparse.Namespace) -> int:
+    from stikprove.design import design_table
+    from stikprove.protocol import load_protocol, load_study_frame
+
     protocol = load_protocol(args.protocol)
     frame = load_study_frame(protocol, args.frame)
     design = design_table(protocol, frame)

@@ -5,8 +5,6 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from stikprove.protocol import load_protocol, load_study_frame, study_population
-
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -24,6 +22,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from stikprove.protocol import load_protocol, load_study_frame, study_population
+
     protocol = load_protocol(args.protocol)
     print(f"{args.protocol}: protocol OK")
     print(protocol.summary())

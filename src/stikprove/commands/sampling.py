@@ -11,11 +11,12 @@ from __future__ import annotations
 import argparse
 import re
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stikprove.errors import SamplingError
-from stikprove.frame import frame_fingerprint
-from stikprove.protocol import load_protocol, load_study_frame
-from stikprove.sampling import DrawnSample, draw, read_sample, same_sample
+
+if TYPE_CHECKING:
+    from stikprove.sampling import DrawnSample
 
 _ROUND_DIR = re.compile(r"round-(\d+)")
 
@@ -50,6 +51,8 @@ def saved_rounds(study_path: Path) -> list[int]:
 
 def load_saved_sample(study_path: Path, round: int) -> DrawnSample:
     """The sample saved in the study for ``round``."""
+    from stikprove.sampling import read_sample
+
     if Path(study_path).is_file():
         from stikprove.store import read_stored_sample
 
@@ -105,6 +108,10 @@ def _same_frame(saved: DrawnSample, fingerprint: str, frame_source: Path) -> Non
 
 
 def run(args: argparse.Namespace) -> int:
+    from stikprove.frame import frame_fingerprint
+    from stikprove.protocol import load_protocol, load_study_frame
+    from stikprove.sampling import draw, same_sample
+
     protocol = load_protocol(args.protocol)
     frame_source = args.frame or protocol.frame_path
     rounds = saved_rounds(args.study)

@@ -6,14 +6,12 @@ import argparse
 import sys
 from datetime import date
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
+if TYPE_CHECKING:
+    import pandas as pd
 
-from stikprove.assignment import assign_reviewers
 from stikprove.errors import StoreError
-from stikprove.recording import import_assessments, record_assessment, record_interactive
-from stikprove.store import open_study
-from stikprove.worklist import FORMATS, atomic_write, write_worklist
 
 # one-line `record` flags: option names -> codebook field (default codebook)
 RECORD_FLAGS: dict[str, tuple[str, ...]] = {
@@ -37,6 +35,7 @@ def _study_arg(p: argparse.ArgumentParser) -> None:
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
+
     p = subparsers.add_parser(
         "assign",
         help="assign the sampled cases to reviewers",
@@ -59,7 +58,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _study_arg(p)
     p.add_argument("--reviewer", required=True, help="reviewer name")
-    p.add_argument("--format", choices=FORMATS, default=None,
+    p.add_argument("--format", choices=("xlsx", "csv"), default=None,
                    help="file format (default: from --out's suffix, else xlsx)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None,
                    help="output file (default: worklist-STUDYID-REVIEWER.FORMAT here)")  # fmt: skip
@@ -136,6 +135,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_assign(args: argparse.Namespace) -> int:
+    from stikprove.assignment import assign_reviewers
+    from stikprove.store import open_study
+
     study = open_study(args.study)
     result = assign_reviewers(study, args.reviewers.split(","), source="stikprove assign")
     print(f"{result.first_reviews} case(s) assigned to {', '.join(result.reviewers)}; "
@@ -147,6 +149,9 @@ def run_assign(args: argparse.Namespace) -> int:
 
 
 def run_worklist(args: argparse.Namespace) -> int:
+    from stikprove.store import open_study
+    from stikprove.worklist import write_worklist
+
     study = open_study(args.study)
     result = write_worklist(study, args.reviewer, args.out, args.format)
     extra = f" and {result.codebook_path}" if result.codebook_path else ""
@@ -155,6 +160,9 @@ def run_worklist(args: argparse.Namespace) -> int:
 
 
 def run_import(args: argparse.Namespace) -> int:
+    from stikprove.recording import import_assessments
+    from stikprove.store import open_study
+
     study = open_study(args.study)
     result = import_assessments(study, args.file, args.reviewer, corrections=args.corrections)
     print(result.summary())
@@ -162,6 +170,9 @@ def run_import(args: argparse.Namespace) -> int:
 
 
 def run_record(args: argparse.Namespace) -> int:
+    from stikprove.recording import record_assessment, record_interactive
+    from stikprove.store import open_study
+
     study = open_study(args.study)
     given = {f: getattr(args, f"field_{f}") for f in RECORD_FLAGS}
     for item in args.set:
@@ -189,6 +200,8 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from stikprove.store import open_study
+
     status = open_study(args.study).status()
     if args.format == "csv":
         status.to_csv(sys.stdout, index=False)
@@ -202,6 +215,8 @@ def run_status(args: argparse.Namespace) -> int:
 
 
 def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
+    from stikprove.worklist import atomic_write
+
     if out is None:
         df.to_csv(sys.stdout, index=False)
         return
@@ -210,6 +225,8 @@ def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
+    from stikprove.store import open_study
+
     study = open_study(args.study)
     table = study.export_double_reviews() if args.double_reviews else study.export()
     _write_csv(table, args.out)
@@ -217,5 +234,7 @@ def run_export(args: argparse.Namespace) -> int:
 
 
 def run_audit(args: argparse.Namespace) -> int:
+    from stikprove.store import open_study
+
     _write_csv(open_study(args.study).audit_log(), args.out)
     return 0
