@@ -220,3 +220,16 @@ def test_check_reports_a_changed_protocol(study, capsys):
     assert run("draw", study / "odense.toml", "--study", study / "s", "--check") == 2
     err = capsys.readouterr().err
     assert "differs from the sample saved" in err and "protocol changed" in err
+
+
+def test_check_protocol_refuses_worklist_fields_missing_from_the_frame(study, capsys):
+    """[review] worklist_fields must name columns of the frame: check-protocol exits 2."""
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    good = text.replace("[review]", '[review]\nworklist_fields = ["age", "years_on_benefit"]')
+    (study / "good.toml").write_text(good, encoding="utf-8")
+    assert run("check-protocol", study / "good.toml") == 0
+    assert "age, years_on_benefit" in capsys.readouterr().out
+    bad = text.replace("[review]", '[review]\nworklist_fields = ["age", "shoe_size"]')
+    (study / "bad.toml").write_text(bad, encoding="utf-8")
+    assert run("check-protocol", study / "bad.toml") == 2
+    assert "worklist_fields names ['shoe_size']" in capsys.readouterr().err

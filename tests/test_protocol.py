@@ -234,3 +234,33 @@ def test_readme_documents_every_key():
         assert f"`[{section}]`" in text, section
         for key in keys:
             assert f"| `{key}` |" in text, (section, key)
+
+
+def test_worklist_fields_default_and_given(tmp_path):
+    """[review] worklist_fields defaults to none and is kept as a tuple in the given order."""
+    assert load_protocol(write(tmp_path, MINIMAL)).worklist_fields == ()
+    text = MINIMAL + '\n[review]\nworklist_fields = ["years_on_benefit", "age"]\n'
+    p = load_protocol(write(tmp_path, text))
+    assert p.worklist_fields == ("years_on_benefit", "age")
+    assert "years_on_benefit, age" in p.summary()
+
+
+@pytest.mark.parametrize(
+    "value", ['"age"', '["age", "age"]', '["age", ""]', "[1]", "true"], ids=repr
+)
+def test_worklist_fields_form_is_checked(tmp_path, value):
+    """worklist_fields must be a list of distinct non-empty names."""
+    text = MINIMAL + f"\n[review]\nworklist_fields = {value}\n"
+    with pytest.raises(ProtocolError, match=r"\[review\] worklist_fields = .*expected a list"):
+        load_protocol(write(tmp_path, text))
+
+
+def test_worklist_fields_must_be_frame_columns(tmp_path):
+    """check_worklist_fields (check-protocol, draw) names fields the frame lacks."""
+    from stikprove.protocol import check_worklist_fields
+
+    text = MINIMAL + '\n[review]\nworklist_fields = ["health_exempt", "shoe_size"]\n'
+    p = parse_protocol(text, tmp_path / "p.toml")
+    with pytest.raises(ProtocolError, match=r"worklist_fields names \['shoe_size'\]"):
+        check_worklist_fields(p, frame())
+    check_worklist_fields(p, frame().assign(shoe_size=42))  # an extra frame column is fine

@@ -102,6 +102,10 @@ class Protocol:
     interval_method: str
     double_review_fraction: float
     disclosure_threshold: int
+    worklist_fields: tuple[str, ...]
+    """Frame columns (canonical names, or other columns of the frame file) that may appear
+    on reviewers' worklists; empty by default. Checked against the frame by
+    :func:`check_worklist_fields` (``check-protocol`` does it when the frame exists)."""
     codebook: Codebook
     codebook_path: Path | None
     """None for the packaged default codebook."""
@@ -138,6 +142,8 @@ class Protocol:
             + (f" with {self.previous}" if self.previous else ""),
             f"codebook   {self.codebook_path or 'default (packaged)'}",
             f"disclosure counts under {self.disclosure_threshold} suppressed",
+            "worklists  frame fields "
+            + (", ".join(self.worklist_fields) if self.worklist_fields else "(none)"),
             f"fingerprint {self.fingerprint}",
         ]
         return "\n".join(lines)
@@ -322,6 +328,13 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         ),
         "disclosure_threshold": _Key(
             False, 5, lambda v: _is_int(v) and v >= 1, "a whole number >= 1 (default 5)"
+        ),
+        "worklist_fields": _Key(
+            False,
+            [],
+            lambda v: isinstance(v, list) and all(_is_str(x) for x in v) and len(set(v)) == len(v),
+            "a list of distinct frame column names shown on reviewers' worklists, "
+            'e.g. ["age", "years_on_benefit"]',
         ),
     },
     "coordination": {
@@ -508,6 +521,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         interval_method=prec["interval_method"],
         double_review_fraction=float(review["double_review_fraction"]),
         disclosure_threshold=review["disclosure_threshold"],
+        worklist_fields=tuple(review["worklist_fields"]),
         codebook=codebook,
         codebook_path=codebook_path,
         coordination=coord["mode"],
@@ -557,6 +571,17 @@ def load_study_frame(protocol: Protocol, path: str | Path | None = None) -> pd.D
             )
         return frame_module.load_frame(table.rename(columns=rename))
     return frame_module.load_frame(source)
+
+
+def check_worklist_fields(protocol: Protocol, frame: pd.DataFrame) -> None:
+    """Raise ProtocolError unless every ``[review] worklist_fields`` entry is a column of
+    ``frame`` (the loaded frame: canonical names after ``[frame.columns]`` renaming)."""
+    missing = [c for c in protocol.worklist_fields if c not in frame.columns]
+    if missing:
+        raise ProtocolError(
+            f"[review] worklist_fields names {missing}, which the frame does not have: "
+            f"expected columns of the frame ({', '.join(map(str, frame.columns))})"
+        )
 
 
 def _as_key(values: pd.Series) -> pd.Series:

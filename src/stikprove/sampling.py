@@ -45,7 +45,12 @@ from stikprove import __version__
 from stikprove.design import design_from_population, double_review_count
 from stikprove.errors import SamplingError
 from stikprove.frame import frame_fingerprint as compute_frame_fingerprint
-from stikprove.protocol import Protocol, parse_protocol, study_population
+from stikprove.protocol import (
+    Protocol,
+    check_worklist_fields,
+    parse_protocol,
+    study_population,
+)
 
 UNITS_FILE = "units.csv"
 STRATA_FILE = "strata.csv"
@@ -168,6 +173,7 @@ def draw(
     """
     if isinstance(round, bool) or not isinstance(round, int | np.integer) or round < 1:
         raise SamplingError(f"round must be a whole number >= 1, got {round!r}")
+    check_worklist_fields(protocol, frame)
     population = study_population(protocol, frame)
     design = design_from_population(protocol, population)
     if not population["case_id"].is_unique:

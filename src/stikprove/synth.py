@@ -475,3 +475,63 @@ def write_synthetic_frame(
     _write_atomic(directory / "frame.csv", frame_to_csv_text(synthetic.frame))
     _write_atomic(directory / "truth.csv", truth_to_csv_text(synthetic.truth))
     return synthetic
+
+
+def simulate_reviews(
+    truth: pd.DataFrame,
+    case_ids: Iterable[str],
+    seed: int,
+    disagreement: float = 0.0,
+    review_date: date = date(2017, 3, 1),
+) -> pd.DataFrame:
+    """Simulated re-assessments of ``case_ids`` by a reviewer who sees the latent truth.
+
+    For demos and tests only: returns one row per case with every codebook field a reviewer
+    fills in (no ``note``), as a filled worklist would hold them. The latent truth gives
+    eligibility, the health assessment, the recommended track and the effort; evidence,
+    certificate and confidence are drawn. With ``disagreement`` > 0 that share of eligible
+    cases gets another health assessment (a second reviewer who disagrees), so that
+    reviewer agreement is not trivially perfect. Randomness comes from ``seed`` only.
+    """
+    ids = pd.Index([str(c) for c in case_ids], name="case_id")
+    known = truth.set_index("case_id")
+    unknown = ids.difference(known.index)
+    if len(unknown):
+        raise StikproveError(
+            f"simulate_reviews: {len(unknown)} case ids are not in the synthetic truth "
+            f"(e.g. {unknown[0]!r}); expected cases of the same synthetic frame"
+        )
+    rows = known.loc[ids].reset_index()
+    rng = np.random.Generator(np.random.PCG64(seed))
+    eligible = rows["eligible"].eq("ja").to_numpy()
+    n = len(rows)
+    health = rows["health_assessment"].to_numpy(dtype=object).copy()
+    flip = eligible & (rng.random(n) < disagreement)
+    health[flip] = rng.choice(np.array(HEALTH[:3], dtype=object), size=int(flip.sum()))
+    out = pd.DataFrame(
+        {
+            "case_id": rows["case_id"],
+            "eligible": rows["eligible"],
+            "ineligible_reason": rows["ineligible_reason"].where(~eligible, None),
+            "health_assessment": np.where(eligible, health, None),
+            "recommended_track": rows["recommended_track"].where(eligible, None),
+            "effort_last_12_months": rows["effort_last_12_months"].where(eligible, None),
+            "evidence": np.where(
+                eligible,
+                rng.choice(
+                    np.array(["LAE265", "statusattest", "journal", "samtale", "ingen"]),
+                    size=n,
+                    p=[0.45, 0.15, 0.25, 0.1, 0.05],
+                ),
+                None,
+            ),
+            "new_certificate_requested": np.where(
+                eligible, np.where(rng.random(n) < 0.3, "ja", "nej"), None
+            ),
+            "confidence": np.where(
+                eligible, np.where(rng.random(n) < 0.8, "sikker", "nogen_tvivl"), None
+            ),
+            "review_date": review_date.isoformat(),
+        }
+    )
+    return out.astype(object).where(out.notna(), None)

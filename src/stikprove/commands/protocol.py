@@ -22,7 +22,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from stikprove.protocol import load_protocol, load_study_frame, study_population
+    from stikprove.protocol import (
+        check_worklist_fields,
+        load_protocol,
+        load_study_frame,
+        study_population,
+    )
 
     protocol = load_protocol(args.protocol)
     print(f"{args.protocol}: protocol OK")
@@ -32,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"note: frame {frame_path} not found; only the protocol was checked")
         return 0
     frame = load_study_frame(protocol, frame_path)
+    check_worklist_fields(protocol, frame)
     population = study_population(protocol, frame)
     print(
         f"frame      {len(frame)} cases, {len(population)} eligible, "

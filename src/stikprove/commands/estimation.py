@@ -1,0 +1,287 @@
+"""Commands of the estimation step: estimate, compare, agreement, simulate.
+
+Each takes the analysis table (``stikprove export STUDY``, or the study store itself) and
+prints a tidy table; ``--format csv`` and ``--out FILE`` write it for further use. Heavy
+libraries load inside the handlers, so ``--help`` answers at once.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stikprove.errors import EstimationError
+
+if TYPE_CHECKING:
+    import pandas as pd
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+METHODS_HELP = "interval method: korn-graubard (default; NCHS), logit, wald, wilson, exact"
+
+
+def _source_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "source",
+        metavar="TABLE",
+        type=Path,
+        help="the analysis table: a study store (.sqlite) or the CSV from 'stikprove export'",
+    )
+
+
+def _design_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--strata", default="stratum", help="stratum column(s), comma-separated")
+    p.add_argument("--population-size", default="population_size", help="column holding N_h")
+    p.add_argument("--confidence-level", type=float, default=0.95)
+
+
+def _output_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "estimate",
+        help="proportions per domain with design-based confidence intervals",
+        description="Estimate an indicator (e.g. too_ill, misclassified, no_effort) per "
+        "domain from a stratified sample: stratified SRSWOR estimator with the finite "
+        "population correction; not assessable or not yet reviewed cases are dropped "
+        "within their stratum. Columns: the --by columns, n, estimate, se, df, ci_low, "
+        "ci_high, n_eff, deff (with --bounds also the worst/best-case bounds).",
+    )
+    _source_arg(p)
+    p.add_argument("--outcome", required=True, help="0/1 indicator column, e.g. too_ill")
+    p.add_argument("--by", default=None, help="domain columns, comma-separated (default: all)")
+    p.add_argument("--method", default="korn-graubard", help=METHODS_HELP)
+    p.add_argument(
+        "--bounds",
+        action="store_true",
+        help="also worst/best-case estimates counting missing outcomes as 0 or 1",
+    )
+    p.add_argument(
+        "--categories",
+        action="store_true",
+        help="--outcome is a multi-category field: every category's proportion",
+    )
+    _design_args(p)
+    _output_args(p)
+    p.set_defaults(func=run_estimate)
+
+    p = subparsers.add_parser(
+        "compare",
+        help="difference and ratio of two domains' proportions, or a Rao-Scott test",
+        description="Compare an indicator between the groups of a column. With two groups: "
+        "difference and ratio with intervals (Newcombe's hybrid score for groups in "
+        "disjoint strata, design-based otherwise). With --test: the Rao-Scott corrected "
+        "chi-square test of equal rates across all groups (as R's svychisq).",
+    )
+    _source_arg(p)
+    p.add_argument("--outcome", required=True, help="0/1 indicator column")
+    p.add_argument("--domain", required=True, help="the column whose groups are compared")
+    p.add_argument("--groups", default=None, metavar="A,B", help="the two groups (A minus B)")
+    p.add_argument("--test", action="store_true", help="Rao-Scott test across all groups")
+    _design_args(p)
+    p.set_defaults(func=run_compare)
+
+    p = subparsers.add_parser(
+        "agreement",
+        help="agreement of the two reviewers of double-reviewed cases (Cohen's kappa)",
+        description="Cohen's kappa with its confidence interval and the percent agreement "
+        "for one codebook field, from the double-reviewed cases of a study store.",
+    )
+    p.add_argument("study", metavar="STUDY", type=Path, help="the study store")
+    p.add_argument("--field", default="health_assessment", help="codebook field to compare")
+    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.set_defaults(func=run_agreement)
+
+    p = subparsers.add_parser(
+        "simulate",
+        help="coverage of each interval method under a protocol's design",
+        description="Simulate the protocol's design on its frame (stratum sizes and "
+        "allocation as 'stikprove design' gives them, true rates = the anticipated rates) "
+        "and report each method's empirical coverage and mean width per stratum, kommune "
+        "and the whole study population.",
+    )
+    p.add_argument("protocol", metavar="PROTOCOL", type=Path, help="the study protocol (TOML)")
+    p.add_argument("--replications", type=int, default=2000)
+    p.add_argument("--seed", type=int, default=None, help="default: the protocol's seed")
+    p.add_argument(
+        "--rate",
+        type=float,
+        default=None,
+        help="true rate in every stratum (default: the protocol's anticipated)",
+    )
+    p.add_argument("--domains", choices=("all", "strata", "kommuner"), default="all",
+                   help="which domains to report (default: all)")  # fmt: skip
+    _output_args(p)
+    p.set_defaults(func=run_simulate)
+
+
+def read_analysis_table(path: Path) -> pd.DataFrame:
+    """The analysis table from a study store (its export) or from an exported CSV."""
+    import pandas as pd
+
+    if not path.is_file():
+        raise EstimationError(f"analysis table {path}: no such file")
+    with path.open("rb") as handle:
+        magic = handle.read(len(SQLITE_MAGIC))
+    if magic == SQLITE_MAGIC:
+        from stikprove.store import open_study
+
+        return open_study(path).export()
+    text_columns = {"case_id": str, "stratum": str, "kommune_code": str}
+    try:
+        return pd.read_csv(path, dtype=text_columns, keep_default_na=True)
+    except (pd.errors.ParserError, UnicodeDecodeError) as error:
+        raise EstimationError(f"analysis table {path}: not a readable CSV ({error})") from None
+
+
+def _columns(text: str | None) -> list[str] | None:
+    return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
+
+
+def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
+    if args.format == "csv" or (args.out is not None and args.out.suffix == ".csv"):
+        text = table.to_csv(index=False)
+    else:
+        text = table.to_string(index=False, float_format=lambda v: f"{v:.4f}") + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    from stikprove.worklist import atomic_write
+
+    atomic_write(args.out, text.encode("utf-8"))
+    print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
+
+
+def run_estimate(args: argparse.Namespace) -> int:
+    from stikprove.estimation.domains import (
+        estimate_categories,
+        estimate_proportions,
+        outcome_bounds,
+    )
+
+    data = read_analysis_table(args.source)
+    design = {
+        "strata": _columns(args.strata),
+        "population_size": args.population_size,
+        "by": _columns(args.by),
+        "confidence_level": args.confidence_level,
+        "method": args.method,
+    }
+    if args.categories:
+        table = estimate_categories(data, args.outcome, **design)
+    else:
+        table = estimate_proportions(data, args.outcome, **design)
+        if args.bounds:
+            bounds = outcome_bounds(data, args.outcome, **design)
+            keys = [c for c in (design["by"] or []) if c in bounds.columns]
+            extra = [c for c in bounds.columns if c not in table.columns or c in keys]
+            table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
+    _emit(table, args)
+    return 0
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    from stikprove.estimation.comparison import compare_proportions, rao_scott_test
+
+    data = read_analysis_table(args.source)
+    strata = _columns(args.strata)
+    if args.test:
+        result = rao_scott_test(data, args.outcome, args.domain, strata, args.population_size)
+        _print_result(result)
+        return 0
+    groups = None
+    if args.groups is not None:
+        parts = _columns(args.groups) or []
+        if len(parts) != 2:
+            raise EstimationError(f"--groups {args.groups!r}: expected two groups as A,B")
+        groups = _matching_groups(data, args.domain, parts)
+    result = compare_proportions(
+        data, args.outcome, strata, args.population_size, args.domain, groups,
+        confidence_level=args.confidence_level,
+    )  # fmt: skip
+    _print_result(result)
+    return 0
+
+
+def _matching_groups(data: pd.DataFrame, column: str, parts: list[str]) -> tuple:
+    """The command line gives text; match it to the column's values (e.g. 461 vs '461')."""
+    if column not in data.columns:
+        raise EstimationError(f"--domain {column!r}: not a column of the analysis table")
+    values = {str(v): v for v in data[column].dropna().unique()}
+    missing = [p for p in parts if p not in values]
+    if missing:
+        raise EstimationError(
+            f"--groups: {missing} not values of {column!r}; expected some of {sorted(values)}"
+        )
+    return (values[parts[0]], values[parts[1]])
+
+
+def run_agreement(args: argparse.Namespace) -> int:
+    from stikprove.estimation.agreement import reviewer_agreement
+    from stikprove.store import open_study
+
+    pairs = open_study(args.study).export_double_reviews()
+    first, second = f"{args.field}_1", f"{args.field}_2"
+    if first not in pairs.columns:
+        raise EstimationError(f"--field {args.field!r}: not a codebook field of this study")
+    both = pairs[pairs["reviewed_1"] & pairs["reviewed_2"]]
+    if both.empty:
+        raise EstimationError(
+            f"{args.study}: no double-reviewed case has both reviews yet "
+            f"({len(pairs)} cases are assigned a second reviewer)"
+        )
+    result = reviewer_agreement(both[first], both[second], confidence_level=args.confidence_level)
+    _print_result(result)
+    return 0
+
+
+def _print_result(result: object) -> None:
+    """A one-row result (comparison, test, agreement) as 'name  value' lines."""
+    row = result.to_frame().iloc[0]  # type: ignore[attr-defined]
+    width = max(len(str(k)) for k in row.index)
+    for key, value in row.items():
+        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
+        print(f"{key!s:<{width}}  {shown}")
+
+
+def run_simulate(args: argparse.Namespace) -> int:
+    import numpy as np
+    import pandas as pd
+
+    from stikprove.design import design_table
+    from stikprove.estimation.coverage import simulate_coverage
+    from stikprove.protocol import load_protocol, load_study_frame
+
+    protocol = load_protocol(args.protocol)
+    design = design_table(protocol, load_study_frame(protocol))
+    strata = design.strata
+    keys = strata["stratum"].astype(str)
+    if args.rate is not None:
+        rates = np.full(len(strata), args.rate)
+    elif "anticipated" in strata.columns:
+        rates = strata["anticipated"].to_numpy(dtype=float)
+    else:
+        rates = np.full(len(strata), float(protocol.anticipated))
+    domains: dict[str, list[str]] = {}
+    if args.domains in ("all", "strata"):
+        domains.update({k: [k] for k in keys})
+    if args.domains in ("all", "kommuner") and "kommune_code" in strata.columns:
+        for code, group in strata.groupby("kommune_code", sort=True):
+            domains[f"kommune {code}"] = group["stratum"].astype(str).tolist()
+    if args.domains == "all" or not domains:
+        domains["all"] = keys.tolist()
+    table = simulate_coverage(
+        pd.Series(strata["population_size"].to_numpy(), index=keys),
+        pd.Series(strata["sample_size"].to_numpy(), index=keys),
+        pd.Series(rates, index=keys),
+        domains=domains,
+        confidence_level=protocol.confidence_level,
+        replications=args.replications,
+        seed=protocol.seed if args.seed is None else args.seed,
+    )
+    _emit(table, args)
+    return 0
