@@ -43,7 +43,7 @@ from stikprove.kommuner import kommune, kommune_codes
 APPLICATION_ID = 0x53544B50
 """``PRAGMA application_id`` of a stikprove study store (ASCII 'STKP')."""
 APPLICATION_NAME = "stikprove study store"
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 """The schema version this stikprove writes; older stores are migrated on open."""
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's transaction before giving up."""
@@ -215,8 +215,122 @@ def _migrate_to_1(con: sqlite3.Connection, codebook: Codebook) -> None:
         con.execute(statement)
 
 
+def _migrate_to_2(con: sqlite3.Connection, codebook: Codebook) -> None:
+    """Version 2: several rounds in one store. strata, units, activations, assignments and
+    assessments carry the round and every key includes it (a case may be drawn in more than
+    one round). The version-1 rows (one round) move over with that round's number."""
+    fields = ",\n  ".join(_field_column(f) for f in codebook.fields)
+    names = ", ".join(_quote(f.name) for f in codebook.fields)
+    for name in (
+        "units_role", "assignments_reviewer",
+    ):  # fmt: skip
+        con.execute(f"DROP INDEX IF EXISTS {name}")
+    for name in (
+        "assessments_supersede_previous", "assignments_reserve_activated",
+        "assessments_no_update", "assessments_no_delete",
+        "activations_no_update", "activations_no_delete",
+    ):  # fmt: skip
+        con.execute(f"DROP TRIGGER IF EXISTS {name}")
+    moved = ("strata", "units", "activations", "assignments", "assessments")
+    for table in moved:
+        con.execute(f"ALTER TABLE {table} RENAME TO v1_{table}")
+    statements = [
+        """CREATE TABLE strata (
+  round INTEGER NOT NULL REFERENCES rounds (round),
+  stratum TEXT NOT NULL,
+  population_size INTEGER NOT NULL CHECK (population_size >= 0),
+  sample_size INTEGER NOT NULL CHECK (sample_size >= 0 AND sample_size <= population_size),
+  attributes TEXT NOT NULL,
+  PRIMARY KEY (round, stratum))""",
+        """CREATE TABLE units (
+  round INTEGER NOT NULL REFERENCES rounds (round),
+  case_id TEXT NOT NULL CHECK (length(case_id) > 0),
+  stratum TEXT NOT NULL,
+  kommune_code TEXT NOT NULL CHECK (kommune_code GLOB '[0-9][0-9][0-9]'),
+  health_exempt INTEGER NOT NULL CHECK (health_exempt IN (0, 1)),
+  draw_order INTEGER NOT NULL CHECK (draw_order >= 1),
+  role TEXT NOT NULL CHECK (role IN ('sample', 'reserve')),
+  inclusion_probability REAL CHECK (inclusion_probability > 0 AND inclusion_probability <= 1),
+  weight REAL CHECK (weight >= 1),
+  double_review INTEGER NOT NULL CHECK (double_review IN (0, 1)),
+  prn REAL,
+  attributes TEXT NOT NULL,
+  PRIMARY KEY (round, case_id),
+  UNIQUE (round, stratum, draw_order),
+  FOREIGN KEY (round, stratum) REFERENCES strata (round, stratum))""",
+        """CREATE TABLE activations (
+  round INTEGER NOT NULL,
+  case_id TEXT NOT NULL,
+  replaces TEXT NOT NULL,
+  activated_at TEXT NOT NULL,
+  PRIMARY KEY (round, case_id),
+  UNIQUE (round, replaces),
+  FOREIGN KEY (round, case_id) REFERENCES units (round, case_id),
+  FOREIGN KEY (round, replaces) REFERENCES units (round, case_id))""",
+        """CREATE TABLE assignments (
+  round INTEGER NOT NULL,
+  case_id TEXT NOT NULL,
+  review_slot INTEGER NOT NULL CHECK (review_slot IN (1, 2)),
+  reviewer TEXT NOT NULL REFERENCES reviewers (name),
+  assigned_at TEXT NOT NULL,
+  PRIMARY KEY (round, case_id, review_slot),
+  UNIQUE (round, case_id, reviewer),
+  FOREIGN KEY (round, case_id) REFERENCES units (round, case_id))""",
+        f"""CREATE TABLE assessments (
+  assessment_id INTEGER PRIMARY KEY AUTOINCREMENT,
+  round INTEGER NOT NULL,
+  case_id TEXT NOT NULL,
+  reviewer TEXT NOT NULL,
+  version INTEGER NOT NULL CHECK (version >= 1),
+  {fields},
+  supersedes INTEGER UNIQUE REFERENCES assessments (assessment_id),
+  reason TEXT,
+  entered_at TEXT NOT NULL,
+  source TEXT NOT NULL,
+  UNIQUE (round, case_id, reviewer, version),
+  FOREIGN KEY (round, case_id, reviewer) REFERENCES assignments (round, case_id, reviewer),
+  CHECK ((version = 1 AND supersedes IS NULL AND reason IS NULL)
+      OR (version > 1 AND supersedes IS NOT NULL AND length(trim(reason)) > 0)))""",
+        # version-1 rows: one round (the units carry it; strata take the stored round)
+        """INSERT INTO strata SELECT (SELECT coalesce(min(round), 1) FROM rounds), stratum,
+  population_size, sample_size, attributes FROM v1_strata""",
+        """INSERT INTO units SELECT round, case_id, stratum, kommune_code, health_exempt,
+  draw_order, role, inclusion_probability, weight, double_review, prn, attributes FROM v1_units""",
+        """INSERT INTO activations SELECT u.round, a.case_id, a.replaces, a.activated_at
+  FROM v1_activations a JOIN v1_units u USING (case_id)""",
+        """INSERT INTO assignments SELECT u.round, g.case_id, g.review_slot, g.reviewer,
+  g.assigned_at FROM v1_assignments g JOIN v1_units u USING (case_id)""",
+        f"""INSERT INTO assessments (assessment_id, round, case_id, reviewer, version, {names},
+  supersedes, reason, entered_at, source)
+  SELECT a.assessment_id, u.round, a.case_id, a.reviewer, a.version,
+    {", ".join("a." + _quote(f.name) for f in codebook.fields)},
+    a.supersedes, a.reason, a.entered_at, a.source
+  FROM v1_assessments a JOIN v1_units u USING (case_id) ORDER BY a.assessment_id""",
+        *(f"DROP TABLE v1_{table}" for table in reversed(moved)),
+        "CREATE INDEX units_role ON units (round, role, stratum, draw_order)",
+        "CREATE INDEX assignments_reviewer ON assignments (round, reviewer)",
+        """CREATE TRIGGER assessments_supersede_previous BEFORE INSERT ON assessments
+  WHEN NEW.supersedes IS NOT NULL AND NOT EXISTS (
+    SELECT 1 FROM assessments o WHERE o.assessment_id = NEW.supersedes AND o.round = NEW.round
+      AND o.case_id = NEW.case_id AND o.reviewer = NEW.reviewer AND o.version = NEW.version - 1)
+  BEGIN SELECT RAISE(ABORT, 'a correction must supersede the previous version of the same case and reviewer'); END""",  # noqa: E501
+        """CREATE TRIGGER assignments_reserve_activated BEFORE INSERT ON assignments
+  WHEN (SELECT role FROM units WHERE round = NEW.round AND case_id = NEW.case_id) = 'reserve'
+    AND NOT EXISTS (SELECT 1 FROM activations
+                    WHERE round = NEW.round AND case_id = NEW.case_id)
+  BEGIN SELECT RAISE(ABORT, 'a reserve case is assigned only after it is activated'); END""",
+        *_append_only("assessments"),
+        *_append_only("activations"),
+    ]
+    for statement in statements:
+        con.execute(statement)
+    problems = con.execute("PRAGMA foreign_key_check").fetchall()
+    if problems:
+        raise StoreError(f"migration to schema 2 found broken references: {problems[:3]}")
+
+
 Migration = Callable[[sqlite3.Connection, Codebook], None]
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _migrate_to_1)]
+MIGRATIONS: list[tuple[int, Migration]] = [(1, _migrate_to_1), (2, _migrate_to_2)]
 """(version reached, step) in order; a store at version v runs every step above v."""
 
 

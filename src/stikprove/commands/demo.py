@@ -1,28 +1,168 @@
-"""``stikprove demo``: the whole flow, as far as it is built, on synthetic data."""
+"""``stikprove demo``: the whole flow on synthetic data, as a user would run it.
+
+1. a synthetic frame for Odense, Frederiksberg and Læsø (``stikprove synth``), validated;
+2. the Odense replication protocol (protocols/odense-replication.toml) checked, its design
+   table printed;
+3. the sample drawn into a study store (``stikprove draw``), assigned to two reviewers,
+   worklists written (xlsx and csv);
+4. the reviewers' answers simulated from the synthetic truth and imported through the strict
+   import, round after round until every open case (activated reserves included) is done;
+5. status, the analysis table, estimates per group with confidence intervals, a comparison
+   of groups, the reviewers' agreement, and the coverage of the interval methods.
+
+Everything is written under ``--out`` (default ``demo-output``), which is replaced on each
+run only if it holds an earlier demo (a marker file says so).
+"""
 
 from __future__ import annotations
 
 import argparse
+import shutil
 from pathlib import Path
+
+from stikprove.errors import StikproveError
+
+MARKER = ".stikprove-demo"
+SEED = 2016
+KOMMUNER = "461,147,825"
+REVIEWERS = ("overlaege_a", "overlaege_b")
+PROTOCOL = Path(__file__).resolve().parents[3] / "protocols" / "odense-replication.toml"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "demo",
         help="run the whole flow on synthetic data",
-        description="Run the whole flow (synthetic frame, design, draw, review, estimates) "
-        "on synthetic data, writing everything under --out.",
+        description="Run the whole flow on synthetic data: synthetic frame, protocol, "
+        "design, draw, worklists, simulated reviews through the strict import, status, "
+        "analysis table, estimates with confidence intervals, comparison, agreement and "
+        "coverage. Writes everything under --out.",
     )
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+    p.add_argument("--replications", type=int, default=1000,
+                   help="replications of the coverage simulation")  # fmt: skip
     p.set_defaults(func=run)
 
 
-def run(args: argparse.Namespace) -> int:
-    from stikprove.codebook import default_codebook
-    from stikprove.kommuner import kommune_table
+def _step(title: str) -> None:
+    print(f"\n== {title} ==")
 
-    args.out.mkdir(parents=True, exist_ok=True)
-    print(f"stikprove demo: {len(kommune_table())} kommuner; codebook fields:")
-    for field in default_codebook().fields:
-        print(f"  {field.name:28s} {field.label['da']}")
+
+def _prepare(out: Path) -> None:
+    if out.exists():
+        if not (out / MARKER).exists():
+            raise StikproveError(
+                f"--out {out}: the folder exists and is not an earlier demo's output; "
+                "expected a new or empty folder, or one written by 'stikprove demo'"
+            )
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    (out / MARKER).write_text("written by stikprove demo; replaced on the next run\n")
+
+
+def _protocol_text(frame_path: Path) -> str:
+    if not PROTOCOL.is_file():
+        raise StikproveError(
+            f"demo protocol {PROTOCOL} not found: expected a source checkout of stikprove "
+            "(the demo uses protocols/odense-replication.toml)"
+        )
+    text = PROTOCOL.read_text(encoding="utf-8")
+    old = 'path = "../synthetic_data/frame.csv"'
+    if old not in text:
+        raise StikproveError(f"{PROTOCOL}: expected the line {old!r} to point the demo's frame")
+    return text.replace(old, f'path = "{frame_path.as_posix()}"')
+
+
+def run(args: argparse.Namespace) -> int:
+    from stikprove import cli
+
+    out: Path = args.out.resolve()
+    _prepare(out)
+
+    _step("1. Synthetic frame (Odense 461, Frederiksberg 147, Læsø 825)")
+    cli_run = _cli_runner(cli)
+    cli_run("synth", "--out", str(out / "frame"), "--seed", str(SEED), "--kommuner", KOMMUNER)
+    cli_run("validate-frame", str(out / "frame" / "frame.csv"))
+
+    _step("2. Protocol and design")
+    protocol_path = out / "odense-replication.toml"
+    protocol_path.write_text(_protocol_text(out / "frame" / "frame.csv"), encoding="utf-8")
+    cli_run("check-protocol", str(protocol_path))
+    cli_run("design", str(protocol_path))
+
+    _step("3. Draw, assign, worklists")
+    study = out / "odense.sqlite"
+    cli_run("draw", str(protocol_path), "--study", str(study))
+    cli_run("assign", str(study), "--reviewers", ",".join(REVIEWERS))
+    for reviewer in REVIEWERS:
+        cli_run("worklist", str(study), "--reviewer", reviewer,
+                "--out", str(out / "worklists" / f"{reviewer}.xlsx"))  # fmt: skip
+
+    _step("4. Simulated reviews through the strict import")
+    _simulate_reviewing(out, study)
+    cli_run("status", str(study))
+
+    _step("5. Analysis table and estimates")
+    analysis = out / "analysis.csv"
+    cli_run("export", str(study), "--out", str(analysis))
+    print("\nGenuinely too ill (too_ill) by sex and origin, Korn-Graubard 95 % intervals:")
+    cli_run("estimate", str(analysis), "--outcome", "too_ill", "--by", "sex,origin")
+    print("\nToo ill, all health-exempt cases in Odense, with worst/best-case bounds:")
+    cli_run("estimate", str(analysis), "--outcome", "too_ill", "--bounds")
+    print("\nMisclassified (exempt, but can take part) by sex:")
+    cli_run("estimate", str(analysis), "--outcome", "misclassified", "--by", "sex")
+    print("\nToo ill: women minus men (difference and ratio):")
+    cli_run("compare", str(analysis), "--outcome", "too_ill", "--domain", "sex",
+            "--groups", "kvinde,mand")  # fmt: skip
+    print("\nToo ill: equal rates across origins? (Rao-Scott)")
+    cli_run("compare", str(analysis), "--outcome", "too_ill", "--domain", "origin", "--test")
+    print("\nAgreement of the two reviewers on double-reviewed cases:")
+    cli_run("agreement", str(study), "--field", "health_assessment")
+
+    _step("6. Coverage of the interval methods under this design")
+    cli_run("simulate", str(protocol_path), "--replications", str(args.replications),
+            "--out", str(out / "coverage.csv"))  # fmt: skip
+    print(f"\nDone. Everything is under {out}")
     return 0
+
+
+def _cli_runner(cli):
+    def run_command(*argv: str) -> None:
+        print(f"\n$ stikprove {' '.join(argv)}")
+        status = cli.main(list(argv))
+        if status != 0:
+            raise StikproveError(f"demo step 'stikprove {argv[0]}' failed with status {status}")
+
+    return run_command
+
+
+def _simulate_reviewing(out: Path, study_path: Path) -> None:
+    """Fill each reviewer's open cases from the synthetic truth and import them, until no
+    case is open (marking a case ineligible opens its stratum's next reserve)."""
+    import pandas as pd
+
+    from stikprove.recording import import_entries
+    from stikprove.store import open_study
+    from stikprove.synth import simulate_reviews
+    from stikprove.worklist import worklist_table
+
+    truth = pd.read_csv(out / "frame" / "truth.csv", dtype=str, keep_default_na=False)
+    truth = truth.replace("", None)
+    study = open_study(study_path)
+    for attempt in range(1, 20):
+        opened = 0
+        for number, reviewer in enumerate(REVIEWERS):
+            todo = worklist_table(study, reviewer)
+            if todo.empty:
+                continue
+            # the second reviewer disagrees on some health assessments, as real ones do
+            seed = SEED * 100 + attempt * 2 + number
+            answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.1 * number)
+            filled = out / "worklists" / f"{reviewer}-filled-{attempt}.csv"
+            answers.to_csv(filled, index=False)
+            result = import_entries(study, answers, reviewer, source=str(filled))
+            opened += len(todo)
+            print(f"round {attempt}: {reviewer}: {result.summary()}")
+        if opened == 0:
+            return
+    raise StikproveError("demo: reviewing did not finish in 19 rounds")

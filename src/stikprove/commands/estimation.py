@@ -152,7 +152,7 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
         return
     from stikprove.worklist import atomic_write
 
-    atomic_write(args.out, text.encode("utf-8"))
+    atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
 
 
