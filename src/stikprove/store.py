@@ -28,7 +28,7 @@ import sqlite3
 import tomllib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import quote
@@ -386,6 +386,40 @@ class Study:
     worklist_fields: tuple[str, ...]
     """Frame fields the protocol allows on worklists (beyond case_id, kommune, stratum)."""
     schema_version: int
+    round: int | None = None
+    """The round this Study works on; None: the latest round (read at each call)."""
+
+    # ---- rounds ------------------------------------------------------------------------
+
+    def round_in(self, con: sqlite3.Connection) -> int:
+        """The round to work on, read inside ``con``'s transaction (the latest one unless
+        this Study was opened for a given round)."""
+        if self.round is not None:
+            return self.round
+        row = con.execute("SELECT max(round) FROM rounds").fetchone()
+        if row is None or row[0] is None:
+            raise StoreError(f"{self.path} holds no round")
+        return int(row[0])
+
+    def current_round(self) -> int:
+        """The round this Study works on (the latest one unless opened for a given round)."""
+        with self.reading() as con:
+            return self.round_in(con)
+
+    def for_round(self, round: int | None) -> Study:
+        """This study working on ``round`` (None: the latest). Refuses a round not stored."""
+        if round is None:
+            return replace(self, round=None)
+        stored = [int(r) for r in self.rounds()["round"]]
+        if int(round) not in stored:
+            raise StoreError(
+                f"{self.path} holds no round {round}: expected one of "
+                f"{', '.join(map(str, stored))}"
+            )
+        return replace(self, round=int(round))
+
+    def _pinned(self) -> Study:
+        return self if self.round is not None else replace(self, round=self.current_round())
 
     # ---- connections -------------------------------------------------------------------
 
@@ -431,6 +465,13 @@ class Study:
         with self.reading() as con:
             return pd.read_sql_query(sql, con, params=params)
 
+    def _round_query(self, sql: str, params: dict | None = None) -> pd.DataFrame:
+        """``sql`` with ``:round`` bound to this Study's round (same snapshot)."""
+        with self.reading() as con:
+            return pd.read_sql_query(
+                sql, con, params={**(params or {}), "round": self.round_in(con)}
+            )
+
     # ---- meta --------------------------------------------------------------------------
 
     def meta(self) -> dict[str, str]:
@@ -440,9 +481,10 @@ class Study:
 
     @property
     def protocol_text(self) -> str:
+        """The protocol text of this Study's round."""
         with self.reading() as con:
             row = con.execute(
-                "SELECT protocol_text FROM rounds ORDER BY round DESC LIMIT 1"
+                "SELECT protocol_text FROM rounds WHERE round = ?", (self.round_in(con),)
             ).fetchone()
         return row[0]
 
@@ -462,13 +504,14 @@ class Study:
     def strata(self) -> pd.DataFrame:
         """stratum, the strata columns, population_size, sample_size, reserves_used,
         reserves_left."""
-        df = self.query(
+        df = self._round_query(
             """SELECT s.stratum, s.population_size, s.sample_size, s.attributes,
-              (SELECT count(*) FROM activations a JOIN units u USING (case_id)
-                 WHERE u.stratum = s.stratum) AS reserves_used,
-              (SELECT count(*) FROM units u WHERE u.stratum = s.stratum AND u.role = 'reserve'
-                 AND u.case_id NOT IN (SELECT case_id FROM activations)) AS reserves_left
-            FROM strata s ORDER BY s.stratum"""
+              (SELECT count(*) FROM activations a JOIN units u USING (round, case_id)
+                 WHERE u.round = s.round AND u.stratum = s.stratum) AS reserves_used,
+              (SELECT count(*) FROM units u WHERE u.round = s.round AND u.stratum = s.stratum
+                 AND u.role = 'reserve' AND u.case_id NOT IN (
+                   SELECT case_id FROM activations WHERE round = s.round)) AS reserves_left
+            FROM strata s WHERE s.round = :round ORDER BY s.stratum"""
         )
         return _expand_attributes(df, self.strata_columns, after="stratum")
 
@@ -476,14 +519,13 @@ class Study:
         """One row per unit (sample and reserves) in draw order within stratum: the
         DrawnSample's unit columns, the other frame fields, and ``activated`` (bool, a
         reserve taken into the sample) and ``replaces`` (the ineligible case it replaces)."""
-        where = (
-            "WHERE u.role = 'sample' OR a.case_id IS NOT NULL" if in_sample_only else ""
-        )
-        df = self.query(
+        where = "AND (u.role = 'sample' OR a.case_id IS NOT NULL)" if in_sample_only else ""
+        df = self._round_query(
             f"""SELECT u.case_id, u.stratum, u.kommune_code, u.health_exempt, u.draw_order,
                  u.role, u.inclusion_probability, u.weight, u.double_review, u.prn, u.round,
                  u.attributes, a.case_id IS NOT NULL AS activated, a.replaces
-            FROM units u LEFT JOIN activations a USING (case_id) {where}
+            FROM units u LEFT JOIN activations a USING (round, case_id)
+            WHERE u.round = :round {where}
             ORDER BY u.stratum, u.draw_order"""
         )
         for col in ("health_exempt", "double_review", "activated"):
@@ -493,10 +535,11 @@ class Study:
     def assignments(self) -> pd.DataFrame:
         """case_id, review_slot (1 first reviewer, 2 second), reviewer, assigned_at,
         stratum, kommune_code, draw_order; in stratum and draw order."""
-        return self.query(
+        return self._round_query(
             """SELECT g.case_id, g.review_slot, g.reviewer, g.assigned_at, u.stratum,
                  u.kommune_code, u.draw_order
-            FROM assignments g JOIN units u USING (case_id)
+            FROM assignments g JOIN units u USING (round, case_id)
+            WHERE g.round = :round
             ORDER BY u.stratum, u.draw_order, g.review_slot"""
         )
 
@@ -504,15 +547,16 @@ class Study:
         """assessment_id, case_id, reviewer, review_slot, version, the codebook fields,
         supersedes, reason, entered_at, source (all versions with ``current_only=False``)."""
         where = (
-            "WHERE NOT EXISTS (SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)"
+            "AND NOT EXISTS (SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)"
             if current_only
             else ""
         )
         fields = ", ".join(f"a.{_quote(f)}" for f in self.codebook.field_names)
-        return self.query(
+        return self._round_query(
             f"""SELECT a.assessment_id, a.case_id, a.reviewer, g.review_slot, a.version,
                  {fields}, a.supersedes, a.reason, a.entered_at, a.source
-            FROM assessments a JOIN assignments g USING (case_id, reviewer) {where}
+            FROM assessments a JOIN assignments g USING (round, case_id, reviewer)
+            WHERE a.round = :round {where}
             ORDER BY a.assessment_id"""
         )
 
@@ -522,14 +566,15 @@ class Study:
         Columns: case_id, review_slot, stratum, kommune_code, kommune_name, draw_order,
         then the frame fields the protocol allows on worklists.
         """
-        df = self.query(
+        df = self._round_query(
             """SELECT g.case_id, g.review_slot, u.stratum, u.kommune_code, u.draw_order,
                  u.attributes
-            FROM assignments g JOIN units u USING (case_id)
-            WHERE g.reviewer = ? AND NOT EXISTS (
-              SELECT 1 FROM assessments a WHERE a.case_id = g.case_id AND a.reviewer = g.reviewer)
+            FROM assignments g JOIN units u USING (round, case_id)
+            WHERE g.round = :round AND g.reviewer = :reviewer AND NOT EXISTS (
+              SELECT 1 FROM assessments a WHERE a.round = g.round AND a.case_id = g.case_id
+                AND a.reviewer = g.reviewer)
             ORDER BY u.stratum, u.draw_order""",
-            (reviewer,),
+            {"reviewer": reviewer},
         )
         df.insert(4, "kommune_name", df["kommune_code"].map(_kommune_name))
         return _expand_attributes(df, self.worklist_fields, after=None)[
@@ -555,28 +600,30 @@ class Study:
         double_reviews_done (second reviews done), reserves_left (unused reserves in the
         stratum: 0 means an ineligible case can no longer be replaced).
         """
-        with self.reading() as con:
-            df = pd.read_sql_query(
-                """WITH cur AS (
-                  SELECT a.case_id, a.reviewer, a.eligible FROM assessments a
-                  WHERE NOT EXISTS (SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id))
-                SELECT u.kommune_code, u.stratum, coalesce(g.reviewer, '') AS reviewer,
-                  count(*) AS assigned,
-                  count(cur.case_id) AS done,
-                  sum(g.review_slot = 1 AND cur.eligible = 'nej') AS ineligible,
-                  sum(g.review_slot = 1 AND u.role = 'reserve') AS reserves_used,
-                  sum(g.review_slot = 2 AND cur.case_id IS NOT NULL) AS double_reviews_done,
-                  sum(g.review_slot = 1 AND cur.eligible = 'nej' AND NOT EXISTS (
-                    SELECT 1 FROM activations x WHERE x.replaces = u.case_id)) AS unreplaced
-                FROM units u
-                  LEFT JOIN activations act ON act.case_id = u.case_id
-                  LEFT JOIN assignments g ON g.case_id = u.case_id
-                  LEFT JOIN cur ON cur.case_id = g.case_id AND cur.reviewer = g.reviewer
-                WHERE u.role = 'sample' OR act.case_id IS NOT NULL
-                GROUP BY u.kommune_code, u.stratum, g.reviewer
-                ORDER BY u.kommune_code, u.stratum, g.reviewer""",  # noqa: E501
-                con,
-            )
+        if self.round is None:  # one round throughout, even if another is drawn meanwhile
+            return self._pinned().status()
+        df = self._round_query(
+            """WITH cur AS (
+              SELECT a.case_id, a.reviewer, a.eligible FROM assessments a
+              WHERE a.round = :round AND NOT EXISTS (
+                SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id))
+            SELECT u.kommune_code, u.stratum, coalesce(g.reviewer, '') AS reviewer,
+              count(*) AS assigned,
+              count(cur.case_id) AS done,
+              sum(g.review_slot = 1 AND cur.eligible = 'nej') AS ineligible,
+              sum(g.review_slot = 1 AND u.role = 'reserve') AS reserves_used,
+              sum(g.review_slot = 2 AND cur.case_id IS NOT NULL) AS double_reviews_done,
+              sum(g.review_slot = 1 AND cur.eligible = 'nej' AND NOT EXISTS (
+                SELECT 1 FROM activations x WHERE x.round = u.round
+                  AND x.replaces = u.case_id)) AS unreplaced
+            FROM units u
+              LEFT JOIN activations act ON act.round = u.round AND act.case_id = u.case_id
+              LEFT JOIN assignments g ON g.round = u.round AND g.case_id = u.case_id
+              LEFT JOIN cur ON cur.case_id = g.case_id AND cur.reviewer = g.reviewer
+            WHERE u.round = :round AND (u.role = 'sample' OR act.case_id IS NOT NULL)
+            GROUP BY u.kommune_code, u.stratum, g.reviewer
+            ORDER BY u.kommune_code, u.stratum, g.reviewer"""
+        )
         unassigned = df["reviewer"].eq("")
         counts = ("assigned", "done", "ineligible", "reserves_used", "double_reviews_done",
                   "unreplaced")  # fmt: skip
@@ -611,6 +658,8 @@ class Study:
         design), draw_order, role and in_complete_run (bool: the case and every case above
         it in its stratum's list are reviewed; interim analyses use only these rows).
         """
+        if self.round is None:
+            return self._pinned().export()
         units = self.units(in_sample_only=True)
         strata = self.strata()
         first = self._current_by_slot(1)
@@ -650,9 +699,11 @@ class Study:
         second reviewer; missing until entered), reviewed_1 and reviewed_2 (bool). Reviewer
         names are left out.
         """
-        second = self.query(
+        if self.round is None:
+            return self._pinned().export_double_reviews()
+        second = self._round_query(
             "SELECT g.case_id, u.stratum, u.kommune_code FROM assignments g "
-            "JOIN units u USING (case_id) WHERE g.review_slot = 2 "
+            "JOIN units u USING (round, case_id) WHERE g.round = :round AND g.review_slot = 2 "
             "ORDER BY u.stratum, u.draw_order"
         )
         fields = [f for f in self.codebook.field_names if f != "note"]
@@ -874,7 +925,7 @@ def _initialise(
                 stamp,
             ),
         )
-        _insert_strata(con, strata, strata_cols)
+        _insert_strata(con, strata, strata_cols, round_no)
         _insert_units(con, units, extra, round_no)
         con.execute(
             "INSERT INTO audit (at, actor, os_user, action, source, details) "
@@ -898,19 +949,26 @@ def _initialise(
     _restrict_side_files(path)
 
 
-def _insert_strata(con: sqlite3.Connection, strata: pd.DataFrame, cols: tuple[str, ...]) -> None:
+def _insert_strata(
+    con: sqlite3.Connection, strata: pd.DataFrame, cols: tuple[str, ...], round_no: int
+) -> None:
     rows = []
     for rec in strata.to_dict("records"):
         attrs = {c: _json_value(rec.get(c)) for c in cols if c in rec}
         rows.append(
             (
+                round_no,
                 str(rec["stratum"]),
                 int(rec["population_size"]),
                 int(rec["sample_size"]),
                 json.dumps(attrs, ensure_ascii=False),
             )
         )
-    con.executemany("INSERT INTO strata VALUES (?, ?, ?, ?)", rows)
+    con.executemany(
+        "INSERT INTO strata (round, stratum, population_size, sample_size, attributes) "
+        "VALUES (?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def _insert_units(
@@ -938,7 +996,12 @@ def _insert_units(
                 json.dumps(attrs, ensure_ascii=False),
             )
         )
-    con.executemany("INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.executemany(
+        "INSERT INTO units (case_id, stratum, kommune_code, health_exempt, draw_order, role, "
+        "inclusion_probability, weight, double_review, prn, round, attributes) "
+        "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
 
 
 def open_study(path: str | Path) -> Study:

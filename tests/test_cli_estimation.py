@@ -1,0 +1,92 @@
+"""The estimation commands: estimate, compare, simulate (agreement is in the demo test)."""
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from stikprove.cli import main
+from stikprove.estimation.comparison import compare_proportions, rao_scott_test
+from stikprove.estimation.domains import estimate_proportions
+
+FIXTURES = Path(__file__).parent / "fixtures" / "r"
+DOMAINS = FIXTURES / "domains_data.csv"
+COMPARISON = FIXTURES / "comparison_data.csv"
+PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "odense-replication.toml"
+
+
+def test_estimate_csv_output_equals_the_python_function(capsys):
+    """`stikprove estimate --format csv` prints exactly what estimate_proportions returns."""
+    argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "sex",
+            "--population-size", "N", "--format", "csv"]  # fmt: skip
+    assert main(argv) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    expected = estimate_proportions(pd.read_csv(DOMAINS), "y", "stratum", "N", by="sex")
+    pd.testing.assert_frame_equal(printed, expected.reset_index(drop=True), check_dtype=False)
+
+
+def test_estimate_writes_out_file_with_bounds(tmp_path):
+    """--bounds adds the worst/best-case columns; --out writes the table to a file."""
+    out = tmp_path / "est.csv"
+    argv = ["estimate", str(DOMAINS), "--outcome", "y", "--population-size", "N",
+            "--bounds", "--out", str(out)]  # fmt: skip
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert {"estimate", "ci_low", "ci_high", "estimate_missing_as_0"} <= set(table.columns)
+    assert len(table) == 1
+
+
+def test_compare_prints_the_difference_of_two_groups(capsys):
+    """`stikprove compare --groups` gives the same difference as compare_proportions."""
+    argv = ["compare", str(COMPARISON), "--outcome", "y", "--domain", "kommune",
+            "--groups", "k1,k3", "--population-size", "N"]  # fmt: skip
+    assert main(argv) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    data = pd.read_csv(COMPARISON)
+    result = compare_proportions(data, "y", "stratum", "N", "kommune", ("k1", "k3"))
+    assert float(lines["difference"]) == pytest.approx(result.difference, abs=5e-5)
+
+
+def test_compare_test_prints_rao_scott(capsys):
+    """`stikprove compare --test` prints the Rao-Scott statistic and p-value."""
+    argv = ["compare", str(COMPARISON), "--outcome", "y", "--domain", "origin", "--test",
+            "--population-size", "N"]  # fmt: skip
+    assert main(argv) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    data = pd.read_csv(COMPARISON)
+    result = rao_scott_test(data, "y", "origin", "stratum", "N")
+    assert float(lines["p_value"]) == pytest.approx(result.p_value, abs=5e-5)
+
+
+def test_compare_refuses_groups_that_are_not_values(capsys):
+    """A --groups value that is not in the column is named, with the values expected."""
+    argv = ["compare", str(COMPARISON), "--outcome", "y", "--domain", "kommune",
+            "--groups", "k1,k9", "--population-size", "N"]  # fmt: skip
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert "['k9'] not values of 'kommune'" in err and "'k1'" in err
+
+
+def test_estimate_refuses_a_missing_table(tmp_path, capsys):
+    """A table that does not exist is named."""
+    assert main(["estimate", str(tmp_path / "nope.csv"), "--outcome", "y"]) == 2
+    assert "nope.csv: no such file" in capsys.readouterr().err
+
+
+def test_estimate_refuses_an_unknown_outcome_column(capsys):
+    """An outcome column that is not in the table is an error naming it."""
+    argv = ["estimate", str(DOMAINS), "--outcome", "too_ill", "--population-size", "N"]
+    assert main(argv) == 2
+    assert "too_ill" in capsys.readouterr().err
+
+
+def test_simulate_reports_coverage_per_method(tmp_path):
+    """`stikprove simulate PROTOCOL` gives coverage and mean width per domain and method."""
+    out = tmp_path / "coverage.csv"
+    argv = ["simulate", str(PROTOCOL), "--replications", "200", "--out", str(out)]
+    assert main(argv) == 0
+    table = pd.read_csv(out)
+    assert {"domain", "method", "coverage", "mean_width"} <= set(table.columns)
+    assert "all" in set(table["domain"])
+    assert table["coverage"].between(0, 1).all()
