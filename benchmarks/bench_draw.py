@@ -11,6 +11,9 @@ Timed (median of 5 runs each; a benchmark, not a test):
   eligibility, strata, allocation, permanent random numbers, the vectorised sort);
 - ``frame_fingerprint`` of the frame (part of an end-to-end draw; owned by frame.py);
 - ``design_table`` alone;
+- ``design_table`` with precision allocation, anticipated rates by origin, time on benefit
+  in four bands (about 3,000 strata) and targets per stratum, kommune, kommune × sex and
+  nationally (the domain-target search);
 - ``write_sample`` into a new folder;
 - a second draw with coordination "avoid" against the first.
 """
@@ -80,6 +83,28 @@ def main() -> dict:
         + '\n[coordination]\nmode = "avoid"\nprevious = "first"\n',
         "/tmp/bench-follow-up.toml",
     )
+    targeted = parse_protocol(
+        PROTOCOL.replace(
+            'columns = ["kommune_code", "sex", "origin"]',
+            'columns = ["kommune_code", "sex", "origin", "years_on_benefit_band"]\n'
+            "bands.years_on_benefit = [0, 1, 3, 5]",
+        )
+        .replace(
+            "anticipated = 0.25",
+            'anticipated = { default = 0.25, by = "origin", '
+            "values = { indvandrer_ikke_vestlig = 0.1, dansk_oprindelse = 0.35 } }",
+        )
+        .replace(
+            "margin = 0.1",
+            "margin = 0.2\ntargets = ["
+            '{ domain = "kommune_code", margin = 0.08 }, '
+            '{ domain = ["kommune_code", "sex"], margin = 0.12 }, '
+            '{ domain = "all", margin = 0.01 }]',
+        )
+        .replace('method = "proportional"', 'method = "precision"')
+        .replace("max_reviews = 6000", "max_reviews = 30000"),
+        "/tmp/bench-targets.toml",
+    )
     fingerprint = frame_fingerprint(frame)
     sample = draw(protocol, frame, frame_fingerprint=fingerprint)
     figures = {
@@ -91,6 +116,7 @@ def main() -> dict:
         ),
         "frame_fingerprint_seconds": _median_seconds(lambda: frame_fingerprint(frame), 3),
         "design_table_seconds": _median_seconds(lambda: design_table(protocol, frame)),
+        "design_targets_seconds": _median_seconds(lambda: design_table(targeted, frame), 3),
         "draw_avoid_seconds": _median_seconds(
             lambda: draw(avoid, frame, previous=sample, frame_fingerprint=fingerprint)
         ),
@@ -104,7 +130,14 @@ def main() -> dict:
         f"national draw: {figures['cases']} cases, {figures['strata']} strata, "
         f"n = {figures['sample_size']}"
     )
-    for key in ("draw", "draw_avoid", "design_table", "frame_fingerprint", "write_sample"):
+    for key in (
+        "draw",
+        "draw_avoid",
+        "design_table",
+        "design_targets",
+        "frame_fingerprint",
+        "write_sample",
+    ):
         print(f"  {key:20s} {figures[key + '_seconds'] * 1000:8.0f} ms (median)")
     return {"draw": figures}
 

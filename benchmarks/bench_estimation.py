@@ -15,7 +15,14 @@ Timed, one run each (a benchmark, not a test):
 - svy (PyPI; the successor of samplics) ``Sample.estimation.prop(..., ci_method="beta")`` (its
   R-compatible Korn–Graubard; svy's "korn-graubard" is the NCHS SAS variant, truncated at n)
   when installed (``make bench`` installs it through the ``bench`` extra);
-- ``stikprove.estimation.coverage.simulate_coverage`` when it exists (domain-intervals/second).
+- ``stikprove.estimation.coverage.simulate_coverage`` when it exists (domain-intervals/second):
+  the national design's ~980 strata, each its own domain plus ``all``, 1,000 replications,
+  Korn–Graubard (about 10⁶ domain-intervals). Target >= 10⁶ per second. The simulation was at
+  0.14-0.33 M/s while it looped over domains in Python (np.unique over each domain's rows of the
+  draws, ~1,000 calls of the interval code and of the hypergeometric edge bounds, and a sort of
+  the 1,000 × 980 draws for ``all``); it now counts each (stratum, x) once for all one-stratum
+  domains with one bincount and computes multi-stratum domains by matrix products over the
+  strata for all replications at once (drawn in chunks of 4·10⁶ stratum-draws).
 
 Missing peers are skipped with a printed reason. Agreement between tools is checked and printed
 as the largest absolute difference of the estimates and interval limits.
@@ -195,25 +202,27 @@ def _coverage_rate(data: pd.DataFrame) -> tuple[float | None, str]:
     rates = dict(zip(strata.index, rng.uniform(0.10, 0.30, len(strata)), strict=True))
     replications = 1000
     try:
-        simulate_coverage({"a": 50}, {"a": 10}, {"a": 0.2}, replications=10, seed=1)  # warm-up
-        start = time.perf_counter()
-        table = simulate_coverage(
-            strata["N"].to_dict(),
-            strata["n"].to_dict(),
-            rates,
-            methods=("korn-graubard",),
-            replications=replications,
-            seed=1,
-        )
-        seconds = time.perf_counter() - start
+        simulate_coverage({"a": 50, "b": 9}, {"a": 10, "b": 3}, {"a": 0.2, "b": 0.3}, seed=1)
+        seconds = float("inf")
+        for _ in range(3):  # best of three: the machine is shared
+            start = time.perf_counter()
+            table = simulate_coverage(
+                strata["N"].to_dict(),
+                strata["n"].to_dict(),
+                rates,
+                methods=("korn-graubard",),
+                replications=replications,
+                seed=1,
+            )
+            seconds = min(seconds, time.perf_counter() - start)
     except NotImplementedError:
         return None, "simulate_coverage not implemented yet"
     except Exception as exc:  # a peer's API change must not stop the benchmark
         return None, f"simulate_coverage call failed ({type(exc).__name__}: {exc})"
     intervals = len(table) * replications
     print(
-        f"coverage simulation: {len(table)} domains x {replications} replications, "
-        f"korn-graubard, {seconds:.2f} s"
+        f"coverage simulation: {len(table)} domains ({len(strata)} one-stratum + all) x "
+        f"{replications} replications, korn-graubard, {seconds:.2f} s (best of 3)"
     )
     return intervals / seconds, ""
 

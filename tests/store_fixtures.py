@@ -133,3 +133,100 @@ def write_entries_csv(path: Path, entries: list[dict]) -> Path:
 def entry(case_id: str, ineligible: bool = False, **changes) -> dict:
     base = INELIGIBLE_ENTRY if ineligible else ELIGIBLE_ENTRY
     return {"case_id": case_id, **base, "review_date": yesterday(), **changes}
+
+
+def next_round(sample: FakeSample, round: int = 2) -> FakeSample:
+    """The same frame drawn again as round ``round``: every case keeps its id (so ids repeat
+    across rounds) but each stratum's list is in reverse order, so the sample differs."""
+    units = sample.units.copy()
+    sizes = sample.strata.set_index("stratum")
+    big_n = units["stratum"].map(sizes["population_size"])
+    units["draw_order"] = big_n - units["draw_order"] + 1
+    units["role"] = (units["draw_order"] <= units["stratum"].map(sizes["sample_size"])).map(
+        {True: "sample", False: "reserve"}
+    )
+    units["double_review"] = False
+    units = units.sort_values(["stratum", "draw_order"]).reset_index(drop=True)
+    metadata = {**sample.metadata, "round": round, "drawn_at": "2026-12-01T10:00:00+00:00"}
+    return FakeSample(units, sample.strata.copy(), metadata, sample.protocol_text)
+
+
+def make_v1_store(path: Path) -> Path:
+    """A study store as stikprove wrote it at schema version 1 (one round; raw SQL): the
+    units of :func:`make_sample`, anna and bo, every sampled case assigned (first reviewer
+    alternating; c0004 also to anna as second reviewer), an eligible entry of c0001 by anna
+    corrected once, c0002 found ineligible by bo and replaced by reserve c0007."""
+    import json
+    import os
+    import sqlite3
+
+    from stikprove.codebook import default_codebook
+    from stikprove.store import APPLICATION_ID, _migrate_to_1
+
+    sample = make_sample()
+    codebook = default_codebook()
+    fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+    os.close(fd)
+    con = sqlite3.connect(path, isolation_level=None)
+    con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
+    con.execute("PRAGMA journal_mode = WAL")
+    con.execute("PRAGMA foreign_keys = ON")
+    con.execute("BEGIN")
+    _migrate_to_1(con, codebook)
+    con.execute("PRAGMA user_version = 1")
+    stamp = "2026-11-20T10:00:00+00:00"
+    unit_columns = [str(c) for c in sample.units.columns]
+    meta = {
+        "application": "stikprove study store", "schema_version": "1",
+        "study_id": "test-study", "codebook_text": codebook.text,
+        "codebook_fingerprint": codebook.fingerprint,
+        "protocol_fingerprint": sample.metadata["protocol_fingerprint"],
+        "frame_fingerprint": "f" * 64, "strata_columns": json.dumps(["kommune_code", "sex", "origin"]),
+        "worklist_fields": "[]", "unit_columns": json.dumps(unit_columns),
+        "strata_table_columns": json.dumps([str(c) for c in sample.strata.columns]),
+        "created_at": stamp,
+    }  # fmt: skip
+    con.executemany("INSERT INTO meta VALUES (?, ?)", meta.items())
+    con.execute("INSERT INTO rounds VALUES (1, ?, ?, ?, ?, ?)",
+                (sample.protocol_text, meta["protocol_fingerprint"], "f" * 64,
+                 json.dumps(sample.metadata), stamp))  # fmt: skip
+    for rec in sample.strata.to_dict("records"):
+        attrs = {c: rec[c] for c in ("kommune_code", "sex", "origin")}
+        con.execute("INSERT INTO strata VALUES (?, ?, ?, ?)",
+                    (rec["stratum"], rec["population_size"], rec["sample_size"],
+                     json.dumps(attrs)))  # fmt: skip
+    for rec in sample.units.to_dict("records"):
+        con.execute(
+            "INSERT INTO units VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, 1, ?)",
+            (rec["case_id"], rec["stratum"], rec["kommune_code"], int(rec["health_exempt"]),
+             rec["draw_order"], rec["role"], rec["inclusion_probability"], rec["weight"],
+             int(rec["double_review"]), rec["prn"],
+             json.dumps({"sex": rec["sex"], "origin": rec["origin"]})),
+        )  # fmt: skip
+    con.executemany("INSERT INTO reviewers VALUES (?, ?)", [("anna", stamp), ("bo", stamp)])
+    sampled = sample.units[sample.units["role"] == "sample"]["case_id"].tolist()
+    for i, case in enumerate(sampled):
+        con.execute("INSERT INTO assignments VALUES (?, 1, ?, ?)",
+                    (case, ("anna", "bo")[i % 2], stamp))  # fmt: skip
+    con.execute("INSERT INTO assignments VALUES ('c0004', 2, 'anna', ?)", (stamp,))
+    names = codebook.field_names
+    cols = ", ".join(f'"{f}"' for f in names)
+    marks = ", ".join("?" * len(names))
+
+    def assess(case, reviewer, version, values, supersedes=None, reason=None):
+        con.execute(
+            f"INSERT INTO assessments (case_id, reviewer, version, {cols}, supersedes, reason, "
+            f"entered_at, source) VALUES (?, ?, ?, {marks}, ?, ?, ?, 'v1 test')",
+            (case, reviewer, version, *(values[f] for f in names), supersedes, reason, stamp),
+        )
+        return con.execute("SELECT last_insert_rowid()").fetchone()[0]
+
+    first = assess("c0001", "anna", 1, ELIGIBLE_ENTRY)
+    assess("c0001", "anna", 2, {**ELIGIBLE_ENTRY, "health_assessment": "kan_med_skaanehensyn"},
+           supersedes=first, reason="tastefejl")  # fmt: skip
+    assess("c0002", "bo", 1, INELIGIBLE_ENTRY)
+    con.execute("INSERT INTO activations VALUES ('c0007', 'c0002', ?)", (stamp,))
+    con.execute("INSERT INTO assignments VALUES ('c0007', 1, 'bo', ?)", (stamp,))
+    con.execute("COMMIT")
+    con.close()
+    return path

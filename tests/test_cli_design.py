@@ -122,6 +122,47 @@ def test_check_redraws_and_compares(study, capsys):
     assert "round 1 redrawn from the same frame is identical" in capsys.readouterr().out
 
 
+def test_new_round_is_stored_beside_the_first(study, capsys):
+    """--new-round adds round 2 to the study store; round 1's entries stay; --check reads
+    round 2 back from the store; export and status take --round."""
+    from stikprove.store import open_study
+
+    s = study / "s.sqlite"
+    assert run("draw", study / "odense.toml", "--study", s) == 0
+    assert run("assign", s, "--reviewers", "anna,bo") == 0
+    one = open_study(s)
+    case = one.open_cases("anna")["case_id"].iloc[0]
+    flags = ["--eligible", "ja", "--health", "for_syg", "--track", "uaendret", "--effort",
+             "ingen", "--evidence", "journal", "--new-certificate", "nej", "--confidence",
+             "sikker", "--date", "2026-11-20"]  # fmt: skip
+    assert run("record", s, case, "--reviewer", "anna", *flags) == 0
+    before = one.for_round(1).assessments(current_only=False)
+    assert run("draw", study / "odense.toml", "--study", s, "--new-round") == 0
+    assert "drew round 2" in capsys.readouterr().out
+    assert saved_rounds(s) == [1, 2]
+    first, second = load_saved_sample(s, 1), load_saved_sample(s, 2)
+    assert first.metadata["round"] == 1 and second.metadata["round"] == 2
+    assert first.metadata["frame_fingerprint"] == second.metadata["frame_fingerprint"]
+    assert set(first.units["case_id"]) == set(second.units["case_id"])
+    assert first.units["case_id"].tolist() != second.units["case_id"].tolist()
+    import pandas.testing as pdt
+
+    pdt.assert_frame_equal(open_study(s, round=1).assessments(current_only=False), before)
+    assert run("draw", study / "odense.toml", "--study", s, "--check") == 0
+    assert "round 2 redrawn from the same frame is identical" in capsys.readouterr().out
+    assert run("export", s, "--round", "1", "--out", study / "e1.csv") == 0
+    assert run("export", s, "--out", study / "e2.csv") == 0
+    e1 = pd.read_csv(study / "e1.csv", dtype={"case_id": str})
+    e2 = pd.read_csv(study / "e2.csv", dtype={"case_id": str})
+    assert e1["reviewed"].sum() == 1 and e2["reviewed"].sum() == 0
+    assert set(e2["case_id"]) == set(second.units.query("role == 'sample'")["case_id"])
+    assert run("status", s, "--round", "1", "--format", "csv") == 0
+    status = capsys.readouterr().out
+    assert run("status", s, "--round", "3") == 2
+    assert "holds no round 3" in capsys.readouterr().err
+    assert "anna" in status
+
+
 def test_changed_frame_is_refused_for_a_new_round(study, capsys):
     """A changed frame is refused (--new-round, --check), naming fingerprints; nothing written."""
     assert run("draw", study / "odense.toml", "--study", study / "s") == 0
@@ -233,3 +274,28 @@ def test_check_protocol_refuses_worklist_fields_missing_from_the_frame(study, ca
     (study / "bad.toml").write_text(bad, encoding="utf-8")
     assert run("check-protocol", study / "bad.toml") == 2
     assert "worklist_fields names ['shoe_size']" in capsys.readouterr().err
+
+
+def test_design_shows_domain_targets_and_rates_by_group(study, capsys):
+    """design prints each target's domains with their expected half-width and whether met."""
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    text = text.replace(
+        "margin = 0.15",
+        "margin = 0.15\ntargets = ["
+        '{ domain = "sex", margin = 0.1 }, { domain = "all", margin = 0.05 }]',
+    ).replace(
+        "anticipated = 0.2 ",
+        'anticipated = { default = 0.2, by = "origin", '
+        "values = { indvandrer_ikke_vestlig = 0.1 } } ",
+    )
+    (study / "targets.toml").write_text(text, encoding="utf-8")
+    assert run("design", study / "targets.toml") == 0
+    out = capsys.readouterr().out
+    assert "target half-width 0.1 per sex:" in out and "target half-width 0.05 per all:" in out
+    assert run("design", study / "targets.toml", "--format", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    kinds = {t["domain_type"] for t in doc["targets"]}
+    assert kinds == {"stratum", "sex", "all"}
+    assert all(isinstance(t["target_met"], bool) for t in doc["targets"])
+    assert doc["summary"]["anticipated_by"] == ["origin"]
+    assert {s["anticipated"] for s in doc["strata"]} == {0.1, 0.2}

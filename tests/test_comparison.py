@@ -24,9 +24,10 @@ from stikprove.estimation.comparison import (
     RaoScottTest,
     _newcombe_hybrid,
     compare_proportions,
+    mover_ratio,
     rao_scott_test,
 )
-from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation.domains import domain_linearization, estimate_proportions
 from stikprove.estimation.intervals import proportion_ci
 from strategies import stratified_samples
 
@@ -151,12 +152,62 @@ def test_linearization_difference_matches_r_svycontrast(data, r) -> None:
     assert res.p_value == pytest.approx(r["origin_p_value"], rel=RTOL)
 
 
-def test_linearization_ratio_matches_r_delta_method(data, r) -> None:
-    """Ratio and its log-scale delta-method interval equal R's svycontrast(quote(a/b))."""
+def test_shared_strata_ratio_is_mover_with_r_correlation(data, r) -> None:
+    """Shared strata: the ratio equals R's svycontrast(quote(a/b)); its interval is MOVER-R on
+    the design-adjusted Wilson limits with R's correlation cov/(se1·se2) (svyby covmat=TRUE)."""
     res = compare_proportions(data, "y", "stratum", "N", "origin", groups=("ikke_vestlig", "dansk"))
     assert res.ratio == pytest.approx(r["origin_ratio"], rel=RTOL)
-    assert res.ratio_low == pytest.approx(r["origin_ratio_low"], rel=RTOL)
-    assert res.ratio_high == pytest.approx(r["origin_ratio_high"], rel=RTOL)
+    rho = r["origin_cov"] / np.sqrt(r["origin_var_ikke_vestlig"] * r["origin_var_dansk"])
+    w = estimate_proportions(data, "y", "stratum", "N", by="origin", method="wilson")
+    w = w.set_index("origin")
+    low, high = mover_ratio(
+        r["origin_est_ikke_vestlig"], w.loc["ikke_vestlig", "ci_low"],
+        w.loc["ikke_vestlig", "ci_high"], r["origin_est_dansk"], w.loc["dansk", "ci_low"],
+        w.loc["dansk", "ci_high"], rho,
+    )  # fmt: skip
+    assert (res.ratio_low, res.ratio_high) == pytest.approx((low, high), rel=RTOL)
+    # close to R's log-scale delta-method interval where that is defined (a sanity check)
+    assert res.ratio_low == pytest.approx(r["origin_ratio_low"], rel=0.1)
+    assert res.ratio_high == pytest.approx(r["origin_ratio_high"], rel=0.1)
+
+
+def _mover_reference() -> pd.DataFrame:
+    return pd.read_csv(FIXTURES / "ratio_mover_r.csv")
+
+
+@pytest.mark.parametrize("row", _mover_reference().to_dict("records"))
+def test_mover_ratio_matches_r_transcription(row) -> None:
+    """MOVER-R on plain Wilson limits equals tests/fixtures/r/ratio_mover.R (Zou & Donner 2008;
+    Donner & Zou 2012, with R's prop.test Wilson limits) to 1e-10; Inf where x2 = 0."""
+    x1, n1, x2, n2 = int(row["x1"]), int(row["n1"]), int(row["x2"]), int(row["n2"])
+    lo1, hi1 = proportion_ci(x1, n1, method="wilson")
+    lo2, hi2 = proportion_ci(x2, n2, method="wilson")
+    low, high = mover_ratio(x1 / n1, lo1, hi1, x2 / n2, lo2, hi2, row["r"])
+    assert low == pytest.approx(row["low"], rel=1e-10, abs=1e-12)
+    if np.isinf(row["high"]):
+        assert high == np.inf
+    else:
+        assert high == pytest.approx(row["high"], rel=1e-10)
+
+
+def test_mover_ratio_is_reciprocal_when_groups_swap() -> None:
+    """L(b/a) = 1/U(a/b) and U(b/a) = 1/L(a/b), also with a correlation."""
+    low, high = mover_ratio(0.3, 0.2, 0.42, 0.1, 0.05, 0.19, 0.25)
+    back_low, back_high = mover_ratio(0.1, 0.05, 0.19, 0.3, 0.2, 0.42, 0.25)
+    assert back_low == pytest.approx(1 / high) and back_high == pytest.approx(1 / low)
+
+
+def test_ratio_with_no_events_in_one_group_is_never_nan() -> None:
+    """0 events in the second group: ratio +inf, interval [L > 0, +inf]; in the first: [0, U]."""
+    frame = pd.DataFrame(
+        {"stratum": ["a"] * 8 + ["b"] * 8, "N": [40] * 8 + [60] * 8,
+         "g": ["x"] * 8 + ["y"] * 8, "y": [1.0, 0, 1, 0, 0, 1, 0, 0] + [0.0] * 8}
+    )  # fmt: skip
+    xy = compare_proportions(frame, "y", "stratum", "N", "g")
+    assert xy.ratio == np.inf and xy.ratio_high == np.inf and 0 < xy.ratio_low < np.inf
+    yx = compare_proportions(frame, "y", "stratum", "N", "g", groups=("y", "x"))
+    assert yx.ratio == 0 and yx.ratio_low == 0 and 0 < yx.ratio_high < np.inf
+    assert yx.ratio_high == pytest.approx(1 / xy.ratio_low)
 
 
 def test_swapping_groups_negates_difference(data) -> None:
@@ -185,16 +236,38 @@ def test_linearization_can_be_forced_for_disjoint_strata(data, r) -> None:
 
 
 def test_domain_variances_are_those_of_estimate_proportions(data, r) -> None:
-    """v1, v2 are estimate_proportions' variances (k2 has a no-event stratum it adds a term for)."""
-    res = compare_proportions(
-        data, "y", "stratum", "N", "kommune", groups=("k1", "k2"), method="linearization"
-    )
+    """v1, v2 are estimate_proportions' variances: R's by default, also for k2, which holds a
+    stratum with no events; degenerate_strata="conservative" adds its documented term."""
+    args = {"groups": ("k1", "k2"), "method": "linearization"}
+    res = compare_proportions(data, "y", "stratum", "N", "kommune", **args)
     table = estimate_proportions(data, "y", "stratum", "N", by="kommune").set_index("kommune")
     assert res.se_second == table.loc["k2", "se"]
-    assert res.se_second**2 > r["kommune_var_k2"]  # the documented addition to R's variance
+    assert res.se_second**2 == pytest.approx(r["kommune_var_k2"], rel=RTOL)
     assert res.se_difference**2 == pytest.approx(
-        table.loc["k1", "se"] ** 2 + table.loc["k2", "se"] ** 2, rel=1e-12
+        r["kommune_var_k1"] + r["kommune_var_k2"], rel=RTOL
     )
+    wide = compare_proportions(
+        data, "y", "stratum", "N", "kommune", degenerate_strata="conservative", **args
+    )
+    assert wide.se_second**2 > r["kommune_var_k2"]
+
+
+def test_domain_linearization_covariance_matrix_matches_r(data, r) -> None:
+    """domain_linearization(...).covariance() is R's vcov(svyby(~y, ~g, svymean, covmat=TRUE))."""
+    lin = domain_linearization(data, "y", "stratum", "N", by="origin")
+    cov = pd.DataFrame(lin.covariance(), index=lin.keys["origin"], columns=lin.keys["origin"])
+    assert cov.loc["ikke_vestlig", "dansk"] == pytest.approx(r["origin_cov"], rel=RTOL)
+    assert cov.loc["dansk", "ikke_vestlig"] == pytest.approx(r["origin_cov"], rel=RTOL)
+    assert cov.loc["dansk", "dansk"] == pytest.approx(r["origin_var_dansk"], rel=RTOL)
+    by_k = domain_linearization(data, "y", "stratum", "N", by="kommune")
+    k_cov = by_k.covariance()
+    np.testing.assert_allclose(
+        np.diag(k_cov), [r[f"kommune_var_{k}"] for k in ("k1", "k2", "k3", "k4")], rtol=RTOL
+    )
+    assert k_cov[0, 2] == 0.0  # disjoint strata
+    z = np.zeros((len(by_k.y), 4))
+    z[np.arange(len(by_k.y)), by_k.domain] = by_k.influence
+    np.testing.assert_allclose(k_cov, by_k.stratified_covariance(z), rtol=1e-9, atol=1e-18)
 
 
 # -------------------------------------------------------------------- two groups: Newcombe
@@ -270,7 +343,8 @@ def test_newcombe_refused_for_overlapping_strata(data) -> None:
 
 
 def test_zero_events_in_both_groups_stays_honest() -> None:
-    """No events in either group: difference 0 with a non-degenerate interval, ratio NaN."""
+    """No events in either group: difference 0 with a non-degenerate interval; the ratio is
+    0/0 (NaN) but its interval is [0, +inf], never NaN."""
     frame = pd.DataFrame(
         {
             "stratum": ["a"] * 6 + ["b"] * 6,
@@ -283,7 +357,8 @@ def test_zero_events_in_both_groups_stays_honest() -> None:
     assert res.difference == 0.0
     assert res.method.startswith("newcombe")
     assert res.difference_low < 0.0 < res.difference_high
-    assert np.isnan(res.ratio_low) and np.isnan(res.p_value)
+    assert np.isnan(res.ratio) and np.isnan(res.p_value)
+    assert res.ratio_low == 0.0 and res.ratio_high == np.inf
 
 
 def test_census_groups_have_exact_difference() -> None:
@@ -397,7 +472,9 @@ def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
     assert -1.0 <= res.difference_low <= res.difference + 1e-12
     assert res.difference - 1e-12 <= res.difference_high <= 1.0
     assert np.isnan(res.p_value) or 0.0 <= res.p_value <= 1.0
-    if np.isfinite(res.ratio_low):
+    assert not np.isnan([res.ratio_low, res.ratio_high]).any()
+    assert 0.0 <= res.ratio_low <= res.ratio_high
+    if np.isfinite(res.ratio):
         assert res.ratio_low <= res.ratio * (1 + 1e-12)
         assert res.ratio * (1 - 1e-12) <= res.ratio_high
 

@@ -164,6 +164,7 @@ def test_proportional_allocation_of_round_numbers():
         "population_size",
         "sample_size",
         "sampling_fraction",
+        "anticipated",
         "expected_half_width",
         "target_met",
     ]
@@ -401,3 +402,200 @@ def test_double_review_count_rounds_half_up():
     """0.1 × 25 = 2.5 double reviews rounds to 3."""
     assert double_review_count(25, 0.1) == 3
     assert double_review_count(0, 0.5) == 0
+
+
+# ---------------------------------------------------------------------------------------------
+# domain precision targets
+
+from stikprove.design import DomainTarget, domain_half_width  # noqa: E402
+
+
+def test_domain_half_width_of_several_strata_is_the_stratified_wald():
+    """z sqrt(Σ W_h² (1 − f_h) S_h² / n_h) with S_h² = N_h/(N_h − 1) p_h q_h, by hand."""
+    N, n, p = [100, 300], [20, 30], [0.1, 0.3]
+    var = (100 / 400) ** 2 * (1 - 20 / 100) * (100 / 99) * 0.09 / 20 + (300 / 400) ** 2 * (
+        1 - 30 / 300
+    ) * (300 / 299) * 0.21 / 30
+    assert domain_half_width(N, n, p, 0.95) == pytest.approx(1.959963985 * math.sqrt(var))
+    assert domain_half_width([100, 300], [100, 300], p) == 0.0  # census
+    assert math.isnan(domain_half_width([100, 300], [0, 30], p))  # a stratum without cases
+
+
+@pytest.mark.parametrize("method", SAMPLE_SIZE_METHODS)
+def test_one_stratum_domain_target_is_sample_size(method):
+    """A domain of one stratum is planned exactly as sample_size() for that stratum."""
+    sizes, rates = [40, 250, 1200], [0.2, 0.5, 0.3]
+    target = DomainTarget("kommune_code", ["a", "b", "c"], 0.08)
+    a = allocate(
+        sizes,
+        method="precision",
+        anticipated=rates,
+        targets=[target],
+        confidence_level=0.9,
+        interval_method=method,
+    )
+    assert a.sample_sizes.tolist() == [
+        sample_size(0.08, p, 0.9, N, method) for p, N in zip(rates, sizes, strict=True)
+    ]
+    assert a.targets["target_met"].all()
+    assert domain_half_width([250], [a.sample_sizes[1]], 0.5, 0.9, method) == pytest.approx(
+        expected_half_width(a.sample_sizes[1], 0.5, 0.9, 250, method)
+    )
+
+
+def test_domain_target_is_the_smallest_neyman_total():
+    """For one domain of several strata the total is the smallest m whose Neyman allocation
+    (at least one per stratum) meets the margin: brute force over m."""
+    sizes, rates, margin = np.array([120, 400, 60, 900]), np.array([0.1, 0.3, 0.5, 0.2]), 0.05
+    a = allocate(
+        sizes,
+        method="precision",
+        anticipated=rates,
+        targets=[DomainTarget("all", ["all"] * 4, margin)],
+    )
+    m = int(a.sample_sizes.sum())
+    assert domain_half_width(sizes, a.sample_sizes, rates) <= margin
+
+    def neyman(total):
+        return allocate(sizes, total, "neyman", anticipated=rates, minimum=1).sample_sizes
+
+    assert a.sample_sizes.tolist() == neyman(m).tolist()
+    assert domain_half_width(sizes, neyman(m - 1), rates) > margin
+    row = a.targets.iloc[0]
+    assert (row["domain_type"], row["domain"], row["strata"], row["sample_size"]) == (
+        "all",
+        "all",
+        4,
+        m,
+    )
+
+
+target_cases = st.lists(
+    st.tuples(st.integers(1, 400), st.integers(0, 3), st.floats(0.05, 0.6)),
+    min_size=1,
+    max_size=16,
+)
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    target_cases,
+    st.floats(0.04, 0.2),
+    st.floats(0.04, 0.2),
+    st.sampled_from(["wald", "clopper-pearson"]),
+)
+def test_precision_allocation_meets_every_domain_target(
+    cases, stratum_margin, domain_margin, method
+):
+    """Without a budget every stratum and domain target is met, n_h stays within [1, N_h],
+    and the sizes are at least those the per-stratum margin alone needs."""
+    sizes = [c[0] for c in cases]
+    groups = [f"g{c[1]}" for c in cases]
+    rates = [c[2] for c in cases]
+    targets = [
+        DomainTarget("group", groups, domain_margin),
+        DomainTarget("all", ["all"] * len(cases), domain_margin / 2),
+    ]
+    a = allocate(
+        sizes,
+        method="precision",
+        anticipated=rates,
+        margin=stratum_margin,
+        targets=targets,
+        interval_method=method,
+    )
+    strata_only = allocate(
+        sizes, method="precision", anticipated=rates, margin=stratum_margin, interval_method=method
+    )
+    n = a.sample_sizes
+    assert ((n >= 1) & (n <= np.array(sizes))).all()
+    assert (n >= strata_only.sample_sizes).all()
+    assert a.targets["target_met"].all() and a.table["target_met"].all()
+    assert set(a.targets["domain_type"]) == {"stratum", "group", "all"}
+
+
+@settings(max_examples=40, deadline=None)
+@given(target_cases, st.integers(1, 600), st.floats(0.03, 0.2))
+def test_domain_targets_never_exceed_the_budget(cases, total, margin):
+    """With a budget the sizes never add to more; missed targets are in targets and notes."""
+    sizes = [c[0] for c in cases]
+    targets = [DomainTarget("group", [f"g{c[1]}" for c in cases], margin)]
+    a = allocate(sizes, total, "precision", anticipated=0.3, targets=targets)
+    assert a.sample_sizes.sum() <= total
+    assert (a.sample_sizes <= np.array(sizes)).all()
+    missed = a.targets.loc[~a.targets["target_met"]]
+    for _, row in missed.iterrows():
+        assert any(f"{row['domain']} (" in note for note in a.notes)
+
+
+def test_targets_are_reported_for_any_allocation():
+    """Proportional allocation reports each target domain's half-width and whether it is met."""
+    a = allocate(
+        [1000, 1000, 50],
+        total=300,
+        anticipated=0.2,
+        targets=[DomainTarget("kommune_code", ["101", "101", "147"], 0.05)],
+    )
+    t = a.targets.set_index("domain")
+    assert t.loc["101", "sample_size"] == 293 and t.loc["101", "target_met"]
+    assert not t.loc["147", "target_met"]
+    assert any("1 of 2 kommune_code domains miss the half-width 0.05: 147" in x for x in a.notes)
+
+
+def test_design_table_with_rates_by_group_bands_and_domain_targets():
+    """A protocol with anticipated rates by sex, banded time on benefit and targets per
+    kommune and overall: precision allocation meets them; the tables show them."""
+    text = (
+        PROTOCOL.replace(
+            'columns = ["kommune_code", "sex"]',
+            'columns = ["kommune_code", "sex", "years_on_benefit_band"]\n'
+            "bands.years_on_benefit = [0, 2]",
+        )
+        .replace(
+            "anticipated = 0.2",
+            'anticipated = { default = 0.2, by = "sex", values = { kvinde = 0.1 } }',
+        )
+        .replace(
+            "margin = 0.2",
+            'margin = 0.3\ntargets = [{ domain = "kommune_code", margin = 0.12 },'
+            ' { domain = "all", margin = 0.1 }]',
+        )
+        .replace('method = "proportional"', 'method = "precision"')
+        .replace("max_reviews = 30", "max_reviews = 200")
+    )
+    protocol = parse_protocol(text, "/tmp/p.toml")
+    f = small_frame()
+    f["years_on_benefit"] = np.where(np.arange(len(f)) % 4 == 0, 0.5, 3.0)
+    d = design_table(protocol, f)
+    assert set(d.strata["years_on_benefit_band"]) == {"0-2", "2+"}
+    assert (d.strata["anticipated"] == np.where(d.strata["sex"] == "kvinde", 0.1, 0.2)).all()
+    assert d.targets["target_met"].all()
+    kommuner = d.targets.loc[d.targets["domain_type"] == "kommune_code"]
+    assert kommuner["domain"].tolist() == ["147", "461"]
+    assert (kommuner["expected_half_width"] <= 0.12).all()
+    assert d.domains["target_met"].tolist() == [True, True, True]
+    assert d.domains["margin"].tolist() == [0.12, 0.12, 0.1]
+    assert d.domains.set_index("domain")["expected_half_width"]["461"] == pytest.approx(
+        kommuner.set_index("domain")["expected_half_width"]["461"]
+    )
+    text_out = d.to_text()
+    assert "target half-width 0.12 per kommune_code: 2 of 2 domains met" in text_out
+    assert "anticipated too_ill rate by sex (0.1; otherwise 0.2)" in text_out
+    # over budget: scaled down to the budget and the misses are named
+    tight = parse_protocol(text.replace("max_reviews = 200", "max_reviews = 25"), "/tmp/p.toml")
+    d = design_table(tight, f)
+    assert d.summary["reviews"] == 25 and d.summary["targets_missed"] > 0
+    assert any("all domains miss the half-width 0.1" in note for note in d.notes)
+
+
+def test_domain_variance_is_the_exact_stratified_srswor_variance():
+    """With N_h p_h events in stratum h, Var(Σ W_h x_h / n_h) under stratified SRSWOR is
+    Σ W_h² Var(x_h) / n_h² with x_h hypergeometric: the half-width's variance (scipy)."""
+    from scipy import stats
+
+    N, n, K = np.array([80, 250, 40]), np.array([12, 30, 20]), np.array([8, 75, 10])
+    p = K / N
+    W = N / N.sum()
+    exact = float((W**2 * stats.hypergeom.stats(N, K, n, moments="v") / n**2).sum())
+    z = stats.norm.ppf(0.95)
+    assert domain_half_width(N, n, p, 0.9) == pytest.approx(z * math.sqrt(exact), rel=1e-12)

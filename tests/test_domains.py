@@ -34,7 +34,8 @@ def _stratum(name: str, big_n: int, y: list[float], **extra) -> pd.DataFrame:
 
 def _r_results() -> tuple[pd.DataFrame, pd.DataFrame]:
     data = pd.read_csv(R_DIR / "domains_data.csv")
-    ref = pd.read_csv(R_DIR / "domains_r.csv", keep_default_na=False)
+    ref = pd.read_csv(R_DIR / "domains_r.csv", dtype={"by": str, "domain": str})
+    ref[["by", "domain"]] = ref[["by", "domain"]].fillna("")  # "" = the whole population
     return data, ref
 
 
@@ -61,6 +62,35 @@ def test_agrees_with_r_survey_svyciprop(method, by):
         np.testing.assert_allclose(ours[column], ref[column], rtol=0, atol=1e-6)
     for column in ("ci_low", "ci_high"):
         np.testing.assert_allclose(ours[column], ref[column].clip(0, 1), rtol=0, atol=1e-6)
+
+
+def test_r_fixture_checks_regular_domains_that_hold_degenerate_strata():
+    """The R comparison covers domains with strata that add nothing to R's variance.
+
+    s9 (40 of 40), s10 (0 of 4) and s11 (one outcome left: a lonely PSU) lie wholly in the
+    domains a, b and c and in the whole population; those domains have 0 < p < 1 and se > 0 in
+    R, so the test above holds the default to R there. The conservative option departs from R
+    exactly there.
+    """
+    data, ref = _r_results()
+    regular = ref[(ref["estimate"] > 0) & (ref["estimate"] < 1) & (ref["se"] > 0)]
+    held = regular[regular["by"].isin(["dom", ""])]
+    assert set(zip(held["by"], held["domain"], strict=True)) == {
+        ("dom", "a"),
+        ("dom", "b"),
+        ("dom", "c"),
+        ("", ""),
+    }
+    observed = data.dropna(subset=["y"]).groupby("stratum")["y"].agg(["size", "mean"])
+    assert observed.loc["s9"].tolist() == [40, 1.0] and observed.loc["s10"].tolist() == [4, 0.0]
+    assert observed.loc["s11", "size"] == 1
+    for by in ("dom", None):
+        standard = estimate_proportions(data, "y", "stratum", "N", by=by)
+        conservative = estimate_proportions(
+            data, "y", "stratum", "N", by=by, degenerate_strata="conservative"
+        )
+        assert (conservative["se"] > standard["se"] + 1e-4).all()
+        np.testing.assert_array_equal(conservative["estimate"], standard["estimate"])
 
 
 def test_r_fixture_has_domains_across_and_within_strata_and_missing_outcomes():
@@ -416,18 +446,42 @@ def test_twenty_thousand_cases_in_a_thousand_domains_is_fast():
     assert elapsed < 1.0, f"{elapsed:.3f} s"
 
 
-def test_stratum_without_variance_information_still_adds_variance():
-    """40 of 40 in a stratum with 76 % of the weight: R's se ignores it; ours adds the floor
-    (N_h/N)²(1 - f_h) p̃(1 - p̃)/n_h with p̃ = 40.5/41 to the textbook stratified variance."""
+def test_stratum_without_variance_information_standard_and_conservative():
+    """40 of 40 in a stratum with 76 % of the weight: by default R's (textbook stratified)
+    variance, to which that stratum adds nothing; degenerate_strata="conservative" adds
+    (N_h/N)²(1 - f_h) p̃(1 - p̃)/n_h with p̃ = 40.5/41."""
     data = pd.concat([_stratum("big", 509, [1.0] * 40), _stratum("small", 160, [1, 0, 0, 1, 0])])
-    row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
     total = 509 + 160
     p_small, n_small = 2 / 5, 5
     textbook = (160 / total) ** 2 * (1 - n_small / 160) * p_small * (1 - p_small) / (n_small - 1)
     shrunk = 40.5 / 41
     floor = (509 / total) ** 2 * (1 - 40 / 509) * shrunk * (1 - shrunk) / 40
-    assert row["se"] ** 2 == pytest.approx(textbook + floor)
-    assert row["ci_low"] < row["estimate"] - 0.05
+    standard = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    assert standard["se"] ** 2 == pytest.approx(textbook, rel=1e-12)
+    row = estimate_proportions(data, "y", "stratum", "N", degenerate_strata="conservative")
+    assert row["se"].iloc[0] ** 2 == pytest.approx(textbook + floor, rel=1e-12)
+    assert row["ci_low"].iloc[0] < standard["ci_low"]
+
+
+def test_lonely_stratum_adds_nothing_by_default_and_a_term_if_conservative():
+    """One outcome left in a sampled stratum: 0 to the variance (R's lonely.psu "certainty");
+    conservative adds (N_h/N)²(1 - 1/N_h) p̃(1 - p̃) with p̃ = 1.5/2."""
+    data = pd.concat([_stratum("s", 60, [1, None, None]), _stratum("t", 80, [0, 1, 0, 0])])
+    textbook = (80 / 140) ** 2 * (1 - 4 / 80) * 0.25 * 0.75 / 3
+    standard = estimate_proportions(data, "y", "stratum", "N")["se"].iloc[0]
+    assert standard**2 == pytest.approx(textbook, rel=1e-12)
+    conservative = estimate_proportions(data, "y", "stratum", "N", degenerate_strata="conservative")
+    floor = (60 / 140) ** 2 * (1 - 1 / 60) * 0.75 * 0.25
+    assert conservative["se"].iloc[0] ** 2 == pytest.approx(textbook + floor, rel=1e-12)
+
+
+def test_degenerate_strata_choice_is_checked_everywhere():
+    """An unknown degenerate_strata is refused by all three estimating functions."""
+    for fn in (estimate_proportions, outcome_bounds):
+        with pytest.raises(EstimationError, match=r"degenerate_strata.*got 'r'"):
+            fn(_good(), "y", "stratum", "N", degenerate_strata="r")
+    with pytest.raises(EstimationError, match="degenerate_strata"):
+        estimate_categories(_good(), "y", "stratum", "N", degenerate_strata="r")
 
 
 @given(data=stratified_samples(max_strata=3))

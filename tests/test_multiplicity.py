@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from fractions import Fraction
 from math import comb
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,6 +14,7 @@ from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 from stikprove.errors import EstimationError
+from stikprove.estimation.domains import domain_linearization, estimate_proportions
 from stikprove.estimation.multiplicity import flag_differences, funnel_limits
 
 # Benjamini & Hochberg (1995), section 4: the 15 p-values of their example; at q = 0.05 the
@@ -231,3 +233,83 @@ def test_funnel_refusals(args: tuple, kwargs: dict, match: str) -> None:
     """Bad arguments raise EstimationError naming the argument and the value."""
     with pytest.raises(EstimationError, match=match):
         funnel_limits(*args, **kwargs)
+
+
+# ------------------------------------------------------- the kommune is part of the nation
+
+R_DIR = Path(__file__).parent / "fixtures" / "r"
+
+
+def _comparison_data() -> pd.DataFrame:
+    return pd.read_csv(R_DIR / "comparison_data.csv")
+
+
+def test_design_based_test_against_the_nation_matches_r_svycontrast() -> None:
+    """p_k - p_nation with their covariance equals R's svycontrast on svytotal of indicators
+    (tests/fixtures/r/flag_national.R, survey 4.1.1): difference, se, t, df, p and BH p to
+    1e-9 relative."""
+    data = _comparison_data()
+    ref = pd.read_csv(R_DIR / "flag_national_r.csv")
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    design = domain_linearization(data, "y", "stratum", "N", by="kommune")
+    out = flag_differences(table, design=design).set_index("kommune").loc[ref["kommune"]]
+    assert out["tested"].all()
+    for column in ("national_rate", "difference", "se_difference", "statistic", "p_value",
+                   "p_adjusted"):  # fmt: skip
+        np.testing.assert_allclose(out[column], ref[column], rtol=1e-9)
+    np.testing.assert_array_equal(out["df_difference"], ref["df"])
+
+
+def test_design_based_test_is_not_the_fixed_rate_test() -> None:
+    """The kommune's share in the nation shrinks the contrast's variance: a large kommune's
+    se is smaller than its own se (the fixed-rate test would ignore that)."""
+    data = _comparison_data()
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    design = domain_linearization(data, "y", "stratum", "N", by="kommune")
+    joint = flag_differences(table, design=design)
+    fixed = flag_differences(table, joint["national_rate"].iloc[0])
+    np.testing.assert_allclose(joint["difference"], fixed["difference"], rtol=1e-12)
+    largest = int(np.argmax(np.bincount(design.domain)))
+    assert joint["se_difference"].iloc[largest] < fixed["se_difference"].iloc[largest]
+    assert list(joint.columns) == list(fixed.columns)
+
+
+def test_design_based_test_leaves_out_domains_without_variance() -> None:
+    """A kommune with no events (own se 0) is not tested, though the contrast's se is > 0."""
+    data = _comparison_data()
+    data.loc[data["kommune"] == "k3", "y"] = data.loc[data["kommune"] == "k3", "y"] * 0
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    design = domain_linearization(data, "y", "stratum", "N", by="kommune")
+    out = flag_differences(table, design=design).set_index("kommune")
+    assert not out.loc["k3", "tested"] and np.isnan(out.loc["k3", "p_value"])
+    assert out.loc[["k1", "k2", "k4"], "tested"].all()
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "match"),
+    [
+        ({"reference": "design"}, "needs design"),
+        ({"reference": "both"}, "reference must be"),
+        ({"national_rate": 0.2, "design": "lin"}, "national_rate must be None"),
+        ({"design": "lin", "reference": "fixed"}, "national_rate is needed"),
+        ({"design": 5}, "design must be the result of domain_linearization"),
+    ],
+)
+def test_design_reference_refusals(kwargs: dict, match: str) -> None:
+    """Contradictory or missing design arguments are refused with what was expected."""
+    data = _comparison_data()
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    lin = domain_linearization(data, "y", "stratum", "N", by="kommune")
+    if kwargs.get("design") == "lin":
+        kwargs = {**kwargs, "design": lin}
+    with pytest.raises(EstimationError, match=match):
+        flag_differences(table, **kwargs)
+
+
+def test_design_rows_must_be_domains_of_the_design() -> None:
+    """A row of estimates whose domain has no case in the design is named."""
+    data = _comparison_data()
+    table = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    lin = domain_linearization(data[data["kommune"] != "k4"], "y", "stratum", "N", by="kommune")
+    with pytest.raises(EstimationError, match="'k4'"):
+        flag_differences(table, design=lin)

@@ -264,3 +264,226 @@ def test_worklist_fields_must_be_frame_columns(tmp_path):
     with pytest.raises(ProtocolError, match=r"worklist_fields names \['shoe_size'\]"):
         check_worklist_fields(p, frame())
     check_worklist_fields(p, frame().assign(shoe_size=42))  # an extra frame column is fine
+
+
+# --------------------------------------------------------------------------------------------
+# Time on benefit (and age) in bands
+
+BANDED = MINIMAL.replace(
+    '["kommune_code", "sex", "origin"]', '["kommune_code", "sex", "years_on_benefit_band"]'
+).replace("[strata.collapse.origin]", "[strata.bands]\nyears_on_benefit = [0, 1, 3, 5]\n[unused]")
+BANDED = BANDED[: BANDED.index("[unused]")] + BANDED[BANDED.index("[precision]") :]
+
+
+def test_band_labels_are_left_closed_intervals():
+    """[0, 1, 3, 5] gives 0-1, 1-3, 3-5, 5+; a value on a break opens the next band."""
+    from stikprove.protocol import band_labels, band_values
+
+    assert band_labels([0, 1, 3, 5]) == ("0-1", "1-3", "3-5", "5+")
+    assert band_labels([0, 0.5, 2]) == ("0-0.5", "0.5-2", "2+")
+    years = pd.Series([0.0, 0.99, 1.0, 2.9, 3.0, 5.0, 40.0, float("nan")], name="years")
+    assert band_values(years, [0, 1, 3, 5]).tolist() == [
+        "0-1",
+        "0-1",
+        "1-3",
+        "1-3",
+        "3-5",
+        "5+",
+        "5+",
+        "ukendt",
+    ]
+    with pytest.raises(ProtocolError, match="1 case\\(s\\) have years below the first break"):
+        band_values(pd.Series([0.5, 2.0], name="years"), [1, 3])
+
+
+def test_years_on_benefit_bands_as_strata(tmp_path):
+    """bands.years_on_benefit makes years_on_benefit_band a strata column in stratum keys."""
+    p = parse_protocol(BANDED, tmp_path / "p.toml")
+    assert p.bands == {"years_on_benefit": (0.0, 1.0, 3.0, 5.0)}
+    assert "years_on_benefit in bands 0-1, 1-3, 3-5, 5+" in p.summary()
+    f = frame().assign(years_on_benefit=[0.2, 1.0, 4.5, 12.0] * 10)
+    pop = study_population(p, f)
+    assert set(pop["years_on_benefit_band"]) == {"0-1", "1-3", "3-5", "5+"}
+    assert (pop["years_on_benefit"] == f.loc[pop.index, "years_on_benefit"]).all()  # kept
+    first = pop.iloc[0]
+    assert first["stratum"] == (
+        f"{first['kommune_code']}|{first['sex']}|{first['years_on_benefit_band']}"
+    )
+    with pytest.raises(ProtocolError, match=r"lacks column\(s\) \['years_on_benefit'\]"):
+        study_population(p, frame())
+
+
+@pytest.mark.parametrize(
+    ("bands", "message"),
+    [
+        ("years_on_benefit = [0, 3, 1]", "expected a strictly increasing list"),
+        ("years_on_benefit = [1]", "at least two numbers"),
+        ("years_on_benefit = [-1, 2]", "numbers >= 0"),
+        ('years_on_benefit = ["0", "2"]', "strictly increasing list"),
+        ("kommune_code = [0, 2]", "'kommune_code' cannot be banded: expected one of"),
+        ("years_on_benefit = [0, 2]\nage = [18, 30]", "'age_band' is not a strata column"),
+    ],
+)
+def test_bad_bands_are_refused(tmp_path, bands, message):
+    """Bands must be increasing numbers >= 0 of a numeric column used among the strata."""
+    text = BANDED.replace("years_on_benefit = [0, 1, 3, 5]", bands)
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol(text, tmp_path / "p.toml")
+
+
+def test_band_column_needs_its_bands(tmp_path):
+    """years_on_benefit_band among the strata without bands.years_on_benefit is refused."""
+    text = BANDED.replace("[strata.bands]\nyears_on_benefit = [0, 1, 3, 5]\n", "")
+    with pytest.raises(ProtocolError, match="'years_on_benefit_band' needs its bands"):
+        parse_protocol(text, tmp_path / "p.toml")
+    text = BANDED.replace(
+        "[strata.bands]", "[strata.collapse.years_on_benefit_band]\nx = 'y'\n[strata.bands]"
+    )
+    with pytest.raises(ProtocolError, match="cannot be collapsed"):
+        parse_protocol(text, tmp_path / "p.toml")
+
+
+# --------------------------------------------------------------------------------------------
+# Anticipated rates by group
+
+
+def with_anticipated(value: str) -> str:
+    return MINIMAL.replace("anticipated = 0.3", f"anticipated = {value}")
+
+
+def test_anticipated_rates_by_a_collapsed_column(tmp_path):
+    """A table of rates by (collapsed) origin group, with a default for the others."""
+    from stikprove.protocol import anticipated_rates
+
+    text = with_anticipated(
+        '{ default = 0.2, by = "origin", values = { ikke_vestlig = 0.1, dansk = 0.35 } }'
+    )
+    p = parse_protocol(text, tmp_path / "p.toml")
+    assert p.anticipated == 0.2 and p.anticipated_by == ("origin",)
+    assert dict(p.anticipated_values) == {"ikke_vestlig": 0.1, "dansk": 0.35}
+    assert "anticipated by origin: ikke_vestlig 0.1, dansk 0.35, otherwise 0.2" in p.summary()
+    pop = study_population(p, frame())
+    rates = anticipated_rates(p, pop)
+    expected = pop["origin"].map({"ikke_vestlig": 0.1, "dansk": 0.35}).fillna(0.2)
+    assert rates.tolist() == expected.tolist()
+
+
+def test_anticipated_rates_by_several_columns_as_a_table(tmp_path):
+    """by may list several strata columns; keys join their values with '|'."""
+    from stikprove.protocol import anticipated_rates
+
+    text = MINIMAL.replace("anticipated = 0.3\n", "") + (
+        '\n[precision.anticipated]\ndefault = 0.25\nby = ["sex", "origin"]\n'
+        'values = { "kvinde|ikke_vestlig" = 0.1 }\n'
+    )
+    p = parse_protocol(text, tmp_path / "p.toml")
+    assert p.anticipated_by == ("sex", "origin")
+    table = pd.DataFrame({"sex": ["kvinde", "mand"], "origin": ["ikke_vestlig", "ikke_vestlig"]})
+    assert anticipated_rates(p, table).tolist() == [0.1, 0.25]
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ('{ by = "origin", values = { dansk = 0.3 } }', "default = None: expected the rate"),
+        ('{ default = 0.2, by = "shoe", values = { a = 0.3 } }', "by = 'shoe': expected a strata"),
+        ('{ default = 0.2, by = "origin", values = { dansk = 1.5 } }', "values = .*rate in"),
+        (
+            '{ default = 0.2, by = "origin", values = { dansk_oprindelse = 0.3 } }',
+            "'dansk_oprindelse' in 'dansk_oprindelse' is not a value of origin: expected one of "
+            "dansk, vestlig, ikke_vestlig",
+        ),
+        (
+            '{ default = 0.2, by = "kommune_code", values = { "411" = 0.3 } }',
+            "'411' .* is not a value of kommune_code",
+        ),
+        (
+            '{ default = 0.2, by = ["sex", "origin"], values = { kvinde = 0.3 } }',
+            "key 'kvinde' has 1 part",
+        ),
+        ('{ default = 0.2, by = "sex", values = { mand = 0.3 }, x = 1 }', r"unknown key\(s\)"),
+        ("1.5", "anticipated = 1.5: expected a rate in"),
+    ],
+)
+def test_bad_anticipated_tables_are_refused(tmp_path, value, message):
+    """Every part of an anticipated table is checked against the strata."""
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol(with_anticipated(value), tmp_path / "p.toml")
+
+
+def test_anticipated_by_health_exempt_and_bands(tmp_path):
+    """Booleans are keyed true/false and bands by their labels."""
+    from stikprove.protocol import anticipated_rates
+
+    text = BANDED.replace(
+        "anticipated = 0.3",
+        'anticipated = { default = 0.3, by = "years_on_benefit_band", values = { "5+" = 0.5 } }',
+    )
+    p = parse_protocol(text, tmp_path / "p.toml")
+    pop = study_population(p, frame().assign(years_on_benefit=[0.2, 1.0, 4.5, 12.0] * 10))
+    rates = anticipated_rates(p, pop)
+    assert (rates[pop["years_on_benefit_band"].to_numpy() == "5+"] == 0.5).all()
+    bad = text.replace('"5+" = 0.5', '"6+" = 0.5')
+    with pytest.raises(ProtocolError, match="expected one of 0-1, 1-3, 3-5, 5\\+, ukendt"):
+        parse_protocol(bad, tmp_path / "p.toml")
+
+
+# --------------------------------------------------------------------------------------------
+# Precision targets per domain
+
+
+def with_targets(targets: str, margin: str = "") -> str:
+    return MINIMAL.replace("anticipated = 0.3", f"anticipated = 0.3\n{margin}targets = {targets}")
+
+
+def test_precision_targets_are_parsed_and_normalised(tmp_path):
+    """Domains are 'stratum', 'all', a strata column or a list of them (in strata order)."""
+    text = with_targets(
+        '[{ domain = ["sex", "kommune_code"], margin = 0.1 }, { domain = "all", margin = 0.03 },'
+        ' { domain = "kommune_code", margin = 0.08 }]',
+        margin="margin = 0.15\n",
+    )
+    p = parse_protocol(text, tmp_path / "p.toml")
+    assert [(t.domain, t.columns, t.margin) for t in p.targets] == [
+        ("stratum", ("kommune_code", "sex", "origin"), 0.15),
+        ("kommune_code × sex", ("kommune_code", "sex"), 0.1),
+        ("all", (), 0.03),
+        ("kommune_code", ("kommune_code",), 0.08),
+    ]
+    assert p.margin == 0.15
+    assert "half-width 0.08 per kommune_code" in p.summary()
+
+
+def test_a_stratum_target_is_the_margin(tmp_path):
+    """targets = [{ domain = "stratum" }] sets margin and allows allocation 'precision'."""
+    text = with_targets('[{ domain = "stratum", margin = 0.2 }]') + (
+        '[allocation]\nmethod = "precision"\n'
+    )
+    p = parse_protocol(text, tmp_path / "p.toml")
+    assert p.margin == 0.2 and p.allocation == "precision"
+    text = with_targets('[{ domain = "all", margin = 0.05 }]') + (
+        '[allocation]\nmethod = "precision"\n'
+    )
+    assert parse_protocol(text, tmp_path / "p.toml").margin is None
+
+
+@pytest.mark.parametrize(
+    ("targets", "message"),
+    [
+        ('[{ domain = "shoe", margin = 0.1 }]', 'domain = \'shoe\': expected "stratum", "all"'),
+        ('[{ domain = "sex", margin = 1.1 }]', r"targets\[1\] margin = 1.1: expected"),
+        ('[{ domain = "sex" }]', "margin = None"),
+        ('[{ domain = "sex", margin = 0.1, weight = 2 }]', r"unknown key\(s\) \['weight'\]"),
+        (
+            '[{ domain = "sex", margin = 0.1 }, { domain = ["sex"], margin = 0.2 }]',
+            "a second target for the sex domains",
+        ),
+        ('[{ domain = "stratum", margin = 0.1 }]', "the per-stratum margin counts as one"),
+        ('[{ domain = ["sex", "sex"], margin = 0.1 }]', 'expected "stratum"'),
+        ('{ domain = "sex", margin = 0.1 }', "targets = .*expected a list of tables"),
+    ],
+)
+def test_bad_targets_are_refused(tmp_path, targets, message):
+    """Targets name strata columns, a margin in (0, 1), and each domain once."""
+    with pytest.raises(ProtocolError, match=message):
+        parse_protocol(with_targets(targets, margin="margin = 0.2\n"), tmp_path / "p.toml")

@@ -414,3 +414,42 @@ def test_boolean_strata_column_round_trips(tmp_path):
     back = read_sample(write_sample(s, tmp_path / "s"))
     assert back.strata["health_exempt"].dtype == bool
     assert back.units["health_exempt"].tolist() == s.units["health_exempt"].tolist()
+
+
+def test_years_on_benefit_bands_rates_and_targets_in_a_draw(tmp_path):
+    """Banded time on benefit is a strata column of the sample (kept through its files);
+    rates by group and domain targets set the sizes the draw uses."""
+    p = protocol(
+        **{
+            '["kommune_code", "sex", "origin"]': (
+                '["kommune_code", "sex", "origin", "years_on_benefit_band"]\n'
+                "bands.years_on_benefit = [0, 2, 5]"
+            ),
+            "anticipated = 0.2": (
+                'anticipated = { default = 0.2, by = "origin", values = { ikke_vestlig = 0.1 } }\n'
+                'targets = [{ domain = "kommune_code", margin = 0.1 }]'
+            ),
+            'method = "proportional"': 'method = "precision"',
+            "max_reviews = 300": "max_reviews = 2000",
+        }
+    )
+    s = draw(p, frame(), frame_fingerprint="x")
+    assert s.strata_columns == ("kommune_code", "sex", "origin", "years_on_benefit_band")
+    assert set(s.units["years_on_benefit_band"]) <= {"0-2", "2-5", "5+", "ukendt"}
+    assert (s.units["stratum"].str.split("|").str[3] == s.units["years_on_benefit_band"]).all()
+    from stikprove.design import design_table
+
+    d = design_table(p, frame())
+    assert d.targets["target_met"].all()
+    assert s.strata["sample_size"].tolist() == d.strata["sample_size"].tolist()
+    back = read_sample(write_sample(s, tmp_path / "s"))
+    assert back.units["years_on_benefit_band"].tolist() == s.units["years_on_benefit_band"].tolist()
+
+
+def test_worklist_fields_missing_from_the_frame_are_refused_by_draw():
+    """A draw refuses [review] worklist_fields the frame lacks (before drawing anything)."""
+    from stikprove.errors import ProtocolError
+
+    p = protocol(**{"double_review_fraction = 0.1": 'worklist_fields = ["age", "shoe_size"]'})
+    with pytest.raises(ProtocolError, match=r"worklist_fields names \['shoe_size'\]"):
+        draw(p, frame(), frame_fingerprint="x")

@@ -148,8 +148,8 @@ def test_check_constraints_come_from_the_codebook(tmp_path):
     try:
         with pytest.raises(sqlite3.IntegrityError, match="CHECK"):
             con.execute(
-                "INSERT INTO assessments (case_id, reviewer, version, eligible, entered_at, "
-                "source) VALUES (?, 'anna', 1, 'maybe', 'now', 'test')",
+                "INSERT INTO assessments (round, case_id, reviewer, version, eligible, "
+                "entered_at, source) VALUES (1, ?, 'anna', 1, 'maybe', 'now', 'test')",
                 (case,),
             )
     finally:
@@ -165,8 +165,8 @@ def test_foreign_keys_are_enforced(tmp_path):
     try:
         with pytest.raises(sqlite3.IntegrityError, match="FOREIGN KEY"):
             con.execute(
-                "INSERT INTO assessments (case_id, reviewer, version, eligible, entered_at, "
-                "source) VALUES (?, 'anna', 1, 'ja', 'now', 'test')",
+                "INSERT INTO assessments (round, case_id, reviewer, version, eligible, "
+                "entered_at, source) VALUES (1, ?, 'anna', 1, 'ja', 'now', 'test')",
                 (bo_case,),
             )
     finally:
@@ -311,3 +311,149 @@ def test_export_marks_the_unbroken_run_of_reviewed_cases(tmp_path):
     table = study.export()
     table = table[table["stratum"] == key].set_index("draw_order")
     assert table["in_complete_run"].tolist() == [True, True, False, False, False, False]
+
+
+# ---- schema version 1 -> 2 ------------------------------------------------------------
+
+
+def test_version_1_store_migrates_in_place(tmp_path):
+    """A version-1 store opens, is migrated in place (audited, once) and keeps every row:
+    assessments with their ids, versions and corrections, assignments and activations."""
+    from store_fixtures import make_v1_store
+
+    path = make_v1_store(tmp_path / "v1.sqlite")
+    study = open_study(path)
+    assert study.schema_version == SCHEMA_VERSION == 2
+    con = sqlite3.connect(path)
+    try:
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert not con.execute(
+            "SELECT name FROM sqlite_master WHERE name LIKE 'v1_%'"
+        ).fetchall()
+    finally:
+        con.close()
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert study.meta()["schema_version"] == "2"
+    assert study.audit_log()["action"].tolist() == ["migrate"]
+    history = study.assessments(current_only=False)
+    assert history["assessment_id"].tolist() == [1, 2, 3]
+    assert history["version"].tolist() == [1, 2, 1]
+    assert history["supersedes"].tolist()[1] == 1
+    assert history["reason"].tolist()[1] == "tastefejl"
+    table = study.export().set_index("case_id")
+    assert table.loc["c0001", "health_assessment"] == "kan_med_skaanehensyn"
+    assert table.loc["c0002", "eligible"] == "nej" and table.loc["c0007", "role"] == "reserve"
+    units = study.units().set_index("case_id")
+    assert units.loc["c0007", "activated"] and units.loc["c0007", "replaces"] == "c0002"
+    assert set(study.export_double_reviews()["case_id"]) == {"c0004"}
+    # the migrated store works as a new one: append-only, constraints, further entries
+    con = sqlite3.connect(path)
+    try:
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute("DELETE FROM assessments")
+        with pytest.raises(sqlite3.IntegrityError, match="append-only"):
+            con.execute("UPDATE activations SET replaces = 'c0003'")
+    finally:
+        con.close()
+    result = import_entries(study, [entry("c0003", ineligible=True)], "anna")
+    assert result.activations[0].reserve_case == "c0008"
+    assert open_study(path).audit_log()["action"].tolist().count("migrate") == 1
+
+
+# ---- rounds ------------------------------------------------------------------------------
+
+
+def _assess_some(study):
+    """Round 1: anna enters her first two cases, the second one ineligible."""
+    first, second = study.open_cases("anna")["case_id"].iloc[:2]
+    import_entries(study, [entry(first), entry(second, ineligible=True)], "anna")
+    return first, second
+
+
+def test_a_new_round_lives_beside_the_first(tmp_path):
+    """A second round (same case ids, another order) is stored beside the first; the first
+    round's assignments, assessments and export are untouched; the study works on round 2."""
+    from stikprove.assignment import assign_reviewers
+    from stikprove.store import read_stored_sample, store_drawn_sample, stored_rounds
+    from store_fixtures import next_round
+
+    sample = make_sample()
+    study = create_study(tmp_path / "s.sqlite", sample, reviewers=("anna", "bo"))
+    first, second = _assess_some(study)
+    before = {
+        "assessments": study.assessments(current_only=False),
+        "assignments": study.assignments(),
+        "export": study.export(),
+        "status": study.status(),
+    }
+    round2 = next_round(sample)
+    again = store_drawn_sample(round2, study.path)
+    assert stored_rounds(study.path) == [1, 2] and again.current_round() == 2
+    assert study.current_round() == 2  # a Study follows the latest round
+    one = open_study(study.path, round=1)
+    pd.testing.assert_frame_equal(one.assessments(current_only=False), before["assessments"])
+    pd.testing.assert_frame_equal(one.assignments(), before["assignments"])
+    pd.testing.assert_frame_equal(one.export(), before["export"])
+    pd.testing.assert_frame_equal(one.status(), before["status"])
+    # round 2: its own strata, units in its own order, nothing assigned or entered yet
+    units = study.units()
+    assert (units["round"] == 2).all() and len(units) == len(sample.units)
+    assert units.groupby("stratum")["draw_order"].first().eq(1).all()
+    assert study.assignments().empty and study.assessments().empty
+    assert study.open_cases("anna").empty
+    assert study.strata()["reserves_used"].sum() == 0
+    status = study.status()
+    assert status["unassigned"].sum() == int(sample.strata["sample_size"].sum())
+    assign_reviewers(study, ["anna", "bo"])
+    # case ids repeat across rounds: round 2 assigns and assesses them afresh
+    a2 = study.assignments()
+    assert len(a2) == int(sample.strata["sample_size"].sum())
+    assert set(a2["case_id"]) & set(before["assignments"]["case_id"])
+    case2 = study.open_cases("bo")["case_id"].iloc[0]
+    import_entries(study, [entry(case2)], "bo")
+    assert study.export().set_index("case_id").loc[case2, "reviewed"]
+    pd.testing.assert_frame_equal(one.export(), before["export"])
+    assert open_study(study.path, round=1).export()["reviewed"].sum() == 2
+    assert study.export()["reviewed"].sum() == 1
+    # each round's sample reads back as drawn (for draw --check)
+    back1, back2 = (read_stored_sample(study.path, r) for r in (1, 2))
+    assert back1.metadata["round"] == 1 and back2.metadata["round"] == 2
+    assert back2.units["draw_order"].tolist() == round2.units["draw_order"].tolist()
+    assert back2.units["case_id"].tolist() == round2.units["case_id"].tolist()
+    assert back1.units["case_id"].tolist() == sample.units["case_id"].tolist()
+    assert "new_round" in study.audit_log()["action"].tolist()
+
+
+def test_a_round_is_stored_once_and_in_order(tmp_path):
+    """The same round again, a skipped round number, another study or another codebook is
+    refused with nothing written."""
+    from stikprove.codebook import default_codebook
+    from stikprove.store import add_round, store_drawn_sample
+    from store_fixtures import next_round
+
+    sample = make_sample()
+    study = create_study(tmp_path / "s.sqlite", sample)
+    with pytest.raises(StoreError, match="already has a sample"):
+        store_drawn_sample(sample, study.path)
+    with pytest.raises(StoreError, match="expected round 2"):
+        store_drawn_sample(next_round(sample, round=3), study.path)
+    other = next_round(sample)
+    other = type(other)(other.units, other.strata, {**other.metadata, "study_id": "x"},
+                        other.protocol_text)  # fmt: skip
+    with pytest.raises(StoreError, match="study id 'x'"):
+        store_drawn_sample(other, study.path)
+    text = default_codebook().text.replace("sikker", "helt_sikker")
+    from stikprove.codebook import parse_codebook
+
+    with pytest.raises(StoreError, match="codebook differs"):
+        add_round(study.path, next_round(sample), codebook=parse_codebook(text))
+    assert study.rounds()["round"].tolist() == [1]
+    with study.reading() as con:
+        assert con.execute("SELECT count(*) FROM units").fetchone()[0] == len(sample.units)
+        assert con.execute("SELECT count(DISTINCT round) FROM strata").fetchone()[0] == 1
+
+
+def test_open_study_refuses_a_round_it_does_not_hold(tmp_path):
+    study = make_study(tmp_path)
+    with pytest.raises(StoreError, match="holds no round 2"):
+        open_study(study.path, round=2)

@@ -143,3 +143,35 @@ def test_unknown_reviewer_and_format_are_refused(tmp_path):
         write_worklist(study, "carl", tmp_path / "w.xlsx")
     with pytest.raises(StoreError, match="xlsx, csv"):
         write_worklist(study, "anna", tmp_path / "w.ods")
+
+
+def test_worklists_carry_their_round_and_import_checks_it(tmp_path):
+    """After a new round the worklist shows the round (and its file name does); a round-1
+    worklist is refused in round 2 unless imported into round 1 (--round 1)."""
+    from stikprove.assignment import assign_reviewers
+    from stikprove.recording import import_assessments
+    from stikprove.store import add_round, open_study
+    from store_fixtures import next_round
+
+    sample = make_sample()
+    study = create_study(tmp_path / "s.sqlite", sample, reviewers=["anna", "bo"])
+    old = write_worklist(study, "anna", tmp_path / "r1.csv").path
+    table = pd.read_csv(old, dtype=str, encoding="utf-8-sig")
+    table.loc[0, list(entry("x"))[1:]] = pd.Series(entry("x")).iloc[1:].values
+    table.to_csv(old, index=False)
+    add_round(study.path, next_round(sample))
+    assign_reviewers(study, ["anna", "bo"])
+    with pytest.raises(StoreError, match="worklist of round 1.*--round 1"):
+        import_assessments(study, old, "anna")
+    assert study.assessments().empty
+    result = import_assessments(open_study(study.path, round=1), old, "anna")
+    assert len(result.new) == 1 and study.for_round(1).export()["reviewed"].sum() == 1
+    new = worklist_table(study, "anna")
+    assert list(new.columns[:5]) == [*FIXED, "round"] and set(new["round"]) == {2}
+    from stikprove.worklist import default_path
+
+    assert default_path(study, "anna", "xlsx").name == "worklist-test-study-round2-anna.xlsx"
+    path = write_worklist(study, "anna", tmp_path / "r2.xlsx").path
+    with pytest.raises(StoreError, match="worklist of round 2.*into round 1"):
+        import_assessments(study.for_round(1), path, "anna")
+    assert import_assessments(study, path, "anna").empty_rows == len(new)

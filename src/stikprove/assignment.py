@@ -70,11 +70,13 @@ def assign_reviewers(
 
     Already assigned cases keep their reviewers, so running it again assigns nothing new.
     Double-review cases (the sample's ``double_review`` flag) get a second reviewer who is
-    not the first; that needs at least two reviewers.
+    not the first; that needs at least two reviewers. Works on the study's round (the
+    latest unless the Study was opened for another).
     """
     reviewers = check_reviewer_names(reviewers)
     with study.transaction() as con:
         stamp = now_utc()
+        round_no = study.round_in(con)
         known = {r[0] for r in con.execute("SELECT name FROM reviewers")}
         con.executemany(
             "INSERT INTO reviewers VALUES (?, ?)",
@@ -82,14 +84,15 @@ def assign_reviewers(
         )
         units = pd.read_sql_query(
             """SELECT u.case_id, u.stratum, u.draw_order, u.double_review,
-                 (SELECT reviewer FROM assignments g WHERE g.case_id = u.case_id
-                    AND g.review_slot = 1) AS first_reviewer,
-                 EXISTS (SELECT 1 FROM assignments g WHERE g.case_id = u.case_id
-                    AND g.review_slot = 2) AS has_second
-            FROM units u LEFT JOIN activations a USING (case_id)
-            WHERE u.role = 'sample' OR a.case_id IS NOT NULL
+                 (SELECT reviewer FROM assignments g WHERE g.round = u.round
+                    AND g.case_id = u.case_id AND g.review_slot = 1) AS first_reviewer,
+                 EXISTS (SELECT 1 FROM assignments g WHERE g.round = u.round
+                    AND g.case_id = u.case_id AND g.review_slot = 2) AS has_second
+            FROM units u LEFT JOIN activations a USING (round, case_id)
+            WHERE u.round = ? AND (u.role = 'sample' OR a.case_id IS NOT NULL)
             ORDER BY u.stratum, u.draw_order""",
             con,
+            params=(round_no,),
         )
         n_first_before = int(units["first_reviewer"].notna().sum())
         todo = units[units["first_reviewer"].isna()]
@@ -111,13 +114,17 @@ def assign_reviewers(
             seconds[row.case_id] = others[i % len(others)]
         rows = [(c, 1, r, stamp) for c, r in firsts.items()]
         rows += [(c, 2, r, stamp) for c, r in seconds.items()]
-        con.executemany("INSERT INTO assignments VALUES (?, ?, ?, ?)", rows)
+        con.executemany(
+            "INSERT INTO assignments (round, case_id, review_slot, reviewer, assigned_at) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [(round_no, *row) for row in rows],
+        )
         audit(
             con,
             "assign",
             source,
-            f"reviewers {','.join(reviewers)}; {len(firsts)} first and {len(seconds)} second "
-            "reviews assigned",
+            f"round {round_no}; reviewers {','.join(reviewers)}; {len(firsts)} first and "
+            f"{len(seconds)} second reviews assigned",
         )
     stratum = units.set_index("case_id")["stratum"]
     df = pd.DataFrame(rows, columns=["case_id", "review_slot", "reviewer", "assigned_at"])
@@ -126,18 +133,25 @@ def assign_reviewers(
 
 
 def assign_activated_reserve(
-    con: sqlite3.Connection, reserve: str, replaces: str, stamp: str
+    con: sqlite3.Connection, reserve: str, replaces: str, stamp: str, round: int
 ) -> None:
     """Inside a transaction: give an activated reserve the reviewers of the case it replaces
     (the first reviewer; and the second if the reserve is to be reviewed twice)."""
     rows = con.execute(
-        "SELECT review_slot, reviewer FROM assignments WHERE case_id = ? ORDER BY review_slot",
-        (replaces,),
+        "SELECT review_slot, reviewer FROM assignments WHERE round = ? AND case_id = ? "
+        "ORDER BY review_slot",
+        (round, replaces),
     ).fetchall()
     by_slot = dict(rows)
     first = by_slot[1]
-    con.execute("INSERT INTO assignments VALUES (?, 1, ?, ?)", (reserve, first, stamp))
-    double = con.execute("SELECT double_review FROM units WHERE case_id = ?", (reserve,)).fetchone()
+    insert = (
+        "INSERT INTO assignments (round, case_id, review_slot, reviewer, assigned_at) "
+        "VALUES (?, ?, ?, ?, ?)"
+    )
+    con.execute(insert, (round, reserve, 1, first, stamp))
+    double = con.execute(
+        "SELECT double_review FROM units WHERE round = ? AND case_id = ?", (round, reserve)
+    ).fetchone()
     if double and double[0]:
         second = by_slot.get(2)
         if second is None:
@@ -145,10 +159,10 @@ def assign_activated_reserve(
             row = con.execute(
                 """SELECT r.name FROM reviewers r
                 WHERE r.name != ? ORDER BY
-                  (SELECT count(*) FROM assignments g WHERE g.reviewer = r.name
+                  (SELECT count(*) FROM assignments g WHERE g.round = ? AND g.reviewer = r.name
                      AND g.review_slot = 2), r.name LIMIT 1""",
-                (first,),
+                (first, round),
             ).fetchone()
             second = row[0] if row else None
         if second is not None:
-            con.execute("INSERT INTO assignments VALUES (?, 2, ?, ?)", (reserve, second, stamp))
+            con.execute(insert, (round, reserve, 2, second, stamp))

@@ -48,7 +48,13 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from stikprove.errors import DesignError, ProtocolError
-from stikprove.protocol import Protocol, study_population
+from stikprove.protocol import (
+    DOMAIN_STRATUM,
+    Protocol,
+    anticipated_rates,
+    joined_values,
+    study_population,
+)
 
 SAMPLE_SIZE_METHODS = ("wald", "wilson", "clopper-pearson", "hypergeometric")
 """Interval methods :func:`sample_size` and :func:`expected_half_width` know."""
@@ -300,7 +306,8 @@ class Allocation:
     ``sample_sizes`` is aligned to the input (a Series with the input's index when a Series
     was given, else a numpy int array). ``table`` has one row per stratum with columns
     ``stratum`` (str), ``population_size``, ``sample_size``, ``sampling_fraction``,
-    ``expected_half_width`` (at the anticipated rate, 0.5 when none was given) and
+    ``anticipated``, ``expected_half_width`` (at the anticipated rate, 0.5 when none was
+    given) and
     ``target_met`` (bool; NA when no margin was given). ``notes`` says what was changed:
     census, redistribution, missed targets.
     """
@@ -310,6 +317,9 @@ class Allocation:
     method: str
     total: int
     notes: tuple[str, ...] = field(default=())
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """One row per domain of each target (the per-stratum margin included): domain_type,
+    domain, strata, population_size, sample_size, margin, expected_half_width, target_met."""
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
         return self.table._repr_html_()
@@ -383,6 +393,144 @@ def _round_bounded(x: np.ndarray, lower: np.ndarray, upper: np.ndarray, total: i
     return n
 
 
+@dataclass(frozen=True)
+class DomainTarget:
+    """A precision target for a kind of domain (see :func:`allocate`).
+
+    ``domain`` names the kind (e.g. "kommune_code", "kommune_code × sex", "all");
+    ``groups`` gives, for each stratum (in the order of the population sizes), the domain
+    it belongs to (e.g. its kommune code); ``margin`` is the largest acceptable expected
+    half-width of every such domain's interval at the anticipated rates.
+    """
+
+    domain: str
+    groups: Sequence[Any] | np.ndarray | pd.Series
+    margin: float
+
+
+def _unit_variances(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+    """N_h² (1 − f_h) S_h² / n_h per stratum, S_h² = N_h / (N_h − 1) p_h q_h: the stratum's
+    contribution to the variance of a domain total (0 for a census, inf with no case)."""
+    N = sizes.astype(float)
+    n = np.asarray(n, dtype=float)
+    s2 = np.where(N > 1, N / np.maximum(N - 1, 1), 0.0) * p * (1 - p)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(n >= N, 0.0, np.where(n > 0, N * N * (1 - n / N) * s2 / n, np.inf))
+
+
+def domain_half_width(
+    population_sizes: Any,
+    sample_sizes: Any,
+    anticipated: Any = 0.5,
+    confidence_level: float = 0.95,
+    method: str = "wald",
+) -> float:
+    """Expected half-width of the interval of a domain made of whole strata.
+
+    One stratum: :func:`expected_half_width` with ``method`` (so a one-stratum domain
+    target is the same as :func:`sample_size`). Several strata: the normal (Wald)
+    approximation to the stratified estimator with the finite population correction,
+    ``z sqrt(Σ W_h² (1 − f_h) S_h² / n_h)`` with ``W_h = N_h / N_d`` and
+    ``S_h² = N_h / (N_h − 1) p_h q_h`` at the anticipated rates; NaN when a stratum of the
+    domain has no sampled case (and is not empty).
+    """
+    N = np.atleast_1d(np.asarray(population_sizes, dtype=float))
+    n = np.atleast_1d(np.asarray(sample_sizes, dtype=float))
+    p = np.broadcast_to(np.asarray(anticipated, dtype=float), N.shape)
+    if len(N) == 1:
+        return float(expected_half_width(n[0], p[0], confidence_level, N[0], method))
+    var = float(_unit_variances(N, n, p).sum()) / N.sum() ** 2
+    return _z(confidence_level) * math.sqrt(var) if math.isfinite(var) else math.nan
+
+
+def _group_codes(target: DomainTarget, size: int) -> tuple[np.ndarray, list[str]]:
+    groups = pd.Series(np.asarray(target.groups, dtype=object)).astype(str)
+    if len(groups) != size:
+        raise DesignError(
+            f"target {target.domain!r}: groups must give one domain per stratum ({size}), "
+            f"got {len(groups)}"
+        )
+    codes, names = pd.factorize(groups, sort=True)
+    return codes.astype(np.int64), [str(x) for x in names]
+
+
+def _target_half_widths(
+    codes: np.ndarray,
+    groups: int,
+    sizes: np.ndarray,
+    n: np.ndarray,
+    p: np.ndarray,
+    confidence_level: float,
+    method: str,
+) -> np.ndarray:
+    """domain_half_width of every domain of one target at once."""
+    count = np.bincount(codes, minlength=groups)
+    with np.errstate(invalid="ignore"):
+        var = np.bincount(codes, _unit_variances(sizes, n, p), minlength=groups) / (
+            np.bincount(codes, sizes.astype(float), minlength=groups) ** 2
+        )
+    out = np.where(np.isfinite(var), _z(confidence_level) * np.sqrt(var), np.nan)
+    single = np.flatnonzero(count == 1)
+    if len(single):
+        h = np.full(groups, -1, dtype=np.int64)
+        h[codes] = np.arange(len(codes))  # the stratum of a one-stratum domain
+        hs = h[single]
+        out[single] = expected_half_width(n[hs], p[hs], confidence_level, sizes[hs], method)
+    return out
+
+
+def _meet_target(
+    n: np.ndarray,
+    codes: np.ndarray,
+    groups: int,
+    margin: float,
+    sizes: np.ndarray,
+    p: np.ndarray,
+    confidence_level: float,
+    method: str,
+) -> np.ndarray:
+    """Raise n (never lower it) until every domain of a target meets its margin.
+
+    A one-stratum domain gets the :func:`sample_size` of the stratum. A domain of several
+    strata gets the smallest domain total m (bisection over m) whose Neyman allocation
+    within the domain (n_h ∝ N_h S_h, each n_h between its current size and N_h; largest
+    remainder rounding) has a Wald half-width of at most the margin.
+    """
+    n = n.copy()
+    count = np.bincount(codes, minlength=groups)
+    singles = np.flatnonzero(count[codes] == 1)
+    if len(singles):
+        req = _smallest_sizes(margin, p[singles], sizes[singles], confidence_level, method)
+        req = np.minimum(np.maximum(req, 1), sizes[singles]).astype(np.int64)
+        n[singles] = np.maximum(n[singles], req)
+    z = _z(confidence_level)
+    s = np.sqrt(np.where(sizes > 1, sizes / np.maximum(sizes - 1, 1), 0.0) * p * (1 - p))
+    weights = sizes * s + 1e-12 * sizes / sizes.sum()
+    hw = _target_half_widths(codes, groups, sizes, n, p, confidence_level, method)
+    for g in np.flatnonzero((count > 1) & ~(hw <= margin + 1e-12)):
+        idx = np.flatnonzero(codes == g)
+        N_d, low = sizes[idx], n[idx]
+        total_N = float(N_d.sum())
+
+        def within(m: int, idx=idx, N_d=N_d, low=low) -> np.ndarray:
+            x = _bounded_continuous(weights[idx], low.astype(float), N_d.astype(float), m)
+            return _round_bounded(x, low, N_d, m)
+
+        def meets(alloc: np.ndarray, idx=idx, N_d=N_d, total_N=total_N) -> bool:
+            var = float(_unit_variances(N_d, alloc, p[idx]).sum()) / total_N**2
+            return math.isfinite(var) and z * math.sqrt(var) <= margin + 1e-12
+
+        lo, hi = int(low.sum()), int(N_d.sum())  # lo does not meet; a census (hi) does
+        while hi - lo > 1:
+            mid = (lo + hi) // 2
+            if meets(within(mid)):
+                hi = mid
+            else:
+                lo = mid
+        n[idx] = within(hi)
+    return n
+
+
 def _as_array(name: str, value: Any, size: int) -> np.ndarray:
     arr = np.asarray(value, dtype=float)
     if arr.ndim == 0:
@@ -401,15 +549,28 @@ def allocate(
     margin: float | None = None,
     confidence_level: float = 0.95,
     interval_method: str = "wald",
+    targets: Sequence[DomainTarget] = (),
 ) -> Allocation:
     """Allocate ``total`` reviews to strata of the given sizes.
 
     Methods: ``proportional`` (n_h ∝ N_h), ``equal``, ``neyman`` (n_h ∝ N_h S_h with
     S_h = sqrt(N_h / (N_h − 1) p_h q_h); needs ``anticipated``), and ``precision`` (the
     smallest n_h whose ``interval_method`` half-width at ``anticipated`` is at most
-    ``margin`` in every stratum; ``total`` is then a cap: if the sizes add to more, they are
-    scaled down proportionally to the required sizes and ``table.target_met`` shows the
-    strata that miss the margin).
+    ``margin`` in every stratum, and which meets every domain target in ``targets``;
+    ``total`` is then a cap: if the sizes add to more, they are scaled down proportionally
+    to the required sizes and ``table.target_met`` / ``targets`` show what is missed).
+
+    ``targets`` are :class:`DomainTarget` s: domains made of whole strata, each with a
+    margin. For a domain of one stratum the half-width is the ``interval_method``'s (as
+    :func:`sample_size`); for a domain of several strata it is the Wald (normal)
+    approximation to the stratified estimator with the finite population correction
+    (:func:`domain_half_width`). The precision allocation starts from the per-stratum sizes
+    (at least 1 and ``minimum``) and, target by target (the finest first), raises the
+    strata of every domain that misses its margin: a one-stratum domain to its
+    :func:`sample_size`, a larger one to the smallest domain total whose Neyman allocation
+    within the domain (on top of the sizes already required) meets the margin. Sizes only
+    grow, so every target met stays met. Every method reports each domain's expected
+    half-width in ``Allocation.targets``.
 
     The sizes are integers that add to exactly ``total`` (largest remainder, ties to the
     earlier stratum), each between min(minimum, N_h) and N_h; what a capped (census)
@@ -437,8 +598,10 @@ def allocate(
         raise DesignError(f"total must be a whole number >= 0 or None, got {total!r}")
     if method == "neyman" and anticipated is None:
         raise DesignError("allocation 'neyman' needs anticipated rates (one or one per stratum)")
-    if method == "precision" and margin is None:
-        raise DesignError("allocation 'precision' needs margin (the target half-width)")
+    if method == "precision" and margin is None and not targets:
+        raise DesignError(
+            "allocation 'precision' needs margin (the target half-width) or domain targets"
+        )
     if method != "precision" and total is None:
         raise DesignError(f"allocation {method!r} needs total (the number of reviews)")
     p = _as_array("anticipated", 0.5 if anticipated is None else anticipated, H)
@@ -450,12 +613,32 @@ def allocate(
     upper = sizes
     notes: list[str] = []
     required = None
-    if method == "precision":
+    if margin is not None:
         margin = _check_unit_interval("margin", margin)
+    coded = []
+    for target in targets:
+        codes, names = _group_codes(target, H)
+        coded.append((target, codes, names, _check_unit_interval("margin", target.margin)))
+    if method == "precision":
         # as sample_size() for each stratum, all strata at once
-        required = _smallest_sizes(margin, p, sizes, confidence_level, interval_method)
+        if margin is not None:
+            required = _smallest_sizes(margin, p, sizes, confidence_level, interval_method)
+        else:
+            required = np.ones(H)
         required = np.minimum(np.maximum(required, 1), sizes).astype(np.int64)
         required = np.clip(required, lower, upper)
+        # the domain targets, finest first (stable: in the order given otherwise)
+        for _target, codes, names, target_margin in sorted(coded, key=lambda t: -len(t[2])):
+            required = _meet_target(
+                required,
+                codes,
+                len(names),
+                target_margin,
+                sizes,
+                p,
+                confidence_level,
+                interval_method,
+            )
         if total is None or required.sum() <= total:
             n = required
             total_used = int(n.sum())
@@ -517,6 +700,7 @@ def allocate(
             "population_size": sizes,
             "sample_size": n.astype(np.int64),
             "sampling_fraction": n / sizes,
+            "anticipated": p,
             "expected_half_width": half,
         }
     )
@@ -528,12 +712,71 @@ def allocate(
         missed = int((~met).sum())
         if missed:
             notes.append(f"{missed} of {H} strata miss the margin {margin:g}")
+    target_rows = []
+    if margin is not None:
+        for h in range(H):
+            target_rows.append(
+                {
+                    "domain_type": "stratum",
+                    "domain": labels[h],
+                    "strata": 1,
+                    "population_size": int(sizes[h]),
+                    "sample_size": int(n[h]),
+                    "margin": float(margin),
+                    "expected_half_width": float(half[h]),
+                }
+            )
+    for target, codes, names, target_margin in coded:
+        widths = _target_half_widths(
+            codes, len(names), sizes, n, p, confidence_level, interval_method
+        )
+        count = np.bincount(codes, minlength=len(names))
+        pop = np.bincount(codes, sizes, minlength=len(names))
+        got = np.bincount(codes, n, minlength=len(names))
+        missed_names = []
+        for g, name in enumerate(names):
+            target_rows.append(
+                {
+                    "domain_type": target.domain,
+                    "domain": name,
+                    "strata": int(count[g]),
+                    "population_size": int(pop[g]),
+                    "sample_size": int(got[g]),
+                    "margin": target_margin,
+                    "expected_half_width": float(widths[g]),
+                }
+            )
+            if not widths[g] <= target_margin + 1e-12:
+                missed_names.append(f"{name} ({widths[g]:.3f})")
+        if missed_names:
+            shown = ", ".join(missed_names[:5]) + (", ..." if len(missed_names) > 5 else "")
+            notes.append(
+                f"{len(missed_names)} of {len(names)} {target.domain} domains miss the "
+                f"half-width {target_margin:g}: {shown}"
+            )
+    targets_table = pd.DataFrame(
+        target_rows,
+        columns=[
+            "domain_type",
+            "domain",
+            "strata",
+            "population_size",
+            "sample_size",
+            "margin",
+            "expected_half_width",
+        ],
+    )
+    hw = targets_table["expected_half_width"].to_numpy(dtype=float)
+    targets_table["target_met"] = pd.array(
+        ~np.isnan(hw) & (hw <= targets_table["margin"].to_numpy(dtype=float) + 1e-12),
+        dtype="boolean",
+    )
     sample_sizes: pd.Series | np.ndarray
     if index is not None:
         sample_sizes = pd.Series(n.astype(np.int64), index=index, name="sample_size")
     else:
         sample_sizes = n.astype(np.int64)
-    return Allocation(sample_sizes, table, method, int(n.sum()), tuple(notes))
+    return Allocation(sample_sizes, table, method, int(n.sum()), tuple(notes), targets_table)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -552,12 +795,21 @@ class DesignTable:
     ``domains``: one row per kommune (when kommune is a strata column or there is only one
     kommune) and one for the whole study population (``domain_type`` "kommune" / "all"), with
     ``domain_type``, ``domain``, ``strata``, ``population_size``, ``sample_size``,
-    ``expected_se`` and ``expected_half_width`` (normal approximation to the stratified
-    estimator's standard error at the anticipated rate: Σ W_h² (1 − f_h) S_h² / n_h with
-    S_h² = N_h / (N_h − 1) p q; NaN when a stratum of the domain has no sampled case).
+    ``expected_se`` (normal approximation to the stratified estimator's standard error at
+    the anticipated rates: Σ W_h² (1 − f_h) S_h² / n_h with S_h² = N_h / (N_h − 1) p_h q_h;
+    NaN when a stratum of the domain has no sampled case), ``expected_half_width``
+    (:func:`domain_half_width`: z × se, or the stratum's interval method for a one-stratum
+    domain), and ``margin`` / ``target_met`` when the protocol has a target for kommuner
+    (``kommune_code``) or the whole study (``all``).
 
     ``summary``: totals (reviews, double reviews, review minutes, physician hours) and the
     settings used. ``allocation`` is the :class:`Allocation` behind ``strata``.
+
+    ``targets``: one row per domain of each precision target of the protocol (the
+    per-stratum ``margin`` included, as domain_type "stratum"): ``domain_type`` (e.g.
+    "kommune_code × sex"), ``domain`` (e.g. "461|kvinde"), ``strata``, ``population_size``,
+    ``sample_size``, ``margin``, ``expected_half_width`` (:func:`domain_half_width`) and
+    ``target_met``.
     """
 
     strata: pd.DataFrame
@@ -565,20 +817,46 @@ class DesignTable:
     summary: dict[str, Any]
     allocation: Allocation
     notes: tuple[str, ...] = ()
+    targets: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     def to_text(self) -> str:
         """The design as plain-text tables for the command line."""
         s = self.summary
+        rate = f"{s['anticipated']:g}"
+        if s.get("anticipated_by"):
+            rates = list(s["anticipated_values"].values())
+            span = f"{min(rates):g}" + (f"–{max(rates):g}" if max(rates) > min(rates) else "")
+            rate = f"by {' × '.join(s['anticipated_by'])} ({span}; otherwise {s['anticipated']:g})"
+        domains = self.domains
+        if "margin" in domains.columns and domains["margin"].isna().all():
+            domains = domains.drop(columns=["margin", "target_met"])
         lines = [
             f"Design of study {s['study_id']}: {s['strata']} strata, "
             f"{s['population_size']} eligible cases, allocation {s['allocation']}, "
             f"intervals {s['interval_method']} (planned as {s['design_method']}) at "
-            f"{s['confidence_level']:g}, anticipated {s['indicator']} rate {s['anticipated']:g}",
+            f"{s['confidence_level']:g}, anticipated {s['indicator']} rate {rate}",
             "",
             self.strata.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
             "",
-            self.domains.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+            domains.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
             "",
+        ]
+        targets = self.targets
+        if len(targets):
+            for kind, group in targets.groupby("domain_type", sort=False):
+                met = int(group["target_met"].sum())
+                lines.append(
+                    f"target half-width {group['margin'].iloc[0]:g} per {kind}: "
+                    f"{met} of {len(group)} domains met"
+                )
+            shown = targets.loc[targets["domain_type"] != DOMAIN_STRATUM]
+            if len(shown):
+                lines += [
+                    "",
+                    shown.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
+                ]
+            lines.append("")
+        lines += [
             f"reviews {s['reviews']} + double reviews {s['double_reviews']} "
             f"= {s['reviews'] + s['double_reviews']}; "
             f"{s['minutes_per_review']:g} min each: {s['physician_hours']:.1f} physician hours"
@@ -591,17 +869,42 @@ class DesignTable:
         return self.strata._repr_html_() + self.domains._repr_html_()
 
 
-def protocol_allocation(protocol: Protocol, population_sizes: pd.Series) -> Allocation:
-    """The allocation a protocol asks for, over strata sizes indexed by stratum key."""
+def protocol_targets(protocol: Protocol, strata: pd.DataFrame) -> list[DomainTarget]:
+    """The protocol's domain targets (all but the per-stratum margin) over a table of strata
+    with the strata columns: each stratum's domain is its values of the target's columns
+    joined by '|' ("all" for the whole study)."""
+    out = []
+    for target in protocol.targets:
+        if target.domain == DOMAIN_STRATUM:
+            continue
+        groups = joined_values(strata, target.columns)
+        out.append(DomainTarget(target.domain, groups.to_numpy(dtype=object), target.margin))
+    return out
+
+
+def protocol_allocation(
+    protocol: Protocol, population_sizes: pd.Series, strata: pd.DataFrame | None = None
+) -> Allocation:
+    """The allocation a protocol asks for, over strata sizes indexed by stratum key.
+
+    ``strata`` (one row per stratum, aligned with ``population_sizes``, with the strata
+    columns) is needed for anticipated rates by group and for domain targets; without it
+    the protocol's default rate is used and only the per-stratum margin applies."""
+    if strata is not None:
+        rates: Any = anticipated_rates(protocol, strata)
+        targets = protocol_targets(protocol, strata)
+    else:
+        rates, targets = protocol.anticipated, []
     return allocate(
         population_sizes,
         total=protocol.max_reviews,
         method=protocol.allocation,
-        anticipated=protocol.anticipated,
+        anticipated=rates,
         minimum=protocol.minimum_per_stratum,
         margin=protocol.margin,
         confidence_level=protocol.confidence_level,
         interval_method=DESIGN_METHOD_OF[protocol.interval_method],
+        targets=targets,
     )
 
 
@@ -621,23 +924,33 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
     columns = list(protocol.strata)
     first = population.groupby("stratum", sort=True)[columns].first()
     sizes = population.groupby("stratum", sort=True).size().rename("population_size")
-    alloc = protocol_allocation(protocol, sizes)
+    alloc = protocol_allocation(protocol, sizes, first)
     strata = alloc.table.copy()
     for column in reversed(columns):
         strata.insert(1, column, first[column].to_numpy())
     n = strata["sample_size"].to_numpy()
     N = strata["population_size"].to_numpy()
-    p = protocol.anticipated
+    p = strata["anticipated"].to_numpy(dtype=float)
     z = _z(protocol.confidence_level)
-    s2 = np.where(N > 1, N / np.maximum(N - 1, 1), 0.0) * p * (1 - p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        unit_var = np.where(n >= N, 0.0, np.where(n > 0, (1 - n / N) * s2 / n, np.inf))
+    design_method = DESIGN_METHOD_OF[protocol.interval_method]
+    unit_var = _unit_variances(N, n, p)
     notes = list(alloc.notes)
+    targets = alloc.targets
+    target_of = {t.columns: t for t in protocol.targets}
 
     def domain_row(kind: str, name: str, mask: np.ndarray) -> dict[str, Any]:
         Nd = N[mask].sum()
-        var = float(((N[mask] / Nd) ** 2 * unit_var[mask]).sum())
+        var = float(unit_var[mask].sum()) / Nd**2
         se = math.sqrt(var) if math.isfinite(var) else math.nan
+        # one stratum: the stratum's interval method, as for the stratum itself
+        half = (
+            domain_half_width(N[mask], n[mask], p[mask], protocol.confidence_level, design_method)
+            if mask.sum() == 1
+            else z * se
+        )
+        target = target_of.get(("kommune_code",) if kind == "kommune" else ())
+        if kind == "kommune" and "kommune_code" not in columns:
+            target = target_of.get(())  # one kommune: the whole study
         return {
             "domain_type": kind,
             "domain": name,
@@ -645,7 +958,11 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
             "population_size": int(Nd),
             "sample_size": int(n[mask].sum()),
             "expected_se": se,
-            "expected_half_width": z * se,
+            "expected_half_width": half,
+            "margin": math.nan if target is None else target.margin,
+            "target_met": pd.NA
+            if target is None
+            else bool(math.isfinite(half) and half <= target.margin + 1e-12),
         }
 
     rows = []
@@ -661,6 +978,7 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         notes.append("expected precision per kommune needs kommune_code among the strata columns")
     rows.append(domain_row("all", "all", np.ones(len(strata), dtype=bool)))
     domains = pd.DataFrame(rows)
+    domains["target_met"] = domains["target_met"].astype("boolean")
     if (n == 0).any():
         notes.append(
             f"{int((n == 0).sum())} strata get no sampled case: their domains have no "
@@ -683,12 +1001,16 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         "minimum_per_stratum": protocol.minimum_per_stratum,
         "indicator": protocol.indicator,
         "anticipated": protocol.anticipated,
+        "anticipated_by": list(protocol.anticipated_by),
+        "anticipated_values": dict(protocol.anticipated_values),
         "margin": protocol.margin,
+        "targets": [{"domain": t.domain, "margin": t.margin} for t in protocol.targets],
+        "targets_missed": int((~targets["target_met"]).sum()) if len(targets) else 0,
         "confidence_level": protocol.confidence_level,
         "interval_method": protocol.interval_method,
         "design_method": DESIGN_METHOD_OF[protocol.interval_method],
     }
-    return DesignTable(strata, domains, summary, alloc, tuple(notes))
+    return DesignTable(strata, domains, summary, alloc, tuple(notes), targets)
 
 
 def design_table(protocol: Protocol, frame: pd.DataFrame) -> DesignTable:

@@ -19,10 +19,12 @@ import re
 import tomllib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from itertools import pairwise
 from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from stikprove.codebook import Codebook, default_codebook, load_codebook
@@ -87,7 +89,7 @@ def band_labels(breaks: tuple[float, ...] | list[float]) -> tuple[str, ...]:
     """Labels of the left-closed bands cut at ``breaks``: [0, 1, 3, 5] gives "0-1", "1-3",
     "3-5", "5+" ([0, 1), [1, 3), [3, 5), [5, ∞))."""
     b = [float(x) for x in breaks]
-    return tuple(f"{lo:g}-{hi:g}" for lo, hi in zip(b, b[1:], strict=False)) + (f"{b[-1]:g}+",)
+    return (*(f"{lo:g}-{hi:g}" for lo, hi in pairwise(b)), f"{b[-1]:g}+")
 
 
 def band_values(values: pd.Series, breaks: tuple[float, ...] | list[float]) -> pd.Series:
@@ -355,17 +357,34 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
             'a table per strata column of {frame value = "group"}, e.g. '
             '[strata.collapse.origin] dansk_oprindelse = "dansk"',
         ),
+        "bands": _Key(
+            False,
+            {},
+            lambda v: isinstance(v, dict) and all(isinstance(b, list) for b in v.values()),
+            "a table of {numeric column = [breaks]}, e.g. bands.years_on_benefit = [0, 1, 3, 5]",
+        ),
     },
     "precision": {
         "indicator": _Key(True, _NO_DEFAULT, _is_str, "a codebook indicator name"),
         "anticipated": _Key(
-            True, _NO_DEFAULT, lambda v: _is_number(v) and 0 < v < 1, "a rate in (0, 1), e.g. 0.1"
+            True,
+            _NO_DEFAULT,
+            lambda v: (_is_number(v) and 0 < v < 1) or isinstance(v, dict),
+            "a rate in (0, 1), e.g. 0.1, or a table of rates by group, e.g. "
+            '{ default = 0.2, by = "origin", values = { indvandrer_ikke_vestlig = 0.1 } }',
         ),
         "margin": _Key(
             False,
             None,
             lambda v: _is_number(v) and 0 < v < 1,
             "the target half-width per stratum, in (0, 1), e.g. 0.1",
+        ),
+        "targets": _Key(
+            False,
+            [],
+            lambda v: isinstance(v, list) and all(isinstance(t, dict) for t in v),
+            "a list of tables { domain = ..., margin = ... }, e.g. "
+            '[{ domain = ["kommune_code"], margin = 0.08 }, { domain = "all", margin = 0.03 }]',
         ),
         "confidence_level": _Key(
             False, 0.95, lambda v: _is_number(v) and 0.5 <= v < 1, "a number in [0.5, 1), e.g. 0.95"
@@ -433,6 +452,193 @@ _REQUIRED_SECTIONS = ("study", "frame", "strata", "precision", "budget")
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+def _check_bands(
+    raw: dict[str, Any], strata: tuple[str, ...], problems: list[str]
+) -> dict[str, tuple[float, ...]]:
+    """``[strata] bands``: numeric column -> strictly increasing breaks >= 0."""
+    bands: dict[str, tuple[float, ...]] = {}
+    for column, breaks in raw.items():
+        where = f"[strata] bands.{column} = {_describe(breaks)}"
+        if column not in BANDABLE:
+            problems.append(
+                f"{where}: {column!r} cannot be banded: expected one of " + ", ".join(BANDABLE)
+            )
+            continue
+        if not (
+            isinstance(breaks, list)
+            and len(breaks) >= 2
+            and all(_is_number(b) and b >= 0 for b in breaks)
+            and all(a < b for a, b in pairwise(breaks))
+        ):
+            problems.append(
+                f"{where}: expected a strictly increasing list of at least two numbers >= 0, "
+                "the lower ends of left-closed bands, e.g. [0, 1, 3, 5] for 0-1, 1-3, 3-5, 5+"
+            )
+            continue
+        if column + BAND_SUFFIX not in strata:
+            problems.append(
+                f"{where}: {column + BAND_SUFFIX!r} is not a strata column "
+                f"(strata columns: {', '.join(strata) or 'none'})"
+            )
+            continue
+        bands[column] = tuple(float(b) for b in breaks)
+    return bands
+
+
+def _strata_values(
+    column: str,
+    collapse: Mapping[str, Mapping[str, str]],
+    bands: Mapping[str, tuple[float, ...]],
+    kommuner: list[str],
+) -> tuple[str, ...] | None:
+    """The values a strata column can take in stratum keys (None when unknown)."""
+    if column in collapse:
+        return tuple(dict.fromkeys(collapse[column].values()))
+    if column == "kommune_code":
+        return tuple(kommuner)
+    if column == "health_exempt":
+        return ("true", "false")
+    if column.endswith(BAND_SUFFIX):
+        breaks = bands.get(column.removesuffix(BAND_SUFFIX))
+        return None if breaks is None else (*band_labels(breaks), BAND_UNKNOWN)
+    if column in FRAME_VALUES:
+        return tuple(str(v) for v in FRAME_VALUES[column])
+    return None
+
+
+def _check_anticipated(
+    raw: Any,
+    strata: tuple[str, ...],
+    known: Mapping[str, tuple[str, ...] | None],
+    problems: list[str],
+) -> tuple[float, tuple[str, ...], dict[str, float]]:
+    """``[precision] anticipated``: a rate, or { default, by, values } (see protocols/README)."""
+    if raw is _NO_DEFAULT or not isinstance(raw, dict):
+        return (math.nan if raw is _NO_DEFAULT else float(raw)), (), {}
+    where = "[precision.anticipated]"
+    before = len(problems)
+    unknown = [k for k in raw if k not in ("default", "by", "values")]
+    if unknown:
+        problems.append(f"{where} unknown key(s) {unknown}: expected default, by, values")
+    default = raw.get("default")
+    if not (_is_number(default) and 0 < default < 1):
+        problems.append(
+            f"{where} default = {_describe(default)}: expected the rate in (0, 1) for groups "
+            "not listed in values, e.g. 0.2"
+        )
+    by = raw.get("by")
+    by_list = [by] if isinstance(by, str) else by
+    if not (
+        isinstance(by_list, list)
+        and by_list
+        and all(isinstance(c, str) and c in strata for c in by_list)
+        and len(set(by_list)) == len(by_list)
+    ):
+        problems.append(
+            f"{where} by = {_describe(by)}: expected a strata column or a list of them "
+            f"(strata columns: {', '.join(strata) or 'none'})"
+        )
+        by_list = None
+    values = raw.get("values")
+    if not (
+        isinstance(values, dict)
+        and values
+        and all(_is_number(v) and 0 < v < 1 for v in values.values())
+    ):
+        problems.append(
+            f"{where} values = {_describe(values)}: expected a table of group = rate in (0, 1), "
+            "e.g. { indvandrer_ikke_vestlig = 0.1 }"
+        )
+        values = None
+    if by_list is not None and values is not None:
+        for key in values:
+            parts = key.split(STRATUM_SEPARATOR)
+            if len(parts) != len(by_list):
+                problems.append(
+                    f"{where} values: key {key!r} has {len(parts)} part(s): expected one value of "
+                    + " and one of ".join(by_list)
+                    + (f", joined by {STRATUM_SEPARATOR!r}" if len(by_list) > 1 else "")
+                )
+                continue
+            for column, part in zip(by_list, parts, strict=True):
+                allowed = known.get(column)
+                if allowed is not None and part not in allowed:
+                    problems.append(
+                        f"{where} values: {part!r} in {key!r} is not a value of {column}: "
+                        f"expected one of {', '.join(allowed)}"
+                    )
+    if len(problems) > before:
+        return math.nan, (), {}
+    return (
+        float(default),
+        tuple(by_list),
+        {str(k): float(v) for k, v in values.items()},
+    )
+
+
+def _check_targets(
+    raw: list[dict[str, Any]],
+    margin: float | None,
+    strata: tuple[str, ...],
+    problems: list[str],
+) -> tuple[PrecisionTarget, ...]:
+    """``[precision] targets`` (with ``margin`` as the per-stratum target, first)."""
+    targets: list[PrecisionTarget] = []
+    if margin is not None:
+        targets.append(PrecisionTarget(DOMAIN_STRATUM, strata, float(margin)))
+    form = (
+        f'"{DOMAIN_STRATUM}", "{DOMAIN_ALL}", a strata column or a list of strata columns '
+        f"(strata columns: {', '.join(strata) or 'none'})"
+    )
+    for i, target in enumerate(raw, start=1):
+        where = f"[precision] targets[{i}]"
+        unknown = [k for k in target if k not in ("domain", "margin")]
+        if unknown:
+            problems.append(f"{where}: unknown key(s) {unknown}: expected domain, margin")
+        m = target.get("margin")
+        ok = True
+        if not (_is_number(m) and 0 < m < 1):
+            problems.append(
+                f"{where} margin = {_describe(m)}: expected the target half-width in (0, 1)"
+            )
+            ok = False
+        domain = target.get("domain")
+        columns: tuple[str, ...] | None = None
+        if domain == DOMAIN_STRATUM:
+            columns = strata
+        elif domain == DOMAIN_ALL:
+            columns = ()
+        else:
+            given = [domain] if isinstance(domain, str) else domain
+            if (
+                isinstance(given, list)
+                and given
+                and all(isinstance(c, str) and c in strata for c in given)
+                and len(set(given)) == len(given)
+            ):
+                columns = tuple(c for c in strata if c in given)  # in strata order
+        if columns is None:
+            problems.append(f"{where} domain = {_describe(domain)}: expected {form}")
+            ok = False
+        if not ok:
+            continue
+        name = (
+            DOMAIN_STRATUM
+            if columns == strata
+            else DOMAIN_ALL
+            if not columns
+            else " × ".join(columns)
+        )
+        if any(t.columns == columns for t in targets):
+            problems.append(
+                f"{where} domain = {_describe(domain)}: a second target for the {name} domains "
+                "(the per-stratum margin counts as one): expected one target per domain"
+            )
+            continue
+        targets.append(PrecisionTarget(name, columns, float(m)))
+    return tuple(targets)
 
 
 def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
@@ -522,6 +728,27 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 )
         collapse[column] = dict(mapping)
 
+    bands = _check_bands(strata_sec["bands"], strata, problems)
+    for column in strata:
+        if column.endswith(BAND_SUFFIX) and column.removesuffix(BAND_SUFFIX) not in bands:
+            source = column.removesuffix(BAND_SUFFIX)
+            problems.append(
+                f"[strata] columns: {column!r} needs its bands: expected e.g. "
+                f"bands.{source} = [0, 1, 3, 5]"
+            )
+    kommuner_in_scope = (
+        kommune_codes()
+        if elig["kommuner"] in ("all", None)
+        else sorted({str(k).zfill(3) for k in elig["kommuner"]})
+    )
+    known = {
+        column: _strata_values(column, collapse, bands, kommuner_in_scope) for column in strata
+    }
+    anticipated, anticipated_by, anticipated_values = _check_anticipated(
+        prec["anticipated"], strata, known, problems
+    )
+    targets = _check_targets(prec["targets"], prec["margin"], strata, problems)
+
     codebook_path = None
     codebook = None
     if review["codebook"] == "default":
@@ -541,10 +768,10 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 + ", ".join(names)
             )
 
-    if alloc["method"] == "precision" and prec["margin"] is None:
+    if alloc["method"] == "precision" and not targets:
         problems.append(
-            "[precision] missing key 'margin': allocation method 'precision' needs the target "
-            "half-width"
+            "[precision] missing key 'margin' (or 'targets'): allocation method 'precision' "
+            "needs the target half-width"
         )
     if alloc["method"] != "precision" and budget["max_reviews"] is None:
         problems.append(
@@ -585,9 +812,13 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         kommuner=kommuner,
         strata=strata,
         collapse=MappingProxyType({k: MappingProxyType(v) for k, v in collapse.items()}),
+        bands=MappingProxyType(bands),
         indicator=indicator,
-        anticipated=float(prec["anticipated"]),
-        margin=None if prec["margin"] is None else float(prec["margin"]),
+        anticipated=anticipated,
+        anticipated_by=anticipated_by,
+        anticipated_values=MappingProxyType(anticipated_values),
+        margin=next((t.margin for t in targets if t.domain == DOMAIN_STRATUM), None),
+        targets=targets,
         max_reviews=budget["max_reviews"],
         minutes_per_review=float(budget["minutes_per_review"]),
         allocation=alloc["method"],
@@ -670,13 +901,17 @@ def study_population(protocol: Protocol, frame: pd.DataFrame) -> pd.DataFrame:
     """The eligible cases of ``frame`` with their strata values and ``stratum`` key.
 
     Returns a copy (keeping the frame's index) with the eligibility and kommune filters
-    applied, collapsed strata columns replaced by their groups, and a ``stratum`` column
-    joining the strata values with '|' (booleans as 'true'/'false'), e.g.
-    "461|kvinde|ikke_vestlig".
-    Raises ProtocolError naming strata or eligibility columns missing from the frame, and
-    values a collapse mapping does not cover.
+    applied, collapsed strata columns replaced by their groups, banded columns added
+    (``years_on_benefit_band`` = "0-1", "1-3", ..., "ukendt" when missing), and a
+    ``stratum`` column joining the strata values with '|' (booleans as 'true'/'false'),
+    e.g. "461|kvinde|ikke_vestlig".
+    Raises ProtocolError naming strata or eligibility columns missing from the frame,
+    values a collapse mapping does not cover, and values below a band's first break.
     """
-    needed = {"case_id", "kommune_code", *protocol.strata, *protocol.eligibility}
+    sources = [
+        c.removesuffix(BAND_SUFFIX) if c.endswith(BAND_SUFFIX) else c for c in protocol.strata
+    ]
+    needed = {"case_id", "kommune_code", *sources, *protocol.eligibility}
     missing = sorted(c for c in needed if c not in frame.columns)
     if missing:
         raise ProtocolError(
@@ -694,6 +929,9 @@ def study_population(protocol: Protocol, frame: pd.DataFrame) -> pd.DataFrame:
     population["kommune_code"] = codes[keep]
     keys = []
     for column in protocol.strata:
+        if column.endswith(BAND_SUFFIX):
+            source = column.removesuffix(BAND_SUFFIX)
+            population[column] = band_values(population[source], protocol.bands[source])
         values = _as_key(population[column])
         mapping = protocol.collapse.get(column)
         if mapping is not None:
@@ -711,3 +949,25 @@ def study_population(protocol: Protocol, frame: pd.DataFrame) -> pd.DataFrame:
         key = key + STRATUM_SEPARATOR + values
     population["stratum"] = key.astype(object)
     return population
+
+
+def joined_values(table: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.Series:
+    """The values of ``columns`` in each row joined by '|' as in stratum keys (booleans as
+    'true'/'false'); "all" for no columns."""
+    if not columns:
+        return pd.Series("all", index=table.index, dtype=object)
+    keys = _as_key(table[columns[0]])
+    for column in columns[1:]:
+        keys = keys + STRATUM_SEPARATOR + _as_key(table[column])
+    return keys.astype(object)
+
+
+def anticipated_rates(protocol: Protocol, strata: pd.DataFrame) -> np.ndarray:
+    """The anticipated rate of each row of ``strata`` (a table with the strata columns, as
+    :func:`study_population` gives them): the value listed for the row's
+    ``anticipated_by`` values, else the default."""
+    if not protocol.anticipated_by:
+        return np.full(len(strata), protocol.anticipated, dtype=float)
+    keys = joined_values(strata, protocol.anticipated_by)
+    rates = keys.map(dict(protocol.anticipated_values)).astype(float)
+    return rates.fillna(protocol.anticipated).to_numpy(dtype=float)

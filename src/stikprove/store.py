@@ -67,7 +67,7 @@ STRATA_COLUMNS = ("stratum", "population_size", "sample_size")
 RESERVED_NAMES = frozenset(
     {
         "assessment_id", "case_id", "reviewer", "version", "supersedes", "reason",
-        "entered_at", "source", "review_slot", "stratum",
+        "entered_at", "source", "review_slot", "stratum", "round",
     }
 )  # fmt: skip
 _FIELD_NAME = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -107,11 +107,18 @@ def check_codebook_for_store(codebook: Codebook) -> None:
             )
 
 
-def _field_column(field) -> str:
+def _field_column(field, in_list: bool = True) -> str:
+    """The column of a codebook field with its CHECK. Schema 1 wrote a choice's codes as
+    ``IN (...)``; schema 2 as ``= a OR = b ...``: the same test, but SQLite builds a
+    temporary table for an IN list in a CHECK at every row, five times the cost of an
+    insert."""
     col = _quote(field.name)
-    if field.kind == "choice":
+    if field.kind == "choice" and in_list:
         codes = ", ".join(_sql_text(c) for c in field.codes)
         check = f"{col} IS NULL OR {col} IN ({codes})"
+    elif field.kind == "choice":
+        codes = " OR ".join(f"{col} = {_sql_text(c)}" for c in field.codes)
+        check = f"{col} IS NULL OR {codes}"
     elif field.kind == "date":
         check = f"{col} IS NULL OR {col} GLOB '[0-9][0-9][0-9][0-9]-[0-9][0-9]-[0-9][0-9]'"
     else:
@@ -219,7 +226,7 @@ def _migrate_to_2(con: sqlite3.Connection, codebook: Codebook) -> None:
     """Version 2: several rounds in one store. strata, units, activations, assignments and
     assessments carry the round and every key includes it (a case may be drawn in more than
     one round). The version-1 rows (one round) move over with that round's number."""
-    fields = ",\n  ".join(_field_column(f) for f in codebook.fields)
+    fields = ",\n  ".join(_field_column(f, in_list=False) for f in codebook.fields)
     names = ", ".join(_quote(f.name) for f in codebook.fields)
     for name in (
         "units_role", "assignments_reviewer",
@@ -816,6 +823,50 @@ def _codebook_of(sample: object, codebook: Codebook | None) -> Codebook:
     return default_codebook()
 
 
+@dataclass(frozen=True)
+class _Drawn:
+    """A drawn sample's parts, checked for storing."""
+
+    units: pd.DataFrame
+    strata: pd.DataFrame
+    metadata: dict
+    protocol_text: str
+    strata_columns: tuple[str, ...]
+    extra: list[str]
+    worklist_fields: tuple[str, ...]
+    study_id: str
+    protocol_fingerprint: str
+    round: int
+
+    @classmethod
+    def of(cls, sample: object, path: Path) -> _Drawn:
+        units = _require_columns(getattr(sample, "units", None), "units", UNIT_COLUMNS)
+        strata = _require_columns(getattr(sample, "strata", None), "strata", STRATA_COLUMNS)
+        metadata = dict(getattr(sample, "metadata", None) or {})
+        protocol_text = getattr(sample, "protocol_text", None)
+        if not isinstance(protocol_text, str):
+            raise StoreError("sample.protocol_text: expected the protocol's TOML text (str)")
+        if units["case_id"].duplicated().any():
+            dup = units.loc[units["case_id"].duplicated(), "case_id"].iloc[0]
+            raise StoreError(f"sample.units: case_id {dup!r} appears twice; expected unique ids")
+        extra = [c for c in units.columns if c not in UNIT_COLUMNS]
+        return cls(
+            units=units,
+            strata=strata,
+            metadata=metadata,
+            protocol_text=protocol_text,
+            strata_columns=_strata_columns(sample),
+            extra=extra,
+            worklist_fields=_worklist_fields(protocol_text, extra),
+            study_id=str(metadata.get("study_id") or path.stem),
+            protocol_fingerprint=str(
+                metadata.get("protocol_fingerprint")
+                or hashlib.sha256(protocol_text.encode("utf-8")).hexdigest()
+            ),
+            round=int(metadata.get("round") or 1),
+        )
+
+
 def create_study(
     path: str | Path,
     sample: object,
@@ -834,24 +885,10 @@ def create_study(
     path = Path(path)
     codebook = _codebook_of(sample, codebook)
     check_codebook_for_store(codebook)
-    units = _require_columns(getattr(sample, "units", None), "units", UNIT_COLUMNS)
-    strata = _require_columns(getattr(sample, "strata", None), "strata", STRATA_COLUMNS)
-    metadata = dict(getattr(sample, "metadata", None) or {})
-    protocol_text = getattr(sample, "protocol_text", None)
-    if not isinstance(protocol_text, str):
-        raise StoreError("sample.protocol_text: expected the protocol's TOML text (str)")
-    if units["case_id"].duplicated().any():
-        dup = units.loc[units["case_id"].duplicated(), "case_id"].iloc[0]
-        raise StoreError(f"sample.units: case_id {dup!r} appears twice; expected unique ids")
-    strata_cols = _strata_columns(sample)
-    extra = [c for c in units.columns if c not in UNIT_COLUMNS]
-    worklist_fields = _worklist_fields(protocol_text, extra)
-    study_id = str(metadata.get("study_id") or path.stem)
-    protocol_fingerprint = str(
-        metadata.get("protocol_fingerprint")
-        or hashlib.sha256(protocol_text.encode("utf-8")).hexdigest()
-    )
-    round_no = int(metadata.get("round") or 1)
+    d = _Drawn.of(sample, path)
+    units, strata, metadata, protocol_text = d.units, d.strata, d.metadata, d.protocol_text
+    strata_cols, extra, worklist_fields = d.strata_columns, d.extra, d.worklist_fields
+    study_id, protocol_fingerprint, round_no = d.study_id, d.protocol_fingerprint, d.round
 
     if path.exists() or path.is_symlink():
         raise StoreError(f"{path} already exists: a study store is created new, never over a file")
@@ -1004,12 +1041,13 @@ def _insert_units(
     )
 
 
-def open_study(path: str | Path) -> Study:
-    """Open an existing study store.
+def open_study(path: str | Path, round: int | None = None) -> Study:
+    """Open an existing study store, working on ``round`` (default: the latest round,
+    read at each call).
 
     Refuses (StoreError) a missing file, a file that is not SQLite, a SQLite file that is
-    not a stikprove study store, a corrupt one, and one written by a newer stikprove.
-    An older schema is migrated (audited).
+    not a stikprove study store, a corrupt one, one written by a newer stikprove, and a
+    ``round`` it does not hold. An older schema is migrated in place (audited).
     """
     path = Path(path)
     if not path.exists():
@@ -1050,12 +1088,16 @@ def open_study(path: str | Path) -> Study:
             codebook = parse_codebook(meta["codebook_text"], source=f"{path} codebook")
             if version < SCHEMA_VERSION:
                 con.execute("BEGIN IMMEDIATE")
-                _migrate(con, version, codebook)
-                con.execute(
-                    "INSERT INTO audit (at, actor, os_user, action, source, details) "
-                    "VALUES (?, ?, ?, 'migrate', 'open_study', ?)",
-                    (now_utc(), os_user(), os_user(), f"schema {version} -> {SCHEMA_VERSION}"),
-                )
+                # another process may have migrated it while this one waited for the lock
+                version = con.execute("PRAGMA user_version").fetchone()[0]
+                if version < SCHEMA_VERSION:
+                    _migrate(con, version, codebook)
+                    con.execute(
+                        "INSERT INTO audit (at, actor, os_user, action, source, details) "
+                        "VALUES (?, ?, ?, 'migrate', 'open_study', ?)",
+                        (now_utc(), os_user(), os_user(),
+                         f"schema {version} -> {SCHEMA_VERSION}"),
+                    )  # fmt: skip
                 con.execute("COMMIT")
         except sqlite3.DatabaseError as error:
             raise StoreError(f"{path} is corrupt or not a study store: {error}") from None
@@ -1064,7 +1106,7 @@ def open_study(path: str | Path) -> Study:
     finally:
         con.close()
     _restrict_side_files(path)
-    return Study(
+    study = Study(
         path=path.resolve(),
         study_id=meta["study_id"],
         codebook=codebook,
@@ -1072,6 +1114,7 @@ def open_study(path: str | Path) -> Study:
         worklist_fields=tuple(json.loads(meta["worklist_fields"])),
         schema_version=SCHEMA_VERSION,
     )
+    return study if round is None else study.for_round(round)
 
 
 def audit(
@@ -1134,14 +1177,11 @@ def read_stored_sample(path: str | Path, round: int | None = None):
                          f"{', '.join(map(str, rounds['round']))}")  # fmt: skip
     meta = study.meta()
     metadata = json.loads(rounds.set_index("round").loc[round, "metadata"])
+    study = study.for_round(round)
     units = study.units()
-    units = units[units["round"] == round]
     units = units[json.loads(meta["unit_columns"])].reset_index(drop=True)
     strata = study.strata()[json.loads(meta["strata_table_columns"])]
-    with study.reading() as con:
-        text = con.execute(
-            "SELECT protocol_text FROM rounds WHERE round = ?", (round,)
-        ).fetchone()[0]
+    text = study.protocol_text
     with tempfile.TemporaryDirectory() as tmp:
         folder = write_sample(
             DrawnSample(units, strata, metadata, text, tuple(metadata.get("notes") or ())),
@@ -1155,26 +1195,93 @@ def store_drawn_sample(sample: object, path: str | Path) -> Study:
 
     A new ``path`` becomes a new study store (:func:`create_study`, with the codebook the
     protocol names). An existing store is never overwritten: the same round again is
-    refused as already drawn, and a further round is refused too (one store holds one
-    round for now: draw a new round into a new study file).
+    refused as already drawn; the next round (one more than the latest stored) is added
+    beside the earlier ones (:func:`add_round`).
     """
     path = Path(path)
     metadata = dict(getattr(sample, "metadata", None) or {})
     round_no = int(metadata.get("round") or 1)
+    protocol_text = str(getattr(sample, "protocol_text", "") or "")
     if path.exists():
-        rounds = stored_rounds(path) if path.is_file() else []
         if not path.is_file():
             raise StoreError(f"{path} exists and is not a study store file (nothing was written)")
+        rounds = stored_rounds(path)
         if round_no in rounds:
             raise StoreError(
                 f"study {path} already has a sample (round {round_no}): it is never drawn "
                 "again over (nothing was written)"
             )
-        raise StoreError(
-            f"study {path} holds round(s) {', '.join(map(str, rounds))}; storing round "
-            f"{round_no} in the same study store is not supported yet: draw the new round "
-            "into a new study file (nothing was written)"
-        )
-    protocol_text = str(getattr(sample, "protocol_text", "") or "")
+        codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
+        return add_round(path, sample, codebook=codebook)
     codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
     return create_study(path, sample, codebook=codebook)
+
+
+def add_round(path: str | Path, sample: object, codebook: Codebook | None = None) -> Study:
+    """Store a further round's sample in the existing study store at ``path``.
+
+    The round (``sample.metadata["round"]``) must be one more than the latest stored; the
+    study id, codebook, strata columns, unit columns and worklist fields must be those of
+    the store (the assessments' columns and checks come from the codebook). The new
+    round's strata, units (sample and reserves, in their own draw order) and its protocol
+    text are written in one transaction beside the earlier rounds, whose assignments and
+    assessments are untouched. Reviewers are assigned to it with ``assign`` as usual.
+    Returns the study (working on the latest round).
+    """
+    path = Path(path)
+    study = open_study(path)
+    d = _Drawn.of(sample, path)
+    rounds = [int(r) for r in study.rounds()["round"]]
+    latest = max(rounds)
+    meta = study.meta()
+    problems = []
+    if d.round != latest + 1:
+        problems.append(f"round {d.round}: expected round {latest + 1} (the store holds "
+                        f"round(s) {', '.join(map(str, rounds))})")  # fmt: skip
+    if d.study_id != study.study_id:
+        problems.append(f"study id {d.study_id!r}: expected {study.study_id!r}")
+    codebook = _codebook_of(sample, codebook)
+    if codebook.fingerprint != study.codebook.fingerprint:
+        problems.append("the codebook differs from the study's (assessments of all rounds "
+                        "share one codebook)")  # fmt: skip
+    if tuple(d.strata_columns) != study.strata_columns:
+        problems.append(f"strata columns {', '.join(d.strata_columns)}: expected "
+                        f"{', '.join(study.strata_columns)}")  # fmt: skip
+    if [str(c) for c in d.units.columns] != json.loads(meta["unit_columns"]):
+        problems.append("the units' columns differ from the stored rounds'")
+    if [str(c) for c in d.strata.columns] != json.loads(meta["strata_table_columns"]):
+        problems.append("the strata table's columns differ from the stored rounds'")
+    if tuple(d.worklist_fields) != study.worklist_fields:
+        problems.append(f"worklist fields {', '.join(d.worklist_fields) or '(none)'}: "
+                        f"expected {', '.join(study.worklist_fields) or '(none)'}")  # fmt: skip
+    if problems:
+        raise StoreError(
+            f"cannot add round {d.round} to study {path} (nothing was written): "
+            + "; ".join(problems)
+        )
+    stamp = now_utc()
+    with study.transaction() as con:
+        if con.execute("SELECT 1 FROM rounds WHERE round >= ?", (d.round,)).fetchone():
+            raise StoreError(f"study {path} already has round {d.round} (nothing was written)")
+        frame_fingerprint = str(d.metadata.get("frame_fingerprint") or "")
+        con.execute(
+            "INSERT INTO rounds VALUES (?, ?, ?, ?, ?, ?)",
+            (
+                d.round,
+                d.protocol_text,
+                d.protocol_fingerprint,
+                frame_fingerprint,
+                json.dumps({k: _json_value(v) for k, v in d.metadata.items()}),
+                stamp,
+            ),
+        )
+        _insert_strata(con, d.strata, d.strata_columns, d.round)
+        _insert_units(con, d.units, d.extra, d.round)
+        audit(
+            con, "new_round", "add_round",
+            f"study {d.study_id}; round {d.round}; {len(d.strata)} strata; "
+            f"{int((d.units['role'] == 'sample').sum())} sampled and "
+            f"{int((d.units['role'] == 'reserve').sum())} reserve cases; protocol "
+            f"{d.protocol_fingerprint[:12]}; frame {frame_fingerprint[:12]}",
+        )  # fmt: skip
+    return replace(study, round=None)

@@ -2,10 +2,11 @@
 or CSV (with the codebook in a second CSV beside it).
 
 A worklist shows only the reviewer's own open cases (never another reviewer's entries),
-with case_id, kommune code and name, stratum and the frame fields the protocol allows
-(``[worklist] fields``; none by default), then one empty column per codebook field and a
-``reason`` column used only for corrections. Files are written atomically (a temporary
-file in the same folder, then renamed) and readable by their owner only.
+with case_id, kommune code and name, stratum, the round (from round 2 on) and the frame
+fields the protocol allows (``[review] worklist_fields``; none by default), then one empty
+column per codebook field and a ``reason`` column used only for corrections. Files are
+written atomically (a temporary file in the same folder, then renamed) and readable by
+their owner only.
 """
 
 from __future__ import annotations
@@ -20,7 +21,7 @@ import pandas as pd
 
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import StoreError
-from stikprove.recording import CASES_SHEET, REASON_COLUMN
+from stikprove.recording import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN
 from stikprove.store import Study
 
 FORMATS = ("xlsx", "csv")
@@ -64,21 +65,28 @@ class WorklistResult:
 
 
 def worklist_table(study: Study, reviewer: str) -> pd.DataFrame:
-    """The worklist's rows: case_id, kommune_code, kommune_name, stratum, the allowed frame
-    fields, then one empty column per codebook field and ``reason``."""
+    """The worklist's rows: case_id, kommune_code, kommune_name, stratum, ``round`` (only
+    in rounds after the first: import checks it), the allowed frame fields, then one empty
+    column per codebook field and ``reason``."""
     if reviewer not in study.reviewers():
         known = ", ".join(study.reviewers()) or "(none yet: run 'stikprove assign')"
         raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {known}")
-    cases = study.open_cases(reviewer)
+    round_no = study.current_round()
+    cases = study.for_round(round_no).open_cases(reviewer)
     df = cases[["case_id", "kommune_code", "kommune_name", "stratum", *study.worklist_fields]]
     df = df.reset_index(drop=True).copy()
+    if round_no > 1:
+        df.insert(4, ROUND_COLUMN, round_no)
     for name in (*study.codebook.field_names, REASON_COLUMN):
         df[name] = None
     return df
 
 
 def default_path(study: Study, reviewer: str, fmt: str) -> Path:
-    return Path(f"worklist-{study.study_id}-{reviewer}.{fmt}")
+    """worklist-STUDY-REVIEWER.FORMAT (worklist-STUDY-roundN-REVIEWER.FORMAT after round 1)."""
+    round_no = study.current_round()
+    part = f"round{round_no}-" if round_no > 1 else ""
+    return Path(f"worklist-{study.study_id}-{part}{reviewer}.{fmt}")
 
 
 def write_worklist(

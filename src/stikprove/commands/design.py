@@ -17,7 +17,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="sample sizes, allocation and expected precision of a protocol",
         description="Print the design of a protocol on its frame: per stratum N_h, n_h, "
         "sampling fraction and the expected interval half-width at the anticipated rate; "
-        "the expected precision per kommune and overall; reviews and physician hours. "
+        "the expected precision per kommune and overall, and of every precision target's "
+        "domains (met or missed); reviews and physician hours. "
         "--format csv prints the strata table only; json prints everything.",
     )
     p.add_argument("protocol", type=Path, metavar="PROTOCOL", help="the protocol (TOML)")
@@ -61,6 +62,7 @@ def run(args: argparse.Namespace) -> int:
             "summary": {k: _clean(v) for k, v in design.summary.items()},
             "strata": _records(design.strata),
             "domains": _records(design.domains),
+            "targets": _records(design.targets),
             "notes": list(design.notes),
         }
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False)

@@ -17,7 +17,6 @@ from stikprove.errors import EstimationError
 if TYPE_CHECKING:
     import pandas as pd
 
-SQLITE_MAGIC = b"SQLite format 3\x00"
 METHODS_HELP = "interval method: korn-graubard (default; NCHS), logit, wald, wilson, exact"
 
 
@@ -123,13 +122,13 @@ def read_analysis_table(path: Path) -> pd.DataFrame:
     """The analysis table from a study store (its export) or from an exported CSV."""
     import pandas as pd
 
+    from stikprove.store import SQLITE_MAGIC, open_study
+
     if not path.is_file():
         raise EstimationError(f"analysis table {path}: no such file")
     with path.open("rb") as handle:
         magic = handle.read(len(SQLITE_MAGIC))
     if magic == SQLITE_MAGIC:
-        from stikprove.store import open_study
-
         return open_study(path).export()
     text_columns = {"case_id": str, "stratum": str, "kommune_code": str}
     try:

@@ -32,6 +32,14 @@ STUDY_HELP = "the study store (the .sqlite file made by 'stikprove draw ... --st
 
 def _study_arg(p: argparse.ArgumentParser) -> None:
     p.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
+    p.add_argument("--round", type=int, default=None, metavar="N",
+                   help="work on round N of the study (default: the latest round)")  # fmt: skip
+
+
+def _open(args: argparse.Namespace):
+    from stikprove.store import open_study
+
+    return open_study(args.study, round=args.round)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -136,9 +144,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def run_assign(args: argparse.Namespace) -> int:
     from stikprove.assignment import assign_reviewers
-    from stikprove.store import open_study
 
-    study = open_study(args.study)
+    study = _open(args)
     result = assign_reviewers(study, args.reviewers.split(","), source="stikprove assign")
     print(f"{result.first_reviews} case(s) assigned to {', '.join(result.reviewers)}; "
           f"{result.second_reviews} second review(s).")  # fmt: skip
@@ -149,10 +156,9 @@ def run_assign(args: argparse.Namespace) -> int:
 
 
 def run_worklist(args: argparse.Namespace) -> int:
-    from stikprove.store import open_study
     from stikprove.worklist import write_worklist
 
-    study = open_study(args.study)
+    study = _open(args)
     result = write_worklist(study, args.reviewer, args.out, args.format)
     extra = f" and {result.codebook_path}" if result.codebook_path else ""
     print(f"wrote {result.path}{extra}: {result.cases} open case(s) for {args.reviewer}")
@@ -161,9 +167,8 @@ def run_worklist(args: argparse.Namespace) -> int:
 
 def run_import(args: argparse.Namespace) -> int:
     from stikprove.recording import import_assessments
-    from stikprove.store import open_study
 
-    study = open_study(args.study)
+    study = _open(args)
     result = import_assessments(study, args.file, args.reviewer, corrections=args.corrections)
     print(result.summary())
     return 0
@@ -171,9 +176,8 @@ def run_import(args: argparse.Namespace) -> int:
 
 def run_record(args: argparse.Namespace) -> int:
     from stikprove.recording import record_assessment, record_interactive
-    from stikprove.store import open_study
 
-    study = open_study(args.study)
+    study = _open(args)
     given = {f: getattr(args, f"field_{f}") for f in RECORD_FLAGS}
     for item in args.set:
         name, sep, value = item.partition("=")
@@ -200,9 +204,7 @@ def run_record(args: argparse.Namespace) -> int:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from stikprove.store import open_study
-
-    status = open_study(args.study).status()
+    status = _open(args).status()
     if args.format == "csv":
         status.to_csv(sys.stdout, index=False)
     else:
@@ -225,16 +227,13 @@ def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
 
 
 def run_export(args: argparse.Namespace) -> int:
-    from stikprove.store import open_study
 
-    study = open_study(args.study)
+    study = _open(args)
     table = study.export_double_reviews() if args.double_reviews else study.export()
     _write_csv(table, args.out)
     return 0
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    from stikprove.store import open_study
-
-    _write_csv(open_study(args.study).audit_log(), args.out)
+    _write_csv(_open(args).audit_log(), args.out)
     return 0

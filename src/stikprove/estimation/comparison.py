@@ -7,10 +7,11 @@ for the sampling design. Both follow R's survey package (Lumley 2010), so that t
 checked against it (tests/fixtures/r/comparison.R).
 
 The two domain estimates, their standard errors and their intervals come from
-:func:`stikprove.estimation.domains.estimate_proportions`. Written by hand here, because no
-library we depend on has them for a stratified design: the covariance of two domain estimates
-from their linearized (influence) values, Newcombe's hybrid score interval built on
-design-adjusted Wilson limits, and the Rao–Scott design-effect matrix.
+:func:`stikprove.estimation.domains.estimate_proportions`, their covariance from
+:func:`stikprove.estimation.domains.domain_linearization` (the same linearization). Written by
+hand here, because no library we depend on has them for a stratified design: Newcombe's hybrid
+score interval and the MOVER-R ratio interval built on design-adjusted Wilson limits, and the
+Rao–Scott design-effect matrix.
 
 References
 ----------
@@ -20,6 +21,12 @@ Lumley, T. (2010). *Complex Surveys: A Guide to Analysis Using R*. Wiley. (R pac
 Newcombe, R. G. (1998). Interval estimation for the difference between independent proportions:
 comparison of eleven methods. *Statistics in Medicine* 17, 873-890 (method 10, the hybrid score
 interval).
+
+Donner, A. & Zou, G. Y. (2012). Closed-form confidence intervals for functions of the normal
+mean and standard deviation. *Statistical Methods in Medical Research* 21, 347-359 (MOVER-R).
+
+Zou, G. Y. & Donner, A. (2008). Construction of confidence limits about effect measures: a
+general approach. *Statistics in Medicine* 27, 1693-1702 (MOVER, with correlated estimates).
 
 Rao, J. N. K. & Scott, A. J. (1981). The analysis of categorical data from complex sample
 surveys: chi-squared tests for goodness of fit and independence in two-way tables. *JASA* 76,
@@ -43,7 +50,11 @@ import pandas as pd
 from scipy import stats
 
 from stikprove.errors import EstimationError
-from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation.domains import (
+    DomainLinearization,
+    domain_linearization,
+    estimate_proportions,
+)
 from stikprove.estimation.intervals import check_confidence_level
 
 __all__ = [
@@ -52,6 +63,7 @@ __all__ = [
     "GroupComparison",
     "RaoScottTest",
     "compare_proportions",
+    "mover_ratio",
     "rao_scott_test",
 ]
 
@@ -62,99 +74,23 @@ RAO_SCOTT_STATISTICS = ("F", "Chisq")
 """Forms of :func:`rao_scott_test`: second-order F (R's default) and first-order chi-square."""
 
 
-# --------------------------------------------------------------------------------------------
-# The design, rebuilt for covariances (private; domains.py exposes no linearized values).
-# --------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class _Sample:
-    """Cases with an outcome, coded for linearization."""
-
-    y: np.ndarray  # 0/1 floats
-    stratum: np.ndarray  # codes 0..H-1
-    weight: np.ndarray  # N_h/n_h per case
-    fpc: np.ndarray  # 1 - n_h/N_h per stratum
-    size: np.ndarray  # n_h per stratum (cases with an outcome)
-    rows: np.ndarray  # positions of the kept rows in the caller's data
-
-
 def _columns(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _sample(
-    data: pd.DataFrame, outcome: str, strata: str | Sequence[str], population_size: str
-) -> _Sample:
-    """The cases with an outcome, their strata, weights and finite population corrections.
-
-    Validation (columns, 0/1 outcome, N_h) is left to estimate_proportions, which the callers
-    run on the same arguments first.
-    """
-    column = data[outcome]
-    if pd.api.types.is_bool_dtype(column.dtype) or pd.api.types.is_numeric_dtype(column.dtype):
-        y_all = column.to_numpy(dtype=float, na_value=np.nan)
-    else:  # object column of 0/1, True/False and missing values (checked by the caller)
-        values = column.to_numpy(dtype=object)
-        y_all = np.array([np.nan if pd.isna(v) else float(v) for v in values], dtype=float)
-    keep = ~np.isnan(y_all)
-    kept = data.iloc[np.flatnonzero(keep)]
-    codes = kept.groupby(_columns(strata), sort=True, observed=True).ngroup().to_numpy()
-    n_strata = int(codes.max()) + 1 if len(codes) else 0
-    size = np.bincount(codes, minlength=n_strata).astype(float)
-    big_n = np.zeros(n_strata)
-    big_n[codes] = pd.to_numeric(kept[population_size]).to_numpy(dtype=float)
-    return _Sample(
-        y=y_all[keep],
-        stratum=codes,
-        weight=(big_n / size)[codes],
-        fpc=1.0 - size / big_n,
-        size=size,
-        rows=np.flatnonzero(keep),
-    )
-
-
-def _check_lonely(sample: _Sample, data: pd.DataFrame, strata: str | Sequence[str]) -> None:
+def _check_lonely(
+    lin: DomainLinearization, data: pd.DataFrame, strata: str | Sequence[str]
+) -> None:
     """Refuse a sampled stratum with one case: it gives no variance estimate (as R refuses)."""
-    lonely = np.flatnonzero((sample.size == 1) & (sample.fpc > 0))
+    lonely = np.flatnonzero((lin.sample_size == 1) & (lin.sample_size < lin.population_size))
     if lonely.size:
         h = int(lonely[0])
-        first = data.iloc[sample.rows[sample.stratum == h][0]][_columns(strata)]
+        first = data.iloc[lin.rows[lin.stratum == h][0]][_columns(strata)]
         raise EstimationError(
             f"stratum {tuple(first.tolist())!r} has a single case with an outcome out of a larger "
             "population: no variance can be estimated from it (R's survey package refuses too); "
             "collapse it with a similar stratum"
         )
-
-
-def _stratified_covariance(sample: _Sample, z: np.ndarray) -> np.ndarray:
-    """Σ_h (1 − f_h) n_h/(n_h − 1) Σ_i (z_hi − z̄_h)(z_hi − z̄_h)ᵀ for columns of linearized z.
-
-    The with-replacement-then-fpc variance estimator of a stratified total (Cochran 1977, 5A;
-    R survey's ``svyrecvar`` for one-stage stratified designs). z is (cases × k).
-    """
-    h = sample.stratum
-    n_strata = len(sample.size)
-    sums = np.zeros((n_strata, z.shape[1]))
-    np.add.at(sums, h, z)
-    means = sums / np.maximum(sample.size, 1.0)[:, None]
-    centred = z - means[h]
-    scale = np.divide(sample.size, sample.size - 1.0, out=np.zeros(n_strata), where=sample.size > 1)
-    factor = (sample.fpc * scale)[h]
-    return (centred * factor[:, None]).T @ centred
-
-
-def _domain_linearization(sample: _Sample, member: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Estimates p_d and linearized values z_d = w·1_d·(y − p_d)/N̂_d for the columns of member.
-
-    ``member`` is (cases × k) 0/1; the ratio estimator's influence values as R's survey package
-    uses them for domain means (Lumley 2010, section 2.3).
-    """
-    w = sample.weight[:, None] * member
-    size = w.sum(axis=0)
-    p = (w * sample.y[:, None]).sum(axis=0) / size
-    z = w * (sample.y[:, None] - p) / size
-    return p, z
 
 
 # --------------------------------------------------------------------------------------------
@@ -214,6 +150,56 @@ def _newcombe_hybrid(
     return float(max(low, -1.0)), float(min(high, 1.0))
 
 
+def mover_ratio(
+    p1: float,
+    low1: float,
+    high1: float,
+    p2: float,
+    low2: float,
+    high2: float,
+    correlation: float = 0.0,
+) -> tuple[float, float]:
+    """MOVER-R interval for the ratio p1/p2 from each estimate's own confidence limits.
+
+    The method of variance estimates recovery for a ratio (Zou & Donner 2008; Donner & Zou
+    2012; Newcombe 2016): the variances of p̂1 and p̂2 are recovered from their limits, each on
+    the side the ratio's limit needs, and Fieller's equation is solved with them. With
+    r = ``correlation`` (0 for independent estimates)::
+
+        L = [A - √(A² - l1(2p1 - l1)·u2(2p2 - u2))] / [u2(2p2 - u2)],
+            A = p1p2 - r(p1 - l1)(u2 - p2)
+        U = [B + √(B² - u1(2p1 - u1)·l2(2p2 - l2))] / [l2(2p2 - l2)],
+            B = p1p2 - r(u1 - p1)(p2 - l2)
+
+    Never NaN: with p2 = 0 (so l2 = 0) the upper limit is +inf; a negative discriminant
+    (the denominator's interval reaches 0 in effect) gives L = 0 or U = +inf. The limits are
+    kept around the point ratio (0 ≤ L ≤ p1/p2 ≤ U). Swapping the groups gives the reciprocal
+    interval exactly.
+    """
+    r = float(np.clip(correlation, -1.0, 1.0))
+    c_low, c_high = low1 * (2 * p1 - low1), high1 * (2 * p1 - high1)
+    a_low, a_high = high2 * (2 * p2 - high2), low2 * (2 * p2 - low2)
+    big_a = p1 * p2 - r * (p1 - low1) * (high2 - p2)
+    big_b = p1 * p2 - r * (high1 - p1) * (p2 - low2)
+    disc_low = big_a * big_a - c_low * a_low
+    disc_high = big_b * big_b - c_high * a_high
+    # Where there is no finite root the limit is uninformative: 0 below, +inf above.
+    low = (big_a - np.sqrt(disc_low)) / a_low if a_low != 0 and disc_low >= 0 else 0.0
+    high = (big_b + np.sqrt(disc_high)) / a_high if a_high > 0 and disc_high >= 0 else np.inf
+    low, high = max(float(low), 0.0), float(high) if high >= 0 else np.inf
+    point = _ratio(p1, p2)
+    if np.isfinite(point):
+        return min(low, point), max(high, point)
+    return low, (np.inf if point == np.inf else high)
+
+
+def _ratio(p1: float, p2: float) -> float:
+    """p1/p2; +inf for p1 > 0 = p2, NaN for 0/0."""
+    if p2 > 0:
+        return float(p1 / p2)
+    return float("inf") if p1 > 0 else float("nan")
+
+
 def compare_proportions(
     data: pd.DataFrame,
     outcome: str,
@@ -224,6 +210,8 @@ def compare_proportions(
     confidence_level: float = 0.95,
     method: str = "auto",
     interval_method: str = "korn-graubard",
+    *,
+    degenerate_strata: str = "standard",
 ) -> GroupComparison:
     """Difference and ratio of the rates of two domains, with intervals and a p-value.
 
@@ -250,13 +238,15 @@ def compare_proportions(
         - ``"linearization"``: the design-based Wald interval d ± t(df)·se with
           var(p̂1 − p̂2) = v1 + v2 − 2·cov: v1, v2 the squared standard errors of
           ``estimate_proportions`` and cov from the two domains' linearized values within the
-          shared strata (as R's ``svyby(..., covmat=TRUE)`` + ``svycontrast``; identical to R
-          except where estimate_proportions adds its variance term for a stratum wholly in a
-          domain whose cases all agree, see its module docstring).
+          shared strata (as R's ``svyby(..., covmat=TRUE)`` + ``svycontrast``), both from
+          :func:`~stikprove.estimation.domains.domain_linearization`.
         - ``"auto"`` (default): newcombe for domains in disjoint strata, else linearization.
     interval_method
         Method of the two single-domain intervals reported (``ci_low_first``, ...); any method of
         ``estimate_proportions``. It does not affect the difference.
+    degenerate_strata
+        As for ``estimate_proportions``: ``"standard"`` (default; R's variances, so the
+        linearization results equal R's) or ``"conservative"``.
 
     Returns
     -------
@@ -268,9 +258,14 @@ def compare_proportions(
 
     Notes
     -----
-    - Ratio: log delta method, var(log r) = v1/p1² + v2/p2² − 2·cov/(p1·p2), interval
-      exp(log r ± t(df)·se) (R's ``svycontrast(..., quote(a/b))`` gives se(r) = r·se(log r)).
-      NaN when either estimate is 0 (the log is undefined there).
+    - Ratio: :func:`mover_ratio` (MOVER-R; Zou & Donner 2008, Donner & Zou 2012) on the two
+      domains' design-adjusted Wilson limits (``estimate_proportions(method="wilson")``, with
+      its edge rules for 0 or all events and census strata), with the correlation
+      cov/(se1·se2) of the two estimates from the linearization: 0 for domains in disjoint
+      strata (independent), the design-based correlation where they share strata (the MOVER
+      with correlation). Never NaN: an estimate of 0 in the second group gives the upper
+      limit +inf (and ``ratio`` +inf, or NaN when both estimates are 0: 0/0); 0 in the first
+      group gives the lower limit 0.
     - p-value: two-sided t test of p1 = p2, t = d/se(d) with df degrees of freedom, for both
       methods (it may disagree with the Newcombe interval at the margin). NaN when se(d) = 0
       and a sampled stratum is involved; with census strata only, 0 or 1 (no sampling error).
@@ -279,8 +274,8 @@ def compare_proportions(
       the Wald interval would have width 0; the Newcombe interval is given instead (with the
       covariance ignored) and ``method`` says so.
     - A sampled stratum with a single case (after dropping missing outcomes) adds nothing to the
-      covariance (only one of the domains has a case there); its variance is handled by
-      estimate_proportions' rule.
+      covariance (only one of the domains has a case there) nor to R's variances (see
+      ``degenerate_strata``).
     """
     level = check_confidence_level(confidence_level)
     if method not in COMPARISON_METHODS:
@@ -294,7 +289,7 @@ def compare_proportions(
     # Validates everything else (columns, 0/1 outcome, N_h) with the same messages as elsewhere.
     table = estimate_proportions(
         data, outcome, strata, population_size, by=domain,
-        confidence_level=level, method=interval_method,
+        confidence_level=level, method=interval_method, degenerate_strata=degenerate_strata,
     )  # fmt: skip
     present = table[domain].tolist()
     if groups is None:
@@ -319,15 +314,15 @@ def compare_proportions(
     row1 = table.loc[table[domain] == first].iloc[0]
     row2 = table.loc[table[domain] == second].iloc[0]
 
-    sample = _sample(data, outcome, strata, population_size)
-    labels = data[domain].iloc[sample.rows].to_numpy(dtype=object)
-    member = np.column_stack([labels == first, labels == second]).astype(float)
-    in_1 = np.unique(sample.stratum[member[:, 0] > 0])
-    in_2 = np.unique(sample.stratum[member[:, 1] > 0])
+    lin = domain_linearization(data, outcome, strata, population_size, by=domain)
+    labels = lin.keys[domain].tolist()
+    i1, i2 = labels.index(first), labels.index(second)
+    in_1 = np.unique(lin.stratum[lin.domain == i1])
+    in_2 = np.unique(lin.stratum[lin.domain == i2])
     disjoint = np.intersect1d(in_1, in_2).size == 0
     union = np.union1d(in_1, in_2)
-    df = int(member.sum() - union.size)
-    sampled_union = bool(np.any(sample.fpc[union] > 0))
+    df = int(lin.n[i1] + lin.n[i2] - union.size)
+    sampled_union = bool(np.any(lin.sample_size[union] < lin.population_size[union]))
 
     if method == "newcombe" and not disjoint:
         raise EstimationError(
@@ -336,26 +331,25 @@ def compare_proportions(
         )
     chosen = method if method != "auto" else ("newcombe" if disjoint else "linearization")
 
-    p, z = _domain_linearization(sample, member)
-    # The domains' own variances are estimate_proportions' (R's linearization variance, plus its
-    # documented term for a stratum wholly in the domain with p̂_h in {0, 1}); the covariance
-    # comes from the linearized values in the shared strata (zero for disjoint strata).
+    p = lin.estimate[[i1, i2]]
+    # The domains' own variances are estimate_proportions' (R's by default); the covariance
+    # comes from the same linearization (zero for disjoint strata).
     v1, v2 = float(row1["se"]) ** 2, float(row2["se"]) ** 2
-    c12 = 0.0 if disjoint else float(_stratified_covariance(sample, z)[0, 1])
+    c12 = 0.0 if disjoint else float(lin.covariance()[i1, i2])
     d = float(p[0] - p[1])
     var_d = max(v1 + v2 - 2.0 * c12, 0.0)
     se_d = float(np.sqrt(var_d))
     t = float(stats.t.isf((1.0 - level) / 2.0, max(df, 1)))
 
+    wil = estimate_proportions(
+        data, outcome, strata, population_size, by=domain,
+        confidence_level=level, method="wilson", degenerate_strata=degenerate_strata,
+    )  # fmt: skip
+    w1 = wil.loc[wil[domain] == first].iloc[0]
+    w2 = wil.loc[wil[domain] == second].iloc[0]
     if chosen == "linearization" and se_d == 0.0 and sampled_union:
         chosen = "newcombe (linearization se is 0)"
     if chosen.startswith("newcombe"):
-        wil = estimate_proportions(
-            data, outcome, strata, population_size, by=domain,
-            confidence_level=level, method="wilson",
-        )  # fmt: skip
-        w1 = wil.loc[wil[domain] == first].iloc[0]
-        w2 = wil.loc[wil[domain] == second].iloc[0]
         d_low, d_high = _newcombe_hybrid(
             p[0], w1["ci_low"], w1["ci_high"], p[1], w2["ci_low"], w2["ci_high"]
         )
@@ -369,14 +363,11 @@ def compare_proportions(
     else:
         p_value = float("nan")
 
-    if p[0] > 0 and p[1] > 0:
-        ratio = float(p[0] / p[1])
-        var_log = v1 / p[0] ** 2 + v2 / p[1] ** 2 - 2.0 * c12 / (p[0] * p[1])
-        se_log = float(np.sqrt(max(var_log, 0.0)))
-        r_low, r_high = ratio * np.exp(-t * se_log), ratio * np.exp(t * se_log)
-    else:
-        ratio = float(p[0] / p[1]) if p[1] > 0 else float("nan")
-        r_low = r_high = float("nan")
+    correlation = c12 / np.sqrt(v1 * v2) if v1 > 0 and v2 > 0 else 0.0
+    r_low, r_high = mover_ratio(
+        p[0], w1["ci_low"], w1["ci_high"], p[1], w2["ci_low"], w2["ci_high"], correlation
+    )
+    ratio = _ratio(float(p[0]), float(p[1]))
 
     return GroupComparison(
         first=first,
@@ -496,12 +487,11 @@ def rao_scott_test(
         raise EstimationError(
             f"group must name a column of data, got {group!r}; columns are {list(data.columns)}"
         )
-    estimate_proportions(data, outcome, strata, population_size, by=group)  # validates
-    sample = _sample(data, outcome, strata, population_size)
-    _check_lonely(sample, data, strata)
-    labels = data[group].iloc[sample.rows]
+    lin = domain_linearization(data, outcome, strata, population_size, by=group)  # validates
+    _check_lonely(lin, data, strata)
+    labels = data[group].iloc[lin.rows]
     levels = sorted(pd.unique(labels).tolist(), key=lambda v: (str(type(v)), v))
-    y_levels = np.unique(sample.y)
+    y_levels = np.unique(lin.y)
     if len(levels) < 2:
         raise EstimationError(
             f"group column {group!r} has {len(levels)} value(s) among cases with an outcome "
@@ -513,20 +503,20 @@ def rao_scott_test(
             "with an outcome; the test needs both 0 and 1"
         )
     nr, nc = len(y_levels), len(levels)
-    row_code = np.searchsorted(y_levels, sample.y)
+    row_code = np.searchsorted(y_levels, lin.y)
     col_index = {v: j for j, v in enumerate(levels)}
     col_code = labels.map(col_index).to_numpy(dtype=np.intp)
     cell = row_code + nr * col_code  # rows vary fastest, as R's interaction() and expand.grid
     member = np.zeros((len(cell), nr * nc))
     member[np.arange(len(cell)), cell] = 1.0
 
-    w = sample.weight
+    w = lin.weight
     total = w.sum()
     p = (w[:, None] * member).sum(axis=0) / total
     z = w[:, None] * (member - p) / total
-    v = _stratified_covariance(sample, z)
+    v = lin.stratified_covariance(z)
     n = len(cell)
-    nu = n - len(sample.size)
+    nu = lin.design_df
 
     rows = np.tile(np.arange(nr), nc)
     cols = np.repeat(np.arange(nc), nr)

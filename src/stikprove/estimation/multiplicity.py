@@ -5,7 +5,9 @@ Two tools for a national overview that shows 98 kommuner side by side:
 - :func:`flag_differences` tests, for every domain (kommune) of an estimates table, whether its rate
   differs from the national rate, and adjusts the p-values for the number of kommuner tested with
   Benjamini & Hochberg's false discovery rate (through
-  :func:`statsmodels.stats.multitest.multipletests`).
+  :func:`statsmodels.stats.multitest.multipletests`). Given the design
+  (:func:`~stikprove.estimation.domains.domain_linearization`), the test is of p̂_k − p̂_nation
+  with the covariance of the two estimates: the kommune is part of the nation.
 - :func:`funnel_limits` gives the control limits of a funnel plot (Spiegelhalter 2005) as a tidy
   frame, ready to draw beside each kommune's estimate plotted against its (effective) sample size.
 
@@ -31,11 +33,22 @@ from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
 from stikprove.errors import EstimationError
+from stikprove.estimation.domains import DomainLinearization
 
-__all__ = ["ADJUSTMENT_METHODS", "FUNNEL_METHODS", "flag_differences", "funnel_limits"]
+__all__ = [
+    "ADJUSTMENT_METHODS",
+    "FUNNEL_METHODS",
+    "REFERENCES",
+    "flag_differences",
+    "funnel_limits",
+]
 
 ADJUSTMENT_METHODS = ("fdr_bh", "fdr_by", "holm", "bonferroni", "none")
 """p-value adjustments accepted by :func:`flag_differences` (statsmodels' names; "none" = raw)."""
+
+REFERENCES = ("auto", "design", "fixed")
+"""How :func:`flag_differences` treats the national rate: estimated from the same design
+(``design``), a fixed number (``fixed``), or ``auto`` (design when it is given)."""
 
 FUNNEL_METHODS = ("exact", "normal")
 """Ways :func:`funnel_limits` computes the control limits."""
@@ -55,8 +68,10 @@ def _check_rate(name: str, value: object) -> float:
 
 def flag_differences(
     estimates: pd.DataFrame,
-    national_rate: float,
+    national_rate: float | None = None,
     *,
+    design: DomainLinearization | None = None,
+    reference: str = "auto",
     alpha: float = 0.05,
     adjust: str = "fdr_bh",
     alternative: str = "two-sided",
@@ -66,11 +81,24 @@ def flag_differences(
 ) -> pd.DataFrame:
     """Test each domain's rate against the national rate, adjusting for the many domains tested.
 
-    For domain *d* with estimate p̂_d, standard error se_d and design degrees of freedom df_d (the
-    columns of :func:`stikprove.estimation.domains.estimate_proportions`), the statistic is
-    t_d = (p̂_d − p₀) / se_d, referred to Student's t with df_d degrees of freedom (the standard
-    normal where df_d is infinite). The national rate p₀ is treated as a fixed reference value:
-    its own standard error is ignored (it is usually several times smaller than a kommune's).
+    Two tests, chosen by ``reference``:
+
+    - ``"design"`` (the default when ``design`` is given): the national rate is the design's
+      own whole-population estimate p̂ and the kommune is part of it, so the test is of the
+      contrast p̂_d − p̂ with var = v_d + v − 2·cov(p̂_d, p̂), all three from the one
+      linearization (:meth:`~stikprove.estimation.domains.DomainLinearization.covariance` with
+      :meth:`~stikprove.estimation.domains.DomainLinearization.overall`; as R's ``svycontrast``
+      on ``svytotal`` of the indicator variables, tests/fixtures/r/flag_national.R), and
+      t = (p̂_d − p̂)/se on the design's degrees of freedom (cases − strata of the whole
+      sample, R's ``degf``; the contrast involves every stratum). ``estimate``, ``se`` and
+      ``df`` of ``estimates`` are not used: the rows are matched to the design's domains by
+      its ``by`` columns.
+    - ``"fixed"`` (the default without ``design``): for domain *d* with estimate p̂_d, standard
+      error se_d and design degrees of freedom df_d (the columns of
+      :func:`stikprove.estimation.domains.estimate_proportions`), t_d = (p̂_d − p₀) / se_d on
+      df_d degrees of freedom (the standard normal where df_d is infinite). The national rate
+      p₀ is a fixed number: its own standard error is ignored and so is the kommune's share in
+      it (fine for a rate from another source, a register or last year's study).
 
     The p-values of the domains tested are then adjusted together, by default with Benjamini &
     Hochberg's (1995) step-up procedure (``adjust="fdr_bh"``, statsmodels'
@@ -78,16 +106,23 @@ def flag_differences(
     of false discoveries is at most ``alpha``.
 
     A domain is *not tested* (p_value and p_adjusted missing, ``tested`` False, and it takes no
-    part in the adjustment) when its se is missing or zero or its df is missing or below 1: a
-    census domain or one with no events or only events has no usable sampling distribution for a
-    t test, and a zero se would otherwise give a spurious p-value of 0.
+    part in the adjustment) when its se is missing or zero or its df is missing or below 1 (with
+    ``design``: its own linearization variance is 0 or its df below 1, or the contrast's
+    variance is 0): a census domain or one with no events or only events has no usable sampling
+    distribution for a t test, and a zero se would otherwise give a spurious p-value of 0.
 
     Parameters
     ----------
     estimates
         One row per domain, with at least the columns named by ``estimate``, ``se`` and ``df``.
     national_rate
-        The reference rate p₀ in [0, 1].
+        The reference rate p₀ in [0, 1], for ``reference="fixed"``; leave it None with
+        ``reference="design"`` (the design's own estimate is used).
+    design
+        :func:`~stikprove.estimation.domains.domain_linearization` of the sample, with ``by``
+        the columns that identify the rows of ``estimates`` (e.g. ``"kommune_code"``).
+    reference
+        One of :data:`REFERENCES`.
     alpha
         Level at which ``flagged`` is set (on the adjusted p-value), in (0, 1).
     adjust
@@ -101,8 +136,11 @@ def flag_differences(
     -------
     pandas.DataFrame
         A copy of ``estimates`` (same index and order) with columns added:
-        ``difference`` (p̂_d − p₀), ``statistic`` (t_d), ``p_value`` (unadjusted), ``p_adjusted``,
-        ``tested`` (bool) and ``flagged`` (bool: tested and p_adjusted ≤ alpha).
+        ``national_rate`` (p₀, or the design's p̂), ``difference`` (p̂_d − p₀),
+        ``se_difference`` (se_d, or the contrast's se), ``df_difference`` (df_d, or the
+        design's df), ``statistic`` (t_d), ``p_value`` (unadjusted), ``p_adjusted``,
+        ``tested`` (bool) and ``flagged`` (bool: tested and p_adjusted ≤ alpha). The same
+        columns for both references.
 
     Examples
     --------
@@ -116,13 +154,28 @@ def flag_differences(
         raise EstimationError(
             f"estimates must be a pandas DataFrame, got {type(estimates).__name__}"
         )
-    missing = [c for c in (estimate, se, df) if c not in estimates.columns]
-    if missing:
+    if reference not in REFERENCES:
+        raise EstimationError(f"reference must be one of {REFERENCES}, got {reference!r}")
+    if design is not None and not isinstance(design, DomainLinearization):
         raise EstimationError(
-            f"estimates lacks column(s) {missing}; expected columns {estimate!r}, {se!r}, {df!r} "
-            f"(got {list(estimates.columns)})"
+            "design must be the result of domain_linearization(data, outcome, strata, "
+            f"population_size, by=...), got {type(design).__name__}"
         )
-    p0 = _check_rate("national_rate", national_rate)
+    chosen = reference if reference != "auto" else ("design" if design is not None else "fixed")
+    if chosen == "design" and design is None:
+        raise EstimationError(
+            "reference='design' needs design=domain_linearization(...); got design=None"
+        )
+    if chosen == "design" and national_rate is not None:
+        raise EstimationError(
+            f"national_rate must be None with reference='design' (the design's own estimate of "
+            f"the whole population is used), got {national_rate!r}; pass reference='fixed' to "
+            "test against a fixed rate"
+        )
+    if chosen == "fixed" and national_rate is None:
+        raise EstimationError(
+            "national_rate is needed for reference='fixed' (no design given), got None"
+        )
     if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
         raise EstimationError(f"alpha must be a number in (0, 1), got {alpha!r}")
     if adjust not in ADJUSTMENT_METHODS:
@@ -130,6 +183,58 @@ def flag_differences(
     if alternative not in _ALTERNATIVES:
         raise EstimationError(f"alternative must be one of {_ALTERNATIVES}, got {alternative!r}")
 
+    if chosen == "design":
+        p0, difference, s, dof, testable = _design_contrasts(estimates, design)
+    else:
+        p0 = _check_rate("national_rate", national_rate)
+        p_hat, s, dof = _fixed_columns(estimates, estimate, se, df)
+        difference = p_hat - p0
+        testable = np.isfinite(p_hat) & np.isfinite(s) & (s > 0) & ~np.isnan(dof) & (dof >= 1)
+
+    tested = testable
+    statistic = np.full(len(difference), np.nan)
+    statistic[tested] = difference[tested] / s[tested]
+    p_value = np.full(len(difference), np.nan)
+    t = statistic[tested]
+    dist = stats.t(dof[tested])  # df = inf gives the standard normal
+    if alternative == "two-sided":
+        p_value[tested] = 2.0 * dist.sf(np.abs(t))
+    elif alternative == "greater":
+        p_value[tested] = dist.sf(t)
+    else:
+        p_value[tested] = dist.cdf(t)
+    p_value = np.minimum(p_value, 1.0)
+
+    p_adjusted = np.full(len(difference), np.nan)
+    if tested.any():
+        if adjust == "none":
+            p_adjusted[tested] = p_value[tested]
+        else:
+            p_adjusted[tested] = multipletests(p_value[tested], alpha=alpha, method=adjust)[1]
+
+    out = estimates.copy()
+    out["national_rate"] = p0
+    out["difference"] = difference
+    out["se_difference"] = s
+    out["df_difference"] = dof
+    out["statistic"] = statistic
+    out["p_value"] = p_value
+    out["p_adjusted"] = p_adjusted
+    out["tested"] = tested
+    out["flagged"] = tested & (np.nan_to_num(p_adjusted, nan=1.0) <= alpha)
+    return out
+
+
+def _fixed_columns(
+    estimates: pd.DataFrame, estimate: str, se: str, df: str
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The estimate, se and df columns as float arrays, checked."""
+    missing = [c for c in (estimate, se, df) if c not in estimates.columns]
+    if missing:
+        raise EstimationError(
+            f"estimates lacks column(s) {missing}; expected columns {estimate!r}, {se!r}, {df!r} "
+            f"(got {list(estimates.columns)})"
+        )
     values = {}
     for column in (estimate, se, df):
         try:
@@ -147,37 +252,46 @@ def flag_differences(
         )
     if (np.isfinite(s) & (s < 0)).any():
         raise EstimationError(f"column {se!r} must be non-negative, got {s[s < 0][0]!r}")
+    return p_hat, s, dof
 
-    tested = np.isfinite(p_hat) & np.isfinite(s) & (s > 0) & ~np.isnan(dof) & (dof >= 1)
-    difference = p_hat - p0
-    statistic = np.full(len(p_hat), np.nan)
-    statistic[tested] = difference[tested] / s[tested]
-    p_value = np.full(len(p_hat), np.nan)
-    t = statistic[tested]
-    dist = stats.t(dof[tested])  # df = inf gives the standard normal
-    if alternative == "two-sided":
-        p_value[tested] = 2.0 * dist.sf(np.abs(t))
-    elif alternative == "greater":
-        p_value[tested] = dist.sf(t)
-    else:
-        p_value[tested] = dist.cdf(t)
-    p_value = np.minimum(p_value, 1.0)
 
-    p_adjusted = np.full(len(p_hat), np.nan)
-    if tested.any():
-        if adjust == "none":
-            p_adjusted[tested] = p_value[tested]
-        else:
-            p_adjusted[tested] = multipletests(p_value[tested], alpha=alpha, method=adjust)[1]
-
-    out = estimates.copy()
-    out["difference"] = difference
-    out["statistic"] = statistic
-    out["p_value"] = p_value
-    out["p_adjusted"] = p_adjusted
-    out["tested"] = tested
-    out["flagged"] = tested & (np.nan_to_num(p_adjusted, nan=1.0) <= alpha)
-    return out
+def _design_contrasts(
+    estimates: pd.DataFrame, design: DomainLinearization
+) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """p̂, and per row of estimates: p̂_d − p̂, its se, the design df, and whether testable."""
+    keys = list(design.keys.columns)
+    if not keys:
+        raise EstimationError(
+            "design must be a linearization by domain (domain_linearization(..., by=...)); "
+            "got one for the whole population only"
+        )
+    absent = [c for c in keys if c not in estimates.columns]
+    if absent:
+        raise EstimationError(
+            f"estimates lacks the design's by column(s) {absent}; got {list(estimates.columns)}"
+        )
+    index = pd.MultiIndex.from_frame(design.keys.astype(object))
+    wanted = pd.MultiIndex.from_frame(estimates[keys].astype(object))
+    position = index.get_indexer(wanted)
+    if (position < 0).any():
+        row = int(np.flatnonzero(position < 0)[0])
+        raise EstimationError(
+            f"domain {dict(zip(keys, wanted[row], strict=True))!r} of estimates (row {row + 1}) "
+            "has no case with an outcome in the design"
+        )
+    nation = design.overall()
+    p0 = float(nation.estimate[0])
+    covariance = design.covariance(nation)[:, 0]
+    variance = design.variance + nation.variance[0] - 2.0 * covariance
+    variance = np.maximum(variance, 0.0)[position]
+    difference = design.estimate[position] - p0
+    dof = np.full(len(position), float(design.design_df))
+    testable = (
+        (design.variance[position] > 1e-20)  # se > 1e-10, as the intervals
+        & (design.df[position] >= 1)
+        & (variance > 1e-20)
+    )
+    return p0, difference, np.sqrt(variance), dof, testable
 
 
 def _exact_limit(n: np.ndarray, rate: float, prob: float) -> np.ndarray:
