@@ -60,6 +60,8 @@ _EXPORTS: dict[str, str] = {
     "Allocation": "stikprove.design",
     "expected_half_width": "stikprove.design",
     "design_table": "stikprove.design",
+    "DomainTarget": "stikprove.design",
+    "domain_half_width": "stikprove.design",
     "DesignTable": "stikprove.design",
     # sampling
     "draw": "stikprove.sampling",

@@ -29,34 +29,11 @@ import pandas as pd
 
 from stikprove.codebook import Codebook, default_codebook, load_codebook
 from stikprove.errors import ProtocolError
+from stikprove.frame import ALLOWED_VALUES, FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
 
-FRAME_COLUMNS = (
-    "case_id",
-    "kommune_code",
-    "sex",
-    "origin",
-    "age",
-    "years_on_benefit",
-    "category",
-    "health_exempt",
-    "last_effort_date",
-)
-"""The canonical frame columns (docs/CONTRACTS.md)."""
-
 FRAME_VALUES: Mapping[str, tuple[Any, ...]] = MappingProxyType(
-    {
-        "sex": ("kvinde", "mand"),
-        "origin": (
-            "dansk_oprindelse",
-            "indvandrer_vestlig",
-            "indvandrer_ikke_vestlig",
-            "efterkommer_vestlig",
-            "efterkommer_ikke_vestlig",
-        ),
-        "category": ("aktivitetsparat", "jobparat"),
-        "health_exempt": (True, False),
-    }
+    {**ALLOWED_VALUES, "health_exempt": (True, False)}
 )
 """Allowed values of the categorical frame columns."""
 
@@ -859,7 +836,7 @@ def load_protocol(path: str | Path) -> Protocol:
 def load_study_frame(protocol: Protocol, path: str | Path | None = None) -> pd.DataFrame:
     """Read the protocol's frame (or ``path``), renaming mapped columns, validated by
     :func:`stikprove.frame.load_frame`."""
-    from stikprove import frame as frame_module  # the step below: imported when needed
+    from stikprove import frame as frame_module
 
     source = Path(path) if path is not None else protocol.frame_path
     if not source.exists():

@@ -38,7 +38,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import StikproveError
-from stikprove.frame import FRAME_COLUMNS, frame_to_csv_text  # noqa: F401 (doctest)
+from stikprove.frame import ALLOWED_VALUES, FRAME_COLUMNS, frame_to_csv_text  # noqa: F401 (doctest)
 from stikprove.kommuner import kommune
 
 TRUTH_COLUMNS = (
@@ -238,13 +238,7 @@ def _logit(p: float) -> float:
     return float(np.log(p / (1 - p)))
 
 
-ORIGINS = (
-    "dansk_oprindelse",
-    "indvandrer_vestlig",
-    "indvandrer_ikke_vestlig",
-    "efterkommer_vestlig",
-    "efterkommer_ikke_vestlig",
-)
+ORIGINS = ALLOWED_VALUES["origin"]
 HEALTH = ("for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere", "kan_ikke_vurderes")
 INELIGIBLE_REASONS = (
     "ikke_aktivitetsparat_paa_opgoerelsesdato",
