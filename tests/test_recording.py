@@ -339,3 +339,140 @@ def test_csv_worklist_filled_and_saved_with_semicolons_imports(tmp_path):
     sheet.to_csv(path, sep=";", index=False, encoding="utf-8-sig")
     result = import_assessments(study, path, "bo")
     assert len(result.new) == len(sheet)
+
+
+# ---- reading xlsx -------------------------------------------------------------------------
+
+
+def test_xlsx_reader_gives_what_openpyxl_gives(tmp_path):
+    """The sheet-XML reader returns the same rows as openpyxl's read-only reader: text typed
+    as text stays text ('0123'), numbers are int or float, date cells (any date format)
+    are datetimes, booleans, formulas without a cached value empty, gaps as empty rows;
+    sheet 'Sager' is read even when it is not the first."""
+    from stikprove.recording import _read_xlsx, _read_xlsx_openpyxl
+
+    wb = openpyxl.Workbook()
+    wb.active.title = "Andet"
+    wb.active.append(["not", "this"])
+    ws = wb.create_sheet("Sager")
+    ws.append(["case_id", "eligible", "review_date", "n", "x", "flag", None, "formula", "ae"])
+    ws.append(["0123", "ja", datetime(2026, 11, 20), 12, 1.5, True, "extra", "=1+1", "Ærø & <ø>"])
+    ws.append([123, None, date(2026, 1, 2), 1e20, -0.25, False, None, None, " mellem rum "])
+    ws.cell(row=6, column=1, value="later")
+    ws["C3"].number_format = "dd-mm-yyyy"
+    ws["D2"].number_format = "@"
+    wb.save(tmp_path / "t.xlsx")
+    fast, slow = _read_xlsx(tmp_path / "t.xlsx"), _read_xlsx_openpyxl(tmp_path / "t.xlsx")
+    assert fast == slow
+    assert fast.sheet == "Sager" and [n for n, _ in fast.rows] == [2, 3, 4, 5, 6]
+    row2 = fast.rows[0][1]
+    assert row2["case_id"] == "0123" and row2["review_date"] == datetime(2026, 11, 20)
+    assert row2["ae"] == "Ærø & <ø>" and row2["formula"] is None
+    assert fast.rows[1][1]["case_id"] == 123 and fast.rows[1][1]["review_date"] == datetime(
+        2026, 1, 2
+    )
+
+
+def _minimal_xlsx(path, sheet_xml: str, shared: list[str], date1904: bool = False):
+    """A hand-written xlsx as Excel writes it: shared strings (one with rich-text runs), a
+    custom date format (style 1), the 1904 calendar when asked."""
+    import zipfile
+
+    main = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
+    rel = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
+    pkg = "http://schemas.openxmlformats.org/package/2006/relationships"
+    ct = "http://schemas.openxmlformats.org/package/2006/content-types"
+    sml = "application/vnd.openxmlformats-officedocument.spreadsheetml"
+    calendar = ' date1904="1"' if date1904 else ""
+    si = "".join(
+        f"<si><r><t>{s[:2]}</t></r><r><rPr><b/></rPr><t>{s[2:]}</t></r></si>"
+        if i == 0 else f"<si><t>{s}</t></si>"
+        for i, s in enumerate(shared)
+    )  # fmt: skip
+    parts = {
+        "[Content_Types].xml": f'<Types xmlns="{ct}">'
+        '<Default Extension="rels" ContentType="application/vnd.openxmlformats-package.'
+        'relationships+xml"/><Default Extension="xml" ContentType="application/xml"/>'
+        f'<Override PartName="/xl/workbook.xml" ContentType="{sml}.sheet.main+xml"/>'
+        f'<Override PartName="/xl/worksheets/sheet1.xml" ContentType="{sml}.worksheet+xml"/>'
+        f'<Override PartName="/xl/sharedStrings.xml" ContentType="{sml}.sharedStrings+xml"/>'
+        f'<Override PartName="/xl/styles.xml" ContentType="{sml}.styles+xml"/></Types>',
+        "_rels/.rels": f'<Relationships xmlns="{pkg}"><Relationship Id="rId1" '
+        'Type="http://schemas.openxmlformats.org/officeDocument/2006/relationships/'
+        'officeDocument" Target="xl/workbook.xml"/></Relationships>',
+        "xl/workbook.xml": f'<workbook xmlns="{main}" xmlns:r="{rel}">'
+        f"<workbookPr{calendar}/>"
+        '<sheets><sheet name="Sager" sheetId="1" r:id="rId1"/></sheets></workbook>',
+        "xl/_rels/workbook.xml.rels": f'<Relationships xmlns="{pkg}">'
+        f'<Relationship Id="rId1" Type="{rel}/worksheet" Target="worksheets/sheet1.xml"/>'
+        f'<Relationship Id="rId2" Type="{rel}/sharedStrings" Target="sharedStrings.xml"/>'
+        f'<Relationship Id="rId3" Type="{rel}/styles" Target="styles.xml"/></Relationships>',
+        "xl/sharedStrings.xml": f'<sst xmlns="{main}">{si}</sst>',
+        "xl/styles.xml": f'<styleSheet xmlns="{main}"><numFmts count="1">'
+        '<numFmt numFmtId="164" formatCode="yyyy\\-mm\\-dd"/></numFmts>'
+        '<fonts count="1"><font><sz val="11"/><name val="Calibri"/></font></fonts>'
+        '<fills count="1"><fill><patternFill patternType="none"/></fill></fills>'
+        '<borders count="1"><border><left/><right/><top/><bottom/><diagonal/></border></borders>'
+        '<cellStyleXfs count="1"><xf numFmtId="0"/></cellStyleXfs>'
+        '<cellXfs count="3"><xf numFmtId="0"/><xf numFmtId="164" applyNumberFormat="1"/>'
+        '<xf numFmtId="49" applyNumberFormat="1"/></cellXfs><cellStyles count="1">'
+        '<cellStyle name="Normal" xfId="0" builtinId="0"/></cellStyles></styleSheet>',
+        "xl/worksheets/sheet1.xml": f'<worksheet xmlns="{main}"><sheetData>{sheet_xml}'
+        "</sheetData></worksheet>",
+    }
+    with zipfile.ZipFile(path, "w") as z:
+        for name, text in parts.items():
+            z.writestr(name, text)
+    return path
+
+
+@pytest.mark.parametrize("date1904", [False, True])
+def test_xlsx_as_excel_saves_it_shared_strings_and_calendars(tmp_path, date1904):
+    """Shared strings (also rich text), a custom date format, both calendars, a number
+    typed as text in a text cell, cells without a reference: as openpyxl reads them."""
+    from stikprove.recording import _read_xlsx, _read_xlsx_openpyxl
+
+    serial = 46346 - (1462 if date1904 else 0)  # 2026-11-20
+    sheet = (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
+        '<c r="C1" t="s"><v>2</v></c><c r="D1" t="s"><v>3</v></c></row>'
+        f'<row r="2"><c r="A2" t="s"><v>4</v></c><c r="B2" t="s"><v>5</v></c>'
+        f'<c r="C2" s="1"><v>{serial}</v></c><c r="D2" s="2" t="s"><v>6</v></c></row>'
+        f'<row r="4"><c t="s"><v>7</v></c><c><v>7</v></c><c s="1"><v>{serial + 1}</v></c>'
+        '<c t="b"><v>1</v></c></row>'
+    )
+    shared = ["case_id", "eligible", "review_date", "count", "c0001", "ja", "0042", "c0002"]
+    path = _minimal_xlsx(tmp_path / "excel.xlsx", sheet, shared, date1904)
+    fast, slow = _read_xlsx(path), _read_xlsx_openpyxl(path)
+
+    def filled(rows):  # a gap row: openpyxl gives no cells, the reader empty ones
+        return [(n, {k: v for k, v in r.items() if v is not None}) for n, r in rows.rows]
+
+    assert filled(fast) == filled(slow) and fast.columns == slow.columns
+    assert fast.columns == ("case_id", "eligible", "review_date", "count")
+    assert fast.rows[0] == (2, {"case_id": "c0001", "eligible": "ja",
+                                "review_date": datetime(2026, 11, 20), "count": "0042"})  # fmt: skip
+    assert fast.rows[1][1]["case_id"] is None  # row 3 is a gap: empty
+    assert fast.rows[2][1] == {"case_id": "c0002", "eligible": 7,
+                               "review_date": datetime(2026, 11, 21), "count": True}  # fmt: skip
+
+
+def test_xlsx_worklist_round_trip_keeps_text_and_dates(tmp_path):
+    """A worklist filled in (dates as date cells, a case id looking like a number typed in a
+    text cell) imports with the date as YYYY-MM-DD and the id unchanged."""
+    study = make_study(tmp_path)
+    path = write_worklist(study, "anna", tmp_path / "w.xlsx").path
+    wb = openpyxl.load_workbook(path)
+    ws = wb["Sager"]
+    col = {c.value: c.column for c in ws[1]}
+    for row, day in ((2, datetime.now() - timedelta(days=2)), (3, date.today())):
+        for field, value in entry("x").items():
+            if field not in ("case_id", "review_date") and value is not None:
+                ws.cell(row=row, column=col[field], value=value)
+        ws.cell(row=row, column=col["review_date"], value=day).number_format = "d/m/yy"
+    wb.save(path)
+    result = import_assessments(study, path, "anna")
+    assert len(result.new) == 2
+    dates = sorted(study.assessments()["review_date"])
+    assert dates == sorted([(date.today() - timedelta(days=2)).isoformat(),
+                            date.today().isoformat()])  # fmt: skip
