@@ -81,6 +81,23 @@ def test_estimate_refuses_an_unknown_outcome_column(capsys):
     assert "too_ill" in capsys.readouterr().err
 
 
+def test_flag_tests_each_domain_against_the_whole_population(capsys):
+    """`stikprove flag` equals flag_differences with the design-based contrast."""
+    from stikprove.estimation.domains import domain_linearization
+    from stikprove.estimation.multiplicity import flag_differences
+
+    argv = ["flag", str(COMPARISON), "--outcome", "y", "--by", "kommune",
+            "--population-size", "N", "--format", "csv"]  # fmt: skip
+    assert main(argv) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    data = pd.read_csv(COMPARISON)
+    estimates = estimate_proportions(data, "y", "stratum", "N", by="kommune")
+    design = domain_linearization(data, "y", "stratum", "N", by="kommune")
+    expected = flag_differences(estimates, design=design)
+    assert printed["p_adjusted"].tolist() == pytest.approx(expected["p_adjusted"].tolist())
+    assert printed["flagged"].tolist() == expected["flagged"].tolist()
+
+
 def test_simulate_reports_coverage_per_method(tmp_path):
     """`stikprove simulate PROTOCOL` gives coverage and mean width per domain and method."""
     out = tmp_path / "coverage.csv"

@@ -451,7 +451,8 @@ def test_xlsx_as_excel_saves_it_shared_strings_and_calendars(tmp_path, date1904)
     assert filled(fast) == filled(slow) and fast.columns == slow.columns
     assert fast.columns == ("case_id", "eligible", "review_date", "count")
     assert fast.rows[0] == (2, {"case_id": "c0001", "eligible": "ja",
-                                "review_date": datetime(2026, 11, 20), "count": "0042"})  # fmt: skip
+                                "review_date": datetime(2026, 11, 20),
+                                "count": "0042"})  # fmt: skip
     assert fast.rows[1][1]["case_id"] is None  # row 3 is a gap: empty
     assert fast.rows[2][1] == {"case_id": "c0002", "eligible": 7,
                                "review_date": datetime(2026, 11, 21), "count": True}  # fmt: skip

@@ -379,7 +379,7 @@ def test_a_new_round_lives_beside_the_first(tmp_path):
 
     sample = make_sample()
     study = create_study(tmp_path / "s.sqlite", sample, reviewers=("anna", "bo"))
-    first, second = _assess_some(study)
+    _assess_some(study)
     before = {
         "assessments": study.assessments(current_only=False),
         "assignments": study.assignments(),

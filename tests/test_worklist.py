@@ -157,11 +157,11 @@ def test_worklists_carry_their_round_and_import_checks_it(tmp_path):
     study = create_study(tmp_path / "s.sqlite", sample, reviewers=["anna", "bo"])
     old = write_worklist(study, "anna", tmp_path / "r1.csv").path
     table = pd.read_csv(old, dtype=str, encoding="utf-8-sig")
-    table.loc[0, list(entry("x"))[1:]] = pd.Series(entry("x")).iloc[1:].values
+    table.loc[0, list(entry("x"))[1:]] = pd.Series(entry("x")).iloc[1:].to_numpy()
     table.to_csv(old, index=False)
     add_round(study.path, next_round(sample))
     assign_reviewers(study, ["anna", "bo"])
-    with pytest.raises(StoreError, match="worklist of round 1.*--round 1"):
+    with pytest.raises(StoreError, match=r"worklist of round 1.*--round 1"):
         import_assessments(study, old, "anna")
     assert study.assessments().empty
     result = import_assessments(open_study(study.path, round=1), old, "anna")
@@ -172,6 +172,6 @@ def test_worklists_carry_their_round_and_import_checks_it(tmp_path):
 
     assert default_path(study, "anna", "xlsx").name == "worklist-test-study-round2-anna.xlsx"
     path = write_worklist(study, "anna", tmp_path / "r2.xlsx").path
-    with pytest.raises(StoreError, match="worklist of round 2.*into round 1"):
+    with pytest.raises(StoreError, match=r"worklist of round 2.*into round 1"):
         import_assessments(study.for_round(1), path, "anna")
     assert import_assessments(study, path, "anna").empty_rows == len(new)

@@ -64,9 +64,38 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="--outcome is a multi-category field: every category's proportion",
     )
+    p.add_argument(
+        "--degenerate-strata",
+        choices=("standard", "conservative"),
+        default="standard",
+        help="variance of sampled strata whose cases all agree: 'standard' (as R survey, "
+        "default) or 'conservative' (adds a term; see docs/estimation.md)",
+    )
     _design_args(p)
     _output_args(p)
     p.set_defaults(func=run_estimate)
+
+    p = subparsers.add_parser(
+        "flag",
+        help="which kommuner (or other domains) differ from the national rate",
+        description="Estimate the indicator per domain (default: per kommune) and test each "
+        "against the whole population's rate, counting the domain as part of it (design-"
+        "based contrast, as R's svycontrast); p-values adjusted for the many domains with "
+        "Benjamini-Hochberg. Domains with no usable sampling distribution (census, no or "
+        "only events) are not tested.",
+    )
+    _source_arg(p)
+    p.add_argument("--outcome", required=True, help="0/1 indicator column")
+    p.add_argument("--by", default="kommune_code", help="domain columns (default kommune_code)")
+    p.add_argument("--alpha", type=float, default=0.05, help="level for 'flagged' (adjusted)")
+    p.add_argument(
+        "--adjust",
+        default="fdr_bh",
+        help="p-value adjustment (a statsmodels multipletests method; default fdr_bh)",
+    )
+    _design_args(p)
+    _output_args(p)
+    p.set_defaults(func=run_flag)
 
     p = subparsers.add_parser(
         "compare",
@@ -169,6 +198,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         "by": _columns(args.by),
         "confidence_level": args.confidence_level,
         "method": args.method,
+        "degenerate_strata": args.degenerate_strata,
     }
     if args.categories:
         table = estimate_categories(data, args.outcome, **design)
@@ -179,6 +209,22 @@ def run_estimate(args: argparse.Namespace) -> int:
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
+    _emit(table, args)
+    return 0
+
+
+def run_flag(args: argparse.Namespace) -> int:
+    from stikprove.estimation.domains import domain_linearization, estimate_proportions
+    from stikprove.estimation.multiplicity import flag_differences
+
+    data = read_analysis_table(args.source)
+    strata, by = _columns(args.strata), _columns(args.by)
+    estimates = estimate_proportions(
+        data, args.outcome, strata, args.population_size, by=by,
+        confidence_level=args.confidence_level,
+    )  # fmt: skip
+    design = domain_linearization(data, args.outcome, strata, args.population_size, by=by)
+    table = flag_differences(estimates, design=design, alpha=args.alpha, adjust=args.adjust)
     _emit(table, args)
     return 0
 
