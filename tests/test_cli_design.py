@@ -163,6 +163,42 @@ def test_new_round_is_stored_beside_the_first(study, capsys):
     assert "anna" in status
 
 
+@pytest.mark.parametrize(
+    "fields", [(), ("age", "years_on_benefit"), ("health_exempt", "kommune_code")]
+)
+def test_worklists_show_only_the_protocols_frame_fields(study, capsys, fields):
+    """The draw keeps the frame fields the protocol lists in [review] worklist_fields for
+    worklists, and only those: case_id, kommune and stratum always, health_exempt only when
+    listed; --check still finds the stored sample identical to the redraw."""
+    from stikprove.store import open_study
+    from stikprove.worklist import worklist_table
+
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    if fields:
+        listed = ", ".join(f'"{f}"' for f in fields)
+        text = text.replace("# worklist_fields = [", f"worklist_fields = [{listed}]  # [")
+    (study / "p.toml").write_text(text, encoding="utf-8")
+    s = study / "s.sqlite"
+    assert run("draw", study / "p.toml", "--study", s) == 0
+    assert run("assign", s, "--reviewers", "anna,bo") == 0
+    table = worklist_table(open_study(s), "anna")
+    shown = [f for f in fields if f != "kommune_code"]
+    codebook = list(open_study(s).codebook.field_names)
+    assert list(table.columns) == ["case_id", "kommune_code", "kommune_name", "stratum",
+                                   *shown, *codebook, "reason"]  # fmt: skip
+    frame = pd.read_csv(study / "data" / "frame.csv", dtype={"case_id": str}).set_index(
+        "case_id"
+    )
+    for f in shown:
+        expected = frame.loc[table["case_id"], f].tolist()
+        got = table[f].tolist()
+        if f == "health_exempt":
+            expected = [str(v).lower() in ("true", "1", "ja") for v in expected]
+        assert got == pytest.approx(expected) if f != "health_exempt" else got == expected
+    assert run("draw", study / "p.toml", "--study", s, "--check") == 0
+    assert "identical" in capsys.readouterr().out
+
+
 def test_changed_frame_is_refused_for_a_new_round(study, capsys):
     """A changed frame is refused (--new-round, --check), naming fingerprints; nothing written."""
     assert run("draw", study / "odense.toml", "--study", study / "s") == 0

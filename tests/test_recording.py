@@ -477,3 +477,47 @@ def test_xlsx_worklist_round_trip_keeps_text_and_dates(tmp_path):
     dates = sorted(study.assessments()["review_date"])
     assert dates == sorted([(date.today() - timedelta(days=2)).isoformat(),
                             date.today().isoformat()])  # fmt: skip
+
+
+def test_correction_back_to_eligible_keeps_the_reserve_consistently(tmp_path):
+    """A case found ineligible, replaced by the next reserve, then corrected back to eligible:
+    the reserve stays (the sample is the first n_h + 1 cases of the stratum's random list,
+    an SRS of that size), so export's sample_size is n_h + 1 and every weight N_h/(n_h + 1);
+    status counts it (replaced_eligible, sample_size); nothing is activated twice."""
+    from stikprove.estimation import estimate_proportions
+
+    study = make_study(tmp_path)
+    key = "461|kvinde|indvandrer_ikke_vestlig"  # N_h 20, n_h 6
+    a = study.assignments()
+    first = a[(a["stratum"] == key) & (a["review_slot"] == 1)].sort_values("draw_order")
+    case, reviewer = first["case_id"].iloc[0], first["reviewer"].iloc[0]
+    reserve = import_entries(study, [entry(case, ineligible=True)], reviewer).activations[0]
+    result = import_entries(study, [{**entry(case), "reason": "fejllæst"}], reviewer,
+                            corrections=True)  # fmt: skip
+    assert result.corrected == (case,) and result.activations == ()
+    assert result.kept == ((case, reserve.reserve_case),)
+    assert "stays in the sample" in result.summary()
+    assert "keep_reserve" in set(study.audit_log()["action"])
+    table = study.export()
+    rows = table[table["stratum"] == key]
+    assert len(rows) == 7 and rows["sample_size"].eq(7).all()
+    assert rows["weight"].eq(20 / 7).all() and rows["planned_sample_size"].eq(6).all()
+    assert reserve.reserve_case in set(rows["case_id"])
+    assert rows.set_index("case_id").loc[case, "eligible"] == "ja"
+    # the sample is still a prefix of the stratum's list: draw orders 1..7
+    assert sorted(rows["draw_order"]) == list(range(1, 8))
+    status = study.status()
+    mine = status[status["stratum"] == key]
+    assert mine["sample_size"].eq(7).all()
+    assert mine["ineligible"].sum() == 0 and mine["reserves_used"].sum() == 1
+    assert mine["replaced_eligible"].sum() == 1 and mine["unreplaced"].sum() == 0
+    assert reserve.reserve_case in set(study.open_cases(reviewer)["case_id"])
+    # the table goes straight into estimation (n of the stratum = cases taken)
+    est = estimate_proportions(table, outcome="too_ill", strata="stratum",
+                               population_size="population_size")  # fmt: skip
+    assert est["n"].iloc[0] == 1 and est["estimate"].iloc[0] == 1.0
+    # ineligible again: it already has its replacement, nothing more is activated
+    again = import_entries(study, [{**entry(case, ineligible=True), "reason": "alligevel"}],
+                           reviewer, corrections=True)  # fmt: skip
+    assert again.activations[0].reserve_case is None
+    assert study.strata().set_index("stratum").loc[key, "reserves_used"] == 1

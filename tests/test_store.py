@@ -182,7 +182,7 @@ def test_status_counts_per_kommune_stratum_reviewer(tmp_path):
     assert list(status.columns) == [
         "kommune_code", "kommune_name", "stratum", "reviewer", "assigned", "done",
         "remaining", "unassigned", "ineligible", "unreplaced", "reserves_used",
-        "double_reviews_done", "reserves_left",
+        "double_reviews_done", "reserves_left", "replaced_eligible", "sample_size",
     ]  # fmt: skip
     assert (status["assigned"] == status["done"] + status["remaining"]).all()
     assert status["done"].sum() == 1
@@ -253,8 +253,8 @@ def test_export_double_reviews_pairs_both_reviewers(tmp_path):
 
 
 def test_worklist_fields_come_from_protocol(tmp_path):
-    """A protocol's [worklist] fields are kept; unknown ones are refused."""
-    text = 'study_id = "x"\n[worklist]\nfields = ["age"]\n'
+    """A protocol's [review] worklist_fields are kept; unknown ones are refused."""
+    text = 'study_id = "x"\n[review]\nworklist_fields = ["age"]\n'
     study = create_study(tmp_path / "a.sqlite", make_sample(protocol_text=text,
                                                            extra_columns=True))  # fmt: skip
     assert study.worklist_fields == ("age",)

@@ -59,11 +59,11 @@ def test_second_reviewer_never_sees_first_entry(tmp_path):
 
 
 def test_frame_fields_only_when_protocol_allows(tmp_path):
-    """Frame fields (age) appear only when the protocol's [worklist] fields names them."""
+    """Frame fields (age) appear only when the protocol's [review] worklist_fields names them."""
     plain = create_study(tmp_path / "a.sqlite", make_sample(extra_columns=True),
                          reviewers=["anna", "bo"])  # fmt: skip
     assert "age" not in worklist_table(plain, "anna").columns
-    text = 'study_id = "x"\n[worklist]\nfields = ["age"]\n'
+    text = 'study_id = "x"\n[review]\nworklist_fields = ["age"]\n'
     allowed = create_study(tmp_path / "b.sqlite",
                            make_sample(extra_columns=True, protocol_text=text),
                            reviewers=["anna", "bo"])  # fmt: skip

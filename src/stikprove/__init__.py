@@ -119,4 +119,4 @@ def __dir__() -> list[str]:
     return sorted([*globals(), *_EXPORTS])
 
 
-__all__ = sorted(_EXPORTS)  # noqa: PLE0605 (names resolved lazily by __getattr__)
+__all__ = sorted(_EXPORTS)  # resolved lazily by __getattr__

@@ -36,7 +36,7 @@ def _all() -> tuple[Kommune, ...]:
 
 
 def kommune_table() -> pd.DataFrame:
-    """All 98 kommuner as a DataFrame with columns ``kommune_code``, ``kommune_name``, ``region``."""
+    """All 98 kommuner: columns ``kommune_code``, ``kommune_name``, ``region``."""
     return pd.DataFrame(
         {
             "kommune_code": [k.code for k in _all()],

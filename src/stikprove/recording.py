@@ -77,6 +77,9 @@ class ImportResult:
     unchanged: tuple[str, ...]
     empty_rows: int
     activations: tuple[Activation, ...]
+    kept: tuple[tuple[str, str], ...] = ()
+    """(case, reserve): a case corrected back to eligible whose activated reserve stays in
+    the sample (docs/store.md, "Ineligible cases and reserves")."""
 
     @property
     def written(self) -> int:
@@ -99,6 +102,11 @@ class ImportResult:
                     f"case {a.ineligible_case} is ineligible; reserve {a.reserve_case} "
                     f"(stratum {a.stratum}) is activated and assigned to {a.reviewer}"
                 )
+        for case, reserve in self.kept:
+            lines.append(
+                f"case {case} is eligible again; reserve {reserve}, activated for it, stays "
+                "in the sample (its stratum's sample size and weights count it)"
+            )
         return "\n".join(lines)
 
 
@@ -594,7 +602,7 @@ def _write(
     names = study.codebook.field_names
     stamp = now_utc()
     new, corrected, unchanged, rows = [], [], [], []
-    became_ineligible = []
+    became_ineligible, became_eligible = [], []
     for e in entries:
         before = current.get(e.case_id)
         if before is not None and all(before[2].get(f) == e.answers[f] for f in names):
@@ -614,7 +622,10 @@ def _write(
         was_ineligible = before is not None and before[2].get("eligible") == "nej"
         if slots[e.case_id] == 1 and e.answers["eligible"] == "nej" and not was_ineligible:
             became_ineligible.append(e.case_id)
+        if slots[e.case_id] == 1 and was_ineligible and e.answers["eligible"] != "nej":
+            became_eligible.append(e.case_id)
     activations: list[Activation] = []
+    kept: list[tuple[str, str]] = []
     if rows:
         cols = ", ".join(f'"{f}"' for f in names)
         marks = ", ".join("?" * (len(names) + 8))
@@ -627,6 +638,16 @@ def _write(
             activations.append(
                 _activate_reserve(con, case_id, units[case_id][0], reviewer, stamp, round_no)
             )
+        for case_id in became_eligible:
+            row = con.execute(
+                "SELECT case_id FROM activations WHERE round = ? AND replaces = ?",
+                (round_no, case_id),
+            ).fetchone()
+            if row is not None:
+                kept.append((case_id, row[0]))
+                audit(con, "keep_reserve", source,
+                      f"case {case_id} corrected to eligible; reserve {row[0]} of stratum "
+                      f"{units[case_id][0]} stays in the sample", actor=reviewer)  # fmt: skip
         for e in entries:
             if e.case_id in corrected:
                 old = current[e.case_id][2]
@@ -645,8 +666,9 @@ def _write(
             actor=reviewer,
         )  # fmt: skip
     return ImportResult(
-        source, reviewer, tuple(new), tuple(corrected), tuple(unchanged), empty, tuple(activations)
-    )
+        source, reviewer, tuple(new), tuple(corrected), tuple(unchanged), empty,
+        tuple(activations), tuple(kept),
+    )  # fmt: skip
 
 
 def _activate_reserve(

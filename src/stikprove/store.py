@@ -575,7 +575,7 @@ class Study:
         """
         df = self._round_query(
             """SELECT g.case_id, g.review_slot, u.stratum, u.kommune_code, u.draw_order,
-                 u.attributes
+                 u.health_exempt, u.attributes
             FROM assignments g JOIN units u USING (round, case_id)
             WHERE g.round = :round AND g.reviewer = :reviewer AND NOT EXISTS (
               SELECT 1 FROM assessments a WHERE a.round = g.round AND a.case_id = g.case_id
@@ -584,6 +584,7 @@ class Study:
             {"reviewer": reviewer},
         )
         df.insert(4, "kommune_name", df["kommune_code"].map(_kommune_name))
+        df["health_exempt"] = df["health_exempt"].astype(bool)
         return _expand_attributes(df, self.worklist_fields, after=None)[
             ["case_id", "review_slot", "stratum", "kommune_code", "kommune_name", "draw_order",
              *self.worklist_fields]
@@ -605,7 +606,10 @@ class Study:
         unreplaced (of those, not replaced by a reserve: the stratum had none left),
         reserves_used (activated reserves assigned to the reviewer as first reviewer),
         double_reviews_done (second reviews done), reserves_left (unused reserves in the
-        stratum: 0 means an ineligible case can no longer be replaced).
+        stratum: 0 means an ineligible case can no longer be replaced), replaced_eligible
+        (first reviews replaced by a reserve but since corrected back to eligible: the
+        reserve stays in the sample), sample_size (cases taken from the stratum's list: n_h
+        plus activated reserves; the export's sample_size, on which the weights rest).
         """
         if self.round is None:  # one round throughout, even if another is drawn meanwhile
             return self._pinned().status()
@@ -622,7 +626,10 @@ class Study:
               sum(g.review_slot = 2 AND cur.case_id IS NOT NULL) AS double_reviews_done,
               sum(g.review_slot = 1 AND cur.eligible = 'nej' AND NOT EXISTS (
                 SELECT 1 FROM activations x WHERE x.round = u.round
-                  AND x.replaces = u.case_id)) AS unreplaced
+                  AND x.replaces = u.case_id)) AS unreplaced,
+              sum(g.review_slot = 1 AND cur.eligible = 'ja' AND EXISTS (
+                SELECT 1 FROM activations x WHERE x.round = u.round
+                  AND x.replaces = u.case_id)) AS replaced_eligible
             FROM units u
               LEFT JOIN activations act ON act.round = u.round AND act.case_id = u.case_id
               LEFT JOIN assignments g ON g.round = u.round AND g.case_id = u.case_id
@@ -633,14 +640,16 @@ class Study:
         )
         unassigned = df["reviewer"].eq("")
         counts = ("assigned", "done", "ineligible", "reserves_used", "double_reviews_done",
-                  "unreplaced")  # fmt: skip
+                  "unreplaced", "replaced_eligible")  # fmt: skip
         for col in counts:
             df[col] = df[col].fillna(0).astype("int64")
         df["unassigned"] = np.where(unassigned, df["assigned"], 0).astype("int64")
         df.loc[unassigned, "assigned"] = 0
         df["remaining"] = (df["assigned"] - df["done"]).astype("int64")
-        left = self.strata().set_index("stratum")["reserves_left"]
-        df["reserves_left"] = df["stratum"].map(left).astype("int64")
+        strata = self.strata().set_index("stratum")
+        df["reserves_left"] = df["stratum"].map(strata["reserves_left"]).astype("int64")
+        taken = strata["sample_size"] + strata["reserves_used"]
+        df["sample_size"] = df["stratum"].map(taken).astype("int64")
         codes = kommune_codes()
         names = {c: _kommune_name(c) for c in df["kommune_code"].unique() if c in codes}
         df.insert(1, "kommune_name", df["kommune_code"].map(names).fillna(""))
@@ -648,7 +657,7 @@ class Study:
             [
                 "kommune_code", "kommune_name", "stratum", "reviewer", "assigned", "done",
                 "remaining", "unassigned", "ineligible", "unreplaced", "reserves_used",
-                "double_reviews_done", "reserves_left",
+                "double_reviews_done", "reserves_left", "replaced_eligible", "sample_size",
             ]
         ].reset_index(drop=True)  # fmt: skip
 
@@ -778,23 +787,43 @@ def _strata_columns(sample: object) -> tuple[str, ...]:
     return tuple(c for c in strata.columns if c not in STRATA_COLUMNS)
 
 
-def _worklist_fields(protocol_text: str, available: list[str]) -> tuple[str, ...]:
-    """Frame fields the protocol allows on worklists: ``[review] worklist_fields = [...]``
-    (or ``[worklist] fields``); none by default."""
+ALWAYS_ON_WORKLISTS = ("case_id", "kommune_code", "stratum")
+"""Unit columns every worklist shows (with kommune_name); other frame fields only when the
+protocol lists them in ``[review] worklist_fields``."""
+
+
+def protocol_worklist_fields(protocol_text: str) -> tuple[str, ...]:
+    """``Protocol.worklist_fields`` of a protocol's text (:func:`stikprove.protocol.
+    parse_protocol`); for a text the parser refuses (a fragment, as in tests, or a
+    protocol whose codebook file is elsewhere) the ``[review] worklist_fields`` key of its
+    TOML; none by default."""
+    from stikprove.protocol import parse_protocol
+
     try:
-        doc = tomllib.loads(protocol_text)
+        return tuple(parse_protocol(protocol_text).worklist_fields)
+    except (StikproveError, OSError, ValueError, TypeError, KeyError):
+        pass
+    try:
+        fields = tomllib.loads(protocol_text).get("review", {}).get("worklist_fields", [])
     except tomllib.TOMLDecodeError:
         return ()
-    allowed = doc.get("review", {}).get("worklist_fields") or doc.get("worklist", {}).get(
-        "fields", []
-    )
-    unknown = [f for f in allowed if f not in available]
+    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
+        raise StoreError(f"protocol [review] worklist_fields = {fields!r}: expected a list "
+                         "of frame column names")  # fmt: skip
+    return tuple(fields)
+
+
+def _worklist_fields(fields: tuple[str, ...], available: list[str]) -> tuple[str, ...]:
+    """The frame fields worklists show beyond the fixed columns: ``fields`` (the protocol's
+    ``worklist_fields``) less the fixed columns; each must be in the units."""
+    fields = tuple(dict.fromkeys(f for f in fields if f not in ALWAYS_ON_WORKLISTS))
+    unknown = [f for f in fields if f not in available]
     if unknown:
         raise StoreError(
-            f"protocol [worklist] fields: {', '.join(map(str, unknown))} not in the sample's "
-            f"units; expected some of {', '.join(available) or '(none)'}"
+            f"protocol [review] worklist_fields: {', '.join(map(str, unknown))} not in the "
+            f"sample's units or the frame; expected some of {', '.join(available) or '(none)'}"
         )
-    return tuple(allowed)
+    return fields
 
 
 def _json_value(value: object) -> object:
@@ -838,9 +867,22 @@ class _Drawn:
     protocol_fingerprint: str
     round: int
 
+    drawn_columns: list[str]
+    """The units' columns as the draw made them (frame fields for worklists come after)."""
+
     @classmethod
-    def of(cls, sample: object, path: Path) -> _Drawn:
+    def of(
+        cls,
+        sample: object,
+        path: Path,
+        worklist_fields: tuple[str, ...] | None = None,
+        worklist_values: pd.DataFrame | None = None,
+    ) -> _Drawn:
+        """``worklist_fields``: the protocol's (default: read from its text);
+        ``worklist_values``: case_id and frame columns to take them from when the units
+        lack them (the draw command passes the frame)."""
         units = _require_columns(getattr(sample, "units", None), "units", UNIT_COLUMNS)
+        drawn_columns = [str(c) for c in units.columns]
         strata = _require_columns(getattr(sample, "strata", None), "strata", STRATA_COLUMNS)
         metadata = dict(getattr(sample, "metadata", None) or {})
         protocol_text = getattr(sample, "protocol_text", None)
@@ -849,6 +891,14 @@ class _Drawn:
         if units["case_id"].duplicated().any():
             dup = units.loc[units["case_id"].duplicated(), "case_id"].iloc[0]
             raise StoreError(f"sample.units: case_id {dup!r} appears twice; expected unique ids")
+        if worklist_fields is None:
+            worklist_fields = protocol_worklist_fields(protocol_text)
+        wanted = [f for f in worklist_fields if f not in units.columns]
+        if wanted and worklist_values is not None:
+            have = [f for f in wanted if f in worklist_values.columns]
+            values = worklist_values[["case_id", *have]].drop_duplicates("case_id")
+            values = values.assign(case_id=values["case_id"].astype(str))
+            units = units.merge(values, on="case_id", how="left", validate="one_to_one")
         extra = [c for c in units.columns if c not in UNIT_COLUMNS]
         return cls(
             units=units,
@@ -857,13 +907,14 @@ class _Drawn:
             protocol_text=protocol_text,
             strata_columns=_strata_columns(sample),
             extra=extra,
-            worklist_fields=_worklist_fields(protocol_text, extra),
+            worklist_fields=_worklist_fields(tuple(worklist_fields), [*extra, "health_exempt"]),
             study_id=str(metadata.get("study_id") or path.stem),
             protocol_fingerprint=str(
                 metadata.get("protocol_fingerprint")
                 or hashlib.sha256(protocol_text.encode("utf-8")).hexdigest()
             ),
             round=int(metadata.get("round") or 1),
+            drawn_columns=drawn_columns,
         )
 
 
@@ -872,6 +923,8 @@ def create_study(
     sample: object,
     codebook: Codebook | None = None,
     reviewers: list[str] | tuple[str, ...] | None = None,
+    worklist_fields: tuple[str, ...] | None = None,
+    worklist_values: pd.DataFrame | None = None,
 ) -> Study:
     """Create the study store at ``path`` from a drawn sample and return it open.
 
@@ -880,15 +933,22 @@ def create_study(
     sample's protocol's codebook, else the default codebook. With ``reviewers`` the cases
     are assigned at once (:func:`stikprove.assignment.assign_reviewers`).
 
+    Worklists show the frame fields in ``worklist_fields`` (default: the protocol's
+    ``[review] worklist_fields``, :func:`protocol_worklist_fields`), taken from the units
+    or else from ``worklist_values`` (case_id and frame columns; the draw passes the
+    frame). They are kept with the units but are not part of the stored sample that
+    :func:`read_stored_sample` gives back.
+
     The file is created new (an existing file is refused) with mode 0600.
     """
     path = Path(path)
     codebook = _codebook_of(sample, codebook)
     check_codebook_for_store(codebook)
-    d = _Drawn.of(sample, path)
+    d = _Drawn.of(sample, path, worklist_fields, worklist_values)
     units, strata, metadata, protocol_text = d.units, d.strata, d.metadata, d.protocol_text
     strata_cols, extra, worklist_fields = d.strata_columns, d.extra, d.worklist_fields
     study_id, protocol_fingerprint, round_no = d.study_id, d.protocol_fingerprint, d.round
+    drawn_columns = d.drawn_columns
 
     if path.exists() or path.is_symlink():
         raise StoreError(f"{path} already exists: a study store is created new, never over a file")
@@ -901,7 +961,7 @@ def create_study(
     try:
         _initialise(
             path, codebook, units, strata, metadata, protocol_text, protocol_fingerprint,
-            strata_cols, worklist_fields, study_id, round_no, extra,
+            strata_cols, worklist_fields, study_id, round_no, extra, drawn_columns,
         )  # fmt: skip
     except BaseException:
         for suffix in ("", "-wal", "-shm", "-journal"):
@@ -928,6 +988,7 @@ def _initialise(
     study_id: str,
     round_no: int,
     extra: list[str],
+    drawn_columns: list[str],
 ) -> None:
     con = _connect(path)
     try:
@@ -946,7 +1007,7 @@ def _initialise(
             "frame_fingerprint": str(metadata.get("frame_fingerprint") or ""),
             "strata_columns": json.dumps(list(strata_cols)),
             "worklist_fields": json.dumps(list(worklist_fields)),
-            "unit_columns": json.dumps([str(c) for c in units.columns]),
+            "unit_columns": json.dumps(drawn_columns),
             "strata_table_columns": json.dumps([str(c) for c in strata.columns]),
             "created_at": stamp,
         }
@@ -1190,13 +1251,19 @@ def read_stored_sample(path: str | Path, round: int | None = None):
         return read_sample(folder)
 
 
-def store_drawn_sample(sample: object, path: str | Path) -> Study:
+def store_drawn_sample(
+    sample: object,
+    path: str | Path,
+    worklist_fields: tuple[str, ...] | None = None,
+    worklist_values: pd.DataFrame | None = None,
+) -> Study:
     """Save a drawn sample as the study store at ``path`` (the draw's saving step).
 
     A new ``path`` becomes a new study store (:func:`create_study`, with the codebook the
     protocol names). An existing store is never overwritten: the same round again is
     refused as already drawn; the next round (one more than the latest stored) is added
-    beside the earlier ones (:func:`add_round`).
+    beside the earlier ones (:func:`add_round`). ``worklist_fields`` and
+    ``worklist_values``: as for :func:`create_study`.
     """
     path = Path(path)
     metadata = dict(getattr(sample, "metadata", None) or {})
@@ -1212,12 +1279,18 @@ def store_drawn_sample(sample: object, path: str | Path) -> Study:
                 "again over (nothing was written)"
             )
         codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
-        return add_round(path, sample, codebook=codebook)
+        return add_round(path, sample, codebook, worklist_fields, worklist_values)
     codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
-    return create_study(path, sample, codebook=codebook)
+    return create_study(path, sample, codebook, None, worklist_fields, worklist_values)
 
 
-def add_round(path: str | Path, sample: object, codebook: Codebook | None = None) -> Study:
+def add_round(
+    path: str | Path,
+    sample: object,
+    codebook: Codebook | None = None,
+    worklist_fields: tuple[str, ...] | None = None,
+    worklist_values: pd.DataFrame | None = None,
+) -> Study:
     """Store a further round's sample in the existing study store at ``path``.
 
     The round (``sample.metadata["round"]``) must be one more than the latest stored; the
@@ -1230,7 +1303,7 @@ def add_round(path: str | Path, sample: object, codebook: Codebook | None = None
     """
     path = Path(path)
     study = open_study(path)
-    d = _Drawn.of(sample, path)
+    d = _Drawn.of(sample, path, worklist_fields, worklist_values)
     rounds = [int(r) for r in study.rounds()["round"]]
     latest = max(rounds)
     meta = study.meta()
@@ -1247,7 +1320,7 @@ def add_round(path: str | Path, sample: object, codebook: Codebook | None = None
     if tuple(d.strata_columns) != study.strata_columns:
         problems.append(f"strata columns {', '.join(d.strata_columns)}: expected "
                         f"{', '.join(study.strata_columns)}")  # fmt: skip
-    if [str(c) for c in d.units.columns] != json.loads(meta["unit_columns"]):
+    if d.drawn_columns != json.loads(meta["unit_columns"]):
         problems.append("the units' columns differ from the stored rounds'")
     if [str(c) for c in d.strata.columns] != json.loads(meta["strata_table_columns"]):
         problems.append("the strata table's columns differ from the stored rounds'")

@@ -16,20 +16,35 @@ from typing import TYPE_CHECKING
 from stikprove.errors import SamplingError
 
 if TYPE_CHECKING:
+    import pandas as pd
+
+    from stikprove.protocol import Protocol
     from stikprove.sampling import DrawnSample
 
 _ROUND_DIR = re.compile(r"round-(\d+)")
 
 
-def save_drawn_sample(sample: DrawnSample, study_path: Path) -> None:
+def save_drawn_sample(
+    sample: DrawnSample,
+    study_path: Path,
+    protocol: Protocol | None = None,
+    frame: pd.DataFrame | None = None,
+) -> None:
     """Save a drawn sample in the study at ``study_path``: the study store (one SQLite
     file, :func:`stikprove.store.store_drawn_sample`). A new path becomes a new store; an
-    existing store is never overwritten (the same round again, or a further round, is
-    refused with nothing written).
+    existing store is never overwritten: the same round again is refused with nothing
+    written, the next round is stored beside the earlier ones.
+
+    With ``protocol`` and ``frame``, the frame fields the protocol lists in ``[review]
+    worklist_fields`` are kept with the units for worklists (and nothing else of the frame).
     """
     from stikprove.store import store_drawn_sample
 
-    store_drawn_sample(sample, Path(study_path))
+    fields = None if protocol is None else tuple(protocol.worklist_fields)
+    values = None
+    if fields and frame is not None:
+        values = frame[["case_id", *[f for f in fields if f in frame.columns]]]
+    store_drawn_sample(sample, Path(study_path), fields, values)
 
 
 def saved_rounds(study_path: Path) -> list[int]:
@@ -156,7 +171,7 @@ def run(args: argparse.Namespace) -> int:
             )
         print(f"check: round {round_number} redrawn from the same frame is identical")
         return 0
-    save_drawn_sample(sample, args.study)
+    save_drawn_sample(sample, args.study, protocol=protocol, frame=frame)
     meta = sample.metadata
     print(
         f"drew round {round_number} of study {protocol.study_id}: {meta['sample_size']} cases "

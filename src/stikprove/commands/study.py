@@ -213,6 +213,10 @@ def run_status(args: argparse.Namespace) -> int:
         for stratum, n in short.items():
             print(f"note: stratum {stratum}: {n} ineligible case(s) not replaced, "
                   "no reserves left")  # fmt: skip
+        back = status[status["replaced_eligible"] > 0].groupby("stratum")["replaced_eligible"]
+        for stratum, n in back.sum().items():
+            print(f"note: stratum {stratum}: {n} case(s) corrected back to eligible keep "
+                  "their reserve in the sample (sample_size counts both)")  # fmt: skip
     return 0
 
 
