@@ -17,6 +17,7 @@ demo: $(STAMP)
 	$(BIN)/stikprove demo --out demo-output
 
 test: $(STAMP)
+	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2
 
 test-fast: $(STAMP)

@@ -186,9 +186,7 @@ def test_worklists_show_only_the_protocols_frame_fields(study, capsys, fields):
     codebook = list(open_study(s).codebook.field_names)
     assert list(table.columns) == ["case_id", "kommune_code", "kommune_name", "stratum",
                                    *shown, *codebook, "reason"]  # fmt: skip
-    frame = pd.read_csv(study / "data" / "frame.csv", dtype={"case_id": str}).set_index(
-        "case_id"
-    )
+    frame = pd.read_csv(study / "data" / "frame.csv", dtype={"case_id": str}).set_index("case_id")
     for f in shown:
         expected = frame.loc[table["case_id"], f].tolist()
         got = table[f].tolist()

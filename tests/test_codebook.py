@@ -35,7 +35,11 @@ def test_indicators_follow_design_definitions():
         {
             "eligible": ["ja", "ja", "ja", "nej", None, "ja"],
             "health_assessment": [
-                "for_syg", "kan_med_skaanehensyn", "kan_ikke_vurderes", None, None,
+                "for_syg",
+                "kan_med_skaanehensyn",
+                "kan_ikke_vurderes",
+                None,
+                None,
                 "ingen_vaesentlig_barriere",
             ],
             "effort_last_12_months": ["ingen", "tilbud", "ukendt", None, None, "mentor"],

@@ -327,9 +327,7 @@ def test_version_1_store_migrates_in_place(tmp_path):
     con = sqlite3.connect(path)
     try:
         assert con.execute("PRAGMA user_version").fetchone()[0] == 2
-        assert not con.execute(
-            "SELECT name FROM sqlite_master WHERE name LIKE 'v1_%'"
-        ).fetchall()
+        assert not con.execute("SELECT name FROM sqlite_master WHERE name LIKE 'v1_%'").fetchall()
     finally:
         con.close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600

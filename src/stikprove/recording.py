@@ -301,6 +301,7 @@ def _parse_sheet_data(
         rows_by_number[number] = cells
     return rows_by_number
 
+
 def _read_xlsx_openpyxl(path: Path) -> Rows:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException

@@ -346,9 +346,7 @@ def _migrate(con: sqlite3.Connection, from_version: int, codebook: Codebook) -> 
         if version > from_version:
             step(con, codebook)
             con.execute(f"PRAGMA user_version = {version}")
-            con.execute(
-                "INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),)
-            )
+            con.execute("INSERT OR REPLACE INTO meta VALUES ('schema_version', ?)", (str(version),))
 
 
 # --------------------------------------------------------------------------------------
@@ -420,8 +418,7 @@ class Study:
         stored = [int(r) for r in self.rounds()["round"]]
         if int(round) not in stored:
             raise StoreError(
-                f"{self.path} holds no round {round}: expected one of "
-                f"{', '.join(map(str, stored))}"
+                f"{self.path} holds no round {round}: expected one of {', '.join(map(str, stored))}"
             )
         return replace(self, round=int(round))
 

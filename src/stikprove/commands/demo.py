@@ -49,14 +49,14 @@ def _step(title: str) -> None:
 
 
 def _prepare(out: Path) -> None:
-    if out.exists():
+    if out.exists() and any(out.iterdir()):
         if not (out / MARKER).exists():
             raise StikproveError(
                 f"--out {out}: the folder exists and is not an earlier demo's output; "
                 "expected a new or empty folder, or one written by 'stikprove demo'"
             )
         shutil.rmtree(out)
-    out.mkdir(parents=True)
+    out.mkdir(parents=True, exist_ok=True)
     (out / MARKER).write_text("written by stikprove demo; replaced on the next run\n")
 
 
@@ -122,6 +122,7 @@ def run(args: argparse.Namespace) -> int:
     _step("6. Coverage of the interval methods under this design")
     cli_run("simulate", str(protocol_path), "--replications", str(args.replications),
             "--out", str(out / "coverage.csv"))  # fmt: skip
+    _print_coverage_summary(out / "coverage.csv")
     print(f"\nDone. Everything is under {out}")
     return 0
 
@@ -157,7 +158,7 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
                 continue
             # the second reviewer disagrees on some health assessments, as real ones do
             seed = SEED * 100 + attempt * 2 + number
-            answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.1 * number)
+            answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.25 * number)
             filled = out / "worklists" / f"{reviewer}-filled-{attempt}.csv"
             answers.to_csv(filled, index=False)
             result = import_entries(study, answers, reviewer, source=str(filled))
@@ -166,3 +167,17 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
         if opened == 0:
             return
     raise StikproveError("demo: reviewing did not finish in 19 rounds")
+
+
+def _print_coverage_summary(path: Path) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(path)
+    summary = table.groupby("method").agg(
+        domains=("domain", "size"),
+        lowest_coverage=("coverage", "min"),
+        median_coverage=("coverage", "median"),
+        mean_width=("mean_width", "mean"),
+    )
+    print("\nCoverage of nominal 95 % intervals over the strata and the whole study:")
+    print(summary.to_string(float_format=lambda v: f"{v:.3f}"))
