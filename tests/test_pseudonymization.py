@@ -161,7 +161,6 @@ def test_read_key_refuses_a_malformed_key(tmp_path):
         read_key(path)
 
 
-@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_read_key_refuses_a_key_others_can_read(tmp_path):
     """A key file with mode 644 is refused with the chmod to fix it."""
     new_key(tmp_path / "k.key")
