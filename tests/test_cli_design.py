@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from functools import cache
 from pathlib import Path
 
@@ -333,3 +334,17 @@ def test_design_shows_domain_targets_and_rates_by_group(study, capsys):
     assert all(isinstance(t["target_met"], bool) for t in doc["targets"])
     assert doc["summary"]["anticipated_by"] == ["origin"]
     assert {s["anticipated"] for s in doc["strata"]} == {0.1, 0.2}
+
+
+def test_check_protocol_computes_the_design_and_refuses_a_budget_below_the_minimums(study, capsys):
+    """With the frame present, check-protocol also allocates: it prints the reviews, and a
+    budget below strata × minimum (a DesignError) exits 2 naming both."""
+    assert run("check-protocol", study / "odense.toml") == 0
+    assert "design     " in capsys.readouterr().out
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    text = re.sub(r"max_reviews = \d+", "max_reviews = 15", text)
+    text = re.sub(r"minimum = \d+", "minimum = 5", text)
+    (study / "tight.toml").write_text(text, encoding="utf-8")
+    assert run("check-protocol", study / "tight.toml") == 2
+    err = capsys.readouterr().err
+    assert "budget of 15 reviews is smaller than the minimum per stratum" in err

@@ -107,3 +107,59 @@ def test_simulate_reports_coverage_per_method(tmp_path):
     assert {"domain", "method", "coverage", "mean_width"} <= set(table.columns)
     assert "all" in set(table["domain"])
     assert table["coverage"].between(0, 1).all()
+
+
+def _health_table(tmp_path: Path) -> Path:
+    """A small analysis table whose health_assessment includes kan_ikke_vurderes."""
+    ill, able, fit, unknown = (
+        "for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere", "kan_ikke_vurderes"
+    )  # fmt: skip
+    values = [ill, able, unknown, ill, fit, None, able, unknown, ill, fit, able, ill]
+    data = pd.DataFrame({
+        "case_id": [f"c{i}" for i in range(12)],
+        "stratum": ["a"] * 6 + ["b"] * 6,
+        "population_size": [40] * 6 + [90] * 6,
+        "sex": ["kvinde", "mand"] * 6,
+        "health_assessment": values,
+    })  # fmt: skip
+    path = tmp_path / "analysis.csv"
+    data.to_csv(path, index=False)
+    return path
+
+
+def test_estimate_categories_drops_not_assessable_as_the_codebook_says(tmp_path, capsys):
+    """--categories on a codebook field: kan_ikke_vurderes is a missing outcome (as for
+    too_ill), not a category, and the categories come in codebook order; --missing ''
+    counts it as a category again."""
+    from stikprove.estimation.domains import estimate_categories
+
+    path = _health_table(tmp_path)
+    argv = ["estimate", str(path), "--outcome", "health_assessment", "--by", "sex",
+            "--categories", "--format", "csv"]  # fmt: skip
+    assert main(argv) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    order = ["for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere"]
+    expected = estimate_categories(
+        pd.read_csv(path), "health_assessment", "stratum", "population_size", by="sex",
+        categories=order, missing_values=["kan_ikke_vurderes"],
+    )  # fmt: skip
+    pd.testing.assert_frame_equal(printed, expected.reset_index(drop=True), check_dtype=False)
+    assert "kan_ikke_vurderes" not in set(printed["category"])
+    assert printed["category"].tolist()[:3] == order
+    assert main([*argv, "--missing", ""]) == 0
+    every = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert "kan_ikke_vurderes" in set(every["category"])
+
+
+def test_printed_counts_are_whole_and_tiny_p_values_are_not_zero():
+    """Counts and degrees of freedom print whole (4956, not 4956.0000); a p-value below
+    1e-4 prints in scientific notation instead of 0.0000; other floats keep 4 decimals."""
+    from stikprove.commands.estimation import _shown
+
+    assert _shown("df_difference", 4956.0) == "4956"
+    assert _shown("n_pairs", 287.0) == "287"
+    assert _shown("n_eff", 91.98876) == "91.9888"
+    assert _shown("p_value", 5.3e-67) == "5.3e-67"
+    assert _shown("p_adjusted", 0.0) == "0.0000"
+    assert _shown("kappa", 0.66361) == "0.6636"
+    assert _shown("method", "newcombe") == "newcombe"

@@ -195,3 +195,22 @@ def test_installed_command_runs_synth(tmp_path, capsys):
     assert done.returncode == 0, done.stderr
     assert "frame.csv" in done.stdout
     assert main(["validate-frame", str(tmp_path / "frame.csv")]) == 0
+
+
+def test_synth_refuses_to_replace_another_frame_without_force(tmp_path, capsys):
+    """synth into a folder holding another synthetic frame (a study may have been drawn
+    from it) is refused, nothing written; the same seed again is fine; --force replaces."""
+    out = tmp_path / "x"
+    assert main(["synth", "--out", str(out), "--seed", "1", "--kommuner", SMALL]) == 0
+    before = (out / "frame.csv").read_bytes(), (out / "truth.csv").read_bytes()
+    assert main(["synth", "--out", str(out), "--seed", "1", "--kommuner", SMALL]) == 0
+    capsys.readouterr()
+    assert main(["synth", "--out", str(out), "--seed", "2", "--kommuner", SMALL]) == 2
+    err = capsys.readouterr().err
+    assert f"--out {out}: frame.csv and truth.csv already hold(s) another synthetic" in err
+    assert "--force" in err and "nothing was written" in err
+    assert ((out / "frame.csv").read_bytes(), (out / "truth.csv").read_bytes()) == before
+    assert sorted(p.name for p in out.iterdir()) == ["frame.csv", "truth.csv"]
+    argv = ["synth", "--out", str(out), "--seed", "2", "--kommuner", SMALL, "--force"]
+    assert main(argv) == 0
+    assert (out / "frame.csv").read_bytes() != before[0]

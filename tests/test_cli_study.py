@@ -228,3 +228,65 @@ def test_status_notes_strata_without_reserves(study_path, capsys):
     assert "note: stratum 825|kvinde|dansk_oprindelse: 1 ineligible case(s) not replaced" in (
         capsys.readouterr().out
     )
+
+
+def test_record_refusal_names_the_flags(study_path, capsys):
+    """A refused one-line record speaks of its flags (--ineligible-reason, --date), says
+    nothing was recorded, and does not repeat the command name; nothing is written."""
+    study = assigned(study_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
+                 "--date", "2999-01-01"]) == 2  # fmt: skip
+    err = capsys.readouterr().err
+    assert err.startswith(f"stikprove record: error: case {case}: nothing recorded: 2 problem")
+    assert "  - --ineligible-reason (ineligible_reason): got nothing, expected" in err
+    assert "  - --date (review_date): got '2999-01-01', expected a date not in the future" in err
+    assert "stikprove record: error: stikprove record" not in err
+    assert "nothing imported" not in err
+    assert study.assessments().empty
+    assert main(["record", str(study_path), "nosuch", "--reviewer", "anna", "--eligible",
+                 "nej", "--ineligible-reason", "doed"]) == 2  # fmt: skip
+    assert "CASE_ID: got 'nosuch', expected a case_id of this study" in capsys.readouterr().err
+
+
+def test_record_summary_and_help_metavars(study_path, capsys):
+    """record says which case it saved (not an import's 'empty rows skipped'); its --help
+    shows --date YYYY-MM-DD and --note TEXT rather than CODE."""
+    study = assigned(study_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    capsys.readouterr()
+    assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
+                 "--ineligible-reason", "doed", "--date", YESTERDAY]) == 0  # fmt: skip
+    out = capsys.readouterr().out
+    assert out.startswith(f"case {case}: recorded for anna (1 new)")
+    assert "empty row" not in out
+    assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
+                 "--ineligible-reason", "doed", "--date", YESTERDAY]) == 0  # fmt: skip
+    assert "unchanged" in capsys.readouterr().out
+    with pytest.raises(SystemExit):
+        main(["record", "--help"])
+    help_text = capsys.readouterr().out
+    assert "--date YYYY-MM-DD" in help_text and "--note TEXT" in help_text
+    assert "--date CODE" not in help_text and "--note CODE" not in help_text
+
+
+def test_status_table_ends_with_totals(study_path, capsys):
+    """The status table (thousands of rows for a national study) ends with totals per
+    reviewer and for the whole study, stratum figures counted once per stratum."""
+    study = assigned(study_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
+                 "--ineligible-reason", "doed", "--date", YESTERDAY]) == 0  # fmt: skip
+    capsys.readouterr()
+    assert main(["status", str(study_path)]) == 0
+    out = capsys.readouterr().out
+    status = study.status()
+    strata = status.drop_duplicates("stratum")
+    assert "totals per reviewer:" in out
+    assert (
+        f"whole study: {status['kommune_code'].nunique()} kommune(r), {len(strata)} strata, "
+        f"{strata['sample_size'].sum()} cases taken ({status['reserves_used'].sum()} of them "
+        f"reserves); {status['assigned'].sum()} review(s) assigned, 1 done"
+    ) in out
+    assert main(["status", str(study_path), "--format", "csv"]) == 0
+    assert "totals" not in capsys.readouterr().out

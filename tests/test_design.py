@@ -599,3 +599,151 @@ def test_domain_variance_is_the_exact_stratified_srswor_variance():
     exact = float((W**2 * stats.hypergeom.stats(N, K, n, moments="v") / n**2).sum())
     z = stats.norm.ppf(0.95)
     assert domain_half_width(N, n, p, 0.9) == pytest.approx(z * math.sqrt(exact), rel=1e-12)
+
+
+# ---------------------------------------------------------------------------------------------
+# review of the design step: edges, references and hand computations
+
+
+def test_inflation_by_design_effect_and_response_rate_by_hand():
+    """n = ceil(n0 × deff / rr), capped at N: 385 × 1.5 / 0.8 = 721.9 → 722; with N = 1000,
+    278 × 1.5 / 0.8 = 521.25 → 522; with N = 300, 169 × 2 / 0.5 = 676 → 300 (the census)."""
+    assert sample_size(0.05, design_effect=1.5, response_rate=0.8) == 722
+    assert sample_size(0.05, population_size=1000, design_effect=1.5, response_rate=0.8) == 522
+    assert sample_size(0.05, population_size=300) == 169
+    assert sample_size(0.05, population_size=300, design_effect=2, response_rate=0.5) == 300
+    # an exact product is not pushed up by floating-point noise: 385 × 1.2 = 462
+    assert sample_size(0.05, design_effect=1.2) == 462
+
+
+@pytest.mark.parametrize("margin", [0.5, 0.6, 0.99])
+def test_margins_of_half_or_more_are_refused(margin):
+    """A half-width ≥ 0.5 is met by [0, 1] itself: refused with the reason, everywhere."""
+    with pytest.raises(DesignError, match=r"margin must be below 0\.5"):
+        sample_size(margin)
+    with pytest.raises(DesignError, match=r"margin must be below 0\.5"):
+        allocate([10, 20], method="precision", anticipated=0.5, margin=margin)
+    target = DomainTarget("all", ["all", "all"], margin)
+    with pytest.raises(DesignError, match=r"target 'all' margin must be below 0\.5"):
+        allocate([10, 20], total=5, targets=[target])
+
+
+def test_anticipated_zero_or_one_by_method():
+    """At p = 0 or 1 the Wald half-width is 0 for any n, so Wald refuses; Wilson and
+    Clopper–Pearson plan for the zero-event interval, by hand (e = 0.05, 95 %):
+    Wilson half-width z²/(2(n + z²)) ≤ e ⇔ n ≥ z²/(2e) − z² = 34.6 → 35;
+    Clopper–Pearson (1 − (α/2)^(1/n))/2 ≤ e ⇔ n ≥ ln(0.025)/ln(0.9) = 35.01 → 36."""
+    for p in (0, 1):
+        with pytest.raises(DesignError, match="the Wald half-width at a rate of 0 or 1"):
+            sample_size(0.05, p)
+        assert sample_size(0.05, p, method="wilson") == 35
+        assert sample_size(0.05, p, method="clopper-pearson") == 36
+    z2 = 1.959963984540054**2
+    assert math.ceil(z2 / 0.1 - z2) == 35
+    assert math.ceil(math.log(0.025) / math.log(0.9)) == 36
+
+
+def test_empty_strata_are_refused_by_name():
+    """A stratum with N_h = 0 is refused, naming it, for every method."""
+    sizes = pd.Series([10, 0, 5], index=["461|kvinde", "461|mand", "147|kvinde"])
+    for method in ("proportional", "equal", "neyman", "precision"):
+        with pytest.raises(DesignError, match=r"1 stratum\(s\) are not \('461\|mand': 0\)"):
+            allocate(sizes, total=3, method=method, anticipated=0.2, margin=0.1)
+
+
+def test_neyman_matches_the_r_reference():
+    """Neyman allocations equal tests/reference/neyman_allocation.R (textbook shares with
+    census caps and minimums, largest-remainder rounding); exact, and each n_h within one of
+    R's continuous share."""
+    table = pd.read_csv(REFERENCE / "neyman_allocation_R.csv")
+    for case, group in table.groupby("case"):
+        a = allocate(
+            group["population_size"].tolist(),
+            total=int(group["total"].iloc[0]),
+            method="neyman",
+            anticipated=group["anticipated"].tolist(),
+            minimum=int(group["minimum"].iloc[0]),
+        )
+        assert a.sample_sizes.tolist() == group["sample_size"].tolist(), case
+        assert (np.abs(a.sample_sizes - group["share"].to_numpy()) < 1).all(), case
+
+
+rates_with_edges = st.sampled_from([0.0, 1.0, 0.5, 0.1, 0.3])
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    st.lists(st.integers(1, 60), min_size=1, max_size=12),
+    st.integers(0, 400),
+    st.integers(0, 8),
+    st.sampled_from(["proportional", "equal", "neyman", "precision"]),
+    st.sampled_from(["wald", "wilson", "clopper-pearson"]),
+    st.data(),
+)
+def test_every_method_sums_exactly_and_stays_in_bounds_with_edge_rates(
+    sizes, total, minimum, method, interval_method, data
+):
+    """Every method, with strata of one case and rates of 0 or 1 (S_h = 0): n_h within
+    [min(minimum, N_h), N_h]; the sum is exactly min(total, ΣN_h) (precision: at most the
+    total); a total below Σ min(minimum, N_h) is a DesignError; over ΣN_h a census, said."""
+    p = data.draw(st.lists(rates_with_edges, min_size=len(sizes), max_size=len(sizes)))
+    N = np.array(sizes)
+    lower = np.minimum(minimum, N)
+    kwargs = {"anticipated": p, "minimum": minimum, "interval_method": interval_method}
+    if method == "precision":
+        kwargs["margin"] = data.draw(st.sampled_from([0.05, 0.1, 0.2]))
+    if total < lower.sum():
+        with pytest.raises(DesignError, match="smaller than the minimum per stratum"):
+            allocate(sizes, total, method, **kwargs)
+        return
+    a = allocate(sizes, total, method, **kwargs)
+    n = a.sample_sizes
+    assert (n >= lower).all() and (n <= N).all()
+    if method == "precision":
+        assert n.sum() <= total
+    else:
+        assert n.sum() == min(total, N.sum())
+        if total > N.sum():
+            assert any("census in every stratum" in note for note in a.notes)
+
+
+def _one_stratum_design(method: str):
+    rows = [
+        {
+            "case_id": f"c{i:03d}",
+            "kommune_code": "461",
+            "sex": "kvinde",
+            "origin": "dansk_oprindelse",
+            "age": 40,
+            "years_on_benefit": 2.0,
+            "category": "aktivitetsparat",
+            "health_exempt": True,
+            "last_effort_date": pd.NaT,
+        }
+        for i in range(81)
+    ]
+    text = (
+        PROTOCOL.replace('columns = ["kommune_code", "sex"]', 'columns = ["kommune_code"]')
+        .replace("anticipated = 0.2", "anticipated = 0.5")
+        .replace('interval_method = "wald"', f'interval_method = "{method}"')
+        .replace("max_reviews = 30", "max_reviews = 41")
+    )
+    return design_table(parse_protocol(text, "/tmp/p.toml"), pd.DataFrame(rows))
+
+
+def test_one_stratum_half_widths_by_hand():
+    """N = 81, n = 41, p = 0.5: n_eff = n (N − 1)/(N − n) = 82. Wald with the fpc:
+    1.96 sqrt(0.25/41 × 40/80) = 1.96 sqrt(0.25/82) = 0.10822; Korn–Graubard is planned as
+    Clopper–Pearson at 41 of 82 (proportion_ci). The kommune and the whole-study rows of a
+    one-stratum design are the stratum's."""
+    from stikprove.estimation.intervals import proportion_ci
+
+    wald = _one_stratum_design("wald")
+    assert wald.strata["sample_size"].tolist() == [41]
+    assert wald.strata["expected_half_width"].iloc[0] == pytest.approx(0.108221, abs=1e-6)
+    assert wald.domains["expected_half_width"].tolist() == pytest.approx([0.108221] * 2, abs=1e-6)
+    assert wald.domains["expected_se"].iloc[-1] == pytest.approx(math.sqrt(0.25 / 82))
+    kg = _one_stratum_design("korn-graubard")
+    low, high = proportion_ci(41, 82, 0.95, method="clopper-pearson")
+    assert kg.strata["expected_half_width"].iloc[0] == pytest.approx((high - low) / 2, rel=1e-9)
+    assert kg.domains["expected_half_width"].tolist() == pytest.approx([(high - low) / 2] * 2)

@@ -400,3 +400,19 @@ def test_read_table_refuses_a_missing_file(tmp_path):
     """A path that does not exist is a FrameError naming it."""
     with pytest.raises(FrameError, match="no such file"):
         load_frame(tmp_path / "nowhere.csv")
+
+
+def test_a_cpr_column_beside_case_id_says_to_remove_it():
+    """A frame that has its case_id and also a CPR-like column: the fix is to remove the
+    column (pseudonymize as suggested for a bare extract refuses a file with case_id)."""
+    df = raw_frame().assign(personnummer=["010190-1234"] * 4)
+    with pytest.raises(PrivacyError) as info:
+        load_frame(df)
+    message = str(info.value)
+    assert "remove the column(s) 'personnummer'" in message
+    assert "--id-column NAME" in message and "010190-1234" not in message
+    bare = raw_frame().drop(columns="case_id").assign(cpr=["010190-1234"] * 4)
+    with pytest.raises(PrivacyError) as info:
+        load_frame(bare)
+    assert "remove the column" not in str(info.value)
+    assert "stikprove pseudonymize IN OUT --column cpr --key-file KEY" in str(info.value)

@@ -487,3 +487,125 @@ def test_bad_targets_are_refused(tmp_path, targets, message):
     """Targets name strata columns, a margin in (0, 1), and each domain once."""
     with pytest.raises(ProtocolError, match=message):
         parse_protocol(with_targets(targets, margin="margin = 0.2\n"), tmp_path / "p.toml")
+
+
+# ---------------------------------------------------------------------------------------------
+# review: many problems at once, each with its key, the expected form and what is wrong
+
+MALFORMED = """
+[study]
+id = "bad id"
+title = 5
+seed = "42"
+
+[eligibility]
+kommuner = [461, "999"]
+
+[strata]
+columns = ["kommune_code", "sexx", "age"]
+
+[strata.collapse.origin]
+dansk_oprindelse = "dansk"
+
+[precision]
+indicator = "too_ill"
+anticipated = 0.2
+margin = 0.5
+confidence_level = 95
+targets = [{ domain = "kommune", margin = 0.1 }]
+
+[budget]
+max_reviews = 200.5
+minutes_per_review = "45"
+
+[allocation]
+method = "optimal"
+minimum = -1
+
+[review]
+double_review_fraction = 10
+
+[coordination]
+mode = "avoid"
+previous = 3
+"""
+
+
+def test_ten_malformed_keys_are_all_reported_with_key_and_form(tmp_path):
+    """Wrong types, a missing [frame], a seed in quotes, 95 for 0.95, a strata column typo,
+    a numeric column without bands, an unknown kommune, margin 0.5: each named once with its
+    key, the expected form and a hint, and no problem that only follows from another."""
+    with pytest.raises(ProtocolError) as caught:
+        load_protocol(write(tmp_path, MALFORMED))
+    message = str(caught.value)
+    expected = [
+        "[study] id = 'bad id': expected a short id",
+        "[study] title = 5: expected a non-empty string",
+        "[study] seed = '42': expected a whole number >= 0 (a number, written without quotes)",
+        "missing section [frame]",
+        "[frame] missing key 'path'",
+        "[eligibility] kommuner = [461, '999']: expected \"all\" or a list of official 3-digit "
+        "kommune codes, e.g. [\"461\"]; not kommune codes: '999'",
+        "'sexx' is not a strata column (did you mean 'sex'?)",
+        "'age' is numeric: use 'age_band' with bands.age = [...]",
+        "[precision] margin = 0.5: expected the target half-width per stratum, in (0, 0.5)",
+        "[precision] confidence_level = 95: expected a number in [0.5, 1), e.g. 0.95 "
+        "(if 95 is a percentage, write 0.95)",
+        "[budget] max_reviews = 200.5: expected a whole number of reviews >= 1",
+        "[budget] minutes_per_review = '45': expected minutes per review, > 0 (a number, "
+        "written without quotes)",
+        "[allocation] method = 'optimal': expected one of proportional, equal, neyman, precision",
+        "[allocation] minimum = -1: expected a whole number >= 0",
+        "[review] double_review_fraction = 10: expected a fraction in [0, 1]",
+        "[coordination] previous = 3: expected the earlier study's sample folder",
+        # checked against the valid strata columns, not against none
+        "[strata.collapse.origin]: 'origin' is not a strata column (strata columns: kommune_code)",
+        '[precision] targets[1] domain = \'kommune\': expected "stratum", "all", a strata '
+        "column or a list of strata columns (strata columns: kommune_code)",
+    ]
+    for text in expected:
+        assert text in message, text
+    assert "17 problem(s)" in message
+    # a refused value is not also "missing"
+    assert "missing key 'max_reviews'" not in message
+    assert "missing key 'previous'" not in message
+
+
+def test_margins_of_half_or_more_are_refused_in_protocols(tmp_path):
+    """margin and target margins must be below 0.5 (a half-width [0, 1] already has)."""
+    with pytest.raises(ProtocolError, match=r"margin = 0\.6: expected .* in \(0, 0\.5\)"):
+        parse_protocol(MINIMAL.replace("anticipated = 0.3", "anticipated = 0.3\nmargin = 0.6"))
+    text = MINIMAL.replace(
+        "anticipated = 0.3", 'anticipated = 0.3\ntargets = [{ domain = "all", margin = 0.5 }]'
+    )
+    with pytest.raises(ProtocolError, match=r"targets\[1\] margin = 0\.5: expected .*\(0, 0\.5\)"):
+        parse_protocol(text)
+    with pytest.raises(ProtocolError, match=r"if 5 is a percentage, write 0\.05"):
+        parse_protocol(MINIMAL.replace("anticipated = 0.3", "anticipated = 0.3\nmargin = 5"))
+
+
+def test_a_missing_key_is_asked_for_only_when_absent(tmp_path):
+    """max_reviews missing for a valid method is asked for; a refused max_reviews or method
+    is reported once, as refused; a strata column given as a string gets a hint."""
+    text = MINIMAL.replace("max_reviews = 50\n", "")
+    with pytest.raises(ProtocolError, match="missing key 'max_reviews'"):
+        parse_protocol(text)
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(MINIMAL.replace("max_reviews = 50", "max_reviews = 0"))
+    assert "1 problem(s)" in str(caught.value)
+    with pytest.raises(ProtocolError) as caught:
+        parse_protocol(text + '[allocation]\nmethod = "optimal"\n')
+    assert "1 problem(s)" in str(caught.value) and "method = 'optimal'" in str(caught.value)
+    text = MINIMAL.replace('["kommune_code", "sex", "origin"]', '"origin"')
+    with pytest.raises(ProtocolError, match=r'\(a list, e\.g\. \["origin"\]\)') as caught:
+        parse_protocol(text)
+    assert "1 problem(s)" in str(caught.value)  # the collapse of origin is still checked, fine
+
+
+def test_previous_with_independent_coordination_is_refused(tmp_path):
+    """[coordination] previous would be ignored with mode independent: refused, saying so."""
+    text = MINIMAL + '[coordination]\nprevious = "../earlier"\n'
+    with pytest.raises(ProtocolError, match=r"previous = '\.\./earlier': used only with mode"):
+        parse_protocol(text)
+    ok = parse_protocol(text.replace("[coordination]", '[coordination]\nmode = "avoid"'))
+    assert ok.coordination == "avoid" and ok.previous is not None

@@ -521,3 +521,30 @@ def test_correction_back_to_eligible_keeps_the_reserve_consistently(tmp_path):
                            reviewer, corrections=True)  # fmt: skip
     assert again.activations[0].reserve_case is None
     assert study.strata().set_index("stratum").loc[key, "reserves_used"] == 1
+
+
+def test_summary_counts_many_activations_and_lists_the_unreplaced(tmp_path):
+    """A national import activates dozens of reserves: past ``detail_limit`` the summary
+    counts them per reviewer (every one is in the audit trail) and still names each
+    ineligible case left unreplaced."""
+    strata = {
+        "461|kvinde|indvandrer_ikke_vestlig": ("461", "kvinde", "indvandrer_ikke_vestlig", 80, 24),
+        "825|kvinde|dansk_oprindelse": ("825", "kvinde", "dansk_oprindelse", 3, 3),
+    }
+    study = make_study(tmp_path, strata=strata)
+    anna = cases_of(study, "anna")
+    units = study.units().set_index("case_id")
+    census = [c for c in anna if units.loc[c, "kommune_code"] == "825"][:1]
+    big = [c for c in anna if units.loc[c, "kommune_code"] == "461"]
+    result = import_entries(study, [entry(c, ineligible=True) for c in [*big, *census]], "anna")
+    assert len(result.activations) == len(big) + 1 > 10
+    text = result.summary()
+    lines = text.splitlines()
+    assert len(lines) == 3
+    assert f"{len(big) + 1} case(s) found ineligible: {len(big)} replaced" in lines[1]
+    assert f"{len(big)} to anna" in lines[1] and "1 not replaced" in lines[1]
+    assert lines[2].startswith(f"case {census[0]} is ineligible; stratum 825|")
+    full = result.summary(detail_limit=None).splitlines()
+    assert len(full) == 1 + len(big) + 1 and "is activated and assigned to anna" in full[1]
+    few = import_entries(study, [entry(cases_of(study, "bo")[0], ineligible=True)], "bo").summary()
+    assert "is activated and assigned to bo" in few and "found ineligible" not in few

@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import json
 from functools import cache
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -453,3 +454,99 @@ def test_worklist_fields_missing_from_the_frame_are_refused_by_draw():
     p = protocol(**{"double_review_fraction = 0.1": 'worklist_fields = ["age", "shoe_size"]'})
     with pytest.raises(ProtocolError, match=r"worklist_fields names \['shoe_size'\]"):
         draw(p, frame(), frame_fingerprint="x")
+
+
+# ---------------------------------------------------------------------------------------------
+# review of the draw: weights, the double-review stream, coordination as SRS
+
+
+def test_inclusion_probabilities_sum_to_n_h_and_weights_to_N_h():
+    """Per stratum Σ π_i over all cases is n_h and Σ w_i over the sample is N_h."""
+    s = _sample()
+    strata = s.strata.set_index("stratum")
+    for key, group in s.units.groupby("stratum"):
+        n_h, N_h = strata.loc[key, "sample_size"], strata.loc[key, "population_size"]
+        assert len(group) == N_h
+        assert group["inclusion_probability"].sum() == pytest.approx(n_h)
+        assert group.loc[group["role"] == "sample", "weight"].sum() == pytest.approx(N_h)
+        assert sorted(group["draw_order"]) == list(range(1, N_h + 1))
+
+
+def test_double_review_fraction_never_changes_the_sample_and_nests():
+    """Changing double_review_fraction leaves units, order and roles alone; a larger fraction
+    keeps every case a smaller one chose (the same stream, more of it)."""
+    base = _sample()
+    chosen = {}
+    for fraction in ("0.0", "0.05", "0.1", "0.5", "1.0"):
+        p = protocol(**{"double_review_fraction = 0.1": f"double_review_fraction = {fraction}"})
+        s = draw(p, frame(), frame_fingerprint="x")
+        columns = ["case_id", "stratum", "draw_order", "role", "weight", "prn"]
+        assert s.units[columns].equals(base.units[columns])
+        chosen[fraction] = set(s.units.loc[s.units["double_review"], "case_id"])
+    assert chosen["0.0"] == set()
+    assert chosen["0.05"] <= chosen["0.1"] <= chosen["0.5"] <= chosen["1.0"]
+    assert chosen["1.0"] == set(base.sample["case_id"])
+    again = draw(protocol(), frame(), frame_fingerprint="x")
+    assert (again.units["double_review"] == base.units["double_review"]).all()
+
+
+def _one_stratum(mode: str, seed: int, n: int) -> Any:
+    text = PROTOCOL.replace('kommuner = ["461", "147", "825"]', 'kommuner = ["825"]').replace(
+        'columns = ["kommune_code", "sex", "origin"]', 'columns = ["kommune_code"]'
+    )
+    text = text[: text.index("[strata.collapse.origin]")] + text[text.index("[precision]") :]
+    text = text.replace("seed = 42", f"seed = {seed}").replace(
+        "max_reviews = 300", f"max_reviews = {n}"
+    )
+    if mode != "independent":
+        text = text.replace(
+            "[review]", f'[coordination]\nmode = "{mode}"\nprevious = "x"\n\n[review]'
+        )
+    return parse_protocol(text, "/tmp/p.toml")
+
+
+@pytest.mark.parametrize("mode", ["avoid", "overlap"])
+def test_coordinated_draws_are_srs_among_the_earlier_and_the_other_cases(mode):
+    """Over many coordination keys (seed:<seed>), with one earlier sample held fixed: under
+    avoid every case not sampled before is drawn with frequency ≈ n_h / (N_h − earlier) and
+    no earlier case is drawn; under overlap every earlier case is drawn and the others with
+    frequency ≈ (n_h − earlier) / (N_h − earlier)."""
+    small = (
+        frame()
+        .query("kommune_code == '147' and category == 'aktivitetsparat'")
+        .head(40)
+        .assign(kommune_code="825")
+        .reset_index(drop=True)
+    )
+    first = draw(_one_stratum("independent", 1, 4), small, frame_fingerprint="x")
+    earlier = set(first.sample["case_id"])
+    eligible = small.loc[small["category"] == "aktivitetsparat", "case_id"].tolist()
+    others = [c for c in eligible if c not in earlier]
+    n, runs = 10, 300
+    counts = dict.fromkeys(eligible, 0)
+    for seed in range(runs):
+        s = draw(_one_stratum(mode, seed, n), small, previous=first, frame_fingerprint="x")
+        for case in s.sample["case_id"]:
+            counts[case] += 1
+    share = (n if mode == "avoid" else n - len(earlier)) / len(others)
+    freq = np.array([counts[c] for c in others])
+    sd = np.sqrt(runs * share * (1 - share))
+    assert np.all(np.abs(freq - runs * share) < 5 * sd)
+    # and not just in the mean: a chi-square test of equal frequencies
+    chi2 = ((freq - freq.mean()) ** 2 / freq.mean()).sum()
+    from scipy import stats
+
+    assert stats.chi2.sf(chi2, len(others) - 1) > 1e-4
+    assert all(counts[c] == (0 if mode == "avoid" else runs) for c in earlier)
+
+
+def test_a_coordinated_round_two_says_it_repeats_round_one():
+    """Coordinated orders come from the permanent random numbers, not the round's stream:
+    round 2 repeats round 1, and the draw says so."""
+    first = _sample()
+    follow = protocol(**{"[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]'})
+    one = draw(follow, frame(), previous=first, frame_fingerprint="x")
+    two = draw(follow, frame(), previous=first, round=2, frame_fingerprint="x")
+    assert one.units["case_id"].tolist() == two.units["case_id"].tolist()
+    assert any(note.startswith("round 2: with coordination avoid") for note in two.notes)
+    assert not any(note.startswith("round ") for note in one.notes)

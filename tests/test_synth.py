@@ -243,3 +243,16 @@ def test_out_must_be_a_folder(tmp_path):
     (tmp_path / "file").write_text("x")
     with pytest.raises(StikproveError, match="expected a folder"):
         write_synthetic_frame(tmp_path / "file", seed=1, kommuner=["825"])
+
+
+def test_write_synthetic_frame_replace_false_refuses_another_frame(tmp_path):
+    """replace=False refuses a folder holding another frame and writes nothing; the default
+    (replace=True, the Python API as before) replaces it."""
+    write_synthetic_frame(tmp_path, seed=1, kommuner=["825"])
+    before = (tmp_path / "frame.csv").read_bytes()
+    write_synthetic_frame(tmp_path, seed=1, kommuner=["825"], replace=False)
+    with pytest.raises(StikproveError, match=r"frame\.csv and truth\.csv already hold"):
+        write_synthetic_frame(tmp_path, seed=2, kommuner=["825"], replace=False)
+    assert (tmp_path / "frame.csv").read_bytes() == before
+    write_synthetic_frame(tmp_path, seed=2, kommuner=["825"])
+    assert (tmp_path / "frame.csv").read_bytes() != before

@@ -92,6 +92,21 @@ def _check_unit_interval(name: str, value: float, *, closed: bool = False) -> fl
     return value
 
 
+MARGIN_LIMIT = 0.5
+"""Margins (target half-widths) must be below this: the interval [0, 1] has half-width 0.5."""
+
+
+def _check_margin(name: str, value: Any) -> float:
+    """A target half-width in (0, 0.5); 0.5 or more is met by [0, 1] and plans nothing."""
+    value = _check_unit_interval(name, value)
+    if value >= MARGIN_LIMIT:
+        raise DesignError(
+            f"{name} must be below 0.5, got {value!r}: a half-width of 0.5 or more is met by "
+            "the interval [0, 1] whatever the sample (a margin of 5 percentage points is 0.05)"
+        )
+    return value
+
+
 def _check_method(method: str) -> None:
     if method not in SAMPLE_SIZE_METHODS:
         raise DesignError(
@@ -267,12 +282,19 @@ def sample_size(
     ``nPropMoe``; 278 for e = 0.05, p = 0.5, N = 1000, and 385 without N). For ``wilson``,
     ``clopper-pearson`` and ``hypergeometric`` see the module docstring. The size is then
     multiplied by ``design_effect / response_rate``, rounded up, and never exceeds N; it is
-    at least 1.
+    at least 1. ``margin`` must be below 0.5 (the interval [0, 1] has half-width 0.5), and
+    ``wald`` refuses ``anticipated`` 0 or 1 (its half-width there is 0 for any n).
     """
-    margin = _check_unit_interval("margin", margin)
+    margin = _check_margin("margin", margin)
     p = _check_unit_interval("anticipated", anticipated, closed=True)
     confidence_level = _check_unit_interval("confidence_level", confidence_level)
     _check_method(method)
+    if method == "wald" and p in (0.0, 1.0):
+        raise DesignError(
+            f"anticipated {p:g} with method 'wald': the Wald half-width at a rate of 0 or 1 is "
+            "0 for any n, so it plans nothing: expected a rate in (0, 1), or method 'wilson', "
+            "'clopper-pearson' or 'hypergeometric', whose intervals at 0 or 1 have a width"
+        )
     N = None
     if population_size is not None:
         if int(population_size) != population_size or population_size < 1:
@@ -280,8 +302,15 @@ def sample_size(
                 f"population_size must be a whole number >= 1 or None, got {population_size!r}"
             )
         N = int(population_size)
-    if not design_effect > 0:
-        raise DesignError(f"design_effect must be > 0, got {design_effect!r}")
+    try:
+        design_effect, response_rate = float(design_effect), float(response_rate)
+    except (TypeError, ValueError):
+        raise DesignError(
+            f"design_effect and response_rate must be numbers, got {design_effect!r} and "
+            f"{response_rate!r}"
+        ) from None
+    if not design_effect > 0 or not math.isfinite(design_effect):
+        raise DesignError(f"design_effect must be a number > 0, got {design_effect!r}")
     if not 0 < response_rate <= 1:
         raise DesignError(f"response_rate must be in (0, 1], got {response_rate!r}")
     if method == "hypergeometric" and N is None:
@@ -587,8 +616,18 @@ def allocate(
     sizes = np.asarray(population_sizes)
     if sizes.ndim != 1 or len(sizes) == 0:
         raise DesignError(f"population_sizes must be a non-empty list, got {population_sizes!r}")
-    if not np.all(np.mod(sizes, 1) == 0) or (sizes < 1).any():
-        raise DesignError(f"population_sizes must be whole numbers >= 1, got {sizes.tolist()}")
+    try:
+        sizes = sizes.astype(float)
+    except (TypeError, ValueError):
+        raise DesignError(f"population_sizes must be numbers, got {population_sizes!r}") from None
+    bad = np.flatnonzero(~(np.mod(sizes, 1) == 0) | ~(sizes >= 1))
+    if len(bad):
+        labels = list(index) if index is not None else list(range(len(sizes)))
+        shown = ", ".join(f"{labels[i]!r}: {sizes[i]:g}" for i in bad[:5])
+        raise DesignError(
+            f"population_sizes must be whole numbers >= 1: {len(bad)} stratum(s) are not "
+            f"({shown}{', ...' if len(bad) > 5 else ''}); drop empty strata before allocating"
+        )
     sizes = sizes.astype(np.int64)
     H = len(sizes)
     if int(minimum) != minimum or minimum < 0:
@@ -614,11 +653,13 @@ def allocate(
     notes: list[str] = []
     required = None
     if margin is not None:
-        margin = _check_unit_interval("margin", margin)
+        margin = _check_margin("margin", margin)
     coded = []
     for target in targets:
         codes, names = _group_codes(target, H)
-        coded.append((target, codes, names, _check_unit_interval("margin", target.margin)))
+        coded.append(
+            (target, codes, names, _check_margin(f"target {target.domain!r} margin", target.margin))
+        )
     if method == "precision":
         # as sample_size() for each stratum, all strata at once
         if margin is not None:

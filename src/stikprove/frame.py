@@ -127,7 +127,7 @@ def cpr_columns(df: pd.DataFrame) -> dict[str, list[int]]:
     return found
 
 
-def _cpr_message(source: str, found: dict[str, list[int]]) -> str:
+def _cpr_message(source: str, found: dict[str, list[int]], columns: Iterable = ()) -> str:
     """A refusal naming the CPR-like columns and the rows, never the values."""
     lines = [f"{source}: refused: the frame holds CPR numbers, which must never enter a study"]
     for column, positions in found.items():
@@ -139,7 +139,18 @@ def _cpr_message(source: str, found: dict[str, list[int]]) -> str:
             "values not shown)"
         )
     first = next(iter(found))
-    lines.append("  To fix it: " + PSEUDONYMIZE_HINT.format(column=first) + ".")
+    if "case_id" in {str(c) for c in columns} and "case_id" not in found:
+        # pseudonymize refuses a file that already has case_id: the column must go instead
+        names = ", ".join(repr(c) for c in found)
+        lines.append(
+            f"  To fix it: the frame already has a case_id, so it needs no CPR number: "
+            f"remove the column(s) {names} from the extract and load it again; or keep a "
+            f"pseudonymous copy with `stikprove pseudonymize IN OUT --column {first} "
+            "--id-column NAME --key-file KEY` (without --id-column it refuses a file that "
+            "has a case_id)."
+        )
+    else:
+        lines.append("  To fix it: " + PSEUDONYMIZE_HINT.format(column=first) + ".")
     return "\n".join(lines)
 
 
@@ -520,7 +531,7 @@ def load_frame(
         name, df = str(source), read_table(source, sheet=sheet)
     problems, frame, found = _check(df, required_columns, allowed_values)
     if found:
-        raise PrivacyError(_cpr_message(name, found))
+        raise PrivacyError(_cpr_message(name, found, df.columns))
     if problems or frame is None:
         error = FrameError(format_problems(f"{name}: not a valid frame", problems))
         error.problems = problems  # type: ignore[attr-defined]

@@ -13,6 +13,7 @@ the collapsing of strata values, and the stratum key of each case.
 
 from __future__ import annotations
 
+import difflib
 import hashlib
 import math
 import re
@@ -60,6 +61,8 @@ INTERVAL_METHODS = ("korn-graubard", "logit", "wald", "wilson", "exact")
 ALLOCATION_METHODS = ("proportional", "equal", "neyman", "precision")
 COORDINATION_MODES = ("independent", "overlap", "avoid")
 STRATUM_SEPARATOR = "|"
+MARGIN_LIMIT = 0.5
+"""Margins (target half-widths) must be below this: [0, 1] itself has half-width 0.5."""
 
 
 def band_labels(breaks: tuple[float, ...] | list[float]) -> tuple[str, ...]:
@@ -353,8 +356,9 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "margin": _Key(
             False,
             None,
-            lambda v: _is_number(v) and 0 < v < 1,
-            "the target half-width per stratum, in (0, 1), e.g. 0.1",
+            lambda v: _is_number(v) and 0 < v < MARGIN_LIMIT,
+            "the target half-width per stratum, in (0, 0.5), e.g. 0.1 (a half-width of 0.5 "
+            "or more is met by the interval [0, 1])",
         ),
         "targets": _Key(
             False,
@@ -429,6 +433,61 @@ _REQUIRED_SECTIONS = ("study", "frame", "strata", "precision", "budget")
 def _describe(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+_NUMBER_KEYS = (
+    "seed",
+    "max_reviews",
+    "minutes_per_review",
+    "minimum",
+    "disclosure_threshold",
+    "confidence_level",
+    "margin",
+    "anticipated",
+    "double_review_fraction",
+)
+_FRACTION_KEYS = ("confidence_level", "margin", "anticipated", "double_review_fraction")
+
+
+def _hint(key: str, value: Any) -> str:
+    """What is wrong with a refused value, when more can be said than the expected form:
+    a number in quotes, a percentage for a fraction, the unknown entries of a list."""
+    if key in _NUMBER_KEYS and isinstance(value, str):
+        try:
+            float(value)
+        except ValueError:
+            return ""
+        return " (a number, written without quotes)"
+    if key in _FRACTION_KEYS and _is_number(value) and 1 < value <= 100:
+        return f" (if {value:g} is a percentage, write {value / 100:g})"
+    if key == "columns" and _is_str(value):
+        return f' (a list, e.g. ["{value}"])'
+    if key == "columns" and isinstance(value, list):
+        notes = []
+        for c in value:
+            if not isinstance(c, str):
+                notes.append(f"{c!r} is not a column name")
+            elif c in BANDABLE:
+                notes.append(f"{c!r} is numeric: use '{c}{BAND_SUFFIX}' with bands.{c} = [...]")
+            elif c not in STRATIFIERS:
+                close = difflib.get_close_matches(c, STRATIFIERS, n=1)
+                notes.append(
+                    f"{c!r} is not a strata column"
+                    + (f" (did you mean {close[0]!r}?)" if close else "")
+                )
+        repeated = sorted({c for c in value if isinstance(c, str) and value.count(c) > 1})
+        if repeated:
+            notes.append(f"{', '.join(map(repr, repeated))} given twice")
+        return "; " + "; ".join(notes) if notes else ""
+    if key == "kommuner" and isinstance(value, list):
+        unknown = [
+            x
+            for x in value
+            if not ((_is_str(x) or _is_int(x)) and str(x).zfill(3) in kommune_codes())
+        ]
+        if unknown:
+            return f"; not kommune codes: {', '.join(map(repr, unknown))}"
+    return ""
 
 
 def _check_bands(
@@ -576,9 +635,10 @@ def _check_targets(
             problems.append(f"{where}: unknown key(s) {unknown}: expected domain, margin")
         m = target.get("margin")
         ok = True
-        if not (_is_number(m) and 0 < m < 1):
+        if not (_is_number(m) and 0 < m < MARGIN_LIMIT):
             problems.append(
-                f"{where} margin = {_describe(m)}: expected the target half-width in (0, 1)"
+                f"{where} margin = {_describe(m)}: expected the target half-width in (0, 0.5), "
+                f"e.g. 0.05{_hint('margin', m)}"
             )
             ok = False
         domain = target.get("domain")
@@ -627,6 +687,8 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         raise ProtocolError(f"{path}: not valid TOML: {error}") from None
     problems: list[str] = []
     values: dict[str, dict[str, Any]] = {}
+    given: dict[tuple[str, str], Any] = {}  # (section, key) -> the value in the file
+    invalid: set[tuple[str, str]] = set()  # keys whose value was refused (default used)
     for section in doc:
         if section not in _SCHEMA:
             problems.append(
@@ -655,9 +717,14 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 values[section][key] = spec.default
                 continue
             value = raw[key]
+            given[section, key] = value
             if not spec.check(value):
-                problems.append(f"[{section}] {key} = {_describe(value)}: expected {spec.expected}")
+                problems.append(
+                    f"[{section}] {key} = {_describe(value)}: expected {spec.expected}"
+                    + _hint(key, value)
+                )
                 values[section][key] = spec.default
+                invalid.add((section, key))
             else:
                 values[section][key] = value
 
@@ -674,6 +741,14 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 + ", ".join(FRAME_COLUMNS)
             )
     strata = tuple(strata_sec["columns"]) if strata_sec["columns"] is not _NO_DEFAULT else ()
+    if ("strata", "columns") in invalid:
+        # check the other keys against the columns that are valid, not against none
+        raw_columns = given["strata", "columns"]
+        raw_columns = [raw_columns] if isinstance(raw_columns, str) else raw_columns
+        if isinstance(raw_columns, list):
+            strata = tuple(
+                dict.fromkeys(c for c in raw_columns if isinstance(c, str) and c in STRATIFIERS)
+            )
     collapse: dict[str, dict[str, str]] = {}
     for column, mapping in strata_sec["collapse"].items():
         if column not in strata:
@@ -745,20 +820,48 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 + ", ".join(names)
             )
 
-    if alloc["method"] == "precision" and not targets:
+    # a key another key needs is "missing" only when it is absent (a refused value is
+    # reported already) and the key needing it was valid
+    refused = {("precision", "margin"), ("precision", "targets")} & invalid
+    if (
+        alloc["method"] == "precision"
+        and not targets
+        and not refused
+        and not given.get(("precision", "targets"))
+    ):
         problems.append(
             "[precision] missing key 'margin' (or 'targets'): allocation method 'precision' "
             "needs the target half-width"
         )
-    if alloc["method"] != "precision" and budget["max_reviews"] is None:
+    if (
+        alloc["method"] != "precision"
+        and budget["max_reviews"] is None
+        and ("budget", "max_reviews") not in given
+        and ("allocation", "method") not in invalid
+    ):
         problems.append(
             f"[budget] missing key 'max_reviews': allocation method {alloc['method']!r} needs "
             "the number of reviews"
         )
-    if coord["mode"] != "independent" and coord["previous"] is None:
+    if (
+        coord["mode"] != "independent"
+        and coord["previous"] is None
+        and ("coordination", "previous") not in given
+    ):
         problems.append(
             f"[coordination] missing key 'previous': mode {coord['mode']!r} needs the earlier "
             "study's sample folder"
+        )
+
+    if (
+        coord["mode"] == "independent"
+        and coord["previous"] is not None
+        and ("coordination", "mode") not in invalid
+    ):
+        problems.append(
+            f"[coordination] previous = {_describe(coord['previous'])}: used only with mode "
+            "overlap or avoid, and mode is 'independent': expected mode = \"overlap\" or "
+            '"avoid", or no previous (it would be ignored)'
         )
 
     if problems:

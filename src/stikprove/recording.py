@@ -27,6 +27,7 @@ import os
 import re
 import sqlite3
 import time
+from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -85,19 +86,34 @@ class ImportResult:
     def written(self) -> int:
         return len(self.new) + len(self.corrected)
 
-    def summary(self) -> str:
+    def summary(self, detail_limit: int | None = 10) -> str:
+        """What was written, one line each; with more than ``detail_limit`` reserve
+        activations (a national import activates dozens) they are counted per reviewer
+        instead, and only the ineligible cases left unreplaced are listed one by one (the
+        audit trail has every activation). ``None``: every activation on its own line."""
         lines = [
             f"{self.source}: {len(self.new)} new, {len(self.corrected)} corrected, "
             f"{len(self.unchanged)} unchanged, {self.empty_rows} empty row(s) skipped "
             "(not yet reviewed)"
         ]
+        replaced = [a for a in self.activations if a.reserve_case is not None]
+        brief = detail_limit is not None and len(self.activations) > detail_limit
+        if brief:
+            per_reviewer = Counter(a.reviewer for a in replaced)
+            to = ", ".join(f"{n} to {r}" for r, n in sorted(per_reviewer.items()))
+            lines.append(
+                f"{len(self.activations)} case(s) found ineligible: {len(replaced)} replaced "
+                f"by the next reserve of their stratum ({to or 'none'}); "
+                f"{len(self.activations) - len(replaced)} not replaced (no reserves left); "
+                "each is in the audit trail ('stikprove audit')"
+            )
         for a in self.activations:
             if a.reserve_case is None:
                 lines.append(
                     f"case {a.ineligible_case} is ineligible; stratum {a.stratum} has no "
                     "reserves left, so it is not replaced"
                 )
-            else:
+            elif not brief:
                 lines.append(
                     f"case {a.ineligible_case} is ineligible; reserve {a.reserve_case} "
                     f"(stratum {a.stratum}) is activated and assigned to {a.reviewer}"

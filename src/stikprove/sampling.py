@@ -22,7 +22,9 @@ Coordination with an earlier study
     ``"avoid"`` they come last, so they are reselected only where a stratum has fewer than
     n_h other cases (said in ``notes``). Within each group the order is by PRN, an iid
     uniform, so among the cases not (or all) previously sampled the draw is SRSWOR. With
-    ``"independent"`` the PRNs are recorded but not used.
+    ``"independent"`` the PRNs are recorded but not used. The PRNs depend on the key alone
+    (the seed only through the default key ``seed:<seed>``, the round not at all), so a
+    coordinated round > 1 repeats round 1's order (said in ``notes``).
 """
 
 from __future__ import annotations
@@ -206,6 +208,13 @@ def draw(
                 "or set [coordination] previous in the protocol"
             )
         prev_ids, prev_study = _previous_cases(source)
+        if round > 1:
+            notes.append(
+                f"round {round}: with coordination {mode} the order comes from the permanent "
+                "random numbers, which do not depend on the seed's streams or the round: this "
+                "round repeats round 1's sample unless the frame, the earlier sample or the "
+                "coordination key changed"
+            )
     elif previous is not None:
         notes.append("coordination independent: the earlier sample given was not used")
     was_sampled = (

@@ -508,14 +508,21 @@ class Study:
     def strata(self) -> pd.DataFrame:
         """stratum, the strata columns, population_size, sample_size, reserves_used,
         reserves_left."""
+        # One pass over the round's units, grouped by stratum. (Correlated subqueries per
+        # stratum, with a NOT IN list re-read for every stratum, took 2 s for a national
+        # study of 572 strata and 34,000 units; this takes 0.03 s.)
         df = self._round_query(
-            """SELECT s.stratum, s.population_size, s.sample_size, s.attributes,
-              (SELECT count(*) FROM activations a JOIN units u USING (round, case_id)
-                 WHERE u.round = s.round AND u.stratum = s.stratum) AS reserves_used,
-              (SELECT count(*) FROM units u WHERE u.round = s.round AND u.stratum = s.stratum
-                 AND u.role = 'reserve' AND u.case_id NOT IN (
-                   SELECT case_id FROM activations WHERE round = s.round)) AS reserves_left
-            FROM strata s WHERE s.round = :round ORDER BY s.stratum"""
+            """WITH counts AS (
+              SELECT u.stratum,
+                sum(a.case_id IS NOT NULL) AS reserves_used,
+                sum(u.role = 'reserve' AND a.case_id IS NULL) AS reserves_left
+              FROM units u LEFT JOIN activations a USING (round, case_id)
+              WHERE u.round = :round GROUP BY u.stratum)
+            SELECT s.stratum, s.population_size, s.sample_size, s.attributes,
+              coalesce(c.reserves_used, 0) AS reserves_used,
+              coalesce(c.reserves_left, 0) AS reserves_left
+            FROM strata s LEFT JOIN counts c ON c.stratum = s.stratum
+            WHERE s.round = :round ORDER BY s.stratum"""
         )
         return _expand_attributes(df, self.strata_columns, after="stratum")
 
@@ -826,9 +833,14 @@ def _worklist_fields(fields: tuple[str, ...], available: list[str]) -> tuple[str
 def _json_value(value: object) -> object:
     if isinstance(value, np.generic):
         value = value.item()
-    if value is None or (isinstance(value, float) and np.isnan(value)):
+    if value is None or value is pd.NA or value is pd.NaT:
+        return None  # a missing frame field (Int64 NA, NaT) is null, not "<NA>" / "NaT"
+    if isinstance(value, float) and np.isnan(value):
         return None
     if isinstance(value, (pd.Timestamp, datetime)):
+        if value.tzinfo is None and value == value.replace(hour=0, minute=0, second=0,
+                                                           microsecond=0):  # fmt: skip
+            return value.date().isoformat()  # a frame date (last_effort_date): YYYY-MM-DD
         return value.isoformat()
     if isinstance(value, (str, int, float, bool)):
         return value
@@ -1069,28 +1081,37 @@ def _insert_strata(
 def _insert_units(
     con: sqlite3.Connection, units: pd.DataFrame, extra: list[str], round_no: int
 ) -> None:
+    # Column by column (not ``to_dict("records")``, which took about 1 s of a national
+    # draw's 2 s here): the same values, 34,000 units in a few tenths of a second.
     def opt_float(v: object) -> float | None:
         return None if v is None or pd.isna(v) else float(v)
 
-    rows = []
-    for rec in units.to_dict("records"):
-        attrs = {c: _json_value(rec[c]) for c in extra}
-        rows.append(
-            (
-                str(rec["case_id"]),
-                str(rec["stratum"]),
-                str(rec["kommune_code"]).zfill(3),
-                int(bool(rec["health_exempt"])),
-                int(rec["draw_order"]),
-                str(rec["role"]),
-                opt_float(rec["inclusion_probability"]),
-                opt_float(rec["weight"]),
-                int(bool(rec["double_review"])),
-                opt_float(rec["prn"]),
-                round_no,
-                json.dumps(attrs, ensure_ascii=False),
-            )
-        )
+    def values(column: str) -> list:
+        return units[column].tolist()
+
+    if extra:
+        extra_values = [[_json_value(v) for v in values(c)] for c in extra]
+        attributes = [
+            json.dumps(dict(zip(extra, row, strict=True)), ensure_ascii=False)
+            for row in zip(*extra_values, strict=True)
+        ]
+    else:
+        attributes = [json.dumps({})] * len(units)
+    rows = zip(
+        [str(v) for v in values("case_id")],
+        [str(v) for v in values("stratum")],
+        [str(v).zfill(3) for v in values("kommune_code")],
+        [int(bool(v)) for v in values("health_exempt")],
+        [int(v) for v in values("draw_order")],
+        [str(v) for v in values("role")],
+        [opt_float(v) for v in values("inclusion_probability")],
+        [opt_float(v) for v in values("weight")],
+        [int(bool(v)) for v in values("double_review")],
+        [opt_float(v) for v in values("prn")],
+        [round_no] * len(units),
+        attributes,
+        strict=True,
+    )
     con.executemany(
         "INSERT INTO units (case_id, stratum, kommune_code, health_exempt, draw_order, role, "
         "inclusion_probability, weight, double_review, prn, round, attributes) "

@@ -455,19 +455,42 @@ def write_synthetic_frame(
     seed: int,
     kommuner: Iterable[str | int] | None = None,
     scale: float = 1.0,
+    replace: bool = True,
 ) -> SyntheticFrame:
     """Make a synthetic frame and write ``frame.csv`` and ``truth.csv`` into ``directory``.
 
     The folder is created if missing; each file is written atomically. The same arguments
-    give byte-identical files. Returns the :class:`SyntheticFrame` written.
+    give byte-identical files. With ``replace=False`` an existing ``frame.csv`` or
+    ``truth.csv`` that differs from what would be written is refused (StikproveError) and
+    nothing is written: a study drawn from that frame would no longer match it (``draw
+    --check`` and ``--new-round`` refuse a changed frame). Returns the
+    :class:`SyntheticFrame` written.
     """
     synthetic = synthesize_frame(seed, kommuner=kommuner, scale=scale)
     directory = Path(directory)
     if directory.exists() and not directory.is_dir():
         raise StikproveError(f"--out {directory}: expected a folder, but it is a file")
+    texts = {
+        "frame.csv": frame_to_csv_text(synthetic.frame),
+        "truth.csv": truth_to_csv_text(synthetic.truth),
+    }
+    if not replace:
+        differing = [
+            name
+            for name, text in texts.items()
+            if (directory / name).exists()
+            and (directory / name).read_bytes() != text.encode("utf-8")
+        ]
+        if differing:
+            raise StikproveError(
+                f"--out {directory}: {' and '.join(differing)} already hold(s) another "
+                "synthetic frame (other seed, kommuner or scale); a study drawn from it would "
+                "no longer match its frame. Choose another folder, or give --force to "
+                "replace it (nothing was written)"
+            )
     directory.mkdir(parents=True, exist_ok=True)
-    _write_atomic(directory / "frame.csv", frame_to_csv_text(synthetic.frame))
-    _write_atomic(directory / "truth.csv", truth_to_csv_text(synthetic.truth))
+    for name, text in texts.items():
+        _write_atomic(directory / name, text)
     return synthetic
 
 

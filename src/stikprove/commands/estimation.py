@@ -62,7 +62,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--categories",
         action="store_true",
-        help="--outcome is a multi-category field: every category's proportion",
+        help="--outcome is a multi-category field: every category's proportion; a "
+        "codebook field's categories come in codebook order, and its not-assessable codes "
+        "(those the codebook's indicators count as missing, e.g. kan_ikke_vurderes) are "
+        "dropped like a missing outcome",
+    )
+    p.add_argument(
+        "--missing",
+        default=None,
+        metavar="CODES",
+        help="with --categories: the codes that count as a missing outcome, comma-separated "
+        "(default: from the codebook, that of the study store or the default one; '' for "
+        "none)",
     )
     p.add_argument(
         "--degenerate-strata",
@@ -170,11 +181,37 @@ def _columns(text: str | None) -> list[str] | None:
     return None if text is None else [c.strip() for c in text.split(",") if c.strip()]
 
 
+def _is_count(name: object) -> bool:
+    """Columns holding whole numbers (counts, degrees of freedom), whatever their dtype."""
+    name = str(name)
+    return name != "n_eff" and (name in ("n", "df") or name.startswith(("n_", "df_")))
+
+
+def _shown(name: object, value: object) -> str:
+    """A value as printed: counts whole, tiny p-values in scientific notation, else 4
+    decimals (so 4956.0 reads 4956 and p = 3e-12 does not read 0.0000)."""
+    if not isinstance(value, float) or value != value:
+        return str(value)
+    if _is_count(name) and value.is_integer():
+        return str(int(value))
+    if str(name).startswith("p_") and 0 < value < 1e-4:
+        return f"{value:.1e}"
+    return f"{value:.4f}"
+
+
 def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
     if args.format == "csv" or (args.out is not None and args.out.suffix == ".csv"):
         text = table.to_csv(index=False)
     else:
-        text = table.to_string(index=False, float_format=lambda v: f"{v:.4f}") + "\n"
+        formatters = {
+            c: (lambda v, c=c: _shown(c, v))
+            for c in table.columns
+            if table[c].dtype.kind == "f" and (_is_count(c) or str(c).startswith("p_"))
+        }
+        text = (
+            table.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters)
+            + "\n"
+        )
     if args.out is None:
         sys.stdout.write(text)
         return
@@ -201,7 +238,10 @@ def run_estimate(args: argparse.Namespace) -> int:
         "degenerate_strata": args.degenerate_strata,
     }
     if args.categories:
-        table = estimate_categories(data, args.outcome, **design)
+        categories, missing = _category_codes(args.source, args.outcome, data, args.missing)
+        table = estimate_categories(
+            data, args.outcome, **design, categories=categories, missing_values=missing
+        )
     else:
         table = estimate_proportions(data, args.outcome, **design)
         if args.bounds:
@@ -211,6 +251,37 @@ def run_estimate(args: argparse.Namespace) -> int:
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
     _emit(table, args)
     return 0
+
+
+def _category_codes(
+    source: Path, field: str, data: pd.DataFrame, missing_arg: str | None
+) -> tuple[list[str] | None, list[str]]:
+    """Categories (codebook order) and missing codes of ``field`` for ``estimate --categories``.
+
+    From the study store's codebook (the default codebook for an exported CSV): the codes
+    that its indicators on ``field`` count as missing (``kan_ikke_vurderes``) are missing,
+    the other codes are the categories. A column that is not a codebook choice field, or
+    holds values its codebook does not know, keeps the observed values as categories.
+    """
+    from stikprove.codebook import default_codebook
+    from stikprove.store import SQLITE_MAGIC, open_study
+
+    with source.open("rb") as handle:
+        is_store = handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+    codebook = open_study(source).codebook if is_store else default_codebook()
+    spec = next((f for f in codebook.fields if f.name == field and f.codes), None)
+    if missing_arg is not None:
+        missing = _columns(missing_arg) or []
+    elif spec is None:
+        missing = []
+    else:
+        missing = sorted({c for i in codebook.indicators if i.field == field for c in i.missing})
+    if spec is None or field not in data.columns:
+        return None, missing
+    observed = {str(v) for v in data[field].dropna().unique()}
+    if not observed <= set(spec.codes):
+        return None, missing
+    return [c for c in spec.codes if c not in missing], missing
 
 
 def run_flag(args: argparse.Namespace) -> int:
@@ -289,8 +360,7 @@ def _print_result(result: object) -> None:
     row = result.to_frame().iloc[0]  # type: ignore[attr-defined]
     width = max(len(str(k)) for k in row.index)
     for key, value in row.items():
-        shown = f"{value:.4f}" if isinstance(value, float) else str(value)
-        print(f"{key!s:<{width}}  {shown}")
+        print(f"{key!s:<{width}}  {_shown(key, value)}")
 
 
 def run_simulate(args: argparse.Namespace) -> int:

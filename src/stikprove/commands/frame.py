@@ -49,6 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         metavar="F",
         help="multiply every kommune's expected size by F (default 1.0)",
     )
+    synth.add_argument(
+        "--force",
+        action="store_true",
+        help="replace a frame.csv / truth.csv in DIR that holds another synthetic frame "
+        "(refused by default: a study drawn from it would no longer match it)",
+    )
     synth.set_defaults(func=run_synth)
 
     validate = subparsers.add_parser(
@@ -118,7 +124,9 @@ def run_synth(args: argparse.Namespace) -> int:
         kommuner = [k.strip() for k in args.kommuner.split(",") if k.strip()]
         if not kommuner:
             raise StikproveError("--kommuner: expected codes such as 461,147,825")
-    synthetic = write_synthetic_frame(args.out, args.seed, kommuner=kommuner, scale=args.scale)
+    synthetic = write_synthetic_frame(
+        args.out, args.seed, kommuner=kommuner, scale=args.scale, replace=args.force
+    )
     frame = synthetic.frame
     print(
         f"wrote {args.out / 'frame.csv'}: {len(frame):,} cases in "

@@ -12,7 +12,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check a study protocol (TOML) and summarise it",
         description="Check a study protocol: every unknown, missing or wrong key is named with "
         "the form it expects (exit status 2). On success print a summary and, when the frame "
-        "file exists, the number of eligible cases and strata it gives.",
+        "file exists, the number of eligible cases and strata it gives and the number of "
+        "reviews its design allocates (a budget below strata × minimum is refused here).",
     )
     p.add_argument("protocol", type=Path, metavar="FILE", help="the protocol (TOML)")
     p.add_argument(
@@ -22,6 +23,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from stikprove.design import design_from_population
     from stikprove.protocol import (
         check_worklist_fields,
         load_protocol,
@@ -43,4 +45,13 @@ def run(args: argparse.Namespace) -> int:
         f"frame      {len(frame)} cases, {len(population)} eligible, "
         f"{population['stratum'].nunique()} strata"
     )
+    # the design's own checks (no eligible case, budget below strata × minimum)
+    design = design_from_population(protocol, population)
+    s = design.summary
+    print(
+        f"design     {s['reviews']} reviews + {s['double_reviews']} double reviews "
+        f"({s['allocation']}); see stikprove design for the table"
+    )
+    for note in design.notes:
+        print(f"note: {note}")
     return 0

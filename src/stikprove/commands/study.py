@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
-from stikprove.errors import StoreError
+from stikprove.errors import ImportRowsError, StoreError
 
 # one-line `record` flags: option names -> codebook field (default codebook)
 RECORD_FLAGS: dict[str, tuple[str, ...]] = {
@@ -25,6 +25,11 @@ RECORD_FLAGS: dict[str, tuple[str, ...]] = {
     "confidence": ("--confidence",),
     "review_date": ("--date", "--review-date"),
     "note": ("--note",),
+}
+
+RECORD_METAVARS: dict[str, tuple[str, str]] = {
+    "review_date": ("YYYY-MM-DD", "codebook field review_date (default: today)"),
+    "note": ("TEXT", "codebook field note: free text, kept in the study store only"),
 }
 
 STUDY_HELP = "the study store (the .sqlite file made by 'stikprove draw ... --study')"
@@ -100,7 +105,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("case_id", metavar="CASE_ID", nargs="?", help="record this case only")
     p.add_argument("--reviewer", required=True, help="reviewer name")
     for field, flags in RECORD_FLAGS.items():
-        p.add_argument(*flags, dest=f"field_{field}", metavar="CODE", help=f"codebook {field}")
+        metavar, what = RECORD_METAVARS.get(field, ("CODE", f"codebook field {field}"))
+        p.add_argument(*flags, dest=f"field_{field}", metavar=metavar, help=what)
     p.add_argument("--set", action="append", default=[], metavar="FIELD=VALUE",
                    help="any codebook field (for codebooks other than the default)")  # fmt: skip
     p.add_argument("--corrections", action="store_true",
@@ -112,7 +118,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "status",
         help="progress per kommune, stratum and reviewer",
         description="Assigned, done, remaining, unassigned, ineligible, reserves used, "
-        "double reviews done and reserves left, per kommune, stratum and reviewer.",
+        "double reviews done and reserves left, per kommune, stratum and reviewer; the "
+        "table form ends with totals per reviewer and for the whole study.",
     )
     _study_arg(p)
     p.add_argument("--format", choices=("table", "csv"), default="table")
@@ -195,12 +202,51 @@ def run_record(args: argparse.Namespace) -> int:
         return 0
     if given.get("review_date") is None and "review_date" in study.codebook.field_names:
         given["review_date"] = date.today().isoformat()
-    result = record_assessment(
-        study, args.reviewer, args.case_id, given, corrections=args.corrections,
-        reason=args.reason, source="stikprove record",
-    )  # fmt: skip
-    print(result.summary())
+    try:
+        result = record_assessment(
+            study, args.reviewer, args.case_id, given, corrections=args.corrections,
+            reason=args.reason, source="stikprove record",
+        )  # fmt: skip
+    except ImportRowsError as error:
+        raise _record_refused(args.case_id, error) from None
+    print(_record_summary(args.case_id, args.reviewer, result))
     return 0
+
+
+def _flag_of(column: str | None) -> str:
+    """The command-line flag of a codebook column in ``record`` (or the column itself)."""
+    if column in RECORD_FLAGS:
+        return f"{RECORD_FLAGS[column][0]} ({column})"
+    if column == "reason":
+        return "--reason"
+    if column == "case_id":
+        return "CASE_ID"
+    return f"--set {column}=..." if column else "input"
+
+
+def _record_refused(case_id: str, error: ImportRowsError) -> StoreError:
+    """``record``'s refusal in its own terms: the flags, not a worklist's columns."""
+    problems = getattr(error, "problems", None)
+    if not problems:
+        return error
+    lines = [f"case {case_id}: nothing recorded: {len(problems)} problem(s)"]
+    for p in problems:
+        got = "nothing" if p.value is None else repr(p.value)
+        lines.append(f"  - {_flag_of(p.column)}: got {got}, expected {p.expected}")
+    refused = StoreError("\n".join(lines))
+    refused.problems = list(problems)  # type: ignore[attr-defined]
+    return refused
+
+
+def _record_summary(case_id: str, reviewer: str, result) -> str:
+    """One line for the recorded case, then the reserve lines of the import summary."""
+    if result.new:
+        head = f"case {case_id}: recorded for {reviewer} (1 new)"
+    elif result.corrected:
+        head = f"case {case_id}: corrected for {reviewer} (1 corrected)"
+    else:
+        head = f"case {case_id}: unchanged (the same as already recorded; nothing written)"
+    return "\n".join([head, *result.summary().splitlines()[1:]])
 
 
 def run_status(args: argparse.Namespace) -> int:
@@ -217,7 +263,33 @@ def run_status(args: argparse.Namespace) -> int:
         for stratum, n in back.sum().items():
             print(f"note: stratum {stratum}: {n} case(s) corrected back to eligible keep "
                   "their reserve in the sample (sample_size counts both)")  # fmt: skip
+        if not status.empty:
+            print(_status_totals(status))
     return 0
+
+
+STATUS_ADDITIVE = ("assigned", "done", "remaining", "unassigned", "ineligible", "unreplaced",
+                   "reserves_used", "double_reviews_done", "replaced_eligible")  # fmt: skip
+
+
+def _status_totals(status: pd.DataFrame) -> str:
+    """Totals under the status table (a national study's table has thousands of rows):
+    per reviewer, and for the whole study (stratum figures counted once per stratum)."""
+    per = status.groupby("reviewer", sort=True)[list(STATUS_ADDITIVE)].sum().reset_index()
+    per["reviewer"] = per["reviewer"].replace("", "(unassigned)")
+    strata = status.drop_duplicates("stratum")
+    total = status[list(STATUS_ADDITIVE)].sum()
+    return (
+        "\ntotals per reviewer:\n"
+        + per.to_string(index=False)
+        + f"\nwhole study: {status['kommune_code'].nunique()} kommune(r), "
+        f"{len(strata)} strata, {int(strata['sample_size'].sum())} cases taken "
+        f"({int(total['reserves_used'])} of them reserves); {int(total['assigned'])} "
+        f"review(s) assigned, {int(total['done'])} done, {int(total['remaining'])} "
+        f"remaining, {int(total['unassigned'])} case(s) unassigned; "
+        f"{int(total['ineligible'])} ineligible, {int(total['unreplaced'])} not replaced; "
+        f"{int(strata['reserves_left'].sum())} reserves left"
+    )
 
 
 def _write_csv(df: pd.DataFrame, out: Path | None) -> None:

@@ -181,7 +181,10 @@ def hypergeometric_bounds(
     P(X >= x | M) rises with M, so each bound is found by integer bisection, all inputs at once
     (about log2(N) vectorised ``scipy.stats.hypergeom`` calls). Every M outside [M_low, M_high]
     is rejected by a test of size at most alpha/2, so the coverage is at least 1 - alpha for every
-    M. A census (n = N) leaves only M = x: the interval is the exact value.
+    M. A census (n = N) leaves only M = x: the interval is the exact value. When cases are
+    unsampled (n < N) but the inversion leaves a single M (few unsampled cases: x = 0 of 49 from
+    50 rejects M = 1 at P = 1/50), the neighbouring M with the larger tail probability is added,
+    so that only a census gives zero width; this only widens the set, keeping the coverage.
     """
     x, n, big_n = (np.asarray(a, dtype=np.int64) for a in (x, n, population_size))
     x, n, big_n = np.broadcast_arrays(x, n, big_n)
@@ -215,6 +218,21 @@ def hypergeometric_bounds(
         hi = np.where(active & accept, mid, hi)
         lo = np.where(active & ~accept, mid + 1, lo)
     m_low = hi
+
+    # With few unsampled cases the inversion can leave a single M although N > n (x = 0 of 49
+    # from 50: P(X = 0 | M = 1) = 1/50 < 0.025, so M = 1 is rejected and the interval is
+    # [0, 0]). Only a census may give zero width, so add the neighbouring M with the larger
+    # tail probability: the interval only widens and the coverage stays >= 1 - alpha.
+    single = (m_low == m_high) & (n < big_n)
+    if np.any(single):
+        xs, ns, bs, ms = x[single], n[single], big_n[single], m_low[single]
+        up_ok = ms + 1 <= bs - ns + xs
+        down_ok = ms - 1 >= xs
+        p_up = np.where(up_ok, stats.hypergeom.cdf(xs, bs, np.minimum(ms + 1, bs), ns), -1.0)
+        p_down = np.where(down_ok, stats.hypergeom.sf(xs - 1, bs, np.maximum(ms - 1, 0), ns), -1.0)
+        go_up = up_ok & (p_up >= p_down)
+        m_high[single] = np.where(go_up, ms + 1, ms)
+        m_low[single] = np.where(~go_up & down_ok, ms - 1, ms)
     return m_low[inverse].reshape(shape), m_high[inverse].reshape(shape)
 
 
