@@ -50,3 +50,39 @@ def test_no_command_prints_help_and_exits_2(capsys):
     """`stikprove` alone shows the commands and exits with the usage status."""
     assert main([]) == 2
     assert "COMMAND" in capsys.readouterr().out
+
+
+def test_every_option_of_every_command_says_what_it_does():
+    """No option shows up in --help bare (e.g. `--format {table,csv}` or `--replications
+    REPLICATIONS` without a word on what it does or its default)."""
+    import argparse
+
+    parser = build_parser()
+    sub = next(a for a in parser._actions if a.dest == "command")
+    bare = [
+        f"{name} {action.option_strings or action.dest}"
+        for name, command in sub.choices.items()
+        for action in command._actions
+        if not isinstance(action, argparse._HelpAction) and not action.help
+    ]
+    assert bare == []
+
+
+def test_output_piped_into_head_ends_quietly(tmp_path):
+    """A reader that stops early (`| head -c 10`) gives no BrokenPipeError traceback."""
+    from stikprove.store import create_study
+    from store_fixtures import make_sample
+
+    strata = {f"101|kvinde|o{i}": ("101", "kvinde", f"o{i}", 900, 400) for i in range(6)}
+    study = tmp_path / "big.sqlite"
+    create_study(study, make_sample(strata=strata), reviewers=("anna", "bo"))
+    # the export of 2,400 cases is written in chunks, far more than a pipe buffer holds
+    command = [sys.executable, "-m", "stikprove.cli", "export", str(study)]
+    with subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE) as producer:
+        assert producer.stdout is not None and producer.stderr is not None
+        producer.stdout.read(10)
+        producer.stdout.close()  # the reader goes away, as `head` does
+        err = producer.stderr.read().decode()
+        status = producer.wait(timeout=60)
+    assert "Traceback" not in err, err
+    assert status == 0

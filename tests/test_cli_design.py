@@ -348,3 +348,15 @@ def test_check_protocol_computes_the_design_and_refuses_a_budget_below_the_minim
     assert run("check-protocol", study / "tight.toml") == 2
     err = capsys.readouterr().err
     assert "budget of 15 reviews is smaller than the minimum per stratum" in err
+
+
+def test_draw_creates_the_study_folder_only_when_it_saves(study, capsys):
+    """`draw ... --study studies/x.sqlite` (protocols/README.md) makes the new folder, as
+    worklist and export do, instead of failing after the draw; a refused draw makes none."""
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    (study / "bad.toml").write_text(text.replace("[allocation]", "[allocation]\nx = 1"), "utf-8")
+    assert run("draw", study / "bad.toml", "--study", study / "nope" / "x.sqlite") == 2
+    assert not (study / "nope").exists()
+    assert run("draw", study / "odense.toml", "--study", study / "studies" / "x.sqlite") == 0
+    assert "drew round 1" in capsys.readouterr().out
+    assert saved_rounds(study / "studies" / "x.sqlite") == [1]

@@ -163,3 +163,17 @@ def test_printed_counts_are_whole_and_tiny_p_values_are_not_zero():
     assert _shown("p_adjusted", 0.0) == "0.0000"
     assert _shown("kappa", 0.66361) == "0.6636"
     assert _shown("method", "newcombe") == "newcombe"
+
+
+def test_agreement_field_errors_list_the_fields(tmp_path, capsys):
+    """agreement --field note says the note never leaves the store (it is a codebook field,
+    not an unknown one); both refusals list the fields that can be compared."""
+    from store_fixtures import make_study
+
+    study_path = make_study(tmp_path).path
+    for field, why in (("note", "free text, which never leaves the study store"),
+                       ("helth", "not a codebook field of this study")):  # fmt: skip
+        assert main(["agreement", str(study_path), "--field", field]) == 2
+        err = capsys.readouterr().err
+        assert f"--field {field!r}: {why}; expected one of eligible, " in err
+        assert "health_assessment" in err and "review_date" not in err

@@ -290,3 +290,12 @@ def test_status_table_ends_with_totals(study_path, capsys):
     ) in out
     assert main(["status", str(study_path), "--format", "csv"]) == 0
     assert "totals" not in capsys.readouterr().out
+
+
+def test_audit_help_says_the_trail_covers_every_round(capsys):
+    """audit --round does not filter (the trail is the whole study's); its help says so."""
+    with pytest.raises(SystemExit):
+        main(["audit", "--help"])
+    out = " ".join(capsys.readouterr().out.split())
+    assert "the audit trail is the whole study's, every round" in out
+    assert "work on round N" not in out

@@ -548,3 +548,19 @@ def test_summary_counts_many_activations_and_lists_the_unreplaced(tmp_path):
     assert len(full) == 1 + len(big) + 1 and "is activated and assigned to anna" in full[1]
     few = import_entries(study, [entry(cases_of(study, "bo")[0], ineligible=True)], "bo").summary()
     assert "is activated and assigned to bo" in few and "found ineligible" not in few
+
+
+def test_a_windows_1252_csv_is_refused_with_the_row_and_the_fix(tmp_path):
+    """A worklist saved by Excel as plain 'CSV (semikolonsepareret)' is Windows-1252: the
+    refusal names the row and the byte and says how to save it as UTF-8; nothing written."""
+    study = make_study(tmp_path)
+    case = cases_of(study, "anna")[0]
+    path = tmp_path / "excel.csv"
+    frame = pd.DataFrame([entry(case, note="Følger op på sagen")])
+    frame.to_csv(path, sep=";", index=False, encoding="cp1252")
+    with pytest.raises(StoreError) as info:
+        import_assessments(study, path, "anna")
+    message = str(info.value)
+    assert f"{path}: row 2: got the byte 0xf8, which is not UTF-8" in message
+    assert "'CSV UTF-8 (kommasepareret)'" in message and "nothing imported" in message
+    assert n_assessments(study) == 0

@@ -342,10 +342,18 @@ def _read_xlsx_openpyxl(path: Path) -> Rows:
 
 
 def _read_csv(path: Path) -> Rows:
+    data = path.read_bytes()
     try:
-        text = path.read_text(encoding="utf-8-sig")
-    except UnicodeDecodeError:
-        raise StoreError(f"{path}: expected a UTF-8 CSV file") from None
+        text = data.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        # Excel's plain "CSV (semikolonsepareret)" is Windows-1252: say where and what to do
+        row = data[: error.start].count(b"\n") + 1
+        raise StoreError(
+            f"{path}: row {row}: got the byte 0x{data[error.start]:02x}, which is not UTF-8 "
+            "(likely æ, ø or å saved by Excel as 'CSV (semikolonsepareret)'); expected a "
+            "UTF-8 CSV file: in Excel save it as 'CSV UTF-8 (kommasepareret)', or import the "
+            ".xlsx worklist itself (nothing imported)"
+        ) from None
     first = text.split("\n", 1)[0]
     delimiter = max((",", ";", "\t"), key=first.count)
     reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)

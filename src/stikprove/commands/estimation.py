@@ -32,11 +32,12 @@ def _source_arg(p: argparse.ArgumentParser) -> None:
 def _design_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strata", default="stratum", help="stratum column(s), comma-separated")
     p.add_argument("--population-size", default="population_size", help="column holding N_h")
-    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
 
 
 def _output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--format", choices=("table", "csv"), default="table",
+                   help="a readable table (default) or CSV")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
 
 
@@ -131,8 +132,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "for one codebook field, from the double-reviewed cases of a study store.",
     )
     p.add_argument("study", metavar="STUDY", type=Path, help="the study store")
-    p.add_argument("--field", default="health_assessment", help="codebook field to compare")
-    p.add_argument("--confidence-level", type=float, default=0.95)
+    p.add_argument("--field", default="health_assessment",
+                   help="codebook field to compare (default health_assessment)")  # fmt: skip
+    p.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
     p.set_defaults(func=run_agreement)
 
     p = subparsers.add_parser(
@@ -144,7 +146,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "and the whole study population.",
     )
     p.add_argument("protocol", metavar="PROTOCOL", type=Path, help="the study protocol (TOML)")
-    p.add_argument("--replications", type=int, default=2000)
+    p.add_argument("--replications", type=int, default=2000, metavar="N",
+                   help="simulated samples (default 2000)")  # fmt: skip
     p.add_argument("--seed", type=int, default=None, help="default: the protocol's seed")
     p.add_argument(
         "--rate",
@@ -340,10 +343,17 @@ def run_agreement(args: argparse.Namespace) -> int:
     from stikprove.estimation.agreement import reviewer_agreement
     from stikprove.store import open_study
 
-    pairs = open_study(args.study).export_double_reviews()
+    study = open_study(args.study)
+    pairs = study.export_double_reviews()
     first, second = f"{args.field}_1", f"{args.field}_2"
     if first not in pairs.columns:
-        raise EstimationError(f"--field {args.field!r}: not a codebook field of this study")
+        fields = [f.name for f in study.codebook.fields if f.codes and f"{f.name}_1" in pairs]
+        why = (
+            "free text, which never leaves the study store"
+            if args.field in study.codebook.field_names
+            else "not a codebook field of this study"
+        )
+        raise EstimationError(f"--field {args.field!r}: {why}; expected one of {', '.join(fields)}")
     both = pairs[pairs["reviewed_1"] & pairs["reviewed_2"]]
     if both.empty:
         raise EstimationError(

@@ -35,10 +35,11 @@ RECORD_METAVARS: dict[str, tuple[str, str]] = {
 STUDY_HELP = "the study store (the .sqlite file made by 'stikprove draw ... --study')"
 
 
-def _study_arg(p: argparse.ArgumentParser) -> None:
+def _study_arg(p: argparse.ArgumentParser, round_help: str | None = None) -> None:
     p.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
     p.add_argument("--round", type=int, default=None, metavar="N",
-                   help="work on round N of the study (default: the latest round)")  # fmt: skip
+                   help=round_help or "work on round N of the study (default: the latest "
+                   "round)")  # fmt: skip
 
 
 def _open(args: argparse.Namespace):
@@ -122,7 +123,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table form ends with totals per reviewer and for the whole study.",
     )
     _study_arg(p)
-    p.add_argument("--format", choices=("table", "csv"), default="table")
+    p.add_argument("--format", choices=("table", "csv"), default="table",
+                   help="a readable table with totals (default) or CSV")  # fmt: skip
     p.set_defaults(func=run_status)
 
     p = subparsers.add_parser(
@@ -142,9 +144,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "audit",
         help="the audit trail as CSV",
         description="Write the study's audit trail (who, when, what, from which file or "
-        "command) as CSV.",
+        "command) as CSV: the whole study's trail, all rounds.",
     )
-    _study_arg(p)
+    _study_arg(p, round_help="only checks that the study has round N: the audit trail is "
+               "the whole study's, every round")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="CSV file (default: standard output)")
     p.set_defaults(func=run_audit)
 

@@ -118,7 +118,12 @@ def _check_columns(data: pd.DataFrame, role: str, columns: list[str]) -> None:
 
 
 def _row_label(data: pd.DataFrame, position: int) -> str:
-    return f"row {position + 1} (index {data.index[position]!r})"
+    return f"row {position + 1} (index {_plain(data.index[position])!r})"
+
+
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value (10.5, not np.float64(10.5)) for messages."""
+    return value.item() if isinstance(value, np.generic) else value
 
 
 def _binary_outcome(data: pd.DataFrame, outcome: str) -> np.ndarray:
@@ -138,7 +143,7 @@ def _binary_outcome(data: pd.DataFrame, outcome: str) -> np.ndarray:
             number = np.nan
         if number not in (0.0, 1.0):
             raise EstimationError(
-                f"outcome column {outcome!r} must hold 0/1 (or missing), got {value!r} at "
+                f"outcome column {outcome!r} must hold 0/1 (or missing), got {_plain(value)!r} at "
                 f"{_row_label(data, position)}"
             )
         y[position] = number
@@ -217,7 +222,7 @@ def _build(
         position = int(np.flatnonzero(bad)[0])
         raise EstimationError(
             f"population_size column {population_size!r} must hold whole numbers >= 1, got "
-            f"{data[population_size].iloc[position]!r} at {_row_label(data, position)}"
+            f"{_plain(data[population_size].iloc[position])!r} at {_row_label(data, position)}"
         )
     low = np.full(n_strata, np.inf)
     high = np.full(n_strata, -np.inf)

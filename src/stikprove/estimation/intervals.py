@@ -271,7 +271,10 @@ def _fmt(value: float) -> str:
 
 
 def _as_counts(value: object, name: str) -> np.ndarray:
-    array = np.asarray(value, dtype=float)
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        raise EstimationError(f"{name} must be whole numbers >= 0, got {value!r}") from None
     bad = ~np.isfinite(array) | (array < 0) | (array != np.round(array))
     if np.any(bad):
         first = array[bad].flat[0] if array.ndim else array.item()
@@ -323,7 +326,19 @@ def proportion_ci(
     level = check_confidence_level(confidence_level)
     x = _as_counts(successes, "successes")
     size = _as_counts(n, "n")
-    x, size = np.broadcast_arrays(x, size)
+    big_n = None if population_size is None else _as_counts(population_size, "population_size")
+    arrays = (x, size) if big_n is None else (x, size, big_n)
+    try:
+        shape = np.broadcast_shapes(*(a.shape for a in arrays))
+    except ValueError:
+        shapes = ", ".join(str(a.shape) for a in arrays)
+        names = "successes, n" + ("" if big_n is None else ", population_size")
+        raise EstimationError(
+            f"{names} must broadcast to one shape (scalars or arrays of matching shape), "
+            f"got shapes {shapes}"
+        ) from None
+    # Own copies, not read-only broadcast views (statsmodels writes into its inputs).
+    x, size = (np.array(np.broadcast_to(a, shape)) for a in (x, size))
     if np.any(size < 1):
         raise EstimationError(f"n must be >= 1, got {_fmt(size[size < 1].flat[0])}")
     if np.any(x > size):
@@ -331,10 +346,8 @@ def proportion_ci(
         raise EstimationError(
             f"successes must be <= n, got successes={_fmt(x.flat[i])} with n={_fmt(size.flat[i])}"
         )
-    big_n = None
-    if population_size is not None:
-        big_n = _as_counts(population_size, "population_size")
-        x, size, big_n = np.broadcast_arrays(x, size, big_n)
+    if big_n is not None:
+        big_n = np.array(np.broadcast_to(big_n, shape))
         if np.any(big_n < size):
             i = np.flatnonzero(big_n < size)[0]
             raise EstimationError(
