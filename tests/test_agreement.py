@@ -116,10 +116,10 @@ def test_perfect_agreement_on_one_code_is_undefined_kappa() -> None:
 
 
 def test_perfect_agreement_two_codes_is_kappa_one() -> None:
-    """Full agreement using two codes gives kappa 1 with interval cut at 1."""
+    """Full agreement using two codes gives kappa 1 with interval cut at 1 (not a point)."""
     res = reviewer_agreement(["ja", "nej", "ja"], ["ja", "nej", "ja"])
     assert res.kappa == pytest.approx(1.0)
-    assert res.ci_high <= 1.0
+    assert res.ci_low < res.ci_high == 1.0
 
 
 def test_result_is_frozen_and_tidy() -> None:
@@ -156,3 +156,76 @@ def test_series_with_different_cases_refused() -> None:
     """Series whose index labels differ are refused, naming the unmatched labels."""
     with pytest.raises(EstimationError, match="same cases"):
         reviewer_agreement(pd.Series(["ja"], index=["c1"]), pd.Series(["ja"], index=["c2"]))
+
+
+# --- degenerate tables: Cohen's conditional interval with exact limits ---------------------------
+
+
+def test_perfect_agreement_of_22_pairs_has_an_honest_lower_bound() -> None:
+    """22 of 22 agree, 12 ja / 10 nej: p_e = (12² + 10²)/22²; the Clopper–Pearson lower limit
+    for 22 of 22 is 0.025^(1/22); kappa_low = (l − p_e)/(1 − p_e) = 0.6887, not [1, 1]."""
+    codes = ["ja"] * 12 + ["nej"] * 10
+    res = reviewer_agreement(codes, codes)
+    p_e = (12**2 + 10**2) / 22**2
+    assert res.kappa == 1.0 and res.se == 0.0
+    assert res.ci_low == pytest.approx((0.025 ** (1 / 22) - p_e) / (1 - p_e), rel=1e-12)
+    assert res.ci_low == pytest.approx(0.6887, abs=1e-4)
+    assert res.ci_high == 1.0
+    assert res.interval_method == "cohen-conditional-exact"
+    assert res.to_frame().loc[0, "interval_method"] == "cohen-conditional-exact"
+    narrower = reviewer_agreement(codes, codes, confidence_level=0.90)
+    assert res.ci_low < narrower.ci_low < 1.0
+
+
+def test_regular_tables_keep_the_fleiss_cohen_everitt_interval() -> None:
+    """Non-degenerate tables are unchanged (they agree with R psych, tested above)."""
+    first, second = codes_from_table(TABLES["binary"], ["ja", "nej"])
+    res = reviewer_agreement(first, second)
+    assert res.interval_method == "fleiss-cohen-everitt"
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "kappa"),
+    [
+        (["ja"] * 11 + ["nej"] * 11, ["nej"] * 11 + ["ja"] * 11, -1.0),  # complete disagreement
+        (["ja"] * 22, ["ja"] * 20 + ["nej"] * 2, 0.0),  # first reviewer used one code only
+        (["ja"] * 22, ["nej"] * 22, 0.0),  # each used one code, a different one
+        (["a", "b", "c"] * 7, ["a", "b", "c"] * 7, 1.0),  # three codes, perfect agreement
+    ],
+)
+def test_degenerate_tables_never_give_a_point_interval(first, second, kappa) -> None:
+    """se = 0 tables: an interval of positive width around kappa in [−1, 1], no warnings."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        res = reviewer_agreement(first, second)
+    assert res.kappa == pytest.approx(kappa, abs=1e-12)
+    assert -1.0 <= res.ci_low <= res.kappa <= res.ci_high <= 1.0
+    assert res.ci_high - res.ci_low > 0.1
+    assert res.interval_method == "cohen-conditional-exact"
+
+
+def test_undefined_kappa_says_so() -> None:
+    """One code by both reviewers: kappa NaN, and interval_method says it is undefined."""
+    res = reviewer_agreement(["ja"] * 5, ["ja"] * 5)
+    assert np.isnan([res.kappa, res.ci_low, res.ci_high]).all()
+    assert res.interval_method == "undefined"
+
+
+def test_coverage_near_perfect_agreement() -> None:
+    """True kappa .92 (2 × 2, p_e = .5), 22 pairs: perfect agreement in ~40 % of samples. The
+    interval covers the true kappa in at least 95 % of 600 samples (the Wald interval alone,
+    [1, 1] at perfect agreement, covers about 59 %)."""
+    rng = np.random.default_rng(2026)
+    probs = [0.48, 0.02, 0.02, 0.48]
+    true_kappa = (0.96 - 0.5) / 0.5
+    covered = 0
+    cells = [("ja", "ja"), ("ja", "nej"), ("nej", "ja"), ("nej", "nej")]
+    for _ in range(600):
+        counts = rng.multinomial(22, probs)
+        pairs = [cell for cell, k in zip(cells, counts, strict=True) for _ in range(k)]
+        first, second = zip(*pairs, strict=True)
+        res = reviewer_agreement(list(first), list(second), categories=["ja", "nej"])
+        covered += res.ci_low <= true_kappa <= res.ci_high
+    assert covered / 600 >= 0.95

@@ -482,12 +482,85 @@ def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
 @settings(max_examples=100, deadline=None)
 @given(data=stratified_samples())
 def test_rao_scott_p_value_is_a_probability(data: pd.DataFrame) -> None:
-    """Any sample the test accepts gives a p-value in [0, 1] (or NaN when Δ has no trace)."""
+    """Any sample the test accepts gives a p-value in [0, 1]; a table without variance (Δ with
+    no trace) is refused, not a NaN."""
     kept = data[data["y"].notna()]
     assume(kept["dom"].nunique() >= 2 and kept["y"].nunique() == 2)
     try:
         res = rao_scott_test(data, "y", "dom", "stratum", "N")
-    except EstimationError as exc:  # lonely strata are refused by design
-        assert "single case" in str(exc)
+    except EstimationError as exc:  # lonely strata and variance-free tables are refused
+        assert (
+            "single case" in str(exc)
+            or "no sampling error" in str(exc)
+            or ("no variance" in str(exc))
+        )
         return
-    assert np.isnan(res.p_value) or 0.0 <= res.p_value <= 1.0
+    assert 0.0 <= res.p_value <= 1.0
+
+
+# ------------------------------------------------------------------------- review fixes
+
+
+def _shared_strata_no_events_in_first() -> pd.DataFrame:
+    """Women (A) 0 of 8, men (B) 4 of 8, in two shared sampled strata."""
+    return pd.DataFrame(
+        {"stratum": ["a"] * 8 + ["b"] * 8, "N": [30] * 8 + [40] * 8, "g": ["A", "B"] * 8,
+         "y": [0, 1, 0, 0, 0, 1, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0]}
+    )  # fmt: skip
+
+
+def test_a_group_without_variance_in_shared_strata_gets_newcombe() -> None:
+    """0 of 8 in A: its variance and covariance are 0, so d ± t·se would take no uncertainty
+    from A. The Newcombe interval on both groups' design-adjusted Wilson limits is used."""
+    frame = _shared_strata_no_events_in_first()
+    res = compare_proportions(frame, "y", "stratum", "N", "g")
+    assert res.se_first == 0.0 and res.covariance == 0.0
+    assert res.method == "newcombe (se of a group is 0)"
+    wil = estimate_proportions(frame, "y", "stratum", "N", by="g", method="wilson").set_index("g")
+    low, high = _newcombe_hybrid(
+        0.0, wil.loc["A", "ci_low"], wil.loc["A", "ci_high"],
+        0.5, wil.loc["B", "ci_low"], wil.loc["B", "ci_high"],
+    )  # fmt: skip
+    assert (res.difference_low, res.difference_high) == pytest.approx((low, high), abs=1e-14)
+    # wider on the side A's uncertainty reaches than the Wald interval on B's se alone
+    wald_high = res.difference + stats.t.isf(0.025, res.df) * res.se_difference
+    assert res.difference_high > wald_high
+    assert res.ratio_low == 0.0 and str(res.ratio_low) == "0.0"  # not -0.0
+
+
+@pytest.mark.parametrize("groups", [{"A", "B"}, "AB", ("A", "B", "C"), ("A",)])
+def test_groups_must_be_an_ordered_pair(groups) -> None:
+    """A set has no first and second; a string or a triple is not a pair."""
+    with pytest.raises(EstimationError, match="ordered pair"):
+        compare_proportions(_shared_strata_no_events_in_first(), "y", "stratum", "N", "g",
+                            groups=groups)  # fmt: skip
+
+
+def test_groups_as_a_list_or_array_are_accepted() -> None:
+    """Any ordered pair works, in its order."""
+    frame = _shared_strata_no_events_in_first()
+    for groups in (["B", "A"], np.array(["B", "A"], dtype=object)):
+        res = compare_proportions(frame, "y", "stratum", "N", "g", groups=groups)
+        assert (res.first, res.second) == ("B", "A")
+
+
+def test_rao_scott_refuses_a_census_instead_of_nan() -> None:
+    """Every stratum a census: no sampling error, so a clear error rather than F = NaN."""
+    frame = _shared_strata_no_events_in_first().assign(N=8)
+    for statistic in ("F", "Chisq"):
+        with pytest.raises(EstimationError, match="every stratum is a census"):
+            rao_scott_test(frame, "y", "g", "stratum", "N", statistic=statistic)
+
+
+def test_rao_scott_with_a_group_without_events_matches_r() -> None:
+    """Group C has no events (zero cells): R svychisq gives F = 5.7851 on 2, 28 df,
+    p = 0.00789; Chisq p = 0.003073 (survey 4.1.1, computed for this review)."""
+    frame = _shared_strata_no_events_in_first().assign(g=["A", "B", "C", "C"] * 4)
+    frame["y"] = np.where(frame["g"] == "C", 0, frame["y"])
+    f = rao_scott_test(frame, "y", "g", "stratum", "N")
+    assert (f.statistic, f.p_value) == (pytest.approx(5.7851, abs=5e-5),
+                                        pytest.approx(0.00789, abs=5e-6))  # fmt: skip
+    assert (f.df, f.df_denominator) == (pytest.approx(2, abs=1e-4), pytest.approx(28, abs=1e-3))
+    chisq = rao_scott_test(frame, "y", "g", "stratum", "N", statistic="Chisq")
+    assert chisq.pearson == pytest.approx(10.435, abs=5e-4)
+    assert chisq.p_value == pytest.approx(0.003073, abs=5e-7)

@@ -471,3 +471,102 @@ def test_exact_method_is_honest_for_strata(data):
     sizes = data.groupby("stratum")["N"].first().loc[table["stratum"]].to_numpy()
     census = table["n"].to_numpy() == sizes
     assert ((table["ci_high"] > table["ci_low"]).to_numpy() | census).all()
+
+
+# --- review fixes ------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("method", [*DESIGN_METHODS, "exact"])
+def test_one_unsampled_case_and_no_events_is_not_certainty(method):
+    """N = 50, 49 outcomes, none an event: [0, 0.02], not [0, 0] (only a census is exact)."""
+    data = _stratum("s", 50, [0] * 49)
+    row = estimate_proportions(data, "y", "stratum", "N", method=method).iloc[0]
+    assert (row["ci_low"], row["ci_high"]) == (0.0, pytest.approx(0.02))
+
+
+def test_nullable_dtypes_from_exports_give_the_plain_result():
+    """Int64 / boolean / Float64 outcomes with pd.NA and a float or Int64 N: the same table as
+    float with NaN and int N."""
+    plain = pd.concat(
+        [_stratum("s", 10, [1, 0, np.nan, 1], g=list("kmkm")),
+         _stratum("t", 20, [0, 1, 1, np.nan], g=list("kmkm"))],
+        ignore_index=True,
+    )  # fmt: skip
+    expected = estimate_proportions(plain, "y", "stratum", "N", by="g")
+    for dtype in ("Int64", "boolean", "Float64"):
+        data = plain.assign(y=plain["y"].astype(dtype))
+        assert data["y"].isna().sum() == 2
+        pd.testing.assert_frame_equal(estimate_proportions(data, "y", "stratum", "N", by="g"),
+                                      expected)  # fmt: skip
+    for sizes in (plain["N"].astype(float), plain["N"].astype("Int64")):
+        got = estimate_proportions(plain.assign(N=sizes), "y", "stratum", "N", by="g")
+        pd.testing.assert_frame_equal(got, expected)
+
+
+def test_population_size_message_shows_the_plain_value():
+    """A fractional N is quoted as 10.5, not np.float64(10.5)."""
+    data = _good().assign(N=[10.5] * 3 + [20.0] * 3)
+    with pytest.raises(EstimationError, match=r"got 10\.5 at row 1 \(index 0\)$"):
+        estimate_proportions(data, "y", "stratum", "N")
+
+
+@pytest.mark.parametrize("missing", [np.nan, None, pd.NA])
+def test_missing_by_value_is_refused_not_grouped(missing):
+    """A case of unknown domain is refused with its row (documented: recode it to keep it)."""
+    data = _good().astype({"y": float}).assign(g=["a", "b", "a", "b", "a", "b"])
+    data["g"] = data["g"].astype(object)
+    data.loc[4, "g"] = missing
+    with pytest.raises(EstimationError, match=r"by column 'g' has a missing value at row 5"):
+        estimate_proportions(data, "y", "stratum", "N", by="g")
+
+
+def test_strata_given_as_several_columns_equal_one_combined_column():
+    """strata=["a", "b"] is the stratum a × b."""
+    data = pd.DataFrame(
+        {"a": ["x"] * 4 + ["y"] * 4, "b": ["u", "u", "v", "v"] * 2,
+         "N": [10, 10, 12, 12, 20, 20, 30, 30], "y": [1, 0, 0, 1, 1, 1, 0, 0]}
+    )  # fmt: skip
+    two = estimate_proportions(data, "y", ["a", "b"], "N")
+    one = estimate_proportions(data.assign(ab=data["a"] + data["b"]), "y", "ab", "N")
+    pd.testing.assert_frame_equal(two, one)
+    assert two.loc[0, "df"] == 8 - 4
+
+
+def test_stratum_without_any_outcome_drops_out_and_bounds_count_it():
+    """Stratum s (N = 10) has no outcome: MAR describes stratum t alone (0.4); the bounds put
+    s's 10 cases at 0 and at 1: (0 + 0.4·40)/50 = 0.32 and (10 + 16)/50 = 0.52."""
+    data = pd.concat(
+        [_stratum("s", 10, [None] * 3, g="x"), _stratum("t", 40, [0, 1, 0, 0, 1], g="x")],
+        ignore_index=True,
+    )
+    table = estimate_proportions(data, "y", "stratum", "N", by="g")
+    assert table.loc[0, "estimate"] == pytest.approx(0.4) and table.loc[0, "n"] == 5
+    bounds = outcome_bounds(data, "y", "stratum", "N", by="g").iloc[0]
+    assert bounds["estimate_missing_as_0"] == pytest.approx(0.32)
+    assert bounds["estimate_missing_as_1"] == pytest.approx(0.52)
+    assert (bounds["n"], bounds["n_missing"]) == (5, 3)
+
+
+def test_outcome_bounds_by_hand_with_two_strata():
+    """Domain m: a (N 10): ?, 1; b (N 20): 1, 0. MAR: a has 3 outcomes (w 10/3), b 4 (w 5):
+    (10/3 + 5)/(10/3 + 10) = 0.625; missing as 0: a has 4 (w 2.5): (2.5 + 5)/15 = 0.5;
+    as 1: (2.5 + 2.5 + 5)/15 = 2/3."""
+    data = pd.concat(
+        [_stratum("a", 10, [1, None, 0, 1], g=list("kmkm")),
+         _stratum("b", 20, [1, 1, 0, 0], g=list("kmkm"))],
+        ignore_index=True,
+    )  # fmt: skip
+    m = outcome_bounds(data, "y", "stratum", "N", by="g").set_index("g").loc["m"]
+    assert (m["n"], m["n_missing"]) == (3, 1)
+    assert m["estimate"] == pytest.approx(0.625)
+    assert m["estimate_missing_as_0"] == pytest.approx(0.5)
+    assert m["estimate_missing_as_1"] == pytest.approx(2 / 3)
+    assert m["ci_low_missing_as_0"] <= 0.5 and m["ci_high_missing_as_1"] >= 2 / 3
+
+
+def test_category_also_declared_missing_is_refused():
+    """Listing 'kan' as a category and as missing would report it as 0 silently."""
+    data = _good().assign(v=["x", "y", "kan", "x", "x", "y"])
+    with pytest.raises(EstimationError, match=r"category 'kan' is also in missing_values"):
+        estimate_categories(data, "v", "stratum", "N", categories=["x", "y", "kan"],
+                            missing_values=["kan"])  # fmt: skip

@@ -201,3 +201,58 @@ def test_hypergeometric_needs_a_population_at_least_n():
         proportion_ci(1, 10, method="hypergeometric")
     with pytest.raises(EstimationError, match="population_size=8"):
         proportion_ci(1, 10, method="hypergeometric", population_size=8)
+
+
+# --- review fixes: only a census has zero width; clear errors for bad shapes ----------------------
+
+
+def test_hypergeometric_with_one_unsampled_case_is_not_a_point():
+    """0 of 49 from N = 50 rejects M = 1 (P = 1/50 < 0.025): the inversion alone gives [0, 0].
+    The neighbouring M is added, so only a census gives zero width."""
+    assert tuple(proportion_ci(0, 49, population_size=50, method="hypergeometric")) == (0.0, 0.02)
+    assert tuple(proportion_ci(49, 49, population_size=50, method="hypergeometric")) == (0.98, 1.0)
+    assert tuple(proportion_ci(3, 199, population_size=200, method="hypergeometric")) == (
+        0.015,
+        0.02,
+    )
+
+
+def test_hypergeometric_zero_width_exactly_for_a_census():
+    """Every x, n <= N <= 45 at three levels: width 0 if and only if n = N."""
+    for big_n in range(1, 46):
+        for n in range(1, big_n + 1):
+            x = np.arange(n + 1)
+            for alpha in (0.5, 0.05, 0.01):
+                low, high = hypergeometric_bounds(x, n, big_n, alpha)
+                assert ((high > low) if n < big_n else (high == low)).all(), (big_n, n, alpha)
+
+
+@pytest.mark.parametrize(
+    ("x", "n", "kwargs", "match"),
+    [
+        ([1, 2], [3, 4, 5], {}, r"must broadcast.*\(2,\), \(3,\)"),
+        ([1, 2], [3, 4], {"population_size": [5, 6, 7]}, r"population_size must broadcast"),
+        ("a", 4, {}, r"successes must be whole numbers >= 0, got 'a'"),
+        (1, [4, "b"], {}, r"n must be whole numbers"),
+    ],
+)
+def test_bad_shapes_and_non_numbers_raise_estimation_error(x, n, kwargs, match):
+    """Not numpy's ValueError: an EstimationError naming the argument."""
+    with pytest.raises(EstimationError, match=match):
+        proportion_ci(x, n, method="hypergeometric", **kwargs) if kwargs else proportion_ci(x, n)
+
+
+@pytest.mark.parametrize("method", sorted(PROPORTION_METHODS))
+def test_mixed_shapes_broadcast_without_warnings(method):
+    """A column of x against a row of n (and N) gives the 2-D grid, with no FutureWarning from
+    read-only broadcast views."""
+    import warnings
+
+    x = np.array([[0], [1], [2]])
+    n = np.array([2, 3, 4, 5])
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        ci = proportion_ci(x, n, method=method, population_size=np.array([[10], [20], [30]]))
+    assert ci.low.shape == ci.high.shape == (3, 4)
+    expected = proportion_ci(2, 5, method=method, population_size=30)
+    assert (ci.low[2, 3], ci.high[2, 3]) == pytest.approx(tuple(expected))

@@ -313,3 +313,12 @@ def test_design_rows_must_be_domains_of_the_design() -> None:
     lin = domain_linearization(data[data["kommune"] != "k4"], "y", "stratum", "N", by="kommune")
     with pytest.raises(EstimationError, match="'k4'"):
         flag_differences(table, design=lin)
+
+
+@pytest.mark.parametrize("method", ["exact", "normal"])
+@pytest.mark.parametrize("theta", [0.0, 1.0])
+def test_funnel_at_a_rate_of_zero_or_one_is_the_rate(method: str, theta: float) -> None:
+    """R = n·θ with certainty: both limits are θ (the interpolation gave 0.805–0.995 at θ = 1,
+    n = 5, flagging every kommune at 100 %), the same for both methods and both ends."""
+    out = funnel_limits(theta, [5, 10, 400], levels=(0.95, 0.998), method=method)
+    assert (out["lower"] == theta).all() and (out["upper"] == theta).all()

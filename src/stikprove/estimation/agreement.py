@@ -13,17 +13,17 @@ psych::cohen.kappa uses in R; the interval is kappa ± z·se, cut to [−1, 1]. 
 kappa = 0 with the variance under that null (``std_kappa0``, Fleiss et al. 1969, eq. 14).
 
 Degenerate tables. That variance is 0 when the reviewers agree on every pair (kappa = 1), when
-they never agree in a 2 × 2 table with balanced margins (kappa = −1), and when one reviewer used a
-single code (kappa = 0 whatever the other did): the Wald interval would be the single point
+they never agree in a 2 × 2 table with balanced margins (kappa = −1), and when one reviewer used
+a single code (kappa = 0 whatever the other did): the Wald interval would be the single point
 [kappa, kappa], for 22 pairs as for 22,000. (A bootstrap over pairs does not help: every
 resample of a perfectly agreeing sample agrees perfectly.) There the interval is Cohen's (1960)
 conditional one, which holds the chance agreement p_e at its observed value so that
-kappa = (p_o − p_e)/(1 − p_e) is an increasing function of the observed agreement p_o alone, with the
-exact Clopper & Pearson (1934) interval for p_o (x agreeing pairs of n) in place of Cohen's
-normal approximation: [(l − p_e)/(1 − p_e), (u − p_e)/(1 − p_e)], cut to [−1, 1]. For 22 of 22
-pairs agreeing with p_e = .50 the 95 % interval is [0.69, 1]. In simulations of 2 × 2 tables
-with true kappa .80–.96 and 22 or 50 pairs (4,000 replications each) the Wald interval alone
-covered 36–89 %, the Wald interval with this rule at the degenerate tables 99.3–100 %.
+kappa = (p_o − p_e)/(1 − p_e) is an increasing function of the observed agreement p_o alone,
+with the exact Clopper & Pearson (1934) interval (l, u) for p_o (x agreeing pairs of n) in place
+of Cohen's normal approximation: [(l − p_e)/(1 − p_e), (u − p_e)/(1 − p_e)], cut to [−1, 1].
+For 22 of 22 pairs agreeing with p_e = .50 the 95 % interval is [0.69, 1]. In simulations of
+2 × 2 tables with true kappa .80–.96 and 22 or 50 pairs (4,000 replications each) the Wald
+interval alone covered 36–89 %, with this rule at the degenerate tables 99.3–100 %.
 ``interval_method`` says which interval was given.
 
 References

@@ -186,7 +186,7 @@ def mover_ratio(
     # Where there is no finite root the limit is uninformative: 0 below, +inf above.
     low = (big_a - np.sqrt(disc_low)) / a_low if a_low != 0 and disc_low >= 0 else 0.0
     high = (big_b + np.sqrt(disc_high)) / a_high if a_high > 0 and disc_high >= 0 else np.inf
-    low, high = max(float(low), 0.0), float(high) if high >= 0 else np.inf
+    low, high = max(float(low), 0.0) + 0.0, float(high) if high >= 0 else np.inf  # no -0.0
     point = _ratio(p1, p2)
     if np.isfinite(point):
         return min(low, point), max(high, point)
@@ -272,7 +272,10 @@ def compare_proportions(
     - df = cases in either domain − strata holding them (R's ``degf`` of the union subset).
     - If the linearization se is 0 although strata were sampled (e.g. 0 events in both groups),
       the Wald interval would have width 0; the Newcombe interval is given instead (with the
-      covariance ignored) and ``method`` says so.
+      covariance ignored) and ``method`` says so. Likewise when one group has sampled strata but
+      variance 0 (0 or all events, as in 0 of 8 women): the Wald interval would take no
+      uncertainty from that group, so the Newcombe interval is given (``method``
+      ``"newcombe (se of a group is 0)"``; the linearization covariance is 0 then anyway).
     - A sampled stratum with a single case (after dropping missing outcomes) adds nothing to the
       covariance (only one of the domains has a case there) nor to R's variances (see
       ``degenerate_strata``).
@@ -300,8 +303,11 @@ def compare_proportions(
             )
         first, second = present
     else:
-        if isinstance(groups, str) or not hasattr(groups, "__len__") or len(groups) != 2:
-            raise EstimationError(f"groups must be a pair (first, second), got {groups!r}")
+        ordered = isinstance(groups, Sequence | np.ndarray) and not isinstance(groups, str)
+        if not ordered or len(groups) != 2:
+            raise EstimationError(
+                f"groups must be an ordered pair (first, second), e.g. a tuple; got {groups!r}"
+            )
         first, second = groups
         if first == second:
             raise EstimationError(f"groups must be two different values, got {groups!r}")
@@ -323,6 +329,8 @@ def compare_proportions(
     union = np.union1d(in_1, in_2)
     df = int(lin.n[i1] + lin.n[i2] - union.size)
     sampled_union = bool(np.any(lin.sample_size[union] < lin.population_size[union]))
+    sampled_1 = bool(np.any(lin.sample_size[in_1] < lin.population_size[in_1]))
+    sampled_2 = bool(np.any(lin.sample_size[in_2] < lin.population_size[in_2]))
 
     if method == "newcombe" and not disjoint:
         raise EstimationError(
@@ -349,6 +357,11 @@ def compare_proportions(
     w2 = wil.loc[wil[domain] == second].iloc[0]
     if chosen == "linearization" and se_d == 0.0 and sampled_union:
         chosen = "newcombe (linearization se is 0)"
+    elif chosen == "linearization" and ((v1 == 0.0 and sampled_1) or (v2 == 0.0 and sampled_2)):
+        # A sampled group with 0 or all events has variance 0 (and covariance 0: its linearized
+        # values are constant within every stratum); the Wald interval would take no
+        # uncertainty from it. Newcombe's interval takes it from the group's own limits.
+        chosen = "newcombe (se of a group is 0)"
     if chosen.startswith("newcombe"):
         d_low, d_high = _newcombe_hybrid(
             p[0], w1["ci_low"], w1["ci_high"], p[1], w2["ci_low"], w2["ci_high"]
@@ -477,7 +490,9 @@ def rao_scott_test(
     ------
     EstimationError
         Bad columns or values (as estimate_proportions), fewer than two groups or outcome values,
-        a missing group value, or a sampled stratum with a single case.
+        a missing group value, a sampled stratum with a single case, or a design that gives no
+        variance for the table (every stratum a census, or each sampled stratum's cases all in
+        one cell): there is then nothing to correct the test with.
     """
     if statistic not in RAO_SCOTT_STATISTICS:
         raise EstimationError(f"statistic must be one of {RAO_SCOTT_STATISTICS}, got {statistic!r}")
@@ -544,9 +559,20 @@ def rao_scott_test(
     k = (nr - 1) * (nc - 1)
     mean_deff = trace / k
 
-    if trace <= 0:
-        stat, ndf, ddf, p_value = float("nan"), float("nan"), float("nan"), float("nan")
-    elif statistic == "F":
+    if not trace > 1e-12:
+        if np.all(lin.sample_size >= lin.population_size):
+            why = (
+                "every stratum is a census, so the group rates are known exactly and there is "
+                "no sampling error to test against; compare the rates directly"
+            )
+        else:
+            why = (
+                "the sampled strata give no variance for the table (within each stratum all "
+                "cases with an outcome fall in one outcome-group cell), so the design effects "
+                "are undefined"
+            )
+        raise EstimationError(f"rao_scott_test of {outcome!r} by {group!r}: {why}")
+    if statistic == "F":
         ndf = trace**2 / trace2
         ddf = ndf * nu
         stat = pearson / trace

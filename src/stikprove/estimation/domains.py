@@ -817,6 +817,12 @@ def estimate_categories(
             categories = sorted(observed, key=str)
     else:
         categories = list(categories)
+        both = [c for c in categories if c in list(missing_values)]
+        if both:
+            raise EstimationError(
+                f"category {both[0]!r} is also in missing_values {list(missing_values)!r}; a "
+                "value is either a category or missing, not both"
+            )
         unknown = [v for v in observed if v not in categories]
         if unknown:
             raise EstimationError(

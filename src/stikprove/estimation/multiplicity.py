@@ -300,7 +300,13 @@ def _exact_limit(n: np.ndarray, rate: float, prob: float) -> np.ndarray:
     r_p is the smallest r with P(R ≤ r) ≥ p for R ~ Binomial(n, rate); the limit is
     (r_p − α)/n with α = (P(R ≤ r_p) − p) / (P(R ≤ r_p) − P(R ≤ r_p − 1)), which makes the
     limits a smooth function of n instead of a staircase.
+
+    At rate 0 or 1 every kommune shows exactly that rate (R is n·rate with certainty): both
+    limits are the rate. (The formula would give 0 at rate 0 but (n − (1 − p))/n below 1 at
+    rate 1, flagging every kommune at 100 % as above the upper limit.)
     """
+    if rate <= 0.0 or rate >= 1.0:
+        return np.full(np.shape(n), float(rate))
     r = stats.binom.ppf(prob, n, rate)
     f_r = stats.binom.cdf(r, n, rate)
     f_below = stats.binom.cdf(r - 1, n, rate)
