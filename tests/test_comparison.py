@@ -3,7 +3,9 @@
 Reference values come from R 4 with survey 4.1.1 (tests/fixtures/r/comparison.R, which writes
 comparison_data.csv and comparison_r.csv), from Newcombe (1998b, Table II) and from statsmodels.
 Tolerance against R: 1e-9 relative (the R output is printed with 17 significant digits; the two
-computations differ only in floating-point summation order, observed differences ~1e-15).
+computations differ only in floating-point summation order, observed differences ~1e-15). The
+Rao–Scott tests with single-case strata (comparison_lonely_data.csv, R run with
+survey.lonely.psu = "certainty") are held to the same 1e-9 relative.
 """
 
 from __future__ import annotations
@@ -18,6 +20,7 @@ from hypothesis import assume, given, settings
 from scipy import stats
 from statsmodels.stats.proportion import confint_proportions_2indep
 
+from stikprove.cli import main
 from stikprove.errors import EstimationError
 from stikprove.estimation.comparison import (
     GroupComparison,
@@ -38,6 +41,12 @@ RTOL = 1e-9
 @pytest.fixture(scope="module")
 def data() -> pd.DataFrame:
     return pd.read_csv(FIXTURES / "comparison_data.csv")
+
+
+@pytest.fixture(scope="module")
+def lonely_data() -> pd.DataFrame:
+    """comparison_data.csv with k1|c1 and k3|c2 cut to their first case with an outcome."""
+    return pd.read_csv(FIXTURES / "comparison_lonely_data.csv")
 
 
 @pytest.fixture(scope="module")
@@ -119,11 +128,83 @@ def keep_one_case(data: pd.DataFrame, stratum: str) -> pd.DataFrame:
     return pd.concat([data[data["stratum"] != stratum], inside])
 
 
-def test_rao_scott_refuses_lonely_stratum(data) -> None:
-    """A sampled stratum left with one case has no variance: refused, naming the stratum."""
-    lonely = keep_one_case(data, "k1|c1")
-    with pytest.raises(EstimationError, match="k1\\|c1"):
-        rao_scott_test(lonely, "y", "origin", "stratum", "N")
+def test_lonely_fixture_is_the_sample_with_two_single_case_strata(data, lonely_data) -> None:
+    """The R fixture with single-case strata is keep_one_case applied to the main sample."""
+    expected = keep_one_case(keep_one_case(data, "k1|c1"), "k3|c2")
+    key = ["stratum", "origin", "y"]
+    assert sorted(map(str, lonely_data[key].to_numpy().tolist())) == sorted(
+        map(str, expected[key].to_numpy().tolist())
+    )
+    n_h = lonely_data[lonely_data["y"].notna()].groupby("stratum").size()
+    assert n_h[n_h == 1].index.tolist() == ["k1|c1", "k3|c2"]
+
+
+@pytest.mark.parametrize("group", ["origin", "kommune"])
+def test_rao_scott_with_single_case_strata_matches_r_certainty(lonely_data, r, group) -> None:
+    """Single-case sampled strata contribute 0 to the variance by default, as R's svychisq with
+    options(survey.lonely.psu = "certainty"): F, both df, p, X² and the Chisq p within 1e-9."""
+    res = rao_scott_test(lonely_data, "y", group, "stratum", "N")
+    explicit = rao_scott_test(lonely_data, "y", group, "stratum", "N", degenerate_strata="standard")
+    assert res == explicit
+    assert res.statistic == pytest.approx(r[f"lonely_rs_{group}_F"], rel=RTOL)
+    assert res.df == pytest.approx(r[f"lonely_rs_{group}_ndf"], rel=RTOL)
+    assert res.df_denominator == pytest.approx(r[f"lonely_rs_{group}_ddf"], rel=RTOL)
+    assert res.p_value == pytest.approx(r[f"lonely_rs_{group}_p_F"], rel=RTOL)
+    assert res.pearson == pytest.approx(r[f"lonely_rs_{group}_pearson"], rel=RTOL)
+    chisq = rao_scott_test(lonely_data, "y", group, "stratum", "N", statistic="Chisq")
+    assert chisq.p_value == pytest.approx(r[f"lonely_rs_{group}_p_chisq"], rel=RTOL)
+    assert chisq.df == r[f"lonely_rs_{group}_df_chisq"]
+    assert chisq.pearson == pytest.approx(r[f"lonely_rs_{group}_pearson"], rel=RTOL)
+
+
+def test_single_case_stratum_adds_no_variance(lonely_data) -> None:
+    """Certainty: the single case's outcome moves p̂ and X², but the variance of the table only
+    through p̂ (the stratum's own term is 0), and ν still counts the stratum (cases − strata)."""
+    res = rao_scott_test(lonely_data, "y", "origin", "stratum", "N")
+    kept = lonely_data[lonely_data["y"].notna()]
+    assert res.n == len(kept)
+    assert res.df_denominator == pytest.approx(res.df * (len(kept) - kept["stratum"].nunique()))
+    lin = domain_linearization(lonely_data, "y", "stratum", "N", by="origin")
+    assert lin.stratum_factor[lin.sample_size == 1].tolist() == [0.0, 0.0]
+
+
+def test_rao_scott_conservative_is_refused_naming_strata_as_text(lonely_data) -> None:
+    """degenerate_strata mirrors estimate_proportions' values; 'conservative' has no Rao–Scott
+    form and is refused, naming the single-case strata as plain strings (not tuples)."""
+    with pytest.raises(EstimationError, match="no 'conservative' variant") as exc:
+        rao_scott_test(lonely_data, "y", "origin", "stratum", "N", degenerate_strata="conservative")
+    assert "'k1|c1', 'k3|c2'" in str(exc.value) and "('" not in str(exc.value)
+    split = lonely_data.assign(
+        kommune=lonely_data["stratum"].str[:2], cell=lonely_data["stratum"].str[3:]
+    )
+    with pytest.raises(EstimationError, match="'k1\\|c1', 'k3\\|c2'"):
+        rao_scott_test(split, "y", "origin", ["kommune", "cell"], "N",
+                       degenerate_strata="conservative")  # fmt: skip
+    with pytest.raises(EstimationError, match="degenerate_strata must be one of"):
+        rao_scott_test(lonely_data, "y", "origin", "stratum", "N", degenerate_strata="certainty")
+
+
+def test_rao_scott_all_single_case_strata_is_refused_naming_them() -> None:
+    """Every sampled stratum with one case: no variance at all; the message says why, with the
+    strata as plain strings."""
+    frame = pd.DataFrame(
+        {"stratum": ["201|mand|ikke_vestlig", "202|kvinde|dansk", "203|mand|dansk"],
+         "N": [5, 7, 9], "y": [1, 0, 0], "g": ["a", "b", "a"]}
+    )  # fmt: skip
+    with pytest.raises(EstimationError, match="single case") as exc:
+        rao_scott_test(frame, "y", "g", "stratum", "N")
+    assert "'201|mand|ikke_vestlig'" in str(exc.value) and "('" not in str(exc.value)
+
+
+def test_cli_compare_test_accepts_single_case_strata(lonely_data, capsys) -> None:
+    """`stikprove compare --test` on a table with single-case strata runs (it used to stop with
+    "... has a single case ... collapse it") and prints the certainty p-value."""
+    argv = ["compare", str(FIXTURES / "comparison_lonely_data.csv"), "--outcome", "y",
+            "--domain", "origin", "--test", "--population-size", "N"]  # fmt: skip
+    assert main(argv) == 0
+    lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
+    result = rao_scott_test(lonely_data, "y", "origin", "stratum", "N")
+    assert float(lines["p_value"]) == pytest.approx(result.p_value, abs=5e-5)
 
 
 def test_rao_scott_refuses_non_frame() -> None:
@@ -426,7 +507,7 @@ def test_result_is_frozen_and_tidy(data) -> None:
     ("kwargs", "match"),
     [
         ({"domain": "region"}, "domain must name"),
-        ({"groups": None}, "pass groups"),
+        ({"groups": None}, r"groups=\(a, b\) in Python, --groups A,B on the command line"),
         ({"groups": ("dansk",)}, "pair"),
         ({"groups": "dansk"}, "pair"),
         ({"groups": ("dansk", "dansk")}, "two different"),
@@ -488,12 +569,8 @@ def test_rao_scott_p_value_is_a_probability(data: pd.DataFrame) -> None:
     assume(kept["dom"].nunique() >= 2 and kept["y"].nunique() == 2)
     try:
         res = rao_scott_test(data, "y", "dom", "stratum", "N")
-    except EstimationError as exc:  # lonely strata and variance-free tables are refused
-        assert (
-            "single case" in str(exc)
-            or "no sampling error" in str(exc)
-            or ("no variance" in str(exc))
-        )
+    except EstimationError as exc:  # only variance-free tables are refused
+        assert "no sampling error" in str(exc) or "no variance" in str(exc)
         return
     assert 0.0 <= res.p_value <= 1.0
 

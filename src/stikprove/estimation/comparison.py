@@ -52,6 +52,7 @@ from scipy import stats
 from stikprove.errors import EstimationError
 from stikprove.estimation.domains import (
     DomainLinearization,
+    _check_degenerate,
     domain_linearization,
     estimate_proportions,
 )
@@ -78,19 +79,26 @@ def _columns(value: str | Sequence[str]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def _check_lonely(
+def _plain(value: object) -> object:
+    """A numpy scalar as the Python value, for messages."""
+    return value.item() if isinstance(value, np.generic) else value
+
+
+def _stratum_name(data: pd.DataFrame, strata: str | Sequence[str], position: int) -> str:
+    """The stratum of the case at ``position`` as one quoted string: 'k1|c1', not ('k1|c1',).
+
+    Several strata columns are joined with "|".
+    """
+    values = data.iloc[position][_columns(strata)].tolist()
+    return repr("|".join(str(_plain(v)) for v in values))
+
+
+def _lonely_strata(
     lin: DomainLinearization, data: pd.DataFrame, strata: str | Sequence[str]
-) -> None:
-    """Refuse a sampled stratum with one case: it gives no variance estimate (as R refuses)."""
+) -> list[str]:
+    """Names of the sampled strata with a single case with an outcome (n_h = 1 < N_h)."""
     lonely = np.flatnonzero((lin.sample_size == 1) & (lin.sample_size < lin.population_size))
-    if lonely.size:
-        h = int(lonely[0])
-        first = data.iloc[lin.rows[lin.stratum == h][0]][_columns(strata)]
-        raise EstimationError(
-            f"stratum {tuple(first.tolist())!r} has a single case with an outcome out of a larger "
-            "population: no variance can be estimated from it (R's survey package refuses too); "
-            "collapse it with a similar stratum"
-        )
+    return [_stratum_name(data, strata, int(lin.rows[lin.stratum == h][0])) for h in lonely]
 
 
 # --------------------------------------------------------------------------------------------
@@ -299,7 +307,8 @@ def compare_proportions(
         if len(present) != 2:
             raise EstimationError(
                 f"domain column {domain!r} has {len(present)} values with an outcome "
-                f"({present[:10]!r}); pass groups=(first, second) to choose two"
+                f"({present[:10]!r}); give the two groups to compare (groups=(a, b) in "
+                "Python, --groups A,B on the command line)"
             )
         first, second = present
     else:
@@ -452,12 +461,14 @@ def rao_scott_test(
     strata: str | Sequence[str],
     population_size: str,
     statistic: str = "F",
+    *,
+    degenerate_strata: str = "standard",
 ) -> RaoScottTest:
     """Test of equal rates across the groups of ``group``, Rao–Scott corrected for the design.
 
     The same computation as R's ``svychisq(~outcome + group, design, statistic=...)``
     (survey 4.1) for ``design = svydesign(ids=~1, strata=~stratum, fpc=~N, data=d)`` on the
-    cases with an outcome:
+    cases with an outcome, with ``options(survey.lonely.psu = "certainty")``:
 
     1. p̂: the weighted cell proportions of the r × c table (outcome × group), with their
        linearization covariance V (stratified, with fpc).
@@ -480,6 +491,15 @@ def rao_scott_test(
         Column with the groups (at least two among the cases with an outcome; no missing).
     statistic
         ``"F"`` or ``"Chisq"``.
+    degenerate_strata
+        As for ``estimate_proportions``, and with the same default. ``"standard"`` (default):
+        R's stratified linearization variance, in which a sampled stratum with a single case
+        with an outcome contributes 0 (R's ``options(survey.lonely.psu = "certainty")``, which
+        ``estimate_proportions`` follows too); such a stratum still counts in ν = cases − strata,
+        as in R. ``"conservative"`` is refused: no conservative design-effect matrix has been
+        worked out and checked for the test (estimate's added term is for one proportion, not
+        for the cells of the table). If single-case strata carry much of the weight, collapse
+        them with similar strata instead.
 
     Returns
     -------
@@ -490,9 +510,9 @@ def rao_scott_test(
     ------
     EstimationError
         Bad columns or values (as estimate_proportions), fewer than two groups or outcome values,
-        a missing group value, a sampled stratum with a single case, or a design that gives no
-        variance for the table (every stratum a census, or each sampled stratum's cases all in
-        one cell): there is then nothing to correct the test with.
+        a missing group value, ``degenerate_strata="conservative"``, or a design that gives no
+        variance for the table (every stratum a census, or each sampled stratum a single case or
+        its cases all in one cell): there is then nothing to correct the test with.
     """
     if statistic not in RAO_SCOTT_STATISTICS:
         raise EstimationError(f"statistic must be one of {RAO_SCOTT_STATISTICS}, got {statistic!r}")
@@ -502,8 +522,17 @@ def rao_scott_test(
         raise EstimationError(
             f"group must name a column of data, got {group!r}; columns are {list(data.columns)}"
         )
+    _check_degenerate(degenerate_strata)
     lin = domain_linearization(data, outcome, strata, population_size, by=group)  # validates
-    _check_lonely(lin, data, strata)
+    if degenerate_strata == "conservative":
+        lonely = _lonely_strata(lin, data, strata)
+        where = f"; single-case strata here: {', '.join(lonely[:5])}" if lonely else ""
+        raise EstimationError(
+            "rao_scott_test has no 'conservative' variant: degenerate_strata must be 'standard' "
+            "(R's variance; a sampled stratum with a single case contributes 0, as R's "
+            f"survey.lonely.psu = 'certainty'); to be cautious instead, collapse single-case "
+            f"strata with similar strata{where}"
+        )
     labels = data[group].iloc[lin.rows]
     levels = sorted(pd.unique(labels).tolist(), key=lambda v: (str(type(v)), v))
     y_levels = np.unique(lin.y)
@@ -566,10 +595,17 @@ def rao_scott_test(
                 "no sampling error to test against; compare the rates directly"
             )
         else:
+            lonely = _lonely_strata(lin, data, strata)
+            single = (
+                f"; a sampled stratum with a single case contributes nothing, and {len(lonely)} "
+                f"have one: {', '.join(lonely[:5])}{', ...' if len(lonely) > 5 else ''}"
+                if lonely
+                else ""
+            )
             why = (
-                "the sampled strata give no variance for the table (within each stratum all "
-                "cases with an outcome fall in one outcome-group cell), so the design effects "
-                "are undefined"
+                "the sampled strata give no variance for the table, so the design effects are "
+                "undefined: within each stratum all cases with an outcome fall in one "
+                f"outcome-group cell{single}"
             )
         raise EstimationError(f"rao_scott_test of {outcome!r} by {group!r}: {why}")
     if statistic == "F":
