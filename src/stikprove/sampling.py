@@ -50,7 +50,6 @@ from stikprove.frame import frame_fingerprint as compute_frame_fingerprint
 from stikprove.protocol import (
     Protocol,
     check_worklist_fields,
-    parse_protocol,
     study_population,
 )
 
@@ -450,8 +449,3 @@ def read_sample(directory: str | Path) -> DrawnSample:
         strata["health_exempt"] = _parse_bool(strata["health_exempt"], "health_exempt", directory)
     notes = tuple(metadata.get("notes", []))
     return DrawnSample(units, strata, metadata, protocol_text, notes)
-
-
-def sample_protocol(sample: DrawnSample, path: str | Path = "protocol.toml") -> Protocol:
-    """The protocol a sample was drawn with, parsed from its stored text."""
-    return parse_protocol(sample.protocol_text, path)
