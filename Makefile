@@ -5,30 +5,45 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 
-.PHONY: demo test test-fast lab bench lint clean
+SHELL := /bin/bash
+.SHELLFLAGS := -eo pipefail -c
+# pip's notices about this machine's absent local mirrors are noise, not progress.
+QUIET_MIRRORS := sed -u '/^WARNING: Location/d'
+PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
+
+.PHONY: demo test test-fast test-exhaustive lab bench lint clean
 
 $(STAMP): pyproject.toml
+	@echo "== setting up $(VENV) (first run only: about a minute) =="
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
-	touch $(STAMP)
+	$(PIP) --upgrade pip 2>&1 | $(QUIET_MIRRORS)
+	$(PIP) -e '.[dev]' 2>&1 | $(QUIET_MIRRORS)
+	$(BIN)/python -c "import stikprove" && touch $(STAMP)
+	@echo "== $(VENV) ready =="
 
 demo: $(STAMP)
 	$(BIN)/stikprove demo --out demo-output
 
+# The suite on two workers, then the date-sensitive tests (marker `clock`) again with the
+# clock a year ahead, so that no test passes only on the day it was written.
 test: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2
+	$(BIN)/python -m pytest -n 2 -q -m clock --clock-shift-days=365
+
+# Every hypothesis test with ten times its examples (CI runs it after `make test`).
+test-exhaustive: $(STAMP)
+	HYPOTHESIS_PROFILE=exhaustive $(BIN)/python -m pytest -n 2 -q -m "not slow"
 
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 
 lab: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,lab]'
+	$(PIP) -e '.[dev,lab]'
 	$(BIN)/jupyter lab notebooks/
 
 bench: $(STAMP)
-	$(BIN)/python -m pip install --quiet -e '.[dev,bench]'
+	$(PIP) -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
 
 lint: $(STAMP)

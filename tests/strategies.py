@@ -2,9 +2,36 @@
 
 from __future__ import annotations
 
+import os
+
 import numpy as np
 import pandas as pd
+from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
+
+
+def register_hypothesis_profiles() -> None:
+    """The hypothesis profiles, chosen with ``HYPOTHESIS_PROFILE`` (default ``repeatable``).
+
+    ``repeatable`` (``make test`` and CI): derandomized, so a run depends on neither the
+    machine nor the order tests run in, no example database, no deadline (2 shared cores
+    time badly). ``exhaustive`` (``make test-exhaustive``, also in CI): ten times the examples
+    of each test, still derandomized. ``explore``: fresh random examples, for a developer
+    hunting new counterexamples.
+    """
+    base = {"deadline": None, "database": None, "print_blob": True,
+            "suppress_health_check": [HealthCheck.too_slow]}  # fmt: skip
+    settings.register_profile("repeatable", derandomize=True, **base)
+    settings.register_profile("exhaustive", derandomize=True, max_examples=1000, **base)
+    settings.register_profile("explore", **base)
+    settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "repeatable"))
+
+
+def scaled(max_examples: int) -> int:
+    """A test's example count, times ten under the ``exhaustive`` profile."""
+    factor = 10 if os.environ.get("HYPOTHESIS_PROFILE") == "exhaustive" else 1
+    return max_examples * factor
+
 
 confidence_levels = st.sampled_from([0.8, 0.9, 0.95, 0.99])
 

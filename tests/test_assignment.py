@@ -8,6 +8,7 @@ from stikprove.assignment import assign_reviewers, check_reviewer_names, deal
 from stikprove.errors import StoreError
 from stikprove.store import create_study
 from store_fixtures import make_sample
+from strategies import scaled
 
 
 @given(
@@ -31,7 +32,7 @@ def test_deal_follows_draw_order():
     assert deal(["a", "b"], {"s": ["1", "2", "3"]}) == {"1": "a", "2": "b", "3": "a"}
 
 
-@settings(deadline=None, max_examples=10)
+@settings(deadline=None, max_examples=scaled(10))
 @given(n_reviewers=st.integers(2, 4), double_every=st.integers(1, 4))
 def test_assign_gives_second_reviews_to_a_different_reviewer(tmp_path_factory, n_reviewers,
                                                              double_every):  # fmt: skip

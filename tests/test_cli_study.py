@@ -2,7 +2,6 @@
 status, export, audit, and the whole review flow end to end."""
 
 import io
-from datetime import date, timedelta
 from pathlib import Path
 
 import openpyxl
@@ -11,10 +10,12 @@ import pytest
 
 from stikprove.cli import main
 from stikprove.store import create_study, open_study
-from store_fixtures import entry, make_sample, write_entries_csv
+from store_fixtures import entry, make_sample, write_entries_csv, yesterday
+
+#: Reads today's date: run again a year ahead by `make test` (see conftest.py).
+pytestmark = pytest.mark.clock
 
 ROOT = Path(__file__).resolve().parents[1]
-YESTERDAY = (date.today() - timedelta(days=1)).isoformat()
 
 
 @pytest.fixture
@@ -90,7 +91,7 @@ def test_record_one_line_and_correction(study_path, capsys):
     case = study.open_cases("bo")["case_id"].iloc[0]
     flags = ["--eligible", "ja", "--health", "for_syg", "--track", "uaendret", "--effort",
              "tilbud", "--evidence", "journal", "--new-certificate", "nej", "--confidence",
-             "sikker", "--date", YESTERDAY]  # fmt: skip
+             "sikker", "--date", yesterday()]  # fmt: skip
     assert main(["record", str(study_path), case, "--reviewer", "bo", *flags]) == 0
     assert "1 new" in capsys.readouterr().out
     changed = [*flags[:2], "--health", "kan_med_skaanehensyn", *flags[4:]]
@@ -132,7 +133,7 @@ def fill_worklist(path: Path, bad_row: int | None = None, leave: str | None = No
     for row in range(2, ws.max_row + 1):
         if ws.cell(row=row, column=col["case_id"]).value == leave:
             continue
-        values = entry("x", review_date=YESTERDAY)
+        values = entry("x", review_date=yesterday())
         values["health_assessment"] = "for_syg" if row % 3 else "kan_med_skaanehensyn"
         if row == bad_row:
             values["health_assessment"] = "rask"
@@ -191,7 +192,7 @@ def test_end_to_end_review(tmp_path, capsys, monkeypatch):
     # anna's remaining case turns out to be ineligible: its reserve appears on her worklist
     assert store.open_cases("anna")["case_id"].tolist() == [later]
     assert main(["record", study, later, "--reviewer", "anna", "--eligible", "nej",
-                 "--ineligible-reason", "fraflyttet", "--date", YESTERDAY]) == 0  # fmt: skip
+                 "--ineligible-reason", "fraflyttet", "--date", yesterday()]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert "reserve" in out and "activated" in out
     reserve = store.open_cases("anna")["case_id"].tolist()
@@ -256,12 +257,12 @@ def test_record_summary_and_help_metavars(study_path, capsys):
     case = study.open_cases("anna")["case_id"].iloc[0]
     capsys.readouterr()
     assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
-                 "--ineligible-reason", "doed", "--date", YESTERDAY]) == 0  # fmt: skip
+                 "--ineligible-reason", "doed", "--date", yesterday()]) == 0  # fmt: skip
     out = capsys.readouterr().out
     assert out.startswith(f"case {case}: recorded for anna (1 new)")
     assert "empty row" not in out
     assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
-                 "--ineligible-reason", "doed", "--date", YESTERDAY]) == 0  # fmt: skip
+                 "--ineligible-reason", "doed", "--date", yesterday()]) == 0  # fmt: skip
     assert "unchanged" in capsys.readouterr().out
     with pytest.raises(SystemExit):
         main(["record", "--help"])
@@ -276,7 +277,7 @@ def test_status_table_ends_with_totals(study_path, capsys):
     study = assigned(study_path)
     case = study.open_cases("anna")["case_id"].iloc[0]
     assert main(["record", str(study_path), case, "--reviewer", "anna", "--eligible", "nej",
-                 "--ineligible-reason", "doed", "--date", YESTERDAY]) == 0  # fmt: skip
+                 "--ineligible-reason", "doed", "--date", yesterday()]) == 0  # fmt: skip
     capsys.readouterr()
     assert main(["status", str(study_path)]) == 0
     out = capsys.readouterr().out

@@ -32,7 +32,7 @@ from stikprove.estimation.comparison import (
 )
 from stikprove.estimation.domains import domain_linearization, estimate_proportions
 from stikprove.estimation.intervals import proportion_ci
-from strategies import stratified_samples
+from strategies import scaled, stratified_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r"
 RTOL = 1e-9
@@ -542,7 +542,7 @@ def test_compare_refuses_non_frame() -> None:
 # ------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(data=stratified_samples())
 def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
     """Any sample: -1 <= low <= difference <= high <= 1, never NaN; ratio limits bracket ratio."""
@@ -560,7 +560,7 @@ def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
         assert res.ratio * (1 - 1e-12) <= res.ratio_high
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(data=stratified_samples())
 def test_rao_scott_p_value_is_a_probability(data: pd.DataFrame) -> None:
     """Any sample the test accepts gives a p-value in [0, 1]; a table without variance (Δ with

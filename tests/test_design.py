@@ -22,6 +22,7 @@ from stikprove.design import (
 )
 from stikprove.errors import DesignError, ProtocolError
 from stikprove.protocol import parse_protocol
+from strategies import scaled
 
 REFERENCE = Path(__file__).resolve().parent / "reference"
 
@@ -129,7 +130,7 @@ rates = st.floats(0.01, 0.99)
 sizes = st.integers(1, 3000)
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(margins, margins, rates, st.one_of(st.none(), sizes), st.sampled_from(SAMPLE_SIZE_METHODS))
 def test_sample_size_is_monotone_in_margin(e1, e2, p, N, method):
     """A smaller margin never needs fewer cases (every method)."""
@@ -141,7 +142,7 @@ def test_sample_size_is_monotone_in_margin(e1, e2, p, N, method):
     )
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(margins, rates, st.integers(1, 1500), st.sampled_from(SAMPLE_SIZE_METHODS), st.floats(1, 3))
 def test_sample_size_is_between_one_and_population(e, p, N, method, deff):
     """1 <= n <= N for every method, and the margin is met at n (before inflation)."""
@@ -270,7 +271,7 @@ strata_sizes = st.lists(st.integers(1, 500), min_size=1, max_size=30)
 methods = st.sampled_from(["proportional", "equal", "neyman"])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(strata_sizes, st.integers(0, 2000), st.integers(0, 10), methods, st.data())
 def test_allocation_sums_exactly_and_stays_in_bounds(sizes, total, minimum, method, data):
     """Sizes sum to min(total, ΣN_h) within [min(minimum, N_h), N_h], else DesignError."""
@@ -286,7 +287,7 @@ def test_allocation_sums_exactly_and_stays_in_bounds(sizes, total, minimum, meth
     assert (n >= lower).all() and (n <= N).all()
 
 
-@settings(max_examples=100, deadline=None)
+@settings(max_examples=scaled(100), deadline=None)
 @given(strata_sizes, st.integers(1, 1500), methods)
 def test_allocation_is_monotone_ish_in_total(sizes, total, method):
     """One more review changes no stratum by more than one, and none down by more than one."""
@@ -298,7 +299,7 @@ def test_allocation_is_monotone_ish_in_total(sizes, total, method):
     assert (b >= a - 1).all()
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=scaled(50), deadline=None)
 @given(strata_sizes, st.integers(0, 1500), methods)
 def test_allocation_is_deterministic(sizes, total, method):
     """The same input gives the same allocation."""
@@ -307,7 +308,7 @@ def test_allocation_is_deterministic(sizes, total, method):
     assert a.tolist() == b.tolist()
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(strata_sizes, st.integers(1, 800), st.floats(0.05, 0.3))
 def test_precision_allocation_never_exceeds_budget(sizes, total, margin):
     """Precision allocation with a budget stays within it and within N_h."""
@@ -477,7 +478,7 @@ target_cases = st.lists(
 )
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(
     target_cases,
     st.floats(0.04, 0.2),
@@ -514,7 +515,7 @@ def test_precision_allocation_meets_every_domain_target(
     assert set(a.targets["domain_type"]) == {"stratum", "group", "all"}
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 @given(target_cases, st.integers(1, 600), st.floats(0.03, 0.2))
 def test_domain_targets_never_exceed_the_budget(cases, total, margin):
     """With a budget the sizes never add to more; missed targets are in targets and notes."""
@@ -671,7 +672,7 @@ def test_neyman_matches_the_r_reference():
 rates_with_edges = st.sampled_from([0.0, 1.0, 0.5, 0.1, 0.3])
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 @given(
     st.lists(st.integers(1, 60), min_size=1, max_size=12),
     st.integers(0, 400),

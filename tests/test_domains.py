@@ -18,7 +18,7 @@ from stikprove.estimation import (
     outcome_bounds,
     proportion_ci,
 )
-from strategies import stratified_samples
+from strategies import scaled, stratified_samples
 
 R_DIR = Path(__file__).parent / "fixtures" / "r"
 DESIGN_METHODS = ["wald", "logit", "korn-graubard", "wilson"]
@@ -281,7 +281,7 @@ def test_exact_method_refuses_a_domain_across_strata():
 
 
 @given(data=stratified_samples(), method=st.sampled_from(DESIGN_METHODS), seed=st.integers(0, 9))
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=scaled(150), deadline=None)
 def test_intervals_are_honest_for_any_sample(data, method, seed):
     """No NaN; 0 <= low <= estimate <= high <= 1; zero width only if fully enumerated;
     invariant under row order."""
@@ -461,7 +461,7 @@ def test_degenerate_strata_choice_is_checked_everywhere():
 
 
 @given(data=stratified_samples(max_strata=3))
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 def test_exact_method_is_honest_for_strata(data):
     """exact per stratum: within [0, 1], contains the estimate, zero width only for a census."""
     table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")

@@ -16,6 +16,7 @@ from stikprove.frame import (
     validate_frame,
 )
 from stikprove.synth import synthesize_frame
+from strategies import scaled
 
 
 def raw_frame(n: int = 4) -> pd.DataFrame:
@@ -345,7 +346,7 @@ def test_fingerprint_ignores_column_order_but_sees_every_value(synthetic):
     assert len(base) == 64
 
 
-@settings(max_examples=30, deadline=None)
+@settings(max_examples=scaled(30), deadline=None)
 @given(st.randoms(use_true_random=False))
 def test_fingerprint_is_invariant_under_row_permutation(random):
     """Any order of the rows gives the same fingerprint."""

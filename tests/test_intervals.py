@@ -13,7 +13,7 @@ from scipy import stats
 from stikprove.errors import EstimationError
 from stikprove.estimation import PROPORTION_METHODS, ConfidenceInterval, proportion_ci
 from stikprove.estimation.intervals import hypergeometric_bounds
-from strategies import confidence_levels, counts, finite_counts
+from strategies import confidence_levels, counts, finite_counts, scaled
 
 R_DIR = Path(__file__).parent / "fixtures" / "r"
 
@@ -95,7 +95,7 @@ def test_interval_is_frozen():
 
 @pytest.mark.parametrize("method", sorted(PROPORTION_METHODS))
 @given(xn=counts(), level=confidence_levels)
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=scaled(40), deadline=None)
 def test_bounds_contain_estimate_and_lie_in_unit_interval(method, xn, level):
     """0 <= low <= x/n <= high <= 1 for every method, never NaN."""
     x, n = xn
@@ -137,7 +137,7 @@ def test_hypergeometric_coverage_is_at_least_nominal_for_every_m(n, big_n, level
 
 
 @given(xnn=finite_counts(), level=confidence_levels)
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 def test_hypergeometric_bounds_are_monotone_in_x(xnn, level):
     """One more success never lowers either bound; the bounds on M are whole numbers."""
     _, n, big_n = xnn

@@ -16,6 +16,7 @@ from statsmodels.stats.multitest import multipletests
 from stikprove.errors import EstimationError
 from stikprove.estimation.domains import domain_linearization, estimate_proportions
 from stikprove.estimation.multiplicity import flag_differences, funnel_limits
+from strategies import scaled
 
 # Benjamini & Hochberg (1995), section 4: the 15 p-values of their example; at q = 0.05 the
 # step-up procedure rejects the four smallest. Adjusted values from R 4:
@@ -203,7 +204,7 @@ def test_funnel_frame_is_tidy_and_sorted() -> None:
     assert out["level"].tolist() == [0.95, 0.998, 0.95, 0.998]
 
 
-@settings(max_examples=60, deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(
     theta=st.floats(0.0, 1.0),
     n=st.integers(1, 2000),

@@ -18,6 +18,7 @@ from stikprove.pseudonymization import (
     pseudonymize_file,
     read_key,
 )
+from strategies import scaled
 
 KEY = bytes(range(32))
 OTHER_KEY = bytes(range(1, 33))
@@ -66,7 +67,7 @@ def test_same_key_same_ids_so_a_later_extract_links_up():
     assert set(pseudonymize(extract(), "cpr", OTHER_KEY)["case_id"]).isdisjoint(first)
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=scaled(50), deadline=None)
 @given(st.lists(cprs, min_size=1, max_size=40, unique=True))
 def test_pseudonymize_is_deterministic_and_injective_on_distinct_cprs(values):
     """Distinct CPR numbers give distinct ids; the same input gives the same ids."""
@@ -76,7 +77,7 @@ def test_pseudonymize_is_deterministic_and_injective_on_distinct_cprs(values):
     assert out["case_id"].tolist() == again["case_id"].tolist()
 
 
-@settings(max_examples=50, deadline=None)
+@settings(max_examples=scaled(50), deadline=None)
 @given(cprs)
 def test_the_output_holds_no_cpr_like_value(cpr):
     """No value of the output looks like a CPR number."""

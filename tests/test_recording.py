@@ -19,6 +19,10 @@ from stikprove.recording import (
 )
 from stikprove.worklist import write_worklist
 from store_fixtures import entry, make_study, write_entries_csv, yesterday
+from strategies import scaled
+
+#: Reads today's date: run again a year ahead by `make test` (see conftest.py).
+pytestmark = pytest.mark.clock
 
 
 def cases_of(study, reviewer, slot=1):
@@ -35,12 +39,16 @@ def test_check_values_requires_fields_by_eligibility():
     from stikprove.codebook import default_codebook
 
     cb = default_codebook()
-    today = date(2026, 11, 25)
-    ok = {k: v for k, v in entry("x").items() if k != "case_id"}
+    today = date(2026, 11, 25)  # injected: the check reads no clock
+    ok = {k: v for k, v in entry("x", review_date="2026-11-24").items() if k != "case_id"}
     assert check_values(cb, ok, today) == []
     missing = check_values(cb, {**ok, "confidence": None}, today)
     assert [p[0] for p in missing] == ["confidence"]
-    inel = {k: v for k, v in entry("x", ineligible=True).items() if k != "case_id"}
+    inel = {
+        k: v
+        for k, v in entry("x", ineligible=True, review_date="2026-11-25").items()
+        if k != "case_id"
+    }
     assert check_values(cb, inel, today) == []
     extra = check_values(cb, {**inel, "health_assessment": "for_syg"}, today)
     assert [p[0] for p in extra] == ["health_assessment"]
@@ -312,7 +320,7 @@ CORRUPTIONS = {
 }
 
 
-@settings(deadline=None, max_examples=15, suppress_health_check=[HealthCheck.too_slow])
+@settings(deadline=None, max_examples=scaled(15), suppress_health_check=[HealthCheck.too_slow])
 @given(kinds=st.lists(st.sampled_from(sorted(CORRUPTIONS)), min_size=1, max_size=6))
 def test_import_is_all_or_nothing(tmp_path_factory, kinds):
     """Any mix of good and bad rows: everything is written, or (any bad row) nothing."""

@@ -13,6 +13,9 @@ from stikprove.recording import import_entries
 from stikprove.store import APPLICATION_ID, SCHEMA_VERSION, create_study, open_study
 from store_fixtures import PROTOCOL_TEXT, STRATA, entry, make_sample, make_study
 
+#: Reads today's date: run again a year ahead by `make test` (see conftest.py).
+pytestmark = pytest.mark.clock
+
 
 def raw(study):
     return sqlite3.connect(study.path)
