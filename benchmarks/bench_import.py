@@ -5,7 +5,7 @@ reviewers; each reviewer's filled worklist (2,500 rows, about 5 % ineligible, wh
 reserves) is imported. Timed, one run each (a benchmark, not a test):
 
 - ``import_assessments`` of the four CSV worklists (10,000 rows in all; total time);
-- the same from .xlsx worklists (reading the sheet XML included; recording._read_xlsx);
+- the same from .xlsx worklists (reading the sheet XML included; recording.read._read_xlsx);
 - re-importing the CSVs (idempotent: every row unchanged, nothing written).
 
 Store creation and file writing are not timed.

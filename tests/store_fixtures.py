@@ -161,7 +161,7 @@ def make_v1_store(path: Path) -> Path:
     import sqlite3
 
     from stikprove.codebook import default_codebook
-    from stikprove.store import APPLICATION_ID, _migrate_to_1
+    from stikprove.store.schema import APPLICATION_ID, _migrate_to_1
 
     sample = make_sample()
     codebook = default_codebook()

@@ -357,7 +357,7 @@ def test_xlsx_reader_gives_what_openpyxl_gives(tmp_path):
     as text stays text ('0123'), numbers are int or float, date cells (any date format)
     are datetimes, booleans, formulas without a cached value empty, gaps as empty rows;
     sheet 'Sager' is read even when it is not the first."""
-    from stikprove.recording import _read_xlsx, _read_xlsx_openpyxl
+    from stikprove.recording.read import _read_xlsx, _read_xlsx_openpyxl
 
     wb = openpyxl.Workbook()
     wb.active.title = "Andet"
@@ -438,7 +438,7 @@ def _minimal_xlsx(path, sheet_xml: str, shared: list[str], date1904: bool = Fals
 def test_xlsx_as_excel_saves_it_shared_strings_and_calendars(tmp_path, date1904):
     """Shared strings (also rich text), a custom date format, both calendars, a number
     typed as text in a text cell, cells without a reference: as openpyxl reads them."""
-    from stikprove.recording import _read_xlsx, _read_xlsx_openpyxl
+    from stikprove.recording.read import _read_xlsx, _read_xlsx_openpyxl
 
     serial = 46346 - (1462 if date1904 else 0)  # 2026-11-20
     sheet = (

@@ -211,6 +211,23 @@ def test_permanent_random_numbers_are_hmac_sha256():
         assert permanent_random_numbers(["abc"], key)[0] == pytest.approx(expected, rel=1e-15)
 
 
+# Numbers given by the hand-written HMAC that stdlib hmac replaced (stikprove before issue 8):
+# a study's permanent random numbers must not change with the implementation.
+_OLD_IDS = ["0000000001", "K461-000123", "æøå-7", "x" * 200, ""]
+_OLD_PRNS = {
+    "study-key": [0.001606802716955589, 0.786921704822519, 0.8693482457813747,
+                  0.5267759975074369, 0.8217343451346856],
+    "k" * 100: [0.7261251343884729, 0.40742330223070533, 0.2938910809036779,
+                0.8873128920979582, 0.8297024645279542],
+}  # fmt: skip
+
+
+@pytest.mark.parametrize("key", list(_OLD_PRNS))
+def test_permanent_random_numbers_unchanged(key):
+    """PRNs equal, bit for bit, those of the hand-written HMAC (short and > 64-byte keys)."""
+    assert permanent_random_numbers(_OLD_IDS, key).tolist() == _OLD_PRNS[key]
+
+
 def test_within_stratum_selection_is_uniform():
     """Over many seeds each case of a stratum is sampled with frequency close to n_h / N_h."""
     small = frame().query("kommune_code == '825'").reset_index(drop=True)

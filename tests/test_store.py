@@ -501,7 +501,7 @@ def test_units_are_stored_column_by_column_as_row_by_row(tmp_path):
     units.loc[1, "last_effort_date"] = pd.NaT
     units.loc[0, "prn"] = float("nan")
     extra = ["age", "years_on_benefit", "last_effort_date"]
-    from stikprove.store import _insert_units, _json_value
+    from stikprove.store.rounds import _insert_units, _json_value
 
     con = sqlite3.connect(":memory:")
     con.execute(

@@ -12,19 +12,38 @@ from pathlib import Path
 import pytest
 
 from stikprove.errors import StoreError
-from stikprove.recording import PAUSE_ENV, PAUSE_SECONDS_ENV, import_assessments
+from stikprove.recording import import_assessments
 from stikprove.store import create_study, open_study
 from store_fixtures import entry, make_sample, make_study, write_entries_csv
 
+PAUSING_IMPORT = """
+import sys, time
+from pathlib import Path
+from stikprove.recording import import_assessments
+from stikprove.store import open_study
 
-def run_import(study, path, reviewer, env=None) -> subprocess.Popen:
-    return subprocess.Popen(
-        [sys.executable, "-m", "stikprove.cli", "import", str(study.path), str(path),
-         "--reviewer", reviewer],
-        env={**os.environ, **(env or {})},
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-    )  # fmt: skip
+store, worklist, reviewer, marker, seconds = sys.argv[1:]
+
+def pause(result):
+    Path(marker).touch()
+    time.sleep(float(seconds))
+
+import_assessments(open_study(store), worklist, reviewer, on_before_commit=pause)
+"""
+"""An import that stops inside its transaction (after writing, before committing): it
+touches ``marker`` there and sleeps ``seconds``, so a test can kill it or race it."""
+
+
+def run_import(study, path, reviewer, pause_at=None, seconds=3600.0) -> subprocess.Popen:
+    """The import command in a process of its own; with ``pause_at`` (a marker path) the
+    import pauses inside its transaction (:data:`PAUSING_IMPORT`)."""
+    if pause_at is None:
+        command = [sys.executable, "-m", "stikprove.cli", "import", str(study.path), str(path),
+                   "--reviewer", reviewer]  # fmt: skip
+    else:
+        command = [sys.executable, "-c", PAUSING_IMPORT, str(study.path), str(path), reviewer,
+                   str(pause_at), str(seconds)]  # fmt: skip
+    return subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
 
 
 def wait_for(path: Path, proc: subprocess.Popen, timeout: float = 60) -> None:
@@ -60,7 +79,7 @@ def test_import_killed_mid_transaction_leaves_study_unchanged(tmp_path):
     n_rows = len(study.open_cases("anna"))
     before = snapshot(study)
     marker = tmp_path / "paused"
-    proc = run_import(study, path, "anna", env={PAUSE_ENV: str(marker)})
+    proc = run_import(study, path, "anna", pause_at=marker)
     wait_for(marker, proc)
     os.kill(proc.pid, signal.SIGKILL)
     proc.communicate(timeout=30)
@@ -81,8 +100,7 @@ def test_two_imports_at_once_lose_nothing(tmp_path):
     bo = filled(tmp_path, study, "bo", "bo.csv")
     n_expected = len(study.open_cases("anna")) + len(study.open_cases("bo"))
     marker = tmp_path / "paused"
-    first = run_import(study, anna, "anna", env={PAUSE_ENV: str(marker),
-                                                 PAUSE_SECONDS_ENV: "1.5"})  # fmt: skip
+    first = run_import(study, anna, "anna", pause_at=marker, seconds=1.5)
     wait_for(marker, first)
     second = run_import(study, bo, "bo")  # waits for the first's write lock (busy_timeout)
     for proc in (first, second):

@@ -12,7 +12,8 @@ import os
 import pkgutil
 import sys
 
-from stikprove import __version__, commands
+from stikprove import commands
+from stikprove._version import __version__
 from stikprove.errors import EXIT_USAGE, StikproveError
 
 

@@ -36,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import FrameError, PrivacyError, Problem, format_problems
+from stikprove.files import sniff_delimiter
 from stikprove.kommuner import kommune_codes
 
 FRAME_COLUMNS = (
@@ -210,12 +211,6 @@ def _as_text(series: pd.Series) -> pd.Series:
     return pd.Series([_cell_text(v) for v in series.tolist()], index=series.index, dtype="str")
 
 
-def _sniff_delimiter(first_line: str) -> str:
-    """The delimiter of a CSV header line: ';' (Danish Excel), tab, or ','."""
-    counts = {d: first_line.count(d) for d in (",", ";", "\t")}
-    return max(counts, key=lambda d: (counts[d], d == ","))
-
-
 def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFrame:
     """Read a CSV, XLSX or Parquet file with every column as strings (missing cells as NA).
 
@@ -239,7 +234,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
                 ) from None
             if not text.strip():
                 raise FrameError(f"{path}: the file is empty: expected a header row and data")
-            delimiter = _sniff_delimiter(text.splitlines()[0])
+            delimiter = sniff_delimiter(text.splitlines()[0])
             df = pd.read_csv(
                 io.StringIO(text),
                 sep=delimiter,

@@ -21,12 +21,12 @@ import hmac
 import os
 import re
 import secrets
-import tempfile
 from pathlib import Path
 
 import pandas as pd
 
 from stikprove.errors import FrameError, PrivacyError, Problem, StikproveError, format_problems
+from stikprove.files import atomic_write
 from stikprove.frame import cpr_columns, read_table
 
 ID_LENGTH = 20
@@ -188,20 +188,16 @@ def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     (mode 0600) in the same folder, then renamed over ``path``."""
     path = _checked_output(Path(path))
     suffix = path.suffix.lower()
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=suffix)
-    os.close(fd)
-    try:
+
+    def write(tmp: Path) -> None:
         if suffix == ".csv":
             df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
         elif suffix == ".xlsx":
             df.to_excel(tmp, index=False)
         else:
             df.to_parquet(tmp, index=False)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return path
+
+    return atomic_write(path, write)
 
 
 def pseudonymize_file(

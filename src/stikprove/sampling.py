@@ -30,10 +30,8 @@ Coordination with an earlier study
 from __future__ import annotations
 
 import hashlib
+import hmac
 import json
-import os
-import shutil
-import tempfile
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -43,9 +41,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from stikprove import __version__
+from stikprove._version import __version__
 from stikprove.design import design_from_population, double_review_count
 from stikprove.errors import SamplingError
+from stikprove.files import atomic_folder
 from stikprove.frame import frame_fingerprint as compute_frame_fingerprint
 from stikprove.protocol import (
     Protocol,
@@ -98,21 +97,13 @@ def permanent_random_numbers(case_ids: Iterable[str], key: str) -> np.ndarray:
     """Uniform numbers in (0, 1) from HMAC-SHA256(key, case_id): the first 8 bytes as an
     unsigned integer u, then (u + 0.5) / 2^64. The same id and key give the same number on
     any machine and in any study that uses the key."""
-    # HMAC (RFC 2104) with the inner and outer hash states prepared once: the same bytes as
-    # hmac.digest(key, case_id, "sha256"), faster for many ids.
-    key_bytes = key.encode("utf-8")
-    if len(key_bytes) > 64:
-        key_bytes = hashlib.sha256(key_bytes).digest()
-    key_bytes = key_bytes.ljust(64, b"\0")
-    inner = hashlib.sha256(bytes(b ^ 0x36 for b in key_bytes))
-    outer = hashlib.sha256(bytes(b ^ 0x5C for b in key_bytes))
+    # the keyed state is prepared once and copied for each id (faster for many ids)
+    keyed = hmac.new(key.encode("utf-8"), digestmod=hashlib.sha256)
     parts = []
     for c in case_ids:
-        i = inner.copy()
-        i.update(str(c).encode("utf-8"))
-        o = outer.copy()
-        o.update(i.digest())
-        parts.append(o.digest()[:8])
+        mac = keyed.copy()
+        mac.update(str(c).encode("utf-8"))
+        parts.append(mac.digest()[:8])
     raw = b"".join(parts)
     u = np.frombuffer(raw, dtype=">u8").astype(np.float64)
     # (u + 0.5) / 2^64 in float64 can round to 1.0 for u near 2^64: keep it inside (0, 1).
@@ -383,25 +374,13 @@ def write_sample(sample: DrawnSample, directory: str | Path) -> Path:
             f"{directory} already exists and is not an empty folder: expected a new folder "
             "for the sample (nothing was written)"
         )
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
-    try:
-        files = {
-            UNITS_FILE: _csv_text(sample.units),
-            STRATA_FILE: _csv_text(sample.strata),
-            METADATA_FILE: json.dumps(dict(sample.metadata), indent=2, ensure_ascii=False) + "\n",
-            PROTOCOL_FILE: sample.protocol_text,
-        }
-        for name, text in files.items():
-            with open(tmp / name, "w", encoding="utf-8", newline="") as handle:
-                handle.write(text)
-        if directory.exists():
-            directory.rmdir()
-        os.replace(tmp, directory)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return directory
+    files = {
+        UNITS_FILE: _csv_text(sample.units),
+        STRATA_FILE: _csv_text(sample.strata),
+        METADATA_FILE: json.dumps(dict(sample.metadata), indent=2, ensure_ascii=False) + "\n",
+        PROTOCOL_FILE: sample.protocol_text,
+    }
+    return atomic_folder(directory, files)
 
 
 _BOOL = {"true": True, "false": False}

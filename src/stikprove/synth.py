@@ -27,8 +27,6 @@ True
 from __future__ import annotations
 
 import hashlib
-import os
-import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import date
@@ -38,6 +36,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import StikproveError
+from stikprove.files import atomic_write_text
 from stikprove.frame import ALLOWED_VALUES, FRAME_COLUMNS, frame_to_csv_text  # noqa: F401 (doctest)
 from stikprove.kommuner import kommune
 
@@ -432,19 +431,6 @@ def synthesize_frame(
     return SyntheticFrame(frame=frame, truth=truth, seed=int(seed), scale=scale, kommuner=codes)
 
 
-def _write_atomic(path: Path, text: str) -> None:
-    """Write text (UTF-8) to a new temporary file in the same folder, then rename it over
-    ``path``. The file gets the usual mode (synthetic data is not personal data)."""
-    tmp = path.with_name(f".{path.name}.{uuid.uuid4().hex[:8]}.tmp")
-    try:
-        with open(tmp, "x", encoding="utf-8", newline="") as handle:
-            handle.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-
-
 def truth_to_csv_text(truth: pd.DataFrame) -> str:
     """The truth table as CSV text (UTF-8, ``\\n`` line ends, empty cells for missing)."""
     return truth.loc[:, list(TRUTH_COLUMNS)].to_csv(index=False, lineterminator="\n")
@@ -490,7 +476,7 @@ def write_synthetic_frame(
             )
     directory.mkdir(parents=True, exist_ok=True)
     for name, text in texts.items():
-        _write_atomic(directory / name, text)
+        atomic_write_text(directory / name, text, private=False)
     return synthetic
 
 

@@ -12,8 +12,6 @@ their owner only.
 from __future__ import annotations
 
 import csv
-import os
-import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -21,7 +19,7 @@ import pandas as pd
 
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import StoreError
-from stikprove.recording import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN
+from stikprove.files import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN, atomic_write
 from stikprove.store import Study
 
 FORMATS = ("xlsx", "csv")
@@ -129,19 +127,6 @@ def codebook_table(codebook: Codebook) -> pd.DataFrame:
             hint = "ÅÅÅÅ-MM-DD" if f.kind == "date" else "fri tekst"
             rows.append({**base, "code": "", "value_label_da": hint, "value_label_en": ""})
     return pd.DataFrame(rows)
-
-
-def atomic_write(path: Path, write) -> None:
-    """Call ``write(temporary_path)``, then rename it to ``path`` (mode 0600)."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
 
 
 def _list_formula(field: Field, lists, column: int) -> str:

@@ -218,7 +218,7 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
     if args.out is None:
         sys.stdout.write(text)
         return
-    from stikprove.worklist import atomic_write
+    from stikprove.files import atomic_write
 
     atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)

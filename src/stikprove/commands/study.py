@@ -296,7 +296,7 @@ def _status_totals(status: pd.DataFrame) -> str:
 
 
 def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
-    from stikprove.worklist import atomic_write
+    from stikprove.files import atomic_write
 
     if out is None:
         df.to_csv(sys.stdout, index=False)

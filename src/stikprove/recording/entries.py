@@ -1,58 +1,29 @@
-"""Recording assessments: strict checks, import of worklists, corrections, interactive entry,
-and the activation of a reserve when a case is found ineligible.
-
-Every way in (a filled worklist, the one-line ``record`` command, the interactive session,
-a DataFrame from Python) goes through :func:`import_entries`: each row is checked against
-the codebook and the study, ALL problems are reported at once (:class:`ImportRowsError`
-with sheet, row and column), and either every row is written in one transaction or none.
-
-An entry identical to the reviewer's current one is skipped as unchanged, so importing the
-same file twice changes nothing. A different value for a case already entered is a
-correction: allowed only when asked for (``corrections=True``) and with a reason; it is a
-new row superseding the old one (the store keeps the history).
-
-When a case's first reviewer finds it ineligible, the next unused reserve of its stratum
-(lowest draw order) is activated and assigned to the same reviewer(s), in the same
-transaction, and audited. A stratum without reserves left is reported (and shown by
-``status``).
-"""
+"""Checking and writing entries: every way in (a filled worklist, the ``record`` command,
+the interactive session, a DataFrame) goes through :func:`import_entries`, which checks
+each row against the codebook and the study and writes all rows in one transaction or
+none; a reserve is activated when a case is found ineligible."""
 
 from __future__ import annotations
 
-import csv
 import hashlib
-import io
 import json
-import os
 import re
 import sqlite3
-import time
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import date, datetime
 from pathlib import Path
-from typing import TextIO
-from xml.etree import ElementTree
 
 import pandas as pd
 
-from stikprove.assignment import assign_activated_reserve
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import ImportRowsError, Problem, StoreError, format_problems
+from stikprove.files import REASON_COLUMN, ROUND_COLUMN
+from stikprove.recording.read import Rows, read_rows
 from stikprove.store import Study, audit, now_utc
+from stikprove.store.assignment import assign_activated_reserve
 
-PAUSE_ENV = "STIKPROVE_TEST_PAUSE_IMPORT"
-"""Test hook: when set to a file path, an import touches that file inside its transaction
-(after writing, before committing) and sleeps (``STIKPROVE_TEST_PAUSE_SECONDS``, default
-an hour), so a test can kill it there or run a second import against it."""
-PAUSE_SECONDS_ENV = "STIKPROVE_TEST_PAUSE_SECONDS"
-CASES_SHEET = "Sager"
-"""The worklist sheet holding the cases (worklist.py writes it; import reads it)."""
-REASON_COLUMN = "reason"
-"""Column with the reason for a correction."""
-ROUND_COLUMN = "round"
-"""Column with the round of a worklist (written from round 2 on; none means round 1)."""
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 
 
@@ -124,243 +95,6 @@ class ImportResult:
                 "in the sample (its stratum's sample size and weights count it)"
             )
         return "\n".join(lines)
-
-
-# --------------------------------------------------------------------------------------
-# reading worklists
-
-
-@dataclass(frozen=True)
-class Rows:
-    """Rows read from a file: (row number as the user sees it, {column: cell}) each."""
-
-    columns: tuple[str, ...]
-    rows: list[tuple[int, dict[str, object]]]
-    sheet: str | None
-
-
-def read_rows(path: str | Path) -> Rows:
-    """Read a filled worklist (.xlsx sheet 'Sager', or .csv with , ; or tab)."""
-    path = Path(path)
-    if not path.is_file():
-        raise StoreError(f"worklist file {path} does not exist")
-    suffix = path.suffix.lower()
-    if suffix in (".xlsx", ".xlsm"):
-        return _read_xlsx(path)
-    if suffix in (".csv", ".txt", ".tsv"):
-        return _read_csv(path)
-    raise StoreError(f"worklist file {path}: expected a .xlsx or .csv file, got {suffix!r}")
-
-
-def _read_xlsx(path: Path) -> Rows:
-    """The worklist sheet of an xlsx file: streamed straight from its XML
-    (:func:`_read_xlsx_sheet`, about ten times faster than openpyxl's reader), or with
-    openpyxl when the file uses something that reader leaves to openpyxl."""
-    import zipfile
-
-    try:
-        with zipfile.ZipFile(path) as archive:
-            return _read_xlsx_sheet(archive)
-    except _LeaveToOpenpyxl:
-        return _read_xlsx_openpyxl(path)
-    except (zipfile.BadZipFile, KeyError, ValueError, OSError, ElementTree.ParseError) as error:
-        raise StoreError(f"cannot read {path} as an Excel workbook: {error}") from None
-
-
-class _LeaveToOpenpyxl(Exception):
-    """The fast reader met a part it does not handle; openpyxl reads the file instead."""
-
-
-_XLSX_MAIN = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-_XLSX_REL = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"
-_PKG_REL = "http://schemas.openxmlformats.org/package/2006/relationships"
-
-
-def _xlsx_text(element: ElementTree.Element, ns: str) -> str:
-    """The text of a shared or inline string (plain ``<t>`` or rich-text runs; phonetic
-    ``<rPh>`` runs left out)."""
-    plain = element.find(f"{{{ns}}}t")
-    if plain is not None:
-        return plain.text or ""
-    return "".join(t.text or "" for t in element.findall(f"{{{ns}}}r/{{{ns}}}t"))
-
-
-def _read_xlsx_sheet(archive) -> Rows:
-    """Read sheet 'Sager' (else the first sheet) of an open xlsx zip, as openpyxl's
-    ``load_workbook(read_only=True, data_only=True)`` + ``iter_rows(values_only=True)``
-    gives it: shared and inline strings as str, numbers as int or float (text cells stay
-    text), booleans, a number in a date format as a datetime (1900 or 1904 calendar),
-    formula cells as their cached value."""
-    from openpyxl.styles.numbers import BUILTIN_FORMATS, is_date_format
-    from openpyxl.utils.datetime import CALENDAR_MAC_1904, CALENDAR_WINDOWS_1900
-
-    names = set(archive.namelist())
-    book = ElementTree.fromstring(archive.read("xl/workbook.xml"))
-    if not book.tag.startswith(f"{{{_XLSX_MAIN}}}"):
-        raise _LeaveToOpenpyxl  # e.g. Strict Open XML
-    ns = _XLSX_MAIN
-    props = book.find(f"{{{ns}}}workbookPr")
-    epoch = CALENDAR_WINDOWS_1900
-    if props is not None and props.get("date1904") in ("1", "true"):
-        epoch = CALENDAR_MAC_1904
-    sheets = [(s.get("name"), s.get(f"{{{_XLSX_REL}}}id"))
-              for s in book.iter(f"{{{ns}}}sheet")]  # fmt: skip
-    if not sheets:
-        raise _LeaveToOpenpyxl
-    title, rel_id = next((s for s in sheets if s[0] == CASES_SHEET), sheets[0])
-    rels = ElementTree.fromstring(archive.read("xl/_rels/workbook.xml.rels"))
-    targets = {r.get("Id"): r.get("Target") for r in rels.iter(f"{{{_PKG_REL}}}Relationship")}
-    target = targets.get(rel_id)
-    if target is None:
-        raise _LeaveToOpenpyxl
-    sheet_path = target.lstrip("/") if target.startswith("/") else f"xl/{target}"
-    if sheet_path not in names:
-        raise _LeaveToOpenpyxl
-    shared: list[str] = []
-    if "xl/sharedStrings.xml" in names:
-        root = ElementTree.fromstring(archive.read("xl/sharedStrings.xml"))
-        shared = [_xlsx_text(si, ns) for si in root.iter(f"{{{ns}}}si")]
-    date_styles: set[int] = set()
-    if "xl/styles.xml" in names:
-        styles = ElementTree.fromstring(archive.read("xl/styles.xml"))
-        formats = dict(BUILTIN_FORMATS)
-        for fmt in styles.iter(f"{{{ns}}}numFmt"):
-            formats[int(fmt.get("numFmtId"))] = fmt.get("formatCode") or ""
-        xfs = styles.find(f"{{{ns}}}cellXfs")
-        for i, xf in enumerate(xfs if xfs is not None else ()):
-            if is_date_format(formats.get(int(xf.get("numFmtId") or 0), "")):
-                date_styles.add(i)
-
-    rows_by_number = _parse_sheet_data(archive.read(sheet_path), ns, shared, date_styles, epoch)
-    header = rows_by_number.pop(1, {})
-    width = max(header, default=0)
-    columns = tuple(
-        "" if header.get(i) is None else str(header[i]).strip() for i in range(1, width + 1)
-    )
-    rows = []
-    for number in range(2, max(rows_by_number, default=1) + 1):
-        cells = rows_by_number.get(number, {})
-        rows.append((number, {c: cells.get(i) for i, c in enumerate(columns, start=1)}))
-    return Rows(columns, rows, title)
-
-
-def _excel_number(text: str, style: str | None, date_styles: set[int], epoch) -> object:
-    """A numeric cell as openpyxl gives it: int or float, or a datetime in a date format."""
-    from openpyxl.utils.datetime import from_excel
-
-    number: float | int = float(text) if any(c in text for c in ".eE") else int(text)
-    if date_styles and int(style or 0) in date_styles:
-        return from_excel(number, epoch)
-    return number
-
-
-def _parse_sheet_data(
-    xml: bytes, ns: str, shared: list[str], date_styles: set[int], epoch
-) -> dict[int, dict[int, object]]:
-    """Row number -> {column index: value} of a worksheet's XML, parsed with ElementTree."""
-    from openpyxl.utils.cell import column_index_from_string
-
-    v_tag, is_tag, t_tag = f"{{{ns}}}v", f"{{{ns}}}is", f"{{{ns}}}t"
-
-    def value_of(cell: ElementTree.Element, kind: str) -> object:
-        if kind == "inlineStr":
-            inline = cell.find(is_tag)
-            if inline is None:
-                return None
-            plain = inline.find(t_tag)
-            return (plain.text or "") if plain is not None else _xlsx_text(inline, ns)
-        text = cell.findtext(v_tag)
-        if not text:  # no value, or a formula without a cached result
-            return None
-        if kind == "s":
-            return shared[int(text)]
-        if kind in ("str", "e"):
-            return text
-        if kind == "b":
-            return text.strip() in ("1", "true")
-        if kind == "d":
-            try:
-                return datetime.fromisoformat(text)
-            except ValueError:
-                return text
-        return _excel_number(text, cell.get("s"), date_styles, epoch)
-
-    rows_by_number: dict[int, dict[int, object]] = {}
-    columns_of: dict[str, int] = {}  # column letters -> 1-based index
-    digits = "0123456789"
-
-    sheet = ElementTree.fromstring(xml)
-    data = sheet.find(f"{{{ns}}}sheetData")
-    last_row = 0
-    for element in data if data is not None else ():
-        number = int(element.get("r") or last_row + 1)
-        last_row = number
-        cells: dict[int, object] = {}
-        column = 0
-        for cell in element:
-            ref = cell.get("r")
-            if ref:
-                letters = ref.rstrip(digits)
-                column = columns_of.get(letters) or columns_of.setdefault(
-                    letters, column_index_from_string(letters)
-                )
-            else:
-                column += 1
-            kind = cell.get("t", "n")
-            if kind == "s":
-                text = cell.findtext(v_tag)
-                value = shared[int(text)] if text else None
-            else:
-                value = value_of(cell, kind)
-            if value is not None:
-                cells[column] = value
-        rows_by_number[number] = cells
-    return rows_by_number
-
-
-def _read_xlsx_openpyxl(path: Path) -> Rows:
-    import openpyxl
-    from openpyxl.utils.exceptions import InvalidFileException
-
-    try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (InvalidFileException, OSError, KeyError, ValueError) as error:
-        raise StoreError(f"cannot read {path} as an Excel workbook: {error}") from None
-    except Exception as error:  # zipfile.BadZipFile and friends
-        raise StoreError(f"cannot read {path} as an Excel workbook: {error}") from None
-    try:
-        sheet = wb[CASES_SHEET] if CASES_SHEET in wb.sheetnames else wb.worksheets[0]
-        it = sheet.iter_rows(values_only=True)
-        header = next(it, ())
-        columns = tuple("" if h is None else str(h).strip() for h in header)
-        rows = []
-        for number, values in enumerate(it, start=2):
-            rows.append((number, dict(zip(columns, values, strict=False))))
-        return Rows(columns, rows, sheet.title)
-    finally:
-        wb.close()
-
-
-def _read_csv(path: Path) -> Rows:
-    data = path.read_bytes()
-    try:
-        text = data.decode("utf-8-sig")
-    except UnicodeDecodeError as error:
-        # Excel's plain "CSV (semikolonsepareret)" is Windows-1252: say where and what to do
-        row = data[: error.start].count(b"\n") + 1
-        raise StoreError(
-            f"{path}: row {row}: got the byte 0x{data[error.start]:02x}, which is not UTF-8 "
-            "(likely æ, ø or å saved by Excel as 'CSV (semikolonsepareret)'); expected a "
-            "UTF-8 CSV file: in Excel save it as 'CSV UTF-8 (kommasepareret)', or import the "
-            ".xlsx worklist itself (nothing imported)"
-        ) from None
-    first = text.split("\n", 1)[0]
-    delimiter = max((",", ";", "\t"), key=first.count)
-    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delimiter)
-    header = next(reader, [])
-    columns = tuple(h.strip() for h in header)
-    rows = [(n, dict(zip(columns, values, strict=False))) for n, values in enumerate(reader, 2)]
-    return Rows(columns, rows, None)
 
 
 # --------------------------------------------------------------------------------------
@@ -490,12 +224,17 @@ def import_entries(
     corrections: bool = False,
     source: str = "python",
     today: date | None = None,
+    on_before_commit: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Check and write one reviewer's entries: all rows, or (on any problem) none.
 
     ``entries`` has a ``case_id`` column, the codebook fields and, for corrections, a
     ``reason`` column; other columns are ignored. Rows with no codebook field filled are
     skipped as not yet reviewed. Raises :class:`ImportRowsError` listing every problem.
+
+    ``on_before_commit``: called with the result inside the import's transaction, after
+    writing and before committing, when something was written (a fault-injection seam: the
+    reliability tests pause or kill the process there; users leave it None).
     """
     today = today or date.today()
     rows = _as_rows(entries)
@@ -570,9 +309,8 @@ def import_entries(
         result = _write(
             con, study, reviewer, entries_ok, units, slots, current, source, empty, round_no
         )
-        if result.written and os.environ.get(PAUSE_ENV):
-            Path(os.environ[PAUSE_ENV]).touch()
-            time.sleep(float(os.environ.get(PAUSE_SECONDS_ENV, "3600")))
+        if result.written and on_before_commit is not None:
+            on_before_commit(result)
     return result
 
 
@@ -736,11 +474,13 @@ def import_assessments(
     reviewer: str,
     corrections: bool = False,
     today: date | None = None,
+    on_before_commit: Callable[[ImportResult], None] | None = None,
 ) -> ImportResult:
     """Import a filled worklist (.xlsx or .csv) for ``reviewer``: all rows or none.
 
     It goes into the study's round (the latest unless the Study was opened for another);
     a worklist of another round (its ``round`` column; none means round 1) is refused.
+    ``on_before_commit``: as for :func:`import_entries`.
     """
     path = Path(path)
     rows = read_rows(path)
@@ -749,8 +489,10 @@ def import_assessments(
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     source = f"{path.resolve()} (sha256 {digest})"
     study = study.for_round(round_no)
-    result = import_entries(study, rows, reviewer, corrections, source=source, today=today)
-    return result
+    return import_entries(
+        study, rows, reviewer, corrections, source=source, today=today,
+        on_before_commit=on_before_commit,
+    )  # fmt: skip
 
 
 def _check_file_round(rows: Rows, round_no: int, path: Path) -> None:
@@ -782,134 +524,3 @@ def record_assessment(
     entry[REASON_COLUMN] = reason
     rows = Rows(tuple(entry), [(None, entry)], None)  # type: ignore[list-item]
     return import_entries(study, rows, reviewer, corrections, source=source, today=today)
-
-
-@dataclass(frozen=True)
-class SessionResult:
-    """What an interactive session saved (case ids) and whether it ran to the end."""
-
-    saved: tuple[str, ...]
-    finished: bool
-    activations: tuple[Activation, ...]
-
-
-class _Stop(Exception):
-    """The reviewer ended the session (q or end of input)."""
-
-
-def record_interactive(
-    study: Study,
-    reviewer: str,
-    input: TextIO,
-    output: TextIO,
-    today: date | None = None,
-) -> SessionResult:
-    """Walk the reviewer through their open cases in draw order, asking each codebook field
-    that applies given the answers so far; each case is saved when complete (its own
-    transaction), so stopping (q, end of input, Ctrl-C) loses nothing already saved."""
-    today = today or date.today()
-    if reviewer not in study.reviewers():
-        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of "
-                         f"{', '.join(study.reviewers())}")  # fmt: skip
-    saved: list[str] = []
-    activations: list[Activation] = []
-    skipped: set[str] = set()
-
-    def say(text: str = "") -> None:
-        output.write(text + "\n")
-        output.flush()
-
-    def ask(prompt: str) -> str:
-        output.write(prompt)
-        output.flush()
-        line = input.readline()
-        if not line:
-            raise _Stop
-        answer = line.strip()
-        if answer.lower() == "q":
-            raise _Stop
-        return answer
-
-    say(f"Indtastning for {reviewer}. Skriv q for at stoppe; s springer sagen over. "
-        "Hver sag gemmes, når den er udfyldt.")  # fmt: skip
-    try:
-        while True:
-            cases = study.open_cases(reviewer)
-            cases = cases[~cases["case_id"].isin(skipped)]
-            if cases.empty:
-                say(f"Ingen flere åbne sager. Gemt i denne session: {len(saved)}.")
-                return SessionResult(tuple(saved), True, tuple(activations))
-            case = cases.iloc[0]
-            say()
-            say(f"Sag {case['case_id']} — {case['kommune_code']} {case['kommune_name']}, "
-                f"stratum {case['stratum']} ({len(cases)} åbne sager tilbage)")  # fmt: skip
-            values = _ask_case(study.codebook, ask, say, today)
-            if values is None:
-                skipped.add(case["case_id"])
-                continue
-            try:
-                result = record_assessment(
-                    study, reviewer, case["case_id"], values,
-                    source="stikprove record (interactive)", today=today,
-                )  # fmt: skip
-            except ImportRowsError as error:
-                say(f"Ikke gemt: {error}")
-                skipped.add(case["case_id"])
-                continue
-            saved.append(case["case_id"])
-            activations.extend(result.activations)
-            say(f"Gemt: {case['case_id']}.")
-            for a in result.activations:
-                if a.reserve_case:
-                    say(f"Sagen er ikke omfattet: reservesag {a.reserve_case} er aktiveret "
-                        "og lagt på din liste.")  # fmt: skip
-                else:
-                    say("Sagen er ikke omfattet, og stratummet har ingen reserver tilbage.")
-    except _Stop:
-        say(f"Stoppet. Gemt i denne session: {len(saved)}; intet gemt er tabt.")
-        return SessionResult(tuple(saved), False, tuple(activations))
-
-
-def _ask_case(codebook: Codebook, ask, say, today: date) -> dict[str, str | None] | None:
-    values: dict[str, str | None] = {}
-    for field in codebook.fields:
-        eligible = values.get("eligible")
-        if field.required in ("eligible", "ineligible") and not field.is_required(eligible):
-            values[field.name] = None
-            continue
-        optional = field.required == "never"
-        label = field.label.get("da", field.name)
-        if field.kind == "choice":
-            say(f"{label}:")
-            for i, code in enumerate(field.codes, start=1):
-                say(f"  {i}) {field.label_of(code)} [{code}]")
-            while True:
-                answer = ask("Vælg nummer" + (" (Enter: intet)" if optional else "") + ": ")
-                if answer.lower() == "s":
-                    return None
-                if optional and not answer:
-                    values[field.name] = None
-                    break
-                if answer.isdigit() and 1 <= int(answer) <= len(field.codes):
-                    values[field.name] = field.codes[int(answer) - 1]
-                    break
-                if answer in field.codes:
-                    values[field.name] = answer
-                    break
-                say(f"  Skriv et tal fra 1 til {len(field.codes)}.")
-        elif field.kind == "date":
-            while True:
-                answer = ask(f"{label} (Enter: {today.isoformat()}): ") or today.isoformat()
-                if answer.lower() == "s":
-                    return None
-                problem = _check_value(field, answer, today)
-                if problem is None:
-                    values[field.name] = answer
-                    break
-                say(f"  Forventede {problem}.")
-        else:
-            answer = ask(f"{label}" + (" (Enter: intet)" if optional else "") + ": ")
-            if answer.lower() == "s" and not optional:
-                return None
-            values[field.name] = answer or None
-    return values
