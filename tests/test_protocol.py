@@ -227,7 +227,7 @@ def test_summary_mentions_key_settings(tmp_path):
 
 def test_readme_documents_every_key():
     """protocols/README.md names every section and key the loader accepts."""
-    from stikprove.protocol import _SCHEMA
+    from stikprove.protocol.schema import _SCHEMA
 
     text = (ROOT / "protocols" / "README.md").read_text(encoding="utf-8")
     for section, keys in _SCHEMA.items():

@@ -1,14 +1,7 @@
-"""Study protocols: the TOML file that fixes a study's design before the sample is drawn.
-
-The format is documented in ``protocols/README.md`` with two commented examples
-(``protocols/odense-replication.toml``, ``protocols/national-template.toml``).
-:func:`load_protocol` checks every key and reports every problem at once
-(:class:`~stikprove.errors.ProtocolError` lists them); relative paths are resolved
-against the protocol file's folder. The protocol's ``fingerprint`` is the SHA-256 of its
-text, recorded with every sample drawn from it.
-
-:func:`study_population` applies a protocol to a frame: the eligibility and kommune filters,
-the collapsing of strata values, and the stratum key of each case.
+"""The protocol's TOML schema and its check: :func:`parse_protocol` reads a protocol's text
+into a frozen :class:`Protocol`, reporting every problem at once (:class:`~stikprove.errors.
+ProtocolError` lists them); :func:`load_protocol` reads the file. The format is documented in
+``protocols/README.md``.
 """
 
 from __future__ import annotations
@@ -527,7 +520,7 @@ def _strata_values(
     column: str,
     collapse: Mapping[str, Mapping[str, str]],
     bands: Mapping[str, tuple[float, ...]],
-    kommuner: list[str],
+    kommuner: tuple[str, ...],
 ) -> tuple[str, ...] | None:
     """The values a strata column can take in stratum keys (None when unknown)."""
     if column in collapse:
@@ -679,16 +672,100 @@ def _check_targets(
 
 
 def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
-    """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder."""
+    """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder.
+
+    The checks run in turn, each adding to one list of problems: the schema (sections, keys,
+    each value's form), then the keys read together (frame columns, strata, collapsing,
+    bands, anticipated rates, precision targets, codebook and indicator, the keys another
+    key needs). Any problem: one ProtocolError listing them all.
+    """
     path = Path(path).resolve()
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(f"{path}: not valid TOML: {error}") from None
     problems: list[str] = []
+    read = _read_sections(doc, problems)
+    values = read.sections
+    elig, strata_sec, prec = values["eligibility"], values["strata"], values["precision"]
+
+    _check_frame_columns(values["frame"]["columns"], problems)
+    strata = _strata_columns(read)
+    collapse = _check_collapse(strata_sec["collapse"], strata, problems)
+    bands = _check_bands(strata_sec["bands"], strata, problems)
+    _check_band_columns(strata, bands, problems)
+    in_scope = _kommuner_in_scope(elig["kommuner"])
+    known = {column: _strata_values(column, collapse, bands, in_scope) for column in strata}
+    anticipated, anticipated_by, anticipated_values = _check_anticipated(
+        prec["anticipated"], strata, known, problems
+    )
+    targets = _check_targets(prec["targets"], prec["margin"], strata, problems)
+    codebook, codebook_path = _check_codebook(values["review"]["codebook"], path.parent,
+                                              problems)  # fmt: skip
+    _check_indicator(prec["indicator"], codebook, problems)
+    _check_needed_keys(read, targets, problems)
+    if problems:
+        header = f"protocol {path} has {len(problems)} problem(s)"
+        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+
+    study, review, coord = values["study"], values["review"], values["coordination"]
+    folder = path.parent
+    return Protocol(
+        path=path,
+        study_id=study["id"],
+        title=study["title"],
+        seed=study["seed"],
+        frame_path=(folder / values["frame"]["path"]).resolve(),
+        frame_columns=MappingProxyType(dict(values["frame"]["columns"])),
+        eligibility=MappingProxyType(_eligibility(elig)),
+        kommuner=None if elig["kommuner"] == "all" else _kommuner_in_scope(elig["kommuner"]),
+        strata=strata,
+        collapse=MappingProxyType({k: MappingProxyType(v) for k, v in collapse.items()}),
+        bands=MappingProxyType(bands),
+        indicator=prec["indicator"],
+        anticipated=anticipated,
+        anticipated_by=anticipated_by,
+        anticipated_values=MappingProxyType(anticipated_values),
+        margin=next((t.margin for t in targets if t.domain == DOMAIN_STRATUM), None),
+        targets=targets,
+        max_reviews=values["budget"]["max_reviews"],
+        minutes_per_review=float(values["budget"]["minutes_per_review"]),
+        allocation=values["allocation"]["method"],
+        minimum_per_stratum=values["allocation"]["minimum"],
+        confidence_level=float(prec["confidence_level"]),
+        interval_method=prec["interval_method"],
+        double_review_fraction=float(review["double_review_fraction"]),
+        disclosure_threshold=review["disclosure_threshold"],
+        worklist_fields=tuple(review["worklist_fields"]),
+        codebook=codebook,
+        codebook_path=codebook_path,
+        coordination=coord["mode"],
+        previous=(folder / coord["previous"]).resolve() if coord["previous"] else None,
+        coordination_key=coord["key"] if coord["key"] is not None else f"seed:{study['seed']}",
+        text=text,
+        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+    )
+
+
+@dataclass(frozen=True)
+class _Read:
+    """A protocol's sections as the schema check read them."""
+
+    sections: dict[str, dict[str, Any]]
+    """section -> key -> the value in the file, or the key's default (also for a value
+    refused)."""
+    given: dict[tuple[str, str], Any]
+    """(section, key) -> the value in the file."""
+    invalid: set[tuple[str, str]]
+    """Keys whose value was refused (their default is in ``values``)."""
+
+
+def _read_sections(doc: dict[str, Any], problems: list[str]) -> _Read:
+    """Check every section and key against :data:`_SCHEMA`: unknown and missing sections
+    and keys, and each value's form."""
     values: dict[str, dict[str, Any]] = {}
-    given: dict[tuple[str, str], Any] = {}  # (section, key) -> the value in the file
-    invalid: set[tuple[str, str]] = set()  # keys whose value was refused (default used)
+    given: dict[tuple[str, str], Any] = {}
+    invalid: set[tuple[str, str]] = set()
     for section in doc:
         if section not in _SCHEMA:
             problems.append(
@@ -727,30 +804,41 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 invalid.add((section, key))
             else:
                 values[section][key] = value
+    return _Read(values, given, invalid)
 
-    folder = path.parent
-    study, frame, elig = values["study"], values["frame"], values["eligibility"]
-    strata_sec, prec, budget = values["strata"], values["precision"], values["budget"]
-    alloc, review, coord = values["allocation"], values["review"], values["coordination"]
 
-    # cross-key checks
-    for canonical in frame["columns"]:
+def _check_frame_columns(columns: Mapping[str, str], problems: list[str]) -> None:
+    """``[frame.columns]`` maps canonical frame columns only."""
+    for canonical in columns:
         if canonical not in FRAME_COLUMNS:
             problems.append(
                 f"[frame.columns] unknown column {canonical!r}: expected canonical frame columns "
                 + ", ".join(FRAME_COLUMNS)
             )
-    strata = tuple(strata_sec["columns"]) if strata_sec["columns"] is not _NO_DEFAULT else ()
-    if ("strata", "columns") in invalid:
-        # check the other keys against the columns that are valid, not against none
-        raw_columns = given["strata", "columns"]
+
+
+def _strata_columns(read: _Read) -> tuple[str, ...]:
+    """The strata columns; when ``[strata] columns`` was refused, those of its columns that
+    are valid (so the other keys are checked against them, not against none)."""
+    columns = read.sections["strata"]["columns"]
+    strata = tuple(columns) if columns is not _NO_DEFAULT else ()
+    if ("strata", "columns") in read.invalid:
+        raw_columns = read.given["strata", "columns"]
         raw_columns = [raw_columns] if isinstance(raw_columns, str) else raw_columns
         if isinstance(raw_columns, list):
             strata = tuple(
                 dict.fromkeys(c for c in raw_columns if isinstance(c, str) and c in STRATIFIERS)
             )
+    return strata
+
+
+def _check_collapse(
+    collapse_sec: Mapping[str, Mapping[str, str]], strata: tuple[str, ...], problems: list[str]
+) -> dict[str, dict[str, str]]:
+    """``[strata.collapse.<column>]``: a collapsible strata column, every value of it mapped
+    to a group and no other value."""
     collapse: dict[str, dict[str, str]] = {}
-    for column, mapping in strata_sec["collapse"].items():
+    for column, mapping in collapse_sec.items():
         if column not in strata:
             problems.append(
                 f"[strata.collapse.{column}]: {column!r} is not a strata column "
@@ -779,8 +867,13 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                     "expected every value of the column to be mapped"
                 )
         collapse[column] = dict(mapping)
+    return collapse
 
-    bands = _check_bands(strata_sec["bands"], strata, problems)
+
+def _check_band_columns(
+    strata: tuple[str, ...], bands: Mapping[str, Any], problems: list[str]
+) -> None:
+    """A banded strata column (``age_band``) needs the bands of its source column."""
     for column in strata:
         if column.endswith(BAND_SUFFIX) and column.removesuffix(BAND_SUFFIX) not in bands:
             source = column.removesuffix(BAND_SUFFIX)
@@ -788,30 +881,31 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 f"[strata] columns: {column!r} needs its bands: expected e.g. "
                 f"bands.{source} = [0, 1, 3, 5]"
             )
-    kommuner_in_scope = (
-        kommune_codes()
-        if elig["kommuner"] in ("all", None)
-        else sorted({str(k).zfill(3) for k in elig["kommuner"]})
-    )
-    known = {
-        column: _strata_values(column, collapse, bands, kommuner_in_scope) for column in strata
-    }
-    anticipated, anticipated_by, anticipated_values = _check_anticipated(
-        prec["anticipated"], strata, known, problems
-    )
-    targets = _check_targets(prec["targets"], prec["margin"], strata, problems)
 
-    codebook_path = None
-    codebook = None
-    if review["codebook"] == "default":
-        codebook = default_codebook()
-    else:
-        codebook_path = (folder / review["codebook"]).resolve()
-        try:
-            codebook = load_codebook(codebook_path)
-        except ProtocolError as error:
-            problems.append(f"[review] codebook = {review['codebook']!r}: {error}")
-    indicator = prec["indicator"]
+
+def _kommuner_in_scope(kommuner: Any) -> tuple[str, ...]:
+    """The kommune codes ``[eligibility] kommuner`` keeps (all of them for "all")."""
+    if kommuner in ("all", None):
+        return tuple(kommune_codes())
+    return tuple(sorted({str(k).zfill(3) for k in kommuner}))
+
+
+def _check_codebook(
+    codebook_key: str, folder: Path, problems: list[str]
+) -> tuple[Codebook | None, Path | None]:
+    """``[review] codebook``: "default" or a codebook file (relative to the protocol)."""
+    if codebook_key == "default":
+        return default_codebook(), None
+    codebook_path = (folder / codebook_key).resolve()
+    try:
+        return load_codebook(codebook_path), codebook_path
+    except ProtocolError as error:
+        problems.append(f"[review] codebook = {codebook_key!r}: {error}")
+        return None, codebook_path
+
+
+def _check_indicator(indicator: Any, codebook: Codebook | None, problems: list[str]) -> None:
+    """``[precision] indicator`` names one of the codebook's indicators."""
     if codebook is not None and isinstance(indicator, str):
         names = [i.name for i in codebook.indicators]
         if indicator not in names:
@@ -820,8 +914,14 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
                 + ", ".join(names)
             )
 
-    # a key another key needs is "missing" only when it is absent (a refused value is
-    # reported already) and the key needing it was valid
+
+def _check_needed_keys(
+    read: _Read, targets: tuple[PrecisionTarget, ...], problems: list[str]
+) -> None:
+    """Keys another key needs. A needed key is "missing" only when it is absent (a refused
+    value is reported already) and the key needing it was valid."""
+    values, given, invalid = read.sections, read.given, read.invalid
+    alloc, budget, coord = values["allocation"], values["budget"], values["coordination"]
     refused = {("precision", "margin"), ("precision", "targets")} & invalid
     if (
         alloc["method"] == "precision"
@@ -852,7 +952,6 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
             f"[coordination] missing key 'previous': mode {coord['mode']!r} needs the earlier "
             "study's sample folder"
         )
-
     if (
         coord["mode"] == "independent"
         and coord["previous"] is not None
@@ -864,10 +963,9 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
             '"avoid", or no previous (it would be ignored)'
         )
 
-    if problems:
-        header = f"protocol {path} has {len(problems)} problem(s)"
-        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
 
+def _eligibility(elig: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
+    """The eligibility filters that are set: column -> allowed values."""
     eligibility: dict[str, tuple[Any, ...]] = {}
     for key in ("category", "sex", "origin"):
         v = elig[key]
@@ -875,47 +973,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
             eligibility[key] = tuple([v] if isinstance(v, str) else v)
     if elig["health_exempt"] is not None:
         eligibility["health_exempt"] = (elig["health_exempt"],)
-    kommuner = (
-        None
-        if elig["kommuner"] == "all"
-        else tuple(sorted({str(k).zfill(3) for k in elig["kommuner"]}))
-    )
-    previous = (folder / coord["previous"]).resolve() if coord["previous"] else None
-    return Protocol(
-        path=path,
-        study_id=study["id"],
-        title=study["title"],
-        seed=study["seed"],
-        frame_path=(folder / frame["path"]).resolve(),
-        frame_columns=MappingProxyType(dict(frame["columns"])),
-        eligibility=MappingProxyType(eligibility),
-        kommuner=kommuner,
-        strata=strata,
-        collapse=MappingProxyType({k: MappingProxyType(v) for k, v in collapse.items()}),
-        bands=MappingProxyType(bands),
-        indicator=indicator,
-        anticipated=anticipated,
-        anticipated_by=anticipated_by,
-        anticipated_values=MappingProxyType(anticipated_values),
-        margin=next((t.margin for t in targets if t.domain == DOMAIN_STRATUM), None),
-        targets=targets,
-        max_reviews=budget["max_reviews"],
-        minutes_per_review=float(budget["minutes_per_review"]),
-        allocation=alloc["method"],
-        minimum_per_stratum=alloc["minimum"],
-        confidence_level=float(prec["confidence_level"]),
-        interval_method=prec["interval_method"],
-        double_review_fraction=float(review["double_review_fraction"]),
-        disclosure_threshold=review["disclosure_threshold"],
-        worklist_fields=tuple(review["worklist_fields"]),
-        codebook=codebook,
-        codebook_path=codebook_path,
-        coordination=coord["mode"],
-        previous=previous,
-        coordination_key=coord["key"] if coord["key"] is not None else f"seed:{study['seed']}",
-        text=text,
-        fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
-    )
+    return eligibility
 
 
 def load_protocol(path: str | Path) -> Protocol:
@@ -930,124 +988,3 @@ def load_protocol(path: str | Path) -> Protocol:
     except UnicodeDecodeError:
         raise ProtocolError(f"protocol {path}: expected UTF-8 text") from None
     return parse_protocol(text, path)
-
-
-# --------------------------------------------------------------------------------------------
-# Applying a protocol to a frame
-
-
-def load_study_frame(protocol: Protocol, path: str | Path | None = None) -> pd.DataFrame:
-    """Read the protocol's frame (or ``path``), renaming mapped columns, validated by
-    :func:`stikprove.frame.load_frame`."""
-    from stikprove import frame as frame_module
-
-    source = Path(path) if path is not None else protocol.frame_path
-    if not source.exists():
-        raise ProtocolError(
-            f"frame file {source} does not exist (protocol {protocol.path.name}, [frame] path)"
-        )
-    if protocol.frame_columns:
-        table = frame_module.read_table(source)
-        rename = {v: k for k, v in protocol.frame_columns.items()}
-        missing = [v for v in rename if v not in table.columns]
-        if missing:
-            raise ProtocolError(
-                f"frame {source}: columns {missing} named in [frame.columns] are not in the file "
-                f"(it has {', '.join(map(str, table.columns))})"
-            )
-        return frame_module.load_frame(table.rename(columns=rename))
-    return frame_module.load_frame(source)
-
-
-def check_worklist_fields(protocol: Protocol, frame: pd.DataFrame) -> None:
-    """Raise ProtocolError unless every ``[review] worklist_fields`` entry is a column of
-    ``frame`` (the loaded frame: canonical names after ``[frame.columns]`` renaming)."""
-    missing = [c for c in protocol.worklist_fields if c not in frame.columns]
-    if missing:
-        raise ProtocolError(
-            f"[review] worklist_fields names {missing}, which the frame does not have: "
-            f"expected columns of the frame ({', '.join(map(str, frame.columns))})"
-        )
-
-
-def _as_key(values: pd.Series) -> pd.Series:
-    """Strata values as strings: booleans 'true'/'false', everything else str()."""
-    if pd.api.types.is_bool_dtype(values):
-        return values.map({True: "true", False: "false"}).astype(object)
-    return values.astype(str).astype(object)
-
-
-def study_population(protocol: Protocol, frame: pd.DataFrame) -> pd.DataFrame:
-    """The eligible cases of ``frame`` with their strata values and ``stratum`` key.
-
-    Returns a copy (keeping the frame's index) with the eligibility and kommune filters
-    applied, collapsed strata columns replaced by their groups, banded columns added
-    (``years_on_benefit_band`` = "0-1", "1-3", ..., "ukendt" when missing), and a
-    ``stratum`` column joining the strata values with '|' (booleans as 'true'/'false'),
-    e.g. "461|kvinde|ikke_vestlig".
-    Raises ProtocolError naming strata or eligibility columns missing from the frame,
-    values a collapse mapping does not cover, and values below a band's first break.
-    """
-    sources = [
-        c.removesuffix(BAND_SUFFIX) if c.endswith(BAND_SUFFIX) else c for c in protocol.strata
-    ]
-    needed = {"case_id", "kommune_code", *sources, *protocol.eligibility}
-    missing = sorted(c for c in needed if c not in frame.columns)
-    if missing:
-        raise ProtocolError(
-            f"frame lacks column(s) {missing} that protocol {protocol.study_id!r} uses "
-            f"(strata: {list(protocol.strata)}; eligibility: {list(protocol.eligibility)}); "
-            f"the frame has {', '.join(map(str, frame.columns))}"
-        )
-    keep = pd.Series(True, index=frame.index)
-    for column, allowed in protocol.eligibility.items():
-        keep &= frame[column].isin(list(allowed))
-    codes = frame["kommune_code"].astype(str).str.zfill(3)
-    if protocol.kommuner is not None:
-        keep &= codes.isin(list(protocol.kommuner))
-    population = frame.loc[keep].copy()
-    population["kommune_code"] = codes[keep]
-    keys = []
-    for column in protocol.strata:
-        if column.endswith(BAND_SUFFIX):
-            source = column.removesuffix(BAND_SUFFIX)
-            population[column] = band_values(population[source], protocol.bands[source])
-        values = _as_key(population[column])
-        mapping = protocol.collapse.get(column)
-        if mapping is not None:
-            unmapped = sorted(set(values) - set(mapping))
-            if unmapped:
-                raise ProtocolError(
-                    f"[strata.collapse.{column}] does not map the frame values {unmapped}: "
-                    f"expected a group for every value of {column!r}"
-                )
-            values = values.map(dict(mapping)).astype(object)
-            population[column] = values
-        keys.append(values)
-    key = keys[0]
-    for values in keys[1:]:
-        key = key + STRATUM_SEPARATOR + values
-    population["stratum"] = key.astype(object)
-    return population
-
-
-def joined_values(table: pd.DataFrame, columns: tuple[str, ...] | list[str]) -> pd.Series:
-    """The values of ``columns`` in each row joined by '|' as in stratum keys (booleans as
-    'true'/'false'); "all" for no columns."""
-    if not columns:
-        return pd.Series("all", index=table.index, dtype=object)
-    keys = _as_key(table[columns[0]])
-    for column in columns[1:]:
-        keys = keys + STRATUM_SEPARATOR + _as_key(table[column])
-    return keys.astype(object)
-
-
-def anticipated_rates(protocol: Protocol, strata: pd.DataFrame) -> np.ndarray:
-    """The anticipated rate of each row of ``strata`` (a table with the strata columns, as
-    :func:`study_population` gives them): the value listed for the row's
-    ``anticipated_by`` values, else the default."""
-    if not protocol.anticipated_by:
-        return np.full(len(strata), protocol.anticipated, dtype=float)
-    keys = joined_values(strata, protocol.anticipated_by)
-    rates = keys.map(dict(protocol.anticipated_values)).astype(float)
-    return rates.fillna(protocol.anticipated).to_numpy(dtype=float)
