@@ -132,6 +132,10 @@ def test_changed_value_needs_corrections_flag_and_reason(tmp_path):
     changed = entry(case, health_assessment="kan_med_skaanehensyn", confidence="nogen_tvivl")
     with pytest.raises(ImportRowsError, match=f"case {case}.*health_assessment, confidence"):
         import_entries(study, [changed], "anna")
+    with pytest.raises(ImportRowsError) as refused:  # the cells' values, not the case id
+        import_entries(study, [changed], "anna")
+    assert "got ('kan_med_skaanehensyn', 'nogen_tvivl')" in str(refused.value)
+    assert "('for_syg', 'sikker')" in str(refused.value)
     with pytest.raises(ImportRowsError, match="column 'reason'"):
         import_entries(study, [changed], "anna", corrections=True)
     result = import_entries(study, [{**changed, "reason": "læst forkert"}], "anna",
@@ -189,6 +193,18 @@ def test_census_stratum_without_reserves_says_so(tmp_path):
     assert status[status["kommune_code"] == "825"]["reserves_left"].eq(0).all()
     assert status["unreplaced"].sum() == 1
     assert "no_reserve" in set(study.audit_log()["action"])
+
+
+def test_another_reviewers_worklist_is_refused_in_one_line(tmp_path):
+    """bo's filled worklist imported as anna: one line naming bo, not a problem per row."""
+    study = make_study(tmp_path)
+    path = write_entries_csv(tmp_path / "bo.csv", [entry(c) for c in cases_of(study, "bo")])
+    with pytest.raises(ImportRowsError) as refused:
+        import_assessments(study, path, "anna")
+    message = str(refused.value)
+    assert "\n" not in message and "belongs to reviewer bo" in message
+    assert "import it as bo (--reviewer bo)" in message
+    assert n_assessments(study) == 0
 
 
 def test_unknown_reviewer_is_refused(tmp_path):

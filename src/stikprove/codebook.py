@@ -226,6 +226,7 @@ def load_codebook(path: str | Path) -> Codebook:
 
 
 def default_codebook() -> Codebook:
-    """The default codebook of DESIGN.md (package data)."""
+    """The default codebook (package data ``data/codebook.toml``; docs/store.md, "The default
+    codebook")."""
     text = resources.files("stikprove").joinpath("data/codebook.toml").read_text(encoding="utf-8")
     return parse_codebook(text, source="default codebook")

@@ -6,12 +6,12 @@ apart from it, the *truth* a re-assessment would find for each case (the codeboo
 ``eligible``, ``ineligible_reason``, ``health_assessment``, ``recommended_track`` and
 ``effort_last_12_months``). The truth is for simulated reviews only and never enters the frame.
 
-Sizes and rates are approximate public figures (DESIGN.md): about 70,000 cases nationally,
-Odense about 3,400 (of them about 846 non-Western immigrant women), the small island kommuner
-a handful; non-Western immigrants about a quarter of recipients, more in the big cities;
-genuinely too ill about 10 % among non-Western immigrant women and more among long-term
-recipients of Danish origin; no effort in a year between 10 % and 45 % by kommune; a few
-percent ineligible at review.
+Sizes and rates are approximate public figures (docs/frame.md, "Synthetic frame"): about
+70,000 cases nationally, Odense about 3,400 (of them about 846 non-Western immigrant women),
+the small island kommuner a handful; non-Western immigrants about a quarter of recipients,
+more in the big cities; genuinely too ill about 10 % among non-Western immigrant women and
+more among long-term recipients of Danish origin; no effort in a year between 10 % and 45 %
+by kommune; a few percent ineligible at review.
 
 Randomness: every kommune has its own stream ``Generator(PCG64(SeedSequence(seed,
 spawn_key=(code,))))``, so a kommune's cases are the same whether it is made alone or with

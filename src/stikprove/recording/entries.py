@@ -250,6 +250,8 @@ def import_entries(
     entries_ok: list[_Entry] = []
     empty = 0
     seen: dict[str, int | None] = {}
+    in_file: list[str] = []  # the filled rows' cases of this study
+    not_mine: list[str] = []  # ... not assigned to the reviewer
 
     def problem(row: int | None, column: str | None, value: object, expected: str) -> None:
         problems.append(Problem(row, column, value, expected, rows.sheet))
@@ -271,10 +273,12 @@ def import_entries(
             if case_id not in units:
                 problem(number, "case_id", case_id, "a case_id of this study")
                 continue
+            in_file.append(case_id)
             if case_id not in slots:
                 _, role, activated = units[case_id]
                 why = " (an unused reserve)" if role == "reserve" and not activated else ""
                 problem(number, "case_id", case_id, f"a case assigned to {reviewer}{why}")
+                not_mine.append(case_id)
                 continue
             if case_id in seen:
                 where = f" (also in row {seen[case_id]})" if seen[case_id] else ""
@@ -290,11 +294,13 @@ def import_entries(
                 before = current[case_id][2]
                 changed = [f for f in codebook.field_names if before.get(f) != values[f]]
                 if changed and not corrections:
+                    shown = _shown_values(codebook, changed, values)
+                    entered = _shown_values(codebook, changed, before)
                     problem(
                         number,
                         ", ".join(changed),
-                        case_id,
-                        f"the values already entered for case {case_id} (fields "
+                        shown,
+                        f"the values already entered for case {case_id}, {entered!r} (fields "
                         f"{', '.join(changed)} differ): to correct them, import with "
                         "--corrections and give a reason",
                     )
@@ -304,6 +310,8 @@ def import_entries(
                     problem(number, REASON_COLUMN, reason, expected)
                     continue
             entries_ok.append(_Entry(number, case_id, values, reason))
+        if not_mine and len(not_mine) == len(problems):
+            _refuse_other_reviewers_worklist(con, round_no, reviewer, in_file, source, problems)
         if problems:
             raise _refused(source, problems)
         result = _write(
@@ -312,6 +320,47 @@ def import_entries(
         if result.written and on_before_commit is not None:
             on_before_commit(result)
     return result
+
+
+def _shown_values(
+    codebook: Codebook, fields: list[str], values: dict[str, str | None]
+) -> str | tuple[str | None, ...] | None:
+    """The values of ``fields`` as a message shows them: one field's value alone, several as
+    a tuple; free text (a note) as "(text)", so it never enters a message."""
+    text = {f.name for f in codebook.fields if f.kind == "text"}
+    shown = tuple("(text)" if f in text and values.get(f) else values.get(f) for f in fields)
+    return shown[0] if len(shown) == 1 else shown
+
+
+def _refuse_other_reviewers_worklist(
+    con: sqlite3.Connection,
+    round_no: int,
+    reviewer: str,
+    case_ids: list[str],
+    source: str,
+    problems: list[Problem],
+) -> None:
+    """When another reviewer has every case of the file (``case_ids``) and ``reviewer`` not
+    all (the only problems found), the file is that reviewer's worklist: say so in one line
+    instead of a problem per row."""
+    assigned: dict[str, set[str]] = {}
+    for case_id, other in con.execute(
+        "SELECT case_id, reviewer FROM assignments WHERE round = ? "
+        "AND case_id IN (SELECT value FROM json_each(?))",
+        (round_no, json.dumps(sorted(set(case_ids)))),
+    ):
+        assigned.setdefault(case_id, set()).add(other)
+    owners = set.intersection(*(assigned.get(c, set()) for c in case_ids)) - {reviewer}
+    if not owners:
+        return
+    owner = sorted(owners)[0]
+    error = ImportRowsError(
+        f"{source}: nothing imported: this worklist belongs to reviewer {owner} (its "
+        f"{len(case_ids)} case(s) are assigned to {owner}, not all to {reviewer}); import it as "
+        f"{owner} (--reviewer {owner}), or import {reviewer}'s own worklist"
+    )
+    error.problems = list(problems)
+    raise error
 
 
 def _refused(source: str, problems: list[Problem]) -> ImportRowsError:
