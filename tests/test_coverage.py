@@ -56,7 +56,7 @@ STANDARD_HOLDS = sorted(set(EDGE_DESIGNS) - {"dominant_full_stratum"})
 def _undercovered(design, replications=4000, **kwargs):
     population, sample, rates = EDGE_DESIGNS[design]
     table = simulate_coverage(
-        population, sample, rates, methods=("korn-graubard", "exact"),
+        population, sample, rates, methods=("korn-graubard", "hypergeometric"),
         replications=replications, seed=2026, **kwargs,
     )  # fmt: skip
     slack = 3 * np.sqrt(0.95 * 0.05 / replications)
@@ -104,7 +104,7 @@ def test_named_strata_and_domains():
         {"461|kvinde": 60, "461|mand": 60, "825|kvinde": 5},
         {"461|kvinde": 0.1, "461|mand": 0.2, "825|kvinde": 0.0},
         domains={"odense": ["461|kvinde", "461|mand"], "læsø": ["825|kvinde"]},
-        methods=("korn-graubard", "exact"),
+        methods=("korn-graubard", "hypergeometric"),
         replications=500,
         seed=3,
     )
@@ -178,7 +178,7 @@ def test_simulation_with_conservative_variance_matches_estimate_proportions():
         ({"true_rates": [0.1, 1.2]}, r"true_rates must be in \[0, 1\], got 1.2"),
         ({"true_rates": [0.1]}, r"true_rates must give the same strata"),
         ({"population_sizes": [117.5, 509]}, r"whole numbers >= 1, got 117.5"),
-        ({"methods": ("beta",)}, r"'exact'; got 'beta'"),
+        ({"methods": ("beta",)}, r"'hypergeometric'; got 'beta'"),
         ({"domains": {"x": ["s9"]}}, r"domain 'x' lists stratum 's9'"),
         ({"replications": 0}, r"replications must be >= 1"),
         ({"confidence_level": 1.5}, r"confidence_level"),

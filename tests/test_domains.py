@@ -220,7 +220,7 @@ def test_df_zero_with_events_uses_one_degree_of_freedom(method):
     assert row["ci_low"] < 0.2 and row["ci_high"] > 0.8
 
 
-@pytest.mark.parametrize("method", [*DESIGN_METHODS, "exact"])
+@pytest.mark.parametrize("method", [*DESIGN_METHODS, "hypergeometric"])
 def test_census_stratum_gives_the_exact_value(method):
     """n_h = N_h: no sampling error, ci_low = ci_high = estimate, se = 0."""
     data = pd.concat([_stratum("census", 5, [1, 0, 0, 1, 0]), _stratum("s", 50, [1, 0, 0, 1])])
@@ -260,9 +260,9 @@ def test_lonely_stratum_after_missing_outcomes_is_handled():
 
 
 def test_exact_method_for_domains_inside_one_stratum():
-    """exact = hypergeometric proportion_ci on the stratum."""
+    """hypergeometric = hypergeometric proportion_ci on the stratum."""
     data = pd.concat([_stratum("s", 30, [1, 0, 0, 0, 0, 1]), _stratum("t", 117, [0, 0, 0, 0])])
-    table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")
+    table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="hypergeometric")
     expected = proportion_ci([2, 0], [6, 4], method="hypergeometric", population_size=[30, 117])
     np.testing.assert_allclose(table["ci_low"], expected.low)
     np.testing.assert_allclose(table["ci_high"], expected.high)
@@ -274,7 +274,7 @@ def test_exact_method_refuses_a_domain_across_strata():
         [_stratum("s", 30, [1, 0, 1], dom=["x", "y", "y"]), _stratum("t", 40, [0, 1], dom="y")]
     )
     with pytest.raises(EstimationError, match=r"'dom': 'y'.*spans 2 strata"):
-        estimate_proportions(data, "y", "stratum", "N", by="dom", method="exact")
+        estimate_proportions(data, "y", "stratum", "N", by="dom", method="hypergeometric")
 
 
 # --- properties ------------------------------------------------------------------------------
@@ -417,8 +417,8 @@ def test_confidence_level_outside_unit_interval_is_refused(level):
 
 
 def test_unknown_method_lists_the_methods():
-    """The message lists every method, 'exact' included."""
-    with pytest.raises(EstimationError, match=r"'korn-graubard'.*'exact'; got 'beta'"):
+    """The message lists every method, 'hypergeometric' included."""
+    with pytest.raises(EstimationError, match=r"'korn-graubard'.*'hypergeometric'; got 'beta'"):
         estimate_proportions(_good(), "y", "stratum", "N", method="beta")
 
 
@@ -463,8 +463,8 @@ def test_degenerate_strata_choice_is_checked_everywhere():
 @given(data=stratified_samples(max_strata=3))
 @settings(max_examples=scaled(60), deadline=None)
 def test_exact_method_is_honest_for_strata(data):
-    """exact per stratum: within [0, 1], contains the estimate, zero width only for a census."""
-    table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")
+    """hypergeometric per stratum: in [0, 1], holds the estimate, zero width only for a census."""
+    table = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="hypergeometric")
     assert (table["ci_low"] <= table["estimate"]).all()
     assert (table["estimate"] <= table["ci_high"]).all()
     assert table["ci_low"].between(0, 1).all() and table["ci_high"].between(0, 1).all()
@@ -476,7 +476,7 @@ def test_exact_method_is_honest_for_strata(data):
 # --- review fixes ------------------------------------------------------------------------------
 
 
-@pytest.mark.parametrize("method", [*DESIGN_METHODS, "exact"])
+@pytest.mark.parametrize("method", [*DESIGN_METHODS, "hypergeometric"])
 def test_one_unsampled_case_and_no_events_is_not_certainty(method):
     """N = 50, 49 outcomes, none an event: [0, 0.02], not [0, 0] (only a census is exact)."""
     data = _stratum("s", 50, [0] * 49)
@@ -570,3 +570,12 @@ def test_category_also_declared_missing_is_refused():
     with pytest.raises(EstimationError, match=r"category 'kan' is also in missing_values"):
         estimate_categories(data, "v", "stratum", "N", categories=["x", "y", "kan"],
                             missing_values=["kan"])  # fmt: skip
+
+
+def test_exact_is_a_deprecated_name_of_hypergeometric():
+    """method="exact" still works, warns, and gives the hypergeometric interval."""
+    data = pd.concat([_stratum("s", 30, [1, 0, 0, 0, 0, 1]), _stratum("t", 117, [0, 0, 0, 0])])
+    with pytest.warns(DeprecationWarning, match="'exact' is deprecated; use 'hypergeometric'"):
+        old = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")
+    new = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="hypergeometric")
+    pd.testing.assert_frame_equal(old, new)

@@ -12,7 +12,7 @@ from scipy import stats
 
 from stikprove.errors import EstimationError
 from stikprove.estimation import PROPORTION_METHODS, ConfidenceInterval, proportion_ci
-from stikprove.estimation.intervals import hypergeometric_bounds
+from stikprove.exact_bounds import hypergeometric_bounds
 from strategies import confidence_levels, counts, finite_counts, scaled
 
 R_DIR = Path(__file__).parent / "fixtures" / "r"

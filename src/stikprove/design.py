@@ -2,8 +2,9 @@
 
 The design step sits below estimation in the flow (frame → protocol → design → sampling →
 store → estimation), so it does not import :mod:`stikprove.estimation`. The interval
-half-widths it needs are computed here from statsmodels' ``proportion_confint`` (Wald,
-Wilson, Clopper–Pearson) and scipy's hypergeometric distribution (:func:`_hypergeometric_bounds`).
+half-widths it needs come from the exact bounds estimation also reports
+(:mod:`stikprove.exact_bounds`: Clopper–Pearson, hypergeometric), statsmodels' Wilson interval,
+and the stratified variance of :mod:`stikprove.variance`.
 
 >>> sample_size(0.05)
 385
@@ -24,8 +25,9 @@ Half-width
       (as the Korn–Graubard interval uses it); ``n_eff = n`` without N, and a census (n = N)
       has half-width 0.
     - ``hypergeometric``: the exact interval for the population count K given x events in n
-      draws from N, divided by N; x is an integer, so the half-width is the larger of those
-      at ``x = floor(p n)`` and ``x = ceil(p n)``. It needs N.
+      draws from N, divided by N, exactly as :func:`stikprove.proportion_ci` reports it
+      (:func:`stikprove.exact_bounds.hypergeometric_interval`); x is an integer, so the
+      half-width is the larger of those at ``x = floor(p n)`` and ``x = ceil(p n)``. It needs N.
 
 Sample size
     :func:`sample_size` is the smallest n whose half-width is at most the margin. Wald has a
@@ -48,6 +50,13 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from stikprove.errors import DesignError, ProtocolError
+from stikprove.exact_bounds import clopper_pearson_interval, hypergeometric_interval
+from stikprove.methods import (
+    ALLOCATION_METHODS,
+    MARGIN_LIMIT,
+    PLANNING_METHOD_OF,
+    SAMPLE_SIZE_METHODS,
+)
 from stikprove.protocol import (
     DOMAIN_STRATUM,
     Protocol,
@@ -55,25 +64,10 @@ from stikprove.protocol import (
     joined_values,
     study_population,
 )
+from stikprove.variance import binary_element_variance, stratum_mean_variance
 
-SAMPLE_SIZE_METHODS = ("wald", "wilson", "clopper-pearson", "hypergeometric")
-"""Interval methods :func:`sample_size` and :func:`expected_half_width` know."""
-
-ALLOCATION_METHODS = ("proportional", "equal", "neyman", "precision")
-"""Allocation methods of :func:`allocate`."""
-
-DESIGN_METHOD_OF = {
-    "korn-graubard": "clopper-pearson",
-    "exact": "hypergeometric",
-    "wilson": "wilson",
-    "wald": "wald",
-    "logit": "wald",
-}
-"""The design-stage interval method used for each domain interval method of a protocol.
-
-In a stratum (an SRSWOR, design effect 1) Korn–Graubard is Clopper–Pearson at the effective
-sample size; the logit interval has no simple half-width and is planned with Wald's.
-"""
+DESIGN_METHOD_OF = PLANNING_METHOD_OF
+"""The sample-size method that plans each domain interval method (see :mod:`stikprove.methods`)."""
 
 
 def _z(confidence_level: float) -> float:
@@ -92,10 +86,6 @@ def _check_unit_interval(name: str, value: float, *, closed: bool = False) -> fl
     return value
 
 
-MARGIN_LIMIT = 0.5
-"""Margins (target half-widths) must be below this: the interval [0, 1] has half-width 0.5."""
-
-
 def _check_margin(name: str, value: Any) -> float:
     """A target half-width in (0, 0.5); 0.5 or more is met by [0, 1] and plans nothing."""
     value = _check_unit_interval(name, value)
@@ -112,55 +102,6 @@ def _check_method(method: str) -> None:
         raise DesignError(
             f"method {method!r} must be one of {', '.join(repr(m) for m in SAMPLE_SIZE_METHODS)}"
         )
-
-
-def _hypergeometric_bounds_array(
-    x: np.ndarray, n: np.ndarray, N: np.ndarray, confidence_level: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact (Clopper–Pearson-type) bounds on the population count K given x of n from N,
-    elementwise over arrays.
-
-    Kept here rather than imported from :mod:`stikprove.estimation.intervals` because the
-    design step lies below estimation in the flow. K_low is the smallest K with
-    P(X >= x | K) > alpha/2, K_high the largest K with P(X <= x | K) > alpha/2, K between
-    x and N - (n - x) (Buonaccorsi 1987; Wang 2015, "Exact confidence intervals for the
-    hypergeometric parameter"). Both tails are monotone in K, so each bound is a bisection.
-    """
-    x, n, N = (np.asarray(a, dtype=np.int64) for a in np.broadcast_arrays(x, n, N))
-    half_alpha = (1 - confidence_level) / 2
-    first, last = x, N - (n - x)
-
-    def upper_ok(k):  # P(X >= x | K = k) > alpha/2, false then true as k grows
-        return stats.hypergeom.sf(x - 1, N, k, n) > half_alpha
-
-    def lower_ok(k):  # P(X <= x | K = k) > alpha/2, true then false as k grows
-        return stats.hypergeom.cdf(x, N, k, n) > half_alpha
-
-    lo, hi = first.copy(), last.copy()
-    while (lo < hi).any():
-        mid = (lo + hi) // 2
-        ok = upper_ok(mid)
-        active = lo < hi
-        hi = np.where(active & ok, mid, hi)
-        lo = np.where(active & ~ok, mid + 1, lo)
-    k_low = lo  # where no K qualifies this ends at `last`, as the scalar search did
-    lo, hi = first.copy(), last.copy()
-    while (lo < hi).any():
-        mid = (lo + hi + 1) // 2
-        ok = lower_ok(mid)
-        active = lo < hi
-        lo = np.where(active & ok, mid, lo)
-        hi = np.where(active & ~ok, mid - 1, hi)
-    k_high = lo
-    return k_low, k_high
-
-
-def _hypergeometric_bounds(x: int, n: int, N: int, confidence_level: float) -> tuple[int, int]:
-    """:func:`_hypergeometric_bounds_array` for one x, n, N."""
-    low, high = _hypergeometric_bounds_array(
-        np.array([x]), np.array([n]), np.array([N]), confidence_level
-    )
-    return int(low[0]), int(high[0])
 
 
 def expected_half_width(
@@ -194,25 +135,22 @@ def expected_half_width(
             finite = np.isfinite(NN)
             n_eff = nn.copy()
             n_eff[finite] = nn[finite] * (NN[finite] - 1) / (NN[finite] - nn[finite])
-            low, high = proportion_confint(
-                pp * n_eff,
-                n_eff,
-                alpha=1 - confidence_level,
-                method="wilson" if method == "wilson" else "beta",
-            )
+            if method == "wilson":
+                low, high = proportion_confint(pp * n_eff, n_eff, 1 - confidence_level, "wilson")
+            else:
+                low, high = clopper_pearson_interval(pp * n_eff, n_eff, 1 - confidence_level)
             out[live] = (np.asarray(high) - np.asarray(low)) / 2
         else:
             if not np.isfinite(NN).all():
                 raise DesignError(
                     "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
                 )
-            ni, Ni = nn.astype(np.int64), NN.astype(np.int64)
-            widths = np.zeros(len(ni))
-            for x in (np.floor(pp * ni), np.ceil(pp * ni)):
-                k_low, k_high = _hypergeometric_bounds_array(
-                    x.astype(np.int64), ni, Ni, confidence_level
-                )
-                widths = np.maximum(widths, (k_high - k_low) / (2 * Ni))
+            # The interval estimation reports for x of n (exact_bounds), at the whole counts
+            # either side of the anticipated p n: the plan's half-width is the larger.
+            widths = np.zeros(len(nn))
+            for x in (np.floor(pp * nn + 1e-9), np.ceil(pp * nn - 1e-9)):
+                low, high = hypergeometric_interval(x, nn, NN, 1 - confidence_level)
+                widths = np.maximum(widths, (high - low) / 2)
             out[live] = widths
     return float(out) if scalar else out
 
@@ -438,13 +376,11 @@ class DomainTarget:
 
 
 def _unit_variances(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
-    """N_h² (1 − f_h) S_h² / n_h per stratum, S_h² = N_h / (N_h − 1) p_h q_h: the stratum's
-    contribution to the variance of a domain total (0 for a census, inf with no case)."""
-    N = sizes.astype(float)
-    n = np.asarray(n, dtype=float)
-    s2 = np.where(N > 1, N / np.maximum(N - 1, 1), 0.0) * p * (1 - p)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(n >= N, 0.0, np.where(n > 0, N * N * (1 - n / N) * s2 / n, np.inf))
+    """N_h² (1 − f_h) S_h² / n_h per stratum at the anticipated rates (S_h² the population's,
+    N_h/(N_h − 1) p_h q_h): the stratum's term of the variance of a domain total, from the one
+    stratified variance (:mod:`stikprove.variance`); 0 for a census, inf with no case."""
+    N = np.asarray(sizes, dtype=float)
+    return N * N * stratum_mean_variance(N, n, binary_element_variance(p, N))
 
 
 def domain_half_width(

@@ -1,4 +1,4 @@
-# Reference bounds for stikprove.design._hypergeometric_bounds (exact interval for the
+# Reference bounds for stikprove.exact_bounds.hypergeometric_bounds (exact interval for the
 # population count K given x events in a sample of n from N; alpha split equally).
 # Run:  Rscript tests/reference/hypergeometric_bounds.R > tests/reference/hypergeometric_bounds_R.csv
 # K_low  = smallest K with P(X >= x | K) > alpha/2,  K_high = largest K with P(X <= x | K) > alpha/2,

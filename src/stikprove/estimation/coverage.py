@@ -18,7 +18,7 @@ How (all numpy, no loop over replications or domains):
   computes for such a domain (the ratio's linearization variance reduces to this when N̂_d = N_d;
   with ``degenerate_strata="conservative"`` its added term too).
 - The intervals come from :func:`~stikprove.estimation.design_intervals.domain_interval` (the
-  same code and edge rule the estimates use) and, for ``exact``, the hypergeometric interval on
+  same code and edge rule the estimates use) and, for ``hypergeometric``, the exact interval on
   domains that are one stratum.
 - One-stratum domains (the usual case: every stratum of a national design) are computed once per
   distinct (stratum, x), counted over all replications with one ``bincount`` and weighted by
@@ -40,12 +40,19 @@ import pandas as pd
 
 from stikprove.errors import EstimationError
 from stikprove.estimation.design_intervals import (
-    DESIGN_METHODS,
     check_design_method,
     domain_interval,
 )
 from stikprove.estimation.domains import _check_degenerate
-from stikprove.estimation.intervals import check_confidence_level, hypergeometric_bounds
+from stikprove.estimation.intervals import check_confidence_level
+from stikprove.exact_bounds import hypergeometric_interval
+from stikprove.methods import DOMAIN_INTERVAL_METHODS
+from stikprove.variance import (
+    binary_element_variance,
+    negligible_to_zero,
+    stratified_variance,
+    stratum_mean_variance,
+)
 
 __all__ = ["COVERAGE_COLUMNS", "simulate_coverage"]
 
@@ -64,7 +71,7 @@ COVERAGE_COLUMNS = (
 )
 """Columns of :func:`simulate_coverage`."""
 
-_COVERAGE_METHODS = (*DESIGN_METHODS, "exact")
+_COVERAGE_METHODS = DOMAIN_INTERVAL_METHODS
 
 _DRAW_CHUNK = 4_000_000
 """Strata × replications drawn at once (about 32 MB of int64 draws)."""
@@ -172,18 +179,17 @@ def _domain_quantities(
     member = member.astype(float)
     size_d = big_n @ member
     share = big_n[:, None] * member / size_d
-    share2 = share * share
     rate = counts / small_n
     census = small_n >= big_n
     sampled = ~census
-    fpc_over_n = (1.0 - small_n / big_n) / small_n
-    s2 = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 0.0) * rate * (1 - rate)
-    r_variance = (s2 * fpc_over_n) @ share2
+    s2 = binary_element_variance(rate, small_n)
+    r_variance = negligible_to_zero(stratified_variance(big_n, small_n, s2, share))
     variance = r_variance
     if degenerate_strata == "conservative":
         blind = ((rate <= 0) | (rate >= 1) | (small_n < 2)) & sampled
         shrunk = (counts + 0.5) / (small_n + 1.0)
-        variance = (np.where(blind, shrunk * (1 - shrunk), s2) * fpc_over_n) @ share2
+        s2 = np.where(blind, shrunk * (1 - shrunk), s2)
+        variance = stratified_variance(big_n, small_n, s2, share)
     census_pop = (big_n * census) @ member
     sampled_pop = (big_n * sampled) @ member
     kish_den = (big_n**2 / small_n * sampled) @ member
@@ -201,7 +207,7 @@ def _domain_quantities(
     return {
         "estimate": rate @ share,
         "se": np.sqrt(variance),
-        "no_variance": r_variance <= 1e-20,  # se <= 1e-10, as design_ci
+        "no_variance": r_variance == 0,  # zero up to rounding is zero (negligible_to_zero)
         "df": (n_d - member.sum(axis=0))[None, :],
         "n": n_d[None, :],
         "census_share": (census_pop / size_d)[None, :],
@@ -232,11 +238,8 @@ def _intervals(quantities: dict[str, np.ndarray], level: float, method: str):
 
 
 def _exact_intervals(x, small_n, big_n, level):
-    """Hypergeometric interval for one-stratum domains (as estimate_proportions "exact")."""
-    m_low, m_high = hypergeometric_bounds(x, small_n, big_n, 1.0 - level)
-    estimate = x / small_n
-    # as estimate_proportions: the interval always contains x/n
-    return np.minimum(m_low / big_n, estimate), np.maximum(m_high / big_n, estimate)
+    """Hypergeometric interval for one-stratum domains (as estimate_proportions reports it)."""
+    return hypergeometric_interval(x, small_n, big_n, 1.0 - level)
 
 
 def _domain_intervals(
@@ -249,7 +252,7 @@ def _domain_intervals(
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Estimates and intervals for one domain made of the given strata; counts is (k, H_d)."""
     counts = np.asarray(counts, dtype=float)
-    if method == "exact":
+    if method == "hypergeometric":
         if len(big_n) != 1:
             raise AssertionError("exact is only simulated for one-stratum domains")
         low, high = _exact_intervals(counts[:, 0], small_n[0], big_n[0], level)
@@ -268,18 +271,17 @@ def _stratum_quantities(
     rate = x / small_n
     census = small_n >= big_n
     sampled = (~census).astype(float)
-    fpc_over_n = (1.0 - small_n / big_n) / small_n
-    s2 = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 0.0) * rate * (1 - rate)
-    r_variance = s2 * fpc_over_n
+    s2 = binary_element_variance(rate, small_n)
+    r_variance = negligible_to_zero(stratum_mean_variance(big_n, small_n, s2))
     variance = r_variance
     if degenerate_strata == "conservative":
         blind = ((rate <= 0) | (rate >= 1) | (small_n < 2)) & ~census
         shrunk = (x + 0.5) / (small_n + 1.0)
-        variance = np.where(blind, shrunk * (1 - shrunk), s2) * fpc_over_n
+        variance = stratum_mean_variance(big_n, small_n, np.where(blind, shrunk * (1 - shrunk), s2))
     return {
         "estimate": rate,
         "se": np.sqrt(variance),
-        "no_variance": r_variance <= 1e-20,
+        "no_variance": r_variance == 0,
         "df": small_n - 1.0,
         "n": small_n,
         "census_share": census.astype(float),
@@ -298,7 +300,7 @@ def simulate_coverage(
     sample_sizes: Sequence[int] | Mapping[str, int],
     true_rates: Sequence[float] | Mapping[str, float],
     domains: Mapping[str, Sequence[str]] | None = None,
-    methods: Sequence[str] = ("korn-graubard", "logit", "wald", "wilson", "exact"),
+    methods: Sequence[str] = ("korn-graubard", "logit", "wald", "wilson", "hypergeometric"),
     confidence_level: float = 0.95,
     replications: int = 2000,
     seed: int | np.random.Generator | None = None,
@@ -316,8 +318,8 @@ def simulate_coverage(
     domains
         Mapping domain name -> its strata. Default: every stratum on its own, plus ``all``.
     methods
-        Any of ``korn-graubard``, ``logit``, ``wald``, ``wilson`` and ``exact``. ``exact``
-        (hypergeometric) is reported only for domains of one stratum.
+        Any of ``korn-graubard``, ``logit``, ``wald``, ``wilson`` and ``hypergeometric``
+        (``exact`` is its deprecated name), which is reported only for domains of one stratum.
     confidence_level
         In (0, 1).
     replications
@@ -354,8 +356,7 @@ def simulate_coverage(
     methods = [methods] if isinstance(methods, str) else list(methods)
     if not methods:
         raise EstimationError("methods must name at least one method, got none")
-    for method in methods:
-        check_design_method(method, extra=("exact",))
+    methods = [check_design_method(method, extra=("hypergeometric",)) for method in methods]
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
         raise EstimationError(f"replications must be a whole number >= 1, got {replications!r}")
     if replications < 1:
@@ -377,7 +378,7 @@ def simulate_coverage(
     truth_multi = (events @ member) / (big_n @ member)
     offsets = np.concatenate([[0], np.cumsum(small_int[single] + 1)])
     frequency = np.zeros(offsets[-1], dtype=np.int64)
-    design_methods = [m for m in methods if m != "exact"]
+    design_methods = [m for m in methods if m != "hypergeometric"]
     # below, above, summed width per multi-stratum domain and method
     totals = {m: np.zeros((3, len(multi))) for m in design_methods}
     tolerance = 1e-12
@@ -413,7 +414,7 @@ def simulate_coverage(
         quantities = _stratum_quantities(x, big_n[h], small_n[h], degenerate_strata)
         truth = events[h] / big_n[h]
         for method in methods:
-            if method == "exact":
+            if method == "hypergeometric":
                 low, high = _exact_intervals(x, small_n[h], big_n[h], level)
             else:
                 low, high = _intervals(quantities, level, method)
@@ -433,7 +434,7 @@ def simulate_coverage(
         for method in methods:
             if len(idx) == 1:
                 below, above, width = by_stratum[method][:, single_index[int(idx[0])]]
-            elif method == "exact":
+            elif method == "hypergeometric":
                 continue
             else:
                 below, above, width = totals[method][:, multi_index[name]] / replications

@@ -59,36 +59,16 @@ import numpy as np
 from scipy import special
 
 from stikprove.errors import EstimationError
-from stikprove.estimation.intervals import (
-    ConfidenceInterval,
-    check_confidence_level,
-    hypergeometric_bounds,
-)
+from stikprove.estimation.intervals import ConfidenceInterval, check_confidence_level
+from stikprove.exact_bounds import clopper_pearson_real, hypergeometric_bounds
+from stikprove.methods import DEPRECATED_METHOD_NAMES, DESIGN_INTERVAL_METHODS, canonical_method
+from stikprove.variance import NEGLIGIBLE_VARIANCE
 
 __all__ = ["DESIGN_METHODS", "clopper_pearson_real", "design_ci", "domain_interval"]
 
 
-def clopper_pearson_real(p: np.ndarray, m: np.ndarray, alpha: float):
-    """Clopper–Pearson bounds at proportion p with a real-valued number of trials m.
-
-    x = p·m; low = Beta(alpha/2; x, m - x + 1) (0 if x = 0), high = Beta(1 - alpha/2; x + 1, m - x)
-    (1 if x = m): the form Korn & Graubard (1998) use for an effective sample size.
-    """
-    p = np.clip(np.asarray(p, dtype=float), 0.0, 1.0)
-    m = np.maximum(np.asarray(m, dtype=float), 1e-12)
-    x = p * m
-    with np.errstate(invalid="ignore", divide="ignore"):
-        low = np.where(x > 0, special.betaincinv(np.maximum(x, 1e-300), m - x + 1, alpha / 2), 0.0)
-        high = np.where(
-            x < m,
-            special.betaincinv(x + 1, np.maximum(m - x, 1e-300), 1 - alpha / 2),
-            1.0,
-        )
-    return low, high
-
-
-_SE_ZERO = 1e-10
-"""A standard error at or below this is treated as 0 (no variance information)."""
+_SE_ZERO = float(np.sqrt(NEGLIGIBLE_VARIANCE))
+"""A standard error at or below this (1e-10) is treated as 0 (no variance information)."""
 
 
 def _t(alpha: float, df: np.ndarray) -> np.ndarray:
@@ -132,18 +112,21 @@ def _wilson(p, se, df, n, alpha):
     return centre - half, centre + half
 
 
-DESIGN_METHODS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = {
-    "wald": _wald,
-    "logit": _logit,
-    "korn-graubard": _korn_graubard,
-    "wilson": _wilson,
-}
+DESIGN_METHODS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = dict(
+    zip(DESIGN_INTERVAL_METHODS, (_wald, _logit, _korn_graubard, _wilson), strict=True)
+)
 """Design-based interval methods: name -> function(p, se, df, n, alpha) -> (low, high)."""
 
 
 def check_design_method(method: str, extra: tuple[str, ...] = ()) -> str:
-    """Return ``method`` or raise EstimationError listing the known methods."""
+    """``method`` under its current name, or EstimationError listing the known methods.
+
+    A deprecated name (``exact`` for ``hypergeometric``, see :mod:`stikprove.methods`) is
+    accepted where its new name is, with a DeprecationWarning.
+    """
     known = (*DESIGN_METHODS, *extra)
+    if DEPRECATED_METHOD_NAMES.get(method) in known:
+        return canonical_method(method, stacklevel=4)
     if method not in known:
         names = ", ".join(map(repr, known))
         raise EstimationError(f"method must be one of {names}; got {method!r}")

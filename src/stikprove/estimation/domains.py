@@ -67,11 +67,13 @@ import pandas as pd
 
 from stikprove.errors import EstimationError
 from stikprove.estimation.design_intervals import (
-    DESIGN_METHODS,
     check_design_method,
     domain_interval,
 )
-from stikprove.estimation.intervals import check_confidence_level, hypergeometric_bounds
+from stikprove.estimation.intervals import check_confidence_level
+from stikprove.exact_bounds import hypergeometric_interval
+from stikprove.methods import DOMAIN_INTERVAL_METHODS
+from stikprove.variance import element_variance, negligible_to_zero, stratum_mean_variance
 
 __all__ = [
     "DEGENERATE_STRATA",
@@ -86,7 +88,7 @@ __all__ = [
 ESTIMATE_COLUMNS = ("n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff")
 """Columns of :func:`estimate_proportions` after the ``by`` columns."""
 
-DOMAIN_METHODS = (*DESIGN_METHODS, "exact")
+DOMAIN_METHODS = DOMAIN_INTERVAL_METHODS
 
 DEGENERATE_STRATA = ("standard", "conservative")
 """Variance choices for sampled strata without variance information (see the module docstring):
@@ -300,10 +302,10 @@ def _summarise(design: _Design, degenerate_strata: str = "standard") -> dict[str
     spread = np.bincount(cell_index, weights=(z - mean_cell[cell_index]) ** 2)
     zbar = mean_cell * n_hd / nh
     squares = spread + n_hd * (mean_cell - zbar) ** 2 + (nh - n_hd) * zbar**2
-    fpc = 1.0 - nh / big_n[cell_h]
-    scale = np.divide(nh, nh - 1, out=np.zeros_like(nh), where=nh > 1)
-    contribution = fpc * scale * squares
-    r_variance = np.bincount(cell_d, weights=contribution, minlength=n_domains)
+    # The stratified SRSWOR variance of the domain total of z (stikprove.variance), summed
+    # over the domain's cells: n_h² (1 − f_h) S²_z / n_h per cell.
+    contribution = nh * nh * stratum_mean_variance(big_n[cell_h], nh, element_variance(squares, nh))
+    r_variance = negligible_to_zero(np.bincount(cell_d, weights=contribution, minlength=n_domains))
     variance = r_variance
     if degenerate_strata == "conservative":
         # Strata whose uncertainty the linearization misses: a sampled stratum with one case,
@@ -315,7 +317,8 @@ def _summarise(design: _Design, degenerate_strata: str = "standard") -> dict[str
         blind = ((nh < 2) | constant) & ~census_h[cell_h]
         shrunk = (y_cell + 0.5) / (n_hd + 1.0)
         share = w[cell_h] * n_hd / weight_d[cell_d]
-        floor = share**2 * fpc * shrunk * (1 - shrunk) / n_hd
+        # (a blind cell holds its whole stratum: n_hd = n_h there)
+        floor = share**2 * stratum_mean_variance(big_n[cell_h], n_hd, shrunk * (1 - shrunk))
         variance = r_variance + np.bincount(
             cell_d, weights=np.where(blind, floor, 0.0), minlength=n_domains
         )
@@ -369,19 +372,17 @@ def _table(
 ) -> pd.DataFrame:
     alpha = 1.0 - confidence_level
     p, se, n = summary["estimate"], summary["se"], summary["n"]
-    if method == "exact":
+    if method == "hypergeometric":
         spread = np.flatnonzero(summary["strata"] != 1)
         if spread.size:
             example = design.keys.iloc[int(spread[0])].to_dict() if len(design.keys.columns) else {}
             raise EstimationError(
-                "method 'exact' needs every domain inside one stratum; domain "
+                "method 'hypergeometric' needs every domain inside one stratum; domain "
                 f"{example or '(whole population)'} spans {int(summary['strata'][spread[0]])} "
                 f"strata ({spread.size} such domain(s)); use 'korn-graubard' instead"
             )
         big = summary["sampled_population"] + summary["n"] - summary["sampled_n"]
-        m_low, m_high = hypergeometric_bounds(np.round(summary["x"]), n, big, alpha)
-        # x/n can fall just outside [M_low/N, M_high/N] when n is close to N: keep it inside.
-        low, high = np.minimum(m_low / big, p), np.maximum(m_high / big, p)
+        low, high = hypergeometric_interval(np.round(summary["x"]), n, big, alpha)
     else:
         low, high = domain_interval(
             p,
@@ -398,7 +399,7 @@ def _table(
             sampled_x=summary["sampled_x"],
             sampled_n=summary["sampled_n"],
             sampled_population=summary["sampled_population"],
-            no_variance=summary["r_variance"] <= 1e-20,  # se <= 1e-10, as design_ci
+            no_variance=summary["r_variance"] == 0,  # negligible_to_zero made it exact
         )
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = p * (1 - p) / se**2
@@ -447,8 +448,9 @@ def estimate_proportions(
         In (0, 1).
     method
         ``korn-graubard`` (default; R svyciprop ``method="beta"``), ``logit`` (``"logit"``),
-        ``wald`` (``"mean"``), ``wilson`` (design-adjusted via n_eff), or ``exact``
-        (hypergeometric, only for domains inside one stratum; for a domain covering part of a
+        ``wald`` (``"mean"``), ``wilson`` (design-adjusted via n_eff), or ``hypergeometric``
+        (the exact interval, only for domains inside one stratum; ``exact`` is its deprecated
+        name; for a domain covering part of a
         stratum the domain's population is unknown, and the largest possible one,
         n_d + N_h - n_h, is used: conservative).
     degenerate_strata
@@ -483,7 +485,7 @@ def estimate_proportions(
         A missing column, an outcome value other than 0/1/missing, a missing stratum or domain
         value, N_h not a whole number, varying within a stratum or smaller than the stratum's
         sampled rows, confidence_level outside (0, 1), an unknown method or degenerate_strata,
-        or ``exact`` for a domain that spans strata.
+        or ``hypergeometric`` for a domain that spans strata.
 
     Examples
     --------
@@ -493,7 +495,7 @@ def estimate_proportions(
        n  estimate  df
     0  7  0.527778   5
     """
-    check_design_method(method, extra=("exact",))
+    method = check_design_method(method, extra=("hypergeometric",))
     level = check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     design = _design(data, outcome, strata, population_size, by)
@@ -730,7 +732,7 @@ def outcome_bounds(
           ``ci_high_missing_as_1``: upper confidence limit with missing as 1; together an
           interval that allows for both sampling error and any pattern of missingness.
     """
-    check_design_method(method, extra=("exact",))
+    method = check_design_method(method, extra=("hypergeometric",))
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     strata_cols, by_cols = _validate(data, outcome, strata, population_size, by)
@@ -803,7 +805,7 @@ def estimate_categories(
         The ``by`` columns, ``category``, then the columns of :func:`estimate_proportions`;
         sorted by the ``by`` columns, then by category in the order of ``categories``.
     """
-    check_design_method(method, extra=("exact",))
+    method = check_design_method(method, extra=("hypergeometric",))
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     strata_cols, by_cols = _validate(data, variable, strata, population_size, by)

@@ -14,8 +14,8 @@ Written by hand, and why:
   section 4.1.2 (lower bound 0 at x = 0, upper bound 1 at x = n), which we want.
 - ``hypergeometric``: neither scipy nor statsmodels inverts the hypergeometric tail tests for
   sampling without replacement from a finite population, which is what a stratum of a small
-  kommune is. Konijn (1973), Buonaccorsi (1987) and Wright (1991) describe it; it is computed by
-  a vectorised integer bisection on ``scipy.stats.hypergeom`` tail probabilities.
+  kommune is. Konijn (1973), Buonaccorsi (1987) and Wright (1991) describe it; it lives with
+  Clopper–Pearson in :mod:`stikprove.exact_bounds`, which the design step plans with too.
 
 References
 ----------
@@ -53,6 +53,12 @@ from scipy import stats
 from statsmodels.stats.proportion import proportion_confint
 
 from stikprove.errors import EstimationError
+from stikprove.exact_bounds import (
+    clopper_pearson_interval,
+    hypergeometric_bounds,
+    hypergeometric_interval,
+)
+from stikprove.methods import PROPORTION_INTERVAL_METHODS
 
 __all__ = [
     "PROPORTION_METHODS",
@@ -159,108 +165,34 @@ def _jeffreys(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.nd
 def _clopper_pearson(
     x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None
 ):
-    """Clopper & Pearson (1934) 'exact' interval from Beta quantiles (Newcombe 1998, method 5).
-
-    Computed by statsmodels ``proportion_confint(method="beta")``; equals R's ``binom.test``.
-    """
-    return proportion_confint(x, n, alpha=alpha, method="beta")
-
-
-def hypergeometric_bounds(
-    x: np.ndarray, n: np.ndarray, population_size: np.ndarray, alpha: float
-) -> tuple[np.ndarray, np.ndarray]:
-    """Exact bounds (M_low, M_high) on the number of successes M in a finite population.
-
-    x successes in a simple random sample without replacement of n from N = ``population_size``.
-    The confidence set inverts the two one-sided hypergeometric tail tests, each at alpha/2
-    (Konijn 1973; Buonaccorsi 1987; Wright 1991):
-
-        M_high = max{M : P(X <= x | M) > alpha/2},   M_low = min{M : P(X >= x | M) > alpha/2},
-
-    over the M compatible with the sample, x <= M <= N - (n - x). P(X <= x | M) falls and
-    P(X >= x | M) rises with M, so each bound is found by integer bisection, all inputs at once
-    (about log2(N) vectorised ``scipy.stats.hypergeom`` calls). Every M outside [M_low, M_high]
-    is rejected by a test of size at most alpha/2, so the coverage is at least 1 - alpha for every
-    M. A census (n = N) leaves only M = x: the interval is the exact value. When cases are
-    unsampled (n < N) but the inversion leaves a single M (few unsampled cases: x = 0 of 49 from
-    50 rejects M = 1 at P = 1/50), the neighbouring M with the larger tail probability is added,
-    so that only a census gives zero width; this only widens the set, keeping the coverage.
-    """
-    x, n, big_n = (np.asarray(a, dtype=np.int64) for a in (x, n, population_size))
-    x, n, big_n = np.broadcast_arrays(x, n, big_n)
-    shape = x.shape
-    # Each distinct (x, n, N) once: simulations and tables repeat them a lot.
-    keys, inverse = np.unique(
-        np.stack([x.ravel(), n.ravel(), big_n.ravel()], axis=1), axis=0, return_inverse=True
-    )
-    inverse = inverse.ravel()
-    x, n, big_n = keys[:, 0], keys[:, 1], keys[:, 2]
-    half = alpha / 2
-
-    # Upper bound: largest M in [x, N - n + x] with cdf(x; M) > alpha/2 (true at M = x).
-    lo = x.copy()
-    hi = big_n - n + x
-    while np.any(lo < hi):
-        mid = (lo + hi + 1) // 2
-        accept = stats.hypergeom.cdf(x, big_n, mid, n) > half
-        active = lo < hi
-        lo = np.where(active & accept, mid, lo)
-        hi = np.where(active & ~accept, mid - 1, hi)
-    m_high = lo
-
-    # Lower bound: smallest M in [x, N - n + x] with sf(x - 1; M) > alpha/2 (true at the top).
-    lo = x.copy()
-    hi = big_n - n + x
-    while np.any(lo < hi):
-        mid = (lo + hi) // 2
-        accept = stats.hypergeom.sf(x - 1, big_n, mid, n) > half
-        active = lo < hi
-        hi = np.where(active & accept, mid, hi)
-        lo = np.where(active & ~accept, mid + 1, lo)
-    m_low = hi
-
-    # With few unsampled cases the inversion can leave a single M although N > n (x = 0 of 49
-    # from 50: P(X = 0 | M = 1) = 1/50 < 0.025, so M = 1 is rejected and the interval is
-    # [0, 0]). Only a census may give zero width, so add the neighbouring M with the larger
-    # tail probability: the interval only widens and the coverage stays >= 1 - alpha.
-    single = (m_low == m_high) & (n < big_n)
-    if np.any(single):
-        xs, ns, bs, ms = x[single], n[single], big_n[single], m_low[single]
-        up_ok = ms + 1 <= bs - ns + xs
-        down_ok = ms - 1 >= xs
-        p_up = np.where(up_ok, stats.hypergeom.cdf(xs, bs, np.minimum(ms + 1, bs), ns), -1.0)
-        p_down = np.where(down_ok, stats.hypergeom.sf(xs - 1, bs, np.maximum(ms - 1, 0), ns), -1.0)
-        go_up = up_ok & (p_up >= p_down)
-        m_high[single] = np.where(go_up, ms + 1, ms)
-        m_low[single] = np.where(~go_up & down_ok, ms - 1, ms)
-    return m_low[inverse].reshape(shape), m_high[inverse].reshape(shape)
+    """Clopper & Pearson (1934) 'exact' interval (Newcombe 1998, method 5); equals R's
+    ``binom.test``. See :func:`stikprove.exact_bounds.clopper_pearson_interval`."""
+    return clopper_pearson_interval(x, n, alpha)
 
 
 def _hypergeometric(x: np.ndarray, n: np.ndarray, alpha: float, population_size: np.ndarray | None):
     """Exact interval for M/N under sampling without replacement (Konijn 1973; Buonaccorsi 1987;
-    Wright 1991). See :func:`hypergeometric_bounds`. Needs ``population_size``.
+    Wright 1991). See :func:`stikprove.exact_bounds.hypergeometric_bounds`. Needs
+    ``population_size``.
     """
     if population_size is None:
         raise EstimationError(
             "method 'hypergeometric' needs population_size (the N the n cases were drawn from)"
         )
-    m_low, m_high = hypergeometric_bounds(x, n, population_size, alpha)
-    return m_low / population_size, m_high / population_size
+    return hypergeometric_interval(x, n, population_size, alpha)
 
 
 _Method = Callable[
     [np.ndarray, np.ndarray, float, "np.ndarray | None"], tuple[np.ndarray, np.ndarray]
 ]
 
-PROPORTION_METHODS: dict[str, _Method] = {
-    "wald": _wald,
-    "wilson": _wilson,
-    "wilson-cc": _wilson_cc,
-    "agresti-coull": _agresti_coull,
-    "jeffreys": _jeffreys,
-    "clopper-pearson": _clopper_pearson,
-    "hypergeometric": _hypergeometric,
-}
+PROPORTION_METHODS: dict[str, _Method] = dict(
+    zip(
+        PROPORTION_INTERVAL_METHODS,
+        (_wald, _wilson, _wilson_cc, _agresti_coull, _jeffreys, _clopper_pearson, _hypergeometric),
+        strict=True,
+    )
+)
 """Interval methods for plain counts: name -> function(x, n, alpha, population_size)."""
 
 

@@ -25,6 +25,12 @@ from stikprove.codebook import Codebook, default_codebook, load_codebook
 from stikprove.errors import ProtocolError
 from stikprove.frame import ALLOWED_VALUES, FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
+from stikprove.methods import (
+    ALLOCATION_METHODS,
+    DEPRECATED_METHOD_NAMES,
+    DOMAIN_INTERVAL_METHODS,
+    MARGIN_LIMIT,
+)
 
 FRAME_VALUES: Mapping[str, tuple[Any, ...]] = MappingProxyType(
     {**ALLOWED_VALUES, "health_exempt": (True, False)}
@@ -50,12 +56,9 @@ COLLAPSIBLE = ("sex", "origin", "category")
 DOMAIN_STRATUM = "stratum"
 DOMAIN_ALL = "all"
 
-INTERVAL_METHODS = ("korn-graubard", "logit", "wald", "wilson", "exact")
-ALLOCATION_METHODS = ("proportional", "equal", "neyman", "precision")
+INTERVAL_METHODS = (*DOMAIN_INTERVAL_METHODS, *DEPRECATED_METHOD_NAMES)
 COORDINATION_MODES = ("independent", "overlap", "avoid")
 STRATUM_SEPARATOR = "|"
-MARGIN_LIMIT = 0.5
-"""Margins (target half-widths) must be below this: [0, 1] itself has half-width 0.5."""
 
 
 def band_labels(breaks: tuple[float, ...] | list[float]) -> tuple[str, ...]:

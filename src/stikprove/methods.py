@@ -1,0 +1,81 @@
+"""Method names and limits shared by every step: one list per kind of method.
+
+The protocol check (:mod:`stikprove.protocol`), the design step (:mod:`stikprove.design`) and
+estimation (:mod:`stikprove.estimation`) all name their methods from here, so a name accepted
+in one place is accepted in the others. The functions behind the names live with their step
+(each registry maps these names to functions). This module sits below every step.
+"""
+
+from __future__ import annotations
+
+import warnings
+
+__all__ = [
+    "ALLOCATION_METHODS",
+    "DEPRECATED_METHOD_NAMES",
+    "DESIGN_INTERVAL_METHODS",
+    "DOMAIN_INTERVAL_METHODS",
+    "MARGIN_LIMIT",
+    "PLANNING_METHOD_OF",
+    "PROPORTION_INTERVAL_METHODS",
+    "SAMPLE_SIZE_METHODS",
+    "canonical_method",
+]
+
+MARGIN_LIMIT = 0.5
+"""Margins (target half-widths) must be below this: the interval [0, 1] has half-width 0.5."""
+
+ALLOCATION_METHODS = ("proportional", "equal", "neyman", "precision")
+"""Allocation methods of :func:`stikprove.design.allocate` and a protocol's ``allocation``."""
+
+SAMPLE_SIZE_METHODS = ("wald", "wilson", "clopper-pearson", "hypergeometric")
+"""Interval methods :func:`stikprove.design.sample_size` plans with."""
+
+PROPORTION_INTERVAL_METHODS = (
+    "wald",
+    "wilson",
+    "wilson-cc",
+    "agresti-coull",
+    "jeffreys",
+    "clopper-pearson",
+    "hypergeometric",
+)
+"""Interval methods for plain counts (:func:`stikprove.proportion_ci`)."""
+
+DESIGN_INTERVAL_METHODS = ("wald", "logit", "korn-graubard", "wilson")
+"""Design-based interval methods from (estimate, se, df, n) (:func:`stikprove.design_ci`)."""
+
+DOMAIN_INTERVAL_METHODS = (*DESIGN_INTERVAL_METHODS, "hypergeometric")
+"""Interval methods for a domain estimate: the design-based ones and the exact hypergeometric
+interval for a domain inside one stratum (the same name and interval as in proportion_ci)."""
+
+DEPRECATED_METHOD_NAMES = {"exact": "hypergeometric"}
+"""Old method names still accepted, with a DeprecationWarning (scipy's ``exact`` is
+Clopper–Pearson, so the hypergeometric interval is no longer called ``exact``)."""
+
+PLANNING_METHOD_OF = {
+    "korn-graubard": "clopper-pearson",
+    "hypergeometric": "hypergeometric",
+    "exact": "hypergeometric",
+    "wilson": "wilson",
+    "wald": "wald",
+    "logit": "wald",
+}
+"""The sample-size method that plans each domain interval method of a protocol.
+
+In a stratum (an SRSWOR, design effect 1) Korn–Graubard is Clopper–Pearson at the effective
+sample size; the logit interval has no simple half-width and is planned with Wald's.
+"""
+
+
+def canonical_method(method: str, stacklevel: int = 3) -> str:
+    """``method`` under its current name: a deprecated name warns and gives the new one."""
+    new = DEPRECATED_METHOD_NAMES.get(method) if isinstance(method, str) else None
+    if new is None:
+        return method
+    warnings.warn(
+        f"method {method!r} is deprecated; use {new!r} (the same interval)",
+        DeprecationWarning,
+        stacklevel=stacklevel,
+    )
+    return new
