@@ -10,19 +10,13 @@ text, recorded with every sample drawn from it.
 :func:`study_population` applies a protocol to a frame: the eligibility and kommune filters,
 the collapsing of strata values, and the stratum key of each case.
 
-The package is split along its seams: :mod:`stikprove.protocol.schema` (the TOML schema and
-its check) and :mod:`stikprove.protocol.population` (the study population).
+The package is split along its seams: :mod:`stikprove.protocol.model` (the frozen Protocol
+and the names it may use), :mod:`stikprove.protocol.schema` (the TOML schema and its check)
+and :mod:`stikprove.protocol.population` (the study population).
 """
 
-from stikprove.protocol.population import (
-    anticipated_rates,
-    check_worklist_fields,
-    joined_values,
-    load_study_frame,
-    study_population,
-)
-from stikprove.protocol.schema import (
-    ALLOCATION_METHODS,
+from stikprove.methods import ALLOCATION_METHODS, MARGIN_LIMIT
+from stikprove.protocol.model import (
     BAND_SUFFIX,
     BAND_UNKNOWN,
     BANDABLE,
@@ -32,16 +26,21 @@ from stikprove.protocol.schema import (
     DOMAIN_STRATUM,
     FRAME_VALUES,
     INTERVAL_METHODS,
-    MARGIN_LIMIT,
     STRATIFIERS,
     STRATUM_SEPARATOR,
     PrecisionTarget,
     Protocol,
     band_labels,
     band_values,
-    load_protocol,
-    parse_protocol,
 )
+from stikprove.protocol.population import (
+    anticipated_rates,
+    check_worklist_fields,
+    joined_values,
+    load_study_frame,
+    study_population,
+)
+from stikprove.protocol.schema import load_protocol, parse_protocol
 
 __all__ = [
     "ALLOCATION_METHODS",

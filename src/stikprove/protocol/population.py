@@ -9,7 +9,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import ProtocolError
-from stikprove.protocol.schema import BAND_SUFFIX, STRATUM_SEPARATOR, Protocol, band_values
+from stikprove.protocol.model import BAND_SUFFIX, STRATUM_SEPARATOR, Protocol, band_values
 
 # --------------------------------------------------------------------------------------------
 # Applying a protocol to a frame
