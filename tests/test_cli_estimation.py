@@ -177,3 +177,13 @@ def test_agreement_field_errors_list_the_fields(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"--field {field!r}: {why}; expected one of eligible, " in err
         assert "health_assessment" in err and "review_date" not in err
+
+
+def test_flag_refuses_a_one_kommune_study(tmp_path, capsys):
+    """One kommune is the whole nation: flag refuses to compare it with itself (exit 2)."""
+    data = pd.read_csv(COMPARISON)
+    one = tmp_path / "one.csv"
+    data[data["kommune"] == "k1"].to_csv(one, index=False)
+    argv = ["flag", str(one), "--outcome", "y", "--by", "kommune", "--population-size", "N"]
+    assert main(argv) == 2
+    assert "single domain (kommune k1)" in capsys.readouterr().err
