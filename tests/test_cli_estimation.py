@@ -39,7 +39,7 @@ def test_estimate_writes_out_file_with_bounds(tmp_path):
 
 def test_compare_prints_the_difference_of_two_groups(capsys):
     """`stikprove compare --groups` gives the same difference as compare_proportions."""
-    argv = ["compare", str(COMPARISON), "--outcome", "y", "--domain", "kommune",
+    argv = ["compare", str(COMPARISON), "--outcome", "y", "--by", "kommune",
             "--groups", "k1,k3", "--population-size", "N"]  # fmt: skip
     assert main(argv) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
@@ -50,7 +50,7 @@ def test_compare_prints_the_difference_of_two_groups(capsys):
 
 def test_compare_test_prints_rao_scott(capsys):
     """`stikprove compare --test` prints the Rao-Scott statistic and p-value."""
-    argv = ["compare", str(COMPARISON), "--outcome", "y", "--domain", "origin", "--test",
+    argv = ["compare", str(COMPARISON), "--outcome", "y", "--by", "origin", "--test",
             "--population-size", "N"]  # fmt: skip
     assert main(argv) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
@@ -61,7 +61,7 @@ def test_compare_test_prints_rao_scott(capsys):
 
 def test_compare_refuses_groups_that_are_not_values(capsys):
     """A --groups value that is not in the column is named, with the values expected."""
-    argv = ["compare", str(COMPARISON), "--outcome", "y", "--domain", "kommune",
+    argv = ["compare", str(COMPARISON), "--outcome", "y", "--by", "kommune",
             "--groups", "k1,k9", "--population-size", "N"]  # fmt: skip
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -177,3 +177,23 @@ def test_agreement_field_errors_list_the_fields(tmp_path, capsys):
         err = capsys.readouterr().err
         assert f"--field {field!r}: {why}; expected one of eligible, " in err
         assert "health_assessment" in err and "review_date" not in err
+
+
+def test_flag_refuses_a_one_kommune_study(tmp_path, capsys):
+    """One kommune is the whole nation: flag refuses to compare it with itself (exit 2)."""
+    data = pd.read_csv(COMPARISON)
+    one = tmp_path / "one.csv"
+    data[data["kommune"] == "k1"].to_csv(one, index=False)
+    argv = ["flag", str(one), "--outcome", "y", "--by", "kommune", "--population-size", "N"]
+    assert main(argv) == 2
+    assert "single domain (kommune k1)" in capsys.readouterr().err
+
+
+def test_compare_keeps_domain_as_a_hidden_alias_of_by(capsys):
+    """The old flag --domain still works and gives the same output as --by."""
+    base = ["compare", str(COMPARISON), "--outcome", "y", "--groups", "k1,k3",
+            "--population-size", "N"]  # fmt: skip
+    assert main([*base, "--by", "kommune"]) == 0
+    new = capsys.readouterr().out
+    assert main([*base, "--domain", "kommune"]) == 0
+    assert capsys.readouterr().out == new

@@ -106,7 +106,7 @@ def test_rao_scott_result_is_frozen_and_tidy(data) -> None:
     ("change", "kwargs", "match"),
     [
         (None, {"statistic": "Wald"}, "statistic must be"),
-        (None, {"group": "region"}, "group must name"),
+        (None, {"by": "region"}, "by must name"),
         (lambda d: d.assign(origin="dansk"), {}, "at least two groups"),
         (lambda d: d.assign(y=d["y"].where(d["y"].isna(), 0.0)), {}, "single value"),
         (lambda d: d.assign(y=d["y"].replace(1.0, 2.0)), {}, "0/1"),
@@ -117,7 +117,7 @@ def test_rao_scott_result_is_frozen_and_tidy(data) -> None:
 def test_rao_scott_refusals(data, change, kwargs, match) -> None:
     """Bad input raises EstimationError naming the argument, value and what was expected."""
     frame = data if change is None else change(data)
-    args = {"group": "origin", **kwargs}
+    args = {"by": "origin", **kwargs}
     with pytest.raises(EstimationError, match=match):
         rao_scott_test(frame, "y", strata="stratum", population_size="N", **args)
 
@@ -200,7 +200,7 @@ def test_cli_compare_test_accepts_single_case_strata(lonely_data, capsys) -> Non
     """`stikprove compare --test` on a table with single-case strata runs (it used to stop with
     "... has a single case ... collapse it") and prints the certainty p-value."""
     argv = ["compare", str(FIXTURES / "comparison_lonely_data.csv"), "--outcome", "y",
-            "--domain", "origin", "--test", "--population-size", "N"]  # fmt: skip
+            "--by", "origin", "--test", "--population-size", "N"]  # fmt: skip
     assert main(argv) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     result = rao_scott_test(lonely_data, "y", "origin", "stratum", "N")
@@ -506,7 +506,7 @@ def test_result_is_frozen_and_tidy(data) -> None:
 @pytest.mark.parametrize(
     ("kwargs", "match"),
     [
-        ({"domain": "region"}, "domain must name"),
+        ({"by": "region"}, "by must name"),
         ({"groups": None}, r"groups=\(a, b\) in Python, --groups A,B on the command line"),
         ({"groups": ("dansk",)}, "pair"),
         ({"groups": "dansk"}, "pair"),
@@ -520,7 +520,7 @@ def test_result_is_frozen_and_tidy(data) -> None:
 )
 def test_compare_refusals(data, kwargs, match) -> None:
     """Bad input raises EstimationError naming the argument, value and what was expected."""
-    args = {"outcome": "y", "domain": "origin", "groups": ("dansk", "vestlig"), **kwargs}
+    args = {"outcome": "y", "by": "origin", "groups": ("dansk", "vestlig"), **kwargs}
     with pytest.raises(EstimationError, match=match):
         compare_proportions(data, strata="stratum", population_size="N", **args)
 
@@ -641,3 +641,30 @@ def test_rao_scott_with_a_group_without_events_matches_r() -> None:
     chisq = rao_scott_test(frame, "y", "g", "stratum", "N", statistic="Chisq")
     assert chisq.pearson == pytest.approx(10.435, abs=5e-4)
     assert chisq.p_value == pytest.approx(0.003073, abs=5e-7)
+
+
+def test_old_argument_names_domain_and_group_still_work_with_a_warning(data) -> None:
+    """compare_proportions(domain=) and rao_scott_test(group=) are deprecated names of by=."""
+    new = compare_proportions(data, "y", "stratum", "N", by="origin", groups=("dansk", "vestlig"))
+    with pytest.warns(DeprecationWarning, match="'domain' is deprecated; use 'by'"):
+        old = compare_proportions(
+            data, "y", "stratum", "N", domain="origin", groups=("dansk", "vestlig")
+        )
+    assert old == new
+    with pytest.warns(DeprecationWarning, match="'group' is deprecated; use 'by'"):
+        old_test = rao_scott_test(data, "y", group="origin", strata="stratum", population_size="N")
+    assert old_test == rao_scott_test(data, "y", "origin", "stratum", "N")
+    with pytest.raises(TypeError, match="not both"):
+        rao_scott_test(data, "y", "origin", "stratum", "N", group="origin")
+
+
+def test_compare_builds_the_design_once(data, monkeypatch) -> None:
+    """compare_proportions codes and checks the data once (it built it three times)."""
+    from stikprove.estimation import domains
+
+    calls = []
+    original = domains._build
+    monkeypatch.setattr(domains, "_build", lambda *a, **k: calls.append(1) or original(*a, **k))
+    compare_proportions(data, "y", "stratum", "N", by="origin", groups=("dansk", "vestlig"))
+    # once for the StratifiedSample's checks of strata and N_h, once for the outcome's design
+    assert len(calls) == 2

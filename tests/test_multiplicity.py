@@ -323,3 +323,16 @@ def test_funnel_at_a_rate_of_zero_or_one_is_the_rate(method: str, theta: float) 
     n = 5, flagging every kommune at 100 %), the same for both methods and both ends."""
     out = funnel_limits(theta, [5, 10, 400], levels=(0.95, 0.998), method=method)
     assert (out["lower"] == theta).all() and (out["upper"] == theta).all()
+
+
+def test_flag_differences_refuses_a_design_with_one_domain() -> None:
+    """A one-kommune design tested against its own nation would give difference 0 by
+    construction: refused with the domain named."""
+    data = pd.DataFrame(
+        {"stratum": ["a"] * 3 + ["b"] * 3, "N": [10] * 3 + [20] * 3,
+         "y": [1, 0, 0, 1, 1, 0], "kommune_code": "461"}
+    )  # fmt: skip
+    estimates = estimate_proportions(data, "y", "stratum", "N", by="kommune_code")
+    design = domain_linearization(data, "y", "stratum", "N", by="kommune_code")
+    with pytest.raises(EstimationError, match=r"single domain \(kommune_code 461\).*itself"):
+        flag_differences(estimates, design=design)

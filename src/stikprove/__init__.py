@@ -5,13 +5,16 @@ The flow, one module (or sub-package) per step, each importing only lower steps:
 frame → protocol → design → sampling → store → estimation → reports
 
 The public API is re-exported here lazily, so ``import stikprove`` stays fast
-and the command line starts quickly.
+and the command line starts quickly. Type checkers and IDEs read the same names from the
+explicit imports under ``TYPE_CHECKING`` below (kept equal to ``_EXPORTS`` by a test), and the
+package ships ``py.typed``. Every error derives from :class:`StikproveError`, itself a
+``ValueError``, so ``except ValueError`` catches bad input as it does for scipy.
 """
 
 from __future__ import annotations
 
 import importlib
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from stikprove._version import __version__ as __version__
 
@@ -47,7 +50,6 @@ _EXPORTS: dict[str, str] = {
     "pseudonymize": "stikprove.pseudonymization",
     "pseudonymize_file": "stikprove.pseudonymization",
     "new_key": "stikprove.pseudonymization",
-    "read_key": "stikprove.pseudonymization",
     # protocol
     "Protocol": "stikprove.protocol",
     "load_protocol": "stikprove.protocol",
@@ -78,11 +80,10 @@ _EXPORTS: dict[str, str] = {
     "write_worklist": "stikprove.worklist",
     "worklist_table": "stikprove.worklist",
     "import_assessments": "stikprove.recording",
-    "import_entries": "stikprove.recording",
     "record_assessment": "stikprove.recording",
-    "record_interactive": "stikprove.recording",
     "ImportResult": "stikprove.recording",
     # estimation
+    "StratifiedSample": "stikprove.estimation.stratified_sample",
     "proportion_ci": "stikprove.estimation.intervals",
     "ConfidenceInterval": "stikprove.estimation.intervals",
     "PROPORTION_METHODS": "stikprove.estimation.intervals",
@@ -106,6 +107,234 @@ _EXPORTS: dict[str, str] = {
 }
 
 
+if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
+    from stikprove.assignment import (
+        assign_reviewers as assign_reviewers,
+    )
+    from stikprove.codebook import (
+        Codebook as Codebook,
+    )
+    from stikprove.codebook import (
+        default_codebook as default_codebook,
+    )
+    from stikprove.codebook import (
+        load_codebook as load_codebook,
+    )
+    from stikprove.design import (
+        Allocation as Allocation,
+    )
+    from stikprove.design import (
+        DesignTable as DesignTable,
+    )
+    from stikprove.design import (
+        DomainTarget as DomainTarget,
+    )
+    from stikprove.design import (
+        allocate as allocate,
+    )
+    from stikprove.design import (
+        design_table as design_table,
+    )
+    from stikprove.design import (
+        domain_half_width as domain_half_width,
+    )
+    from stikprove.design import (
+        expected_half_width as expected_half_width,
+    )
+    from stikprove.design import (
+        sample_size as sample_size,
+    )
+    from stikprove.errors import (
+        DesignError as DesignError,
+    )
+    from stikprove.errors import (
+        EstimationError as EstimationError,
+    )
+    from stikprove.errors import (
+        FrameError as FrameError,
+    )
+    from stikprove.errors import (
+        ImportRowsError as ImportRowsError,
+    )
+    from stikprove.errors import (
+        PrivacyError as PrivacyError,
+    )
+    from stikprove.errors import (
+        ProtocolError as ProtocolError,
+    )
+    from stikprove.errors import (
+        SamplingError as SamplingError,
+    )
+    from stikprove.errors import (
+        StikproveError as StikproveError,
+    )
+    from stikprove.errors import (
+        StoreError as StoreError,
+    )
+    from stikprove.estimation.agreement import (
+        ReviewerAgreement as ReviewerAgreement,
+    )
+    from stikprove.estimation.agreement import (
+        reviewer_agreement as reviewer_agreement,
+    )
+    from stikprove.estimation.comparison import (
+        GroupComparison as GroupComparison,
+    )
+    from stikprove.estimation.comparison import (
+        RaoScottTest as RaoScottTest,
+    )
+    from stikprove.estimation.comparison import (
+        compare_proportions as compare_proportions,
+    )
+    from stikprove.estimation.comparison import (
+        mover_ratio as mover_ratio,
+    )
+    from stikprove.estimation.comparison import (
+        rao_scott_test as rao_scott_test,
+    )
+    from stikprove.estimation.coverage import (
+        simulate_coverage as simulate_coverage,
+    )
+    from stikprove.estimation.design_intervals import (
+        DESIGN_METHODS as DESIGN_METHODS,
+    )
+    from stikprove.estimation.design_intervals import (
+        design_ci as design_ci,
+    )
+    from stikprove.estimation.domains import (
+        DomainLinearization as DomainLinearization,
+    )
+    from stikprove.estimation.domains import (
+        domain_linearization as domain_linearization,
+    )
+    from stikprove.estimation.domains import (
+        estimate_categories as estimate_categories,
+    )
+    from stikprove.estimation.domains import (
+        estimate_proportions as estimate_proportions,
+    )
+    from stikprove.estimation.domains import (
+        outcome_bounds as outcome_bounds,
+    )
+    from stikprove.estimation.intervals import (
+        PROPORTION_METHODS as PROPORTION_METHODS,
+    )
+    from stikprove.estimation.intervals import (
+        ConfidenceInterval as ConfidenceInterval,
+    )
+    from stikprove.estimation.intervals import (
+        proportion_ci as proportion_ci,
+    )
+    from stikprove.estimation.multiplicity import (
+        flag_differences as flag_differences,
+    )
+    from stikprove.estimation.multiplicity import (
+        funnel_limits as funnel_limits,
+    )
+    from stikprove.estimation.stratified_sample import (
+        StratifiedSample as StratifiedSample,
+    )
+    from stikprove.frame import (
+        FRAME_COLUMNS as FRAME_COLUMNS,
+    )
+    from stikprove.frame import (
+        frame_fingerprint as frame_fingerprint,
+    )
+    from stikprove.frame import (
+        load_frame as load_frame,
+    )
+    from stikprove.frame import (
+        looks_like_cpr as looks_like_cpr,
+    )
+    from stikprove.frame import (
+        read_table as read_table,
+    )
+    from stikprove.frame import (
+        validate_frame as validate_frame,
+    )
+    from stikprove.kommuner import (
+        kommune as kommune,
+    )
+    from stikprove.kommuner import (
+        kommune_table as kommune_table,
+    )
+    from stikprove.protocol import (
+        Protocol as Protocol,
+    )
+    from stikprove.protocol import (
+        load_protocol as load_protocol,
+    )
+    from stikprove.protocol import (
+        load_study_frame as load_study_frame,
+    )
+    from stikprove.protocol import (
+        parse_protocol as parse_protocol,
+    )
+    from stikprove.protocol import (
+        study_population as study_population,
+    )
+    from stikprove.pseudonymization import (
+        new_key as new_key,
+    )
+    from stikprove.pseudonymization import (
+        pseudonymize as pseudonymize,
+    )
+    from stikprove.pseudonymization import (
+        pseudonymize_file as pseudonymize_file,
+    )
+    from stikprove.recording import (
+        ImportResult as ImportResult,
+    )
+    from stikprove.recording import (
+        import_assessments as import_assessments,
+    )
+    from stikprove.recording import (
+        record_assessment as record_assessment,
+    )
+    from stikprove.sampling import (
+        DrawnSample as DrawnSample,
+    )
+    from stikprove.sampling import (
+        draw as draw,
+    )
+    from stikprove.sampling import (
+        permanent_random_numbers as permanent_random_numbers,
+    )
+    from stikprove.sampling import (
+        read_sample as read_sample,
+    )
+    from stikprove.sampling import (
+        write_sample as write_sample,
+    )
+    from stikprove.store import (
+        Study as Study,
+    )
+    from stikprove.store import (
+        create_study as create_study,
+    )
+    from stikprove.store import (
+        open_study as open_study,
+    )
+    from stikprove.store import (
+        store_drawn_sample as store_drawn_sample,
+    )
+    from stikprove.synth import (
+        SyntheticFrame as SyntheticFrame,
+    )
+    from stikprove.synth import (
+        synthesize_frame as synthesize_frame,
+    )
+    from stikprove.synth import (
+        write_synthetic_frame as write_synthetic_frame,
+    )
+    from stikprove.worklist import (
+        worklist_table as worklist_table,
+    )
+    from stikprove.worklist import (
+        write_worklist as write_worklist,
+    )
+
+
 def __getattr__(name: str) -> Any:
     module = _EXPORTS.get(name)
     if module is None:
@@ -116,7 +345,9 @@ def __getattr__(name: str) -> Any:
 
 
 def __dir__() -> list[str]:
-    return sorted([*globals(), *_EXPORTS])
+    """The public names (each once) and the module's own dunders, not its helpers."""
+    dunders = {name for name in globals() if name.startswith("__") and name.endswith("__")}
+    return sorted({*_EXPORTS, *dunders})
 
 
 __all__ = sorted(_EXPORTS)  # resolved lazily by __getattr__

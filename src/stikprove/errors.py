@@ -2,6 +2,8 @@
 
 Every error a user can cause derives from :class:`StikproveError`, and its message names
 what was given and what was expected (the file, row, column and value where there is one).
+:class:`StikproveError` is a ``ValueError``, so callers used to scipy and statsmodels catch
+bad input with ``except ValueError`` as they do there.
 The command line prints the message and exits with status 2 (:data:`EXIT_USAGE`).
 """
 
@@ -13,8 +15,9 @@ EXIT_USAGE = 2
 """Exit status of the command line for bad input (a StikproveError)."""
 
 
-class StikproveError(Exception):
-    """Base class of every error stikprove raises on bad input or a refused operation."""
+class StikproveError(ValueError):
+    """Base class of every error stikprove raises on bad input or a refused operation (a
+    ``ValueError``: the input's value is what is wrong)."""
 
 
 class FrameError(StikproveError):

@@ -20,6 +20,7 @@ __all__ = [
     "PROPORTION_INTERVAL_METHODS",
     "SAMPLE_SIZE_METHODS",
     "canonical_method",
+    "renamed_argument",
 ]
 
 MARGIN_LIMIT = 0.5
@@ -79,3 +80,20 @@ def canonical_method(method: str, stacklevel: int = 3) -> str:
         stacklevel=stacklevel,
     )
     return new
+
+
+def renamed_argument(name: str, value: object, old_name: str, old_value: object) -> object:
+    """The value of argument ``name``, given either under it or, with a DeprecationWarning,
+    under its old name (``domain`` and ``group`` are now ``by``). Both at once is an error."""
+    if old_value is None:
+        if value is None:
+            raise TypeError(f"missing required argument {name!r}")
+        return value
+    if value is not None:
+        raise TypeError(f"give {name!r} or its deprecated name {old_name!r}, not both")
+    warnings.warn(
+        f"argument {old_name!r} is deprecated; use {name!r}",
+        DeprecationWarning,
+        stacklevel=3,
+    )
+    return old_value

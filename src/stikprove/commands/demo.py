@@ -112,10 +112,10 @@ def run(args: argparse.Namespace) -> int:
     print("\nMisclassified (exempt, but can take part) by sex:")
     cli_run("estimate", str(analysis), "--outcome", "misclassified", "--by", "sex")
     print("\nToo ill: women minus men (difference and ratio):")
-    cli_run("compare", str(analysis), "--outcome", "too_ill", "--domain", "sex",
+    cli_run("compare", str(analysis), "--outcome", "too_ill", "--by", "sex",
             "--groups", "kvinde,mand")  # fmt: skip
     print("\nToo ill: equal rates across origins? (Rao-Scott)")
-    cli_run("compare", str(analysis), "--outcome", "too_ill", "--domain", "origin", "--test")
+    cli_run("compare", str(analysis), "--outcome", "too_ill", "--by", "origin", "--test")
     print("\nAgreement of the two reviewers on double-reviewed cases:")
     cli_run("agreement", str(study), "--field", "health_assessment")
 

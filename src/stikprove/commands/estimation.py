@@ -17,7 +17,10 @@ from stikprove.errors import EstimationError
 if TYPE_CHECKING:
     import pandas as pd
 
-METHODS_HELP = "interval method: korn-graubard (default; NCHS), logit, wald, wilson, exact"
+METHODS_HELP = (
+    "interval method: korn-graubard (default; NCHS), logit, wald, wilson, hypergeometric "
+    "(exact, a domain inside one stratum)"
+)
 
 
 def _source_arg(p: argparse.ArgumentParser) -> None:
@@ -119,7 +122,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _source_arg(p)
     p.add_argument("--outcome", required=True, help="0/1 indicator column")
-    p.add_argument("--domain", required=True, help="the column whose groups are compared")
+    p.add_argument("--by", default=None, help="the column whose groups are compared")
+    p.add_argument("--domain", dest="by", help=argparse.SUPPRESS)  # old name of --by
     p.add_argument("--groups", default=None, metavar="A,B", help="the two groups (A minus B)")
     p.add_argument("--test", action="store_true", help="Rao-Scott test across all groups")
     _design_args(p)
@@ -306,10 +310,12 @@ def run_flag(args: argparse.Namespace) -> int:
 def run_compare(args: argparse.Namespace) -> int:
     from stikprove.estimation.comparison import compare_proportions, rao_scott_test
 
+    if args.by is None:
+        raise EstimationError("--by is required: the column whose groups are compared")
     data = read_analysis_table(args.source)
     strata = _columns(args.strata)
     if args.test:
-        result = rao_scott_test(data, args.outcome, args.domain, strata, args.population_size)
+        result = rao_scott_test(data, args.outcome, args.by, strata, args.population_size)
         _print_result(result)
         return 0
     groups = None
@@ -317,9 +323,9 @@ def run_compare(args: argparse.Namespace) -> int:
         parts = _columns(args.groups) or []
         if len(parts) != 2:
             raise EstimationError(f"--groups {args.groups!r}: expected two groups as A,B")
-        groups = _matching_groups(data, args.domain, parts)
+        groups = _matching_groups(data, args.by, parts)
     result = compare_proportions(
-        data, args.outcome, strata, args.population_size, args.domain, groups,
+        data, args.outcome, strata, args.population_size, args.by, groups,
         confidence_level=args.confidence_level,
     )  # fmt: skip
     _print_result(result)
@@ -329,7 +335,7 @@ def run_compare(args: argparse.Namespace) -> int:
 def _matching_groups(data: pd.DataFrame, column: str, parts: list[str]) -> tuple:
     """The command line gives text; match it to the column's values (e.g. 461 vs '461')."""
     if column not in data.columns:
-        raise EstimationError(f"--domain {column!r}: not a column of the analysis table")
+        raise EstimationError(f"--by {column!r}: not a column of the analysis table")
     values = {str(v): v for v in data[column].dropna().unique()}
     missing = [p for p in parts if p not in values]
     if missing:

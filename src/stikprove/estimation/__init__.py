@@ -6,6 +6,7 @@ Public names (re-exported here; the modules hold the documentation):
 - :func:`design_ci`, :data:`DESIGN_METHODS` (design_intervals.py)
 - :func:`estimate_proportions`, :func:`outcome_bounds`, :func:`estimate_categories` (domains.py)
 - :func:`simulate_coverage` (coverage.py)
+- :class:`StratifiedSample`, the design object every analysis takes (stratified_sample.py)
 """
 
 from stikprove.estimation.coverage import simulate_coverage
@@ -17,12 +18,14 @@ from stikprove.estimation.domains import (
     outcome_bounds,
 )
 from stikprove.estimation.intervals import PROPORTION_METHODS, ConfidenceInterval, proportion_ci
+from stikprove.estimation.stratified_sample import StratifiedSample
 
 __all__ = [
     "DESIGN_METHODS",
     "ESTIMATE_COLUMNS",
     "PROPORTION_METHODS",
     "ConfidenceInterval",
+    "StratifiedSample",
     "design_ci",
     "estimate_categories",
     "estimate_proportions",

@@ -50,13 +50,19 @@ import pandas as pd
 from scipy import stats
 
 from stikprove.errors import EstimationError
+from stikprove.estimation.design_intervals import check_design_method
 from stikprove.estimation.domains import (
     DomainLinearization,
     _check_degenerate,
-    domain_linearization,
-    estimate_proportions,
+    _design,
+    _domain_linearization,
+    _linearize,
+    _sample,
+    _summarise,
+    _table,
 )
 from stikprove.estimation.intervals import check_confidence_level
+from stikprove.methods import renamed_argument
 
 __all__ = [
     "COMPARISON_METHODS",
@@ -213,13 +219,14 @@ def compare_proportions(
     outcome: str,
     strata: str | Sequence[str],
     population_size: str,
-    domain: str,
+    by: str | None = None,
     groups: tuple[object, object] | None = None,
     confidence_level: float = 0.95,
     method: str = "auto",
     interval_method: str = "korn-graubard",
     *,
     degenerate_strata: str = "standard",
+    domain: str | None = None,
 ) -> GroupComparison:
     """Difference and ratio of the rates of two domains, with intervals and a p-value.
 
@@ -229,10 +236,10 @@ def compare_proportions(
         As for :func:`stikprove.estimation.domains.estimate_proportions`: one row per sampled
         case, a 0/1 outcome (missing values are dropped before the design is built), the strata
         column(s) and the column holding each stratum's N_h.
-    domain
-        Column whose values define the groups.
+    by
+        Column whose values define the groups (``domain`` is its deprecated name).
     groups
-        The two values of ``domain`` to compare, (first, second): the difference is
+        The two values of ``by`` to compare, (first, second): the difference is
         first − second and the ratio first/second. Default: the column must have exactly two
         values (among cases with an outcome), taken in sorted order.
     confidence_level
@@ -288,6 +295,26 @@ def compare_proportions(
       covariance (only one of the domains has a case there) nor to R's variances (see
       ``degenerate_strata``).
     """
+    by = renamed_argument("by", by, "domain", domain)
+    return _sample(data, strata, population_size).compare(
+        outcome, by, groups, confidence_level, method, interval_method,
+        degenerate_strata=degenerate_strata,
+    )  # fmt: skip
+
+
+def _compare(
+    data: pd.DataFrame,
+    outcome: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    domain: str,
+    groups: tuple[object, object] | None,
+    confidence_level: float,
+    method: str,
+    interval_method: str,
+    degenerate_strata: str,
+) -> GroupComparison:
+    """The computation behind :func:`compare_proportions`: one design, built once."""
     level = check_confidence_level(confidence_level)
     if method not in COMPARISON_METHODS:
         raise EstimationError(f"method must be one of {COMPARISON_METHODS}, got {method!r}")
@@ -295,13 +322,16 @@ def compare_proportions(
         raise EstimationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if not isinstance(domain, str) or domain not in data.columns:
         raise EstimationError(
-            f"domain must name a column of data, got {domain!r}; columns are {list(data.columns)}"
+            f"by must name a column of data, got {domain!r}; columns are {list(data.columns)}"
         )
+    interval_method = check_design_method(interval_method, extra=("hypergeometric",))
+    _check_degenerate(degenerate_strata)
     # Validates everything else (columns, 0/1 outcome, N_h) with the same messages as elsewhere.
-    table = estimate_proportions(
-        data, outcome, strata, population_size, by=domain,
-        confidence_level=level, method=interval_method, degenerate_strata=degenerate_strata,
-    )  # fmt: skip
+    # The design is built and summarised once; the intervals, the Wilson limits and the
+    # covariance all come from it.
+    design = _design(data, outcome, strata, population_size, domain)
+    summary = _summarise(design, degenerate_strata)
+    table = _table(design, summary, level, interval_method)
     present = table[domain].tolist()
     if groups is None:
         if len(present) != 2:
@@ -329,7 +359,7 @@ def compare_proportions(
     row1 = table.loc[table[domain] == first].iloc[0]
     row2 = table.loc[table[domain] == second].iloc[0]
 
-    lin = domain_linearization(data, outcome, strata, population_size, by=domain)
+    lin = _linearize(design, summary if degenerate_strata == "standard" else None)
     labels = lin.keys[domain].tolist()
     i1, i2 = labels.index(first), labels.index(second)
     in_1 = np.unique(lin.stratum[lin.domain == i1])
@@ -358,10 +388,7 @@ def compare_proportions(
     se_d = float(np.sqrt(var_d))
     t = float(stats.t.isf((1.0 - level) / 2.0, max(df, 1)))
 
-    wil = estimate_proportions(
-        data, outcome, strata, population_size, by=domain,
-        confidence_level=level, method="wilson", degenerate_strata=degenerate_strata,
-    )  # fmt: skip
+    wil = _table(design, summary, level, "wilson")
     w1 = wil.loc[wil[domain] == first].iloc[0]
     w2 = wil.loc[wil[domain] == second].iloc[0]
     if chosen == "linearization" and se_d == 0.0 and sampled_union:
@@ -457,12 +484,13 @@ class RaoScottTest:
 def rao_scott_test(
     data: pd.DataFrame,
     outcome: str,
-    group: str,
-    strata: str | Sequence[str],
-    population_size: str,
+    by: str | None = None,
+    strata: str | Sequence[str] | None = None,
+    population_size: str | None = None,
     statistic: str = "F",
     *,
     degenerate_strata: str = "standard",
+    group: str | None = None,
 ) -> RaoScottTest:
     """Test of equal rates across the groups of ``group``, Rao–Scott corrected for the design.
 
@@ -487,7 +515,7 @@ def rao_scott_test(
     data, outcome, strata, population_size
         As for :func:`stikprove.estimation.domains.estimate_proportions`; missing outcomes are
         dropped before the design is built.
-    group
+    by
         Column with the groups (at least two among the cases with an outcome; no missing).
     statistic
         ``"F"`` or ``"Chisq"``.
@@ -514,16 +542,37 @@ def rao_scott_test(
         variance for the table (every stratum a census, or each sampled stratum a single case or
         its cases all in one cell): there is then nothing to correct the test with.
     """
+    by = renamed_argument("by", by, "group", group)
+    if strata is None or population_size is None:
+        raise EstimationError(
+            f"strata and population_size must name columns of data, got {strata!r} and "
+            f"{population_size!r}"
+        )
+    return _sample(data, strata, population_size).rao_scott(
+        outcome, by, statistic, degenerate_strata=degenerate_strata
+    )
+
+
+def _rao_scott(
+    data: pd.DataFrame,
+    outcome: str,
+    group: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    statistic: str,
+    degenerate_strata: str,
+) -> RaoScottTest:
+    """The computation behind :func:`rao_scott_test`."""
     if statistic not in RAO_SCOTT_STATISTICS:
         raise EstimationError(f"statistic must be one of {RAO_SCOTT_STATISTICS}, got {statistic!r}")
     if not isinstance(data, pd.DataFrame):
         raise EstimationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
     if not isinstance(group, str) or group not in data.columns:
         raise EstimationError(
-            f"group must name a column of data, got {group!r}; columns are {list(data.columns)}"
+            f"by must name a column of data, got {group!r}; columns are {list(data.columns)}"
         )
     _check_degenerate(degenerate_strata)
-    lin = domain_linearization(data, outcome, strata, population_size, by=group)  # validates
+    lin = _domain_linearization(data, outcome, strata, population_size, by=group)  # validates
     if degenerate_strata == "conservative":
         lonely = _lonely_strata(lin, data, strata)
         where = f"; single-case strata here: {', '.join(lonely[:5])}" if lonely else ""

@@ -177,7 +177,7 @@ class _Design:
 
 def _validate(
     data: pd.DataFrame,
-    outcome: str,
+    outcome: str | None,
     strata: str | Sequence[str],
     population_size: str,
     by: str | Sequence[str] | None,
@@ -188,7 +188,8 @@ def _validate(
     by_cols = _as_list(by)
     if not strata_cols:
         raise EstimationError("strata must name at least one column, got none")
-    _check_columns(data, "outcome", [outcome])
+    if outcome is not None:
+        _check_columns(data, "outcome", [outcome])
     _check_columns(data, "strata", strata_cols)
     _check_columns(data, "population_size", [population_size])
     _check_columns(data, "by", by_cols)
@@ -495,11 +496,35 @@ def estimate_proportions(
        n  estimate  df
     0  7  0.527778   5
     """
+    return _sample(data, strata, population_size).estimate(
+        outcome, by, confidence_level, method, degenerate_strata=degenerate_strata
+    )
+
+
+def _estimate_proportions(
+    data: pd.DataFrame,
+    outcome: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    by: str | Sequence[str] | None = None,
+    confidence_level: float = 0.95,
+    method: str = "korn-graubard",
+    *,
+    degenerate_strata: str = "standard",
+) -> pd.DataFrame:
+    """The computation behind :func:`estimate_proportions` (arguments checked by the caller)."""
     method = check_design_method(method, extra=("hypergeometric",))
     level = check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     design = _design(data, outcome, strata, population_size, by)
     return _table(design, _summarise(design, degenerate_strata), level, method)
+
+
+def _sample(data: pd.DataFrame, strata: str | Sequence[str], population_size: str):
+    """The design object the public functions wrap (imported here: it builds on this module)."""
+    from stikprove.estimation.stratified_sample import StratifiedSample
+
+    return StratifiedSample(data, strata, population_size)
 
 
 def _design(
@@ -677,8 +702,26 @@ def domain_linearization(
     >>> lin.covariance().shape, lin.covariance(lin.overall()).shape
     ((2, 2), (2, 1))
     """
-    design = _design(data, outcome, strata, population_size, by)
-    summary = _summarise(design)
+    return _sample(data, strata, population_size).linearization(outcome, by)
+
+
+def _domain_linearization(
+    data: pd.DataFrame,
+    outcome: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    by: str | Sequence[str] | None = None,
+) -> DomainLinearization:
+    """The computation behind :func:`domain_linearization` (arguments checked by the caller)."""
+    return _linearize(_design(data, outcome, strata, population_size, by))
+
+
+def _linearize(
+    design: _Design, summary: dict[str, np.ndarray] | None = None
+) -> DomainLinearization:
+    """The linearization of a built design; ``summary`` its standard _summarise if at hand."""
+    if summary is None:
+        summary = _summarise(design)
     big_n, small_n = design.population, design.sample
     w = np.divide(big_n, small_n, out=np.zeros_like(big_n), where=small_n > 0)[design.stratum]
     p = summary["estimate"]
@@ -732,6 +775,23 @@ def outcome_bounds(
           ``ci_high_missing_as_1``: upper confidence limit with missing as 1; together an
           interval that allows for both sampling error and any pattern of missingness.
     """
+    return _sample(data, strata, population_size).bounds(
+        outcome, by, confidence_level, method, degenerate_strata=degenerate_strata
+    )
+
+
+def _outcome_bounds(
+    data: pd.DataFrame,
+    outcome: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    by: str | Sequence[str] | None = None,
+    confidence_level: float = 0.95,
+    method: str = "korn-graubard",
+    *,
+    degenerate_strata: str = "standard",
+) -> pd.DataFrame:
+    """The computation behind :func:`outcome_bounds` (arguments checked by the caller)."""
     method = check_design_method(method, extra=("hypergeometric",))
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
@@ -748,8 +808,8 @@ def outcome_bounds(
         "method": method,
         "degenerate_strata": degenerate_strata,
     }
-    low = estimate_proportions(frame, "__y0", **args, **common)
-    high = estimate_proportions(frame, "__y1", **args, **common)
+    low = _estimate_proportions(frame, "__y0", **args, **common)
+    high = _estimate_proportions(frame, "__y1", **args, **common)
     result = low[by_cols].copy()
     result["n"] = low["n"]
     if by_cols:
@@ -759,7 +819,7 @@ def outcome_bounds(
         result["n_missing"] = np.int64(missing.sum())
     result["n"] = result["n"] - result["n_missing"]
     if (~missing).any():
-        mar = estimate_proportions(frame, outcome, **args, **common)
+        mar = _estimate_proportions(frame, outcome, **args, **common)
         merged = result[by_cols].merge(mar, how="left", on=by_cols) if by_cols else mar
         result["estimate"] = merged["estimate"].to_numpy()
         result["ci_low"] = merged["ci_low"].to_numpy()
@@ -805,6 +865,31 @@ def estimate_categories(
         The ``by`` columns, ``category``, then the columns of :func:`estimate_proportions`;
         sorted by the ``by`` columns, then by category in the order of ``categories``.
     """
+    return _sample(data, strata, population_size).categories(
+        variable,
+        by,
+        confidence_level,
+        method,
+        categories,
+        missing_values,
+        degenerate_strata=degenerate_strata,
+    )
+
+
+def _estimate_categories(
+    data: pd.DataFrame,
+    variable: str,
+    strata: str | Sequence[str],
+    population_size: str,
+    by: str | Sequence[str] | None = None,
+    confidence_level: float = 0.95,
+    method: str = "korn-graubard",
+    categories: Sequence[object] | None = None,
+    missing_values: Sequence[object] = (),
+    *,
+    degenerate_strata: str = "standard",
+) -> pd.DataFrame:
+    """The computation behind :func:`estimate_categories` (arguments checked by the caller)."""
     method = check_design_method(method, extra=("hypergeometric",))
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
@@ -837,7 +922,7 @@ def estimate_categories(
     for order, category in enumerate(categories):
         frame = data.copy()
         frame["__y"] = np.where(missing, np.nan, (values == category).astype(float))
-        table = estimate_proportions(
+        table = _estimate_proportions(
             frame,
             "__y",
             strata_cols,

@@ -34,6 +34,7 @@ from statsmodels.stats.multitest import multipletests
 
 from stikprove.errors import EstimationError
 from stikprove.estimation.domains import DomainLinearization
+from stikprove.variance import NEGLIGIBLE_VARIANCE
 
 __all__ = [
     "ADJUSTMENT_METHODS",
@@ -255,6 +256,11 @@ def _fixed_columns(
     return p_hat, s, dof
 
 
+def _plain_keys(keys: dict) -> str:
+    """{'kommune_code': '461'} as kommune_code 461."""
+    return ", ".join(f"{column} {value}" for column, value in keys.items())
+
+
 def _design_contrasts(
     estimates: pd.DataFrame, design: DomainLinearization
 ) -> tuple[float, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
@@ -264,6 +270,14 @@ def _design_contrasts(
         raise EstimationError(
             "design must be a linearization by domain (domain_linearization(..., by=...)); "
             "got one for the whole population only"
+        )
+    if len(design.keys) == 1:
+        only = design.keys.iloc[0].to_dict()
+        raise EstimationError(
+            f"the design has a single domain ({_plain_keys(only)}), so the nation it would be "
+            "tested against is that domain itself (difference 0 by construction): flagging "
+            "needs a sample with at least two domains, or reference='fixed' with a national "
+            "rate from elsewhere"
         )
     absent = [c for c in keys if c not in estimates.columns]
     if absent:
@@ -287,9 +301,9 @@ def _design_contrasts(
     difference = design.estimate[position] - p0
     dof = np.full(len(position), float(design.design_df))
     testable = (
-        (design.variance[position] > 1e-20)  # se > 1e-10, as the intervals
+        (design.variance[position] > NEGLIGIBLE_VARIANCE)  # se > 1e-10, as the intervals
         & (design.df[position] >= 1)
-        & (variance > 1e-20)
+        & (variance > NEGLIGIBLE_VARIANCE)
     )
     return p0, difference, np.sqrt(variance), dof, testable
 

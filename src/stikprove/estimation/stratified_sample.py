@@ -1,0 +1,307 @@
+"""The design object: a stratified sample, checked and coded once, that every analysis takes.
+
+:class:`StratifiedSample` is stikprove's ``svydesign``: R's survey package binds
+``des <- svydesign(ids = ~1, strata = ~stratum, fpc = ~N, data = d)`` once and every analysis
+takes ``des`` (``svyby(~y, ~g, des, svyciprop)``, ``svychisq(~y + g, des)``,
+``svycontrast(...)``). Here::
+
+    sample = StratifiedSample(data, strata="stratum", population_size="population_size")
+    sample.estimate("too_ill", by="origin")
+    sample.compare("too_ill", by="sex")
+    sample.rao_scott("too_ill", by="origin")
+    sample.flag("too_ill", by="kommune_code")
+
+or, from a study store, ``StratifiedSample.from_study(study)``. The sample checks the strata
+and N_h columns when it is made (a stratum value missing, N_h not a whole number, varying
+within a stratum or below the stratum's rows: refused with the row named) and is frozen. The
+methods take the outcome and the domains (``by``, one name everywhere); the numbers are those
+of the module functions (:func:`~stikprove.estimation.estimate_proportions` and the rest),
+which are thin wrappers over this object, so every figure checked against R stays checked.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+import pandas as pd
+
+from stikprove.errors import EstimationError
+from stikprove.estimation import comparison, domains, multiplicity
+from stikprove.estimation.design_intervals import check_design_method
+from stikprove.estimation.intervals import check_confidence_level
+
+if TYPE_CHECKING:
+    from stikprove.estimation.comparison import GroupComparison, RaoScottTest
+    from stikprove.estimation.domains import DomainLinearization
+
+__all__ = ["StratifiedSample"]
+
+STUDY_STRATA = "stratum"
+"""The stratum column of a study store's analysis table (``Study.export()``)."""
+STUDY_POPULATION_SIZE = "population_size"
+"""The N_h column of a study store's analysis table."""
+
+
+@dataclass(frozen=True, init=False, eq=False)
+class StratifiedSample:
+    """A stratified simple random sample without replacement, with its strata and N_h.
+
+    Parameters
+    ----------
+    data
+        One row per sampled case (a copy is kept; the caller's frame is not changed).
+    strata
+        Column name(s) whose combination is the stratum.
+    population_size
+        Column holding N_h, the stratum's frame count, the same on every row of the stratum
+        (default ``population_size``, as in a study's export).
+
+    Raises
+    ------
+    EstimationError
+        Not a DataFrame, no rows, a missing column, a missing stratum value, or N_h not a whole
+        number >= 1, varying within a stratum or smaller than the stratum's rows; each message
+        names the column, the row and the value.
+
+    Examples
+    --------
+    >>> d = pd.DataFrame({"stratum": ["a"] * 4 + ["b"] * 4, "N": [10] * 4 + [20] * 4,
+    ...                   "y": [1, 0, 0, 0, 1, 1, 0, None], "sex": ["k", "m"] * 4})
+    >>> sample = StratifiedSample(d, strata="stratum", population_size="N")
+    >>> sample
+    StratifiedSample(8 cases in 2 strata of 30; strata=['stratum'], population_size='N')
+    >>> sample.estimate("y")[["n", "estimate", "df"]]
+       n  estimate  df
+    0  7  0.527778   5
+    """
+
+    data: pd.DataFrame
+    strata: tuple[str, ...]
+    population_size: str
+    stratum_sizes: pd.Series
+    """N_h per stratum (indexed by the strata values)."""
+    sample_sizes: pd.Series
+    """Rows per stratum (indexed by the strata values), missing outcomes included."""
+
+    def __init__(
+        self,
+        data: pd.DataFrame,
+        strata: str | Sequence[str],
+        population_size: str = STUDY_POPULATION_SIZE,
+    ) -> None:
+        strata_cols, _ = domains._validate(data, None, strata, population_size, None)
+        # The N_h checks of the analyses, once, on every row (with or without an outcome).
+        design = domains._build(data, np.zeros(len(data)), strata_cols, population_size, [])
+        grouped = data.groupby(strata_cols, sort=True, observed=True, dropna=False)
+        index = grouped.size().index
+        object.__setattr__(self, "data", data.copy())
+        object.__setattr__(self, "strata", tuple(strata_cols))
+        object.__setattr__(self, "population_size", population_size)
+        object.__setattr__(
+            self, "stratum_sizes", pd.Series(design.population.astype(np.int64), index=index)
+        )
+        object.__setattr__(
+            self, "sample_sizes", pd.Series(design.sample.astype(np.int64), index=index)
+        )
+
+    @classmethod
+    def from_study(cls, study: Any) -> StratifiedSample:
+        """The sample of a study store: its ``export()`` table, strata ``stratum`` and N_h
+        ``population_size`` (one row per sampled case; unreviewed cases have missing outcomes,
+        dropped within their stratum by each analysis).
+
+        ``study`` is an open :class:`stikprove.store.Study` (anything with ``export()``).
+        """
+        export = getattr(study, "export", None)
+        if not callable(export):
+            raise EstimationError(
+                f"study must be an open study store (stikprove.open_study(path)), got "
+                f"{type(study).__name__}"
+            )
+        return cls(export(), STUDY_STRATA, STUDY_POPULATION_SIZE)
+
+    # -- what it is ---------------------------------------------------------------------------
+
+    def __repr__(self) -> str:
+        return (
+            f"StratifiedSample({len(self.data)} cases in {len(self.stratum_sizes)} strata of "
+            f"{int(self.stratum_sizes.sum())}; strata={list(self.strata)}, "
+            f"population_size={self.population_size!r})"
+        )
+
+    def _repr_html_(self) -> str:
+        census = int((self.sample_sizes >= self.stratum_sizes).sum())
+        rows = [
+            ("cases (rows)", f"{len(self.data):,}"),
+            ("strata", f"{len(self.stratum_sizes):,} ({census:,} census)"),
+            ("population (Σ N_h)", f"{int(self.stratum_sizes.sum()):,}"),
+            ("strata columns", ", ".join(self.strata)),
+            ("N_h column", self.population_size),
+        ]
+        cells = "".join(
+            f"<tr><th style='text-align:left'>{html.escape(k)}</th>"
+            f"<td style='text-align:left'>{html.escape(v)}</td></tr>"
+            for k, v in rows
+        )
+        return f"<table><caption>StratifiedSample</caption>{cells}</table>"
+
+    # -- estimates ----------------------------------------------------------------------------
+
+    def estimate(
+        self,
+        outcome: str,
+        by: str | Sequence[str] | None = None,
+        confidence_level: float = 0.95,
+        method: str = "korn-graubard",
+        *,
+        degenerate_strata: str = "standard",
+    ) -> pd.DataFrame:
+        """Proportion of ``outcome`` per domain of ``by``, with se, df and interval: the table
+        of :func:`~stikprove.estimation.estimate_proportions` (its docstring lists the
+        columns and the methods)."""
+        return domains._estimate_proportions(
+            self.data, outcome, self.strata, self.population_size, by,
+            confidence_level, method, degenerate_strata=degenerate_strata,
+        )  # fmt: skip
+
+    def categories(
+        self,
+        variable: str,
+        by: str | Sequence[str] | None = None,
+        confidence_level: float = 0.95,
+        method: str = "korn-graubard",
+        categories: Sequence[object] | None = None,
+        missing_values: Sequence[object] = (),
+        *,
+        degenerate_strata: str = "standard",
+    ) -> pd.DataFrame:
+        """Every category of ``variable`` per domain, in one long tidy frame
+        (:func:`~stikprove.estimation.estimate_categories`)."""
+        return domains._estimate_categories(
+            self.data, variable, self.strata, self.population_size, by,
+            confidence_level, method, categories, missing_values,
+            degenerate_strata=degenerate_strata,
+        )  # fmt: skip
+
+    def bounds(
+        self,
+        outcome: str,
+        by: str | Sequence[str] | None = None,
+        confidence_level: float = 0.95,
+        method: str = "korn-graubard",
+        *,
+        degenerate_strata: str = "standard",
+    ) -> pd.DataFrame:
+        """Worst- and best-case estimates when missing outcomes are not missing at random
+        (:func:`~stikprove.estimation.outcome_bounds`)."""
+        return domains._outcome_bounds(
+            self.data, outcome, self.strata, self.population_size, by,
+            confidence_level, method, degenerate_strata=degenerate_strata,
+        )  # fmt: skip
+
+    def linearization(
+        self, outcome: str, by: str | Sequence[str] | None = None
+    ) -> DomainLinearization:
+        """Linearized values of the domain proportions, for covariances
+        (:func:`~stikprove.estimation.domains.domain_linearization`)."""
+        return domains._domain_linearization(
+            self.data, outcome, self.strata, self.population_size, by
+        )
+
+    # -- comparisons --------------------------------------------------------------------------
+
+    def compare(
+        self,
+        outcome: str,
+        by: str,
+        groups: tuple[object, object] | None = None,
+        confidence_level: float = 0.95,
+        method: str = "auto",
+        interval_method: str = "korn-graubard",
+        *,
+        degenerate_strata: str = "standard",
+    ) -> GroupComparison:
+        """Difference and ratio of the rates of two domains of ``by``
+        (:func:`~stikprove.estimation.compare_proportions`); the design is built once."""
+        return comparison._compare(
+            self.data, outcome, self.strata, self.population_size, by, groups,
+            confidence_level, method, interval_method, degenerate_strata,
+        )  # fmt: skip
+
+    def rao_scott(
+        self,
+        outcome: str,
+        by: str,
+        statistic: str = "F",
+        *,
+        degenerate_strata: str = "standard",
+    ) -> RaoScottTest:
+        """Rao–Scott test of equal rates across the groups of ``by`` (R's ``svychisq``;
+        :func:`~stikprove.estimation.comparison.rao_scott_test`)."""
+        return comparison._rao_scott(
+            self.data, outcome, by, self.strata, self.population_size, statistic,
+            degenerate_strata,
+        )  # fmt: skip
+
+    def flag(
+        self,
+        outcome: str,
+        by: str | Sequence[str],
+        *,
+        alpha: float = 0.05,
+        adjust: str = "fdr_bh",
+        alternative: str = "two-sided",
+        confidence_level: float = 0.95,
+        method: str = "korn-graubard",
+    ) -> pd.DataFrame:
+        """Each domain of ``by`` tested against the whole sample (the nation), adjusted for
+        the many domains: the estimates of :meth:`estimate` with the columns
+        :func:`~stikprove.estimation.multiplicity.flag_differences` adds (design-based
+        contrast). A sample with a single domain (a one-kommune study) is refused: it would
+        be compared with itself."""
+        check_design_method(method, extra=("hypergeometric",))
+        check_confidence_level(confidence_level)
+        design = domains._design(self.data, outcome, self.strata, self.population_size, by)
+        summary = domains._summarise(design)
+        estimates = domains._table(design, summary, confidence_level, method)
+        return multiplicity.flag_differences(
+            estimates,
+            design=domains._linearize(design, summary),
+            alpha=alpha,
+            adjust=adjust,
+            alternative=alternative,
+        )
+
+    def funnel(
+        self,
+        outcome: str,
+        by: str | Sequence[str],
+        levels: Sequence[float] = (0.95, 0.998),
+        method: str = "exact",
+    ) -> pd.DataFrame:
+        """Funnel-plot limits around the whole sample's rate, at each domain's number of cases
+        with an outcome (:func:`~stikprove.estimation.multiplicity.funnel_limits`).
+
+        One row per domain and level: the ``by`` columns, ``n``, ``estimate``, then
+        ``level``, ``national_rate``, ``lower``, ``upper`` and ``outside`` (the estimate lies
+        outside the limits).
+        """
+        design = domains._design(self.data, outcome, self.strata, self.population_size, by)
+        summary = domains._summarise(design)
+        nation = domains._linearize(design, summary).overall()
+        points = design.keys.copy()
+        points["n"] = summary["n"]
+        points["estimate"] = summary["estimate"]
+        limits = multiplicity.funnel_limits(
+            float(nation.estimate[0]), np.unique(summary["n"]), levels, method
+        )
+        table = points.merge(limits, on="n", how="left")
+        table["n"] = table["n"].astype(np.int64)
+        table["outside"] = (table["estimate"] < table["lower"]) | (
+            table["estimate"] > table["upper"]
+        )
+        return table
