@@ -130,3 +130,18 @@ def test_from_study_takes_the_study_export(tmp_path):
     )
     with pytest.raises(EstimationError, match="open study store"):
         StratifiedSample.from_study("study.sqlite")
+
+
+def test_study_sample_is_the_bound_design(tmp_path):
+    """study.sample() is StratifiedSample.from_study(study): same data, same estimates."""
+    study = make_study(tmp_path)
+    mine = study.open_cases("anna")["case_id"].tolist()
+    path = write_entries_csv(tmp_path / "in.csv", [entry(c) for c in mine])
+    import_assessments(study, path, "anna")
+    sample = study.sample()
+    assert isinstance(sample, StratifiedSample)
+    pd.testing.assert_frame_equal(sample.data, study.export())
+    pd.testing.assert_frame_equal(
+        sample.estimate("too_ill", by="origin"),
+        StratifiedSample.from_study(study).estimate("too_ill", by="origin"),
+    )

@@ -14,6 +14,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
@@ -22,6 +23,9 @@ from stikprove.codebook import Codebook
 from stikprove.errors import StikproveError, StoreError
 from stikprove.kommuner import kommune, kommune_codes
 from stikprove.store.schema import BUSY_TIMEOUT_S, _connect, _quote, _restrict_side_files
+
+if TYPE_CHECKING:
+    from stikprove.estimation.stratified_sample import StratifiedSample
 
 # --------------------------------------------------------------------------------------
 # the study
@@ -360,6 +364,19 @@ class Study:
         for f in fields:
             out[f] = out[f].astype(object).where(out[f].notna(), None)
         return out
+
+    def sample(self) -> StratifiedSample:
+        """The study's sample as a design object, ready for analysis.
+
+        ``study.sample().estimate("too_ill", by="origin")`` is the notebook's way of writing
+        ``StratifiedSample.from_study(study)``: the :meth:`export` table bound once to its
+        strata and N_h. The store's own code never calls this; it is the one place the store
+        names the estimation step, imported here (not at the top) so that opening a study
+        does not load the analysis code.
+        """
+        from stikprove.estimation.stratified_sample import StratifiedSample
+
+        return StratifiedSample.from_study(self)
 
     def export_double_reviews(self) -> pd.DataFrame:
         """Both reviewers' current entries of each double-reviewed case, for agreement.
