@@ -58,9 +58,7 @@ def _fsync_folder(folder: Path) -> None:
         _fsync(folder)
 
 
-def atomic_write(
-    path: str | Path, write: Callable[[Path], object], private: bool = True
-) -> Path:
+def atomic_write(path: str | Path, write: Callable[[Path], object], private: bool = True) -> Path:
     """Call ``write(temporary_path)`` to fill a new temporary file beside ``path``, flush
     it to disk and rename it over ``path``: the file appears complete or not at all.
 

@@ -21,7 +21,6 @@ CSV worklists), :mod:`stikprove.recording.entries` (checking and writing) and
 :mod:`stikprove.recording.interactive` (the prompts).
 """
 
-
 from stikprove.files import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN
 from stikprove.recording.entries import (
     Activation,

@@ -355,7 +355,6 @@ def _restrict_side_files(path: Path) -> None:
             os.chmod(side, 0o600)
 
 
-
 def audit(
     con: sqlite3.Connection, action: str, source: str, details: str, actor: str | None = None
 ) -> None:

@@ -1,0 +1,244 @@
+"""Design, precision: interval half-widths and the sample size for a precision target.
+
+The design step sits below estimation in the flow (frame → protocol → design → sampling →
+store → estimation), so it does not import :mod:`stikprove.estimation`. The interval
+half-widths it needs come from the exact bounds estimation also reports
+(:mod:`stikprove.exact_bounds`: Clopper–Pearson, hypergeometric), statsmodels' Wilson interval,
+and the stratified variance of :mod:`stikprove.variance`.
+
+>>> sample_size(0.05)
+385
+>>> sample_size(0.05, population_size=1000)
+278
+
+Half-width
+    Every method's *half-width* is half the interval's width, ``(high - low) / 2``, at the
+    anticipated rate ``p``: for an asymmetric interval this is the usual "margin of error".
+
+    - ``wald``: ``z * sqrt(p q / n * (N - n) / (N - 1))`` (with the finite population
+      correction when ``population_size`` N is given; PracTools' ``nPropMoe``).
+    - ``wilson`` and ``clopper-pearson``: the interval at ``x = p * n_eff`` successes out of
+      ``n_eff`` (a non-integer x is allowed; both intervals are continuous in x), where
+      ``n_eff = n (N - 1) / (N - n)`` is the effective sample size of an SRSWOR of n from N
+      (as the Korn–Graubard interval uses it); ``n_eff = n`` without N, and a census (n = N)
+      has half-width 0.
+    - ``hypergeometric``: the exact interval for the population count K given x events in n
+      draws from N, divided by N, exactly as :func:`stikprove.proportion_ci` reports it
+      (:func:`stikprove.exact_bounds.hypergeometric_interval`); x is an integer, so the
+      half-width is the larger of those at ``x = floor(p n)`` and ``x = ceil(p n)``. It needs N.
+
+Sample size
+    :func:`sample_size` is the smallest n whose half-width is at most the margin. Wald has a
+    closed form; the others are found by bisection on n (the Wald, Wilson and
+    Clopper–Pearson half-widths decrease in n). The hypergeometric half-width is a step
+    function of n (x is whole), so after the bisection every smaller n is checked too: the
+    answer is the true smallest n, and so it is monotone in the margin for every method.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+from scipy import stats
+from statsmodels.stats.proportion import proportion_confint
+
+from stikprove.errors import DesignError
+from stikprove.exact_bounds import clopper_pearson_interval, hypergeometric_interval
+from stikprove.methods import MARGIN_LIMIT, PLANNING_METHOD_OF, SAMPLE_SIZE_METHODS
+
+DESIGN_METHOD_OF = PLANNING_METHOD_OF
+"""The sample-size method that plans each domain interval method (see :mod:`stikprove.methods`)."""
+
+
+def _z(confidence_level: float) -> float:
+    return float(stats.norm.ppf(1 - (1 - confidence_level) / 2))
+
+
+def _check_unit_interval(name: str, value: float, *, closed: bool = False) -> float:
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise DesignError(f"{name} must be a number, got {value!r}") from None
+    ok = 0 <= value <= 1 if closed else 0 < value < 1
+    if not ok or math.isnan(value):
+        form = "[0, 1]" if closed else "(0, 1)"
+        raise DesignError(f"{name} must be in {form}, got {value!r}")
+    return value
+
+
+def _check_margin(name: str, value: Any) -> float:
+    """A target half-width in (0, 0.5); 0.5 or more is met by [0, 1] and plans nothing."""
+    value = _check_unit_interval(name, value)
+    if value >= MARGIN_LIMIT:
+        raise DesignError(
+            f"{name} must be below 0.5, got {value!r}: a half-width of 0.5 or more is met by "
+            "the interval [0, 1] whatever the sample (a margin of 5 percentage points is 0.05)"
+        )
+    return value
+
+
+def _check_method(method: str) -> None:
+    if method not in SAMPLE_SIZE_METHODS:
+        raise DesignError(
+            f"method {method!r} must be one of {', '.join(repr(m) for m in SAMPLE_SIZE_METHODS)}"
+        )
+
+
+def expected_half_width(
+    n: Any,
+    anticipated: Any = 0.5,
+    confidence_level: float = 0.95,
+    population_size: Any = None,
+    method: str = "wald",
+) -> np.ndarray | float:
+    """Half-width of the ``method`` interval for n cases at the anticipated rate (see module).
+
+    Vectorised over ``n``, ``anticipated`` and ``population_size`` (broadcast). n = 0 gives
+    NaN; a census (n >= N) gives 0.
+    """
+    _check_method(method)
+    scalar = np.ndim(n) == 0 and np.ndim(anticipated) == 0 and np.ndim(population_size) == 0
+    n_arr = np.asarray(n, dtype=float)
+    p = np.asarray(anticipated, dtype=float)
+    N = np.asarray(np.inf if population_size is None else population_size, dtype=float)
+    n_arr, p, N = np.broadcast_arrays(n_arr, p, N)
+    out = np.full(n_arr.shape, np.nan)
+    census = np.isfinite(N) & (n_arr >= N) & (n_arr > 0)
+    live = (n_arr > 0) & ~census
+    out[census] = 0.0
+    if live.any():
+        nn, pp, NN = n_arr[live], p[live], N[live]
+        if method == "wald":
+            fpc = np.where(np.isfinite(NN), (NN - nn) / np.maximum(NN - 1, 1), 1.0)
+            out[live] = _z(confidence_level) * np.sqrt(pp * (1 - pp) / nn * fpc)
+        elif method in ("wilson", "clopper-pearson"):
+            finite = np.isfinite(NN)
+            n_eff = nn.copy()
+            n_eff[finite] = nn[finite] * (NN[finite] - 1) / (NN[finite] - nn[finite])
+            if method == "wilson":
+                low, high = proportion_confint(pp * n_eff, n_eff, 1 - confidence_level, "wilson")
+            else:
+                low, high = clopper_pearson_interval(pp * n_eff, n_eff, 1 - confidence_level)
+            out[live] = (np.asarray(high) - np.asarray(low)) / 2
+        else:
+            if not np.isfinite(NN).all():
+                raise DesignError(
+                    "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
+                )
+            # The interval estimation reports for x of n (exact_bounds), at the whole counts
+            # either side of the anticipated p n: the plan's half-width is the larger.
+            widths = np.zeros(len(nn))
+            for x in (np.floor(pp * nn + 1e-9), np.ceil(pp * nn - 1e-9)):
+                low, high = hypergeometric_interval(x, nn, NN, 1 - confidence_level)
+                widths = np.maximum(widths, (high - low) / 2)
+            out[live] = widths
+    return float(out) if scalar else out
+
+
+def _smallest_sizes(
+    margin: float, anticipated: Any, population_size: Any, confidence_level: float, method: str
+) -> np.ndarray:
+    """The smallest n with half-width <= margin, elementwise (N may be inf for none).
+
+    Wald: the closed form rounded up. Others: bisection on n over all elements at once,
+    keeping hw(hi) <= margin < hw(lo) (n = 0 never meets; a census always does; without N
+    the upper end doubles until it meets).
+    """
+    p, N = np.broadcast_arrays(
+        np.asarray(anticipated, dtype=float), np.asarray(population_size, dtype=float)
+    )
+    z = _z(confidence_level)
+    pq = p * (1 - p)
+    if method == "wald":
+        with np.errstate(divide="ignore", invalid="ignore"):
+            n0 = np.where(
+                np.isfinite(N),
+                N * z * z * pq / ((N - 1) * margin**2 + z * z * pq),
+                z * z * pq / margin**2,
+            )
+        return np.ceil(np.where(pq > 0, n0, 0.0) - 1e-9)
+    hi = np.where(np.isfinite(N), N, np.maximum(2.0, np.ceil(z * z * pq / margin**2) * 2))
+    while True:
+        short = ~np.isfinite(N) & (expected_half_width(hi, p, confidence_level, N, method) > margin)
+        if not short.any():
+            break
+        hi = np.where(short, hi * 2, hi)
+    lo = np.zeros_like(hi)
+    while (hi - lo > 1).any():
+        active = hi - lo > 1
+        mid = np.floor((lo + hi) / 2)
+        meets = expected_half_width(mid, p, confidence_level, N, method) <= margin
+        hi = np.where(active & meets, mid, hi)
+        lo = np.where(active & ~meets, mid, lo)
+    if method == "hypergeometric":
+        # The half-width is a step function of n here (x is whole), so bisection may stop
+        # above the smallest n that meets the margin: look at every n up to its answer.
+        counts = hi.astype(np.int64).ravel()
+        starts = np.concatenate([[0], np.cumsum(counts)[:-1]])
+        owner = np.repeat(np.arange(len(counts)), counts)
+        ns = np.arange(counts.sum()) - starts[owner] + 1
+        widths = expected_half_width(
+            ns, p.ravel()[owner], confidence_level, N.ravel()[owner], method
+        )
+        candidates = np.where(widths <= margin, ns, np.iinfo(np.int64).max)
+        hi = np.minimum.reduceat(candidates, starts).astype(float).reshape(hi.shape)
+    return hi
+
+
+def sample_size(
+    margin: float,
+    anticipated: float = 0.5,
+    confidence_level: float = 0.95,
+    population_size: int | None = None,
+    method: str = "wald",
+    design_effect: float = 1.0,
+    response_rate: float = 1.0,
+) -> int:
+    """The smallest n whose interval half-width at ``anticipated`` is at most ``margin``.
+
+    For ``wald`` with N: ``n = N z² p q / ((N − 1) e² + z² p q)`` rounded up (PracTools'
+    ``nPropMoe``; 278 for e = 0.05, p = 0.5, N = 1000, and 385 without N). For ``wilson``,
+    ``clopper-pearson`` and ``hypergeometric`` see the module docstring. The size is then
+    multiplied by ``design_effect / response_rate``, rounded up, and never exceeds N; it is
+    at least 1. ``margin`` must be below 0.5 (the interval [0, 1] has half-width 0.5), and
+    ``wald`` refuses ``anticipated`` 0 or 1 (its half-width there is 0 for any n).
+    """
+    margin = _check_margin("margin", margin)
+    p = _check_unit_interval("anticipated", anticipated, closed=True)
+    confidence_level = _check_unit_interval("confidence_level", confidence_level)
+    _check_method(method)
+    if method == "wald" and p in (0.0, 1.0):
+        raise DesignError(
+            f"anticipated {p:g} with method 'wald': the Wald half-width at a rate of 0 or 1 is "
+            "0 for any n, so it plans nothing: expected a rate in (0, 1), or method 'wilson', "
+            "'clopper-pearson' or 'hypergeometric', whose intervals at 0 or 1 have a width"
+        )
+    N = None
+    if population_size is not None:
+        if int(population_size) != population_size or population_size < 1:
+            raise DesignError(
+                f"population_size must be a whole number >= 1 or None, got {population_size!r}"
+            )
+        N = int(population_size)
+    try:
+        design_effect, response_rate = float(design_effect), float(response_rate)
+    except (TypeError, ValueError):
+        raise DesignError(
+            f"design_effect and response_rate must be numbers, got {design_effect!r} and "
+            f"{response_rate!r}"
+        ) from None
+    if not design_effect > 0 or not math.isfinite(design_effect):
+        raise DesignError(f"design_effect must be a number > 0, got {design_effect!r}")
+    if not 0 < response_rate <= 1:
+        raise DesignError(f"response_rate must be in (0, 1], got {response_rate!r}")
+    if method == "hypergeometric" and N is None:
+        raise DesignError(
+            "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
+        )
+    n0 = int(_smallest_sizes(margin, p, np.inf if N is None else N, confidence_level, method))
+    n = math.ceil(max(n0, 1) * design_effect / response_rate - 1e-9)
+    if N is not None:
+        n = min(n, N)
+    return max(n, 1)
