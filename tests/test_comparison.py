@@ -228,8 +228,8 @@ def test_linearization_difference_matches_r_svycontrast(data, r) -> None:
     assert res.difference == pytest.approx(r["origin_diff"], rel=RTOL)
     assert res.se_difference == pytest.approx(r["origin_diff_se"], rel=RTOL)
     assert res.df == r["origin_df"]
-    assert res.difference_low == pytest.approx(r["origin_diff_low"], rel=RTOL)
-    assert res.difference_high == pytest.approx(r["origin_diff_high"], rel=RTOL)
+    assert res.ci_low_difference == pytest.approx(r["origin_diff_low"], rel=RTOL)
+    assert res.ci_high_difference == pytest.approx(r["origin_diff_high"], rel=RTOL)
     assert res.p_value == pytest.approx(r["origin_p_value"], rel=RTOL)
 
 
@@ -246,10 +246,10 @@ def test_shared_strata_ratio_is_mover_with_r_correlation(data, r) -> None:
         w.loc["ikke_vestlig", "ci_high"], r["origin_est_dansk"], w.loc["dansk", "ci_low"],
         w.loc["dansk", "ci_high"], rho,
     )  # fmt: skip
-    assert (res.ratio_low, res.ratio_high) == pytest.approx((low, high), rel=RTOL)
+    assert (res.ci_low_ratio, res.ci_high_ratio) == pytest.approx((low, high), rel=RTOL)
     # close to R's log-scale delta-method interval where that is defined (a sanity check)
-    assert res.ratio_low == pytest.approx(r["origin_ratio_low"], rel=0.1)
-    assert res.ratio_high == pytest.approx(r["origin_ratio_high"], rel=0.1)
+    assert res.ci_low_ratio == pytest.approx(r["origin_ratio_low"], rel=0.1)
+    assert res.ci_high_ratio == pytest.approx(r["origin_ratio_high"], rel=0.1)
 
 
 def _mover_reference() -> pd.DataFrame:
@@ -285,10 +285,10 @@ def test_ratio_with_no_events_in_one_group_is_never_nan() -> None:
          "g": ["x"] * 8 + ["y"] * 8, "y": [1.0, 0, 1, 0, 0, 1, 0, 0] + [0.0] * 8}
     )  # fmt: skip
     xy = compare_proportions(frame, "y", "stratum", "N", "g")
-    assert xy.ratio == np.inf and xy.ratio_high == np.inf and 0 < xy.ratio_low < np.inf
+    assert xy.ratio == np.inf and xy.ci_high_ratio == np.inf and 0 < xy.ci_low_ratio < np.inf
     yx = compare_proportions(frame, "y", "stratum", "N", "g", groups=("y", "x"))
-    assert yx.ratio == 0 and yx.ratio_low == 0 and 0 < yx.ratio_high < np.inf
-    assert yx.ratio_high == pytest.approx(1 / xy.ratio_low)
+    assert yx.ratio == 0 and yx.ci_low_ratio == 0 and 0 < yx.ci_high_ratio < np.inf
+    assert yx.ci_high_ratio == pytest.approx(1 / xy.ci_low_ratio)
 
 
 def test_swapping_groups_negates_difference(data) -> None:
@@ -296,9 +296,9 @@ def test_swapping_groups_negates_difference(data) -> None:
     ab = compare_proportions(data, "y", "stratum", "N", "origin", groups=("vestlig", "dansk"))
     ba = compare_proportions(data, "y", "stratum", "N", "origin", groups=("dansk", "vestlig"))
     assert ba.difference == pytest.approx(-ab.difference)
-    assert ba.difference_low == pytest.approx(-ab.difference_high)
+    assert ba.ci_low_difference == pytest.approx(-ab.ci_high_difference)
     assert ba.ratio == pytest.approx(1 / ab.ratio)
-    assert ba.ratio_low == pytest.approx(1 / ab.ratio_high)
+    assert ba.ci_low_ratio == pytest.approx(1 / ab.ci_high_ratio)
     assert ba.p_value == pytest.approx(ab.p_value)
 
 
@@ -313,7 +313,7 @@ def test_linearization_can_be_forced_for_disjoint_strata(data, r) -> None:
         r["kommune_var_k1"] + r["kommune_var_k3"], rel=RTOL
     )
     t = stats.t.isf(0.025, res.df)
-    assert res.difference_low == pytest.approx(res.difference - t * res.se_difference)
+    assert res.ci_low_difference == pytest.approx(res.difference - t * res.se_difference)
 
 
 def test_domain_variances_are_those_of_estimate_proportions(data, r) -> None:
@@ -411,8 +411,8 @@ def test_disjoint_strata_use_newcombe_on_design_wilson(data, r) -> None:
         res.estimate_first, w.loc["k1", "ci_low"], w.loc["k1", "ci_high"],
         res.estimate_second, w.loc["k3", "ci_low"], w.loc["k3", "ci_high"],
     )  # fmt: skip
-    assert (res.difference_low, res.difference_high) == pytest.approx((low, high), abs=1e-14)
-    assert res.difference_low < res.difference < res.difference_high
+    assert (res.ci_low_difference, res.ci_high_difference) == pytest.approx((low, high), abs=1e-14)
+    assert res.ci_low_difference < res.difference < res.ci_high_difference
 
 
 def test_newcombe_refused_for_overlapping_strata(data) -> None:
@@ -437,9 +437,9 @@ def test_zero_events_in_both_groups_stays_honest() -> None:
     res = compare_proportions(frame, "y", "stratum", "N", "g")
     assert res.difference == 0.0
     assert res.method.startswith("newcombe")
-    assert res.difference_low < 0.0 < res.difference_high
+    assert res.ci_low_difference < 0.0 < res.ci_high_difference
     assert np.isnan(res.ratio) and np.isnan(res.p_value)
-    assert res.ratio_low == 0.0 and res.ratio_high == np.inf
+    assert res.ci_low_ratio == 0.0 and res.ci_high_ratio == np.inf
 
 
 def test_census_groups_have_exact_difference() -> None:
@@ -450,7 +450,7 @@ def test_census_groups_have_exact_difference() -> None:
     )  # fmt: skip
     res = compare_proportions(frame, "y", "stratum", "N", "g")
     assert res.difference == pytest.approx(-0.25)
-    assert res.difference_low == res.difference_high == pytest.approx(-0.25)
+    assert res.ci_low_difference == res.ci_high_difference == pytest.approx(-0.25)
     assert res.p_value == 0.0
 
 
@@ -499,7 +499,7 @@ def test_result_is_frozen_and_tidy(data) -> None:
         res.difference = 0.0  # type: ignore[misc]
     frame = res.to_frame()
     assert len(frame) == 1
-    assert {"difference", "difference_low", "ratio", "p_value", "method"} <= set(frame)
+    assert {"difference", "ci_low_difference", "ratio", "p_value", "method"} <= set(frame)
     assert "<table" in res._repr_html_()
 
 
@@ -529,8 +529,8 @@ def test_compare_accepts_lonely_stratum(data) -> None:
     """A one-case sampled stratum is left to estimate_proportions' variance rule: finite result."""
     lonely = keep_one_case(data, "k2|c2")
     res = compare_proportions(lonely, "y", "stratum", "N", "origin", groups=("dansk", "vestlig"))
-    assert np.isfinite([res.se_difference, res.difference_low, res.difference_high]).all()
-    assert res.difference_low < res.difference < res.difference_high
+    assert np.isfinite([res.se_difference, res.ci_low_difference, res.ci_high_difference]).all()
+    assert res.ci_low_difference < res.difference < res.ci_high_difference
 
 
 def test_compare_refuses_non_frame() -> None:
@@ -549,15 +549,15 @@ def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
     present = set(data.loc[data["y"].notna(), "dom"])
     assume({"a", "b"} <= present)
     res = compare_proportions(data, "y", "stratum", "N", "dom", groups=("a", "b"))
-    assert np.isfinite([res.difference, res.difference_low, res.difference_high]).all()
-    assert -1.0 <= res.difference_low <= res.difference + 1e-12
-    assert res.difference - 1e-12 <= res.difference_high <= 1.0
+    assert np.isfinite([res.difference, res.ci_low_difference, res.ci_high_difference]).all()
+    assert -1.0 <= res.ci_low_difference <= res.difference + 1e-12
+    assert res.difference - 1e-12 <= res.ci_high_difference <= 1.0
     assert np.isnan(res.p_value) or 0.0 <= res.p_value <= 1.0
-    assert not np.isnan([res.ratio_low, res.ratio_high]).any()
-    assert 0.0 <= res.ratio_low <= res.ratio_high
+    assert not np.isnan([res.ci_low_ratio, res.ci_high_ratio]).any()
+    assert 0.0 <= res.ci_low_ratio <= res.ci_high_ratio
     if np.isfinite(res.ratio):
-        assert res.ratio_low <= res.ratio * (1 + 1e-12)
-        assert res.ratio * (1 - 1e-12) <= res.ratio_high
+        assert res.ci_low_ratio <= res.ratio * (1 + 1e-12)
+        assert res.ratio * (1 - 1e-12) <= res.ci_high_ratio
 
 
 @settings(max_examples=scaled(100), deadline=None)
@@ -598,11 +598,11 @@ def test_a_group_without_variance_in_shared_strata_gets_newcombe() -> None:
         0.0, wil.loc["A", "ci_low"], wil.loc["A", "ci_high"],
         0.5, wil.loc["B", "ci_low"], wil.loc["B", "ci_high"],
     )  # fmt: skip
-    assert (res.difference_low, res.difference_high) == pytest.approx((low, high), abs=1e-14)
+    assert (res.ci_low_difference, res.ci_high_difference) == pytest.approx((low, high), abs=1e-14)
     # wider on the side A's uncertainty reaches than the Wald interval on B's se alone
     wald_high = res.difference + stats.t.isf(0.025, res.df) * res.se_difference
-    assert res.difference_high > wald_high
-    assert res.ratio_low == 0.0 and str(res.ratio_low) == "0.0"  # not -0.0
+    assert res.ci_high_difference > wald_high
+    assert res.ci_low_ratio == 0.0 and str(res.ci_low_ratio) == "0.0"  # not -0.0
 
 
 @pytest.mark.parametrize("groups", [{"A", "B"}, "AB", ("A", "B", "C"), ("A",)])
@@ -668,3 +668,16 @@ def test_compare_builds_the_design_once(data, monkeypatch) -> None:
     compare_proportions(data, "y", "stratum", "N", by="origin", groups=("dansk", "vestlig"))
     # once for the StratifiedSample's checks of strata and N_h, once for the outcome's design
     assert len(calls) == 2
+
+
+def test_comparison_bounds_are_named_as_in_every_table(data) -> None:
+    """ci_low_<what>/ci_high_<what>; the old names still read, with a DeprecationWarning."""
+    res = compare_proportions(data, "y", "stratum", "N", by="origin", groups=("dansk", "vestlig"))
+    frame = res.to_frame()
+    assert {"ci_low_difference", "ci_high_difference", "ci_low_ratio", "ci_high_ratio"} <= set(
+        frame
+    )
+    assert not [c for c in frame if c.endswith(("_low", "_high"))]
+    for old, new in [("difference_low", "ci_low_difference"), ("ratio_high", "ci_high_ratio")]:
+        with pytest.warns(DeprecationWarning, match=f"GroupComparison.{old} is deprecated"):
+            assert getattr(res, old) == getattr(res, new)

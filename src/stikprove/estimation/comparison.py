@@ -42,6 +42,7 @@ second-order correction).
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 
@@ -114,7 +115,11 @@ def _lonely_strata(
 
 @dataclass(frozen=True)
 class GroupComparison:
-    """Two domain rates compared (see :func:`compare_proportions`). first − second, first/second."""
+    """Two domain rates compared (see :func:`compare_proportions`). first − second, first/second.
+
+    Interval bounds are named as in every stikprove table, ``ci_low_<what>`` and
+    ``ci_high_<what>`` (``difference_low`` and the like are deprecated aliases).
+    """
 
     first: object
     second: object
@@ -130,11 +135,11 @@ class GroupComparison:
     ci_high_second: float
     difference: float
     se_difference: float
-    difference_low: float
-    difference_high: float
+    ci_low_difference: float
+    ci_high_difference: float
     ratio: float
-    ratio_low: float
-    ratio_high: float
+    ci_low_ratio: float
+    ci_high_ratio: float
     p_value: float
     df: int
     covariance: float
@@ -148,6 +153,32 @@ class GroupComparison:
 
     def _repr_html_(self) -> str:
         return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
+
+    def _renamed(self, old: str, new: str) -> float:
+        warnings.warn(
+            f"GroupComparison.{old} is deprecated; use {new}", DeprecationWarning, stacklevel=3
+        )
+        return getattr(self, new)
+
+    @property
+    def difference_low(self) -> float:
+        """Deprecated name of :attr:`ci_low_difference`."""
+        return self._renamed("difference_low", "ci_low_difference")
+
+    @property
+    def difference_high(self) -> float:
+        """Deprecated name of :attr:`ci_high_difference`."""
+        return self._renamed("difference_high", "ci_high_difference")
+
+    @property
+    def ratio_low(self) -> float:
+        """Deprecated name of :attr:`ci_low_ratio`."""
+        return self._renamed("ratio_low", "ci_low_ratio")
+
+    @property
+    def ratio_high(self) -> float:
+        """Deprecated name of :attr:`ci_high_ratio`."""
+        return self._renamed("ratio_high", "ci_high_ratio")
 
 
 def _newcombe_hybrid(
@@ -267,9 +298,9 @@ def compare_proportions(
     -------
     GroupComparison
         Frozen; ``to_frame()`` gives one tidy row. Fields: the two groups, their n, estimate,
-        se and interval; ``difference`` with ``se_difference``, ``difference_low``/``_high``;
-        ``ratio`` with ``ratio_low``/``_high``; ``p_value``; ``df``; ``covariance`` of the two
-        estimates; ``method`` used.
+        se and interval; ``difference`` with ``se_difference``, ``ci_low_difference`` and
+        ``ci_high_difference``; ``ratio`` with ``ci_low_ratio`` and ``ci_high_ratio``;
+        ``p_value``; ``df``; ``covariance`` of the two estimates; ``method`` used.
 
     Notes
     -----
@@ -433,11 +464,11 @@ def _compare(
         ci_high_second=float(row2["ci_high"]),
         difference=d,
         se_difference=se_d,
-        difference_low=float(d_low),
-        difference_high=float(d_high),
+        ci_low_difference=float(d_low),
+        ci_high_difference=float(d_high),
         ratio=ratio,
-        ratio_low=float(r_low),
-        ratio_high=float(r_high),
+        ci_low_ratio=float(r_low),
+        ci_high_ratio=float(r_high),
         p_value=p_value,
         df=df,
         covariance=float(c12),
