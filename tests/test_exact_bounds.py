@@ -36,7 +36,7 @@ def test_planning_mismatch_of_issue_8_is_gone():
 
 
 @given(sample=samples_from_a_stratum(), level=st.sampled_from([0.8, 0.9, 0.95, 0.99]))
-@settings(max_examples=scaled(60), deadline=None)
+@settings(max_examples=scaled(30), deadline=None)
 def test_planned_half_width_is_the_reported_one(sample, level):
     """At the anticipated count x, the design's half-width equals proportion_ci's and the
     one-stratum domain estimate's, for the hypergeometric interval (exactly) and for
@@ -62,7 +62,7 @@ def test_planned_half_width_is_the_reported_one(sample, level):
     big_n=st.integers(1, 400),
     level=st.sampled_from([0.9, 0.95]),
 )
-@settings(max_examples=scaled(40), deadline=None)
+@settings(max_examples=scaled(20), deadline=None)
 def test_a_hypergeometric_plan_meets_its_margin_when_estimated(margin, anticipated, big_n, level):
     """sample_size's n reports a half-width at most the margin at both whole counts next to
     the anticipated p·n, and the larger is the half-width the plan expected."""

@@ -60,7 +60,7 @@ def test_negligible_variance_is_zero():
     ),
     by_stratum=st.booleans(),
 )
-@settings(max_examples=scaled(60), deadline=None)
+@settings(max_examples=scaled(30), deadline=None)
 def test_constant_strata_have_a_standard_error_of_exactly_zero(design, by_stratum):
     """Strata whose cases all agree (but differ between strata): the variance is zero up to
     rounding, and is reported as the exact zero, with n_eff the Kish n (as for se = 0)."""

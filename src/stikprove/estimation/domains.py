@@ -521,10 +521,11 @@ def _estimate_proportions(
 
 
 def _sample(data: pd.DataFrame, strata: str | Sequence[str], population_size: str):
-    """The design object the public functions wrap (imported here: it builds on this module)."""
+    """The design object the public functions wrap (imported here: it builds on this module);
+    unchecked, as the computation behind each method checks the data itself."""
     from stikprove.estimation.stratified_sample import StratifiedSample
 
-    return StratifiedSample(data, strata, population_size)
+    return StratifiedSample._unchecked(data, strata, population_size)
 
 
 def _design(

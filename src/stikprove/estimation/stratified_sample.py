@@ -24,6 +24,7 @@ from __future__ import annotations
 import html
 from collections.abc import Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -82,10 +83,6 @@ class StratifiedSample:
     data: pd.DataFrame
     strata: tuple[str, ...]
     population_size: str
-    stratum_sizes: pd.Series
-    """N_h per stratum (indexed by the strata values)."""
-    sample_sizes: pd.Series
-    """Rows per stratum (indexed by the strata values), missing outcomes included."""
 
     def __init__(
         self,
@@ -95,18 +92,33 @@ class StratifiedSample:
     ) -> None:
         strata_cols, _ = domains._validate(data, None, strata, population_size, None)
         # The N_h checks of the analyses, once, on every row (with or without an outcome).
-        design = domains._build(data, np.zeros(len(data)), strata_cols, population_size, [])
-        grouped = data.groupby(strata_cols, sort=True, observed=True, dropna=False)
-        index = grouped.size().index
+        domains._build(data, np.zeros(len(data)), strata_cols, population_size, [])
         object.__setattr__(self, "data", data.copy())
         object.__setattr__(self, "strata", tuple(strata_cols))
         object.__setattr__(self, "population_size", population_size)
-        object.__setattr__(
-            self, "stratum_sizes", pd.Series(design.population.astype(np.int64), index=index)
-        )
-        object.__setattr__(
-            self, "sample_sizes", pd.Series(design.sample.astype(np.int64), index=index)
-        )
+
+    @classmethod
+    def _unchecked(
+        cls, data: pd.DataFrame, strata: str | Sequence[str], population_size: str
+    ) -> StratifiedSample:
+        """The object over the caller's frame, neither checked nor copied: for the module
+        functions, whose one computation checks everything with the same messages."""
+        sample = object.__new__(cls)
+        object.__setattr__(sample, "data", data)
+        object.__setattr__(sample, "strata", strata)
+        object.__setattr__(sample, "population_size", population_size)
+        return sample
+
+    @cached_property
+    def stratum_sizes(self) -> pd.Series:
+        """N_h per stratum (indexed by the strata values)."""
+        grouped = self.data.groupby(list(self.strata), sort=True, observed=True, dropna=False)
+        return grouped[self.population_size].first().astype(np.int64)
+
+    @cached_property
+    def sample_sizes(self) -> pd.Series:
+        """Rows per stratum (indexed by the strata values), missing outcomes included."""
+        return self.data.groupby(list(self.strata), sort=True, observed=True, dropna=False).size()
 
     @classmethod
     def from_study(cls, study: Any) -> StratifiedSample:
