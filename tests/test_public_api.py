@@ -65,3 +65,17 @@ def test_type_checkers_see_every_export():
 def test_every_error_is_a_value_error(name):
     """Callers used to scipy catch stikprove's refusals with except ValueError."""
     assert issubclass(getattr(stikprove, name), ValueError)
+
+
+def test_a_missing_file_is_also_a_file_not_found_error(tmp_path):
+    """A missing frame, study store or key file is caught as FileNotFoundError (as open()
+    raises) and as its step's error."""
+    missing = tmp_path / "nope.csv"
+    for call, kind in [
+        (lambda: stikprove.load_frame(missing), stikprove.FrameError),
+        (lambda: stikprove.open_study(tmp_path / "nope.sqlite"), stikprove.StoreError),
+    ]:
+        with pytest.raises(FileNotFoundError) as caught:
+            call()
+        assert isinstance(caught.value, kind) and isinstance(caught.value, ValueError)
+        assert "nope" in str(caught.value)

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "stikprove.errors",
     "ImportRowsError": "stikprove.errors",
     "EstimationError": "stikprove.errors",
+    "MissingFileError": "stikprove.errors",
     # kommuner
     "kommune_table": "stikprove.kommuner",
     "kommune": "stikprove.kommuner",
@@ -155,6 +156,9 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.errors import (
         ImportRowsError as ImportRowsError,
+    )
+    from stikprove.errors import (
+        MissingFileError as MissingFileError,
     )
     from stikprove.errors import (
         PrivacyError as PrivacyError,

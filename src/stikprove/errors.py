@@ -52,6 +52,27 @@ class EstimationError(StikproveError):
     """An estimate cannot be computed from the data as given."""
 
 
+class MissingFileError(StikproveError, FileNotFoundError):
+    """A file stikprove was asked to read is not there: also a ``FileNotFoundError``, as
+    ``open`` raises, besides the error of its step (the classes below)."""
+
+
+class MissingFrameError(FrameError, MissingFileError):
+    """The frame file (the register extract) is not there."""
+
+
+class MissingProtocolFileError(ProtocolError, MissingFileError):
+    """A file a protocol names (its frame) is not there."""
+
+
+class MissingStudyError(StoreError, MissingFileError):
+    """The study store file is not there."""
+
+
+class MissingKeyError(PrivacyError, MissingFileError):
+    """The pseudonymisation key file is not there."""
+
+
 @dataclass(frozen=True)
 class Problem:
     """One problem found in a tabular input: where it is and what was expected."""

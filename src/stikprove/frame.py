@@ -35,7 +35,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.errors import FrameError, PrivacyError, Problem, format_problems
+from stikprove.errors import FrameError, MissingFrameError, PrivacyError, Problem, format_problems
 from stikprove.files import sniff_delimiter
 from stikprove.kommuner import kommune_codes
 
@@ -223,7 +223,7 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
-        raise FrameError(f"cannot read {path}: no such file")
+        raise MissingFrameError(f"cannot read {path}: no such file")
     try:
         if suffix in (".csv", ".txt"):
             try:

@@ -25,7 +25,14 @@ from pathlib import Path
 
 import pandas as pd
 
-from stikprove.errors import FrameError, PrivacyError, Problem, StikproveError, format_problems
+from stikprove.errors import (
+    FrameError,
+    MissingKeyError,
+    PrivacyError,
+    Problem,
+    StikproveError,
+    format_problems,
+)
 from stikprove.files import atomic_write
 from stikprove.frame import cpr_columns, read_table
 
@@ -84,7 +91,7 @@ def read_key(path: str | Path) -> bytes:
     on POSIX, a key file that others can read."""
     path = Path(path)
     if not path.is_file():
-        raise PrivacyError(
+        raise MissingKeyError(
             f"key file {path} not found: give an existing key with --key-file, or create one "
             "with --key-file PATH --new-key (keep it outside the study folder)"
         )

@@ -8,7 +8,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.errors import ProtocolError
+from stikprove.errors import MissingProtocolFileError, ProtocolError
 from stikprove.protocol.model import BAND_SUFFIX, STRATUM_SEPARATOR, Protocol, band_values
 
 # --------------------------------------------------------------------------------------------
@@ -22,7 +22,7 @@ def load_study_frame(protocol: Protocol, path: str | Path | None = None) -> pd.D
 
     source = Path(path) if path is not None else protocol.frame_path
     if not source.exists():
-        raise ProtocolError(
+        raise MissingProtocolFileError(
             f"frame file {source} does not exist (protocol {protocol.path.name}, [frame] path)"
         )
     if protocol.frame_columns:

@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.codebook import Codebook, default_codebook, parse_codebook
-from stikprove.errors import StikproveError, StoreError
+from stikprove.errors import MissingStudyError, StikproveError, StoreError
 from stikprove.store.assignment import assign_reviewers
 from stikprove.store.schema import (
     APPLICATION_ID,
@@ -402,7 +402,7 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
     """
     path = Path(path)
     if not path.exists():
-        raise StoreError(f"study store {path} does not exist: expected a file made by "
+        raise MissingStudyError(f"study store {path} does not exist: expected a file made by "
                          "'stikprove draw ... --study'")  # fmt: skip
     if not path.is_file():
         raise StoreError(f"study store {path} is not a file")
