@@ -5,11 +5,15 @@ what was given and what was expected (the file, row, column and value where ther
 :class:`StikproveError` is a ``ValueError``, so callers used to scipy and statsmodels catch
 bad input with ``except ValueError`` as they do there.
 The command line prints the message and exits with status 2 (:data:`EXIT_USAGE`).
+A message never shows a CPR-like number: :class:`StikproveError` masks every one
+(:func:`stikprove.cpr.mask_cpr`), whatever value a message quotes.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
+
+from stikprove.cpr import mask_cpr, masked_repr
 
 EXIT_USAGE = 2
 """Exit status of the command line for bad input (a StikproveError)."""
@@ -17,7 +21,11 @@ EXIT_USAGE = 2
 
 class StikproveError(ValueError):
     """Base class of every error stikprove raises on bad input or a refused operation (a
-    ``ValueError``: the input's value is what is wrong)."""
+    ``ValueError``: the input's value is what is wrong). Its message has every CPR-like
+    number masked."""
+
+    def __str__(self) -> str:
+        return mask_cpr(super().__str__())
 
 
 class FrameError(StikproveError):
@@ -72,7 +80,7 @@ class Problem:
         if self.column is not None:
             where.append(f"column {self.column!r}")
         place = ", ".join(where) if where else "input"
-        return f"{place}: got {self.value!r}, expected {self.expected}"
+        return f"{place}: got {masked_repr(self.value)}, expected {mask_cpr(self.expected)}"
 
 
 def format_problems(header: str, problems: list[Problem], limit: int = 20) -> str:
