@@ -11,6 +11,7 @@ A message never shows a CPR-like number: :class:`StikproveError` masks every one
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
 
 from stikprove.cpr import mask_cpr, masked_repr
@@ -90,3 +91,23 @@ def format_problems(header: str, problems: list[Problem], limit: int = 20) -> st
     if len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more (showing the first {limit})")
     return "\n".join(lines)
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.EDQUOT: "the disk quota is used up: free some space and run the command again",
+    errno.EROFS: "the file system is read-only: write to another folder",
+    errno.EACCES: "permission denied: write to a folder you may write in, or ask its owner",
+    errno.EPERM: "permission denied: write to a folder you may write in, or ask its owner",
+    errno.EISDIR: "it is a folder: expected a file name",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENOENT: "no such file or folder",
+}
+
+
+def os_error_text(error: OSError) -> str:
+    """An operating-system error in one line: the file, what happened and what to do
+    (stikprove writes files atomically, so none is left half-written). CPR-like numbers masked."""
+    name = error.filename if error.filename is not None else "(file)"
+    what = _OS_ADVICE.get(error.errno or -1, error.strerror or str(error))
+    return mask_cpr(f"{name}: {what} (no file was left half-written)")
