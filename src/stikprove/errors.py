@@ -108,6 +108,7 @@ _OS_ADVICE = {
 def os_error_text(error: OSError) -> str:
     """An operating-system error in one line: the file, what happened and what to do
     (stikprove writes files atomically, so none is left half-written). CPR-like numbers masked."""
-    name = error.filename if error.filename is not None else "(file)"
+    # a rename names the temporary file first and the destination second: show the latter
+    name = next((n for n in (error.filename2, error.filename) if n is not None), "(file)")
     what = _OS_ADVICE.get(error.errno or -1, error.strerror or str(error))
     return mask_cpr(f"{name}: {what} (no file was left half-written)")

@@ -268,6 +268,8 @@ def _checked_output(path: Path) -> Path:
         )
     if not path.parent.is_dir():
         raise StikproveError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise StikproveError(f"{path}: is a folder: expected the name of the file to write")
     return path
 
 
@@ -323,7 +325,10 @@ def pseudonymize_file(
     else:
         key = read_key(key_file)
     table = read_table(source, sheet=sheet)
-    out = pseudonymize(table, column, key, id_column=id_column)
+    try:
+        out = pseudonymize(table, column, key, id_column=id_column)
+    except (PrivacyError, FrameError) as error:
+        raise type(error)(f"{source}: {error}") from None
     if create_key:
         _write_key(key_file, key)
     write_table(out, destination)
