@@ -16,7 +16,10 @@ import pandas as pd
 import pytest
 
 from stikprove.cli import main
+from stikprove.cpr import contains_cpr
 from stikprove.frame import FRAME_COLUMNS
+from stikprove.store import open_study
+from store_fixtures import entry, make_study
 
 ROOT = Path(__file__).resolve().parents[1]
 CATALOGUE = tomllib.loads((ROOT / "tests/catalogue/bad_files.toml").read_text("utf-8"))["bad"]
@@ -137,6 +140,46 @@ def extract_csv(path, note="", output_is_folder=False):
         (path.parent / "out.csv").mkdir()
 
 
+def _worklist(path, note=None, reason=None):
+    """anna's first two cases, filled (the study is made beside ``path``)."""
+    study = make_study(path.parent)
+    cases = study.open_cases("anna")["case_id"].tolist()[:2]
+    rows = [entry(c, note=note if i == 0 else None) for i, c in enumerate(cases)]
+    df = pd.DataFrame(rows)
+    df["reason"] = [reason, None]
+    return df
+
+
+def worklist_csv(path, note=None, reason=None, extra=None, encoding="utf-8", duplicate=None):
+    df = _worklist(path, note, reason)
+    if duplicate:
+        df.insert(len(df.columns), duplicate, df[duplicate], allow_duplicates=True)
+    lines = df.to_csv(index=False).splitlines()
+    if extra:
+        lines[1] += "," + extra
+    path.write_bytes(("\n".join(lines) + "\n").encode(encoding))
+
+
+def worklist_xlsx(path, note=None, blank_rows_to=None):
+    df = _worklist(path, note)
+    book = openpyxl.Workbook()
+    sheet = book.active
+    sheet.title = "Sager"
+    sheet.append(list(df.columns))
+    for row in df.itertuples(index=False):
+        sheet.append([None if pd.isna(v) else v for v in row])
+    if blank_rows_to:  # rows with an empty text cell each, down to a far row
+        for number in range(len(df) + 2, blank_rows_to + 1):
+            sheet.cell(row=number, column=1).value = " "
+    book.save(path)
+
+
+def truncated_worklist_xlsx(path):
+    worklist_xlsx(path)
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
 # --------------------------------------------------------------------------------------
 
 
@@ -153,44 +196,57 @@ def _arguments(entry: dict, path: Path, folder: Path) -> list[str]:
     if command == "draw":
         (folder / "p.toml").write_text(PROTOCOL.replace("frame.xlsx", path.name))
         return ["draw", str(folder / "p.toml"), "--study", str(folder / "s.sqlite")]
+    if command == "import":
+        if not (folder / "study.sqlite").exists():
+            make_study(folder)
+        return ["import", str(folder / "study.sqlite"), str(path), "--reviewer", "anna"]
     raise AssertionError(f"unknown command {command!r} in the catalogue")
 
 
-def _listing(folder: Path) -> dict[str, bytes | None]:
-    return {
-        str(p.relative_to(folder)): p.read_bytes() if p.is_file() else None
-        for p in sorted(folder.rglob("*"))
-    }
+def _listing(folder: Path) -> dict[str, object]:
+    """What the folder holds: each file's bytes; a study store by what it records (its
+    assessments and audit log), since opening one may touch its SQLite side files."""
+    out: dict[str, object] = {}
+    for p in sorted(folder.rglob("*")):
+        name = str(p.relative_to(folder))
+        if name.endswith(("-wal", "-shm")):
+            continue
+        if p.suffix == ".sqlite":
+            study = open_study(p)
+            out[name] = (study.assessments().to_csv(), study.audit_log().to_csv())
+        else:
+            out[name] = p.read_bytes() if p.is_file() else None
+    return out
 
 
-@pytest.mark.parametrize("entry", CATALOGUE, ids=[e["name"] for e in CATALOGUE])
-def test_each_bad_file_is_refused_with_exit_2_and_nothing_written(entry, tmp_path, capsys):
+@pytest.mark.parametrize("bad", CATALOGUE, ids=[e["name"] for e in CATALOGUE])
+def test_each_bad_file_is_refused_with_exit_2_and_nothing_written(bad, tmp_path, capsys):
     """Exit 2; the message names the file and says what was expected; no traceback; the
     folder holds afterwards exactly what it held before."""
     folder = tmp_path / "work"
     folder.mkdir()
-    path = folder / entry["file"]
-    globals()[entry["make"]](path, **entry.get("args", {}))
-    argv = _arguments(entry, path, folder)
+    path = folder / bad["file"]
+    globals()[bad["make"]](path, **bad.get("args", {}))
+    argv = _arguments(bad, path, folder)
     before = _listing(folder)
     assert main(argv) == 2
     captured = capsys.readouterr()
     assert _listing(folder) == before
     assert "Traceback" not in captured.err and captured.out == ""
     message = captured.err.strip()
-    assert message.startswith(f"stikprove {entry['command']}: error: ")
+    assert message.startswith(f"stikprove {bad['command']}: error: ")
     assert str(path.name) in message or "out.csv" in message
-    assert re.search(entry["expect"], message.splitlines()[0] + message), message
-    assert "010190" not in message and "1234" not in message  # never echoes a CPR number
+    assert re.search(bad["expect"], message.splitlines()[0] + message), message
+    assert not contains_cpr(message)  # never echoes a CPR number
 
 
 def test_the_catalogue_names_each_entry_once():
     """Every entry has a unique name, a known recipe and a command."""
     names = [e["name"] for e in CATALOGUE]
     assert len(names) == len(set(names))
-    for entry in CATALOGUE:
-        assert callable(globals().get(entry["make"])), entry["make"]
-        assert entry["command"] in ("validate-frame", "pseudonymize", "draw", "import")
+    for bad in CATALOGUE:
+        assert callable(globals().get(bad["make"])), bad["make"]
+        assert bad["command"] in ("validate-frame", "pseudonymize", "draw", "import")
 
 
 @pytest.mark.parametrize(

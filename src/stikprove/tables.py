@@ -28,8 +28,8 @@ from pathlib import Path
 
 from stikprove.cpr import contains_cpr
 from stikprove.errors import StikproveError
+from stikprove.files import sniff_delimiter
 
-CSV_DELIMITERS = (",", ";", "\t")
 MAX_XLSX_BYTES = 512 * 1024 * 1024
 """Largest uncompressed size of an xlsx package accepted (its parts' declared sizes)."""
 MAX_COLUMNS = 256
@@ -55,12 +55,6 @@ class Table:
     columns: tuple[str, ...]
     rows: list[tuple[int, list[object]]]
     sheet: str | None = None
-
-
-def sniff_delimiter(first_line: str) -> str:
-    """The delimiter of a CSV header line: ';' (Danish Excel), tab, or ','."""
-    counts = {d: first_line.count(d) for d in CSV_DELIMITERS}
-    return max(counts, key=lambda d: (counts[d], d == ","))
 
 
 def _header(path: Path, names: list[object], error: type[StikproveError]) -> tuple[str, ...]:

@@ -22,6 +22,7 @@ from stikprove.codebook import Codebook, Field
 from stikprove.errors import StoreError
 from stikprove.files import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN, atomic_write
 from stikprove.store import Study
+from stikprove.store.assignment import reviewer_of
 
 FORMATS = ("xlsx", "csv")
 CODEBOOK_SHEET = "Kodebog"
@@ -67,9 +68,7 @@ def worklist_table(study: Study, reviewer: str) -> pd.DataFrame:
     """The worklist's rows: case_id, kommune_code, kommune_name, stratum, ``round`` (only
     in rounds after the first: import checks it), the allowed frame fields, then one empty
     column per codebook field and ``reason``."""
-    if reviewer not in study.reviewers():
-        known = ", ".join(study.reviewers()) or "(none yet: run 'stikprove assign')"
-        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {known}")
+    reviewer = reviewer_of(study, reviewer)
     round_no = study.current_round()
     cases = study.for_round(round_no).open_cases(reviewer)
     df = cases[["case_id", "kommune_code", "kommune_name", "stratum", *study.worklist_fields]]
@@ -93,6 +92,7 @@ def write_worklist(
 ) -> WorklistResult:
     """Write the reviewer's worklist as ``format`` ('xlsx' or 'csv'; from the suffix of
     ``path`` when not given). The CSV form writes the codebook to ``<name>_kodebog.csv``."""
+    reviewer = reviewer_of(study, reviewer)  # the study's spelling, also in the file name
     if format is None:
         format = Path(path).suffix.lstrip(".").lower() if path else "xlsx"
     if format not in FORMATS:
