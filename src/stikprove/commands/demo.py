@@ -56,7 +56,9 @@ def _prepare(out: Path) -> None:
                 "expected a new or empty folder, or one written by 'stikprove demo'"
             )
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from stikprove.files import private_folder
+
+    private_folder(out)
     (out / MARKER).write_text("written by stikprove demo; replaced on the next run\n")
 
 

@@ -174,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"check: round {round_number} redrawn from the same frame is identical")
         return 0
     if not rounds:  # a new store: its folder may be new too (--study studies/x.sqlite)
-        Path(args.study).parent.mkdir(parents=True, exist_ok=True)
+        from stikprove.files import private_folder
+
+        private_folder(Path(args.study).parent)
     save_drawn_sample(sample, args.study, protocol=protocol, frame=frame)
     meta = sample.metadata
     print(
