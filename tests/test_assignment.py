@@ -86,3 +86,28 @@ def test_assignment_is_audited(tmp_path):
     log = study.audit_log()
     assert log["action"].tolist() == ["create", "assign"]
     assert "anna,bo" in log["details"].iloc[-1]
+
+
+@pytest.mark.parametrize(
+    "names", [["anna", "Anna"], ["\u00c5se", "A\u030ase"], ["ÅSE", "åse"], ["0101901234"]]
+)
+def test_names_that_mean_one_person_are_refused(names):
+    """anna/Anna, an NFC and an NFD Åse, and ÅSE/åse are one reviewer: refused as given
+    twice; a CPR-like name is refused without showing it."""
+    with pytest.raises(StoreError, match=r"one person|given twice|CPR-like") as info:
+        check_reviewer_names(names)
+    assert "0101901234" not in str(info.value)
+
+
+def test_a_known_reviewer_in_another_spelling_is_the_same_reviewer(tmp_path):
+    """Assigning 'Anna' to a study that has 'anna' adds no reviewer; worklists and imports
+    find 'anna' by any case or Unicode form."""
+    from stikprove.store.assignment import reviewer_of
+
+    study = create_study(tmp_path / "s.sqlite", make_sample())
+    assign_reviewers(study, ["anna", "A\u030ase"])
+    assign_reviewers(study, ["ANNA", "\u00c5SE"])
+    assert study.reviewers() == ("anna", "\u00c5se")
+    assert reviewer_of(study, "Anna") == "anna" and reviewer_of(study, "åse") == "\u00c5se"
+    with pytest.raises(StoreError, match="not in this study"):
+        reviewer_of(study, "bo")

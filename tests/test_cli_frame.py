@@ -214,3 +214,18 @@ def test_synth_refuses_to_replace_another_frame_without_force(tmp_path, capsys):
     argv = ["synth", "--out", str(out), "--seed", "2", "--kommuner", SMALL, "--force"]
     assert main(argv) == 0
     assert (out / "frame.csv").read_bytes() != before[0]
+
+
+def test_folders_created_for_out_are_private(tmp_path):
+    """synth --out a/b creates a and b with mode 0700 (whatever the umask); a folder that
+    exists already keeps its mode."""
+    tmp_path.chmod(0o755)
+    old = os.umask(0o022)
+    try:
+        assert main(["synth", "--out", str(tmp_path / "a" / "b"), "--seed", "1",
+                     "--kommuner", "825"]) == 0  # fmt: skip
+    finally:
+        os.umask(old)
+    for folder in (tmp_path / "a", tmp_path / "a" / "b"):
+        assert stat.S_IMODE(folder.stat().st_mode) == 0o700
+    assert stat.S_IMODE(tmp_path.stat().st_mode) == 0o755

@@ -300,3 +300,32 @@ def test_audit_help_says_the_trail_covers_every_round(capsys):
     out = " ".join(capsys.readouterr().out.split())
     assert "the audit trail is the whole study's, every round" in out
     assert "work on round N" not in out
+
+
+def test_record_refuses_a_cpr_number_in_the_note(study_path, capsys):
+    """record --note with a CPR-like number exits 2, names the column, never shows it, and
+    writes nothing."""
+    study = assigned(study_path)
+    case = study.open_cases("bo")["case_id"].iloc[0]
+    flags = ["--eligible", "ja", "--health", "for_syg", "--track", "uaendret", "--effort",
+             "tilbud", "--evidence", "journal", "--new-certificate", "nej", "--confidence",
+             "sikker", "--date", yesterday(), "--note", "ring CPR 010190 1234"]  # fmt: skip
+    assert main(["record", str(study_path), case, "--reviewer", "Bo", *flags]) == 2
+    err = capsys.readouterr().err
+    assert "--note (note)" in err and "not shown" in err and "1234" not in err
+    assert study.assessments().empty
+
+
+def test_a_formula_note_round_trips_through_a_csv_worklist(study_path, tmp_path, capsys):
+    """A note that begins like a formula, in a CSV the package neutralised, is stored as
+    typed; export never lets a cell begin like a formula."""
+    study = assigned(study_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    path = tmp_path / "filled.csv"
+    from stikprove.cells import write_csv
+
+    write_csv(pd.DataFrame([entry(case, note="=HYPERLINK(\"x\")")]), path)
+    assert "'=HYPERLINK" in path.read_text(encoding="utf-8")
+    assert main(["import", str(study_path), str(path), "--reviewer", "anna"]) == 0
+    stored = study.assessments().set_index("case_id")
+    assert stored.loc[case, "note"] == '=HYPERLINK("x")'

@@ -255,15 +255,17 @@ def test_validate_frame_returns_no_problems_for_a_valid_frame(synthetic):
         ("2902971234", False),  # 29 February 1997 is no date
         ("3204901234", False),  # no 32nd day
         ("0113901234", False),  # no 13th month
-        ("999999-9999", True),  # the dashed form alone is CPR-like
-        ("010190123", False),
+        ("999999-9999", False),  # no date: not CPR-like (tests/catalogue/cpr_forms.toml)
+        ("010190123", False),  # nine digits: 0010190123 has no day 00
+        ("101901234", True),  # nine digits: 0101901234 whose leading zero was dropped
         ("01019012345", False),
         ("a1b2c3d4e5", False),
         ("12345678901234567", False),
     ],
 )
 def test_looks_like_cpr(value, expected):
-    """DDMMYY-SSSS, or ten digits starting with a valid date, look like CPR numbers."""
+    """A valid date DDMMYY and four digits (or nine digits, a lost leading zero) look like
+    CPR numbers."""
     assert looks_like_cpr(value) is expected
 
 
@@ -291,9 +293,9 @@ def test_cpr_numbers_in_case_id_are_refused_before_other_checks():
 
 
 def test_a_single_cpr_value_is_enough_to_refuse_the_column():
-    """One CPR-like value in an otherwise harmless column is refused."""
+    """One CPR-like value in an otherwise harmless column is refused, inside text too."""
     df = raw_frame().assign(note=["", "ring 0101901234", "0101901234", ""])
-    assert cpr_columns(df) == {"note": [2]}
+    assert cpr_columns(df) == {"note": [1, 2]}
 
 
 def test_validate_frame_reports_a_cpr_column_without_its_values():
@@ -386,7 +388,7 @@ def test_read_table_turns_excel_numbers_into_plain_text(tmp_path):
     ("name", "content", "message"),
     [
         ("f.txt.gz", b"x", "unknown file type '.gz'"),
-        ("f.csv", "case_id\nø\n".encode("latin-1"), "not UTF-8 text"),
+        ("f.csv", "case_id\nø\n".encode("latin-1"), "row 2: got the byte 0xf8, which is not UTF-8"),
         ("f.csv", b"", "the file is empty"),
     ],
 )

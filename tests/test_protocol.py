@@ -609,3 +609,21 @@ def test_previous_with_independent_coordination_is_refused(tmp_path):
         parse_protocol(text)
     ok = parse_protocol(text.replace("[coordination]", '[coordination]\nmode = "avoid"'))
     assert ok.coordination == "avoid" and ok.previous is not None
+
+
+@pytest.mark.parametrize(
+    "change",
+    [('title = "', 'title = "sag 010190-1234 '), ("seed = ", "# CPR: 0101901234\nseed = ")],
+)
+def test_a_cpr_number_anywhere_in_a_protocol_is_refused(change):
+    """A CPR-like number in a value or a comment is refused by line, never shown."""
+    text = MINIMAL.replace(*change, 1)
+    with pytest.raises(ProtocolError, match="holds a CPR-like number") as info:
+        parse_protocol(text)
+    assert "1234" not in str(info.value)
+
+
+def test_a_long_study_id_is_refused():
+    """A study id is bounded (it becomes part of file names)."""
+    with pytest.raises(ProtocolError, match="at most 64"):
+        parse_protocol(MINIMAL.replace('id = "', 'id = "' + "x" * 70, 1))

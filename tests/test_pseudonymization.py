@@ -2,6 +2,8 @@
 
 import os
 import stat
+import tomllib
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -12,16 +14,19 @@ from stikprove.errors import FrameError, PrivacyError, StikproveError
 from stikprove.frame import cpr_columns, load_frame
 from stikprove.pseudonymization import (
     ID_LENGTH,
+    key_check_value,
     new_key,
     normalize_cpr,
     pseudonymize,
     pseudonymize_file,
     read_key,
+    read_key_check,
 )
 from strategies import scaled
 
-KEY = bytes(range(32))
-OTHER_KEY = bytes(range(1, 33))
+# two fixed keys drawn once with secrets.token_bytes(32) (a test must not depend on chance)
+KEY = bytes.fromhex("5b0e8c3f1a97d2446e21b8f0c95d7a3e02f4c6a8195b3d7e6c0a2f8e4b1d9c37")
+OTHER_KEY = bytes.fromhex("c41f7a0e93b25d68e7015fa2c8b34d9610e6a5f27bd83c4e9f201a6b5c8d7e03")
 
 cprs = st.builds(
     lambda d, m, y, s: f"{d:02d}{m:02d}{y:02d}{s:04d}",
@@ -200,8 +205,9 @@ def test_pseudonymize_file_writes_a_loadable_frame_without_cpr(tmp_path, suffix)
         text = out.read_text(encoding="utf-8")
         assert not any(c in text or c.replace("-", "") in text for c in cpr)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
-        ["extract.csv", "k.key", out.name]
+        ["extract.csv", "k.key", out.name, out.name + ".keycheck"]
     )  # no temporary file left behind
+    assert read_key_check(out) == key_check_value(read_key(tmp_path / "k.key"))
 
 
 def test_pseudonymize_file_with_a_new_key_writes_nothing_on_bad_input(tmp_path):
@@ -257,3 +263,52 @@ def test_pseudonymize_file_refuses_an_output_folder_that_does_not_exist(tmp_path
     with pytest.raises(StikproveError, match="does not exist"):
         pseudonymize_file(source, out, "cpr", tmp_path / "k.key", create_key=True)
     assert not (tmp_path / "k.key").exists()
+
+
+CATALOGUE = tomllib.loads(
+    (Path(__file__).parent / "catalogue/cpr_forms.toml").read_text(encoding="utf-8")
+)
+
+
+@pytest.mark.parametrize("form", CATALOGUE["found"])
+def test_every_cpr_form_in_another_column_is_refused(form):
+    """The output may hold no CPR-like number in any form: another column holding one is
+    refused, and the message does not show it."""
+    df = extract().assign(note=["", form, ""][: len(extract())])
+    with pytest.raises(PrivacyError) as info:
+        pseudonymize(df, "cpr", KEY)
+    assert "'note'" in str(info.value) and "1234" not in str(info.value)
+
+
+@pytest.mark.parametrize(
+    "form", ["010190-1234", "CPR: 010190 1234", "010190\u00a01234", "01.01.90-1234",
+             "cpr-nr. 0101901234", "101901234", " 010190 - 1234 "],
+)  # fmt: skip
+def test_every_form_of_one_cpr_gives_one_case_id(form):
+    """Spacing, dots, a prefix or a lost leading zero do not change the case_id."""
+    assert normalize_cpr(form) == "0101901234"
+
+
+@pytest.mark.parametrize(
+    ("key", "why"),
+    [(bytes(32), "all bytes equal"), (bytes(range(32)), "counting"),
+     (b"\x01\x02" * 16, "repeated block"), (bytes([1, 2, 3, 4, 5, 6, 7] * 4 + [1] * 4), "distinct"),
+     (b"\x11" * 8, "8 bytes")],
+)  # fmt: skip
+def test_weak_keys_are_refused(tmp_path, key, why):
+    """All zeros, counting, a repeated block, few distinct bytes, short: refused, both from
+    a key file and in the Python call."""
+    path = tmp_path / "weak.key"
+    path.write_text(key.hex() + "\n")
+    path.chmod(0o600)
+    with pytest.raises(PrivacyError, match=r"weak key|at least"):
+        read_key(path)
+    with pytest.raises(PrivacyError, match=why if len(key) >= 16 else "at least"):
+        pseudonymize(extract(), "cpr", key)
+
+
+def test_the_key_check_value_tells_keys_apart_without_revealing_them():
+    """Same key, same check value; another key, another; the key is not in it."""
+    assert key_check_value(KEY) == key_check_value(bytes(KEY))
+    assert key_check_value(KEY) != key_check_value(OTHER_KEY)
+    assert key_check_value(KEY) not in KEY.hex()

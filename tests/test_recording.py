@@ -17,6 +17,8 @@ from stikprove.recording import (
     record_assessment,
     record_interactive,
 )
+from stikprove.recording.entries import _cell
+from stikprove.recording.read import read_rows
 from stikprove.worklist import write_worklist
 from store_fixtures import entry, make_study, write_entries_csv, yesterday
 from strategies import scaled
@@ -368,33 +370,49 @@ def test_csv_worklist_filled_and_saved_with_semicolons_imports(tmp_path):
 # ---- reading xlsx -------------------------------------------------------------------------
 
 
-def test_xlsx_reader_gives_what_openpyxl_gives(tmp_path):
-    """The sheet-XML reader returns the same rows as openpyxl's read-only reader: text typed
-    as text stays text ('0123'), numbers are int or float, date cells (any date format)
-    are datetimes, booleans, formulas without a cached value empty, gaps as empty rows;
-    sheet 'Sager' is read even when it is not the first."""
-    from stikprove.recording.read import _read_xlsx, _read_xlsx_openpyxl
+def _openpyxl_rows(path):
+    """The reference: openpyxl's read-only reader (sheet 'Sager'), each cell as the import
+    keeps it (_cell: stripped text, whole numbers without '.0', dates as YYYY-MM-DD)."""
+    wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    try:
+        sheet = wb["Sager"] if "Sager" in wb.sheetnames else wb.worksheets[0]
+        it = sheet.iter_rows(values_only=True)
+        columns = tuple("" if h is None else str(h).strip() for h in next(it, ()))
+        return columns, [
+            (n, {c: _cell(v) for c, v in zip(columns, values, strict=False)})
+            for n, values in enumerate(it, start=2)
+        ]
+    finally:
+        wb.close()
 
+
+def _as_imported(rows):
+    return rows.columns, [(n, {c: _cell(v) for c, v in r.items()}) for n, r in rows.rows]
+
+
+def test_xlsx_reader_gives_what_openpyxl_gives(tmp_path):
+    """The calamine reader gives the import the same cells as openpyxl's read-only reader:
+    text typed as text stays text ('0123'), numbers, date cells (any date format),
+    booleans, formulas without a cached value empty, gaps as empty rows; sheet 'Sager' is
+    read even when it is not the first."""
     wb = openpyxl.Workbook()
     wb.active.title = "Andet"
     wb.active.append(["not", "this"])
     ws = wb.create_sheet("Sager")
-    ws.append(["case_id", "eligible", "review_date", "n", "x", "flag", None, "formula", "ae"])
+    ws.append(["case_id", "eligible", "review_date", "n", "x", "flag", "g", "formula", "ae"])
     ws.append(["0123", "ja", datetime(2026, 11, 20), 12, 1.5, True, "extra", "=1+1", "Ærø & <ø>"])
     ws.append([123, None, date(2026, 1, 2), 1e20, -0.25, False, None, None, " mellem rum "])
     ws.cell(row=6, column=1, value="later")
     ws["C3"].number_format = "dd-mm-yyyy"
     ws["D2"].number_format = "@"
     wb.save(tmp_path / "t.xlsx")
-    fast, slow = _read_xlsx(tmp_path / "t.xlsx"), _read_xlsx_openpyxl(tmp_path / "t.xlsx")
-    assert fast == slow
-    assert fast.sheet == "Sager" and [n for n, _ in fast.rows] == [2, 3, 4, 5, 6]
-    row2 = fast.rows[0][1]
-    assert row2["case_id"] == "0123" and row2["review_date"] == datetime(2026, 11, 20)
+    rows = read_rows(tmp_path / "t.xlsx")
+    assert _as_imported(rows) == _openpyxl_rows(tmp_path / "t.xlsx")
+    assert rows.sheet == "Sager" and [n for n, _ in rows.rows] == [2, 3, 4, 5, 6]
+    row2 = _as_imported(rows)[1][0][1]
+    assert row2["case_id"] == "0123" and row2["review_date"] == "2026-11-20"
     assert row2["ae"] == "Ærø & <ø>" and row2["formula"] is None
-    assert fast.rows[1][1]["case_id"] == 123 and fast.rows[1][1]["review_date"] == datetime(
-        2026, 1, 2
-    )
+    assert _as_imported(rows)[1][1][1]["case_id"] == "123"
 
 
 def _minimal_xlsx(path, sheet_xml: str, shared: list[str], date1904: bool = False):
@@ -454,8 +472,6 @@ def _minimal_xlsx(path, sheet_xml: str, shared: list[str], date1904: bool = Fals
 def test_xlsx_as_excel_saves_it_shared_strings_and_calendars(tmp_path, date1904):
     """Shared strings (also rich text), a custom date format, both calendars, a number
     typed as text in a text cell, cells without a reference: as openpyxl reads them."""
-    from stikprove.recording.read import _read_xlsx, _read_xlsx_openpyxl
-
     serial = 46346 - (1462 if date1904 else 0)  # 2026-11-20
     sheet = (
         '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c>'
@@ -467,19 +483,19 @@ def test_xlsx_as_excel_saves_it_shared_strings_and_calendars(tmp_path, date1904)
     )
     shared = ["case_id", "eligible", "review_date", "count", "c0001", "ja", "0042", "c0002"]
     path = _minimal_xlsx(tmp_path / "excel.xlsx", sheet, shared, date1904)
-    fast, slow = _read_xlsx(path), _read_xlsx_openpyxl(path)
+    columns, rows = _as_imported(read_rows(path))
+    reference_columns, reference = _openpyxl_rows(path)
 
     def filled(rows):  # a gap row: openpyxl gives no cells, the reader empty ones
-        return [(n, {k: v for k, v in r.items() if v is not None}) for n, r in rows.rows]
+        return [(n, {k: v for k, v in r.items() if v is not None}) for n, r in rows]
 
-    assert filled(fast) == filled(slow) and fast.columns == slow.columns
-    assert fast.columns == ("case_id", "eligible", "review_date", "count")
-    assert fast.rows[0] == (2, {"case_id": "c0001", "eligible": "ja",
-                                "review_date": datetime(2026, 11, 20),
-                                "count": "0042"})  # fmt: skip
-    assert fast.rows[1][1]["case_id"] is None  # row 3 is a gap: empty
-    assert fast.rows[2][1] == {"case_id": "c0002", "eligible": 7,
-                               "review_date": datetime(2026, 11, 21), "count": True}  # fmt: skip
+    assert filled(rows) == filled(reference) and columns == reference_columns
+    assert columns == ("case_id", "eligible", "review_date", "count")
+    assert rows[0] == (2, {"case_id": "c0001", "eligible": "ja", "review_date": "2026-11-20",
+                           "count": "0042"})  # fmt: skip
+    assert rows[1][1]["case_id"] is None  # row 3 is a gap: empty
+    assert rows[2][1] == {"case_id": "c0002", "eligible": "7", "review_date": "2026-11-21",
+                          "count": "True"}  # fmt: skip
 
 
 def test_xlsx_worklist_round_trip_keeps_text_and_dates(tmp_path):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hmac
 import json
+from dataclasses import replace
 from functools import cache
 from typing import Any
 
@@ -327,6 +328,28 @@ def test_previous_may_be_a_folder_or_a_csv(tmp_path):
     assert a.units["case_id"].tolist() == b.units["case_id"].tolist()
     with pytest.raises(SamplingError, match="does not exist"):
         draw(follow, frame(), previous=tmp_path / "missing")
+
+
+def test_coordination_with_no_overlap_is_refused():
+    """An earlier study none of whose cases is in the frame (another pseudonymisation key)
+    stops the draw instead of reporting '0 of n were sampled by the earlier study'."""
+    first = _sample()
+    other_ids = frame().assign(case_id=lambda f: "x" + f["case_id"].astype(str))
+    overlap = '[coordination]\nmode = "overlap"\nprevious = "x"\n\n[review]'
+    follow = protocol(**{"[review]": overlap})
+    with pytest.raises(SamplingError, match=r"none of the \d+ cases sampled by the earlier"):
+        draw(follow, other_ids, previous=first)
+
+
+def test_coordination_across_keys_is_refused():
+    """A frame whose key check value differs from the earlier study's is refused."""
+    first = _sample()
+    first = replace(first, metadata={**first.metadata, "key_check": "0" * 16})
+    follow = protocol(**{"[review]": '[coordination]\nmode = "avoid"\nprevious = "x"\n\n[review]'})
+    with pytest.raises(SamplingError, match="another key"):
+        draw(follow, frame(), previous=first, key_check="1" * 16)
+    same = draw(follow, frame(), previous=first, key_check="0" * 16)
+    assert same.metadata["key_check"] == "0" * 16
 
 
 def test_coordination_without_previous_is_refused():

@@ -523,3 +523,40 @@ def test_units_are_stored_column_by_column_as_row_by_row(tmp_path):
     assert first == {"age": None, "years_on_benefit": 0.0,
                      "last_effort_date": "2016-10-01"}  # fmt: skip
     assert second["last_effort_date"] is None and second["years_on_benefit"] is None
+
+
+def test_a_draw_checkpoints_so_the_sqlite_file_alone_is_whole(tmp_path):
+    """While another connection holds the study open (so SQLite keeps its write-ahead log),
+    a stored round is checkpointed into the .sqlite file: a copy of that file alone holds
+    round 2."""
+    import shutil
+
+    from stikprove.store import store_drawn_sample, stored_rounds
+    from store_fixtures import next_round
+
+    sample = make_sample()
+    store_drawn_sample(sample, tmp_path / "s.sqlite")
+    other = sqlite3.connect(tmp_path / "s.sqlite")
+    try:
+        other.execute("SELECT count(*) FROM units").fetchone()
+        store_drawn_sample(next_round(sample), tmp_path / "s.sqlite")
+        (tmp_path / "copy").mkdir()
+        shutil.copy(tmp_path / "s.sqlite", tmp_path / "copy" / "s.sqlite")
+    finally:
+        other.close()
+    assert stored_rounds(tmp_path / "copy" / "s.sqlite") == [1, 2]
+
+
+def test_a_read_only_study_folder_is_named_as_such(tmp_path, monkeypatch):
+    """A study folder that cannot be written is reported as read-only, with what to do, not
+    as 'not a stikprove study store' (tests run as root, who may write anywhere: the
+    permission check is simulated)."""
+    import stikprove.store.schema as schema
+
+    study = make_study(tmp_path)
+    folder = study.path.parent
+    monkeypatch.setattr(schema.os, "access", lambda target, mode: Path(target) != folder)
+    message = schema.read_only_problem(study.path)
+    assert message is not None and "read-only" in message and "chmod u+w" in message
+    monkeypatch.undo()
+    assert schema.read_only_problem(study.path) is None

@@ -175,3 +175,32 @@ def test_worklists_carry_their_round_and_import_checks_it(tmp_path):
     with pytest.raises(StoreError, match=r"worklist of round 2.*into round 1"):
         import_assessments(study.for_round(1), path, "anna")
     assert import_assessments(study, path, "anna").empty_rows == len(new)
+
+
+PAYLOADS = ['=HYPERLINK("http://x","klik")', "+1+2", "-2+3", "@SUM(A1)", "\t=1",
+            "=cmd|' /C calc'!A0"]  # fmt: skip
+
+
+def test_formula_payloads_in_frame_fields_never_become_formulas(tmp_path):
+    """Frame fields carrying formula payloads: openpyxl finds no formula cell in any sheet
+    of the xlsx worklist (the drop-downs' sources are validations, not cells), the text is
+    kept as written, and no CSV cell begins like a formula."""
+    text = 'study_id = "x"\n[review]\nworklist_fields = ["bemaerkning"]\n'
+    sample = make_sample(protocol_text=text)
+    ids = sample.units["case_id"]
+    values = pd.DataFrame({"case_id": ids,
+                           "bemaerkning": [PAYLOADS[i % len(PAYLOADS)] for i in range(len(ids))]})
+    study = create_study(tmp_path / "s.sqlite", sample, reviewers=["anna", "bo"],
+                         worklist_fields=("bemaerkning",), worklist_values=values)  # fmt: skip
+    result = write_worklist(study, "anna", tmp_path / "w.xlsx")
+    book = openpyxl.load_workbook(result.path)
+    formulas = [(ws.title, c.coordinate) for ws in book for row in ws.iter_rows() for c in row
+                if c.data_type == "f"]  # fmt: skip
+    assert formulas == []
+    shown = [c.value for c in book["Sager"]["E"][1:]]
+    assert set(shown) <= set(PAYLOADS) and len(shown) == result.cases
+    write_worklist(study, "anna", tmp_path / "w.csv")
+    for name in ("w.csv", "w_kodebog.csv"):
+        cells = pd.read_csv(tmp_path / name, dtype=str, keep_default_na=False,
+                            encoding="utf-8-sig").to_numpy().ravel()  # fmt: skip
+        assert not [c for c in cells if c.startswith(("=", "+", "-", "@", "\t", "\r"))]

@@ -1,7 +1,10 @@
 """The ``stikprove`` command line: discovers the sub-commands in :mod:`stikprove.commands`.
 
 Bad input (any :class:`~stikprove.errors.StikproveError`) prints its message on stderr
-and exits with status 2; nothing is written in that case.
+and exits with status 2; nothing is written in that case. So does an error of the
+operating system (an output path that is a folder, a full disk, a read-only folder): one
+line naming the file, exit status 2; files are written atomically, so nothing partial is
+left behind.
 """
 
 from __future__ import annotations
@@ -14,7 +17,7 @@ import sys
 
 from stikprove import commands
 from stikprove._version import __version__
-from stikprove.errors import EXIT_USAGE, StikproveError
+from stikprove.errors import EXIT_USAGE, StikproveError, os_error_text
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -41,14 +44,17 @@ def main(argv: list[str] | None = None) -> int:
     except StikproveError as error:
         print(f"stikprove {args.command}: error: {error}", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print("\nInterrupted; everything saved before this point is kept.", file=sys.stderr)
-        return 130
     except BrokenPipeError:
         # output piped into e.g. `head`, which stopped reading: not an error of ours
         devnull = os.open(os.devnull, os.O_WRONLY)
         os.dup2(devnull, sys.stdout.fileno())
         return 0
+    except OSError as error:
+        print(f"stikprove {args.command}: error: {os_error_text(error)}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print("\nInterrupted; everything saved before this point is kept.", file=sys.stderr)
+        return 130
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -5,11 +5,16 @@ what was given and what was expected (the file, row, column and value where ther
 :class:`StikproveError` is a ``ValueError``, so callers used to scipy and statsmodels catch
 bad input with ``except ValueError`` as they do there.
 The command line prints the message and exits with status 2 (:data:`EXIT_USAGE`).
+A message never shows a CPR-like number: :class:`StikproveError` masks every one
+(:func:`stikprove.cpr.mask_cpr`), whatever value a message quotes.
 """
 
 from __future__ import annotations
 
+import errno
 from dataclasses import dataclass
+
+from stikprove.cpr import mask_cpr, masked_repr
 
 EXIT_USAGE = 2
 """Exit status of the command line for bad input (a StikproveError)."""
@@ -17,7 +22,11 @@ EXIT_USAGE = 2
 
 class StikproveError(ValueError):
     """Base class of every error stikprove raises on bad input or a refused operation (a
-    ``ValueError``: the input's value is what is wrong)."""
+    ``ValueError``: the input's value is what is wrong). Its message has every CPR-like
+    number masked."""
+
+    def __str__(self) -> str:
+        return mask_cpr(super().__str__())
 
 
 class FrameError(StikproveError):
@@ -93,7 +102,7 @@ class Problem:
         if self.column is not None:
             where.append(f"column {self.column!r}")
         place = ", ".join(where) if where else "input"
-        return f"{place}: got {self.value!r}, expected {self.expected}"
+        return f"{place}: got {masked_repr(self.value)}, expected {mask_cpr(self.expected)}"
 
 
 def format_problems(header: str, problems: list[Problem], limit: int = 20) -> str:
@@ -103,3 +112,24 @@ def format_problems(header: str, problems: list[Problem], limit: int = 20) -> st
     if len(problems) > limit:
         lines.append(f"  ... and {len(problems) - limit} more (showing the first {limit})")
     return "\n".join(lines)
+
+
+_OS_ADVICE = {
+    errno.ENOSPC: "the disk is full: free some space and run the command again",
+    errno.EDQUOT: "the disk quota is used up: free some space and run the command again",
+    errno.EROFS: "the file system is read-only: write to another folder",
+    errno.EACCES: "permission denied: write to a folder you may write in, or ask its owner",
+    errno.EPERM: "permission denied: write to a folder you may write in, or ask its owner",
+    errno.EISDIR: "it is a folder: expected a file name",
+    errno.ENOTDIR: "a part of the path is a file, not a folder",
+    errno.ENOENT: "no such file or folder",
+}
+
+
+def os_error_text(error: OSError) -> str:
+    """An operating-system error in one line: the file, what happened and what to do
+    (stikprove writes files atomically, so none is left half-written). CPR-like numbers masked."""
+    # a rename names the temporary file first and the destination second: show the latter
+    name = next((n for n in (error.filename2, error.filename) if n is not None), "(file)")
+    what = _OS_ADVICE.get(error.errno or -1, error.strerror or str(error))
+    return mask_cpr(f"{name}: {what} (no file was left half-written)")

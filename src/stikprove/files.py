@@ -44,6 +44,23 @@ def sniff_delimiter(first_line: str) -> str:
     return max(counts, key=lambda d: (counts[d], d == ","))
 
 
+def private_folder(directory: str | Path) -> Path:
+    """Create ``directory`` and any missing parent folders with mode 0700 (readable by
+    their owner only, whatever the umask: they will hold personal data); folders that
+    exist already are left as they are."""
+    directory = Path(directory)
+    missing = []
+    for folder in (directory, *directory.parents):
+        if folder.exists():
+            break
+        missing.append(folder)
+    for folder in reversed(missing):
+        with contextlib.suppress(FileExistsError):  # another process made it meanwhile
+            folder.mkdir(mode=0o700)
+            os.chmod(folder, 0o700)
+    return directory
+
+
 def _fsync(path: str | Path) -> None:
     fd = os.open(path, os.O_RDONLY)
     try:
@@ -63,10 +80,10 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], private: boo
     it to disk and rename it over ``path``: the file appears complete or not at all.
 
     ``private``: the file gets mode 0600 (personal data); otherwise the usual mode (0666
-    less the umask). The folder is created when missing.
+    less the umask). A missing folder is created with mode 0700 (:func:`private_folder`).
     """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
     fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600 if private else 0o666)
     os.close(fd)
@@ -94,7 +111,7 @@ def atomic_folder(directory: str | Path, files: Mapping[str, str]) -> Path:
     complete or not at all. ``directory`` must not exist or be an empty folder (the caller
     refuses anything else with its own message)."""
     directory = Path(directory)
-    directory.parent.mkdir(parents=True, exist_ok=True)
+    private_folder(directory.parent)
     tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
     try:
         for name, text in files.items():

@@ -22,10 +22,8 @@ before anything else is looked at, and its values are never shown: run
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
-import io
 import json
 import math
 import re
@@ -35,9 +33,11 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stikprove.cells import IDENTIFIER_EXPECTED, identifier_problem, restore
+from stikprove.cpr import contains_cpr, cpr_positions
 from stikprove.errors import FrameError, MissingFrameError, PrivacyError, Problem, format_problems
-from stikprove.files import sniff_delimiter
 from stikprove.kommuner import kommune_codes
+from stikprove.tables import Table, read_csv_table, read_xlsx_table
 
 FRAME_COLUMNS = (
     "case_id",
@@ -82,47 +82,26 @@ PSEUDONYMIZE_HINT = (
 # --------------------------------------------------------------------------------------------
 # CPR numbers
 
-_CPR_DASHED = re.compile(r"\d{6}-\d{4}")
-_CPR_PLAIN = re.compile(r"\d{10}")
-_DAYS_IN_MONTH = (31, 29, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31)
-
-
-def _valid_ddmmyy(digits: str) -> bool:
-    """Do the first six digits form a date DDMMYY (29 February only in years divisible by 4)?"""
-    day, month, year = int(digits[0:2]), int(digits[2:4]), int(digits[4:6])
-    if not 1 <= month <= 12 or day < 1:
-        return False
-    if month == 2 and day == 29:
-        return year % 4 == 0
-    return day <= _DAYS_IN_MONTH[month - 1]
-
-
 def looks_like_cpr(value: object) -> bool:
-    """Does a value look like a CPR number: DDMMYY-SSSS, or ten digits starting with a valid
-    DDMMYY date? (The modulus-11 check is not required: many valid CPR numbers fail it.)
+    """Does a value hold a CPR-like number anywhere, in any of the forms
+    :mod:`stikprove.cpr` finds (with a dash, a space, dots or a prefix, inside text, nine
+    digits whose leading zero was dropped)? The modulus-11 check is not required: many
+    valid CPR numbers fail it.
 
-    >>> looks_like_cpr("010190-1234"), looks_like_cpr("0101901234"), looks_like_cpr("9999991234")
-    (True, True, False)
+    >>> looks_like_cpr("010190-1234"), looks_like_cpr("CPR: 010190 1234")
+    (True, True)
+    >>> looks_like_cpr("9999991234"), looks_like_cpr("a3f0101901234bc9")
+    (False, False)
     """
-    if not isinstance(value, str):
-        return False
-    text = value.strip()
-    if _CPR_DASHED.fullmatch(text):
-        return True
-    return bool(_CPR_PLAIN.fullmatch(text)) and _valid_ddmmyy(text)
+    return contains_cpr(value)
 
 
 def cpr_columns(df: pd.DataFrame) -> dict[str, list[int]]:
-    """The columns holding CPR-like values: column -> positions (0-based) of those values."""
+    """The columns holding CPR-like values anywhere in a cell: column -> positions (0-based)
+    of those values. Every column is examined, whatever its name or dtype."""
     found: dict[str, list[int]] = {}
     for column in df.columns:
-        values = _as_text(df[column])
-        candidate = values.str.strip().str.fullmatch(r"\d{6}-?\d{4}", na=False)
-        if not candidate.any():
-            continue
-        positions = [
-            int(i) for i in np.flatnonzero(candidate.to_numpy()) if looks_like_cpr(values.iloc[i])
-        ]
+        positions = cpr_positions(_as_text(df[column]).tolist())
         if positions:
             found[str(column)] = positions
     return found
@@ -135,9 +114,9 @@ def _cpr_message(source: str, found: dict[str, list[int]], columns: Iterable = (
         rows = ", ".join(str(p + 2) for p in positions[:5])
         more = ", ..." if len(positions) > 5 else ""
         lines.append(
-            f"  - column {column!r}: {len(positions)} value(s) look like CPR numbers "
-            f"(DDMMYY-SSSS or ten digits starting with a date; rows {rows}{more}; "
-            "values not shown)"
+            f"  - column {column!r}: {len(positions)} value(s) hold a CPR-like number "
+            f"(a date DDMMYY and four digits, with or without a dash, space or prefix, "
+            f"anywhere in the cell; rows {rows}{more}; values not shown)"
         )
     first = next(iter(found))
     if "case_id" in {str(c) for c in columns} and "case_id" not in found:
@@ -215,49 +194,58 @@ def read_table(path: str | Path, *, sheet: str | int | None = None) -> pd.DataFr
     """Read a CSV, XLSX or Parquet file with every column as strings (missing cells as NA).
 
     CSV must be UTF-8 (a byte-order mark is fine); the delimiter (',', ';' or tab) is taken
-    from the header line. XLSX reads ``sheet`` (default: the first sheet). Whole numbers lose
-    a trailing '.0', booleans read 'true'/'false' and dates 'YYYY-MM-DD', so the same data
-    reads the same from any of the three formats. Column names are stripped of spaces;
-    blank lines are kept (as all-missing rows) so that row numbers match the file.
+    from the header line. XLSX reads ``sheet`` (default: the first sheet) with
+    python-calamine, after checking its declared size. Whole numbers lose a trailing '.0',
+    booleans read 'true'/'false' and dates 'YYYY-MM-DD', so the same data reads the same
+    from any of the three formats; a CSV value neutralised against formulas (a leading
+    apostrophe, :mod:`stikprove.cells`) reads as written. Column names are stripped of
+    spaces; blank lines are kept (as all-missing rows) so that row numbers match the file.
+    Every bad file is refused with FrameError (:mod:`stikprove.tables`): a duplicated column
+    name, a row with more fields than the header, an encoding error (naming the row), a
+    damaged, password-protected or absurdly sized workbook.
     """
     path = Path(path)
     suffix = path.suffix.lower()
     if not path.is_file():
+        if path.is_dir():
+            raise FrameError(f"cannot read {path}: a folder, not a file")
         raise MissingFrameError(f"cannot read {path}: no such file")
-    try:
-        if suffix in (".csv", ".txt"):
-            try:
-                text = path.read_text(encoding="utf-8-sig")
-            except UnicodeDecodeError:
-                raise FrameError(
-                    f"{path}: not UTF-8 text: save the file as 'CSV UTF-8' and try again"
-                ) from None
-            if not text.strip():
-                raise FrameError(f"{path}: the file is empty: expected a header row and data")
-            delimiter = sniff_delimiter(text.splitlines()[0])
-            df = pd.read_csv(
-                io.StringIO(text),
-                sep=delimiter,
-                dtype="str",
-                keep_default_na=False,
-                na_values=[""],
-                skip_blank_lines=False,
-            )
-        elif suffix in (".xlsx", ".xlsm"):
-            df = pd.read_excel(path, sheet_name=0 if sheet is None else sheet, dtype=object)
-        elif suffix in (".parquet", ".pq"):
+    if suffix in (".csv", ".txt"):
+        table = read_csv_table(path, FrameError)
+        return _table_frame(table, restore)
+    if suffix in (".xlsx", ".xlsm"):
+        return _table_frame(read_xlsx_table(path, FrameError, sheet=0 if sheet is None else sheet))
+    if suffix in (".parquet", ".pq"):
+        try:
             df = pd.read_parquet(path)
-        else:
-            kind = suffix or "(none)"
-            raise FrameError(
-                f"{path}: unknown file type {kind!r}: expected .csv, .xlsx or .parquet"
-            )
-    except FrameError:
-        raise
-    except (ValueError, OSError, KeyError, csv.Error, pd.errors.ParserError) as error:
-        raise FrameError(f"cannot read {path}: {error}") from None
-    df.columns = [str(c).strip() for c in df.columns]
-    return pd.DataFrame({c: _as_text(df[c]) for c in df.columns}, index=range(len(df)))
+        except (ValueError, OSError, KeyError) as error:
+            raise FrameError(f"cannot read {path} as Parquet: {error}") from None
+        names = [str(c).strip() for c in df.columns]
+        if len(set(names)) != len(names):
+            twice = sorted({n for n in names if names.count(n) > 1})
+            raise FrameError(f"{path}: column name(s) {', '.join(twice)} appear twice: "
+                             "expected each column name once")  # fmt: skip
+        df.columns = names
+        return pd.DataFrame({c: _as_text(df[c]) for c in df.columns}, index=range(len(df)))
+    kind = suffix or "(none)"
+    raise FrameError(f"{path}: unknown file type {kind!r}: expected .csv, .xlsx or .parquet")
+
+
+def _table_frame(table: Table, convert=None) -> pd.DataFrame:
+    """A :class:`~stikprove.tables.Table` as a DataFrame of strings (see _cell_text);
+    unnamed columns are called 'column N'."""
+    names = [c or f"column {i}" for i, c in enumerate(table.columns, start=1)]
+    columns: list[list[object]] = [[] for _ in names]
+    for _, cells in table.rows:
+        for j, value in enumerate(cells):
+            columns[j].append(value)
+    out = {}
+    for name, values in zip(names, columns, strict=True):
+        text = [_cell_text(v) for v in values]
+        if convert is not None:
+            text = [convert(v) for v in text]
+        out[name] = pd.Series(text, dtype="str", index=range(len(table.rows)))
+    return pd.DataFrame(out, index=range(len(table.rows)))
 
 
 def frame_to_csv_text(frame: pd.DataFrame) -> str:
@@ -413,6 +401,9 @@ def _check_column(
 
     if column == "case_id":
         problems = problems_where(~present, "a non-empty case_id")
+        malformed = _parse_each(items, identifier_problem)
+        invalid = present & np.array([m is not None for m in malformed], dtype=bool)
+        problems += problems_where(invalid, "a case_id of " + IDENTIFIER_EXPECTED)
         first_row: dict[str, int] = {}
         for i in np.flatnonzero(values.duplicated(keep=False).to_numpy() & present & keep):
             value = items[i]

@@ -7,7 +7,14 @@ are removed (010190-1234 and 0101901234 give the same id), and a nine-digit valu
 the leading zero a spreadsheet drops when it stores a CPR as a number. The key is 32 random
 bytes kept as hex in a file readable by its owner only, outside the study folder.
 
->>> key = bytes(range(32))
+A weak key (all one byte, a repeated pattern, a counting sequence, too few distinct
+bytes) is refused: such a key is typed in, not drawn, and anyone can guess it. Beside
+its output, pseudonymisation writes the key's *check value* (``OUT.keycheck``: the first
+16 hex characters of HMAC-SHA256(key, "stikprove key check v1")), which identifies the key
+without revealing it; ``draw`` stores it with the sample and refuses to coordinate with an
+earlier study whose frame was pseudonymised with another key.
+
+>>> key = bytes.fromhex("8f1c2a9e5b7d3f60" * 2 + "1e4a7c2b9d6f0385" * 2)
 >>> df = pd.DataFrame({"cpr": ["010190-1234", "0101901234"], "age": ["27", "27"]})
 >>> out = pseudonymize(df, "cpr", key)
 >>> list(out.columns), out["case_id"].nunique(), len(out.loc[0, "case_id"])
@@ -25,6 +32,8 @@ from pathlib import Path
 
 import pandas as pd
 
+from stikprove.cells import write_csv, write_xlsx
+from stikprove.cpr import find_cpr
 from stikprove.errors import (
     FrameError,
     MissingKeyError,
@@ -46,18 +55,38 @@ KEY_BYTES = 32
 MIN_KEY_BYTES = 16
 """Shortest key accepted from a key file (128 bits)."""
 
+MIN_DISTINCT_BYTES = 8
+"""Fewest distinct byte values a key must hold (16 random bytes hold 15.5 on average;
+fewer than 8 happens by chance with probability below 10^-9)."""
+
+KEY_CHECK_LABEL = b"stikprove key check v1"
+KEY_CHECK_SUFFIX = ".keycheck"
+"""Suffix of the file beside a pseudonymised output that holds the key's check value."""
+
 _NOT_CPR = "a CPR number: DDMMYY-SSSS or ten digits (value not shown)"
+_PREFIX = re.compile(r"\s*((cpr|pnr|personnummer)[\s.:-]*(nr|nummer)?[\s.:-]*)?", re.IGNORECASE)
+"""What may stand before the CPR number in a CPR column: spaces, a label such as 'CPR:'."""
 
 
 def normalize_cpr(value: object) -> str | None:
-    """The CPR as ten digits, or None if the value is not one (dash and spaces removed;
-    nine digits get the leading zero back)."""
+    """The CPR as ten digits, or None if the value is not one CPR-like number: any form
+    :mod:`stikprove.cpr` finds (dash, spaces, dots, a ``CPR:`` prefix), nine digits get the
+    leading zero back; a value holding anything else beside it (two numbers, words after
+    it) is not a CPR value.
+
+    >>> normalize_cpr("CPR: 01.01.90 1234"), normalize_cpr("101901234"), normalize_cpr("x")
+    ('0101901234', '0101901234', None)
+    """
     if not isinstance(value, str):
         return None
-    text = re.sub(r"[\s-]", "", value)
-    if re.fullmatch(r"\d{9}", text):
-        text = "0" + text
-    return text if re.fullmatch(r"\d{10}", text) else None
+    matches = list(find_cpr(value))
+    if len(matches) != 1:
+        return None
+    match = matches[0]
+    if not _PREFIX.fullmatch(value[: match.start()]) or value[match.end() :].strip():
+        return None
+    digits = re.sub(r"\D", "", match.group())
+    return digits.zfill(10)
 
 
 def new_key(path: str | Path) -> bytes:
@@ -110,7 +139,63 @@ def read_key(path: str | Path) -> bytes:
             f"key file {path}: expected at least {2 * MIN_KEY_BYTES} hex characters "
             "(as written by --new-key)"
         )
+    weakness = key_weakness(key)
+    if weakness:
+        raise PrivacyError(
+            f"key file {path}: a weak key ({weakness}): expected random bytes as written by "
+            "--new-key; create a new key with --key-file NEW --new-key"
+        )
     return key
+
+
+def key_weakness(key: bytes) -> str | None:
+    """Why ``key`` is weak, or None: too short, one repeated byte or block, a counting
+    sequence, or fewer than :data:`MIN_DISTINCT_BYTES` distinct bytes. Cheap checks that
+    catch a typed-in key, not a proof of randomness.
+
+    >>> key_weakness(bytes(32)), key_weakness(bytes(range(32))), key_weakness(b"ab" * 16)
+    ('all bytes equal', 'a counting sequence', 'a repeated block of 2 bytes')
+    """
+    if len(key) < MIN_KEY_BYTES:
+        return f"{len(key)} bytes, expected at least {MIN_KEY_BYTES}"
+    if len(set(key)) == 1:
+        return "all bytes equal"
+    steps = {(key[i + 1] - key[i]) % 256 for i in range(len(key) - 1)}
+    if len(steps) == 1:
+        return "a counting sequence"
+    for block in range(2, len(key) // 2 + 1):
+        if len(key) % block == 0 and key == key[:block] * (len(key) // block):
+            return f"a repeated block of {block} bytes"
+    if len(set(key)) < MIN_DISTINCT_BYTES:
+        return f"only {len(set(key))} distinct byte values"
+    return None
+
+
+def key_check_value(key: bytes) -> str:
+    """The key's check value: the first 16 hex characters of HMAC-SHA256(key, a fixed
+    label). It tells two keys apart without revealing either."""
+    return hmac.new(bytes(key), KEY_CHECK_LABEL, hashlib.sha256).hexdigest()[:16]
+
+
+def key_check_path(output: str | Path) -> Path:
+    """The file beside a pseudonymised output holding its key's check value."""
+    output = Path(output)
+    return output.with_name(output.name + KEY_CHECK_SUFFIX)
+
+
+def read_key_check(frame_path: str | Path) -> str | None:
+    """The key check value stored beside a pseudonymised frame, or None if there is none
+    (a frame pseudonymised elsewhere, or a synthetic one)."""
+    path = key_check_path(frame_path)
+    if not path.is_file():
+        return None
+    text = path.read_text(encoding="ascii", errors="replace").strip()
+    if not re.fullmatch(r"[0-9a-f]{16}", text):
+        raise PrivacyError(
+            f"{path}: expected a key check value (16 hex characters, as written by "
+            "stikprove pseudonymize)"
+        )
+    return text
 
 
 def pseudonymize(
@@ -125,6 +210,9 @@ def pseudonymize(
     """
     if not isinstance(key, bytes | bytearray) or len(key) < MIN_KEY_BYTES:
         raise PrivacyError(f"key: expected at least {MIN_KEY_BYTES} bytes (see new_key)")
+    if key_weakness(bytes(key)):
+        raise PrivacyError(f"key: a weak key ({key_weakness(bytes(key))}): expected random "
+                           "bytes (see new_key)")  # fmt: skip
     if column not in df.columns:
         found = ", ".join(map(str, df.columns)) or "none"
         raise FrameError(f"--column {column!r}: no such column (columns found: {found})")
@@ -187,20 +275,23 @@ def _checked_output(path: Path) -> Path:
         )
     if not path.parent.is_dir():
         raise StikproveError(f"{path}: the folder {path.parent} does not exist")
+    if path.is_dir():
+        raise StikproveError(f"{path}: is a folder: expected the name of the file to write")
     return path
 
 
 def write_table(df: pd.DataFrame, path: str | Path) -> Path:
     """Write a table as CSV (UTF-8), XLSX or Parquet, by suffix, atomically: a temporary file
-    (mode 0600) in the same folder, then renamed over ``path``."""
+    (mode 0600) in the same folder, then renamed over ``path``. No text cell can run as a
+    formula (:mod:`stikprove.cells`)."""
     path = _checked_output(Path(path))
     suffix = path.suffix.lower()
 
     def write(tmp: Path) -> None:
         if suffix == ".csv":
-            df.to_csv(tmp, index=False, lineterminator="\n", encoding="utf-8")
+            write_csv(df, tmp)
         elif suffix == ".xlsx":
-            df.to_excel(tmp, index=False)
+            write_xlsx(df, tmp)
         else:
             df.to_parquet(tmp, index=False)
 
@@ -222,7 +313,9 @@ def pseudonymize_file(
 
     With ``create_key`` a new key is made and written to ``key_file`` (refused if it exists),
     only after the input has been read and pseudonymized, so that nothing is written on bad
-    input. Refuses to write over ``source``. Returns the pseudonymized table.
+    input. Refuses to write over ``source``. The key's check value is written to
+    ``destination`` + ``.keycheck`` (:func:`key_check_value`). Returns the pseudonymized
+    table.
     """
     source, destination, key_file = Path(source), Path(destination), Path(key_file)
     if destination.resolve() == source.resolve():
@@ -239,8 +332,13 @@ def pseudonymize_file(
     else:
         key = read_key(key_file)
     table = read_table(source, sheet=sheet)
-    out = pseudonymize(table, column, key, id_column=id_column)
+    try:
+        out = pseudonymize(table, column, key, id_column=id_column)
+    except (PrivacyError, FrameError) as error:
+        raise type(error)(f"{source}: {error}") from None
     if create_key:
         _write_key(key_file, key)
     write_table(out, destination)
+    check = key_check_value(key) + "\n"
+    atomic_write(key_check_path(destination), lambda tmp: Path(tmp).write_text(check, "ascii"))
     return out

@@ -114,18 +114,22 @@ def _generator(seed: int, stream: int, round: int) -> np.random.PCG64:
     return np.random.PCG64(np.random.SeedSequence(int(seed), spawn_key=(stream, int(round))))
 
 
-def _previous_cases(previous: Any) -> tuple[set[str], str | None]:
-    """Case ids sampled by an earlier study, and its study id when known."""
+def _previous_cases(previous: Any) -> tuple[set[str], str | None, str | None]:
+    """Case ids sampled by an earlier study, its study id and its frame's key check value
+    (:func:`stikprove.pseudonymization.key_check_value`) when known."""
     if previous is None:
-        return set(), None
+        return set(), None, None
+    key_check = None
     if isinstance(previous, DrawnSample):
         units = previous.units
         study = previous.metadata.get("study_id")
+        key_check = previous.metadata.get("key_check")
     else:
         path = Path(previous)
         if path.is_dir():
             sample = read_sample(path)
             units, study = sample.units, sample.metadata.get("study_id")
+            key_check = sample.metadata.get("key_check")
         elif path.is_file():
             units = pd.read_csv(path, dtype=str, keep_default_na=False)
             study = None
@@ -141,7 +145,11 @@ def _previous_cases(previous: Any) -> tuple[set[str], str | None]:
             )
     if "role" in units.columns:
         units = units.loc[units["role"] == "sample"]
-    return set(units["case_id"].astype(str)), study
+    return set(units["case_id"].astype(str)), study, key_check
+
+
+def _named(study: str | None) -> str:
+    return f" {study!r}" if study else ""
 
 
 def draw(
@@ -152,6 +160,7 @@ def draw(
     *,
     frame_fingerprint: str | None = None,
     drawn_at: datetime | None = None,
+    key_check: str | None = None,
 ) -> DrawnSample:
     """Draw the protocol's stratified SRSWOR sample (and reserves) from ``frame``.
 
@@ -162,6 +171,13 @@ def draw(
     protocol's ``[coordination] previous`` and is used with coordination overlap / avoid.
     ``round`` (1, 2, ...) numbers repeated draws within a study; each round has its own
     random streams. ``frame_fingerprint`` may be passed when already computed.
+    ``key_check`` is the check value of the key the frame was pseudonymised with (the
+    ``.keycheck`` file beside it); it is kept in the metadata.
+
+    A coordinated draw is refused when the earlier study's frame was pseudonymised with
+    another key (their key check values differ) or when none of the earlier study's
+    sampled cases is in the population: ids made with another key never match, and the
+    draw would silently coordinate with nothing.
     """
     if isinstance(round, bool) or not isinstance(round, int | np.integer) or round < 1:
         raise SamplingError(f"round must be a whole number >= 1, got {round!r}")
@@ -197,7 +213,14 @@ def draw(
                 f"coordination {mode!r} needs the earlier study's sample: pass previous= "
                 "or set [coordination] previous in the protocol"
             )
-        prev_ids, prev_study = _previous_cases(source)
+        prev_ids, prev_study, prev_key_check = _previous_cases(source)
+        if key_check and prev_key_check and key_check != prev_key_check:
+            raise SamplingError(
+                f"coordination {mode}: the frame was pseudonymised with another key than the "
+                f"earlier study{_named(prev_study)}'s (key check {key_check}, earlier "
+                f"{prev_key_check}): its case ids cannot match; pseudonymise the extract with "
+                "the earlier study's key (nothing was written)"
+            )
         if round > 1:
             notes.append(
                 f"round {round}: with coordination {mode} the order comes from the permanent "
@@ -212,6 +235,14 @@ def draw(
         if prev_ids
         else np.zeros(size, dtype=bool)
     )
+    if mode != "independent" and not was_sampled.any():
+        raise SamplingError(
+            f"coordination {mode}: none of the {len(prev_ids)} cases sampled by the earlier "
+            f"study{_named(prev_study)} is in this frame's population: the frames were likely "
+            "pseudonymised with different keys (compare their .keycheck files), or "
+            "[coordination] previous names the wrong study; expected some overlap (nothing "
+            "was written)"
+        )
     position = np.arange(size)
     if mode == "independent":
         key = _generator(protocol.seed, STREAM_ORDER, round).random_raw(size)
@@ -297,6 +328,7 @@ def draw(
         "package_version": __version__,
         "drawn_at": moment.isoformat(timespec="seconds").replace("+00:00", "Z"),
         "coordination": mode,
+        "key_check": key_check,
         "previous_study_id": prev_study,
         "previous_sampled_cases": len(prev_ids) if mode != "independent" else None,
         "overlap_with_previous": overlap,

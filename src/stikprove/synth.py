@@ -36,7 +36,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import StikproveError
-from stikprove.files import atomic_write_text
+from stikprove.files import atomic_write_text, private_folder
 from stikprove.frame import ALLOWED_VALUES, FRAME_COLUMNS, frame_to_csv_text  # noqa: F401 (doctest)
 from stikprove.kommuner import kommune
 
@@ -474,7 +474,7 @@ def write_synthetic_frame(
                 "no longer match its frame. Choose another folder, or give --force to "
                 "replace it (nothing was written)"
             )
-    directory.mkdir(parents=True, exist_ok=True)
+    private_folder(directory)
     for name, text in texts.items():
         atomic_write_text(directory / name, text, private=False)
     return synthetic

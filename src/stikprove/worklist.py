@@ -6,21 +6,23 @@ with case_id, kommune code and name, stratum, the round (from round 2 on) and th
 fields the protocol allows (``[review] worklist_fields``; none by default), then one empty
 column per codebook field and a ``reason`` column used only for corrections. Files are
 written atomically (a temporary file in the same folder, then renamed) and readable by
-their owner only.
+their owner only. No cell holds a formula the package did not put there: text is written
+as text (:mod:`stikprove.cells`); the only formulas are the drop-down lists' sources.
 """
 
 from __future__ import annotations
 
-import csv
 from dataclasses import dataclass
 from pathlib import Path
 
 import pandas as pd
 
+from stikprove.cells import append_row, set_cell, write_csv, write_sheet
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import StoreError
 from stikprove.files import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN, atomic_write
 from stikprove.store import Study
+from stikprove.store.assignment import reviewer_of
 
 FORMATS = ("xlsx", "csv")
 CODEBOOK_SHEET = "Kodebog"
@@ -66,9 +68,7 @@ def worklist_table(study: Study, reviewer: str) -> pd.DataFrame:
     """The worklist's rows: case_id, kommune_code, kommune_name, stratum, ``round`` (only
     in rounds after the first: import checks it), the allowed frame fields, then one empty
     column per codebook field and ``reason``."""
-    if reviewer not in study.reviewers():
-        known = ", ".join(study.reviewers()) or "(none yet: run 'stikprove assign')"
-        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {known}")
+    reviewer = reviewer_of(study, reviewer)
     round_no = study.current_round()
     cases = study.for_round(round_no).open_cases(reviewer)
     df = cases[["case_id", "kommune_code", "kommune_name", "stratum", *study.worklist_fields]]
@@ -92,6 +92,7 @@ def write_worklist(
 ) -> WorklistResult:
     """Write the reviewer's worklist as ``format`` ('xlsx' or 'csv'; from the suffix of
     ``path`` when not given). The CSV form writes the codebook to ``<name>_kodebog.csv``."""
+    reviewer = reviewer_of(study, reviewer)  # the study's spelling, also in the file name
     if format is None:
         format = Path(path).suffix.lstrip(".").lower() if path else "xlsx"
     if format not in FORMATS:
@@ -100,12 +101,10 @@ def write_worklist(
     table = worklist_table(study, reviewer)
     if format == "csv":
         codebook_path = path.with_name(path.stem + "_kodebog.csv")
-        atomic_write(path, lambda tmp: table.to_csv(tmp, index=False, encoding="utf-8-sig"))
+        atomic_write(path, lambda tmp: write_csv(table, tmp, encoding="utf-8-sig"))
         atomic_write(
             codebook_path,
-            lambda tmp: codebook_table(study.codebook).to_csv(
-                tmp, index=False, encoding="utf-8-sig", quoting=csv.QUOTE_MINIMAL
-            ),
+            lambda tmp: write_csv(codebook_table(study.codebook), tmp, encoding="utf-8-sig"),
         )
         return WorklistResult(path, codebook_path, len(table))
     atomic_write(path, lambda tmp: _workbook(study.codebook, table).save(tmp))
@@ -138,7 +137,7 @@ def _list_formula(field: Field, lists, column: int) -> str:
     letter = get_column_letter(column)
     lists.cell(row=1, column=column, value=field.name)
     for i, code in enumerate(field.codes, start=2):
-        lists.cell(row=i, column=column, value=code)
+        set_cell(lists.cell(row=i, column=column), code)
     return f"{LISTS_SHEET}!${letter}$2:${letter}${len(field.codes) + 1}"
 
 
@@ -151,9 +150,7 @@ def _workbook(codebook: Codebook, table: pd.DataFrame):
     wb = Workbook()
     ws = wb.active
     ws.title = CASES_SHEET
-    ws.append(list(table.columns))
-    for record in table.itertuples(index=False):
-        ws.append([None if pd.isna(v) else v for v in record])
+    write_sheet(ws, table)
     last = max(len(table) + 1, 2)
     bold = Font(bold=True)
     fill = PatternFill("solid", fgColor="FFF2CC")
@@ -190,16 +187,15 @@ def _workbook(codebook: Codebook, table: pd.DataFrame):
         ws.add_data_validation(dv)
     cb = wb.create_sheet(CODEBOOK_SHEET)
     book = codebook_table(codebook)
-    cb.append(["Felt", "Beskrivelse", "Udfyldes", "Kode", "Betydning", "Meaning (en)"])
+    append_row(cb, ["Felt", "Beskrivelse", "Udfyldes", "Kode", "Betydning", "Meaning (en)"])
     for cell in cb[1]:
         cell.font = bold
-    for record in book.itertuples(index=False):
-        cb.append(list(record))
+    write_sheet(cb, book, header=False)
     for letter, width in zip("ABCDEF", (28, 50, 20, 40, 50, 40), strict=True):
         cb.column_dimensions[letter].width = width
     guide = wb.create_sheet(INSTRUCTIONS_SHEET)
     for line in INSTRUCTIONS_DA:
-        guide.append([line])
+        append_row(guide, [line])
     guide["A1"].font = Font(bold=True, size=14)
     guide.column_dimensions["A"].width = 110
     wb.active = 0

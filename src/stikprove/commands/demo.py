@@ -56,7 +56,9 @@ def _prepare(out: Path) -> None:
                 "expected a new or empty folder, or one written by 'stikprove demo'"
             )
         shutil.rmtree(out)
-    out.mkdir(parents=True, exist_ok=True)
+    from stikprove.files import private_folder
+
+    private_folder(out)
     (out / MARKER).write_text("written by stikprove demo; replaced on the next run\n")
 
 
@@ -160,7 +162,9 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
             seed = SEED * 100 + attempt * 2 + number
             answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.25 * number)
             filled = out / "worklists" / f"{reviewer}-filled-{attempt}.csv"
-            answers.to_csv(filled, index=False)
+            from stikprove.cells import csv_safe
+
+            csv_safe(answers).to_csv(filled, index=False)
             result = import_entries(study, answers, reviewer, source=str(filled))
             opened += len(todo)
             print(f"round {attempt}: {reviewer}: {result.summary()}")

@@ -56,7 +56,9 @@ def run(args: argparse.Namespace) -> int:
     if args.format == "table":
         print(design.to_text())
     elif args.format == "csv":
-        design.strata.to_csv(sys.stdout, index=False, lineterminator="\n")
+        from stikprove.cells import csv_safe
+
+        csv_safe(design.strata).to_csv(sys.stdout, index=False, lineterminator="\n")
     else:
         out = {
             "summary": {k: _clean(v) for k, v in design.summary.items()},

@@ -208,7 +208,9 @@ def _shown(name: object, value: object) -> str:
 
 def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
     if args.format == "csv" or (args.out is not None and args.out.suffix == ".csv"):
-        text = table.to_csv(index=False)
+        from stikprove.cells import csv_safe
+
+        text = csv_safe(table).to_csv(index=False)  # no cell can run as a formula
     else:
         formatters = {
             c: (lambda v, c=c: _shown(c, v))

@@ -154,7 +154,7 @@ def run_validate(args: argparse.Namespace) -> int:
 def run_pseudonymize(args: argparse.Namespace) -> int:
     """Pseudonymize the CPR column of IN into OUT with the key (new or existing)."""
     from stikprove.errors import PrivacyError
-    from stikprove.pseudonymization import ID_LENGTH, pseudonymize_file
+    from stikprove.pseudonymization import ID_LENGTH, key_check_path, pseudonymize_file
 
     if args.key_file is None:
         raise PrivacyError(
@@ -175,5 +175,9 @@ def run_pseudonymize(args: argparse.Namespace) -> int:
     print(
         f"wrote {args.output}: {len(out):,} rows; column {args.column!r} replaced by "
         f"{args.id_column!r} ({ID_LENGTH} hex characters); no CPR numbers"
+    )
+    print(
+        f"wrote {key_check_path(args.output)}: the key's check value (keep it beside the "
+        "frame: a coordinated draw compares it with the earlier study's)"
     )
     return 0

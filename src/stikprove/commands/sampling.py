@@ -125,6 +125,7 @@ def _same_frame(saved: DrawnSample, fingerprint: str, frame_source: Path) -> Non
 def run(args: argparse.Namespace) -> int:
     from stikprove.frame import frame_fingerprint
     from stikprove.protocol import load_protocol, load_study_frame
+    from stikprove.pseudonymization import read_key_check
     from stikprove.sampling import draw, same_sample
 
     protocol = load_protocol(args.protocol)
@@ -157,8 +158,9 @@ def run(args: argparse.Namespace) -> int:
     if protocol.coordination != "independent":
         previous = _previous_sample(protocol.previous)
     sample = draw(
-        protocol, frame, previous=previous, round=round_number, frame_fingerprint=fingerprint
-    )
+        protocol, frame, previous=previous, round=round_number, frame_fingerprint=fingerprint,
+        key_check=read_key_check(frame_source),
+    )  # fmt: skip
     if args.check:
         if not same_sample(sample, saved):
             raise SamplingError(
@@ -172,7 +174,9 @@ def run(args: argparse.Namespace) -> int:
         print(f"check: round {round_number} redrawn from the same frame is identical")
         return 0
     if not rounds:  # a new store: its folder may be new too (--study studies/x.sqlite)
-        Path(args.study).parent.mkdir(parents=True, exist_ok=True)
+        from stikprove.files import private_folder
+
+        private_folder(Path(args.study).parent)
     save_drawn_sample(sample, args.study, protocol=protocol, frame=frame)
     meta = sample.metadata
     print(

@@ -255,7 +255,9 @@ def _record_summary(case_id: str, reviewer: str, result) -> str:
 def run_status(args: argparse.Namespace) -> int:
     status = _open(args).status()
     if args.format == "csv":
-        status.to_csv(sys.stdout, index=False)
+        from stikprove.cells import csv_safe
+
+        csv_safe(status).to_csv(sys.stdout, index=False)
     else:
         print(status.to_string(index=False) if not status.empty else "(no sampled cases)")
         short = status[status["unreplaced"] > 0].groupby("stratum")["unreplaced"].sum()
@@ -296,8 +298,10 @@ def _status_totals(status: pd.DataFrame) -> str:
 
 
 def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
+    from stikprove.cells import csv_safe
     from stikprove.files import atomic_write
 
+    df = csv_safe(df)  # no cell can run as a formula in a spreadsheet
     if out is None:
         df.to_csv(sys.stdout, index=False)
         return

@@ -19,6 +19,7 @@ from types import MappingProxyType
 from typing import Any
 
 from stikprove.codebook import Codebook, default_codebook, load_codebook
+from stikprove.cpr import contains_cpr
 from stikprove.errors import ProtocolError
 from stikprove.frame import FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
@@ -81,8 +82,8 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         "id": _Key(
             True,
             _NO_DEFAULT,
-            lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", v),
-            "a short id of letters, digits, '-', '_' or '.', e.g. \"odense-2026\"",
+            lambda v: isinstance(v, str) and re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,63}", v),
+            "a short id of at most 64 letters, digits, '-', '_' or '.', e.g. \"odense-2026\"",
         ),
         "title": _Key(True, _NO_DEFAULT, _is_str, "a non-empty string"),
         "seed": _Key(True, _NO_DEFAULT, lambda v: _is_int(v) and v >= 0, "a whole number >= 0"),
@@ -512,6 +513,18 @@ def _check_targets(
     return tuple(targets)
 
 
+def _cpr_problems(text: str) -> list[str]:
+    """A problem for each line of the protocol (a value, a key or a comment) holding a
+    CPR-like number, which is not shown: the protocol's text is kept in the study store
+    and its sample folder."""
+    return [
+        f"line {number}: holds a CPR-like number (not shown): expected no CPR number "
+        "anywhere in a protocol, comments included"
+        for number, line in enumerate(text.splitlines(), start=1)
+        if contains_cpr(line)
+    ]
+
+
 def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
     """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder.
 
@@ -525,7 +538,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(f"{path}: not valid TOML: {error}") from None
-    problems: list[str] = []
+    problems: list[str] = _cpr_problems(text)
     read = _read_sections(doc, problems)
     values = read.sections
     elig, strata_sec, prec = values["eligibility"], values["strata"], values["precision"]

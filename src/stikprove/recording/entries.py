@@ -18,13 +18,22 @@ from pathlib import Path
 import pandas as pd
 
 from stikprove.codebook import Codebook, Field
+from stikprove.cpr import contains_cpr
 from stikprove.errors import ImportRowsError, Problem, StoreError, format_problems
 from stikprove.files import REASON_COLUMN, ROUND_COLUMN
 from stikprove.recording.read import Rows, read_rows
 from stikprove.store import Study, audit, now_utc
-from stikprove.store.assignment import assign_activated_reserve
+from stikprove.store.assignment import assign_activated_reserve, reviewer_of
 
 _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
+WORKLIST_ROW_SLACK = 1000
+"""Rows a filled worklist may use beyond one per unit of the round (blank rows typed below
+the cases); a sheet using more is refused before it is read."""
+NOT_SHOWN = "(a CPR-like number, not shown)"
+NO_CPR_EXPECTED = (
+    "no CPR number: a note or reason stays in the study store, where a CPR number must never "
+    "be; describe the case without it"
+)
 
 
 @dataclass(frozen=True)
@@ -242,9 +251,7 @@ def import_entries(
     header_problems = _check_header(rows, codebook)
     if header_problems:
         raise _refused(source, header_problems)
-    if reviewer not in study.reviewers():
-        known = ", ".join(study.reviewers()) or "(none yet: run 'stikprove assign')"
-        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {known}")
+    reviewer = reviewer_of(study, reviewer)
 
     problems: list[Problem] = []
     entries_ok: list[_Entry] = []
@@ -264,6 +271,11 @@ def import_entries(
             values = {f.name: _cell(cells.get(f.name)) for f in codebook.fields}
             reason = _cell(cells.get(REASON_COLUMN))
             case_id = _cell(cells.get("case_id"))
+            with_cpr = [c for c, v in (*values.items(), (REASON_COLUMN, reason)) if contains_cpr(v)]
+            for column in with_cpr:
+                problem(number, column, NOT_SHOWN, NO_CPR_EXPECTED)
+            if with_cpr:
+                continue
             if all(v is None for v in values.values()):
                 empty += 1
                 continue
@@ -528,12 +540,16 @@ def import_assessments(
     """Import a filled worklist (.xlsx or .csv) for ``reviewer``: all rows or none.
 
     It goes into the study's round (the latest unless the Study was opened for another);
-    a worklist of another round (its ``round`` column; none means round 1) is refused.
+    a worklist of another round (its ``round`` column; none means round 1) is refused, and
+    so is an xlsx using more rows than the round has units (plus
+    :data:`WORKLIST_ROW_SLACK`), before it is read.
     ``on_before_commit``: as for :func:`import_entries`.
     """
     path = Path(path)
-    rows = read_rows(path)
     round_no = study.current_round()
+    with study.reading() as con:  # a worklist has at most one row per unit of the round
+        (units,) = con.execute("SELECT count(*) FROM units WHERE round = ?", (round_no,)).fetchone()
+    rows = read_rows(path, max_rows=1 + units + WORKLIST_ROW_SLACK)
     _check_file_round(rows, round_no, path)
     digest = hashlib.sha256(path.read_bytes()).hexdigest()[:16]
     source = f"{path.resolve()} (sha256 {digest})"

@@ -7,9 +7,10 @@ from datetime import date
 from typing import TextIO
 
 from stikprove.codebook import Codebook
-from stikprove.errors import ImportRowsError, StoreError
+from stikprove.errors import ImportRowsError
 from stikprove.recording.entries import Activation, _check_value, record_assessment
 from stikprove.store import Study
+from stikprove.store.assignment import reviewer_of
 
 
 @dataclass(frozen=True)
@@ -36,9 +37,7 @@ def record_interactive(
     that applies given the answers so far; each case is saved when complete (its own
     transaction), so stopping (q, end of input, Ctrl-C) loses nothing already saved."""
     today = today or date.today()
-    if reviewer not in study.reviewers():
-        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of "
-                         f"{', '.join(study.reviewers())}")  # fmt: skip
+    reviewer = reviewer_of(study, reviewer)
     saved: list[str] = []
     activations: list[Activation] = []
     skipped: set[str] = set()

@@ -18,6 +18,8 @@ from dataclasses import dataclass
 
 import pandas as pd
 
+from stikprove.cells import identifier_key, normalize_identifier
+from stikprove.cpr import contains_cpr
 from stikprove.errors import StoreError
 from stikprove.store.schema import audit, now_utc
 from stikprove.store.study import Study
@@ -25,20 +27,52 @@ from stikprove.store.study import Study
 REVIEWER_NAME = re.compile(r"^[A-Za-z0-9ÆØÅæøå][A-Za-z0-9ÆØÅæøå_.-]{0,63}$")
 
 
-def check_reviewer_names(names: list[str] | tuple[str, ...]) -> tuple[str, ...]:
-    """Reviewer names: letters, digits, _ . - (they become parts of file names), unique."""
-    cleaned = tuple(n.strip() for n in names if n.strip())
+def check_reviewer_names(
+    names: list[str] | tuple[str, ...], known: tuple[str, ...] = ()
+) -> tuple[str, ...]:
+    """Reviewer names in NFC: letters, digits, _ . - (they become parts of file names),
+    no CPR-like number, unique without regard to case and Unicode form (``anna`` and
+    ``Anna``, an NFC and an NFD ``Åse``, are one person). A name that matches one of
+    ``known`` (the study's reviewers) that way takes its stored spelling; two given names
+    that mean one person are refused."""
+    cleaned = tuple(normalize_identifier(n) for n in names if n.strip())
     if not cleaned:
         raise StoreError("reviewers: expected at least one name, e.g. --reviewers anna,bo")
+    if any(contains_cpr(n) for n in cleaned):
+        raise StoreError("reviewers: a name holds a CPR-like number (not shown): expected "
+                         "names or initials, never a CPR number")  # fmt: skip
     bad = [n for n in cleaned if not REVIEWER_NAME.match(n)]
     if bad:
         raise StoreError(
             f"reviewer name(s) {', '.join(map(repr, bad))}: expected letters, digits, "
             "'_', '.' or '-' (at most 64 characters)"
         )
-    if len(set(cleaned)) != len(cleaned):
-        raise StoreError(f"reviewers {', '.join(cleaned)}: a name is given twice")
-    return cleaned
+    stored = {identifier_key(k): k for k in known}
+    seen: dict[str, str] = {}
+    out = []
+    for name in cleaned:
+        key = identifier_key(name)
+        if key in seen:
+            same = "is given twice" if seen[key] == name else f"and {seen[key]!r} are one person"
+            raise StoreError(
+                f"reviewers {', '.join(cleaned)}: {name!r} {same} (names are compared "
+                "without regard to case): expected each reviewer once"
+            )
+        seen[key] = name
+        out.append(stored.get(key, name))
+    return tuple(out)
+
+
+def reviewer_of(study: Study, name: str) -> str:
+    """The study's spelling of reviewer ``name`` (compared without regard to case and
+    Unicode form: ``Anna`` finds ``anna``); StoreError naming the reviewers if none."""
+    reviewers = study.reviewers()
+    stored = {identifier_key(r): r for r in reviewers}
+    found = stored.get(identifier_key(name)) if isinstance(name, str) else None
+    if found is None:
+        known = ", ".join(reviewers) or "(none yet: run 'stikprove assign')"
+        raise StoreError(f"reviewer {name!r} is not in this study: expected one of {known}")
+    return found
 
 
 def deal(reviewers: list[str] | tuple[str, ...], cases_by_stratum: dict[str, list[str]],
@@ -74,11 +108,11 @@ def assign_reviewers(
     not the first; that needs at least two reviewers. Works on the study's round (the
     latest unless the Study was opened for another).
     """
-    reviewers = check_reviewer_names(reviewers)
     with study.transaction() as con:
         stamp = now_utc()
         round_no = study.round_in(con)
         known = {r[0] for r in con.execute("SELECT name FROM reviewers")}
+        reviewers = check_reviewer_names(reviewers, tuple(sorted(known)))
         con.executemany(
             "INSERT INTO reviewers VALUES (?, ?)",
             [(r, stamp) for r in reviewers if r not in known],

@@ -34,8 +34,10 @@ from stikprove.store.schema import (
     _restrict_side_files,
     audit,
     check_codebook_for_store,
+    checkpoint,
     now_utc,
     os_user,
+    read_only_problem,
 )
 from stikprove.store.study import Study
 
@@ -451,7 +453,8 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
                     )  # fmt: skip
                 con.execute("COMMIT")
         except sqlite3.DatabaseError as error:
-            raise StoreError(f"{path} is corrupt or not a study store: {error}") from None
+            raise StoreError(read_only_problem(path) or f"{path} is corrupt or not a study "
+                             f"store: {error}") from None  # fmt: skip
         except KeyError as error:
             raise StoreError(f"{path} is corrupt: meta key {error} is missing") from None
     finally:
@@ -541,7 +544,8 @@ def store_drawn_sample(
     protocol names). An existing store is never overwritten: the same round again is
     refused as already drawn; the next round (one more than the latest stored) is added
     beside the earlier ones (:func:`add_round`). ``worklist_fields`` and
-    ``worklist_values``: as for :func:`create_study`.
+    ``worklist_values``: as for :func:`create_study`. Afterwards the write-ahead log is
+    checkpointed into the study file, so that a copy of the .sqlite file alone is whole.
     """
     path = Path(path)
     metadata = dict(getattr(sample, "metadata", None) or {})
@@ -557,9 +561,12 @@ def store_drawn_sample(
                 "again over (nothing was written)"
             )
         codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
-        return add_round(path, sample, codebook, worklist_fields, worklist_values)
-    codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
-    return create_study(path, sample, codebook, None, worklist_fields, worklist_values)
+        study = add_round(path, sample, codebook, worklist_fields, worklist_values)
+    else:
+        codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
+        study = create_study(path, sample, codebook, None, worklist_fields, worklist_values)
+    checkpoint(path)  # the .sqlite file alone is now the whole study
+    return study
 
 
 def add_round(

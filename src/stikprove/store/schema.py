@@ -344,8 +344,33 @@ def _connect(path: Path) -> sqlite3.Connection:
         con.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as error:
         con.close()
-        raise StoreError(f"{path} is not a stikprove study store: {error}") from None
+        raise StoreError(read_only_problem(path) or f"{path} is not a stikprove study store: "
+                         f"{error}") from None  # fmt: skip
     return con
+
+
+def read_only_problem(path: Path) -> str | None:
+    """What to say when the study file or its folder cannot be written (SQLite writes its
+    -wal and -shm files beside the study, even to read it), or None if both can."""
+    path = Path(path)
+    for what, target in (("folder", path.resolve().parent), ("file", path)):
+        if target.exists() and not os.access(target, os.W_OK):
+            return (
+                f"{path}: the study {what} {target} is read-only: stikprove writes beside the "
+                "study file even to read it (SQLite's -wal and -shm files); make it writable "
+                "(chmod u+w), or copy the study to a folder you may write in"
+            )
+    return None
+
+
+def checkpoint(path: Path) -> None:
+    """Copy the write-ahead log into the study file and empty it, so that the .sqlite file
+    alone is the whole study (a copy of it holds everything written so far)."""
+    con = _connect(path)
+    try:
+        con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    finally:
+        con.close()
 
 
 def _restrict_side_files(path: Path) -> None:

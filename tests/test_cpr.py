@@ -1,0 +1,113 @@
+"""The CPR detector: every form in the catalogue found and masked, nothing else found
+(the synthetic frame, the codebook, hexadecimal ids), and messages never echo one."""
+
+import string
+import tomllib
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from stikprove.codebook import default_codebook
+from stikprove.cpr import MASK, contains_cpr, cpr_positions, mask_cpr, valid_birth_date
+from stikprove.errors import FrameError, Problem
+from stikprove.frame import ALLOWED_VALUES
+from stikprove.kommuner import kommune_table
+from stikprove.synth import synthesize_frame
+from strategies import scaled
+
+ROOT = Path(__file__).resolve().parents[1]
+CATALOGUE = tomllib.loads((ROOT / "tests/catalogue/cpr_forms.toml").read_text("utf-8"))
+SEPARATORS = ["", "-", " ", "\u00a0", "\u202f", ".", "/", " - ", "\u2013", "\u2011"]
+
+
+@pytest.mark.parametrize("text", CATALOGUE["found"])
+def test_each_catalogued_form_is_found_and_masked(text):
+    """Every CPR form of the catalogue is found, and masking leaves no CPR-like number."""
+    assert contains_cpr(text)
+    masked = mask_cpr(text)
+    assert MASK in masked and not contains_cpr(masked)
+    assert "1234" not in masked and "0101" not in masked
+
+
+@pytest.mark.parametrize("text", CATALOGUE["not_found"])
+def test_no_catalogued_look_alike_is_found(text):
+    """Dates, phone numbers, amounts, codes and hex ids are not CPR-like."""
+    assert not contains_cpr(text)
+    assert mask_cpr(text) == text
+
+
+@st.composite
+def cpr_texts(draw):
+    """A CPR-like number with a valid birth date, random separators, inside random text."""
+    day = draw(st.integers(1, 28))
+    month = draw(st.integers(1, 12))
+    year = draw(st.integers(0, 99))
+    serial = draw(st.integers(0, 9999))
+    seps = [draw(st.sampled_from(SEPARATORS)) for _ in range(3)]
+    number = f"{day:02d}{seps[0]}{month:02d}{seps[1]}{year:02d}{seps[2]}{serial:04d}"
+    words = st.text(alphabet="ghijklmnopqrstuvwxyzæøå :;,()", max_size=12)
+    return draw(words) + number + draw(words)
+
+
+@settings(max_examples=scaled(100))
+@given(cpr_texts())
+def test_any_cpr_like_number_in_any_text_is_found(text):
+    """A valid date and a serial, with any separators and any surrounding words, is found;
+    its mask holds none."""
+    assert contains_cpr(text)
+    assert not contains_cpr(mask_cpr(text))
+
+
+@settings(max_examples=scaled(100))
+@given(st.text(alphabet="0123456789abcdef", min_size=16, max_size=20).filter(
+    lambda t: t[0] in "abcdef" or t[-1] in "abcdef" or len(t) > 10))  # fmt: skip
+def test_hexadecimal_ids_are_never_cpr_like(text):
+    """A pseudonymous case id (hex) never holds a CPR-like number, however many digits."""
+    assert not contains_cpr(text)
+
+
+@settings(max_examples=scaled(100))
+@given(st.text(alphabet=string.digits + " -./:", max_size=30))
+def test_mask_leaves_nothing_cpr_like(text):
+    """Whatever the text, its mask holds no CPR-like number."""
+    assert not contains_cpr(mask_cpr(text))
+
+
+def test_birth_dates_follow_the_calendar():
+    """Day and month must form a date; 29 February only in years divisible by 4."""
+    assert valid_birth_date(31, 12, 99) and not valid_birth_date(31, 11, 99)
+    assert valid_birth_date(29, 2, 96) and not valid_birth_date(29, 2, 97)
+    assert not valid_birth_date(0, 1, 90) and not valid_birth_date(1, 13, 90)
+
+
+def test_no_false_positive_on_the_synthetic_frame():
+    """Not one cell of the committed synthetic frame and of a synthesised one is CPR-like."""
+    committed = pd.read_csv(ROOT / "synthetic_data/frame.csv", dtype=str, keep_default_na=False)
+    fresh = synthesize_frame(seed=20261201, kommuner=["461"]).frame
+    for frame in (committed, fresh.astype(str)):
+        for column in frame.columns:
+            assert cpr_positions(frame[column].tolist()) == [], column
+
+
+def test_no_false_positive_on_the_codebook_and_the_categories():
+    """No codebook code or label, frame category or kommune name is CPR-like."""
+    book = default_codebook()
+    texts = [book.text]
+    for field in book.fields:
+        texts += [field.name, *field.label.values()]
+        for code in field.codes:
+            texts += [code, field.label_of(code, "da"), field.label_of(code, "en")]
+    texts += [v for values in ALLOWED_VALUES.values() for v in values]
+    texts += kommune_table().astype(str).to_numpy().ravel().tolist()
+    assert [t for t in texts if contains_cpr(t)] == []
+
+
+def test_error_messages_never_echo_a_cpr_number():
+    """A problem quoting a value, and any error message, shows the mask instead."""
+    problem = Problem(3, "note", "ring 010190\u00a01234", "no CPR number")
+    assert "1234" not in str(problem) and MASK in str(problem)
+    error = FrameError("got 'CPR: 0101901234' in row 2")
+    assert "0101901234" not in str(error) and MASK in str(error)
