@@ -137,7 +137,8 @@ def _cli_runner(cli):
     return run_command
 
 
-def _simulate_reviewing(out: Path, study_path: Path) -> None:
+def _simulate_reviewing(out: Path, study_path: Path, frame_folder: str = "frame",
+                        quiet: bool = False) -> None:  # fmt: skip
     """Fill each reviewer's open cases from the synthetic truth and import them, until no
     case is open (marking a case ineligible opens its stratum's next reserve)."""
     import pandas as pd
@@ -147,7 +148,7 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
     from stikprove.synth import simulate_reviews
     from stikprove.worklist import worklist_table
 
-    truth = pd.read_csv(out / "frame" / "truth.csv", dtype=str, keep_default_na=False)
+    truth = pd.read_csv(out / frame_folder / "truth.csv", dtype=str, keep_default_na=False)
     truth = truth.replace("", None)
     study = open_study(study_path)
     for attempt in range(1, 20):
@@ -159,11 +160,13 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
             # the second reviewer disagrees on some health assessments, as real ones do
             seed = SEED * 100 + attempt * 2 + number
             answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.25 * number)
-            filled = out / "worklists" / f"{reviewer}-filled-{attempt}.csv"
+            filled = study_path.parent / "worklists" / f"{reviewer}-filled-{attempt}.csv"
+            filled.parent.mkdir(parents=True, exist_ok=True)
             answers.to_csv(filled, index=False)
             result = import_entries(study, answers, reviewer, source=str(filled))
             opened += len(todo)
-            print(f"round {attempt}: {reviewer}: {result.summary()}")
+            if not quiet:
+                print(f"round {attempt}: {reviewer}: {result.summary()}")
         if opened == 0:
             return
     raise StikproveError("demo: reviewing did not finish in 19 rounds")
