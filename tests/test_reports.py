@@ -92,7 +92,7 @@ def test_report_estimates_are_the_estimation_step_numbers(study):
 def test_unknown_kommune_is_refused_with_the_study_kommuner(study):
     """A kommune that is not in the study is refused, listing the study's kommuner."""
     data = content.load_study(study[0])
-    with pytest.raises(content.StikproveError, match="'461' is not in study.*147, 825"):
+    with pytest.raises(content.StikproveError, match=r"'461' is not in study.*147, 825"):
         content.check_kommune(data, "461")
 
 
@@ -119,8 +119,9 @@ def _scan(paths, case_ids, notes, frame_fields):
 
 @pytest.mark.slow
 def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study, tmp_path):
-    """Render a kommune report (Danish) and the national overview (English) in one kernel, export estimate/flag tables as csv, csv-da and xlsx, and scan every HTML, ipynb,
-    CSV and XLSX: no case id, no note, no identifying frame field appears; the HTML embeds
+    """Render a kommune report (Danish) and the national overview (English) in one kernel,
+    export estimate/flag tables as csv, csv-da and xlsx, and scan every HTML, ipynb, CSV and
+    XLSX: no case id, no note, no identifying frame field appears; the HTML embeds
     its figures and loads no script from the network."""
     path, frame = study
     out = tmp_path / "reports"
