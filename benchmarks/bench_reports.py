@@ -14,6 +14,8 @@ report) for comparison.
 from __future__ import annotations
 
 import argparse
+import os
+import resource
 import statistics
 import tempfile
 import time
@@ -37,12 +39,28 @@ def national_study(folder: Path) -> Path:
     return study
 
 
-def summarise(label: str, result, jobs: int) -> None:
+def cpu_seconds() -> float:
+    """CPU time of this process and of its finished children (workers, kernels)."""
+    own = resource.getrusage(resource.RUSAGE_SELF)
+    children = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return own.ru_utime + own.ru_stime + children.ru_utime + children.ru_stime
+
+
+def timed(function, *args, **kwargs):
+    cpu = cpu_seconds()
+    result = function(*args, **kwargs)
+    return result, cpu_seconds() - cpu
+
+
+def summarise(label: str, result, jobs: int, cpu: float) -> None:
     reports = result.reports
     n = len(reports)
     print(f"\n{label}: {n} reports, {len(result.failures)} failures, "
           f"{result.seconds:.1f} s wall with {jobs} job(s): {result.seconds / max(n, 1):.2f} s "
           "per report amortised")  # fmt: skip
+    print(f"  CPU time {cpu:.1f} s in all: {cpu / max(n, 1):.2f} CPU s per report "
+          f"(on {jobs} idle cores about {cpu / max(n, 1) / jobs:.2f} s wall per report); "
+          f"load average now {os.getloadavg()[0]:.1f}")  # fmt: skip
     if result.kernel_start:
         print(f"  kernel start (once per job):  {result.kernel_start:.2f} s")
     keys = ("imports", "computation", "tables", "plots", "other", "html", "write", "execute")
@@ -71,12 +89,14 @@ def main() -> None:
             print(f"built the national study in {time.perf_counter() - started:.1f} s")
         codes = load_study(study).kommuner
         codes = codes[: args.kommuner] if args.kommuner else codes
-        result = render_reports(study, codes, folder / "reuse", jobs=args.jobs)
-        summarise("reused kernel per job", result, args.jobs)
+        print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
+        result, cpu = timed(render_reports, study, codes, folder / "reuse", jobs=args.jobs)
+        summarise("reused kernel per job", result, args.jobs, cpu)
         if args.papermill:
-            result = render_reports(study, codes[: args.papermill], folder / "papermill",
-                                    jobs=1, engine="papermill", progress=False)  # fmt: skip
-            summarise("papermill, a new kernel per report (1 job)", result, 1)
+            result, cpu = timed(render_reports, study, codes[: args.papermill],
+                                folder / "papermill", jobs=1, engine="papermill",
+                                progress=False)  # fmt: skip
+            summarise("papermill, a new kernel per report (1 job)", result, 1, cpu)
 
 
 if __name__ == "__main__":

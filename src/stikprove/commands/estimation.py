@@ -259,7 +259,7 @@ def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespa
 
 def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
     from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
-    from stikprove.reports.tables import danish_csv_text, write_table
+    from stikprove.reports.tables import danish_csv_text, plain_csv_text, write_table
 
     fmt = args.format
     if args.out is not None and fmt == "table":
@@ -271,7 +271,7 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
         print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
         return
     if fmt == "csv":
-        text = table.to_csv(index=False)
+        text = plain_csv_text(table)
     elif fmt == "csv-da":
         text = danish_csv_text(table, args.language)
     else:

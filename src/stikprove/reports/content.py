@@ -54,6 +54,8 @@ class StudyData:
     confidence_level: float = 0.95
     interval_method: str = "korn-graubard"
     strata_columns: tuple[str, ...] = ()
+    mtime: float = 0.0
+    """Modification time of the store when it was read (with ``path``, the cache key)."""
 
     @property
     def kommuner(self) -> list[str]:
@@ -95,6 +97,7 @@ def _load(path: str, mtime: float) -> StudyData:
         strata=strata, status=status, pairs=study.export_double_reviews(),
         threshold=settings["threshold"], confidence_level=settings["confidence_level"],
         interval_method=settings["interval_method"], strata_columns=study.strata_columns,
+        mtime=mtime,
     )  # fmt: skip
 
 
@@ -200,6 +203,27 @@ def _estimate(data, outcome, by, study, confidence_level, method):
     )  # fmt: skip
 
 
+@lru_cache(maxsize=64)
+def _by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...], level: float,
+                method: str) -> pd.DataFrame:  # fmt: skip
+    """Estimates for every kommune × ``by`` domain of the study at once (cached)."""
+    study = _load(path, mtime)
+    return _estimate(study.data, outcome, ("kommune_code", *by), study, level, method)
+
+
+def _kommune_estimates(study: StudyData, outcome: str, kommune: str | None, by: list[str],
+                       level: float, method: str) -> pd.DataFrame:  # fmt: skip
+    """A kommune's domain estimates. When the strata are nested in kommuner (kommune_code is
+    a strata column) a domain inside a kommune involves only that kommune's strata, so its
+    estimate, variance and df are the same computed on the whole study as on the kommune's
+    cases: all kommuner are then estimated in one call, kept for the next report."""
+    if kommune is None or "kommune_code" not in study.strata_columns:
+        return _estimate(_subset(study, kommune), outcome, by, study, level, method)
+    table = _by_kommune(str(study.path), study.mtime, outcome, tuple(by), level, method)
+    mine = table[table["kommune_code"].astype(str) == kommune]
+    return mine.drop(columns="kommune_code").reset_index(drop=True)
+
+
 def _label(row: pd.Series, by: Sequence[str], language: str) -> str:
     if not by:
         return "I alt" if language == "da" else "All"
@@ -235,7 +259,7 @@ def estimates_table(
     parts = []
     for by in groupings:
         by = [c for c in by if c in data.columns]
-        table = _estimate(data, outcome, by, study, level, method)
+        table = _kommune_estimates(study, outcome, kommune, by, level, method)
         if not raw:
             table = dc.disclose_estimates(table, by, threshold)
         else:
@@ -268,12 +292,14 @@ def bounds_table(
     """Worst/best case of the indicator for all cases of the kommune, counting the missing
     outcomes as no or as yes (``outcome_bounds``), disclosed.
 
-    Columns: n, n_missing, estimate, estimate_missing_as_0, estimate_missing_as_1,
-    disclosure."""
-    from stikprove.estimation.domains import outcome_bounds
-
+    Columns: n, n_missing (cases without the outcome: not assessable, not reviewed or out
+    of the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
     data = _subset(study, kommune)
-    bounds = outcome_bounds(data, outcome, strata="stratum", population_size="population_size")
+    if kommune is None or "kommune_code" not in study.strata_columns:
+        bounds = _bounds(data, outcome, None)
+    else:  # strata nested in kommuner: all kommuner at once, kept for the next report
+        every = _bounds_by_kommune(str(study.path), study.mtime, outcome)
+        bounds = every[every["kommune_code"].astype(str) == kommune]
     row = {
         "n": int(data[outcome].notna().sum()),
         "n_missing": int(data[outcome].isna().sum()),
@@ -285,6 +311,18 @@ def bounds_table(
         table, ["n", "n_missing"], (), _threshold(study, threshold),
         hide_columns=["estimate_missing_as_0", "estimate_missing_as_1"],
     )  # fmt: skip
+
+
+def _bounds(data: pd.DataFrame, outcome: str, by: list[str] | None) -> pd.DataFrame:
+    from stikprove.estimation.domains import outcome_bounds
+
+    return outcome_bounds(data, outcome, strata="stratum", population_size="population_size",
+                          by=by)  # fmt: skip
+
+
+@lru_cache(maxsize=16)
+def _bounds_by_kommune(path: str, mtime: float, outcome: str) -> pd.DataFrame:
+    return _bounds(_load(path, mtime).data, outcome, ["kommune_code"])
 
 
 def comparison_table(

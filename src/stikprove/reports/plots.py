@@ -6,6 +6,8 @@ note, never as a point) and returns the matplotlib Figure; the notebooks display
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import numpy as np
 import pandas as pd
 
@@ -18,30 +20,36 @@ def _percent_axis(axis, language: str) -> None:
     axis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, language)))
 
 
-def forest_plot(table: pd.DataFrame, title: str = "", language: str = "da"):
-    """Each group's estimate with its interval (rows of :func:`estimates_table`), top down;
-    suppressed groups are listed with the word "udeladt" / "suppressed" instead of a point."""
+def forest_plot(tables: Mapping[str, pd.DataFrame], language: str = "da"):
+    """Each group's estimate with its interval, one panel per indicator (title -> rows of
+    :func:`~stikprove.reports.content.estimates_table`), groups top down and shared between
+    the panels; a suppressed group shows the word "udeladt" / "suppressed" instead of a point.
+    One figure for all indicators: one PNG to encode instead of one per indicator."""
     import matplotlib.pyplot as plt
 
-    rows = table.reset_index(drop=True)
-    height = 0.8 + 0.32 * len(rows)
-    fig, ax = plt.subplots(figsize=(7.5, height), dpi=100)
+    items = list(tables.items())
+    rows = items[0][1].reset_index(drop=True)
+    height = 0.9 + 0.3 * len(rows)
+    fig, axes = plt.subplots(1, len(items), figsize=(3.3 * len(items) + 2.2, height), dpi=90,
+                             sharey=True, squeeze=False)  # fmt: skip
     y = np.arange(len(rows))[::-1]
-    shown = rows["estimate"].notna().to_numpy()
-    est = pd.to_numeric(rows["estimate"], errors="coerce").to_numpy(dtype=float)
-    low = pd.to_numeric(rows["ci_low"], errors="coerce").to_numpy(dtype=float)
-    high = pd.to_numeric(rows["ci_high"], errors="coerce").to_numpy(dtype=float)
-    ax.errorbar(est[shown], y[shown], xerr=[est[shown] - low[shown], high[shown] - est[shown]],
-                fmt="o", color="#1f4e79", ecolor="#5b8db8", capsize=3)  # fmt: skip
     hidden = "udeladt" if language == "da" else "suppressed"
-    for yy in y[~shown]:
-        ax.text(0.01, yy, hidden, va="center", fontsize=8, color="#777777")
-    ax.set_yticks(y, rows["group"].astype(str).tolist())
-    ax.set_xlim(0, 1)
-    _percent_axis(ax.xaxis, language)
-    ax.grid(axis="x", alpha=0.3)
-    if title:
-        ax.set_title(title, fontsize=11)
+    for ax, (title, table) in zip(axes[0], items, strict=True):
+        table = table.reset_index(drop=True)
+        est = pd.to_numeric(table["estimate"], errors="coerce").to_numpy(dtype=float)
+        low = pd.to_numeric(table["ci_low"], errors="coerce").to_numpy(dtype=float)
+        high = pd.to_numeric(table["ci_high"], errors="coerce").to_numpy(dtype=float)
+        shown = np.isfinite(est)
+        ax.errorbar(est[shown], y[shown],
+                    xerr=[est[shown] - low[shown], high[shown] - est[shown]],
+                    fmt="o", color="#1f4e79", ecolor="#5b8db8", capsize=3)  # fmt: skip
+        for yy in y[~shown]:
+            ax.text(0.02, yy, hidden, va="center", fontsize=8, color="#777777")
+        ax.set_xlim(0, 1)
+        _percent_axis(ax.xaxis, language)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(title, fontsize=9, wrap=True)
+    axes[0][0].set_yticks(y, rows["group"].astype(str).tolist())
     fig.tight_layout()
     return fig
 

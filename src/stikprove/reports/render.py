@@ -144,8 +144,8 @@ def _error_message(error: BaseException) -> str:
 class KernelSession:
     """One Python kernel that runs notebook after notebook (see the module docstring).
 
-    >>> with KernelSession() as session:  # doctest: +SKIP
-    ...     nb = session.execute(parameterize(template, {"kommune": "461"}))
+    Use it as a context manager: ``with KernelSession() as session:
+    session.execute(parameterize(template, {"kommune": "461"}))``.
     """
 
     def __init__(self, cwd: str | Path | None = None, timeout: int = 600) -> None:
@@ -311,9 +311,8 @@ def render_report(
 ) -> RenderedReport:
     """Render one kommune's report (or, with ``national=True``, the national overview).
 
-    >>> import stikprove  # doctest: +SKIP
-    >>> stikprove.render_report("national.sqlite", "461", out="reports")  # doctest: +SKIP
-    RenderedReport(name='461', notebook=PosixPath('reports/461.ipynb'), ...)
+    ``stikprove.render_report("national.sqlite", "461", out="reports")`` writes
+    reports/461.ipynb and reports/461.html and returns their :class:`RenderedReport`.
 
     ``parameters``: language ("da" or "en"), indicators, confidence_level, interval_method,
     disclosure_threshold (see the notebook's parameters cell).

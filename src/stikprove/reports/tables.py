@@ -47,6 +47,15 @@ def _safe_text(value: object) -> object:
     return value
 
 
+def _defused(table: pd.DataFrame) -> pd.DataFrame:
+    """A copy whose text columns (object or string dtype) cannot start a formula."""
+    out = table.copy()
+    for column in out.columns:
+        if out[column].dtype == object or pd.api.types.is_string_dtype(out[column]):
+            out[column] = out[column].astype(object).map(_safe_text)
+    return out
+
+
 def _headers(table: pd.DataFrame, language: str) -> list[str]:
     return [column_label(str(c), language) for c in table.columns]
 
@@ -58,20 +67,13 @@ def danish_csv_text(table: pd.DataFrame, language: str = "da") -> str:
     Vurderede sager (n);Andel
     12;0,125
     """
-    out = table.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(_safe_text)
+    out = _defused(table)
     out.columns = _headers(table, language)
     return out.to_csv(index=False, sep=";", decimal=",", lineterminator="\n")
 
 
 def plain_csv_text(table: pd.DataFrame) -> str:
-    out = table.copy()
-    for column in out.columns:
-        if out[column].dtype == object:
-            out[column] = out[column].map(_safe_text)
-    return out.to_csv(index=False, lineterminator="\n")
+    return _defused(table).to_csv(index=False, lineterminator="\n")
 
 
 def _write_xlsx(table: pd.DataFrame, path: str, language: str, title: str | None) -> None:
