@@ -71,13 +71,14 @@ def summarise(label: str, result, jobs: int, cpu: float) -> None:
         print(f"  {key:<12} first report per job {warm:6.2f} s   later reports {later:6.2f} s")
 
 
-def main() -> None:
+def main(argv: list[str] | None = None) -> dict:
+    """Run the benchmark (``argv`` as on the command line; none from benchmarks/run.py)."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("study", nargs="?", type=Path)
     parser.add_argument("--jobs", type=int, default=2)
     parser.add_argument("--papermill", type=int, default=0, metavar="K")
     parser.add_argument("--kommuner", type=int, default=0, help="only the first K kommuner")
-    args = parser.parse_args()
+    args = parser.parse_args([] if argv is None else argv)
     from stikprove.reports.content import load_study
     from stikprove.reports.render import render_reports
 
@@ -92,12 +93,21 @@ def main() -> None:
         print(f"load average before: {os.getloadavg()[0]:.1f} on {os.cpu_count()} cores")
         result, cpu = timed(render_reports, study, codes, folder / "reuse", jobs=args.jobs)
         summarise("reused kernel per job", result, args.jobs, cpu)
+        figures = {"reports": len(result.reports), "wall_s": round(result.seconds, 1),
+                   "per_report_s": round(result.seconds / max(len(result.reports), 1), 2),
+                   "cpu_per_report_s": round(cpu / max(len(result.reports), 1), 2)}  # fmt: skip
         if args.papermill:
             result, cpu = timed(render_reports, study, codes[: args.papermill],
                                 folder / "papermill", jobs=1, engine="papermill",
                                 progress=False)  # fmt: skip
             summarise("papermill, a new kernel per report (1 job)", result, 1, cpu)
+            figures["papermill_per_report_s"] = round(
+                result.seconds / max(len(result.reports), 1), 2
+            )
+    return figures
 
 
 if __name__ == "__main__":
-    main()
+    import sys
+
+    main(sys.argv[1:])

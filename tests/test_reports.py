@@ -75,6 +75,20 @@ def test_report_tables_show_no_count_from_one_to_four(study):
     assert shown and not [v for v in shown if 1 <= v <= 4]
 
 
+def test_a_suppressed_kommune_cell_cannot_be_recovered_from_other_kommuner(study):
+    """Kommune reports are disclosed as one table: for each sex, across the kommuner (whose
+    sum is the national figure), a hidden n is never the only hidden one."""
+    data = content.load_study(study[0])
+    rows = []
+    for kommune in data.kommuner:
+        table = content.estimates_table(data, "too_ill", kommune, groupings=[("sex",)])
+        rows.append(table.assign(kommune=kommune))
+    every = pd.concat(rows)
+    assert every["n"].isna().any()
+    for _, group in every.groupby("sex"):
+        assert group["n"].isna().sum() != 1
+
+
 def test_report_estimates_are_the_estimation_step_numbers(study):
     """A shown estimate in a report table is estimate_proportions' number for that domain."""
     from stikprove.estimation.domains import estimate_proportions
@@ -83,10 +97,15 @@ def test_report_estimates_are_the_estimation_step_numbers(study):
     table = content.estimates_table(data, "too_ill", "147", groupings=[("sex",)])
     sub = data.data[data.data["kommune_code"] == "147"]
     direct = estimate_proportions(sub, "too_ill", "stratum", "population_size", by="sex")
-    merged = table.merge(direct, on="sex", suffixes=("", "_direct"))
-    shown = merged["estimate"].notna()
-    assert shown.any()
-    assert merged.loc[shown, "estimate"].tolist() == merged.loc[shown, "estimate_direct"].tolist()
+    raw = content.estimates_table(data, "too_ill", "147", groupings=[("sex",)], raw=True)
+    for table_ in (raw, table):
+        merged = table_.merge(direct, on="sex", suffixes=("", "_direct"))
+        shown = merged["estimate"].notna()
+        for column in ("estimate", "ci_low", "ci_high"):
+            assert merged.loc[shown, column].tolist() == pytest.approx(
+                merged.loc[shown, f"{column}_direct"].tolist(), rel=1e-12
+            )
+    assert raw["estimate"].notna().all()
 
 
 def test_unknown_kommune_is_refused_with_the_study_kommuner(study):

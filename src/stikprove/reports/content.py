@@ -141,43 +141,63 @@ def _threshold(study: StudyData, threshold: int | None) -> int:
 # ---- design and progress ---------------------------------------------------------------------
 
 
+def _kommune_slice(table: pd.DataFrame, kommune: str) -> pd.DataFrame:
+    mine = table[table["kommune_code"].astype(str) == kommune]
+    return mine.drop(columns="kommune_code").reset_index(drop=True)
+
+
+@lru_cache(maxsize=16)
+def _design_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
+    """N_h, n_h and f_h of every stratum, disclosed over the whole study (see
+    :func:`design_table`)."""
+    study = _load(path, mtime)
+    strata = study.strata.copy()
+    by = _strata_by(study)
+    strata["sampling_fraction"] = strata["sample_size"] / strata["population_size"]
+    table = strata[["kommune_code", *by, "population_size", "sample_size", "sampling_fraction"]]
+    return dc.disclose_counts(table, ["population_size", "sample_size"], ["kommune_code", *by],
+                              threshold, hide_columns=["sampling_fraction"])  # fmt: skip
+
+
 def design_table(
     study: StudyData, kommune: str, threshold: int | None = None, language: str = "da"
 ) -> pd.DataFrame:
     """The kommune's strata: N_h, n_h and the sampling fraction, small counts suppressed.
 
+    Disclosure control runs over the strata of the whole study (every kommune's report is
+    published): a kommune's stratum is also protected against differencing with the other
+    kommuner's reports and national totals.
+
     Columns: the strata columns other than kommune_code (e.g. sex, origin; labelled in
     ``language``), population_size, sample_size, sampling_fraction, disclosure."""
-    strata = study.strata[study.strata["kommune_code"] == kommune].copy()
-    by = [c for c in study.strata_columns if c not in ("kommune_code", "stratum")]
-    strata["sampling_fraction"] = strata["sample_size"] / strata["population_size"]
-    table = strata[[*by, "population_size", "sample_size", "sampling_fraction"]]
-    table = dc.disclose_counts(
-        table, ["population_size", "sample_size"], by, _threshold(study, threshold),
-        hide_columns=["sampling_fraction"],
-    )  # fmt: skip
-    return _labelled(table, by, language)
+    table = _design_all(str(study.path), study.mtime, _threshold(study, threshold))
+    return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
+
+
+@lru_cache(maxsize=16)
+def _progress_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
+    study = _load(path, mtime)
+    by = ["kommune_code", *_strata_by(study)]
+    table = study.data.groupby(by, sort=True).agg(
+        sample_size=("case_id", "size"), done=("reviewed", "sum")
+    ).reset_index()  # fmt: skip
+    table["remaining"] = table["sample_size"] - table["done"]
+    table["share_done"] = table["done"] / table["sample_size"]
+    return dc.disclose_counts(table, ["sample_size", "done", "remaining"], by, threshold,
+                              hide_columns=["share_done"])  # fmt: skip
 
 
 def progress_table(
     study: StudyData, kommune: str, threshold: int | None = None, language: str = "da"
 ) -> pd.DataFrame:
     """Review progress per stratum of the kommune: cases taken (sample plus activated
-    reserves), reviewed by the first reviewer, remaining.
+    reserves), reviewed by the first reviewer, remaining; disclosed over the whole study
+    like :func:`design_table`.
 
     Columns: the strata columns other than kommune_code (labelled in ``language``),
     sample_size, done, remaining, share_done, disclosure."""
-    data = _subset(study, kommune)
-    by = _strata_by(study)
-    table = data.groupby(by, sort=True).agg(sample_size=("case_id", "size"),
-                                            done=("reviewed", "sum")).reset_index()  # fmt: skip
-    table["remaining"] = table["sample_size"] - table["done"]
-    table["share_done"] = table["done"] / table["sample_size"]
-    table = dc.disclose_counts(
-        table, ["sample_size", "done", "remaining"], by, _threshold(study, threshold),
-        hide_columns=["share_done"],
-    )  # fmt: skip
-    return _labelled(table, by, language)
+    table = _progress_all(str(study.path), study.mtime, _threshold(study, threshold))
+    return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
 
 
 def _strata_by(study: StudyData) -> list[str]:
@@ -211,17 +231,33 @@ def _by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...], leve
     return _estimate(study.data, outcome, ("kommune_code", *by), study, level, method)
 
 
-def _kommune_estimates(study: StudyData, outcome: str, kommune: str | None, by: list[str],
-                       level: float, method: str) -> pd.DataFrame:  # fmt: skip
-    """A kommune's domain estimates. When the strata are nested in kommuner (kommune_code is
-    a strata column) a domain inside a kommune involves only that kommune's strata, so its
-    estimate, variance and df are the same computed on the whole study as on the kommune's
-    cases: all kommuner are then estimated in one call, kept for the next report."""
+@lru_cache(maxsize=64)
+def _disclosed_by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...],
+                          level: float, method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
+    """:func:`_by_kommune` disclosed as one table over all kommuner (cached)."""
+    table = _by_kommune(path, mtime, outcome, by, level, method)
+    return dc.disclose_estimates(table, ["kommune_code", *by], threshold)
+
+
+def _kommune_estimates(
+    study: StudyData, outcome: str, kommune: str | None, by: list[str], level: float,
+    method: str, threshold: int | None,
+) -> pd.DataFrame:  # fmt: skip
+    """A kommune's domain estimates, disclosed (``threshold`` None: raw).
+
+    When the strata are nested in kommuner (kommune_code is a strata column) a domain inside
+    a kommune involves only that kommune's strata, so its estimate, variance and df are the
+    same computed on the whole study as on the kommune's cases: all kommuner are then
+    estimated in one call, and disclosed as one table (so that no kommune's suppressed cell
+    can be recovered from the other kommuners' reports and the national totals); both are
+    kept for the next report."""
     if kommune is None or "kommune_code" not in study.strata_columns:
-        return _estimate(_subset(study, kommune), outcome, by, study, level, method)
-    table = _by_kommune(str(study.path), study.mtime, outcome, tuple(by), level, method)
-    mine = table[table["kommune_code"].astype(str) == kommune]
-    return mine.drop(columns="kommune_code").reset_index(drop=True)
+        table = _estimate(_subset(study, kommune), outcome, by, study, level, method)
+        return table if threshold is None else dc.disclose_estimates(table, by, threshold)
+    args = (str(study.path), study.mtime, outcome, tuple(by), level, method)
+    if threshold is None:
+        return _kommune_slice(_by_kommune(*args), kommune)
+    return _kommune_slice(_disclosed_by_kommune(*args, threshold), kommune)
 
 
 def _label(row: pd.Series, by: Sequence[str], language: str) -> str:
@@ -259,10 +295,9 @@ def estimates_table(
     parts = []
     for by in groupings:
         by = [c for c in by if c in data.columns]
-        table = _kommune_estimates(study, outcome, kommune, by, level, method)
-        if not raw:
-            table = dc.disclose_estimates(table, by, threshold)
-        else:
+        table = _kommune_estimates(study, outcome, kommune, by, level, method,
+                                   None if raw else threshold)  # fmt: skip
+        if raw:
             table["disclosure"] = ""
         table.insert(0, "group", [_label(r, by, language) for _, r in table.iterrows()])
         parts.append(table)
@@ -289,28 +324,22 @@ def headline_row(table: pd.DataFrame, sex: str | None, origin: str | None) -> pd
 def bounds_table(
     study: StudyData, outcome: str, kommune: str | None = None, threshold: int | None = None
 ) -> pd.DataFrame:
-    """Worst/best case of the indicator for all cases of the kommune, counting the missing
-    outcomes as no or as yes (``outcome_bounds``), disclosed.
+    """Worst/best case of the indicator for all cases of the kommune (or the study),
+    counting the missing outcomes as no or as yes (``outcome_bounds``), disclosed: the
+    bounds reveal the number of missing outcomes, so they are hidden with it when it is
+    small (over all kommuner, like :func:`design_table`).
 
-    Columns: n, n_missing (cases without the outcome: not assessable, not reviewed or out
-    of the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
-    data = _subset(study, kommune)
+    Columns: n_missing (cases without the outcome: not assessable, not reviewed or out of
+    the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
+    threshold = _threshold(study, threshold)
     if kommune is None or "kommune_code" not in study.strata_columns:
-        bounds = _bounds(data, outcome, None)
-    else:  # strata nested in kommuner: all kommuner at once, kept for the next report
-        every = _bounds_by_kommune(str(study.path), study.mtime, outcome)
-        bounds = every[every["kommune_code"].astype(str) == kommune]
-    row = {
-        "n": int(data[outcome].notna().sum()),
-        "n_missing": int(data[outcome].isna().sum()),
-        "estimate_missing_as_0": float(bounds["estimate_missing_as_0"].iloc[0]),
-        "estimate_missing_as_1": float(bounds["estimate_missing_as_1"].iloc[0]),
-    }
-    table = pd.DataFrame([row])
-    return dc.disclose_counts(
-        table, ["n", "n_missing"], (), _threshold(study, threshold),
-        hide_columns=["estimate_missing_as_0", "estimate_missing_as_1"],
-    )  # fmt: skip
+        data = _subset(study, kommune)
+        table = _bounds(data, outcome, None)[["estimate_missing_as_0", "estimate_missing_as_1"]]
+        table.insert(0, "n_missing", int(data[outcome].isna().sum()))
+        return dc.disclose_counts(table, ["n_missing"], (), threshold,
+                                  hide_columns=list(table.columns[1:]))  # fmt: skip
+    every = _bounds_all(str(study.path), study.mtime, outcome, threshold)
+    return _kommune_slice(every, kommune)
 
 
 def _bounds(data: pd.DataFrame, outcome: str, by: list[str] | None) -> pd.DataFrame:
@@ -321,8 +350,18 @@ def _bounds(data: pd.DataFrame, outcome: str, by: list[str] | None) -> pd.DataFr
 
 
 @lru_cache(maxsize=16)
-def _bounds_by_kommune(path: str, mtime: float, outcome: str) -> pd.DataFrame:
-    return _bounds(_load(path, mtime).data, outcome, ["kommune_code"])
+def _bounds_all(path: str, mtime: float, outcome: str, threshold: int) -> pd.DataFrame:
+    data = _load(path, mtime).data
+    bounds = _bounds(data, outcome, ["kommune_code"])
+    missing = data[outcome].isna().groupby(data["kommune_code"]).sum()
+    table = pd.DataFrame({
+        "kommune_code": bounds["kommune_code"].astype(str),
+        "n_missing": bounds["kommune_code"].astype(str).map(missing).astype(int).to_numpy(),
+        "estimate_missing_as_0": bounds["estimate_missing_as_0"].to_numpy(),
+        "estimate_missing_as_1": bounds["estimate_missing_as_1"].to_numpy(),
+    })  # fmt: skip
+    return dc.disclose_counts(table, ["n_missing"], ["kommune_code"], threshold,
+                              hide_columns=["estimate_missing_as_0", "estimate_missing_as_1"])
 
 
 def comparison_table(
@@ -349,7 +388,20 @@ def comparison_table(
         )  # fmt: skip
     except EstimationError:
         return pd.DataFrame()
-    return dc.disclose_comparison(result.to_frame(), _threshold(study, threshold))
+    threshold = _threshold(study, threshold)
+    out = dc.disclose_comparison(result.to_frame(), threshold)
+    # the groups' counts are cells of the published estimates table: where that table hides
+    # one (e.g. as a complement), the comparison must not show it either
+    shown = _kommune_estimates(study, outcome, kommune, [domain], study.confidence_level,
+                               study.interval_method, threshold)  # fmt: skip
+    hidden = shown[shown[domain].astype(str).isin(groups)]["disclosure"].ne("").any()
+    if hidden and out["disclosure"].iloc[0] == "":
+        keep = {"first", "second", "method", "confidence_level", "interval_method"}
+        for column in out.columns:
+            if column not in keep and column != "disclosure":
+                out[column] = pd.Series([None] * len(out), dtype=object)
+        out["disclosure"] = "complementary"
+    return out
 
 
 def group_test(
