@@ -61,6 +61,8 @@ def summarise(label: str, result, jobs: int, cpu: float) -> None:
     print(f"  CPU time {cpu:.1f} s in all: {cpu / max(n, 1):.2f} CPU s per report "
           f"(on {jobs} idle cores about {cpu / max(n, 1) / jobs:.2f} s wall per report); "
           f"load average now {os.getloadavg()[0]:.1f}")  # fmt: skip
+    for name, message in result.failures:
+        print(f"  failed: {name}: {message}")
     if result.kernel_start:
         print(f"  kernel start (once per job):  {result.kernel_start:.2f} s")
     keys = ("imports", "computation", "tables", "plots", "other", "html", "write", "execute")

@@ -188,3 +188,25 @@ def test_batch_collects_every_failure_and_exits_non_zero(study, tmp_path, capsys
     assert "2 report(s) failed" in err
     assert "147: " in err and "825: " in err and "nonexistent" in err
     assert "nonexistent" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_forest_plot_aligns_indicators_with_different_groups():
+    """One indicator may lack a group (no case in its scope): the panels share the union of
+    the groups, and a suppressed group is written as such instead of a point."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from stikprove.reports.plots import forest_plot
+
+    nan = float("nan")
+    first = pd.DataFrame({"group": ["A", "B"], "estimate": [0.2, nan], "ci_low": [0.1, nan],
+                          "ci_high": [0.3, nan]})  # fmt: skip
+    second = pd.DataFrame({"group": ["A", "B", "C"], "estimate": [0.5, 0.4, 0.3],
+                           "ci_low": [0.4, 0.3, 0.2], "ci_high": [0.6, 0.5, 0.4]})  # fmt: skip
+    figure = forest_plot({"x": first, "y": second}, "da")
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert labels == ["A", "B", "C"]
+    assert "udeladt" in [t.get_text() for t in figure.axes[0].texts]
+    plt.close(figure)

@@ -28,14 +28,17 @@ def forest_plot(tables: Mapping[str, pd.DataFrame], language: str = "da"):
     import matplotlib.pyplot as plt
 
     items = list(tables.items())
-    rows = items[0][1].reset_index(drop=True)
+    labels = list(dict.fromkeys(g for _, t in items for g in t["group"].astype(str)))
+    rows = pd.DataFrame({"group": labels})
     height = 0.9 + 0.3 * len(rows)
     fig, axes = plt.subplots(1, len(items), figsize=(3.3 * len(items) + 2.2, height), dpi=90,
                              sharey=True, squeeze=False)  # fmt: skip
     y = np.arange(len(rows))[::-1]
     hidden = "udeladt" if language == "da" else "suppressed"
     for ax, (title, table) in zip(axes[0], items, strict=True):
-        table = table.reset_index(drop=True)
+        # an indicator may lack a group another one has (no case in its scope): align by label
+        table = table.assign(group=table["group"].astype(str)).drop_duplicates("group")
+        table = table.set_index("group").reindex(labels).reset_index()
         est = pd.to_numeric(table["estimate"], errors="coerce").to_numpy(dtype=float)
         low = pd.to_numeric(table["ci_low"], errors="coerce").to_numpy(dtype=float)
         high = pd.to_numeric(table["ci_high"], errors="coerce").to_numpy(dtype=float)
