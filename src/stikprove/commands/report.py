@@ -46,7 +46,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--disclosure-threshold", type=int, default=None,
                    help="suppress counts under this (default: the protocol's, usually 5)")
     p.add_argument("--engine", choices=("reuse", "papermill"), default="reuse",
-                   help="reuse one kernel per job (default) or papermill's kernel per report")
+                   help="reuse one kernel per job (default) or papermill's kernel per report "
+                   "(one report at a time, for comparison)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
