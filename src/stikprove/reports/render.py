@@ -216,9 +216,9 @@ def html_of(nb) -> str:
 
 
 def _write(path: Path, text: str) -> None:
-    from stikprove.worklist import atomic_write
+    from stikprove.files import atomic_write_text
 
-    atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    atomic_write_text(path, text)
 
 
 def _report_name(kind: str, kommune: str | None) -> str:

@@ -126,7 +126,7 @@ def write_table(
 
     ``fmt`` defaults from the suffix (.xlsx, else csv). Nothing is left behind on failure.
     """
-    from stikprove.worklist import atomic_write
+    from stikprove.files import atomic_write
 
     path = Path(path)
     fmt = fmt or ("xlsx" if path.suffix.lower() == ".xlsx" else "csv")
