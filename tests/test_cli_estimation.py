@@ -16,12 +16,30 @@ COMPARISON = FIXTURES / "comparison_data.csv"
 PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "odense-replication.toml"
 
 
-def test_estimate_csv_output_equals_the_python_function(capsys):
-    """`stikprove estimate --format csv` prints exactly what estimate_proportions returns."""
+def test_estimate_csv_output_is_the_python_function_disclosed(capsys):
+    """`stikprove estimate --format csv` prints estimate_proportions after disclosure control."""
+    from stikprove.reports.disclosure import disclose_estimates
+
     argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "sex",
             "--population-size", "N", "--format", "csv"]  # fmt: skip
     assert main(argv) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False,
+                          na_values=[""])  # fmt: skip
+    raw = estimate_proportions(pd.read_csv(DOMAINS), "y", "stratum", "N", by="sex")
+    expected = disclose_estimates(raw, ["sex"], 5)
+    expected["disclosure"] = expected["disclosure"].replace("", float("nan"))
+    pd.testing.assert_frame_equal(printed, expected, check_dtype=False)
+
+
+def test_estimate_raw_is_the_python_function_marked_not_for_publication(capsys):
+    """--raw prints every number of estimate_proportions, each row marked not for publication."""
+    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
+
+    argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "sex",
+            "--population-size", "N", "--format", "csv", "--raw"]  # fmt: skip
+    assert main(argv) == 0
     printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert set(printed.pop("publication")) == {NOT_FOR_PUBLICATION}
     expected = estimate_proportions(pd.read_csv(DOMAINS), "y", "stratum", "N", by="sex")
     pd.testing.assert_frame_equal(printed, expected.reset_index(drop=True), check_dtype=False)
 
@@ -135,9 +153,9 @@ def test_estimate_categories_drops_not_assessable_as_the_codebook_says(tmp_path,
 
     path = _health_table(tmp_path)
     argv = ["estimate", str(path), "--outcome", "health_assessment", "--by", "sex",
-            "--categories", "--format", "csv"]  # fmt: skip
+            "--categories", "--format", "csv", "--raw"]  # fmt: skip
     assert main(argv) == 0
-    printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out)).drop(columns="publication")
     order = ["for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere"]
     expected = estimate_categories(
         pd.read_csv(path), "health_assessment", "stratum", "population_size", by="sex",

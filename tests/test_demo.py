@@ -10,7 +10,7 @@ from stikprove.cli import main
 def test_demo_runs_the_whole_flow_and_can_run_again(tmp_path, capsys):
     """The demo draws, reviews, exports and estimates; a second run replaces its own output."""
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--replications", "100"]) == 0
+    assert main(["demo", "--out", str(out), "--replications", "100", "--no-national"]) == 0
     printed = capsys.readouterr().out
     for step in ("synth", "validate-frame", "check-protocol", "design", "draw", "assign",
                  "worklist", "status", "export", "estimate", "compare", "agreement",
@@ -23,7 +23,7 @@ def test_demo_runs_the_whole_flow_and_can_run_again(tmp_path, capsys):
     assert (out / "worklists" / "overlaege_a.xlsx").is_file()
     coverage = pd.read_csv(out / "coverage.csv")
     assert set(coverage["method"]) >= {"korn-graubard", "wilson"}
-    assert main(["demo", "--out", str(out), "--replications", "50"]) == 0
+    assert main(["demo", "--out", str(out), "--replications", "50", "--no-national"]) == 0
 
 
 def test_demo_refuses_a_folder_it_did_not_write(tmp_path, capsys):

@@ -105,6 +105,15 @@ _EXPORTS: dict[str, str] = {
     "funnel_limits": "stikprove.estimation.multiplicity",
     "reviewer_agreement": "stikprove.estimation.agreement",
     "ReviewerAgreement": "stikprove.estimation.agreement",
+    # reports
+    "render_report": "stikprove.reports.render",
+    "render_reports": "stikprove.reports.render",
+    "RenderedReport": "stikprove.reports.render",
+    "BatchResult": "stikprove.reports.render",
+    "disclose_estimates": "stikprove.reports.disclosure",
+    "disclose_counts": "stikprove.reports.disclosure",
+    "nchs_proportion_standard": "stikprove.reports.disclosure",
+    "write_table": "stikprove.reports.tables",
 }
 
 

@@ -20,6 +20,7 @@ import argparse
 import shutil
 from pathlib import Path
 
+from stikprove.cells import csv_safe
 from stikprove.errors import StikproveError
 
 MARKER = ".stikprove-demo"
@@ -27,6 +28,9 @@ SEED = 2016
 KOMMUNER = "461,147,825"
 REVIEWERS = ("overlaege_a", "overlaege_b")
 PROTOCOL = Path(__file__).resolve().parents[3] / "protocols" / "odense-replication.toml"
+NATIONAL_PROTOCOL = PROTOCOL.parent / "national-template.toml"
+REPORT_KOMMUNER = ("461", "101", "751", "851", "825")
+"""Odense, København, Aarhus, Aalborg and Læsø: the kommuner the demo renders reports for."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -41,6 +45,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
     p.add_argument("--replications", type=int, default=1000,
                    help="replications of the coverage simulation")  # fmt: skip
+    p.add_argument("--no-national", action="store_true",
+                   help="skip the national study and its reports")  # fmt: skip
+    p.add_argument("--jobs", type=int, default=2, help="report jobs (default 2)")
     p.set_defaults(func=run)
 
 
@@ -125,8 +132,61 @@ def run(args: argparse.Namespace) -> int:
     cli_run("simulate", str(protocol_path), "--replications", str(args.replications),
             "--out", str(out / "coverage.csv"))  # fmt: skip
     _print_coverage_summary(out / "coverage.csv")
+    if not args.no_national:
+        _national(out, cli_run, args.jobs)
     print(f"\nDone. Everything is under {out}")
     return 0
+
+
+def _national(out: Path, cli_run, jobs: int) -> None:
+    """Steps 7-8: the national template study in all 98 kommuner, reviewed, and reports."""
+    national = out / "national"
+    _step("7. National study: all 98 kommuner (protocols/national-template.toml)")
+    cli_run("synth", "--out", str(national / "frame"), "--seed", str(SEED))
+    text = NATIONAL_PROTOCOL.read_text(encoding="utf-8")
+    old = 'path = "../synthetic_data/national/frame.csv"'
+    if old not in text:
+        raise StikproveError(f"{NATIONAL_PROTOCOL}: expected the line {old!r}")
+    protocol_path = national / "national-template.toml"
+    frame_path = (national / "frame" / "frame.csv").as_posix()
+    protocol_path.write_text(text.replace(old, f'path = "{frame_path}"'), encoding="utf-8")
+    study = national / "national.sqlite"
+    cli_run("draw", str(protocol_path), "--study", str(study))
+    cli_run("assign", str(study), "--reviewers", ",".join(REVIEWERS))
+    print("\nsimulated reviews of every sampled case (strict import) ...")
+    _simulate_reviewing(national, study, quiet=True)
+    print("\nToo ill: kommuner that differ from the national rate (BH-adjusted), first rows:")
+    flags = national / "flags.csv"
+    cli_run("flag", str(study), "--outcome", "too_ill", "--format", "csv", "--out", str(flags))
+    _print_flagged(flags)
+
+    _step("8. Reports: Odense, København, Aarhus, Aalborg, Læsø and the national overview")
+    reports = out / "reports"
+    cli_run("report", str(study), "--kommune", ",".join(REPORT_KOMMUNER), "--national",
+            "--out", str(reports), "--jobs", str(jobs))  # fmt: skip
+    _print_headline(study, reports)
+
+
+def _print_flagged(path: Path) -> None:
+    import pandas as pd
+
+    table = pd.read_csv(path, dtype={"kommune_code": str})
+    flagged = table[table["flagged"].astype(str).str.lower() == "true"]
+    print(f"{len(flagged)} of {len(table)} kommuner flagged at BH-adjusted 5 % (table: {path})")
+
+
+def _print_headline(study: Path, reports: Path) -> None:
+    from stikprove.reports import content, text
+
+    data = content.load_study(study)
+    table = content.estimates_table(data, "too_ill", "461", groupings=[("sex", "origin")])
+    row = content.headline_row(table, "kvinde", "ikke_vestlig")
+    print("\nOdense headline (national study, women of non-Western origin):")
+    print("  " + text.headline(row, "kvinder med ikke-vestlig oprindelse", "Odense", "too_ill",
+                               "da", data.confidence_level, data.threshold))  # fmt: skip
+    print(f"\nOdense's report: {reports / '461.html'}")
+    print(f"National overview: {reports / 'national.html'}")
+    print(f"All reports: {reports / 'index.html'}")
 
 
 def _cli_runner(cli):
@@ -139,7 +199,8 @@ def _cli_runner(cli):
     return run_command
 
 
-def _simulate_reviewing(out: Path, study_path: Path) -> None:
+def _simulate_reviewing(out: Path, study_path: Path, frame_folder: str = "frame",
+                        quiet: bool = False) -> None:  # fmt: skip
     """Fill each reviewer's open cases from the synthetic truth and import them, until no
     case is open (marking a case ineligible opens its stratum's next reserve)."""
     import pandas as pd
@@ -149,7 +210,7 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
     from stikprove.synth import simulate_reviews
     from stikprove.worklist import worklist_table
 
-    truth = pd.read_csv(out / "frame" / "truth.csv", dtype=str, keep_default_na=False)
+    truth = pd.read_csv(out / frame_folder / "truth.csv", dtype=str, keep_default_na=False)
     truth = truth.replace("", None)
     study = open_study(study_path)
     for attempt in range(1, 20):
@@ -161,13 +222,13 @@ def _simulate_reviewing(out: Path, study_path: Path) -> None:
             # the second reviewer disagrees on some health assessments, as real ones do
             seed = SEED * 100 + attempt * 2 + number
             answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.25 * number)
-            filled = out / "worklists" / f"{reviewer}-filled-{attempt}.csv"
-            from stikprove.cells import csv_safe
-
+            filled = study_path.parent / "worklists" / f"{reviewer}-filled-{attempt}.csv"
+            filled.parent.mkdir(parents=True, exist_ok=True)
             csv_safe(answers).to_csv(filled, index=False)
             result = import_entries(study, answers, reviewer, source=str(filled))
             opened += len(todo)
-            print(f"round {attempt}: {reviewer}: {result.summary()}")
+            if not quiet:
+                print(f"round {attempt}: {reviewer}: {result.summary()}")
         if opened == 0:
             return
     raise StikproveError("demo: reviewing did not finish in 19 rounds")

@@ -38,10 +38,30 @@ def _design_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
 
 
+def _disclosure_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--raw",
+        action="store_true",
+        help="no disclosure control: every count and proportion, for quality checks only; "
+        "the output is marked NOT FOR PUBLICATION",
+    )
+    p.add_argument(
+        "--disclosure-threshold",
+        type=int,
+        default=None,
+        metavar="K",
+        help="suppress counts under K (default: the study protocol's, else 5)",
+    )
+
+
 def _output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("table", "csv"), default="table",
-                   help="a readable table (default) or CSV")  # fmt: skip
+    p.add_argument("--format", choices=("table", "csv", "csv-da", "xlsx"), default="table",
+                   help="a readable table (default), CSV, Danish CSV (';' and decimal comma, "
+                   "Danish headers) or xlsx (needs --out; percent format)")  # fmt: skip
+    p.add_argument("--language", choices=("da", "en"), default="da",
+                   help="headers of csv-da and xlsx output (default da)")  # fmt: skip
     p.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
+    _disclosure_args(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -127,6 +147,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--groups", default=None, metavar="A,B", help="the two groups (A minus B)")
     p.add_argument("--test", action="store_true", help="Rao-Scott test across all groups")
     _design_args(p)
+    _disclosure_args(p)
     p.set_defaults(func=run_compare)
 
     p = subparsers.add_parser(
@@ -206,11 +227,53 @@ def _shown(name: object, value: object) -> str:
     return f"{value:.4f}"
 
 
-def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
-    if args.format == "csv" or (args.out is not None and args.out.suffix == ".csv"):
-        from stikprove.cells import csv_safe
+def _threshold(args: argparse.Namespace) -> int:
+    """--disclosure-threshold, else the study store's protocol's, else the default 5."""
+    from stikprove.reports.disclosure import DEFAULT_THRESHOLD, check_threshold
 
-        text = csv_safe(table).to_csv(index=False)  # no cell can run as a formula
+    if args.disclosure_threshold is not None:
+        if args.disclosure_threshold < 1:
+            raise EstimationError(
+                f"--disclosure-threshold {args.disclosure_threshold}: expected a whole number ≥ 1"
+            )
+        return check_threshold(args.disclosure_threshold)
+    source = getattr(args, "source", None)
+    if source is not None and Path(source).is_file():
+        from stikprove.reports.content import _protocol_settings
+        from stikprove.store import SQLITE_MAGIC, open_study
+
+        with Path(source).open("rb") as handle:
+            if handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
+                return _protocol_settings(open_study(source).protocol_text)["threshold"]
+    return DEFAULT_THRESHOLD
+
+
+def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespace):
+    """The table as it may leave the package: disclosed, or raw and marked (--raw)."""
+    from stikprove.reports.disclosure import disclose_estimates, mark_raw
+
+    if args.raw:
+        return mark_raw(table)
+    return disclose_estimates(table, by, _threshold(args))
+
+
+def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
+    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
+    from stikprove.reports.tables import danish_csv_text, plain_csv_text, write_table
+
+    fmt = args.format
+    if args.out is not None and fmt == "table":
+        fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(args.out.suffix.lower(), "table")
+    if fmt == "xlsx":
+        if args.out is None:
+            raise EstimationError("--format xlsx: give the file with --out FILE.xlsx")
+        write_table(table, args.out, "xlsx", args.language)
+        print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
+        return
+    if fmt == "csv":
+        text = plain_csv_text(table)
+    elif fmt == "csv-da":
+        text = danish_csv_text(table, args.language)
     else:
         formatters = {
             c: (lambda v, c=c: _shown(c, v))
@@ -221,12 +284,18 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
             table.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters)
             + "\n"
         )
+        if "publication" in table.columns:
+            shown = table.drop(columns="publication")
+            text = f"{NOT_FOR_PUBLICATION}\n" + shown.to_string(
+                index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters
+            ) + "\n"
     if args.out is None:
         sys.stdout.write(text)
         return
     from stikprove.files import atomic_write
 
-    atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    encoding = "utf-8-sig" if fmt == "csv-da" else "utf-8"
+    atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding=encoding))
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
 
 
@@ -258,7 +327,7 @@ def run_estimate(args: argparse.Namespace) -> int:
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
-    _emit(table, args)
+    _emit(_disclosed(table, None, args), args)
     return 0
 
 
@@ -305,7 +374,7 @@ def run_flag(args: argparse.Namespace) -> int:
     )  # fmt: skip
     design = domain_linearization(data, args.outcome, strata, args.population_size, by=by)
     table = flag_differences(estimates, design=design, alpha=args.alpha, adjust=args.adjust)
-    _emit(table, args)
+    _emit(_disclosed(table, by, args), args)
     return 0
 
 
@@ -330,7 +399,13 @@ def run_compare(args: argparse.Namespace) -> int:
         data, args.outcome, strata, args.population_size, args.by, groups,
         confidence_level=args.confidence_level,
     )  # fmt: skip
-    _print_result(result)
+    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION, disclose_comparison
+
+    if args.raw:
+        print(NOT_FOR_PUBLICATION)
+        _print_result(result)
+    else:
+        _print_row(disclose_comparison(result.to_frame(), _threshold(args)).iloc[0])
     return 0
 
 
@@ -375,10 +450,18 @@ def run_agreement(args: argparse.Namespace) -> int:
 
 def _print_result(result: object) -> None:
     """A one-row result (comparison, test, agreement) as 'name  value' lines."""
-    row = result.to_frame().iloc[0]  # type: ignore[attr-defined]
+    _print_row(result.to_frame().iloc[0])  # type: ignore[attr-defined]
+
+
+def _print_row(row: pd.Series) -> None:
     width = max(len(str(k)) for k in row.index)
     for key, value in row.items():
-        print(f"{key!s:<{width}}  {_shown(key, value)}")
+        shown = _shown(key, value)
+        if key == "disclosure":
+            shown = shown or "shown (no suppression)"
+        elif value is None or (isinstance(value, float) and value != value):
+            shown = "suppressed" if row.get("disclosure") else shown
+        print(f"{key!s:<{width}}  {shown}")
 
 
 def run_simulate(args: argparse.Namespace) -> int:

@@ -1,0 +1,92 @@
+"""``stikprove report``: render the kommune reports and the national overview.
+
+``stikprove report STUDY --kommune 461 [--out DIR]``, ``--all [--jobs N]``, ``--national``.
+Each report is an executed notebook (.ipynb) and a self-contained .html (code hidden, figures
+embedded), plus an index.html. A kommune that fails does not stop the others; the failures
+are listed at the end and the exit status is 1.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from stikprove.errors import StikproveError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "report",
+        help="render kommune reports and the national overview (HTML)",
+        description="Run the papermill notebooks of notebooks/ for one kommune, several, "
+        "all of the study's kommuner or the whole country, and write NAME.ipynb, NAME.html "
+        "and index.html under --out. Counts under the protocol's disclosure threshold are "
+        "suppressed and proportions failing the NCHS presentation standard are suppressed "
+        "or flagged in every table. One kernel per job is reused across reports.",
+    )
+    p.add_argument("study", metavar="STUDY", type=Path, help="the study store (.sqlite)")
+    which = p.add_argument_group("which reports (at least one)")
+    which.add_argument("--kommune", default=None, metavar="CODES",
+                       help="kommune code(s), comma-separated, e.g. 461 or 461,101")  # fmt: skip
+    which.add_argument("--all", action="store_true", help="every kommune of the study")
+    which.add_argument("--national", action="store_true", help="the national overview")
+    p.add_argument("--out", type=Path, default=Path("reports"),
+                   help="output folder (default: reports)")  # fmt: skip
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="reports rendered in parallel, one kernel each (default 1)")  # fmt: skip
+    p.add_argument("--language", choices=("da", "en"), default="da",
+                   help="report language: da (default) or en")  # fmt: skip
+    p.add_argument("--indicators", default=None,
+                   help="indicators, comma-separated (default: too_ill,misclassified,no_effort)")
+    p.add_argument("--confidence-level", type=float, default=None,
+                   help="default: the protocol's")  # fmt: skip
+    p.add_argument("--method", default=None,
+                   help="interval method (default: the protocol's, korn-graubard)")  # fmt: skip
+    p.add_argument("--disclosure-threshold", type=int, default=None,
+                   help="suppress counts under this (default: the protocol's, usually 5)")
+    p.add_argument("--engine", choices=("reuse", "papermill"), default="reuse",
+                   help="reuse one kernel per job (default) or papermill's kernel per report "
+                   "(one report at a time, for comparison)")
+    p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    p.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from stikprove.reports.render import render_reports
+
+    if not (args.kommune or args.all or args.national):
+        raise StikproveError("report: say which reports: --kommune CODES, --all or --national")
+    if args.kommune and args.all:
+        raise StikproveError("report: --kommune and --all exclude each other")
+    if args.jobs < 1:
+        raise StikproveError(f"--jobs {args.jobs}: expected a whole number ≥ 1")
+    if args.disclosure_threshold is not None and args.disclosure_threshold < 1:
+        raise StikproveError(
+            f"--disclosure-threshold {args.disclosure_threshold}: expected a whole number ≥ 1"
+        )
+    if args.kommune:
+        kommuner = [c.strip() for c in args.kommune.split(",") if c.strip()]
+    elif args.all:
+        kommuner = None
+    else:
+        kommuner = []
+    indicators = None
+    if args.indicators:
+        indicators = [i.strip() for i in args.indicators.split(",") if i.strip()]
+    result = render_reports(
+        args.study, kommuner, args.out, national=args.national, jobs=args.jobs,
+        progress=not args.no_progress, engine=args.engine, language=args.language,
+        indicators=indicators, confidence_level=args.confidence_level,
+        interval_method=args.method, disclosure_threshold=args.disclosure_threshold,
+    )  # fmt: skip
+    count = len(result.reports)
+    print(f"rendered {count} report(s) in {result.seconds:.1f} s under {args.out}")
+    if result.index is not None:
+        print(f"open {result.index}")
+    if result.failures:
+        print(f"{len(result.failures)} report(s) failed:", file=sys.stderr)
+        for name, message in result.failures:
+            print(f"  {name}: {message}", file=sys.stderr)
+        return 1
+    return 0

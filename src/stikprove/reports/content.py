@@ -1,0 +1,505 @@
+"""What a report shows, computed from a study store and disclosed: tidy tables and sentences.
+
+The notebooks (notebooks/*.ipynb) only call these functions and display what they return,
+so a report's numbers can be tested without running a notebook. Every table returned here
+has passed :mod:`stikprove.reports.disclosure` (its ``disclosure`` column says what was
+suppressed or flagged); none holds a case id, a note or any case-level row.
+
+A study store is read once per process and kept (:func:`load_study`): rendering the 98
+kommune reports of a national study in one kernel reads it once.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stikprove.errors import EstimationError, StikproveError
+from stikprove.reports import disclosure as dc
+from stikprove.reports.text import group_label
+
+INDICATORS = ("too_ill", "misclassified", "no_effort")
+"""The default codebook's indicators, in the order the reports show them."""
+
+GROUPINGS = (("sex", "origin"), ("sex",), ("origin",), ())
+"""The domains of a report's estimate table: sex × origin, each margin, and all cases."""
+
+ESTIMATE_COLUMNS = ["group", "sex", "origin", "n", "estimate", "ci_low", "ci_high", "se", "df",
+                    "n_eff", "deff", "disclosure"]  # fmt: skip
+"""Columns of :func:`estimates_table` (``group`` is the row's label in the report language)."""
+
+
+@dataclass(frozen=True)
+class StudyData:
+    """What the reports need from a study store, read once.
+
+    ``data`` is the analysis table (one row per sampled case; it never leaves this object),
+    ``strata`` and ``status`` the store's summaries, ``pairs`` the double reviews.
+    """
+
+    path: Path
+    study_id: str
+    title: str
+    data: pd.DataFrame = field(repr=False)
+    strata: pd.DataFrame = field(repr=False)
+    status: pd.DataFrame = field(repr=False)
+    pairs: pd.DataFrame = field(repr=False)
+    threshold: int = dc.DEFAULT_THRESHOLD
+    confidence_level: float = 0.95
+    interval_method: str = "korn-graubard"
+    strata_columns: tuple[str, ...] = ()
+    mtime: float = 0.0
+    """Modification time of the store when it was read (with ``path``, the cache key)."""
+
+    @property
+    def kommuner(self) -> list[str]:
+        """The study's kommune codes, sorted."""
+        return sorted(self.strata["kommune_code"].astype(str).unique())
+
+
+def _protocol_settings(text: str) -> dict:
+    """Threshold, confidence level, method and title from a stored protocol's TOML text."""
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        doc = {}
+    review = doc.get("review", {}) if isinstance(doc.get("review"), dict) else {}
+    precision = doc.get("precision", {}) if isinstance(doc.get("precision"), dict) else {}
+    study = doc.get("study", {}) if isinstance(doc.get("study"), dict) else {}
+    return {
+        "threshold": int(review.get("disclosure_threshold", dc.DEFAULT_THRESHOLD)),
+        "confidence_level": float(precision.get("confidence_level", 0.95)),
+        "interval_method": str(precision.get("interval_method", "korn-graubard")),
+        "title": str(study.get("title", doc.get("title", ""))),
+    }
+
+
+@lru_cache(maxsize=4)
+def _load(path: str, mtime: float) -> StudyData:
+    from stikprove.store import open_study
+
+    study = open_study(path)
+    settings = _protocol_settings(study.protocol_text)
+    data = study.export()
+    data["kommune_code"] = data["kommune_code"].astype(str)
+    strata = study.strata()
+    strata["kommune_code"] = strata["kommune_code"].astype(str)
+    status = study.status()
+    status["kommune_code"] = status["kommune_code"].astype(str)
+    return StudyData(
+        path=Path(path), study_id=study.study_id, title=settings["title"], data=data,
+        strata=strata, status=status, pairs=study.export_double_reviews(),
+        threshold=settings["threshold"], confidence_level=settings["confidence_level"],
+        interval_method=settings["interval_method"], strata_columns=study.strata_columns,
+        mtime=mtime,
+    )  # fmt: skip
+
+
+def load_study(path: str | Path) -> StudyData:
+    """The study store at ``path``, read once per process (again when the file changes)."""
+    path = Path(path).resolve()
+    if not path.is_file():
+        raise StikproveError(f"study {path}: no such file; expected a study store (.sqlite)")
+    return _load(str(path), path.stat().st_mtime)
+
+
+def check_kommune(study: StudyData, kommune: str) -> str:
+    kommune = str(kommune).strip()
+    if kommune not in study.kommuner:
+        raise StikproveError(
+            f"kommune {kommune!r} is not in study {study.path.name}; its kommuner are "
+            f"{', '.join(study.kommuner)}"
+        )
+    return kommune
+
+
+def kommune_name(code: str) -> str:
+    from stikprove.kommuner import kommune
+
+    try:
+        return kommune(code).name
+    except StikproveError:
+        return code
+
+
+def _subset(study: StudyData, kommune: str | None) -> pd.DataFrame:
+    if kommune is None:
+        return study.data
+    return study.data[study.data["kommune_code"] == kommune]
+
+
+def _threshold(study: StudyData, threshold: int | None) -> int:
+    return dc.check_threshold(study.threshold if threshold is None else threshold)
+
+
+# ---- design and progress ---------------------------------------------------------------------
+
+
+def _kommune_slice(table: pd.DataFrame, kommune: str) -> pd.DataFrame:
+    mine = table[table["kommune_code"].astype(str) == kommune]
+    return mine.drop(columns="kommune_code").reset_index(drop=True)
+
+
+@lru_cache(maxsize=16)
+def _design_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
+    """N_h, n_h and f_h of every stratum, disclosed over the whole study (see
+    :func:`design_table`)."""
+    study = _load(path, mtime)
+    strata = study.strata.copy()
+    by = _strata_by(study)
+    strata["sampling_fraction"] = strata["sample_size"] / strata["population_size"]
+    table = strata[["kommune_code", *by, "population_size", "sample_size", "sampling_fraction"]]
+    return dc.disclose_counts(table, ["population_size", "sample_size"], ["kommune_code", *by],
+                              threshold, hide_columns=["sampling_fraction"])  # fmt: skip
+
+
+def design_table(
+    study: StudyData, kommune: str, threshold: int | None = None, language: str = "da"
+) -> pd.DataFrame:
+    """The kommune's strata: N_h, n_h and the sampling fraction, small counts suppressed.
+
+    Disclosure control runs over the strata of the whole study (every kommune's report is
+    published): a kommune's stratum is also protected against differencing with the other
+    kommuner's reports and national totals.
+
+    Columns: the strata columns other than kommune_code (e.g. sex, origin; labelled in
+    ``language``), population_size, sample_size, sampling_fraction, disclosure."""
+    table = _design_all(str(study.path), study.mtime, _threshold(study, threshold))
+    return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
+
+
+@lru_cache(maxsize=16)
+def _progress_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
+    study = _load(path, mtime)
+    by = ["kommune_code", *_strata_by(study)]
+    table = study.data.groupby(by, sort=True).agg(
+        sample_size=("case_id", "size"), done=("reviewed", "sum")
+    ).reset_index()  # fmt: skip
+    table["remaining"] = table["sample_size"] - table["done"]
+    table["share_done"] = table["done"] / table["sample_size"]
+    return dc.disclose_counts(table, ["sample_size", "done", "remaining"], by, threshold,
+                              hide_columns=["share_done"])  # fmt: skip
+
+
+def progress_table(
+    study: StudyData, kommune: str, threshold: int | None = None, language: str = "da"
+) -> pd.DataFrame:
+    """Review progress per stratum of the kommune: cases taken (sample plus activated
+    reserves), reviewed by the first reviewer, remaining; disclosed over the whole study
+    like :func:`design_table`.
+
+    Columns: the strata columns other than kommune_code (labelled in ``language``),
+    sample_size, done, remaining, share_done, disclosure."""
+    table = _progress_all(str(study.path), study.mtime, _threshold(study, threshold))
+    return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
+
+
+def _strata_by(study: StudyData) -> list[str]:
+    return [c for c in study.strata_columns if c not in ("kommune_code", "stratum")]
+
+
+def _labelled(table: pd.DataFrame, by: Sequence[str], language: str) -> pd.DataFrame:
+    out = table.copy()
+    for column in by:
+        out[column] = [group_label(v, language) for v in out[column]]
+    return out
+
+
+# ---- estimates ----------------------------------------------------------------------------------
+
+
+def _estimate(data, outcome, by, study, confidence_level, method):
+    from stikprove.estimation.domains import estimate_proportions
+
+    return estimate_proportions(
+        data, outcome, strata="stratum", population_size="population_size",
+        by=list(by) or None, confidence_level=confidence_level, method=method,
+    )  # fmt: skip
+
+
+@lru_cache(maxsize=64)
+def _by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...], level: float,
+                method: str) -> pd.DataFrame:  # fmt: skip
+    """Estimates for every kommune × ``by`` domain of the study at once (cached)."""
+    study = _load(path, mtime)
+    return _estimate(study.data, outcome, ("kommune_code", *by), study, level, method)
+
+
+@lru_cache(maxsize=64)
+def _disclosed_by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...],
+                          level: float, method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
+    """:func:`_by_kommune` disclosed as one table over all kommuner (cached)."""
+    table = _by_kommune(path, mtime, outcome, by, level, method)
+    return dc.disclose_estimates(table, ["kommune_code", *by], threshold)
+
+
+def _kommune_estimates(
+    study: StudyData, outcome: str, kommune: str | None, by: list[str], level: float,
+    method: str, threshold: int | None,
+) -> pd.DataFrame:  # fmt: skip
+    """A kommune's domain estimates, disclosed (``threshold`` None: raw).
+
+    When the strata are nested in kommuner (kommune_code is a strata column) a domain inside
+    a kommune involves only that kommune's strata, so its estimate, variance and df are the
+    same computed on the whole study as on the kommune's cases: all kommuner are then
+    estimated in one call, and disclosed as one table (so that no kommune's suppressed cell
+    can be recovered from the other kommuners' reports and the national totals); both are
+    kept for the next report."""
+    if kommune is None or "kommune_code" not in study.strata_columns:
+        table = _estimate(_subset(study, kommune), outcome, by, study, level, method)
+        return table if threshold is None else dc.disclose_estimates(table, by, threshold)
+    args = (str(study.path), study.mtime, outcome, tuple(by), level, method)
+    if threshold is None:
+        return _kommune_slice(_by_kommune(*args), kommune)
+    return _kommune_slice(_disclosed_by_kommune(*args, threshold), kommune)
+
+
+def _label(row: pd.Series, by: Sequence[str], language: str) -> str:
+    if not by:
+        return "I alt" if language == "da" else "All"
+    parts = [group_label(row[c], language) for c in by]
+    return ", ".join(p[:1].upper() + p[1:] if i == 0 else p for i, p in enumerate(parts))
+
+
+def estimates_table(
+    study: StudyData,
+    outcome: str,
+    kommune: str | None = None,
+    *,
+    groupings: Sequence[Sequence[str]] = GROUPINGS,
+    confidence_level: float | None = None,
+    method: str | None = None,
+    threshold: int | None = None,
+    language: str = "da",
+    raw: bool = False,
+) -> pd.DataFrame:
+    """The indicator per group (sex × origin, by sex, by origin, all) of a kommune (or of
+    the whole study with ``kommune=None``), disclosed; columns :data:`ESTIMATE_COLUMNS`.
+
+    Each grouping is disclosed on its own with complementary suppression across its margins
+    (:func:`~stikprove.reports.disclosure.disclose_estimates`); with ``raw=True`` nothing is
+    suppressed and every row says it is not for publication.
+    """
+    data = _subset(study, kommune)
+    if outcome not in data.columns:
+        raise StikproveError(f"indicator {outcome!r} is not a column of the study's analysis table")
+    level = study.confidence_level if confidence_level is None else confidence_level
+    method = method or study.interval_method
+    threshold = _threshold(study, threshold)
+    parts = []
+    for by in groupings:
+        by = [c for c in by if c in data.columns]
+        table = _kommune_estimates(study, outcome, kommune, by, level, method,
+                                   None if raw else threshold)  # fmt: skip
+        if raw:
+            table["disclosure"] = ""
+        table.insert(0, "group", [_label(r, by, language) for _, r in table.iterrows()])
+        parts.append(table)
+    out = pd.concat(parts, ignore_index=True)
+    for column in ESTIMATE_COLUMNS:
+        if column not in out.columns:
+            out[column] = pd.NA
+    out = out[ESTIMATE_COLUMNS]
+    out["n"] = out["n"].astype("Int64")
+    return dc.mark_raw(out) if raw else out
+
+
+def headline_row(table: pd.DataFrame, sex: str | None, origin: str | None) -> pd.Series:
+    """The row of :func:`estimates_table` for one sex × origin group (None: any)."""
+    mask = pd.Series(True, index=table.index)
+    for column, value in (("sex", sex), ("origin", origin)):
+        mask &= table[column].isna() if value is None else table[column].eq(value)
+    rows = table[mask]
+    if rows.empty:
+        raise StikproveError(f"no estimate for sex={sex!r}, origin={origin!r}")
+    return rows.iloc[0]
+
+
+def bounds_table(
+    study: StudyData, outcome: str, kommune: str | None = None, threshold: int | None = None
+) -> pd.DataFrame:
+    """Worst/best case of the indicator for all cases of the kommune (or the study),
+    counting the missing outcomes as no or as yes (``outcome_bounds``), disclosed: the
+    bounds reveal the number of missing outcomes, so they are hidden with it when it is
+    small (over all kommuner, like :func:`design_table`).
+
+    Columns: n_missing (cases without the outcome: not assessable, not reviewed or out of
+    the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
+    threshold = _threshold(study, threshold)
+    if kommune is None or "kommune_code" not in study.strata_columns:
+        data = _subset(study, kommune)
+        table = _bounds(data, outcome, None)[["estimate_missing_as_0", "estimate_missing_as_1"]]
+        table.insert(0, "n_missing", int(data[outcome].isna().sum()))
+        return dc.disclose_counts(table, ["n_missing"], (), threshold,
+                                  hide_columns=list(table.columns[1:]))  # fmt: skip
+    every = _bounds_all(str(study.path), study.mtime, outcome, threshold)
+    return _kommune_slice(every, kommune)
+
+
+def _bounds(data: pd.DataFrame, outcome: str, by: list[str] | None) -> pd.DataFrame:
+    from stikprove.estimation.domains import outcome_bounds
+
+    return outcome_bounds(data, outcome, strata="stratum", population_size="population_size",
+                          by=by)  # fmt: skip
+
+
+@lru_cache(maxsize=16)
+def _bounds_all(path: str, mtime: float, outcome: str, threshold: int) -> pd.DataFrame:
+    data = _load(path, mtime).data
+    bounds = _bounds(data, outcome, ["kommune_code"])
+    missing = data[outcome].isna().groupby(data["kommune_code"]).sum()
+    table = pd.DataFrame({
+        "kommune_code": bounds["kommune_code"].astype(str),
+        "n_missing": bounds["kommune_code"].astype(str).map(missing).astype(int).to_numpy(),
+        "estimate_missing_as_0": bounds["estimate_missing_as_0"].to_numpy(),
+        "estimate_missing_as_1": bounds["estimate_missing_as_1"].to_numpy(),
+    })  # fmt: skip
+    return dc.disclose_counts(table, ["n_missing"], ["kommune_code"], threshold,
+                              hide_columns=["estimate_missing_as_0", "estimate_missing_as_1"])
+
+
+def comparison_table(
+    study: StudyData,
+    outcome: str,
+    kommune: str | None = None,
+    *,
+    domain: str = "sex",
+    groups: tuple[str, str] = ("kvinde", "mand"),
+    threshold: int | None = None,
+) -> pd.DataFrame:
+    """Difference and ratio of two groups' rates (``compare_proportions``), disclosed; an
+    empty frame when the groups are not both in the data."""
+    from stikprove.estimation.comparison import compare_proportions
+
+    data = _subset(study, kommune)
+    present = set(data.loc[data[outcome].notna(), domain].astype(str))
+    if not set(groups) <= present:
+        return pd.DataFrame()
+    try:
+        result = compare_proportions(
+            data, outcome, "stratum", "population_size", domain, groups,
+            confidence_level=study.confidence_level,
+        )  # fmt: skip
+    except EstimationError:
+        return pd.DataFrame()
+    threshold = _threshold(study, threshold)
+    out = dc.disclose_comparison(result.to_frame(), threshold)
+    # the groups' counts are cells of the published estimates table: where that table hides
+    # one (e.g. as a complement), the comparison must not show it either
+    shown = _kommune_estimates(study, outcome, kommune, [domain], study.confidence_level,
+                               study.interval_method, threshold)  # fmt: skip
+    hidden = shown[shown[domain].astype(str).isin(groups)]["disclosure"].ne("").any()
+    if hidden and out["disclosure"].iloc[0] == "":
+        keep = {"first", "second", "method", "confidence_level", "interval_method"}
+        for column in out.columns:
+            if column not in keep and column != "disclosure":
+                out[column] = pd.Series([None] * len(out), dtype=object)
+        out["disclosure"] = "complementary"
+    return out
+
+
+def group_test(
+    study: StudyData, outcome: str, kommune: str | None = None, group: str = "origin"
+) -> pd.DataFrame:
+    """The Rao–Scott test of equal rates across ``group`` (one row: statistic, df,
+    df_denominator, p_value, groups); empty when it cannot be computed (fewer than two
+    groups, no events)."""
+    from stikprove.estimation.comparison import rao_scott_test
+
+    data = _subset(study, kommune)
+    data = data[data[outcome].notna()]
+    if data[group].nunique() < 2:
+        return pd.DataFrame()
+    try:
+        result = rao_scott_test(data, outcome, group, "stratum", "population_size")
+    except EstimationError:
+        return pd.DataFrame()
+    frame = result.to_frame()
+    return frame[["statistic", "df", "df_denominator", "p_value", "groups"]]
+
+
+def agreement_table(
+    study: StudyData,
+    kommune: str | None = None,
+    field_name: str = "health_assessment",
+    threshold: int | None = None,
+) -> pd.DataFrame:
+    """Cohen's kappa of the two reviewers on the kommune's double-reviewed cases (one row:
+    n_pairs, percent_agreement, kappa, ci_low, ci_high, disclosure); the values hidden when
+    there are fewer pairs than the threshold. The cross-table of codes is never shown."""
+    from stikprove.estimation.agreement import reviewer_agreement
+
+    pairs = study.pairs
+    if kommune is not None:
+        pairs = pairs[pairs["kommune_code"].astype(str) == kommune]
+    both = pairs[pairs["reviewed_1"] & pairs["reviewed_2"]]
+    first, second = f"{field_name}_1", f"{field_name}_2"
+    row = {"n_pairs": len(both), "percent_agreement": np.nan, "kappa": np.nan,
+           "ci_low": np.nan, "ci_high": np.nan}  # fmt: skip
+    if len(both) and first in both.columns:
+        try:
+            result = reviewer_agreement(both[first], both[second],
+                                        confidence_level=study.confidence_level)  # fmt: skip
+            row.update(n_pairs=result.n_pairs, percent_agreement=result.percent_agreement,
+                       kappa=result.kappa, ci_low=result.ci_low,
+                       ci_high=result.ci_high)  # fmt: skip
+        except EstimationError:
+            pass
+    table = pd.DataFrame([row])
+    return dc.disclose_counts(
+        table, ["n_pairs"], (), _threshold(study, threshold),
+        hide_columns=["percent_agreement", "kappa", "ci_low", "ci_high"],
+    )  # fmt: skip
+
+
+# ---- the nation ------------------------------------------------------------------------------
+
+
+def kommune_flags(
+    study: StudyData,
+    outcome: str,
+    *,
+    threshold: int | None = None,
+    alpha: float = 0.05,
+) -> pd.DataFrame:
+    """Each kommune's rate against the nation (``flag_differences``, design-based, BH),
+    disclosed. Columns: kommune_code, kommune_name, n, estimate, ci_low, ci_high, se, df,
+    n_eff, p_value, p_adjusted, flagged, disclosure."""
+    from stikprove.estimation.domains import domain_linearization, estimate_proportions
+    from stikprove.estimation.multiplicity import flag_differences
+
+    data = study.data
+    estimates = estimate_proportions(
+        data, outcome, "stratum", "population_size", by=["kommune_code"],
+        confidence_level=study.confidence_level, method=study.interval_method,
+    )  # fmt: skip
+    design = domain_linearization(data, outcome, "stratum", "population_size", by=["kommune_code"])
+    flags = flag_differences(estimates, design=design, alpha=alpha)
+    wanted = ("kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",
+              "p_value", "p_adjusted", "flagged")  # fmt: skip
+    keep = [c for c in wanted if c in flags]
+    table = dc.disclose_estimates(flags[keep], ["kommune_code"], _threshold(study, threshold))
+    table.insert(1, "kommune_name", table["kommune_code"].map(kommune_name))
+    return table
+
+
+def national_rate(study: StudyData, outcome: str) -> float:
+    """The whole study population's estimated rate of the indicator."""
+    table = _estimate(study.data, outcome, (), study, study.confidence_level,
+                      study.interval_method)  # fmt: skip
+    return float(table["estimate"].iloc[0])
+
+
+def funnel_points(flags: pd.DataFrame) -> pd.DataFrame:
+    """The kommuner a funnel plot may show: those whose estimate passed disclosure control,
+    with the effective sample size as x (``funnel_limits`` on n_eff, normal limits)."""
+    shown = flags[flags["estimate"].notna() & flags["n_eff"].notna()]
+    return shown[["kommune_code", "kommune_name", "n_eff", "estimate", "flagged"]].reset_index(
+        drop=True
+    )

@@ -1,0 +1,84 @@
+"""What the design explorer notebook shows: precision against sample size, allocations side
+by side and physician hours, for a protocol and its frame (researchers' view, before the draw).
+
+Frame counts (N_h) are counts of persons: the tables here pass the same small-count rule as
+every report table.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stikprove.reports import disclosure as dc
+from stikprove.reports.text import group_label
+
+__all__ = ["allocations", "precision_curves", "review_hours"]
+
+
+def _population(protocol_path: str | Path):
+    from stikprove.protocol import load_protocol, load_study_frame, study_population
+
+    protocol = load_protocol(protocol_path)
+    return protocol, study_population(protocol, load_study_frame(protocol))
+
+
+def precision_curves(protocol_path: str | Path, max_sample_size: int = 400) -> pd.DataFrame:
+    """Expected half-width of a group's interval against its sample size, for each origin
+    group of the frame at the protocol's anticipated rate (columns group, sample_size,
+    half_width). Finite population correction with the group's frame size."""
+    from stikprove.design import DESIGN_METHOD_OF, expected_half_width
+
+    protocol, population = _population(protocol_path)
+    column = "origin" if "origin" in population.columns else population.columns[0]
+    sizes = np.arange(5, max(int(max_sample_size), 6) + 1, 5)
+    method = DESIGN_METHOD_OF.get(protocol.interval_method, "wald")
+    rows = []
+    for group, part in population.groupby(column, sort=True):
+        n = sizes[sizes <= len(part)]
+        width = expected_half_width(n, protocol.anticipated, protocol.confidence_level,
+                                    len(part), method=method)  # fmt: skip
+        rows.append(pd.DataFrame({"group": group_label(group), "sample_size": n,
+                                  "half_width": np.asarray(width, dtype=float)}))  # fmt: skip
+    return pd.concat(rows, ignore_index=True)
+
+
+def allocations(protocol_path: str | Path) -> pd.DataFrame:
+    """n_h per stratum under proportional, equal and Neyman allocation of the protocol's
+    total (columns stratum, population_size, proportional, equal, neyman, disclosure)."""
+    out = _allocations(protocol_path)
+    return dc.disclose_counts(out, ["population_size", "proportional", "equal", "neyman"],
+                              (), dc.DEFAULT_THRESHOLD)  # fmt: skip
+
+
+def _allocations(protocol_path: str | Path) -> pd.DataFrame:
+    from stikprove.design import allocate, design_table
+    from stikprove.protocol import load_protocol, load_study_frame
+
+    protocol = load_protocol(protocol_path)
+    strata = design_table(protocol, load_study_frame(protocol)).strata
+    total = int(strata["sample_size"].sum())
+    out = strata[["stratum", "population_size"]].copy()
+    for method in ("proportional", "equal", "neyman"):
+        result = allocate(strata["population_size"].to_numpy(), total, method=method,
+                          anticipated=protocol.anticipated,
+                          minimum=protocol.minimum_per_stratum)  # fmt: skip
+        out[method] = np.asarray(result.sample_sizes, dtype=int)
+    return out
+
+
+def review_hours(protocol_path: str | Path) -> pd.DataFrame:
+    """Reviews and physician hours of each allocation (double reviews included)."""
+    from stikprove.protocol import load_protocol
+
+    protocol = load_protocol(protocol_path)
+    allocation = _allocations(protocol_path)
+    rows = []
+    for method in ("proportional", "equal", "neyman"):
+        reviews = float(pd.to_numeric(allocation[method]).sum())
+        reviews *= 1 + protocol.double_review_fraction
+        rows.append({"allocation": method, "reviews": round(reviews),
+                     "hours": reviews * protocol.minutes_per_review / 60})  # fmt: skip
+    return pd.DataFrame(rows)

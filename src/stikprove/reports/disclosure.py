@@ -1,0 +1,400 @@
+"""Disclosure control: the one gate every aggregate passes before it leaves the package.
+
+Two rules, applied to the tables of the reports and of the ``estimate``, ``compare`` and
+``flag`` commands and to every exported result file (docs/reports.md):
+
+1. **Small counts** (DESIGN.md, Privacy). A count from 1 to ``threshold - 1`` (the
+   protocol's ``disclosure_threshold``, default 5) is suppressed, and so are the percentages
+   and intervals built on it. Zero is shown. *Complementary (secondary) suppression* then
+   hides further cells so that no suppressed count can be recovered by subtraction from a
+   total and the other cells of its group: whenever a group of rows that adds up to a
+   published total has exactly one hidden member, the smallest non-zero shown member is
+   hidden too, until no group has exactly one (:func:`complementary_suppression`). A
+   suppressed row has all its counts and estimates hidden.
+2. **Reliability of proportions** (Parker et al. 2017, the NCHS Data Presentation
+   Standards for Proportions), :func:`nchs_proportion_standard`: a proportion is suppressed
+   when its effective sample size is under 30, or its (Korn–Graubard) interval is 30
+   percentage points wide or more, or its interval is wider than 5 points and more than
+   130 % of the estimate; a shown proportion is flagged for review when the interval is more
+   than 130 % of its complement, when its degrees of freedom are under 8, or when it is 0 %
+   or 100 %.
+
+Written by hand: no maintained Python library implements either rule for survey tables
+(sdcMicro and the R package surveytable, which implements the NCHS standard, are R).
+
+The functions return new DataFrames and never change their input. Every disclosed table
+carries a column ``disclosure`` with one code per row (:data:`DISCLOSURE_CODES`; several
+joined by ``","``) that :mod:`stikprove.reports.text` turns into footnotes in Danish or
+English.
+
+References
+----------
+Parker, J. D., Talih, M., Malec, D. J., et al. (2017). National Center for Health Statistics
+Data Presentation Standards for Proportions. Vital and Health Statistics 2(175). Hyattsville,
+MD: National Center for Health Statistics.
+
+Hundepool, A., et al. (2012). Statistical Disclosure Control. Wiley (ch. 4, primary and
+secondary cell suppression in frequency tables).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import numpy as np
+import pandas as pd
+
+from stikprove.errors import StikproveError
+
+__all__ = [
+    "DEFAULT_THRESHOLD",
+    "DISCLOSURE_CODES",
+    "ESTIMATE_VALUE_COLUMNS",
+    "NOT_FOR_PUBLICATION",
+    "DisclosureError",
+    "check_threshold",
+    "complementary_suppression",
+    "disclose_comparison",
+    "disclose_counts",
+    "disclose_estimates",
+    "mark_raw",
+    "nchs_proportion_standard",
+    "primary_suppression",
+]
+
+DEFAULT_THRESHOLD = 5
+"""Counts under this are suppressed unless the protocol says otherwise (DESIGN.md)."""
+
+NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: raw table without disclosure control"
+"""The mark a raw table carries (column ``publication``, or a header line)."""
+
+DISCLOSURE_CODES = {
+    "": "shown",
+    "small": "count under the threshold: suppressed",
+    "complementary": "suppressed so that a small count cannot be recovered from a total",
+    "nchs_n_eff": "effective sample size under 30 (NCHS): percentage suppressed",
+    "nchs_width": "interval 30 percentage points wide or more (NCHS): percentage suppressed",
+    "nchs_relative_width": "interval wider than 130 % of the estimate (NCHS): suppressed",
+    "nchs_complement": "interval wider than 130 % of the complement (NCHS): review",
+    "nchs_df": "fewer than 8 degrees of freedom (NCHS): review",
+    "nchs_zero": "estimate of 0 % or 100 % (NCHS): review",
+}
+"""Codes of the ``disclosure`` column and what each means (English; Danish in text.py)."""
+
+SUPPRESSING_CODES = frozenset({"small", "complementary", "nchs_n_eff", "nchs_width",
+                               "nchs_relative_width"})  # fmt: skip
+
+ESTIMATE_VALUE_COLUMNS = ("estimate", "se", "ci_low", "ci_high", "n_eff", "deff")
+"""Columns of an estimates table that are hidden with a suppressed proportion."""
+
+
+class DisclosureError(StikproveError):
+    """A table or threshold that disclosure control cannot work with."""
+
+
+def check_threshold(threshold: object) -> int:
+    """The disclosure threshold as an int ≥ 1, or a clear error."""
+    if isinstance(threshold, bool) or not isinstance(threshold, (int, np.integer)):
+        raise DisclosureError(f"disclosure threshold must be a whole number ≥ 1; got {threshold!r}")
+    if threshold < 1:
+        raise DisclosureError(f"disclosure threshold must be a whole number ≥ 1; got {threshold}")
+    return int(threshold)
+
+
+def _check_columns(table: pd.DataFrame, columns: Sequence[str], role: str) -> None:
+    missing = [c for c in columns if c not in table.columns]
+    if missing:
+        raise DisclosureError(
+            f"{role} column(s) {missing} not in the table; columns are {list(table.columns)}"
+        )
+
+
+# ---- rule 1: small counts -----------------------------------------------------------------
+
+
+def primary_suppression(counts: np.ndarray, threshold: int = DEFAULT_THRESHOLD) -> np.ndarray:
+    """True where a count is from 1 to ``threshold - 1`` (missing counts are not suppressed).
+
+    >>> primary_suppression(np.array([0, 1, 4, 5, 12]), 5).tolist()
+    [False, True, True, False, False]
+    """
+    threshold = check_threshold(threshold)
+    counts = np.asarray(counts, dtype=float)
+    with np.errstate(invalid="ignore"):
+        return (counts >= 1) & (counts < threshold)
+
+
+def complementary_suppression(
+    counts: np.ndarray,
+    suppressed: np.ndarray,
+    groups: Sequence[Sequence[int]],
+) -> np.ndarray:
+    """Extend ``suppressed`` so that no group reveals a hidden count by subtraction.
+
+    Each group lists the rows whose counts add up to a total that is (or may be) published;
+    a published total row can itself be a member (``sum(cells) - total = 0`` is the same kind
+    of relation). While some group has exactly one hidden member, the shown member of that
+    group with the smallest non-zero count (the first on ties) is hidden too; zeros are never
+    chosen, because hiding a zero does not hide the difference. A group whose other members are
+    all zero cannot protect its hidden member: its total must then not be published, which the
+    caller handles by putting the total row into the group (it is hidden like any member).
+
+    Returns a new boolean array; ``suppressed`` is not changed.
+
+    >>> complementary_suppression(np.array([3, 40, 12]), np.array([True, False, False]),
+    ...                           [[0, 1, 2]]).tolist()
+    [True, False, True]
+    """
+    counts = np.asarray(counts, dtype=float)
+    hidden = np.array(suppressed, dtype=bool, copy=True)
+    members = [np.asarray(g, dtype=int) for g in groups if len(g) > 1]
+    changed = True
+    while changed:
+        changed = False
+        for group in members:
+            if hidden[group].sum() != 1:
+                continue
+            candidates = group[~hidden[group] & (counts[group] > 0)]
+            if candidates.size == 0:
+                continue
+            pick = candidates[np.argmin(counts[candidates])]
+            hidden[pick] = True
+            changed = True
+    return hidden
+
+
+def _partitions(table: pd.DataFrame, by: Sequence[str], total: np.ndarray | None) -> list:
+    """Groups of rows that add up to a published total: for each ``by`` column, the rows that
+    share the values of the other ``by`` columns (the margins of a cross-table), plus the
+    ``total`` rows (if any) in the group of all other rows."""
+    rows = np.arange(len(table))
+    is_total = np.zeros(len(table), dtype=bool) if total is None else np.asarray(total, bool)
+    cells = rows[~is_total]
+    groups: list[np.ndarray] = []
+    if len(by) == 0:
+        groups.append(rows)
+        return groups
+    frame = table.iloc[cells][list(by)].astype(str)
+    for column in by:
+        others = [c for c in by if c != column]
+        if not others:
+            groups.append(np.concatenate([cells, rows[is_total]]))
+            continue
+        for _, index in frame.groupby(others, sort=False).indices.items():
+            groups.append(cells[index])
+    if len(by) > 1 and is_total.any():
+        groups.append(np.concatenate([cells, rows[is_total]]))
+    return groups
+
+
+def disclose_counts(
+    table: pd.DataFrame,
+    count_columns: Sequence[str],
+    by: Sequence[str] = (),
+    threshold: int = DEFAULT_THRESHOLD,
+    *,
+    total: Sequence[bool] | np.ndarray | None = None,
+    hide_columns: Sequence[str] = (),
+) -> pd.DataFrame:
+    """A copy of ``table`` with small counts and their complements suppressed.
+
+    Parameters
+    ----------
+    table
+        One row per cell; the ``by`` columns name the cell, ``count_columns`` hold its counts
+        (e.g. population_size and sample_size of a stratum).
+    count_columns
+        Counts checked for the threshold; a row is suppressed when any of them is from 1 to
+        ``threshold - 1``. The first one decides which row is suppressed as a complement.
+    by
+        The columns that span the table (its margins are the published totals).
+    threshold
+        The protocol's disclosure threshold.
+    total
+        Optional boolean mask of rows that are totals of all the other rows.
+    hide_columns
+        Further columns hidden (set missing) in suppressed rows, e.g. percentages.
+
+    Returns
+    -------
+    pandas.DataFrame
+        The same rows and columns, counts as nullable integers (``<NA>`` where suppressed),
+        ``hide_columns`` missing where suppressed, and a column ``disclosure`` ("small",
+        "complementary" or "").
+    """
+    threshold = check_threshold(threshold)
+    count_columns, by = list(count_columns), list(by)
+    _check_columns(table, [*count_columns, *by, *hide_columns], "disclosure")
+    out = table.copy().reset_index(drop=True)
+    counts = out[count_columns].apply(pd.to_numeric, errors="coerce").to_numpy(dtype=float)
+    primary = primary_suppression(counts, threshold).any(axis=1) if len(out) else np.array([])
+    hidden = complementary_suppression(counts[:, 0], primary, _partitions(out, by, total))
+    codes = np.where(primary, "small", np.where(hidden, "complementary", ""))
+    for column in count_columns:
+        values = pd.to_numeric(out[column], errors="coerce").round().astype("Int64")
+        out[column] = values.mask(pd.Series(hidden))
+    for column in hide_columns:
+        out[column] = out[column].mask(pd.Series(hidden))
+    out["disclosure"] = _join_codes(out.get("disclosure"), codes)
+    return out
+
+
+def _join_codes(existing: pd.Series | None, new: np.ndarray) -> pd.Series:
+    new = pd.Series(new, dtype=object)
+    if existing is None:
+        return new
+    old = existing.reset_index(drop=True).fillna("").astype(str)
+    return pd.Series([",".join(c for c in (a, b) if c) for a, b in zip(old, new, strict=True)])
+
+
+# ---- rule 2: NCHS presentation standards for proportions -------------------------------------
+
+
+def nchs_proportion_standard(
+    estimate: np.ndarray,
+    se: np.ndarray,
+    n: np.ndarray,
+    df: np.ndarray,
+    ci_low: np.ndarray,
+    ci_high: np.ndarray,
+) -> pd.DataFrame:
+    """The NCHS Data Presentation Standards for Proportions (Parker et al. 2017), per row.
+
+    The decision steps of the standard (its Figure 1 and the "Standards" section), on the
+    proportion p with standard error se, sample size n, degrees of freedom df and its
+    Korn–Graubard interval (the interval of ``estimate_proportions``' default method):
+
+    1. Effective sample size n_eff = p(1 − p)/se², capped at n; n_eff = n when p is 0 or 1
+       or se is 0 (a census or a degenerate domain). n_eff < 30: **suppress**.
+    2. Absolute interval width w = ci_high − ci_low. w ≤ 0.05: **present**.
+    3. w ≥ 0.30: **suppress**.
+    4. Relative width w/p > 1.30: **suppress**; otherwise present.
+    5. A presented proportion is **flagged for review** when w/(1 − p) > 1.30 (the
+       complement's relative width; only when step 4 was reached), when df < 8, or when p is
+       0 or 1. For p in {0, 1} the width is taken as 0 in steps 2–4, so such a proportion is
+       shown (flagged) when its n_eff ≥ 30.
+
+    Returns a DataFrame (same length as the inputs) with columns ``n_eff_nchs``,
+    ``ci_width``, ``relative_width``, ``present`` (bool) and ``nchs`` (the codes of
+    :data:`DISCLOSURE_CODES` that apply, joined by ",": ``nchs_n_eff``, ``nchs_width``,
+    ``nchs_relative_width`` for a suppressed row; ``nchs_complement``, ``nchs_df``,
+    ``nchs_zero`` for review).
+
+    Missing estimates (a domain with no outcome) are not presented (code ``nchs_n_eff``).
+
+    >>> r = nchs_proportion_standard([0.4], [0.05], [100], [98], [0.30], [0.50])
+    >>> bool(r["present"].iloc[0]), r["nchs"].iloc[0]
+    (True, '')
+    """
+    p = np.asarray(estimate, dtype=float)
+    se = np.asarray(se, dtype=float)
+    n = np.asarray(n, dtype=float)
+    df = np.asarray(df, dtype=float)
+    width = np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)
+    edge = (p == 0) | (p == 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.where(edge | (se == 0), n, p * (1 - p) / se**2)
+        n_eff = np.minimum(n_eff, n)
+        width = np.where(edge, 0.0, width)
+        relative = np.where(edge, 0.0, width / p)
+        complement = np.where(edge, 0.0, width / (1 - p))
+    missing = ~np.isfinite(p) | ~np.isfinite(n_eff)
+    small = missing | (n_eff < 30)
+    narrow = ~small & (width <= 0.05)
+    wide = ~small & ~narrow & (width >= 0.30)
+    relatively_wide = ~small & ~narrow & ~wide & (relative > 1.30)
+    present = ~(small | wide | relatively_wide)
+    review_complement = present & ~narrow & (complement > 1.30)
+    review_df = present & ~(df >= 8)
+    review_zero = present & edge
+    codes = []
+    for row in zip(small, wide, relatively_wide, review_complement, review_df, review_zero,
+                   strict=True):  # fmt: skip
+        names = ("nchs_n_eff", "nchs_width", "nchs_relative_width", "nchs_complement",
+                 "nchs_df", "nchs_zero")  # fmt: skip
+        codes.append(",".join(name for name, hit in zip(names, row, strict=True) if hit))
+    return pd.DataFrame(
+        {
+            "n_eff_nchs": n_eff,
+            "ci_width": width,
+            "relative_width": relative,
+            "present": present,
+            "nchs": codes,
+        }
+    )
+
+
+# ---- the two rules on the package's tables ---------------------------------------------------
+
+
+def disclose_estimates(
+    estimates: pd.DataFrame,
+    by: Sequence[str] | None = None,
+    threshold: int = DEFAULT_THRESHOLD,
+    *,
+    total: Sequence[bool] | np.ndarray | None = None,
+    nchs: bool = True,
+) -> pd.DataFrame:
+    """An estimates table (:func:`stikprove.estimate_proportions`) made fit to publish.
+
+    Rows whose ``n`` is under ``threshold`` are suppressed with their complements
+    (:func:`disclose_counts`; all value columns hidden); then, with ``nchs`` (default), the
+    proportions failing :func:`nchs_proportion_standard` lose their estimate, se, interval,
+    n_eff and deff, while ``n`` stays. Further columns that hold counts (``n_*``, e.g. of
+    bounds) or values built on the estimate (``estimate_*``, ``p_*``, ``flagged``) are
+    hidden with the row. The column ``disclosure`` says why (see :data:`DISCLOSURE_CODES`).
+
+    ``by`` defaults to the columns before ``n``.
+    """
+    if "n" not in estimates.columns:
+        raise DisclosureError(
+            f"an estimates table needs the column 'n'; columns are {list(estimates.columns)}"
+        )
+    by = list(estimates.columns[: list(estimates.columns).index("n")]) if by is None else list(by)
+    values = [
+        c for c in estimates.columns
+        if c not in (*by, "n", "disclosure")
+        and (c in ESTIMATE_VALUE_COLUMNS or str(c).startswith(("estimate", "ci_", "p_", "se"))
+             or c in ("flagged", "tested", "df", "t", "z", "statistic", "difference"))
+    ]  # fmt: skip
+    counts = ["n", *[c for c in estimates.columns if str(c).startswith("n_") and c != "n_eff"]]
+    out = disclose_counts(estimates, counts, by, threshold, total=total, hide_columns=values)
+    if not nchs or "estimate" not in out.columns:
+        return out
+    needed = ["se", "df", "ci_low", "ci_high"]
+    _check_columns(out, needed, "NCHS standard")
+    shown = out["disclosure"].eq("")
+    standard = nchs_proportion_standard(
+        out["estimate"], out["se"], pd.to_numeric(out["n"]).astype(float), out["df"],
+        out["ci_low"], out["ci_high"],
+    )  # fmt: skip
+    fails = shown & ~standard["present"]
+    estimate_values = [c for c in values if c not in ("df",)]
+    for column in estimate_values:
+        out[column] = out[column].mask(fails)
+    codes = standard["nchs"].where(shown, "")
+    out["disclosure"] = _join_codes(out["disclosure"], codes.to_numpy())
+    return out
+
+
+def disclose_comparison(row: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
+    """A one-row comparison (:meth:`GroupComparison.to_frame`) with everything but the group
+    names and the method hidden when either group has fewer than ``threshold`` cases."""
+    threshold = check_threshold(threshold)
+    _check_columns(row, ["n_first", "n_second"], "comparison")
+    out = row.copy().reset_index(drop=True)
+    small = primary_suppression(out[["n_first", "n_second"]].to_numpy(dtype=float), threshold)
+    hidden = small.any(axis=1)
+    keep = {"first", "second", "method", "confidence_level", "interval_method"}
+    for column in out.columns:
+        if column not in keep:
+            out[column] = out[column].astype(object).mask(pd.Series(hidden))
+    out["disclosure"] = np.where(hidden, "small", "")
+    return out
+
+
+def mark_raw(table: pd.DataFrame) -> pd.DataFrame:
+    """A raw table marked as not for publication (a first column ``publication``)."""
+    out = table.copy()
+    out.insert(0, "publication", NOT_FOR_PUBLICATION)
+    return out

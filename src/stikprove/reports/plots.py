@@ -1,0 +1,112 @@
+"""The report figures, with matplotlib: forest plot, funnel plot, precision against sample size.
+
+Each function takes a disclosed table (suppressed rows have no estimate and are drawn as a
+note, never as a point) and returns the matplotlib Figure; the notebooks display it.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from stikprove.reports.text import percent
+
+
+def _percent_axis(axis, language: str) -> None:
+    from matplotlib.ticker import FuncFormatter
+
+    axis.set_major_formatter(FuncFormatter(lambda v, _: percent(v, language)))
+
+
+def forest_plot(tables: Mapping[str, pd.DataFrame], language: str = "da"):
+    """Each group's estimate with its interval, one panel per indicator (title -> rows of
+    :func:`~stikprove.reports.content.estimates_table`), groups top down and shared between
+    the panels; a suppressed group shows the word "udeladt" / "suppressed" instead of a point.
+    One figure for all indicators: one PNG to encode instead of one per indicator."""
+    import matplotlib.pyplot as plt
+
+    items = list(tables.items())
+    labels = list(dict.fromkeys(g for _, t in items for g in t["group"].astype(str)))
+    rows = pd.DataFrame({"group": labels})
+    height = 0.9 + 0.3 * len(rows)
+    fig, axes = plt.subplots(1, len(items), figsize=(3.3 * len(items) + 2.2, height), dpi=90,
+                             sharey=True, squeeze=False)  # fmt: skip
+    y = np.arange(len(rows))[::-1]
+    hidden = "udeladt" if language == "da" else "suppressed"
+    for ax, (title, table) in zip(axes[0], items, strict=True):
+        # an indicator may lack a group another one has (no case in its scope): align by label
+        table = table.assign(group=table["group"].astype(str)).drop_duplicates("group")
+        table = table.set_index("group").reindex(labels).reset_index()
+        est = pd.to_numeric(table["estimate"], errors="coerce").to_numpy(dtype=float)
+        low = pd.to_numeric(table["ci_low"], errors="coerce").to_numpy(dtype=float)
+        high = pd.to_numeric(table["ci_high"], errors="coerce").to_numpy(dtype=float)
+        shown = np.isfinite(est)
+        ax.errorbar(est[shown], y[shown],
+                    xerr=[est[shown] - low[shown], high[shown] - est[shown]],
+                    fmt="o", color="#1f4e79", ecolor="#5b8db8", capsize=3)  # fmt: skip
+        for yy in y[~shown]:
+            ax.text(0.02, yy, hidden, va="center", fontsize=8, color="#777777")
+        ax.set_xlim(0, 1)
+        _percent_axis(ax.xaxis, language)
+        ax.grid(axis="x", alpha=0.3)
+        ax.set_title(title, fontsize=9, wrap=True)
+    axes[0][0].set_yticks(y, rows["group"].astype(str).tolist())
+    fig.tight_layout()
+    return fig
+
+
+def funnel_plot(points: pd.DataFrame, national_rate: float, language: str = "da", title: str = ""):
+    """Kommune rates against their effective sample size, with the 95 % and 99.8 % control
+    limits around the national rate (``funnel_limits``, normal limits on n_eff); flagged
+    kommuner (BH-adjusted) in red and labelled with their name."""
+    import matplotlib.pyplot as plt
+
+    from stikprove.estimation.multiplicity import funnel_limits
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=100)
+    top = max(float(points["n_eff"].max()) if len(points) else 10.0, 10.0) * 1.05
+    grid = np.linspace(2, top, 200)
+    limits = funnel_limits(national_rate, grid, levels=(0.95, 0.998), method="normal")
+    for level, style in ((0.95, "--"), (0.998, ":")):
+        part = limits[limits["level"] == level]
+        label = f"{percent(level, language, 1 if level > 0.99 else 0)}"
+        ax.plot(part["n"], part["lower"], style, color="#888888", label=label)
+        ax.plot(part["n"], part["upper"], style, color="#888888")
+    ax.axhline(national_rate, color="#444444", lw=1)
+    flagged = points["flagged"].fillna(False).astype(bool).to_numpy()
+    ax.scatter(points.loc[~flagged, "n_eff"], points.loc[~flagged, "estimate"], s=18,
+               color="#1f4e79", alpha=0.8)  # fmt: skip
+    ax.scatter(points.loc[flagged, "n_eff"], points.loc[flagged, "estimate"], s=24,
+               color="#c00000")  # fmt: skip
+    for _, row in points[flagged].iterrows():
+        ax.annotate(str(row["kommune_name"]), (row["n_eff"], row["estimate"]), fontsize=7,
+                    xytext=(3, 3), textcoords="offset points")  # fmt: skip
+    ax.set_xlabel("Effektiv stikprøvestørrelse" if language == "da" else "Effective sample size")
+    ax.set_ylim(0, 1)
+    _percent_axis(ax.yaxis, language)
+    ax.legend(title="Kontrolgrænser" if language == "da" else "Control limits", fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig
+
+
+def precision_plot(curves: pd.DataFrame, language: str = "da", title: str = ""):
+    """Expected half-width of the interval against the sample size, one line per group
+    (columns group, sample_size, half_width)."""
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
+    for group, part in curves.groupby("group", sort=False):
+        ax.plot(part["sample_size"], part["half_width"], label=str(group))
+    ax.set_xlabel("Stikprøvestørrelse (n)" if language == "da" else "Sample size (n)")
+    ax.set_ylabel("Forventet halv intervalbredde" if language == "da" else "Expected half-width")
+    _percent_axis(ax.yaxis, language)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig

@@ -1,0 +1,466 @@
+"""Render the report notebooks: parameters in, executed .ipynb and self-contained .html out.
+
+The notebooks under notebooks/ are ordinary papermill notebooks (a cell tagged
+``parameters``); papermill's own ``parameterize_notebook`` injects the parameters, exactly as
+``papermill kommune_report.ipynb out.ipynb -p kommune 461`` would. What differs from
+``papermill.execute_notebook`` is the kernel: papermill starts a new kernel per notebook (about
+2 s before the first line runs: kernel start, then importing pandas, scipy, matplotlib and
+great_tables), which for 98 kommuner is most of the time. Here a :class:`KernelSession` keeps
+one kernel per worker and runs notebook after notebook in it (nbclient with an existing
+kernel manager), resetting the user namespace between reports; the imported modules and the
+study read by :func:`stikprove.reports.content.load_study` stay. ``engine="papermill"``
+runs each report through ``papermill.execute_notebook`` instead (for comparison; see
+benchmarks/bench_reports.py).
+
+HTML comes from nbconvert's HTMLExporter with the code cells hidden (``exclude_input``),
+figures embedded as PNG data and no script loaded from the network (the template under
+``templates/stikprove``), so a report is one file that opens offline.
+
+Batches (:func:`render_reports`) run ``jobs`` workers, each with its own kernel; a kommune
+that fails does not stop the others: all failures are collected and returned.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import copy
+import os
+import time
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+
+from stikprove.errors import StikproveError
+
+NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
+"""The notebooks folder of the source checkout."""
+
+TEMPLATES = Path(__file__).resolve().parent / "templates"
+
+REPORTS = {"kommune": "kommune_report.ipynb", "national": "national_overview.ipynb",
+           "design": "design_explorer.ipynb"}  # fmt: skip
+
+ENGINES = ("reuse", "papermill")
+
+TIMED_TAGS = ("imports", "computation", "tables", "plots")
+"""Cell tags whose execution time :class:`RenderedReport` reports separately."""
+
+
+class ReportError(StikproveError):
+    """A report could not be rendered."""
+
+
+@dataclass(frozen=True)
+class RenderedReport:
+    """One rendered report: where its files are and where the time went (seconds)."""
+
+    name: str
+    notebook: Path
+    html: Path
+    seconds: float
+    timings: Mapping[str, float] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class BatchResult:
+    """The reports of a batch, the failures (name, message) and the index page."""
+
+    reports: tuple[RenderedReport, ...]
+    failures: tuple[tuple[str, str], ...]
+    index: Path | None
+    seconds: float
+    kernel_start: float = 0.0
+
+    @property
+    def ok(self) -> bool:
+        return not self.failures
+
+
+def notebook_path(kind: str) -> Path:
+    """The template notebook of a report kind ("kommune", "national", "design")."""
+    if kind not in REPORTS:
+        raise ReportError(f"report kind must be one of {tuple(REPORTS)}; got {kind!r}")
+    path = NOTEBOOKS / REPORTS[kind]
+    if not path.is_file():
+        raise ReportError(f"notebook {path} not found: expected a source checkout of stikprove")
+    return path
+
+
+def _read(path: Path):
+    import nbformat
+
+    return nbformat.read(str(path), as_version=4)
+
+
+def parameterize(template, parameters: Mapping[str, object]):
+    """A copy of ``template`` with papermill's injected-parameters cell."""
+    from papermill.parameterize import parameterize_notebook
+
+    nb = copy.deepcopy(template)
+    nb.metadata.setdefault("papermill", {})
+    for cell in nb.cells:
+        cell.metadata.setdefault("tags", [])
+    return parameterize_notebook(nb, dict(parameters), report_mode=False)
+
+
+def _cell_seconds(cell) -> float:
+    info = cell.get("metadata", {}).get("execution", {})
+    start, end = info.get("iopub.execute_input"), info.get("shell.execute_reply")
+    if not start or not end:
+        return 0.0
+    parse = datetime.fromisoformat
+    return (parse(end.replace("Z", "+00:00")) - parse(start.replace("Z", "+00:00"))).total_seconds()
+
+
+def cell_timings(nb) -> dict[str, float]:
+    """Seconds spent in the cells of each :data:`TIMED_TAGS` tag (others in "other")."""
+    out = dict.fromkeys((*TIMED_TAGS, "other"), 0.0)
+    for cell in nb.cells:
+        if cell.cell_type != "code":
+            continue
+        tags = cell.get("metadata", {}).get("tags", [])
+        tag = next((t for t in tags if t in TIMED_TAGS), "other")
+        out[tag] += _cell_seconds(cell)
+    return out
+
+
+def _error_message(error: BaseException) -> str:
+    """The last line of a cell's error (its exception and message), without colour codes."""
+    import re
+
+    from nbclient.exceptions import CellExecutionError
+
+    if not isinstance(error, CellExecutionError):
+        return f"{type(error).__name__}: {error}"
+    text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
+    lines = [line for line in text.splitlines() if line.strip()]
+    for line in reversed(lines):
+        if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", line):
+            return line.strip()
+    return lines[-1].strip() if lines else type(error).__name__
+
+
+class KernelSession:
+    """One Python kernel that runs notebook after notebook (see the module docstring).
+
+    Use it as a context manager: ``with KernelSession() as session:
+    session.execute(parameterize(template, {"kommune": "461"}))``.
+    """
+
+    def __init__(self, cwd: str | Path | None = None, timeout: int = 600) -> None:
+        from jupyter_client.manager import KernelManager
+
+        started = time.perf_counter()
+        self.cwd = str(cwd or os.getcwd())
+        self.timeout = timeout
+        import tempfile
+
+        # local IPC sockets rather than TCP: nothing listens on the network
+        self._sockets = tempfile.mkdtemp(prefix="stikprove-kernel-")
+        self.km = KernelManager(kernel_name="python3", transport="ipc",
+                                ip=os.path.join(self._sockets, "kernel"))  # fmt: skip
+        env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+        self.km.start_kernel(cwd=self.cwd, env=env)
+        self.kc = self.km.client()
+        self.kc.start_channels()
+        self.kc.wait_for_ready(timeout=timeout)
+        self.start_seconds = time.perf_counter() - started
+
+    def execute(self, nb):
+        """Run every code cell of ``nb`` (in place) after clearing the user namespace."""
+        from nbclient import NotebookClient
+
+        self.kc.execute_interactive("get_ipython().run_line_magic('reset', '-f')",
+                                    silent=True, timeout=self.timeout)  # fmt: skip
+        client = NotebookClient(nb, km=self.km, timeout=self.timeout, kernel_name="python3",
+                                resources={"metadata": {"path": self.cwd}})  # fmt: skip
+        client.kc = self.kc
+        client.execute()
+        return nb
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.kc.stop_channels()
+        with contextlib.suppress(Exception):
+            self.km.shutdown_kernel(now=True)
+        import shutil
+
+        shutil.rmtree(self._sockets, ignore_errors=True)
+
+    def __enter__(self) -> KernelSession:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def html_of(nb) -> str:
+    """Self-contained HTML of an executed notebook, code hidden."""
+    from nbconvert import HTMLExporter
+    from nbconvert.preprocessors import TagRemovePreprocessor
+
+    exporter = HTMLExporter(
+        template_name="stikprove",
+        extra_template_basedirs=[str(TEMPLATES)],
+        exclude_input=True,
+        exclude_input_prompt=True,
+        exclude_output_prompt=True,
+    )
+    # the notebooks' own instructions (cells tagged remove-cell) are not part of a report
+    exporter.register_preprocessor(
+        TagRemovePreprocessor(remove_cell_tags={"remove-cell"}, enabled=True), enabled=True
+    )
+    body, _ = exporter.from_notebook_node(nb)
+    return body
+
+
+def _write(path: Path, text: str) -> None:
+    from stikprove.files import atomic_write_text
+
+    atomic_write_text(path, text)
+
+
+def _report_name(kind: str, kommune: str | None) -> str:
+    return kommune if kind == "kommune" else kind
+
+
+def render_notebook(
+    kind: str,
+    parameters: Mapping[str, object],
+    out: str | Path,
+    *,
+    name: str | None = None,
+    session: KernelSession | None = None,
+    engine: str = "reuse",
+) -> RenderedReport:
+    """Execute the ``kind`` notebook with ``parameters`` and write NAME.ipynb and NAME.html
+    under ``out``. Without ``session`` a kernel is started for this one report."""
+    import nbformat
+
+    if engine not in ENGINES:
+        raise ReportError(f"engine must be one of {ENGINES}; got {engine!r}")
+    out = Path(out)
+    out.mkdir(parents=True, exist_ok=True)
+    name = name or _report_name(kind, str(parameters.get("kommune")))
+    started = time.perf_counter()
+    template = notebook_path(kind)
+    timings: dict[str, float] = {}
+    try:
+        if engine == "papermill":
+            import papermill
+
+            target = out / f"{name}.ipynb"
+            nb = papermill.execute_notebook(str(template), str(target), parameters=dict(parameters),
+                                            progress_bar=False, cwd=str(out))  # fmt: skip
+        else:
+            nb = parameterize(_read(template), parameters)
+            if session is None:
+                with KernelSession(cwd=out) as own:
+                    timings["kernel_start"] = own.start_seconds
+                    own.execute(nb)
+            else:
+                session.execute(nb)
+    except Exception as error:  # a cell failed: say which error, keep going elsewhere
+        if isinstance(error, StikproveError):
+            raise
+        raise ReportError(f"{name}: {_error_message(error)}") from None
+    executed = time.perf_counter()
+    timings["execute"] = executed - started
+    timings.update(cell_timings(nb))
+    html = html_of(nb)
+    exported = time.perf_counter()
+    timings["html"] = exported - executed
+    _write(out / f"{name}.ipynb", nbformat.writes(nb))
+    _write(out / f"{name}.html", html)
+    timings["write"] = time.perf_counter() - exported
+    return RenderedReport(name, out / f"{name}.ipynb", out / f"{name}.html",
+                          time.perf_counter() - started, timings)  # fmt: skip
+
+
+def report_parameters(
+    study: str | Path,
+    kommune: str | None = None,
+    *,
+    language: str = "da",
+    indicators: Sequence[str] | None = None,
+    confidence_level: float | None = None,
+    interval_method: str | None = None,
+    disclosure_threshold: int | None = None,
+) -> dict[str, object]:
+    """The parameters of the kommune and national notebooks (None: the notebook's default,
+    which takes the protocol's value)."""
+    params: dict[str, object] = {"study": str(Path(study).resolve()), "language": language}
+    if kommune is not None:
+        params["kommune"] = str(kommune)
+    optional = {"indicators": list(indicators) if indicators else None,
+                "confidence_level": confidence_level, "interval_method": interval_method,
+                "disclosure_threshold": disclosure_threshold}  # fmt: skip
+    params.update({k: v for k, v in optional.items() if v is not None})
+    return params
+
+
+def render_report(
+    study: str | Path,
+    kommune: str | None = None,
+    out: str | Path = "reports",
+    *,
+    national: bool = False,
+    engine: str = "reuse",
+    **parameters: object,
+) -> RenderedReport:
+    """Render one kommune's report (or, with ``national=True``, the national overview).
+
+    ``stikprove.render_report("national.sqlite", "461", out="reports")`` writes
+    reports/461.ipynb and reports/461.html and returns their :class:`RenderedReport`.
+
+    ``parameters``: language ("da" or "en"), indicators, confidence_level, interval_method,
+    disclosure_threshold (see the notebook's parameters cell).
+    """
+    from stikprove.reports.content import check_kommune, load_study
+
+    data = load_study(study)
+    if national:
+        return render_notebook("national", report_parameters(study, **parameters), out,
+                               name="national", engine=engine)  # fmt: skip
+    if kommune is None:
+        raise ReportError("render_report: give a kommune code, or national=True")
+    code = check_kommune(data, kommune)
+    return render_notebook("kommune", report_parameters(study, code, **parameters), out,
+                           engine=engine)  # fmt: skip
+
+
+# ---- batches ---------------------------------------------------------------------------------
+
+_SESSION: KernelSession | None = None
+
+
+def _worker_start(cwd: str) -> None:
+    from multiprocessing.util import Finalize
+
+    global _SESSION
+    _SESSION = KernelSession(cwd=cwd)
+    Finalize(_SESSION, _SESSION.close, exitpriority=10)
+
+
+def _worker_render(task: tuple) -> tuple[str, RenderedReport | None, str, float]:
+    kind, parameters, out, name, engine = task
+    start = _SESSION.start_seconds if _SESSION is not None else 0.0
+    try:
+        report = render_notebook(kind, parameters, out, name=name, session=_SESSION,
+                                 engine=engine)  # fmt: skip
+        return name, report, "", start
+    except Exception as error:
+        message = str(error) if isinstance(error, StikproveError) else _error_message(error)
+        return name, None, message, start
+
+
+def _tasks(study, kommuner, national, out, engine, parameters) -> list[tuple]:
+    tasks = [("kommune", report_parameters(study, code, **parameters), str(out), code, engine)
+             for code in kommuner]  # fmt: skip
+    if national:
+        tasks.append(("national", report_parameters(study, **parameters), str(out),
+                      "national", engine))  # fmt: skip
+    return tasks
+
+
+def _run(tasks: list[tuple], jobs: int, out: Path, engine: str) -> Iterator[tuple]:
+    if engine == "papermill" or jobs == 1:
+        global _SESSION
+        if engine == "reuse":
+            _SESSION = KernelSession(cwd=out)
+        try:
+            for task in tasks:
+                yield _worker_render(task)
+        finally:
+            if _SESSION is not None:
+                _SESSION.close()
+                _SESSION = None
+        return
+    import multiprocessing
+
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(jobs, initializer=_worker_start, initargs=(str(out),)) as pool:
+        yield from pool.imap_unordered(_worker_render, tasks)
+        pool.close()
+        pool.join()
+
+
+def render_reports(
+    study: str | Path,
+    kommuner: Sequence[str] | None = None,
+    out: str | Path = "reports",
+    *,
+    national: bool = False,
+    jobs: int = 1,
+    progress: bool = True,
+    engine: str = "reuse",
+    **parameters: object,
+) -> BatchResult:
+    """Render the reports of several kommuner (all of the study's with ``kommuner=None``),
+    and the national overview with ``national=True``, with ``jobs`` workers; then an
+    index.html linking them. Failures are collected, never raised."""
+    from stikprove.reports.content import check_kommune, load_study
+
+    if engine not in ENGINES:
+        raise ReportError(f"engine must be one of {ENGINES}; got {engine!r}")
+    if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
+        raise ReportError(f"jobs must be a whole number ≥ 1; got {jobs!r}")
+    data = load_study(study)
+    codes = data.kommuner if kommuner is None else [check_kommune(data, k) for k in kommuner]
+    out = Path(out).resolve()
+    out.mkdir(parents=True, exist_ok=True)
+    tasks = _tasks(study, codes, national, out, engine, parameters)
+    started = time.perf_counter()
+    reports, failures, kernel_start = [], [], 0.0
+    bar = None
+    if progress:
+        from tqdm import tqdm
+
+        bar = tqdm(total=len(tasks), unit="report", desc="reports", leave=True)
+    try:
+        for name, report, message, start in _run(tasks, min(jobs, len(tasks) or 1), out, engine):
+            kernel_start = max(kernel_start, start)
+            if report is None:
+                failures.append((name, message))
+            else:
+                reports.append(report)
+            if bar is not None:
+                bar.update(1)
+    finally:
+        if bar is not None:
+            bar.close()
+    order = {t[3]: i for i, t in enumerate(tasks)}
+    reports.sort(key=lambda r: order[r.name])
+    failures.sort(key=lambda f: order[f[0]])
+    language = str(parameters.get("language", "da"))
+    index = write_index(out, reports, failures, language) if reports or failures else None
+    return BatchResult(tuple(reports), tuple(failures), index,
+                       time.perf_counter() - started, kernel_start)  # fmt: skip
+
+
+def write_index(
+    out: Path, reports: Sequence[RenderedReport], failures: Sequence[tuple[str, str]],
+    language: str = "da",
+) -> Path:
+    """index.html: a link to every rendered report (by kommune name) and the failures."""
+    from html import escape
+
+    from stikprove.reports.content import kommune_name
+
+    da = language == "da"
+    title = "Rapporter" if da else "Reports"
+    items = []
+    for report in reports:
+        label = ("Hele landet" if da else "The whole country") if report.name == "national" \
+            else f"{kommune_name(report.name)} ({report.name})"
+        items.append(f'<li><a href="{escape(report.html.name)}">{escape(label)}</a></li>')
+    failed = "".join(f"<li>{escape(n)}: {escape(m)}</li>" for n, m in failures)
+    failed_head = "Fejlede" if da else "Failed"
+    body = (f"<!DOCTYPE html><html lang=\"{language}\"><head><meta charset=\"utf-8\">"
+            f"<title>{title}</title></head><body><h1>{title}</h1><ul>{''.join(items)}</ul>"
+            + (f"<h2>{failed_head}</h2><ul>{failed}</ul>" if failures else "")
+            + "</body></html>\n")  # fmt: skip
+    path = out / "index.html"
+    _write(path, body)
+    return path

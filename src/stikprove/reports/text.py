@@ -1,0 +1,386 @@
+"""The words of the reports, in Danish (default) and English.
+
+Category codes stay Danish codes in the data; here they get their labels. Numbers are written
+the way each language writes them: Danish "11 % (95 %-KI 6–19 %)" with a decimal comma,
+English "11% (95% CI 6–19%)". Every sentence a report prints comes from this module, so a
+translation is one place to change.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+
+from stikprove.errors import StikproveError
+
+LANGUAGES = ("da", "en")
+
+GROUP_LABELS: dict[str, dict[str, str]] = {
+    # sex
+    "kvinde": {"da": "kvinder", "en": "women"},
+    "mand": {"da": "mænd", "en": "men"},
+    # origin (DST categories)
+    "dansk_oprindelse": {"da": "dansk oprindelse", "en": "Danish origin"},
+    "indvandrer_vestlig": {"da": "vestlige indvandrere", "en": "Western immigrants"},
+    "indvandrer_ikke_vestlig": {"da": "ikke-vestlige indvandrere", "en": "non-Western immigrants"},
+    "efterkommer_vestlig": {"da": "vestlige efterkommere", "en": "Western descendants"},
+    "efterkommer_ikke_vestlig": {
+        "da": "ikke-vestlige efterkommere",
+        "en": "non-Western descendants",
+    },
+    # collapsed origin groups of the national template protocol
+    "dansk": {"da": "dansk oprindelse", "en": "Danish origin"},
+    "vestlig": {"da": "vestlig oprindelse", "en": "Western origin"},
+    "ikke_vestlig": {"da": "ikke-vestlig oprindelse", "en": "non-Western origin"},
+    "all": {"da": "alle", "en": "all"},
+}
+
+COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "kommune_code": {"da": "Kommunekode", "en": "Kommune code"},
+    "kommune_name": {"da": "Kommune", "en": "Kommune"},
+    "stratum": {"da": "Stratum", "en": "Stratum"},
+    "sex": {"da": "Køn", "en": "Sex"},
+    "origin": {"da": "Herkomst", "en": "Origin"},
+    "group": {"da": "Gruppe", "en": "Group"},
+    "indicator": {"da": "Indikator", "en": "Indicator"},
+    "population_size": {"da": "Sager i alt (N)", "en": "Cases (N)"},
+    "sample_size": {"da": "Udtrukket (n)", "en": "Sampled (n)"},
+    "sampling_fraction": {"da": "Udvælgelsesandel", "en": "Sampling fraction"},
+    "done": {"da": "Vurderet", "en": "Reviewed"},
+    "remaining": {"da": "Mangler", "en": "Remaining"},
+    "share_done": {"da": "Andel vurderet", "en": "Share reviewed"},
+    "n": {"da": "Vurderede sager (n)", "en": "Assessed cases (n)"},
+    "estimate": {"da": "Andel", "en": "Proportion"},
+    "se": {"da": "Standardfejl", "en": "Standard error"},
+    "df": {"da": "Frihedsgrader", "en": "Degrees of freedom"},
+    "ci_low": {"da": "Nedre grænse", "en": "Lower limit"},
+    "ci_high": {"da": "Øvre grænse", "en": "Upper limit"},
+    "n_eff": {"da": "Effektiv n", "en": "Effective n"},
+    "deff": {"da": "Designeffekt", "en": "Design effect"},
+    "estimate_missing_as_0": {"da": "Mindst (manglende = nej)", "en": "Lowest (missing = no)"},
+    "estimate_missing_as_1": {"da": "Højst (manglende = ja)", "en": "Highest (missing = yes)"},
+    "n_missing": {"da": "Manglende svar", "en": "Missing outcomes"},
+    "p_value": {"da": "p-værdi", "en": "p-value"},
+    "p_adjusted": {"da": "Justeret p-værdi (BH)", "en": "Adjusted p-value (BH)"},
+    "flagged": {"da": "Afviger fra landet", "en": "Differs from the nation"},
+    "disclosure": {"da": "Note", "en": "Note"},
+    "publication": {"da": "Offentliggørelse", "en": "Publication"},
+}
+
+DISCLOSURE_NOTES: dict[str, dict[str, str]] = {
+    "small": {
+        "da": "Færre end {threshold} sager: tallet er udeladt af hensyn til diskretion.",
+        "en": "Fewer than {threshold} cases: suppressed for confidentiality.",
+    },
+    "complementary": {
+        "da": "Udeladt, så et udeladt lille tal ikke kan regnes ud fra totalen.",
+        "en": "Suppressed so that a suppressed small count cannot be derived from the total.",
+    },
+    "nchs_n_eff": {
+        "da": "For få sager til et pålideligt tal (effektiv stikprøve under 30; NCHS).",
+        "en": "Too few cases for a reliable figure (effective sample size under 30; NCHS).",
+    },
+    "nchs_width": {
+        "da": "For usikkert: konfidensintervallet er 30 procentpoint bredt eller mere (NCHS).",
+        "en": "Too uncertain: the interval is 30 percentage points wide or more (NCHS).",
+    },
+    "nchs_relative_width": {
+        "da": "For usikkert: intervallet er bredere end 130 % af andelen (NCHS).",
+        "en": "Too uncertain: the interval is wider than 130% of the proportion (NCHS).",
+    },
+    "nchs_complement": {
+        "da": "Tolkes varsomt: intervallet er bredt i forhold til den modsatte andel (NCHS).",
+        "en": "Interpret with care: the interval is wide relative to the complement (NCHS).",
+    },
+    "nchs_df": {
+        "da": "Tolkes varsomt: færre end 8 frihedsgrader (NCHS).",
+        "en": "Interpret with care: fewer than 8 degrees of freedom (NCHS).",
+    },
+    "nchs_zero": {
+        "da": "Tolkes varsomt: andelen er 0 % eller 100 % (NCHS).",
+        "en": "Interpret with care: the proportion is 0% or 100% (NCHS).",
+    },
+}
+
+PHRASES: dict[str, dict[str, str]] = {
+    "title": {
+        "da": "Genvurdering af aktivitetsparate kontanthjælpsmodtagere: {kommune}",
+        "en": "Re-assessment of non-job-ready cash-benefit recipients: {kommune}",
+    },
+    "national_title": {
+        "da": "Genvurdering af aktivitetsparate kontanthjælpsmodtagere: hele landet",
+        "en": "Re-assessment of non-job-ready cash-benefit recipients: the whole country",
+    },
+    "headline": {
+        "da": "Blandt {group} i {place} vurderes {estimate} ({level}-KI {low}–{high}) {what}.",
+        "en": "Among {group} in {place}, {estimate} ({level} CI {low}–{high}) are assessed {what}.",
+    },
+    "too_small": {
+        "da": "For {group} i {place} er gruppen for lille til at sige noget sikkert ({why})",
+        "en": "For {group} in {place} the group is too small to conclude anything ({why})",
+    },
+    "all_cases": {"da": "alle sager", "en": "all cases"},
+    "not_for_publication": {
+        "da": "IKKE TIL OFFENTLIGGØRELSE: rå tabel uden diskretionskontrol",
+        "en": "NOT FOR PUBLICATION: raw table without disclosure control",
+    },
+}
+
+INDICATOR_WHAT: dict[str, dict[str, str]] = {
+    "too_ill": {
+        "da": "at være for syge til en beskæftigelsesrettet indsats",
+        "en": "too ill for employment-oriented effort",
+    },
+    "misclassified": {
+        "da": "at kunne deltage i en indsats, selv om de er fritaget af helbredsgrunde",
+        "en": "able to take part although exempted for health reasons",
+    },
+    "no_effort": {
+        "da": "ikke at have fået tilbud eller mentor det seneste år",
+        "en": "to have had no offer or mentor in the last year",
+    },
+}
+
+
+def check_language(language: str) -> str:
+    if language not in LANGUAGES:
+        raise StikproveError(f"language must be one of {LANGUAGES}; got {language!r}")
+    return language
+
+
+def group_label(code: object, language: str = "da") -> str:
+    """The label of a category code (the code itself when it has none)."""
+    return GROUP_LABELS.get(str(code), {}).get(language, str(code))
+
+
+def column_label(column: str, language: str = "da") -> str:
+    """A column's header in the report language (the column name when it has none)."""
+    return COLUMN_LABELS.get(column, {}).get(language, column)
+
+
+def column_labels(columns: list[str], language: str = "da") -> dict[str, str]:
+    return {c: column_label(c, language) for c in columns}
+
+
+def phrase(key: str, language: str = "da", **values: object) -> str:
+    return PHRASES[key][check_language(language)].format(**values)
+
+
+def percent(value: float, language: str = "da", digits: int = 0) -> str:
+    """A proportion as a percentage: Danish "11 %" / "12,5 %", English "11%" / "12.5%".
+
+    >>> percent(0.125, "da", 1), percent(0.125, "en", 1), percent(float("nan"))
+    ('12,5 %', '12.5%', '–')
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    text = f"{100 * value:.{digits}f}"
+    return f"{text.replace('.', ',')} %" if language == "da" else f"{text}%"
+
+
+def number(value: float, language: str = "da", digits: int = 0) -> str:
+    """A number with the language's decimal mark (Danish comma).
+
+    >>> number(0.4321, "da", 2), number(0.4321, "en", 2)
+    ('0,43', '0.43')
+    """
+    if value is None or not math.isfinite(value):
+        return "–"
+    text = f"{value:,.{digits}f}"
+    if language == "da":
+        text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    return text
+
+
+def disclosure_notes(codes: object, language: str = "da", threshold: int = 5) -> list[str]:
+    """The footnotes for a ``disclosure`` cell ("small,nchs_df" -> two sentences)."""
+    out = []
+    for code in str(codes or "").split(","):
+        if code in DISCLOSURE_NOTES:
+            out.append(DISCLOSURE_NOTES[code][language].format(threshold=threshold))
+    return out
+
+
+def headline(
+    row: Mapping[str, object],
+    group: str,
+    place: str,
+    indicator: str,
+    language: str = "da",
+    confidence_level: float = 0.95,
+    threshold: int = 5,
+) -> str:
+    """One plain sentence quoting the estimate with its interval, or saying plainly that the
+    group is too small to conclude anything (when disclosure control hid the estimate).
+
+    >>> headline({"estimate": 0.11, "ci_low": 0.06, "ci_high": 0.19, "disclosure": ""},
+    ...          "ikke-vestlige indvandrerkvinder", "Odense", "too_ill")
+    'Blandt ikke-vestlige indvandrerkvinder i Odense vurderes 11 % (95 %-KI 6–19 %) at være for syge til en beskæftigelsesrettet indsats.'
+    """  # noqa: E501
+    language = check_language(language)
+    estimate = row.get("estimate")
+    if estimate is None or not math.isfinite(float(estimate)):  # type: ignore[arg-type]
+        notes = disclosure_notes(row.get("disclosure"), language, threshold)
+        why = notes[0].rstrip(".") if notes else "–"
+        why = why[:1].lower() + why[1:]
+        return phrase("too_small", language, group=group, place=place, why=why) + "."
+    what = INDICATOR_WHAT.get(indicator, {}).get(language, indicator)
+    level = percent(confidence_level, language)
+    return phrase(
+        "headline", language, group=group, place=place, what=what, level=level,
+        estimate=percent(float(estimate), language),  # type: ignore[arg-type]
+        low=percent(float(row["ci_low"]), language).rstrip(" %"),  # type: ignore[arg-type]
+        high=percent(float(row["ci_high"]), language),  # type: ignore[arg-type]
+    )  # fmt: skip
+
+
+SECTIONS: dict[str, dict[str, str]] = {
+    "summary": {"da": "Sammenfatning", "en": "Summary"},
+    "design": {"da": "Stikprøvens design", "en": "The sample design"},
+    "progress": {"da": "Fremdrift i genvurderingen", "en": "Progress of the review"},
+    "estimates": {"da": "Resultater pr. gruppe", "en": "Results per group"},
+    "comparison": {"da": "Sammenligning af grupper", "en": "Comparison of groups"},
+    "bounds": {"da": "Manglende vurderinger", "en": "Missing assessments"},
+    "agreement": {"da": "Enighed mellem bedømmere", "en": "Agreement between reviewers"},
+    "reliability": {"da": "Pålidelighed og diskretion", "en": "Reliability and confidentiality"},
+    "methods": {"da": "Metode og referencer", "en": "Methods and references"},
+    "national_estimates": {"da": "Landstal pr. gruppe", "en": "National estimates per group"},
+    "funnel": {"da": "Kommunerne mod landstallet", "en": "Kommuner against the national rate"},
+    "kommuner": {"da": "Alle kommuner", "en": "All kommuner"},
+}
+
+INDICATOR_NAMES: dict[str, dict[str, str]] = {
+    "too_ill": {"da": "For syg til beskæftigelsesrettet indsats",
+                "en": "Too ill for employment-oriented effort"},
+    "misclassified": {"da": "Fritaget af helbredsgrunde, men kan deltage",
+                      "en": "Exempted for health reasons but able to take part"},
+    "no_effort": {"da": "Ingen tilbud eller mentor det seneste år",
+                  "en": "No offer or mentor in the last year"},
+}  # fmt: skip
+
+METHODS: dict[str, str] = {
+    "da": (
+        "Sagerne er udtrukket som en stratificeret simpel tilfældig stikprøve uden "
+        "tilbagelægning (strata: kommune × køn × herkomst). Andelene er design-baserede "
+        "estimater Σ W_h p̂_h med korrektion for endelig population; varians, "
+        "frihedsgrader og konfidensintervaller (Korn–Graubard, NCHS' standard) beregnes som "
+        "i R-pakken survey (Lumley 2010). Sager, der ikke kunne vurderes, eller som endnu "
+        "ikke er vurderet, udelades inden for deres stratum; grænserne for manglende "
+        "vurderinger viser den mindste og største mulige andel. Grupper sammenlignes med "
+        "forskel og forhold med intervaller og med Rao–Scotts test. Tal under "
+        "{threshold} udelades med komplementær undertrykkelse, og andele, der ikke opfylder "
+        "NCHS' præsentationsstandard (Parker m.fl. 2017), udelades eller markeres."
+    ),
+    "en": (
+        "Cases were drawn as a stratified simple random sample without replacement (strata: "
+        "kommune × sex × origin). Proportions are design-based estimates Σ W_h p̂_h with the "
+        "finite population correction; variances, degrees of freedom and confidence "
+        "intervals (Korn–Graubard, the NCHS standard) are computed as R's survey package "
+        "does (Lumley 2010). Cases that could not be assessed or are not yet reviewed are "
+        "dropped within their stratum; the bounds for missing assessments give the lowest "
+        "and highest possible proportion. Groups are compared by difference and ratio with "
+        "intervals and by the Rao–Scott test. Counts under {threshold} are suppressed with "
+        "complementary suppression, and proportions that fail the NCHS presentation "
+        "standard (Parker et al. 2017) are suppressed or flagged."
+    ),
+}
+
+REFERENCES = (
+    "Korn, E. L. & Graubard, B. I. (1998). Confidence intervals for proportions with small "
+    "expected number of positive counts estimated from survey data. Survey Methodology 24, "
+    "193–201.",
+    "Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley.",
+    "Parker, J. D., Talih, M., Malec, D. J., et al. (2017). National Center for Health "
+    "Statistics Data Presentation Standards for Proportions. Vital Health Stat 2(175).",
+    "Rao, J. N. K. & Scott, A. J. (1984). On chi-squared tests for multiway contingency "
+    "tables with cell proportions estimated from survey data. Annals of Statistics 12, 46–60.",
+    "Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance. "
+    "Statistics in Medicine 24, 1185–1202.",
+    "Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and "
+    "Psychological Measurement 20, 37–46.",
+)
+
+
+def section(key: str, language: str = "da") -> str:
+    """A section heading as Markdown."""
+    return f"## {SECTIONS[key][check_language(language)]}"
+
+
+def indicator_name(indicator: str, language: str = "da") -> str:
+    return INDICATOR_NAMES.get(indicator, {}).get(language, indicator)
+
+
+def methods(language: str = "da", threshold: int = 5) -> str:
+    """The methods paragraph and the references, as Markdown."""
+    refs = "\n".join(f"- {r}" for r in REFERENCES)
+    return METHODS[check_language(language)].format(threshold=threshold) + "\n\n" + refs
+
+
+def _missing(value: object) -> bool:
+    try:
+        return value is None or not math.isfinite(float(value))  # type: ignore[arg-type]
+    except (TypeError, ValueError):
+        return True
+
+
+def comparison_sentence(row: Mapping[str, object] | None, language: str = "da",
+                        threshold: int = 5) -> str:  # fmt: skip
+    """The difference of two groups with its interval and p-value, in words."""
+    if row is None or _missing(row.get("difference")):
+        return ("Forskellen mellem grupperne kan ikke vises (for få sager)." if language == "da"
+                else "The difference between the groups cannot be shown (too few cases).")
+    first, second = group_label(row["first"], language), group_label(row["second"], language)
+    diff = float(row["difference"])  # type: ignore[arg-type]
+    low, high = float(row["difference_low"]), float(row["difference_high"])  # type: ignore[arg-type]
+    p = float(row["p_value"])  # type: ignore[arg-type]
+    points = lambda v: number(100 * v, language, 0)  # noqa: E731
+    if language == "da":
+        return (f"Forskellen mellem {first} og {second} er {points(diff)} procentpoint "
+                f"(KI {points(low)} til {points(high)}; p = {number(p, language, 3)}).")
+    return (f"The difference between {first} and {second} is {points(diff)} percentage points "
+            f"(CI {points(low)} to {points(high)}; p = {number(p, language, 3)}).")
+
+
+def test_sentence(row: Mapping[str, object] | None, language: str = "da") -> str:
+    """The Rao–Scott test across origins, in words."""
+    if row is None or _missing(row.get("p_value")):
+        return ("Testen for ens andele på tværs af herkomst kan ikke beregnes her."
+                if language == "da" else "The test of equal rates across origins cannot be "
+                "computed here.")
+    p = number(float(row["p_value"]), language, 3)  # type: ignore[arg-type]
+    if language == "da":
+        return f"Rao–Scotts test for ens andele på tværs af herkomstgrupper: p = {p}."
+    return f"Rao–Scott test of equal rates across origin groups: p = {p}."
+
+
+def bounds_sentence(row: Mapping[str, object], language: str = "da") -> str:
+    """The worst/best-case bounds for missing outcomes, in words."""
+    low, high = row.get("estimate_missing_as_0"), row.get("estimate_missing_as_1")
+    if _missing(low) or _missing(high):
+        return ("Grænserne kan ikke vises (for få sager)." if language == "da"
+                else "The bounds cannot be shown (too few cases).")
+    lo, hi = percent(float(low), language), percent(float(high), language)  # type: ignore[arg-type]
+    if language == "da":
+        return (f"Regnes alle manglende vurderinger som nej, bliver andelen {lo}; regnes de "
+                f"som ja, bliver den {hi}.")
+    return f"Counting every missing assessment as no gives {lo}; as yes, {hi}."
+
+
+def agreement_sentence(row: Mapping[str, object], language: str = "da",
+                       threshold: int = 5) -> str:  # fmt: skip
+    """Cohen's kappa of the double reviews, in words (or why it is not shown)."""
+    kappa = row.get("kappa")
+    if _missing(kappa):
+        return (f"Færre end {threshold} dobbeltvurderede sager med to vurderinger, eller "
+                "enigheden kan ikke beregnes." if language == "da" else
+                f"Fewer than {threshold} double-reviewed cases with both reviews, or the "
+                "agreement cannot be computed.")
+    k = number(float(kappa), language, 2)  # type: ignore[arg-type]
+    low = number(float(row["ci_low"]), language, 2)  # type: ignore[arg-type]
+    high = number(float(row["ci_high"]), language, 2)  # type: ignore[arg-type]
+    agree = number(float(row["percent_agreement"]), language, 0)  # type: ignore[arg-type]
+    if language == "da":
+        return (f"De to bedømmere var enige i {agree} % af de dobbeltvurderede sager "
+                f"(Cohens kappa {k}, KI {low} til {high}).")
+    return (f"The two reviewers agreed on {agree}% of double-reviewed cases (Cohen's kappa {k}, "
+            f"CI {low} to {high}).")

@@ -1,0 +1,212 @@
+"""The reports step: notebooks' parameters, report content, rendering, the report command,
+and the privacy scan over every output format."""
+
+import re
+import zipfile
+
+import pandas as pd
+import pytest
+
+from report_fixtures import NOTE, make_report_study
+from stikprove.cli import main
+from stikprove.reports import content
+from stikprove.reports.render import NOTEBOOKS, KernelSession, render_notebook
+
+COUNT_COLUMNS = ("n", "population_size", "sample_size", "done", "remaining", "n_pairs",
+                 "n_missing")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("report-study")
+    path, frame = make_report_study(folder)
+    return path, frame
+
+
+@pytest.mark.parametrize(
+    ("notebook", "expected"),
+    [
+        ("kommune_report.ipynb", {"study", "kommune", "indicators", "confidence_level",
+                                  "interval_method", "disclosure_threshold", "language"}),
+        ("national_overview.ipynb", {"study", "indicators", "confidence_level",
+                                     "interval_method", "disclosure_threshold", "language",
+                                     "alpha"}),
+        ("design_explorer.ipynb", {"protocol", "max_sample_size", "language"}),
+    ],
+)  # fmt: skip
+def test_notebooks_declare_typed_commented_parameters(notebook, expected):
+    """Each notebook has a papermill parameters cell with typed, commented defaults."""
+    import papermill
+
+    parameters = papermill.inspect_notebook(str(NOTEBOOKS / notebook))
+    assert set(parameters) == expected
+    assert all(p["inferred_type_name"] != "None" and p["help"] for p in parameters.values())
+
+
+def test_notebooks_stay_thin():
+    """Notebook code cells only call the package: no function or class defined in them."""
+    import nbformat
+
+    for path in NOTEBOOKS.glob("*.ipynb"):
+        for cell in nbformat.read(path, as_version=4).cells:
+            if cell.cell_type == "code":
+                assert not re.search(r"^\s*(def|class) ", cell.source, re.M), path.name
+
+
+def _counts_shown(table: pd.DataFrame) -> list[int]:
+    values = []
+    for column in COUNT_COLUMNS:
+        if column in table.columns:
+            values += [int(v) for v in pd.to_numeric(table[column], errors="coerce").dropna()]
+    return values
+
+
+def test_report_tables_show_no_count_from_one_to_four(study):
+    """Every table of a kommune report and the national overview: no count in 1..4."""
+    data = content.load_study(study[0])
+    tables = [content.kommune_flags(data, "too_ill")]
+    for kommune in data.kommuner:
+        tables += [content.design_table(data, kommune), content.progress_table(data, kommune),
+                   content.agreement_table(data, kommune)]  # fmt: skip
+        for indicator in content.INDICATORS:
+            tables += [content.estimates_table(data, indicator, kommune),
+                       content.bounds_table(data, indicator, kommune)]  # fmt: skip
+    shown = [v for t in tables for v in _counts_shown(t)]
+    assert shown and not [v for v in shown if 1 <= v <= 4]
+
+
+def test_a_suppressed_kommune_cell_cannot_be_recovered_from_other_kommuner(study):
+    """Kommune reports are disclosed as one table: for each sex, across the kommuner (whose
+    sum is the national figure), a hidden n is never the only hidden one."""
+    data = content.load_study(study[0])
+    rows = []
+    for kommune in data.kommuner:
+        table = content.estimates_table(data, "too_ill", kommune, groupings=[("sex",)])
+        rows.append(table.assign(kommune=kommune))
+    every = pd.concat(rows)
+    assert every["n"].isna().any()
+    for _, group in every.groupby("sex"):
+        assert group["n"].isna().sum() != 1
+
+
+def test_report_estimates_are_the_estimation_step_numbers(study):
+    """A shown estimate in a report table is estimate_proportions' number for that domain."""
+    from stikprove.estimation.domains import estimate_proportions
+
+    data = content.load_study(study[0])
+    table = content.estimates_table(data, "too_ill", "147", groupings=[("sex",)])
+    sub = data.data[data.data["kommune_code"] == "147"]
+    direct = estimate_proportions(sub, "too_ill", "stratum", "population_size", by="sex")
+    raw = content.estimates_table(data, "too_ill", "147", groupings=[("sex",)], raw=True)
+    for table_ in (raw, table):
+        merged = table_.merge(direct, on="sex", suffixes=("", "_direct"))
+        shown = merged["estimate"].notna()
+        for column in ("estimate", "ci_low", "ci_high"):
+            assert merged.loc[shown, column].tolist() == pytest.approx(
+                merged.loc[shown, f"{column}_direct"].tolist(), rel=1e-12
+            )
+    assert raw["estimate"].notna().all()
+
+
+def test_unknown_kommune_is_refused_with_the_study_kommuner(study):
+    """A kommune that is not in the study is refused, listing the study's kommuner."""
+    data = content.load_study(study[0])
+    with pytest.raises(content.StikproveError, match=r"'461' is not in study.*147, 825"):
+        content.check_kommune(data, "461")
+
+
+def test_report_command_refuses_without_a_choice_of_reports(study, capsys):
+    """`stikprove report STUDY` without --kommune, --all or --national exits 2 and says so."""
+    assert main(["report", str(study[0])]) == 2
+    assert "--kommune CODES, --all or --national" in capsys.readouterr().err
+
+
+def _scan(paths, case_ids, notes, frame_fields):
+    """Every text of every file (xlsx: its unzipped XML), searched for forbidden strings."""
+    found = []
+    for path in paths:
+        if path.suffix == ".xlsx":
+            with zipfile.ZipFile(path) as archive:
+                text = "".join(archive.read(n).decode("utf-8", "replace")
+                               for n in archive.namelist())  # fmt: skip
+        else:
+            text = path.read_text(encoding="utf-8-sig", errors="replace")
+        found += [(path.name, s) for s in (*case_ids, *notes) if s in text]
+        found += [(path.name, f) for f in frame_fields if re.search(rf"\b{f}\b", text)]
+    return found
+
+
+@pytest.mark.slow
+def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study, tmp_path):
+    """Render a kommune report (Danish) and the national overview (English) in one kernel,
+    export estimate/flag tables as csv, csv-da and xlsx, and scan every HTML, ipynb, CSV and
+    XLSX: no case id, no note, no identifying frame field appears; the HTML embeds
+    its figures and loads no script from the network."""
+    path, frame = study
+    out = tmp_path / "reports"
+    with KernelSession(cwd=tmp_path) as session:
+        params = {"study": str(path), "kommune": "147"}
+        reports = [render_notebook("kommune", params, out, session=session),
+                   render_notebook("national", {"study": str(path), "language": "en"}, out,
+                                   name="national", session=session)]  # fmt: skip
+    html = reports[0].html.read_text(encoding="utf-8")
+    assert "Frederiksberg" in html and "95 %-KI" in html and "data:image/png;base64" in html
+    assert not re.search(r"<script[^>]+src=", html)
+    assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
+    exports = []
+    for fmt, suffix in (("csv", ".csv"), ("csv-da", ".csv"), ("xlsx", ".xlsx")):
+        for command in ("estimate", "flag"):
+            target = tmp_path / f"{command}-{fmt}{suffix}"
+            argv = [command, str(path), "--outcome", "too_ill", "--format", fmt, "--out",
+                    str(target)]  # fmt: skip
+            if command == "estimate":
+                argv += ["--by", "kommune_code,sex,origin"]
+            assert main(argv) == 0
+            exports.append(target)
+    files = [*out.glob("*.html"), *out.glob("*.ipynb"), *exports]
+    notes = [NOTE.format(c) for c in frame["case_id"]]
+    dates = [d for d in frame["last_effort_date"].dropna().astype(str).unique() if d]
+    found = _scan(files, list(frame["case_id"]), [*notes, *dates],
+                  ("case_id", "last_effort_date", "years_on_benefit", "note"))  # fmt: skip
+    assert found == []
+    for target in exports:
+        table = (pd.read_excel(target, engine="calamine") if target.suffix == ".xlsx" else
+                 pd.read_csv(target, sep=";" if "csv-da" in target.name else ",",
+                             decimal="," if "csv-da" in target.name else "."))  # fmt: skip
+        counts = [c for c in table.columns if c in ("n", "Vurderede sager (n)")]
+        values = pd.to_numeric(table[counts[0]], errors="coerce").dropna()
+        assert not values.between(1, 4).any()
+
+
+@pytest.mark.slow
+def test_batch_collects_every_failure_and_exits_non_zero(study, tmp_path, capsys):
+    """A report that fails does not stop the batch: every failure is listed, exit status 1."""
+    argv = ["report", str(study[0]), "--kommune", "147,825", "--indicators", "nonexistent",
+            "--out", str(tmp_path), "--no-progress"]  # fmt: skip
+    assert main(argv) == 1
+    err = capsys.readouterr().err
+    assert "2 report(s) failed" in err
+    assert "147: " in err and "825: " in err and "nonexistent" in err
+    assert "nonexistent" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+def test_forest_plot_aligns_indicators_with_different_groups():
+    """One indicator may lack a group (no case in its scope): the panels share the union of
+    the groups, and a suppressed group is written as such instead of a point."""
+    import matplotlib
+
+    matplotlib.use("agg")
+    import matplotlib.pyplot as plt
+
+    from stikprove.reports.plots import forest_plot
+
+    nan = float("nan")
+    first = pd.DataFrame({"group": ["A", "B"], "estimate": [0.2, nan], "ci_low": [0.1, nan],
+                          "ci_high": [0.3, nan]})  # fmt: skip
+    second = pd.DataFrame({"group": ["A", "B", "C"], "estimate": [0.5, 0.4, 0.3],
+                           "ci_low": [0.4, 0.3, 0.2], "ci_high": [0.6, 0.5, 0.4]})  # fmt: skip
+    figure = forest_plot({"x": first, "y": second}, "da")
+    labels = [t.get_text() for t in figure.axes[0].get_yticklabels()]
+    assert labels == ["A", "B", "C"]
+    assert "udeladt" in [t.get_text() for t in figure.axes[0].texts]
+    plt.close(figure)

@@ -1,0 +1,49 @@
+"""Result tables for Excel: xlsx with Danish headers and percent format, Danish CSV."""
+
+import pandas as pd
+import pytest
+
+from stikprove.reports.disclosure import DisclosureError
+from stikprove.reports.tables import danish_csv_text, write_table
+
+TABLE = pd.DataFrame({"sex": ["kvinde", "=HYPERLINK(1)"], "n": pd.array([40, pd.NA], "Int64"),
+                      "estimate": [0.125, float("nan")], "disclosure": ["", "small"]})  # fmt: skip
+
+
+def test_xlsx_has_danish_headers_percent_numbers_and_no_formulas(tmp_path):
+    """Danish headers; a proportion is the number 0.125 shown as 12.5 %; a suppressed cell is
+    empty; a text that looks like a formula stays text."""
+    from openpyxl import load_workbook
+
+    path = write_table(TABLE, tmp_path / "t.xlsx", "xlsx", "da")
+    sheet = load_workbook(path).active
+    assert [c.value for c in sheet[1]] == ["Køn", "Vurderede sager (n)", "Andel", "Note"]
+    assert sheet["C2"].value == 0.125 and sheet["C2"].number_format == "0.0%"
+    assert sheet["B3"].value is None and sheet["C3"].value is None
+    assert sheet["A3"].data_type == "s" and sheet["A3"].value == "=HYPERLINK(1)"
+
+
+def test_english_xlsx_headers(tmp_path):
+    """language="en" gives English headers."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(write_table(TABLE, tmp_path / "t.xlsx", language="en")).active
+    assert sheet["C1"].value == "Proportion"
+
+
+def test_danish_csv_uses_semicolons_decimal_comma_bom_and_defuses_formulas(tmp_path):
+    """csv-da: ';' between fields, '0,125', a byte-order mark, a formula-like text prefixed
+    with an apostrophe."""
+    path = write_table(TABLE, tmp_path / "t.csv", "csv-da")
+    raw = path.read_bytes()
+    assert raw.startswith(b"\xef\xbb\xbf")
+    text = raw.decode("utf-8-sig")
+    assert text.splitlines()[1] == "kvinde;40;0,125;"
+    assert "'=HYPERLINK(1)" in danish_csv_text(TABLE)
+
+
+def test_unknown_format_is_refused_and_nothing_written(tmp_path):
+    """An unknown format names itself and the formats; no file is left behind."""
+    with pytest.raises(DisclosureError, match=r"one of \('csv', 'csv-da', 'xlsx'\); got 'pdf'"):
+        write_table(TABLE, tmp_path / "t.pdf", "pdf")
+    assert list(tmp_path.iterdir()) == []
