@@ -327,7 +327,8 @@ def bounds_table(
     """Worst/best case of the indicator for all cases of the kommune (or the study),
     counting the missing outcomes as no or as yes (``outcome_bounds``), disclosed: the
     bounds reveal the number of missing outcomes, so they are hidden with it when it is
-    small (over all kommuner, like :func:`design_table`).
+    small (over all kommuner, like :func:`design_table`), and they bracket the overall
+    estimate, so they are hidden with it too.
 
     Columns: n_missing (cases without the outcome: not assessable, not reviewed or out of
     the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
@@ -336,10 +337,17 @@ def bounds_table(
         data = _subset(study, kommune)
         table = _bounds(data, outcome, None)[["estimate_missing_as_0", "estimate_missing_as_1"]]
         table.insert(0, "n_missing", int(data[outcome].isna().sum()))
-        return dc.disclose_counts(table, ["n_missing"], (), threshold,
-                                  hide_columns=list(table.columns[1:]))  # fmt: skip
-    every = _bounds_all(str(study.path), study.mtime, outcome, threshold)
-    return _kommune_slice(every, kommune)
+        table = dc.disclose_counts(table, ["n_missing"], (), threshold,
+                                   hide_columns=list(table.columns[1:]))  # fmt: skip
+    else:
+        table = _kommune_slice(_bounds_all(str(study.path), study.mtime, outcome, threshold),
+                               kommune)  # fmt: skip
+    hidden = _total_hidden(study, outcome, kommune, threshold)
+    if hidden and table["disclosure"].iloc[0] == "":
+        # the bounds bracket the overall estimate: hidden where it is
+        table[["estimate_missing_as_0", "estimate_missing_as_1"]] = np.nan
+        table["disclosure"] = hidden
+    return table
 
 
 def _bounds(data: pd.DataFrame, outcome: str, by: list[str] | None) -> pd.DataFrame:
@@ -404,14 +412,32 @@ def comparison_table(
     return out
 
 
+def _total_hidden(study: StudyData, outcome: str, kommune: str | None,
+                  threshold: int) -> str:  # fmt: skip
+    """The disclosure codes of the kommune's (or study's) overall estimate when disclosure
+    control hides it, else "": figures derived from that estimate are hidden with it."""
+    total = _kommune_estimates(study, outcome, kommune, [], study.confidence_level,
+                               study.interval_method, threshold)  # fmt: skip
+    if total.empty or pd.isna(total["estimate"].iloc[0]):
+        return str(total["disclosure"].iloc[0]) if not total.empty else "small"
+    return ""
+
+
 def group_test(
-    study: StudyData, outcome: str, kommune: str | None = None, group: str = "origin"
+    study: StudyData,
+    outcome: str,
+    kommune: str | None = None,
+    group: str = "origin",
+    threshold: int | None = None,
 ) -> pd.DataFrame:
     """The Rao–Scott test of equal rates across ``group`` (one row: statistic, df,
     df_denominator, p_value, groups); empty when it cannot be computed (fewer than two
-    groups, no events)."""
+    groups, no events) or when the kommune's overall estimate is hidden by disclosure
+    control (too few cases to say anything)."""
     from stikprove.estimation.comparison import rao_scott_test
 
+    if _total_hidden(study, outcome, kommune, _threshold(study, threshold)):
+        return pd.DataFrame()
     data = _subset(study, kommune)
     data = data[data[outcome].notna()]
     if data[group].nunique() < 2:
