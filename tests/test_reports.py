@@ -89,6 +89,25 @@ def test_a_suppressed_kommune_cell_cannot_be_recovered_from_other_kommuner(study
         assert group["n"].isna().sum() != 1
 
 
+def test_figures_built_on_a_hidden_estimate_are_hidden_with_it(study):
+    """Where a kommune's overall estimate is suppressed, its missing-outcome bounds, the
+    Rao-Scott test and the comparison of women and men are not shown either."""
+    data = content.load_study(study[0])
+    checked = 0
+    for kommune in data.kommuner:
+        total = content.headline_row(content.estimates_table(data, "too_ill", kommune), None,
+                                     None)  # fmt: skip
+        if pd.notna(total["estimate"]):
+            continue
+        checked += 1
+        bounds = content.bounds_table(data, "too_ill", kommune).iloc[0]
+        assert pd.isna(bounds["estimate_missing_as_0"]) and bounds["disclosure"]
+        assert content.group_test(data, "too_ill", kommune).empty
+        comparison = content.comparison_table(data, "too_ill", kommune)
+        assert comparison.empty or pd.isna(comparison["difference"].iloc[0])
+    assert checked
+
+
 def test_report_estimates_are_the_estimation_step_numbers(study):
     """A shown estimate in a report table is estimate_proportions' number for that domain."""
     from stikprove.estimation.domains import estimate_proportions

@@ -47,3 +47,16 @@ def test_unknown_format_is_refused_and_nothing_written(tmp_path):
     with pytest.raises(DisclosureError, match=r"one of \('csv', 'csv-da', 'xlsx'\); got 'pdf'"):
         write_table(TABLE, tmp_path / "t.pdf", "pdf")
     assert list(tmp_path.iterdir()) == []
+
+
+def test_html_table_writes_flags_as_words_and_suppressed_cells_as_dashes():
+    """gt_table: True/False as ja/nej (yes/no in English), a hidden cell as "–", and the
+    disclosure code as a footnote in the report language."""
+    from stikprove.reports.tables import gt_table
+
+    table = pd.DataFrame({"kommune_name": ["A", "B"], "n": pd.array([40, pd.NA], "Int64"),
+                          "flagged": [True, None], "disclosure": ["", "small"]})  # fmt: skip
+    danish = gt_table(table, "da").as_raw_html()
+    assert ">ja<" in danish and "True" not in danish and "–" in danish
+    assert "Færre end 5 sager" in danish
+    assert ">yes<" in gt_table(table, "en").as_raw_html()

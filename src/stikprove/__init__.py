@@ -304,6 +304,30 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     from stikprove.recording import (
         record_assessment as record_assessment,
     )
+    from stikprove.reports.disclosure import (
+        disclose_counts as disclose_counts,
+    )
+    from stikprove.reports.disclosure import (
+        disclose_estimates as disclose_estimates,
+    )
+    from stikprove.reports.disclosure import (
+        nchs_proportion_standard as nchs_proportion_standard,
+    )
+    from stikprove.reports.render import (
+        BatchResult as BatchResult,
+    )
+    from stikprove.reports.render import (
+        RenderedReport as RenderedReport,
+    )
+    from stikprove.reports.render import (
+        render_report as render_report,
+    )
+    from stikprove.reports.render import (
+        render_reports as render_reports,
+    )
+    from stikprove.reports.tables import (
+        write_table as write_table,
+    )
     from stikprove.sampling import (
         DrawnSample as DrawnSample,
     )

@@ -134,6 +134,21 @@ def _subset(study: StudyData, kommune: str | None) -> pd.DataFrame:
     return study.data[study.data["kommune_code"] == kommune]
 
 
+@lru_cache(maxsize=8)
+def _sample_of(path: str, mtime: float, kommune: str | None):
+    """The design object (:class:`~stikprove.estimation.StratifiedSample`) of the study, or
+    of one kommune's cases (its strata lie inside it), bound once and kept."""
+    from stikprove.estimation.stratified_sample import StratifiedSample
+
+    return StratifiedSample(_subset(_load(path, mtime), kommune), strata="stratum",
+                            population_size="population_size")  # fmt: skip
+
+
+def sample(study: StudyData, kommune: str | None = None):
+    """The study's design object (or one kommune's), e.g. ``sample(data).estimate(...)``."""
+    return _sample_of(str(study.path), study.mtime, kommune)
+
+
 def _threshold(study: StudyData, threshold: int | None) -> int:
     return dc.check_threshold(study.threshold if threshold is None else threshold)
 
@@ -214,13 +229,9 @@ def _labelled(table: pd.DataFrame, by: Sequence[str], language: str) -> pd.DataF
 # ---- estimates ----------------------------------------------------------------------------------
 
 
-def _estimate(data, outcome, by, study, confidence_level, method):
-    from stikprove.estimation.domains import estimate_proportions
-
-    return estimate_proportions(
-        data, outcome, strata="stratum", population_size="population_size",
-        by=list(by) or None, confidence_level=confidence_level, method=method,
-    )  # fmt: skip
+def _estimate(study, kommune, outcome, by, confidence_level, method):
+    return sample(study, kommune).estimate(outcome, by=list(by) or None,
+                                           confidence_level=confidence_level, method=method)
 
 
 @lru_cache(maxsize=64)
@@ -228,7 +239,7 @@ def _by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...], leve
                 method: str) -> pd.DataFrame:  # fmt: skip
     """Estimates for every kommune × ``by`` domain of the study at once (cached)."""
     study = _load(path, mtime)
-    return _estimate(study.data, outcome, ("kommune_code", *by), study, level, method)
+    return _estimate(study, None, outcome, ("kommune_code", *by), level, method)
 
 
 @lru_cache(maxsize=64)
@@ -252,7 +263,7 @@ def _kommune_estimates(
     can be recovered from the other kommuners' reports and the national totals); both are
     kept for the next report."""
     if kommune is None or "kommune_code" not in study.strata_columns:
-        table = _estimate(_subset(study, kommune), outcome, by, study, level, method)
+        table = _estimate(study, kommune, outcome, by, level, method)
         return table if threshold is None else dc.disclose_estimates(table, by, threshold)
     args = (str(study.path), study.mtime, outcome, tuple(by), level, method)
     if threshold is None:
@@ -327,32 +338,35 @@ def bounds_table(
     """Worst/best case of the indicator for all cases of the kommune (or the study),
     counting the missing outcomes as no or as yes (``outcome_bounds``), disclosed: the
     bounds reveal the number of missing outcomes, so they are hidden with it when it is
-    small (over all kommuner, like :func:`design_table`).
+    small (over all kommuner, like :func:`design_table`), and they bracket the overall
+    estimate, so they are hidden with it too.
 
     Columns: n_missing (cases without the outcome: not assessable, not reviewed or out of
     the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
     threshold = _threshold(study, threshold)
     if kommune is None or "kommune_code" not in study.strata_columns:
         data = _subset(study, kommune)
-        table = _bounds(data, outcome, None)[["estimate_missing_as_0", "estimate_missing_as_1"]]
+        table = sample(study, kommune).bounds(outcome)[["estimate_missing_as_0",
+                                                        "estimate_missing_as_1"]]  # fmt: skip
         table.insert(0, "n_missing", int(data[outcome].isna().sum()))
-        return dc.disclose_counts(table, ["n_missing"], (), threshold,
-                                  hide_columns=list(table.columns[1:]))  # fmt: skip
-    every = _bounds_all(str(study.path), study.mtime, outcome, threshold)
-    return _kommune_slice(every, kommune)
-
-
-def _bounds(data: pd.DataFrame, outcome: str, by: list[str] | None) -> pd.DataFrame:
-    from stikprove.estimation.domains import outcome_bounds
-
-    return outcome_bounds(data, outcome, strata="stratum", population_size="population_size",
-                          by=by)  # fmt: skip
+        table = dc.disclose_counts(table, ["n_missing"], (), threshold,
+                                   hide_columns=list(table.columns[1:]))  # fmt: skip
+    else:
+        table = _kommune_slice(_bounds_all(str(study.path), study.mtime, outcome, threshold),
+                               kommune)  # fmt: skip
+    hidden = _total_hidden(study, outcome, kommune, threshold)
+    if hidden and table["disclosure"].iloc[0] == "":
+        # the bounds bracket the overall estimate: hidden where it is
+        table[["estimate_missing_as_0", "estimate_missing_as_1"]] = np.nan
+        table["disclosure"] = hidden
+    return table
 
 
 @lru_cache(maxsize=16)
 def _bounds_all(path: str, mtime: float, outcome: str, threshold: int) -> pd.DataFrame:
-    data = _load(path, mtime).data
-    bounds = _bounds(data, outcome, ["kommune_code"])
+    study = _load(path, mtime)
+    data = study.data
+    bounds = sample(study).bounds(outcome, by="kommune_code")
     missing = data[outcome].isna().groupby(data["kommune_code"]).sum()
     table = pd.DataFrame({
         "kommune_code": bounds["kommune_code"].astype(str),
@@ -373,19 +387,16 @@ def comparison_table(
     groups: tuple[str, str] = ("kvinde", "mand"),
     threshold: int | None = None,
 ) -> pd.DataFrame:
-    """Difference and ratio of two groups' rates (``compare_proportions``), disclosed; an
-    empty frame when the groups are not both in the data."""
-    from stikprove.estimation.comparison import compare_proportions
-
+    """Difference and ratio of two groups' rates (``StratifiedSample.compare``), disclosed;
+    an empty frame when the groups are not both in the data."""
     data = _subset(study, kommune)
     present = set(data.loc[data[outcome].notna(), domain].astype(str))
     if not set(groups) <= present:
         return pd.DataFrame()
     try:
-        result = compare_proportions(
-            data, outcome, "stratum", "population_size", domain, groups,
-            confidence_level=study.confidence_level,
-        )  # fmt: skip
+        result = sample(study, kommune).compare(
+            outcome, by=domain, groups=groups, confidence_level=study.confidence_level
+        )
     except EstimationError:
         return pd.DataFrame()
     threshold = _threshold(study, threshold)
@@ -404,20 +415,35 @@ def comparison_table(
     return out
 
 
+def _total_hidden(study: StudyData, outcome: str, kommune: str | None,
+                  threshold: int) -> str:  # fmt: skip
+    """The disclosure codes of the kommune's (or study's) overall estimate when disclosure
+    control hides it, else "": figures derived from that estimate are hidden with it."""
+    total = _kommune_estimates(study, outcome, kommune, [], study.confidence_level,
+                               study.interval_method, threshold)  # fmt: skip
+    if total.empty or pd.isna(total["estimate"].iloc[0]):
+        return str(total["disclosure"].iloc[0]) if not total.empty else "small"
+    return ""
+
+
 def group_test(
-    study: StudyData, outcome: str, kommune: str | None = None, group: str = "origin"
+    study: StudyData,
+    outcome: str,
+    kommune: str | None = None,
+    group: str = "origin",
+    threshold: int | None = None,
 ) -> pd.DataFrame:
     """The Rao–Scott test of equal rates across ``group`` (one row: statistic, df,
     df_denominator, p_value, groups); empty when it cannot be computed (fewer than two
-    groups, no events)."""
-    from stikprove.estimation.comparison import rao_scott_test
-
+    groups, no events) or when the kommune's overall estimate is hidden by disclosure
+    control (too few cases to say anything)."""
+    if _total_hidden(study, outcome, kommune, _threshold(study, threshold)):
+        return pd.DataFrame()
     data = _subset(study, kommune)
-    data = data[data[outcome].notna()]
-    if data[group].nunique() < 2:
+    if data.loc[data[outcome].notna(), group].nunique() < 2:
         return pd.DataFrame()
     try:
-        result = rao_scott_test(data, outcome, group, "stratum", "population_size")
+        result = sample(study, kommune).rao_scott(outcome, by=group)
     except EstimationError:
         return pd.DataFrame()
     frame = result.to_frame()
@@ -468,19 +494,13 @@ def kommune_flags(
     threshold: int | None = None,
     alpha: float = 0.05,
 ) -> pd.DataFrame:
-    """Each kommune's rate against the nation (``flag_differences``, design-based, BH),
-    disclosed. Columns: kommune_code, kommune_name, n, estimate, ci_low, ci_high, se, df,
-    n_eff, p_value, p_adjusted, flagged, disclosure."""
-    from stikprove.estimation.domains import domain_linearization, estimate_proportions
-    from stikprove.estimation.multiplicity import flag_differences
-
-    data = study.data
-    estimates = estimate_proportions(
-        data, outcome, "stratum", "population_size", by=["kommune_code"],
-        confidence_level=study.confidence_level, method=study.interval_method,
-    )  # fmt: skip
-    design = domain_linearization(data, outcome, "stratum", "population_size", by=["kommune_code"])
-    flags = flag_differences(estimates, design=design, alpha=alpha)
+    """Each kommune's rate against the nation (``StratifiedSample.flag``: design-based
+    contrast, Benjamini-Hochberg), disclosed. Columns: kommune_code, kommune_name, n,
+    estimate, se, df, ci_low, ci_high, n_eff, deff, p_value, p_adjusted, flagged,
+    disclosure."""
+    flags = sample(study).flag(outcome, by="kommune_code", alpha=alpha,
+                               confidence_level=study.confidence_level,
+                               method=study.interval_method)  # fmt: skip
     wanted = ("kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",
               "p_value", "p_adjusted", "flagged")  # fmt: skip
     keep = [c for c in wanted if c in flags]
@@ -491,8 +511,7 @@ def kommune_flags(
 
 def national_rate(study: StudyData, outcome: str) -> float:
     """The whole study population's estimated rate of the indicator."""
-    table = _estimate(study.data, outcome, (), study, study.confidence_level,
-                      study.interval_method)  # fmt: skip
+    table = _estimate(study, None, outcome, (), study.confidence_level, study.interval_method)
     return float(table["estimate"].iloc[0])
 
 

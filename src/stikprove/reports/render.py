@@ -255,6 +255,7 @@ def render_notebook(
                                             progress_bar=False, cwd=str(out))  # fmt: skip
         else:
             nb = parameterize(_read(template), parameters)
+            nb.metadata["title"] = f"stikprove: {name}"  # the HTML page's <title>
             if session is None:
                 with KernelSession(cwd=out) as own:
                     timings["kernel_start"] = own.start_seconds

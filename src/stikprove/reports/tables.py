@@ -19,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from stikprove.cells import csv_safe, set_cell
@@ -141,7 +142,15 @@ def gt_table(
     from great_tables import GT, loc
 
     shown = table.drop(columns=[c for c in ("disclosure", *hide) if c in table.columns])
-    gt = GT(shown.reset_index(drop=True))
+    shown = shown.reset_index(drop=True)
+    yes, no = ("ja", "nej") if language == "da" else ("yes", "no")
+    for column in shown.columns:  # booleans (e.g. flagged) as words, missing stays missing
+        values = shown[column].dropna()
+        if len(values) and values.map(lambda v: isinstance(v, (bool, np.bool_))).all():
+            shown[column] = shown[column].map(
+                lambda v: None if v is None or v is pd.NA or v != v else (yes if v else no)
+            )
+    gt = GT(shown)
     if title:
         gt = gt.tab_header(title=title, subtitle=subtitle)
     gt = gt.cols_label(

@@ -153,6 +153,17 @@ def group_label(code: object, language: str = "da") -> str:
     return GROUP_LABELS.get(str(code), {}).get(language, str(code))
 
 
+def group_phrase(row: Mapping[str, object], language: str = "da") -> str:
+    """The group of an estimates row for a sentence: "kvinder, dansk oprindelse" / "women,
+    Danish origin" (labels keep their own capitals; missing parts are left out).
+
+    >>> group_phrase({"sex": "kvinde", "origin": "ikke_vestlig"}, "en")
+    'women, non-Western origin'
+    """
+    parts = [row.get(c) for c in ("sex", "origin")]
+    return ", ".join(group_label(p, language) for p in parts if isinstance(p, str) and p)
+
+
 def column_label(column: str, language: str = "da") -> str:
     """A column's header in the report language (the column name when it has none)."""
     return COLUMN_LABELS.get(column, {}).get(language, column)
