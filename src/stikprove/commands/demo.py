@@ -20,7 +20,6 @@ import argparse
 import shutil
 from pathlib import Path
 
-from stikprove.cells import csv_safe
 from stikprove.errors import StikproveError
 
 MARKER = ".stikprove-demo"
@@ -224,6 +223,8 @@ def _simulate_reviewing(out: Path, study_path: Path, frame_folder: str = "frame"
             answers = simulate_reviews(truth, todo["case_id"], seed, disagreement=0.25 * number)
             filled = study_path.parent / "worklists" / f"{reviewer}-filled-{attempt}.csv"
             filled.parent.mkdir(parents=True, exist_ok=True)
+            from stikprove.cells import csv_safe  # lazily: --help must not load pandas
+
             csv_safe(answers).to_csv(filled, index=False)
             result = import_entries(study, answers, reviewer, source=str(filled))
             opened += len(todo)
