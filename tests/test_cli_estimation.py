@@ -125,6 +125,9 @@ def test_simulate_reports_coverage_per_method(tmp_path):
     assert {"domain", "method", "coverage", "mean_width"} <= set(table.columns)
     assert "all" in set(table["domain"])
     assert table["coverage"].between(0, 1).all()
+    # the default method (docs/intervals.md) first, beside the others
+    assert table["method"].iloc[0] == "pooled-hypergeometric"
+    assert {"korn-graubard", "logit", "wald", "wilson"} <= set(table["method"])
 
 
 def _health_table(tmp_path: Path) -> Path:

@@ -11,6 +11,7 @@ survey.lonely.psu = "certainty") are held to the same 1e-9 relative.
 from __future__ import annotations
 
 import dataclasses
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -30,12 +31,16 @@ from stikprove.estimation.comparison import (
     mover_ratio,
     rao_scott_test,
 )
-from stikprove.estimation.domains import domain_linearization, estimate_proportions
+from stikprove.estimation.domains import domain_linearization
+from stikprove.estimation.domains import estimate_proportions as _estimate_proportions
 from stikprove.estimation.intervals import proportion_ci
 from strategies import scaled, stratified_samples
 
 FIXTURES = Path(__file__).parent / "fixtures" / "r"
 RTOL = 1e-9
+
+# R survey's Korn-Graubard, against which these tests check (the default is pooled-hypergeometric).
+estimate_proportions = partial(_estimate_proportions, method="korn-graubard")
 
 
 @pytest.fixture(scope="module")

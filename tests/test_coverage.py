@@ -36,6 +36,7 @@ def test_table_has_the_documented_columns_and_is_reproducible():
     assert tuple(table.columns) == COVERAGE_COLUMNS
     assert list(table["domain"].unique()) == ["s1", "s2", "all"]
     assert set(table.loc[table["domain"] == "all", "method"]) == {
+        "pooled-hypergeometric",
         "korn-graubard",
         "logit",
         "wald",
@@ -118,7 +119,9 @@ def test_simulation_uses_the_same_intervals_as_estimate_proportions():
     population = np.array([117.0, 509.0, 9.0, 35.0])
     sample = np.array([4.0, 40.0, 3.0, 6.0])
     counts = np.array([[0, 40, 1, 0], [1, 38, 3, 2], [0, 0, 0, 0], [4, 40, 3, 6]], dtype=float)
-    for method in ("korn-graubard", "logit", "wald", "wilson"):
+    methods = ("pooled-hypergeometric", "korn-graubard", "korn-graubard-deff1", "logit", "wald",
+               "wilson", "jeffreys")  # fmt: skip
+    for method in methods:
         estimate, low, high = _domain_intervals(counts, population, sample, 0.95, method)
         for row, x in enumerate(counts):
             data = pd.concat(
@@ -134,7 +137,7 @@ def test_simulation_uses_the_same_intervals_as_estimate_proportions():
             assert mine["ci_high"] == pytest.approx(high[row], abs=1e-9)
 
 
-@pytest.mark.parametrize("degenerate_strata", ["standard", "conservative"])
+@pytest.mark.parametrize("degenerate_strata", ["standard", "conservative", "pooled"])
 def test_one_stratum_rows_equal_the_general_domain_computation(degenerate_strata):
     """The fast path for one-stratum domains gives the intervals of _domain_intervals."""
     cases = [(117.0, 4.0), (509.0, 40.0), (9.0, 3.0), (12.0, 12.0), (60.0, 1.0)]
@@ -166,7 +169,9 @@ def test_simulation_with_conservative_variance_matches_estimate_proportions():
                           "y": [1.0] * int(x[h]) + [0.0] * int(sample[h] - x[h])})
             for h in range(len(population))
         )  # fmt: skip
-        mine = estimate_proportions(data, "y", "stratum", "N", degenerate_strata="conservative")
+        mine = estimate_proportions(
+            data, "y", "stratum", "N", method="korn-graubard", degenerate_strata="conservative"
+        )
         assert mine["ci_low"].iloc[0] == pytest.approx(low[row], abs=1e-9)
         assert mine["ci_high"].iloc[0] == pytest.approx(high[row], abs=1e-9)
 
@@ -178,7 +183,7 @@ def test_simulation_with_conservative_variance_matches_estimate_proportions():
         ({"true_rates": [0.1, 1.2]}, r"true_rates must be in \[0, 1\], got 1.2"),
         ({"true_rates": [0.1]}, r"true_rates must give the same strata"),
         ({"population_sizes": [117.5, 509]}, r"whole numbers >= 1, got 117.5"),
-        ({"methods": ("beta",)}, r"'hypergeometric'; got 'beta'"),
+        ({"methods": ("beta",)}, r"'hypergeometric', 'pooled-hypergeometric'; got 'beta'"),
         ({"domains": {"x": ["s9"]}}, r"domain 'x' lists stratum 's9'"),
         ({"replications": 0}, r"replications must be >= 1"),
         ({"confidence_level": 1.5}, r"confidence_level"),

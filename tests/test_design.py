@@ -748,3 +748,16 @@ def test_one_stratum_half_widths_by_hand():
     low, high = proportion_ci(41, 82, 0.95, method="clopper-pearson")
     assert kg.strata["expected_half_width"].iloc[0] == pytest.approx((high - low) / 2, rel=1e-9)
     assert kg.domains["expected_half_width"].tolist() == pytest.approx([(high - low) / 2] * 2)
+
+
+def test_default_method_is_planned_as_its_one_stratum_interval():
+    """pooled-hypergeometric (the default, docs/intervals.md) is the exact hypergeometric interval
+    inside one stratum, and the design plans it so: the same table as method hypergeometric."""
+    default = _one_stratum_design("pooled-hypergeometric")
+    exact = _one_stratum_design("hypergeometric")
+    pd.testing.assert_frame_equal(default.strata, exact.strata)
+    pd.testing.assert_frame_equal(default.domains, exact.domains)
+    kg = _one_stratum_design("korn-graubard")
+    assert not np.allclose(
+        default.strata["expected_half_width"], kg.strata["expected_half_width"]
+    )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -13,12 +14,18 @@ from hypothesis import strategies as st
 from stikprove.errors import EstimationError
 from stikprove.estimation import (
     ESTIMATE_COLUMNS,
-    estimate_categories,
-    estimate_proportions,
-    outcome_bounds,
     proportion_ci,
 )
+from stikprove.estimation import estimate_categories as _estimate_categories
+from stikprove.estimation import estimate_proportions as _estimate_proportions
+from stikprove.estimation import outcome_bounds as _outcome_bounds
 from strategies import scaled, stratified_samples
+
+# These tests check R survey's Korn-Graubard (and the other named methods); the default
+# method, pooled-hypergeometric, has its own tests in tests/test_interval_study.py.
+estimate_proportions = partial(_estimate_proportions, method="korn-graubard")
+estimate_categories = partial(_estimate_categories, method="korn-graubard")
+outcome_bounds = partial(_outcome_bounds, method="korn-graubard")
 
 R_DIR = Path(__file__).parent / "fixtures" / "r"
 DESIGN_METHODS = ["wald", "logit", "korn-graubard", "wilson"]
@@ -417,8 +424,9 @@ def test_confidence_level_outside_unit_interval_is_refused(level):
 
 
 def test_unknown_method_lists_the_methods():
-    """The message lists every method, 'hypergeometric' included."""
-    with pytest.raises(EstimationError, match=r"'korn-graubard'.*'hypergeometric'; got 'beta'"):
+    """The message lists every method, 'hypergeometric' and the default included."""
+    known = r"'korn-graubard'.*'hypergeometric', 'pooled-hypergeometric'; got 'beta'"
+    with pytest.raises(EstimationError, match=known):
         estimate_proportions(_good(), "y", "stratum", "N", method="beta")
 
 

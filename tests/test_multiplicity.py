@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from fractions import Fraction
+from functools import partial
 from math import comb
 from pathlib import Path
 
@@ -14,7 +15,8 @@ from hypothesis import strategies as st
 from statsmodels.stats.multitest import multipletests
 
 from stikprove.errors import EstimationError
-from stikprove.estimation.domains import domain_linearization, estimate_proportions
+from stikprove.estimation.domains import domain_linearization
+from stikprove.estimation.domains import estimate_proportions as _estimate_proportions
 from stikprove.estimation.multiplicity import flag_differences, funnel_limits
 from strategies import scaled
 
@@ -30,6 +32,9 @@ BH_P = [0.0001, 0.0004, 0.0019, 0.0095, 0.0201, 0.0278, 0.0298, 0.0344, 0.0459,
 BH_R = [0.0015, 0.0030, 0.0095, 0.035625, 0.0603, 0.0638571428571429, 0.0638571428571429,
         0.0645, 0.0765, 0.486, 0.5811818181818181, 0.7148749999999999, 0.7532307692307693,
         0.8132142857142857, 1.0]  # fmt: skip
+
+# R survey's Korn-Graubard, against which these tests check (the default is pooled-hypergeometric).
+estimate_proportions = partial(_estimate_proportions, method="korn-graubard")
 
 
 def frame_with_p_values(p: list[float]) -> pd.DataFrame:

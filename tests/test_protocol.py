@@ -83,7 +83,7 @@ def test_defaults_and_relative_paths(tmp_path):
     p = load_protocol(write(tmp_path, MINIMAL))
     assert p.frame_path == (tmp_path / "data" / "frame.csv").resolve()
     assert p.confidence_level == 0.95
-    assert p.interval_method == "korn-graubard"
+    assert p.interval_method == "pooled-hypergeometric"  # the default chosen in docs/intervals.md
     assert p.disclosure_threshold == 5
     assert p.coordination == "independent"
     assert p.allocation == "proportional"

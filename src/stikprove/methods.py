@@ -12,6 +12,7 @@ import warnings
 
 __all__ = [
     "ALLOCATION_METHODS",
+    "DEFAULT_DOMAIN_INTERVAL_METHOD",
     "DEPRECATED_METHOD_NAMES",
     "DESIGN_INTERVAL_METHODS",
     "DOMAIN_INTERVAL_METHODS",
@@ -43,19 +44,39 @@ PROPORTION_INTERVAL_METHODS = (
 )
 """Interval methods for plain counts (:func:`stikprove.proportion_ci`)."""
 
-DESIGN_INTERVAL_METHODS = ("wald", "logit", "korn-graubard", "wilson")
+DESIGN_INTERVAL_METHODS = (
+    "wald",
+    "logit",
+    "korn-graubard",
+    "wilson",
+    "korn-graubard-deff1",
+    "jeffreys",
+)
 """Design-based interval methods from (estimate, se, df, n) (:func:`stikprove.design_ci`)."""
 
-DOMAIN_INTERVAL_METHODS = (*DESIGN_INTERVAL_METHODS, "hypergeometric")
-"""Interval methods for a domain estimate: the design-based ones and the exact hypergeometric
-interval for a domain inside one stratum (the same name and interval as in proportion_ci)."""
+DEFAULT_DOMAIN_INTERVAL_METHOD = "pooled-hypergeometric"
+"""The default interval of a domain estimate, chosen by the simulation study of
+docs/intervals.md: the exact hypergeometric interval for a domain inside one stratum,
+Korn–Graubard on the ``pooled`` variance for a domain across strata."""
+
+DOMAIN_INTERVAL_METHODS = (
+    DEFAULT_DOMAIN_INTERVAL_METHOD,
+    *DESIGN_INTERVAL_METHODS,
+    "hypergeometric",
+)
+"""Interval methods for a domain estimate: the default, the design-based ones and the exact
+hypergeometric interval for a domain inside one stratum (the same name and interval as in
+proportion_ci)."""
 
 DEPRECATED_METHOD_NAMES = {"exact": "hypergeometric"}
 """Old method names still accepted, with a DeprecationWarning (scipy's ``exact`` is
 Clopper–Pearson, so the hypergeometric interval is no longer called ``exact``)."""
 
 PLANNING_METHOD_OF = {
+    DEFAULT_DOMAIN_INTERVAL_METHOD: "hypergeometric",
     "korn-graubard": "clopper-pearson",
+    "korn-graubard-deff1": "clopper-pearson",
+    "jeffreys": "wilson",
     "hypergeometric": "hypergeometric",
     "exact": "hypergeometric",
     "wilson": "wilson",
@@ -65,7 +86,9 @@ PLANNING_METHOD_OF = {
 """The sample-size method that plans each domain interval method of a protocol.
 
 In a stratum (an SRSWOR, design effect 1) Korn–Graubard is Clopper–Pearson at the effective
-sample size; the logit interval has no simple half-width and is planned with Wald's.
+sample size; the default (``pooled-hypergeometric``) is the exact hypergeometric interval for a
+domain inside one stratum, and is planned with it; the design-based Jeffreys interval is about
+as wide as Wilson's; the logit interval has no simple half-width and is planned with Wald's.
 """
 
 

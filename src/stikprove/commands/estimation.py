@@ -18,8 +18,9 @@ if TYPE_CHECKING:
     import pandas as pd
 
 METHODS_HELP = (
-    "interval method: korn-graubard (default; NCHS), logit, wald, wilson, hypergeometric "
-    "(exact, a domain inside one stratum)"
+    "interval method: pooled-hypergeometric (default; chosen by simulation, "
+    "docs/intervals.md), korn-graubard (as R survey), korn-graubard-deff1, logit, wald, "
+    "wilson, jeffreys, hypergeometric (exact)"
 )
 
 
@@ -77,7 +78,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _source_arg(p)
     p.add_argument("--outcome", required=True, help="0/1 indicator column, e.g. too_ill")
     p.add_argument("--by", default=None, help="domain columns, comma-separated (default: all)")
-    p.add_argument("--method", default="korn-graubard", help=METHODS_HELP)
+    p.add_argument("--method", default="pooled-hypergeometric", help=METHODS_HELP)
     p.add_argument(
         "--bounds",
         action="store_true",
@@ -101,10 +102,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument(
         "--degenerate-strata",
-        choices=("standard", "conservative"),
-        default="standard",
-        help="variance of sampled strata whose cases all agree: 'standard' (as R survey, "
-        "default) or 'conservative' (adds a term; see docs/estimation.md)",
+        choices=("standard", "conservative", "pooled"),
+        default=None,
+        help="variance of sampled strata whose cases all agree: 'standard' (as R survey), "
+        "'conservative' or 'pooled' (add a term; see docs/estimation.md); default: 'pooled' "
+        "for --method pooled-hypergeometric, else 'standard'",
     )
     _design_args(p)
     _output_args(p)
@@ -168,7 +170,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Simulate the protocol's design on its frame (stratum sizes and "
         "allocation as 'stikprove design' gives them, true rates = the anticipated rates) "
         "and report each method's empirical coverage and mean width per stratum, kommune "
-        "and the whole study population.",
+        "and the whole study population: the default pooled-hypergeometric (docs/intervals.md) "
+        "first, then korn-graubard (as R survey), logit, wald, wilson and hypergeometric.",
     )
     p.add_argument("protocol", metavar="PROTOCOL", type=Path, help="the study protocol (TOML)")
     p.add_argument("--replications", type=int, default=2000, metavar="N",

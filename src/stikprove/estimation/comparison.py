@@ -604,11 +604,12 @@ def _rao_scott(
         )
     _check_degenerate(degenerate_strata)
     lin = _domain_linearization(data, outcome, strata, population_size, by=group)  # validates
-    if degenerate_strata == "conservative":
+    if degenerate_strata != "standard":
         lonely = _lonely_strata(lin, data, strata)
         where = f"; single-case strata here: {', '.join(lonely[:5])}" if lonely else ""
         raise EstimationError(
-            "rao_scott_test has no 'conservative' variant: degenerate_strata must be 'standard' "
+            f"rao_scott_test has no {degenerate_strata!r} variant: degenerate_strata must be "
+            "'standard' "
             "(R's variance; a sampled stratum with a single case contributes 0, as R's "
             f"survey.lonely.psu = 'certainty'); to be cautious instead, collapse single-case "
             f"strata with similar strata{where}"

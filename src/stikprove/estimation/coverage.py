@@ -46,7 +46,7 @@ from stikprove.estimation.design_intervals import (
 from stikprove.estimation.domains import _check_degenerate
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
-from stikprove.methods import DOMAIN_INTERVAL_METHODS
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, DOMAIN_INTERVAL_METHODS
 from stikprove.variance import (
     binary_element_variance,
     negligible_to_zero,
@@ -190,6 +190,8 @@ def _domain_quantities(
         shrunk = (counts + 0.5) / (small_n + 1.0)
         s2 = np.where(blind, shrunk * (1 - shrunk), s2)
         variance = stratified_variance(big_n, small_n, s2, share)
+    elif degenerate_strata == "pooled":
+        variance = r_variance + _pooled_excess(counts, big_n, small_n, sampled, share)
     census_pop = (big_n * census) @ member
     sampled_pop = (big_n * sampled) @ member
     kish_den = (big_n**2 / small_n * sampled) @ member
@@ -221,6 +223,26 @@ def _domain_quantities(
     }
 
 
+def _pooled_excess(counts, big_n, small_n, sampled, share) -> np.ndarray:
+    """What ``degenerate_strata="pooled"`` adds to R's variance of union-of-strata domains, (k, D).
+
+    A sampled stratum whose cases all agree (or with one case) shows no variance; it gets the
+    element variance c_h·p̂_d(1 - p̂_d), c_h = n_h/(n_h - 1) (1 for n_h = 1): the domain's
+    rate in place of its own (see :mod:`stikprove.estimation.domains`). Through the one
+    stratified variance (:func:`stikprove.variance.stratified_variance`).
+    """
+    estimate = (counts / small_n) @ share
+    blind = ((counts <= 0) | (counts >= small_n) | (small_n < 2)) & sampled
+    c = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 1.0)
+    unit = stratified_variance(big_n, small_n, np.where(blind, c, 0.0), share)
+    return estimate * (1 - estimate) * unit
+
+
+def _form(method: str) -> str:
+    """The design_ci form of a method: the default is Korn–Graubard beyond one stratum."""
+    return "korn-graubard" if method == DEFAULT_DOMAIN_INTERVAL_METHOD else method
+
+
 def _intervals(quantities: dict[str, np.ndarray], level: float, method: str):
     """domain_interval on the (k, D) quantities, flattened; returns (low, high) as (k, D)."""
     shape = np.broadcast_shapes(*(v.shape for v in quantities.values()))
@@ -248,18 +270,24 @@ def _domain_intervals(
     small_n: np.ndarray,
     level: float,
     method: str,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Estimates and intervals for one domain made of the given strata; counts is (k, H_d)."""
+    """Estimates and intervals for one domain made of the given strata; counts is (k, H_d).
+
+    As :func:`~stikprove.estimation.estimate_proportions` computes them for such a domain
+    (``degenerate_strata`` None: the method's own variance).
+    """
     counts = np.asarray(counts, dtype=float)
-    if method == "hypergeometric":
+    one_stratum_exact = method == DEFAULT_DOMAIN_INTERVAL_METHOD and len(big_n) == 1
+    if method == "hypergeometric" or one_stratum_exact:
         if len(big_n) != 1:
             raise AssertionError("exact is only simulated for one-stratum domains")
         low, high = _exact_intervals(counts[:, 0], small_n[0], big_n[0], level)
         return counts[:, 0] / small_n[0], low, high
     member = np.ones((len(big_n), 1))
-    quantities = _domain_quantities(counts, big_n, small_n, member, degenerate_strata)
-    low, high = _intervals(quantities, level, method)
+    variance = _check_degenerate(degenerate_strata, method)
+    quantities = _domain_quantities(counts, big_n, small_n, member, variance)
+    low, high = _intervals(quantities, level, _form(method))
     return quantities["estimate"][:, 0], low[:, 0], high[:, 0]
 
 
@@ -300,12 +328,14 @@ def simulate_coverage(
     sample_sizes: Sequence[int] | Mapping[str, int],
     true_rates: Sequence[float] | Mapping[str, float],
     domains: Mapping[str, Sequence[str]] | None = None,
-    methods: Sequence[str] = ("korn-graubard", "logit", "wald", "wilson", "hypergeometric"),
+    methods: Sequence[str] = (
+        DEFAULT_DOMAIN_INTERVAL_METHOD, "korn-graubard", "logit", "wald", "wilson", "hypergeometric"
+    ),
     confidence_level: float = 0.95,
     replications: int = 2000,
     seed: int | np.random.Generator | None = None,
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """Simulated coverage and mean width of each interval method for each domain.
 
@@ -318,8 +348,10 @@ def simulate_coverage(
     domains
         Mapping domain name -> its strata. Default: every stratum on its own, plus ``all``.
     methods
-        Any of ``korn-graubard``, ``logit``, ``wald``, ``wilson`` and ``hypergeometric``
-        (``exact`` is its deprecated name), which is reported only for domains of one stratum.
+        Any of ``pooled-hypergeometric`` (the default of estimate_proportions),
+        ``korn-graubard``, ``korn-graubard-deff1``, ``logit``, ``wald``, ``wilson``,
+        ``jeffreys`` and ``hypergeometric`` (``exact`` is its deprecated name), which is
+        reported only for domains of one stratum.
     confidence_level
         In (0, 1).
     replications
@@ -327,7 +359,8 @@ def simulate_coverage(
     seed
         An int or a ``numpy.random.Generator``; the same seed gives the same table.
     degenerate_strata
-        ``"standard"`` (default) or ``"conservative"``: the variance of
+        None (default: each method's own, ``pooled`` for ``pooled-hypergeometric`` and ``standard``
+        for the others), ``"standard"``, ``"conservative"`` or ``"pooled"``: the variance of
         :func:`~stikprove.estimation.estimate_proportions` with the same option, so the
         simulation tells you what the estimates you will report do.
 
@@ -352,11 +385,12 @@ def simulate_coverage(
     """
     strata, big_n, small_n, rates = _check_design(population_sizes, sample_sizes, true_rates)
     level = check_confidence_level(confidence_level)
-    _check_degenerate(degenerate_strata)
     methods = [methods] if isinstance(methods, str) else list(methods)
     if not methods:
         raise EstimationError("methods must name at least one method, got none")
-    methods = [check_design_method(method, extra=("hypergeometric",)) for method in methods]
+    extra = ("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD)
+    methods = [check_design_method(method, extra=extra) for method in methods]
+    variance_of = {m: _check_degenerate(degenerate_strata, m) for m in methods}
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
         raise EstimationError(f"replications must be a whole number >= 1, got {replications!r}")
     if replications < 1:
@@ -395,9 +429,12 @@ def simulate_coverage(
             frequency += np.bincount(keys.ravel(), minlength=offsets[-1])
         for start in range(0, k if multi else 0, rows_per_block):
             counts = draws[start : start + rows_per_block].astype(float)
-            quantities = _domain_quantities(counts, big_n, small_n, member, degenerate_strata)
+            quantities = {
+                v: _domain_quantities(counts, big_n, small_n, member, v)
+                for v in {variance_of[m] for m in design_methods}
+            }
             for method in design_methods:
-                low, high = _intervals(quantities, level, method)
+                low, high = _intervals(quantities[variance_of[method]], level, _form(method))
                 totals[method][0] += (truth_multi < low - tolerance).sum(axis=0)
                 totals[method][1] += (truth_multi > high + tolerance).sum(axis=0)
                 totals[method][2] += (high - low).sum(axis=0)
@@ -411,12 +448,12 @@ def simulate_coverage(
         position, x = position[seen], x[seen].astype(float)
         weight = frequency[seen] / replications
         h = single[position]
-        quantities = _stratum_quantities(x, big_n[h], small_n[h], degenerate_strata)
         truth = events[h] / big_n[h]
         for method in methods:
-            if method == "hypergeometric":
+            if method in ("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD):
                 low, high = _exact_intervals(x, small_n[h], big_n[h], level)
             else:
+                quantities = _stratum_quantities(x, big_n[h], small_n[h], variance_of[method])
                 low, high = _intervals(quantities, level, method)
             by_stratum[method] = np.stack(
                 [

@@ -24,6 +24,14 @@ results can be checked against it:
 ``wilson``
     The Wilson score interval on the effective sample size p(1-p)/se² with the t(df) quantile in
     place of z (Kott & Carr 1997; Dean & Pagano 2015). Not in R's survey package.
+``korn-graubard-deff1``
+    Korn–Graubard with the design effect floored at 1: the effective sample size p(1-p)/se² is
+    cut at n before the t-ratio adjustment, as the NCHS data presentation standard for
+    proportions prescribes (Parker et al. 2017; SAS SURVEYFREQ's ``TRUNCATEDESIGNEFFECT``).
+``jeffreys``
+    The design-adjusted Jeffreys interval (Franco et al. 2019; Dean & Pagano 2015): the
+    equal-tailed Beta(x* + 1/2, n* - x* + 1/2) quantiles at the Korn–Graubard effective sample
+    size n* (with its t-ratio) and x* = p·n*.
 
 The edges, where R returns NaN or a zero-width interval (written by hand, the rule is ours):
 
@@ -38,6 +46,13 @@ The edges, where R returns NaN or a zero-width interval (written by hand, the ru
 
 References
 ----------
+Franco, C., Little, R. J. A., Louis, T. A. & Slud, E. V. (2019). Comparative study of confidence
+intervals for proportions in complex sample surveys. Journal of Survey Statistics and
+Methodology 7, 334-364.
+
+Parker, J. D., Talih, M., Malec, D. J. et al. (2017). National Center for Health Statistics data
+presentation standards for proportions. Vital and Health Statistics 2(175).
+
 Dean, N. & Pagano, M. (2015). Evaluating confidence interval methods for binomial proportions in
 clustered surveys. Journal of Survey Statistics and Methodology 3, 484-503.
 
@@ -100,6 +115,24 @@ def _korn_graubard(p, se, df, n, alpha):
     return clopper_pearson_real(p, n_eff * ratio**2, alpha)
 
 
+def _korn_graubard_deff1(p, se, df, n, alpha):
+    """Korn–Graubard with n_eff = min(p(1-p)/se², n): design effect floored at 1 (NCHS 2017)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = np.minimum(p * (1 - p) / se**2, n)
+        ratio = _t(alpha, np.maximum(n - 1, 1.0)) / _t(alpha, df)
+    return clopper_pearson_real(p, n_eff * ratio**2, alpha)
+
+
+def _jeffreys(p, se, df, n, alpha):
+    """Beta(x* + 1/2, n* - x* + 1/2) quantiles at the Korn–Graubard n* (Franco et al. 2019)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = p * (1 - p) / se**2 * (_t(alpha, np.maximum(n - 1, 1.0)) / _t(alpha, df)) ** 2
+        x = p * n_eff
+        low = special.betaincinv(x + 0.5, n_eff - x + 0.5, alpha / 2)
+        high = special.betaincinv(x + 0.5, n_eff - x + 0.5, 1 - alpha / 2)
+    return low, high
+
+
 def _wilson(p, se, df, n, alpha):
     """Wilson score interval on n_eff = p(1-p)/se² with the t(df) quantile (Kott & Carr 1997)."""
     with np.errstate(divide="ignore", invalid="ignore"):
@@ -113,7 +146,11 @@ def _wilson(p, se, df, n, alpha):
 
 
 DESIGN_METHODS: dict[str, Callable[..., tuple[np.ndarray, np.ndarray]]] = dict(
-    zip(DESIGN_INTERVAL_METHODS, (_wald, _logit, _korn_graubard, _wilson), strict=True)
+    zip(
+        DESIGN_INTERVAL_METHODS,
+        (_wald, _logit, _korn_graubard, _wilson, _korn_graubard_deff1, _jeffreys),
+        strict=True,
+    )
 )
 """Design-based interval methods: name -> function(p, se, df, n, alpha) -> (low, high)."""
 

@@ -39,8 +39,14 @@ boundary, p̃ = (x_hd + 1/2)/(n_hd + 1). Simulation evidence (tests/test_coverag
 replications): with strata N = 117, 509, 9, 35, n = 4, 40, 3, 6 and rates .03, .97, .34, .06
 (a stratum with 76 % of the weight that usually shows 40 of 40 events), the national
 Korn–Graubard interval covered 79 % for a nominal 95 % with the standard variance and ≥ 95 %
-with the conservative one. Where R's variance is 0 the edge rule above applies under either
-choice.
+with the conservative one. ``degenerate_strata="pooled"`` borrows the domain's rate instead: a
+sampled cell (h, d) whose stratum has one case, or whose cases in the domain all agree, gets
+the larger of R's term and (N̂_hd/N̂_d)² (1 - f_h) c p̂_d(1 - p̂_d)/n_hd, c = n_hd/(n_hd - 1)
+(1 for one case). It is the variance of the default method ``pooled-hypergeometric`` (exact
+hypergeometric interval for a domain inside one stratum, Korn–Graubard on this variance
+otherwise), chosen by the simulation study of docs/intervals.md
+(:mod:`stikprove.estimation.interval_study`). Where R's variance is 0 the edge rule above
+applies under every choice.
 
 :func:`domain_linearization` exposes the linearized (influence) values themselves, so that
 covariances between domain estimates (:mod:`stikprove.estimation.comparison`,
@@ -72,7 +78,7 @@ from stikprove.estimation.design_intervals import (
 )
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
-from stikprove.methods import DOMAIN_INTERVAL_METHODS
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, DOMAIN_INTERVAL_METHODS
 from stikprove.variance import element_variance, negligible_to_zero, stratum_mean_variance
 
 __all__ = [
@@ -90,12 +96,22 @@ ESTIMATE_COLUMNS = ("n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "
 
 DOMAIN_METHODS = DOMAIN_INTERVAL_METHODS
 
-DEGENERATE_STRATA = ("standard", "conservative")
+DEFAULT_METHOD = DEFAULT_DOMAIN_INTERVAL_METHOD
+"""The default interval method, chosen by the simulation study of docs/intervals.md."""
+
+_NOT_FROM_SE = ("hypergeometric", DEFAULT_METHOD)
+"""Domain methods beyond design_ci's: they need more than (estimate, se, df, n)."""
+
+DEGENERATE_STRATA = ("standard", "conservative", "pooled")
 """Variance choices for sampled strata without variance information (see the module docstring):
-``standard`` (R's stratified linearization variance, the default) or ``conservative``."""
+``standard`` (R's stratified linearization variance), ``conservative`` or ``pooled``."""
 
 
-def _check_degenerate(value: str) -> str:
+def _check_degenerate(value: str | None, method: str = "korn-graubard") -> str:
+    """The variance choice: ``value``, or when None the method's own (``pooled`` for
+    ``pooled-hypergeometric``, else ``standard``)."""
+    if value is None:
+        return "pooled" if method == DEFAULT_METHOD else "standard"
     if value not in DEGENERATE_STRATA:
         raise EstimationError(
             f"degenerate_strata must be one of {DEGENERATE_STRATA!r}; got {value!r}"
@@ -323,6 +339,19 @@ def _summarise(design: _Design, degenerate_strata: str = "standard") -> dict[str
         variance = r_variance + np.bincount(
             cell_d, weights=np.where(blind, floor, 0.0), minlength=n_domains
         )
+    elif degenerate_strata == "pooled":
+        # A sampled cell whose domain cases all agree (or a stratum with one case) borrows the
+        # domain's rate: its term is at least that of a stratified mean with the element
+        # variance c·p̂_d(1 - p̂_d), c = n/(n - 1) (1 for one case).
+        y_cell = np.bincount(cell_index, weights=y)
+        blind = ((nh < 2) | (y_cell == 0) | (y_cell == n_hd)) & ~census_h[cell_h]
+        share = w[cell_h] * n_hd / weight_d[cell_d]
+        c = np.where(n_hd > 1, n_hd / np.maximum(n_hd - 1, 1), 1.0)
+        # (1 − n_h/N_h) S²/n_hd: the stratum's fpc, the cell's cases
+        unit = stratum_mean_variance(big_n[cell_h], nh, c) * nh / n_hd
+        pooled = share**2 * unit * p[cell_d] * (1 - p[cell_d])
+        excess = np.where(blind, np.maximum(pooled - contribution, 0.0), 0.0)
+        variance = r_variance + np.bincount(cell_d, weights=excess, minlength=n_domains)
     strata_d = np.bincount(cell_d, minlength=n_domains).astype(float)
 
     sampled_i = ~census_h[h]
@@ -368,6 +397,17 @@ def _summarise(design: _Design, degenerate_strata: str = "standard") -> dict[str
     }
 
 
+def _exact_bounds(
+    summary: dict[str, np.ndarray], mask: np.ndarray, alpha: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """The hypergeometric interval of the domains in ``mask`` (each inside one stratum): x of
+    n drawn from the domain's population there, or its largest possible size n_d + N_h - n_h
+    when the domain cuts the stratum."""
+    n = summary["n"][mask]
+    big = summary["sampled_population"][mask] + n - summary["sampled_n"][mask]
+    return hypergeometric_interval(np.round(summary["x"][mask]), n, big, alpha)
+
+
 def _table(
     design: _Design, summary: dict[str, np.ndarray], confidence_level: float, method: str
 ) -> pd.DataFrame:
@@ -380,10 +420,9 @@ def _table(
             raise EstimationError(
                 "method 'hypergeometric' needs every domain inside one stratum; domain "
                 f"{example or '(whole population)'} spans {int(summary['strata'][spread[0]])} "
-                f"strata ({spread.size} such domain(s)); use 'korn-graubard' instead"
+                f"strata ({spread.size} such domain(s)); use 'pooled-hypergeometric' instead"
             )
-        big = summary["sampled_population"] + summary["n"] - summary["sampled_n"]
-        low, high = hypergeometric_interval(np.round(summary["x"]), n, big, alpha)
+        low, high = _exact_bounds(summary, np.ones(len(p), bool), alpha)
     else:
         low, high = domain_interval(
             p,
@@ -391,7 +430,7 @@ def _table(
             summary["df"],
             n,
             confidence_level,
-            method,
+            "korn-graubard" if method == DEFAULT_METHOD else method,
             census_share=summary["census_share"],
             census_estimate=summary["census_estimate"],
             sampled_estimate=summary["sampled_estimate"],
@@ -402,6 +441,10 @@ def _table(
             sampled_population=summary["sampled_population"],
             no_variance=summary["r_variance"] == 0,  # negligible_to_zero made it exact
         )
+        low, high = np.array(low, dtype=float), np.array(high, dtype=float)
+        if method == DEFAULT_METHOD:
+            one = summary["strata"] == 1
+            low[one], high[one] = _exact_bounds(summary, one, alpha)
     with np.errstate(divide="ignore", invalid="ignore"):
         n_eff = p * (1 - p) / se**2
     defined = np.isfinite(n_eff) & (n_eff > 0)
@@ -425,9 +468,9 @@ def estimate_proportions(
     population_size: str,
     by: str | Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "korn-graubard",
+    method: str = DEFAULT_METHOD,
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """Estimated proportion per domain with its standard error and confidence interval.
 
@@ -448,20 +491,25 @@ def estimate_proportions(
     confidence_level
         In (0, 1).
     method
-        ``korn-graubard`` (default; R svyciprop ``method="beta"``), ``logit`` (``"logit"``),
-        ``wald`` (``"mean"``), ``wilson`` (design-adjusted via n_eff), or ``hypergeometric``
-        (the exact interval, only for domains inside one stratum; ``exact`` is its deprecated
-        name; for a domain covering part of a
-        stratum the domain's population is unknown, and the largest possible one,
+        ``pooled-hypergeometric`` (default, chosen by the simulation study of
+        docs/intervals.md): the ``hypergeometric`` interval for a domain inside one stratum,
+        else ``korn-graubard`` on the ``pooled`` variance. ``korn-graubard`` (R svyciprop
+        ``method="beta"``), ``korn-graubard-deff1`` (design effect floored at 1, NCHS),
+        ``logit`` (``"logit"``), ``wald`` (``"mean"``), ``wilson`` and ``jeffreys``
+        (design-adjusted via n_eff), or ``hypergeometric`` (the exact interval, only for
+        domains inside one stratum; ``exact`` is its deprecated name; for a domain covering
+        part of a stratum the domain's population is unknown, and the largest possible one,
         n_d + N_h - n_h, is used: conservative).
     degenerate_strata
-        ``"standard"`` (default): R's stratified linearization variance for every domain, so
-        every domain with 0 < p̂ < 1 and se > 0 agrees with R's svyciprop. ``"conservative"``:
-        a sampled stratum with one case, or wholly in the domain with all its cases agreeing,
-        adds the stratified-mean variance term at p̃ = (x + 1/2)/(n + 1). Choose it when one
-        such stratum carries much of a domain's weight: in the simulation of the module
-        docstring the standard Korn–Graubard interval covered 79 % (nominal 95 %), the
-        conservative one ≥ 95 %.
+        None (default): ``"pooled"`` for ``pooled-hypergeometric``, ``"standard"`` for every other
+        method. ``"standard"``: R's stratified linearization variance for every domain, so
+        every domain with 0 < p̂ < 1 and se > 0 agrees with R's svyciprop.
+        ``"conservative"``: a sampled stratum with one case, or wholly in the domain with all
+        its cases agreeing, adds the stratified-mean variance term at p̃ = (x + 1/2)/(n + 1).
+        ``"pooled"``: a sampled cell (stratum × domain) with one case in its stratum or all
+        its domain cases agreeing gets at least the stratified-mean term at the domain's
+        rate (module docstring). In the simulation of the module docstring the standard
+        Korn–Graubard interval covered 79 % (nominal 95 %), the other two ≥ 95 %.
 
     Returns
     -------
@@ -508,16 +556,16 @@ def _estimate_proportions(
     population_size: str,
     by: str | Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "korn-graubard",
+    method: str = DEFAULT_METHOD,
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """The computation behind :func:`estimate_proportions` (arguments checked by the caller)."""
-    method = check_design_method(method, extra=("hypergeometric",))
+    method = check_design_method(method, extra=_NOT_FROM_SE)
     level = check_confidence_level(confidence_level)
-    _check_degenerate(degenerate_strata)
+    variance = _check_degenerate(degenerate_strata, method)
     design = _design(data, outcome, strata, population_size, by)
-    return _table(design, _summarise(design, degenerate_strata), level, method)
+    return _table(design, _summarise(design, variance), level, method)
 
 
 def _sample(data: pd.DataFrame, strata: str | Sequence[str], population_size: str):
@@ -752,9 +800,9 @@ def outcome_bounds(
     population_size: str,
     by: str | Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "korn-graubard",
+    method: str = DEFAULT_METHOD,
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """Worst- and best-case estimates per domain when missing outcomes are not at random.
 
@@ -788,12 +836,12 @@ def _outcome_bounds(
     population_size: str,
     by: str | Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "korn-graubard",
+    method: str = DEFAULT_METHOD,
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """The computation behind :func:`outcome_bounds` (arguments checked by the caller)."""
-    method = check_design_method(method, extra=("hypergeometric",))
+    method = check_design_method(method, extra=_NOT_FROM_SE)
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     strata_cols, by_cols = _validate(data, outcome, strata, population_size, by)
@@ -841,11 +889,11 @@ def estimate_categories(
     population_size: str,
     by: str | Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "korn-graubard",
+    method: str = DEFAULT_METHOD,
     categories: Sequence[object] | None = None,
     missing_values: Sequence[object] = (),
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """The proportion of every category of ``variable``, per domain, in one long tidy frame.
 
@@ -884,14 +932,14 @@ def _estimate_categories(
     population_size: str,
     by: str | Sequence[str] | None = None,
     confidence_level: float = 0.95,
-    method: str = "korn-graubard",
+    method: str = DEFAULT_METHOD,
     categories: Sequence[object] | None = None,
     missing_values: Sequence[object] = (),
     *,
-    degenerate_strata: str = "standard",
+    degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """The computation behind :func:`estimate_categories` (arguments checked by the caller)."""
-    method = check_design_method(method, extra=("hypergeometric",))
+    method = check_design_method(method, extra=_NOT_FROM_SE)
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     strata_cols, by_cols = _validate(data, variable, strata, population_size, by)

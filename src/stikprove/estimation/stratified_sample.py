@@ -168,9 +168,9 @@ class StratifiedSample:
         outcome: str,
         by: str | Sequence[str] | None = None,
         confidence_level: float = 0.95,
-        method: str = "korn-graubard",
+        method: str = domains.DEFAULT_METHOD,
         *,
-        degenerate_strata: str = "standard",
+        degenerate_strata: str | None = None,
     ) -> pd.DataFrame:
         """Proportion of ``outcome`` per domain of ``by``, with se, df and interval: the table
         of :func:`~stikprove.estimation.estimate_proportions` (its docstring lists the
@@ -185,11 +185,11 @@ class StratifiedSample:
         variable: str,
         by: str | Sequence[str] | None = None,
         confidence_level: float = 0.95,
-        method: str = "korn-graubard",
+        method: str = domains.DEFAULT_METHOD,
         categories: Sequence[object] | None = None,
         missing_values: Sequence[object] = (),
         *,
-        degenerate_strata: str = "standard",
+        degenerate_strata: str | None = None,
     ) -> pd.DataFrame:
         """Every category of ``variable`` per domain, in one long tidy frame
         (:func:`~stikprove.estimation.estimate_categories`)."""
@@ -204,9 +204,9 @@ class StratifiedSample:
         outcome: str,
         by: str | Sequence[str] | None = None,
         confidence_level: float = 0.95,
-        method: str = "korn-graubard",
+        method: str = domains.DEFAULT_METHOD,
         *,
-        degenerate_strata: str = "standard",
+        degenerate_strata: str | None = None,
     ) -> pd.DataFrame:
         """Worst- and best-case estimates when missing outcomes are not missing at random
         (:func:`~stikprove.estimation.outcome_bounds`)."""

@@ -23,7 +23,7 @@ from stikprove.cpr import contains_cpr
 from stikprove.errors import ProtocolError
 from stikprove.frame import FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
-from stikprove.methods import ALLOCATION_METHODS, MARGIN_LIMIT
+from stikprove.methods import ALLOCATION_METHODS, DEFAULT_DOMAIN_INTERVAL_METHOD, MARGIN_LIMIT
 from stikprove.protocol.model import (
     BAND_SUFFIX,
     BAND_UNKNOWN,
@@ -207,7 +207,7 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         ),
         "interval_method": _Key(
             False,
-            "korn-graubard",
+            DEFAULT_DOMAIN_INTERVAL_METHOD,
             _one_of(INTERVAL_METHODS),
             "one of " + ", ".join(INTERVAL_METHODS),
         ),

@@ -1,0 +1,178 @@
+"""The simulation study behind the default interval method (docs/intervals.md).
+
+    .venv/bin/python benchmarks/interval_study.py            # the full grid (a few minutes)
+    .venv/bin/python benchmarks/interval_study.py --designs 40 --replications 2000  # quicker
+    .venv/bin/python benchmarks/interval_study.py --from-csv  # summary and plot from the CSV
+
+Runs :func:`stikprove.estimation.interval_study.run_study` on :func:`study_grid`, applies
+:func:`choose_default` and writes
+
+- docs/interval_study.csv: one row per (design, domain, method), the columns of ``run_study``;
+- docs/interval_study_summary.md: the per-method summary table and the chosen method;
+- docs/interval_coverage.png: coverage against the true rate, one panel per method.
+
+It is a benchmark, not a test: it prints its run time and never fails on a figure.
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from stikprove.estimation.interval_study import choose_default, run_study, study_grid
+
+DOCS = Path(__file__).resolve().parent.parent / "docs"
+
+
+def _plot(table, path: Path, threshold: float) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    methods = list(dict.fromkeys(table["method"]))
+    columns = 3
+    rows = -(-len(methods) // columns)
+    fig, axes = plt.subplots(rows, columns, figsize=(4 * columns, 3.2 * rows), sharex=True,
+                             sharey=True, squeeze=False)  # fmt: skip
+    for ax, method in zip(axes.ravel(), methods, strict=False):
+        sub = table[table["method"] == method]
+        multi = sub["domain_strata"] > 1
+        for mask, colour, label in ((~multi, "tab:blue", "one stratum"),
+                                    (multi, "tab:orange", "several strata")):  # fmt: skip
+            rate = np.maximum(sub.loc[mask, "true_proportion"], 1e-3)
+            shown = sub.loc[mask, "coverage"].clip(lower=0.80)  # below 0.80 drawn at 0.80
+            ax.scatter(rate, shown, s=6, alpha=0.5, color=colour, label=label)
+        ax.axhline(0.95, color="black", linewidth=0.8)
+        ax.axhline(threshold, color="red", linewidth=0.8, linestyle="--")
+        ax.set_xscale("log")
+        ax.set_ylim(0.80, 1.001)
+        ax.set_title(f"{method}  (min {sub['coverage'].min():.3f})", fontsize=9)
+    for ax in axes.ravel()[len(methods) :]:
+        ax.set_visible(False)
+    for ax in axes[-1]:
+        ax.set_xlabel("true rate (log scale; 0 shown at 0.001)")
+    for ax in axes[:, 0]:
+        ax.set_ylabel("coverage (nominal 0.95)")
+    axes[0, 0].legend(fontsize=7, loc="lower right")
+    fig.suptitle("Coverage per design and domain (points below 0.80 drawn at 0.80)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _markdown(frame) -> str:
+    """A DataFrame as a Markdown table (floats to 4 decimals), without the tabulate package."""
+
+    def cell(value) -> str:
+        return f"{value:.4f}" if isinstance(value, float) else str(value)
+
+    lines = ["| " + " | ".join(map(str, frame.columns)) + " |",
+             "|" + "|".join("---" for _ in frame.columns) + "|"]  # fmt: skip
+    lines += ["| " + " | ".join(cell(v) for v in row) + " |" for row in frame.itertuples(False)]
+    return "\n".join(lines)
+
+
+def _width_comparison(table, chosen: str, reference: str = "korn-graubard") -> list[str]:
+    """How the chosen method's mean width compares with R's Korn–Graubard where that covers."""
+    ref = table[table["method"] == reference].set_index(["design", "domain"])
+    mine = table[table["method"] == chosen].set_index(["design", "domain"])
+    covers = ref["coverage"] >= 0.945
+    ratio = (mine["mean_width"] / ref["mean_width"])[covers]
+    ratio = ratio[np.isfinite(ratio)]
+    wide = ratio > 1.15
+    multi = ref.loc[ratio.index, "domain_strata"] > 1
+    q = ratio.quantile([0.5, 0.9, 0.99]).round(3).tolist()
+    return [
+        f"Where `{reference}` covers at least 94.5 % ({int(covers.sum())} of {len(ref)} cells), "
+        f"`{chosen}`'s mean width over `{reference}`'s: median {q[0]}, 90th percentile {q[1]}, "
+        f"99th {q[2]}, largest {ratio.max():.3f}; within 15 % in {int((~wide).sum())} cells "
+        f"({(~wide).mean():.1%}), wider by more than 15 % in {int(wide.sum())} "
+        f"({int((wide & multi).sum())} of them domains of several strata; median true rate "
+        f"{ref.loc[ratio.index[wide], 'true_proportion'].median():.3f}, where `{reference}` "
+        f"itself covered {ref.loc[ratio.index[wide], 'coverage'].median():.3f} at the median). "
+        f"Where `{reference}` covers less than 94.5 % ({int((~covers).sum())} cells), "
+        f"`{chosen}` covers {mine.loc[~covers, 'coverage'].min():.4f} at the least.",
+    ]
+
+
+def report(table, replications: int, seconds: float | None = None) -> str:
+    """The Markdown summary of a study table (docs/interval_study_summary.md)."""
+    choice = choose_default(table)
+    chosen = choice.method
+    cells = table.groupby(["design", "domain"]).ngroups
+    timing = f" Run time {seconds:.0f} s." if seconds is not None else ""
+    lines = [
+        f"Grid: {table['design'].nunique()} designs, {cells} design × domain cells, "
+        f"{replications} replications each (Monte Carlo standard error of a coverage of 0.95: "
+        f"{np.sqrt(0.95 * 0.05 / replications):.4f}).{timing}",
+        "",
+        f"Chosen by the rule: **{chosen}** (every cell at least {choice.threshold:.3f}"
+        f"{', relaxed threshold' if choice.relaxed else ''}).",
+        "",
+        _markdown(choice.summary),
+        "",
+    ]
+    if chosen is not None:
+        lowest = table[table["method"] == chosen].nsmallest(5, "coverage")
+        columns = ["design", "domain", "domain_strata", "population_size", "sample_size",
+                   "true_proportion", "coverage", "mc_se", "below", "above"]  # fmt: skip
+        lines += [
+            f"The five cells where `{chosen}` covers least:",
+            "",
+            _markdown(lowest[columns]),
+            "",
+            *_width_comparison(table, chosen),
+            "",
+        ]
+    issue = table[table["design"].str.startswith("issue")]
+    keep = ["korn-graubard", "korn-graubard-conservative", "korn-graubard-deff1", chosen]
+    issue = issue[issue["method"].isin(keep)]
+    wide = issue.pivot_table(index=["design", "domain"], columns="method",
+                             values=["coverage", "mean_width"])  # fmt: skip
+    wide.columns = [f"{method} {value}" for value, method in wide.columns]
+    lines += [
+        "Issue 13's designs (coverage and mean width):",
+        "",
+        _markdown(wide.reset_index()),
+        "",
+    ]
+    return "\n".join(lines)
+
+
+def main(
+    designs: int = 300, replications: int = 20_000, out: Path = DOCS, from_csv: bool = False
+) -> dict:
+    out.mkdir(parents=True, exist_ok=True)
+    seconds = None
+    if from_csv:
+        table = pd.read_csv(out / "interval_study.csv")
+        replications = int(table["replications"].iloc[0])
+    else:
+        start = time.perf_counter()
+        table = run_study(study_grid(designs), replications=replications, seed=2026)
+        seconds = time.perf_counter() - start
+        table.to_csv(out / "interval_study.csv", index=False, float_format="%.6g")
+    choice = choose_default(table)
+    _plot(table, out / "interval_coverage.png", choice.threshold)
+    text = report(table, replications, seconds)
+    (out / "interval_study_summary.md").write_text(text, encoding="utf-8")
+    print(text)
+    return {"seconds": seconds, "designs": int(table["design"].nunique()),
+            "chosen": choice.method}  # fmt: skip
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--designs", type=int, default=300)
+    parser.add_argument("--replications", type=int, default=20_000)
+    parser.add_argument("--out", type=Path, default=DOCS)
+    parser.add_argument(
+        "--from-csv", action="store_true", help="summary and plot from OUT/interval_study.csv"
+    )
+    args = parser.parse_args()
+    main(args.designs, args.replications, args.out, args.from_csv)

@@ -1,0 +1,409 @@
+"""The simulation study that chooses the default interval method (docs/intervals.md).
+
+A grid of small-kommune designs (:func:`study_grid`), each with its true population fixed
+(M_h = round(p_h·N_h) events among N_h cases), is sampled many times as the package samples
+(a simple random sample of n_h without replacement in every stratum, so the events drawn are
+X_h ~ Hypergeometric(M_h, N_h - M_h, n_h)). Every candidate method (:data:`CANDIDATES`) gives
+an interval for every domain of every sample; :func:`run_study` reports per (design, domain,
+method) the coverage with its Monte Carlo error, the mean and median width, and the lower and
+upper non-coverage separately. :func:`choose_default` applies the stated rule.
+
+Vectorised: a domain's interval depends only on the events of its strata, so each distinct
+row of events is computed once and weighted by how often it was drawn (``numpy.unique`` over
+the replications); the estimates, variances, intervals and edge rule come from
+:mod:`stikprove.estimation.coverage` (``_domain_intervals``): what
+:func:`~stikprove.estimation.estimate_proportions` computes for a domain that is a union of
+strata (tests/test_coverage.py checks that sample by sample).
+
+The finite-population Bayesian candidate (``beta-binomial``) is written here by hand: no
+library gives the posterior of a stratified finite-population proportion. Each stratum's rate
+has a Beta(a, a) prior; given x_h of n_h, the unsampled events follow a beta-binomial
+(Ericson 1969), so the domain proportion P = Σ (x_h + U_h)/N_d has an exact posterior mean and
+variance; the interval is the equal-tailed interval of the Beta distribution with that mean and
+variance on the range P can take, [Σ x_h, Σ x_h + Σ (N_h - n_h)]/N_d (a moment-matched
+approximation of the exact posterior, which is a convolution of beta-binomials), except that
+a bound is the end of the range where the exact posterior's atom there (no unsampled event,
+or all) holds at least alpha/2.
+
+References
+----------
+Ericson, W. A. (1969). Subjective Bayesian models in sampling finite populations. JRSS B 31,
+195-233.
+
+Franco, C., Little, R. J. A., Louis, T. A. & Slud, E. V. (2019). Comparative study of confidence
+intervals for proportions in complex sample surveys. Journal of Survey Statistics and
+Methodology 7, 334-364.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from functools import partial
+
+import numpy as np
+import pandas as pd
+from scipy import special
+
+from stikprove.errors import EstimationError
+from stikprove.estimation.coverage import COVERAGE_COLUMNS, _domain_intervals
+from stikprove.estimation.intervals import check_confidence_level
+
+__all__ = [
+    "CANDIDATES",
+    "STUDY_COLUMNS",
+    "StudyChoice",
+    "StudyDesign",
+    "choose_default",
+    "fpb_interval",
+    "run_study",
+    "study_grid",
+    "summarise_study",
+]
+
+STUDY_COLUMNS = ("design", "kind", "strata", "domain_strata", *COVERAGE_COLUMNS, "median_width")
+"""Columns of :func:`run_study`."""
+
+_TOLERANCE = 1e-12
+"""A true value within this of a bound counts as covered (as in simulate_coverage)."""
+
+
+@dataclass(frozen=True)
+class StudyDesign:
+    """One design of the grid: per stratum N_h, n_h and the true rate p_h; the domains.
+
+    ``domains`` pairs a domain name with the positions (0-based) of its strata. ``kind`` says
+    how the design was made (``equal``/``unequal`` rates, or ``issue`` for the designs quoted
+    in issue 13).
+    """
+
+    name: str
+    kind: str
+    population_sizes: tuple[int, ...]
+    sample_sizes: tuple[int, ...]
+    rates: tuple[float, ...]
+    domains: tuple[tuple[str, tuple[int, ...]], ...]
+
+
+def _fixed_designs() -> list[StudyDesign]:
+    """The designs of issue 13, where R's Korn–Graubard was seen to undercover."""
+    four = ((120, 80, 40, 300), (12, 10, 8, 15), (0.05, 0.08, 0.10, 0.03))
+    five = ((20, 30, 40, 50, 60), (10,) * 5, (0.10,) * 5)
+    designs = []
+    for name, (big, small, rates) in (("issue-4-strata", four), ("issue-5-strata", five)):
+        domains = [(f"s{h + 1}", (h,)) for h in range(len(big))]
+        domains.append(("all", tuple(range(len(big)))))
+        designs.append(StudyDesign(name, "issue", big, small, rates, tuple(domains)))
+    return designs
+
+
+def _random_design(name: str, rng: np.random.Generator) -> StudyDesign:
+    """A random small-kommune design (ranges in :func:`study_grid`)."""
+    n_strata = int(rng.choice([1, 2, 3, 4, 5, 6, 8, 10]))
+    small = np.round(np.exp(rng.uniform(np.log(3), np.log(40), n_strata))).astype(int)
+    census = rng.random(n_strata) < 0.1
+    fraction = np.where(census, 1.0, np.exp(rng.uniform(np.log(0.02), 0.0, n_strata)))
+    big = np.clip(np.round(small / fraction), np.maximum(small, 5), 1000).astype(int)
+    small = np.minimum(small, big)
+    # dense at the rare end: log-uniform from 0.5 % to 50 %, and now and then 0
+    zero = rng.random() < 0.04
+    base = 0.0 if zero else float(np.exp(rng.uniform(np.log(0.005), np.log(0.5))))
+    equal = n_strata == 1 or rng.random() < 0.5
+    if equal:
+        rates = np.full(n_strata, base)
+    else:
+        rates = np.clip(base * np.exp(rng.uniform(np.log(1 / 3), np.log(3), n_strata)), 0, 0.5)
+    domains = [(f"s{h + 1}", (h,)) for h in range(n_strata)]
+    if n_strata > 1:
+        domains.append(("all", tuple(range(n_strata))))
+    if n_strata >= 3:
+        part = tuple(sorted(rng.choice(n_strata, size=n_strata // 2 + 1, replace=False).tolist()))
+        domains.append(("part", part))
+    return StudyDesign(
+        name,
+        "equal" if equal else "unequal",
+        tuple(big.tolist()),
+        tuple(small.tolist()),
+        tuple(float(round(r, 4)) for r in rates),
+        tuple(domains),
+    )
+
+
+def study_grid(random_designs: int = 300, seed: int = 13) -> list[StudyDesign]:
+    """The designs of the study: issue 13's two, then ``random_designs`` drawn at random.
+
+    Each random design has 1, 2, 3, 4, 5, 6, 8 or 10 strata (equally likely); n_h log-uniform on
+    3–40; the sampling fraction log-uniform on 2 %–100 %, and a census stratum with
+    probability 0.1, so N_h = n_h/fraction, kept in [max(n_h, 5), 1000]; a base rate of 0 with
+    probability 0.04, else log-uniform on 0.5 %–50 % (dense at the rare end); the same rate in
+    every stratum in half of the designs, else the base rate times a log-uniform factor in
+    [1/3, 3] per stratum (at most 50 %). Domains: every stratum on its own, ``all`` strata
+    (two or more), and ``part``, a random half or more of the strata (three or more).
+    """
+    rng = np.random.default_rng(seed)
+    designs = _fixed_designs()
+    width = len(str(random_designs))
+    for i in range(random_designs):
+        designs.append(_random_design(f"d{i + 1:0{width}d}", rng))
+    return designs
+
+
+# --- the candidates: (events (u, H), N_h, n_h, confidence level) -> (low, high) ------------
+
+
+def _design_based(
+    counts: np.ndarray,
+    big_n: np.ndarray,
+    small_n: np.ndarray,
+    level: float,
+    *,
+    variance: str | None,
+    method: str,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The interval ``estimate_proportions(method=method, degenerate_strata=variance)`` gives
+    a domain made of these strata (coverage._domain_intervals)."""
+    _, low, high = _domain_intervals(counts, big_n, small_n, level, method, variance)
+    return low, high
+
+
+def fpb_interval(
+    counts: np.ndarray,
+    big_n: np.ndarray,
+    small_n: np.ndarray,
+    level: float,
+    *,
+    prior: float = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """Finite-population Bayesian interval for a union of strata (module docstring).
+
+    ``counts`` is (u, H): events per stratum; Beta(``prior``, ``prior``) per stratum
+    (0.5: Jeffreys; 1: uniform). Equal-tailed at ``level``.
+    """
+    x = np.asarray(counts, dtype=float)
+    rest = big_n - small_n
+    a = x + prior
+    b = small_n - x + prior
+    total = big_n.sum()
+    mean_u = rest * a / (a + b)
+    var_u = rest * a * b * (a + b + rest) / ((a + b) ** 2 * (a + b + 1))
+    floor = x.sum(axis=1) / total
+    span = rest.sum() / total
+    mean = (x.sum(axis=1) + mean_u.sum(axis=1)) / total
+    var = var_u.sum(axis=1) / total**2
+    alpha = 1.0 - level
+    if span <= 0:
+        return floor, floor
+    with np.errstate(divide="ignore", invalid="ignore"):
+        mu = np.clip((mean - floor) / span, 1e-12, 1 - 1e-12)
+        scaled = var / span**2
+        common = np.maximum(mu * (1 - mu) / scaled - 1.0, 1e-6)
+        low = special.betaincinv(mu * common, (1 - mu) * common, alpha / 2)
+        high = special.betaincinv(mu * common, (1 - mu) * common, 1 - alpha / 2)
+    # The exact posterior has atoms at both ends of its range (no unsampled event, every
+    # unsampled case an event): where an atom holds alpha/2 or more, the bound is that end.
+    # (With no event seen this is the boundary rule of Brown, Cai & DasGupta 2001, 4.1.2.)
+    log_b = special.betaln(a, b)
+    at_floor = np.exp((special.betaln(a, b + rest) - log_b).sum(axis=1))
+    at_ceiling = np.exp((special.betaln(a + rest, b) - log_b).sum(axis=1))
+    low = np.where((at_floor >= alpha / 2) | (x.sum(axis=1) == 0), 0.0, low)
+    high = np.where((at_ceiling >= alpha / 2) | (x.sum(axis=1) == small_n.sum()), 1.0, high)
+    return floor + span * low, floor + span * high
+
+
+Candidate = Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
+
+CANDIDATES: dict[str, Candidate] = {
+    "korn-graubard": partial(_design_based, variance="standard", method="korn-graubard"),
+    "korn-graubard-deff1": partial(
+        _design_based, variance="standard", method="korn-graubard-deff1"
+    ),
+    "korn-graubard-conservative": partial(
+        _design_based, variance="conservative", method="korn-graubard"
+    ),
+    "logit": partial(_design_based, variance="standard", method="logit"),
+    "wilson": partial(_design_based, variance="standard", method="wilson"),
+    "jeffreys": partial(_design_based, variance="standard", method="jeffreys"),
+    "korn-graubard-pooled": partial(_design_based, variance="pooled", method="korn-graubard"),
+    "beta-binomial": partial(fpb_interval, prior=0.5),
+    "pooled-hypergeometric": partial(_design_based, variance=None, method="pooled-hypergeometric"),
+}
+"""The candidate methods of the study: name -> function(events, N_h, n_h, level).
+
+``korn-graubard`` is R's (svyciprop ``method="beta"``), ``-deff1`` the NCHS variant, the
+``-conservative`` and ``-pooled`` ones Korn–Graubard on the ``degenerate_strata`` variances of
+:func:`~stikprove.estimation.estimate_proportions`; ``logit``, ``wilson`` and ``jeffreys`` the
+design-based forms of :mod:`~stikprove.estimation.design_intervals`; ``beta-binomial`` the
+finite-population Bayesian interval with Jeffreys priors (:func:`fpb_interval`).
+"""
+
+
+def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
+    order = np.argsort(values, kind="stable")
+    cumulative = np.cumsum(weights[order])
+    return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
+
+
+def _design_rows(
+    design: StudyDesign,
+    methods: Sequence[str],
+    level: float,
+    replications: int,
+    rng: np.random.Generator,
+) -> list[dict]:
+    big_n = np.asarray(design.population_sizes, dtype=np.int64)
+    small_n = np.asarray(design.sample_sizes, dtype=np.int64)
+    events = np.round(np.asarray(design.rates) * big_n).astype(np.int64)
+    draws = rng.hypergeometric(events, big_n - events, small_n, size=(replications, len(big_n)))
+    rows = []
+    for domain, strata in design.domains:
+        idx = np.asarray(strata)
+        distinct, frequency = np.unique(draws[:, idx], axis=0, return_counts=True)
+        weight = frequency / replications
+        truth = events[idx].sum() / big_n[idx].sum()
+        for method in methods:
+            low, high = CANDIDATES[method](
+                distinct.astype(float), big_n[idx].astype(float), small_n[idx].astype(float), level
+            )
+            below = float(weight @ (truth < low - _TOLERANCE))
+            above = float(weight @ (truth > high + _TOLERANCE))
+            width = high - low
+            coverage = 1.0 - below - above
+            rows.append(
+                {
+                    "design": design.name,
+                    "kind": design.kind,
+                    "strata": len(big_n),
+                    "domain": domain,
+                    "domain_strata": len(idx),
+                    "population_size": int(big_n[idx].sum()),
+                    "sample_size": int(small_n[idx].sum()),
+                    "true_proportion": float(truth),
+                    "method": method,
+                    "replications": replications,
+                    "coverage": coverage,
+                    "mc_se": float(np.sqrt(max(coverage * (1 - coverage), 0.0) / replications)),
+                    "below": below,
+                    "above": above,
+                    "mean_width": float(weight @ width),
+                    "median_width": _weighted_median(width, weight),
+                }
+            )
+    return rows
+
+
+def run_study(
+    designs: Sequence[StudyDesign],
+    methods: Sequence[str] | None = None,
+    confidence_level: float = 0.95,
+    replications: int = 20_000,
+    seed: int | np.random.Generator | None = 2026,
+) -> pd.DataFrame:
+    """Coverage and width of every candidate for every domain of every design.
+
+    Returns
+    -------
+    pandas.DataFrame
+        One row per (design, domain, method) with the columns :data:`STUDY_COLUMNS`:
+        ``design``, ``kind``, ``strata`` (of the design), ``domain_strata`` (of the domain),
+        then those of :func:`~stikprove.estimation.simulate_coverage`: ``domain``, ``method``,
+        ``population_size`` (Σ N_h), ``sample_size`` (Σ n_h), ``true_proportion``,
+        ``replications``; ``coverage`` and its Monte Carlo standard error
+        ``mc_se`` = sqrt(c(1 - c)/replications); ``below``/``above``: shares of samples whose
+        interval lies wholly above/below the true proportion; ``mean_width``,
+        ``median_width``.
+    """
+    level = check_confidence_level(confidence_level)
+    methods = list(CANDIDATES) if methods is None else list(methods)
+    unknown = [m for m in methods if m not in CANDIDATES]
+    if unknown or not methods:
+        raise EstimationError(
+            f"methods must be among {', '.join(map(repr, CANDIDATES))}; got {methods!r}"
+        )
+    if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
+        raise EstimationError(f"replications must be a whole number >= 1, got {replications!r}")
+    if replications < 1:
+        raise EstimationError(f"replications must be >= 1, got {replications!r}")
+    rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    rows: list[dict] = []
+    for design in designs:
+        rows += _design_rows(design, methods, level, int(replications), rng)
+    return pd.DataFrame(rows, columns=list(STUDY_COLUMNS))
+
+
+@dataclass(frozen=True)
+class StudyChoice:
+    """The outcome of :func:`choose_default`.
+
+    ``method``: the chosen method (None if no candidate meets even the relaxed threshold);
+    ``threshold``: the coverage every domain of every design had to reach (nominal - 0.005, or
+    nominal - 0.01 when no candidate reached the first: then ``relaxed`` is True);
+    ``summary``: one row per method (see :func:`summarise_study`).
+    """
+
+    method: str | None
+    threshold: float
+    relaxed: bool
+    summary: pd.DataFrame
+
+    def _repr_html_(self) -> str:
+        head = f"<p>chosen: <b>{self.method}</b> (threshold {self.threshold:.3f})</p>"
+        return head + self.summary.to_html(index=False)
+
+
+def summarise_study(table: pd.DataFrame, reference: str = "korn-graubard") -> pd.DataFrame:
+    """One row per method, sorted by mean width.
+
+    Columns: ``method``; ``cells`` (design × domain); ``min_coverage`` and where it occurred
+    (``worst_design``, ``worst_domain``, its ``worst_mc_se``); ``below_945``, ``below_940``:
+    cells under 94.5 % and 94 %; ``mean_coverage``; ``mean_width`` and ``median_width``
+    (averaged over cells); ``width_ratio_median``, ``width_ratio_max``: the method's mean
+    width over ``reference``'s, over the cells where ``reference`` covers at least 94.5 %.
+    """
+    ref = table[table["method"] == reference].set_index(["design", "domain"])
+    rows = []
+    for method, group in table.groupby("method", sort=False):
+        cells = group.set_index(["design", "domain"])
+        worst = cells["coverage"].idxmin()
+        covers = ref.index[ref["coverage"] >= 0.945]
+        ratio = cells.loc[covers, "mean_width"] / ref.loc[covers, "mean_width"]
+        ratio = ratio[np.isfinite(ratio)]
+        rows.append(
+            {
+                "method": method,
+                "cells": len(cells),
+                "min_coverage": float(cells["coverage"].min()),
+                "worst_design": worst[0],
+                "worst_domain": worst[1],
+                "worst_mc_se": float(cells.loc[worst, "mc_se"]),
+                "below_945": int((cells["coverage"] < 0.945).sum()),
+                "below_940": int((cells["coverage"] < 0.94).sum()),
+                "mean_coverage": float(cells["coverage"].mean()),
+                "mean_width": float(cells["mean_width"].mean()),
+                "median_width": float(cells["median_width"].mean()),
+                "width_ratio_median": float(ratio.median()) if len(ratio) else np.nan,
+                "width_ratio_max": float(ratio.max()) if len(ratio) else np.nan,
+            }
+        )
+    return pd.DataFrame(rows).sort_values("mean_width", kind="stable").reset_index(drop=True)
+
+
+def choose_default(
+    table: pd.DataFrame,
+    confidence_level: float = 0.95,
+    eligible: Sequence[str] | Mapping[str, object] | None = None,
+) -> StudyChoice:
+    """The rule of issue 13: the narrowest method (smallest mean width over all cells) among
+    those whose coverage is at least nominal - 0.5 points in every cell (design × domain) of
+    the grid; if none, at least nominal - 1 point (``relaxed``); if none, ``method`` None.
+
+    ``eligible`` limits the candidates (default: every method in ``table``).
+    """
+    level = check_confidence_level(confidence_level)
+    summary = summarise_study(table)
+    names = summary["method"] if eligible is None else summary["method"].isin(list(eligible))
+    pool = summary[names] if eligible is not None else summary
+    for threshold, relaxed in ((level - 0.005, False), (level - 0.01, True)):
+        passing = pool[pool["min_coverage"] >= threshold - 1e-12]
+        if len(passing):
+            return StudyChoice(str(passing.iloc[0]["method"]), threshold, relaxed, summary)
+    return StudyChoice(None, level - 0.01, True, summary)
