@@ -104,6 +104,11 @@ _EXPORTS: dict[str, str] = {
     "flag_differences": "stikprove.estimation.multiplicity",
     "funnel_limits": "stikprove.estimation.multiplicity",
     "reviewer_agreement": "stikprove.estimation.agreement",
+    "confidence_sequence": "stikprove.estimation.sequential",
+    "ConfidenceSequence": "stikprove.estimation.sequential",
+    "SEQUENCE_METHODS": "stikprove.estimation.sequential",
+    "interim_results": "stikprove.estimation.interim",
+    "stopping_plan": "stikprove.estimation.interim",
     "ReviewerAgreement": "stikprove.estimation.agreement",
     # reports
     "render_report": "stikprove.reports.render",

@@ -1,0 +1,469 @@
+"""Interim results of a running review: confidence sequences per stratum and domain, and
+which strata may stop.
+
+The interim analysis rule. Each stratum's sampled cases (and the reserves activated to
+replace ineligible ones) are a list in the random order of the draw. The interim analysis of
+a stratum uses only the longest unbroken run of reviewed cases from the top of its list
+(``in_complete_run`` in :meth:`stikprove.store.Study.export`): a case reviewed out of order
+waits until every case above it is done. Whatever order the physicians work in, what is
+analysed is then the first t cases of a random permutation of the stratum, a simple random
+sample, in the order that :func:`stikprove.estimation.sequential.confidence_sequence`
+assumes. Reserves come after the planned cases in the same permutation, so they keep the
+rule.
+
+Cases in the run whose outcome is missing (ineligible, ``kan_ikke_vurderes``, or outside
+the indicator's population) are left out, as the design-based estimates leave them out
+(missing at random within strata). The stratum's population for the indicator is then
+unknown; as the ``exact`` method of :func:`stikprove.estimate_proportions` does, the
+largest possible one is used: N_h less the cases of the run found outside it.
+
+Domains (``by``: strata columns; a domain is a union of whole strata) combine their strata
+with :func:`stikprove.estimation.sequential.combine_sequences`: α is split over the strata
+in proportion to N_h and the strata's intervals are added with weights N_h / N_d.
+
+Stopping (:func:`stopping_plan`). The protocol's precision targets (``[precision] margin``
+per stratum and ``targets`` per kind of domain, the same targets the design step
+allocated for) are half-widths. A stratum may stop (``safe_to_stop``) when every target
+that concerns it is met by the confidence sequence, or when all its sampled cases are in
+the run. Because the sequences hold at every moment at once, stopping when a target is met
+changes nothing about their validity.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+from stikprove.errors import EstimationError, StikproveError
+from stikprove.estimation.intervals import check_confidence_level
+from stikprove.estimation.sequential import confidence_sequence, split_level
+
+__all__ = [
+    "INTERIM_COLUMNS",
+    "PLAN_COLUMNS",
+    "InterimTarget",
+    "interim_from_export",
+    "interim_results",
+    "stopping_plan",
+    "stopping_plan_from_export",
+    "study_interim_settings",
+    "waiting_cases",
+]
+
+INTERIM_COLUMNS = (
+    "strata", "population_size", "sample_size", "reviewed", "waiting", "in_run", "analysed",
+    "successes", "estimate", "ci_low", "ci_high", "half_width", "confidence_level", "complete",
+)  # fmt: skip
+"""Columns of :func:`interim_results` after the ``by`` columns:
+
+- ``strata``: strata in the domain;
+- ``population_size``: N_d, frame cases in the domain (Σ N_h);
+- ``sample_size``: cases taken from the strata's lists (planned plus activated reserves);
+- ``reviewed``: of those, with the first reviewer's assessment in;
+- ``waiting``: reviewed but not yet analysed, because a case above them in their stratum's
+  list is not reviewed yet;
+- ``in_run``: cases in the unbroken run of reviewed cases from the top of each list;
+- ``analysed``: of those, with an outcome (the others are ineligible or not assessable);
+- ``successes``: analysed cases with outcome 1;
+- ``estimate``: Σ W_h S_h / t_h, the stratified share of positives among the analysed cases
+  (NaN while a stratum of the domain has none; not necessarily the centre of the interval);
+- ``ci_low``, ``ci_high``: the confidence sequence's current interval for the domain's rate;
+- ``half_width``: (ci_high − ci_low) / 2;
+- ``confidence_level``: the level of the domain's sequence (split over its strata);
+- ``complete``: every sampled case of the domain is in the run (the interim analysis is the
+  final one; the design-based estimate then applies).
+"""
+
+PLAN_COLUMNS = (
+    "stratum", "kommune_code", "population_size", "sample_size", "in_run", "analysed",
+    "remaining", "ci_low", "ci_high", "half_width", "targets", "target_met", "complete",
+    "safe_to_stop", "reason", "priority",
+)  # fmt: skip
+"""Columns of :func:`stopping_plan`, one row per stratum:
+
+- ``stratum``, ``kommune_code``, ``population_size``, ``sample_size``, ``in_run``,
+  ``analysed``, ``ci_low``, ``ci_high``, ``half_width``, ``complete``: as in
+  :data:`INTERIM_COLUMNS` for the stratum on its own;
+- ``remaining``: sampled cases not yet in the run;
+- ``targets``: the precision targets that concern the stratum (";"-separated, e.g.
+  "stratum 0.1; kommune_code 0.05"), empty when the protocol sets none;
+- ``target_met``: every one of them is met (pandas NA without targets);
+- ``safe_to_stop``: target_met, or complete;
+- ``reason``: why it may stop (the targets met with their current half-widths, or "all
+  sampled cases reviewed"); empty when it may not;
+- ``priority``: 1 for the stratum whose next reviews do most for the targets not yet met,
+  2 for the next, ...; NA for strata that may stop or have no case left to review. The score
+  is, over the unmet targets concerning the stratum, the largest (half-width − margin) /
+  margin of the target's domain times the stratum's share W_h (high_h − low_h) / (high_d −
+  low_d) of that domain's width (share 1 for the stratum's own target); without targets,
+  the stratum's share of the whole study's width.
+"""
+
+
+@dataclass(frozen=True)
+class InterimTarget:
+    """A precision target for the interim analysis: every domain of the ``by`` columns (the
+    strata columns; "stratum" for each stratum, empty for the whole study) should reach a
+    half-width of at most ``margin``. ``name`` is how it is shown ("stratum", "all",
+    "kommune_code × sex")."""
+
+    name: str
+    by: tuple[str, ...]
+    margin: float
+
+
+@dataclass(frozen=True)
+class InterimSettings:
+    """What the interim analysis takes from a study's protocol."""
+
+    outcome: str
+    confidence_level: float
+    targets: tuple[InterimTarget, ...]
+
+
+# ---- reading a study ---------------------------------------------------------------------
+
+
+def study_interim_settings(study) -> InterimSettings:
+    """The indicator, confidence level and precision targets of ``study``'s protocol.
+
+    Uses :func:`stikprove.protocol.parse_protocol`; for a protocol text it refuses (a
+    protocol whose codebook file is elsewhere) the ``[precision]`` keys are read from the
+    TOML as written. Without an indicator there, the codebook's first indicator is used."""
+    from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, parse_protocol
+
+    text = study.protocol_text
+    strata = tuple(study.strata_columns)
+    try:
+        protocol = parse_protocol(text)
+    except (StikproveError, OSError, ValueError, TypeError, KeyError):
+        protocol = None
+    if protocol is not None:
+        targets = tuple(
+            InterimTarget(t.domain, ("stratum",) if t.domain == DOMAIN_STRATUM else t.columns,
+                          t.margin)
+            for t in protocol.targets
+        )  # fmt: skip
+        return InterimSettings(protocol.indicator, protocol.confidence_level, targets)
+    try:
+        precision = tomllib.loads(text).get("precision", {})
+    except tomllib.TOMLDecodeError:
+        precision = {}
+    indicators = [i.name for i in study.codebook.indicators]
+    outcome = precision.get("indicator") or (indicators[0] if indicators else "")
+    level = precision.get("confidence_level", 0.95)
+    targets: list[InterimTarget] = []
+    if isinstance(precision.get("margin"), float | int):
+        targets.append(InterimTarget(DOMAIN_STRATUM, ("stratum",), float(precision["margin"])))
+    for raw in precision.get("targets", []) or []:
+        domain = raw.get("domain") if isinstance(raw, dict) else None
+        margin = raw.get("margin") if isinstance(raw, dict) else None
+        if not isinstance(margin, float | int):
+            continue
+        if domain == DOMAIN_STRATUM:
+            targets.append(InterimTarget(DOMAIN_STRATUM, ("stratum",), float(margin)))
+        elif domain == DOMAIN_ALL:
+            targets.append(InterimTarget(DOMAIN_ALL, (), float(margin)))
+        else:
+            given = [domain] if isinstance(domain, str) else list(domain or [])
+            if given and all(c in strata for c in given):
+                by = tuple(c for c in strata if c in given)
+                targets.append(InterimTarget(" × ".join(by), by, float(margin)))
+    return InterimSettings(str(outcome), check_confidence_level(level), tuple(targets))
+
+
+def interim_results(
+    study,
+    by: str | Sequence[str] | None = "stratum",
+    outcome: str | None = None,
+    confidence_level: float | None = None,
+) -> pd.DataFrame:
+    """Interim results of a study: the confidence sequence's current interval per domain.
+
+    ``study``: a :class:`stikprove.store.Study`. ``by``: "stratum" (default), strata
+    column(s) such as "kommune_code" or ["kommune_code", "sex"], or None for the whole
+    study. ``outcome`` and ``confidence_level`` default to the protocol's indicator and
+    level. Returns one row per domain, sorted by the ``by`` columns, with the columns
+    :data:`INTERIM_COLUMNS` after them. Reads the study only through
+    :meth:`~stikprove.store.Study.export`; the table holds counts but no case-level rows
+    (a report suppresses counts under its disclosure threshold).
+    """
+    settings = study_interim_settings(study)
+    return interim_from_export(
+        study.export(),
+        outcome or settings.outcome,
+        by=by,
+        confidence_level=settings.confidence_level if confidence_level is None
+        else confidence_level,
+    )  # fmt: skip
+
+
+def stopping_plan(study, outcome: str | None = None) -> pd.DataFrame:
+    """Per stratum of ``study``: its interval, the protocol's targets that concern it,
+    whether it may stop and why, and which strata most need reviews next
+    (:data:`PLAN_COLUMNS`). At the end of a study the rows with ``safe_to_stop`` and not
+    ``complete`` are the strata that stopped early, ``reason`` saying why."""
+    settings = study_interim_settings(study)
+    return stopping_plan_from_export(
+        study.export(), outcome or settings.outcome, settings.targets, settings.confidence_level
+    )
+
+
+def waiting_cases(export: pd.DataFrame) -> pd.DataFrame:
+    """Per stratum with any: ``stratum``, ``waiting`` (reviewed cases below a case not yet
+    reviewed in the stratum's list, so not yet in the interim analysis) and ``first_open``
+    (the draw_order of the first case not yet reviewed, the one they wait on)."""
+    _require(export, ("stratum", "reviewed", "in_complete_run", "draw_order"))
+    waiting = export["reviewed"].astype(bool) & ~export["in_complete_run"].astype(bool)
+    open_ = ~export["reviewed"].astype(bool)
+    per = pd.DataFrame({
+        "stratum": export["stratum"], "waiting": waiting,
+        "open_order": export["draw_order"].where(open_),
+    }).groupby("stratum", sort=True).agg(waiting=("waiting", "sum"),
+                                         first_open=("open_order", "min"))  # fmt: skip
+    per = per[per["waiting"] > 0].reset_index()
+    per["waiting"] = per["waiting"].astype("int64")
+    per["first_open"] = per["first_open"].astype("int64")
+    return per
+
+
+# ---- the computation on an export-shaped table -------------------------------------------
+
+_EXPORT_COLUMNS = ("stratum", "population_size", "sample_size", "reviewed", "draw_order",
+                   "in_complete_run")  # fmt: skip
+
+
+def _require(data: pd.DataFrame, columns: Sequence[str]) -> None:
+    missing = [c for c in columns if c not in data.columns]
+    if missing:
+        raise EstimationError(
+            f"the study export lacks column(s) {', '.join(missing)}: expected the table of "
+            "Study.export() (one row per sampled case)"
+        )
+
+
+@dataclass(frozen=True)
+class _Strata:
+    """One entry per stratum (sorted by stratum): what the sequences need."""
+
+    table: pd.DataFrame  # stratum, by columns, population_size, sample_size, counts
+    outcomes: tuple[np.ndarray, ...]  # analysed outcomes in review order, per stratum
+    analysis_size: np.ndarray  # N_h less the run's cases without an outcome
+
+
+def _binary(export: pd.DataFrame, outcome: str) -> np.ndarray:
+    if outcome not in export.columns:
+        indicators = [c for c in export.columns if c in ("too_ill", "misclassified",
+                                                         "no_effort")]  # fmt: skip
+        raise EstimationError(
+            f"outcome {outcome!r} is not a column of the study export: expected an indicator"
+            f" such as {', '.join(indicators) or 'too_ill'}"
+        )
+    y = pd.to_numeric(export[outcome], errors="coerce").to_numpy(dtype=float)
+    bad = np.flatnonzero(~np.isnan(y) & ~np.isin(y, (0.0, 1.0)))
+    bad = np.union1d(bad, np.flatnonzero(export[outcome].notna().to_numpy() & np.isnan(y)))
+    if bad.size:
+        i = int(bad[0])
+        raise EstimationError(
+            f"outcome {outcome!r} is {export[outcome].iloc[i]!r} in row {i + 1} (stratum "
+            f"{export['stratum'].iloc[i]!r}): expected 0, 1 or missing"
+        )
+    return y
+
+
+def _strata(export: pd.DataFrame, outcome: str, by_columns: Sequence[str]) -> _Strata:
+    _require(export, _EXPORT_COLUMNS)
+    y = _binary(export, outcome)
+    df = export.assign(_y=y).sort_values(["stratum", "draw_order"], kind="stable")
+    in_run = df["in_complete_run"].astype(bool).to_numpy()
+    has_y = ~np.isnan(df["_y"].to_numpy())
+    df = df.assign(_in_run=in_run, _analysed=in_run & has_y,
+                   _waiting=df["reviewed"].astype(bool).to_numpy() & ~in_run,
+                   _reviewed=df["reviewed"].astype(bool))  # fmt: skip
+    for column in by_columns:
+        values = df[column].astype(str)
+        varies = values.ne(values.groupby(df["stratum"]).transform("first"))
+        if varies.any():
+            raise EstimationError(
+                f"by column {column!r} varies within stratum "
+                f"{df.loc[varies.idxmax(), 'stratum']!r}: interim "
+                "domains must be unions of whole strata (strata columns such as kommune_code)"
+            )
+    grouped = df.groupby("stratum", sort=True)
+    table = grouped.agg(
+        population_size=("population_size", "first"), sample_size=("sample_size", "first"),
+        reviewed=("_reviewed", "sum"), waiting=("_waiting", "sum"), in_run=("_in_run", "sum"),
+        analysed=("_analysed", "sum"),
+        **{c: (c, "first") for c in by_columns if c != "stratum"},
+    ).reset_index()  # fmt: skip
+    for c in ("population_size", "sample_size", "reviewed", "waiting", "in_run", "analysed"):
+        table[c] = table[c].astype("int64")
+    analysed = df[df["_analysed"]]
+    by_stratum = dict(iter(analysed.groupby("stratum", sort=True)["_y"]))
+    outcomes = tuple(
+        by_stratum[s].to_numpy().astype(np.int64) if s in by_stratum
+        else np.zeros(0, dtype=np.int64)
+        for s in table["stratum"]
+    )  # fmt: skip
+    table["successes"] = np.array([int(o.sum()) for o in outcomes], dtype=np.int64)
+    excluded = table["in_run"] - table["analysed"]
+    size = (table["population_size"] - excluded).to_numpy()
+    return _Strata(table, outcomes, np.maximum(size, table["analysed"].to_numpy()))
+
+
+def _current_bounds(strata: _Strata, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Each stratum's current interval (the last of its sequence) at its own level."""
+    low = np.zeros(len(strata.outcomes))
+    high = np.ones(len(strata.outcomes))
+    for i, (x, size) in enumerate(zip(strata.outcomes, strata.analysis_size, strict=True)):
+        if len(x) == 0 or size < 1:
+            continue
+        cs = confidence_sequence(x, int(size), confidence_level=float(levels[i]))
+        low[i], high[i] = cs.low[-1], cs.high[-1]
+    return low, high
+
+
+def _by_columns(by: str | Sequence[str] | None) -> list[str]:
+    if by is None:
+        return []
+    return [by] if isinstance(by, str) else list(by)
+
+
+@dataclass(frozen=True)
+class _Split:
+    """Per stratum, within its domain: its interval at its share of α, its weight
+    N_h / N_d, and the domain's row in the domain table."""
+
+    low: np.ndarray
+    high: np.ndarray
+    weight: np.ndarray
+    domain: np.ndarray
+
+
+def _domains(
+    strata: _Strata, by_columns: list[str], level: float
+) -> tuple[pd.DataFrame, _Split]:
+    table = strata.table
+    keys = (
+        table[by_columns].astype(str).agg("\x1f".join, axis=1)
+        if by_columns
+        else pd.Series("", index=table.index)
+    )
+    codes, _ = pd.factorize(keys, sort=True)
+    sizes = table["population_size"].to_numpy(dtype=float)
+    levels = np.empty(len(table))
+    for d in np.unique(codes):
+        members = codes == d
+        levels[members] = split_level(level, sizes[members])
+    low, high = _current_bounds(strata, levels)
+    analysed = table["analysed"].to_numpy()
+    with np.errstate(divide="ignore", invalid="ignore"):
+        share = np.where(analysed > 0, table["successes"].to_numpy() / analysed, np.nan)
+    weight_sum = np.bincount(codes, weights=sizes)
+    w = sizes / weight_sum[codes]
+    out = table.groupby(codes, sort=True).agg(
+        **{c: (c, "first") for c in by_columns},
+        strata=("stratum", "size"), population_size=("population_size", "sum"),
+        sample_size=("sample_size", "sum"), reviewed=("reviewed", "sum"),
+        waiting=("waiting", "sum"), in_run=("in_run", "sum"), analysed=("analysed", "sum"),
+        successes=("successes", "sum"),
+    )  # fmt: skip
+    out["estimate"] = np.bincount(codes, weights=w * np.nan_to_num(share, nan=0.0))
+    out.loc[np.bincount(codes, weights=np.isnan(share)) > 0, "estimate"] = np.nan
+    out["ci_low"] = np.clip(np.bincount(codes, weights=w * low), 0, 1)
+    out["ci_high"] = np.clip(np.bincount(codes, weights=w * high), 0, 1)
+    out["half_width"] = (out["ci_high"] - out["ci_low"]) / 2
+    out["confidence_level"] = level
+    out["complete"] = out["in_run"] == out["sample_size"]
+    out = out.reset_index(drop=True)[[*by_columns, *INTERIM_COLUMNS]]
+    return out, _Split(low, high, w, codes)
+
+
+def interim_from_export(
+    export: pd.DataFrame,
+    outcome: str,
+    by: str | Sequence[str] | None = "stratum",
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`interim_results` on the table of :meth:`stikprove.store.Study.export`.
+
+    ``by`` columns must be constant within each stratum (the domain a union of strata).
+    """
+    level = check_confidence_level(confidence_level)
+    by_columns = _by_columns(by)
+    _require(export, by_columns)
+    return _domains(_strata(export, outcome, by_columns), by_columns, level)[0]
+
+
+def stopping_plan_from_export(
+    export: pd.DataFrame,
+    outcome: str,
+    targets: Sequence[InterimTarget] = (),
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """:func:`stopping_plan` on the table of :meth:`stikprove.store.Study.export` with the
+    given targets."""
+    level = check_confidence_level(confidence_level)
+    by_all = sorted({c for t in targets for c in t.by if c != "stratum"})
+    if "kommune_code" in export.columns and "kommune_code" not in by_all:
+        by_all.append("kommune_code")
+    _require(export, by_all)
+    strata = _strata(export, outcome, by_all)
+    own, own_split = _domains(strata, ["stratum"], level)
+    plan = strata.table[["stratum"]].copy()
+    plan["kommune_code"] = (
+        strata.table.get("kommune_code", "")
+    )
+    for c in ("population_size", "sample_size", "in_run", "analysed", "ci_low", "ci_high",
+              "half_width", "complete"):  # fmt: skip
+        plan[c] = own[c].to_numpy()
+    plan.insert(6, "remaining", (plan["sample_size"] - plan["in_run"]).astype("int64"))
+    n = len(plan)
+    met = np.ones(n, dtype=bool)
+    score = np.zeros(n)
+    labels: list[list[str]] = [[] for _ in range(n)]
+    met_notes: list[list[str]] = [[] for _ in range(n)]
+    for target in targets:
+        by_columns = ["stratum"] if target.by == ("stratum",) else list(target.by)
+        domains, split = (
+            (own, own_split) if by_columns == ["stratum"]
+            else _domains(strata, by_columns, level)
+        )  # fmt: skip
+        half = domains["half_width"].to_numpy()[split.domain]
+        width = (domains["ci_high"] - domains["ci_low"]).to_numpy()[split.domain]
+        with np.errstate(divide="ignore", invalid="ignore"):
+            share = np.where(width > 0, split.weight * (split.high - split.low) / width, 0.0)
+        ok = half <= target.margin
+        met &= ok
+        score = np.maximum(score, np.where(ok, 0.0, (half - target.margin) / target.margin
+                                           * share))  # fmt: skip
+        for i in range(n):
+            labels[i].append(f"{target.name} {target.margin:g}")
+            if ok[i]:
+                met_notes[i].append(f"half-width {half[i]:.3f} <= {target.margin:g} per "
+                                    f"{target.name}")  # fmt: skip
+    if not targets:
+        whole, split = _domains(strata, [], level)
+        total = float(whole["ci_high"].iloc[0] - whole["ci_low"].iloc[0])
+        score = split.weight * (split.high - split.low) / (total if total > 0 else 1.0)
+    plan["targets"] = ["; ".join(x) for x in labels]
+    plan["target_met"] = pd.array(met if targets else [pd.NA] * n, dtype="boolean")
+    complete = plan["complete"].to_numpy(dtype=bool)
+    safe = complete | (met if targets else np.zeros(n, dtype=bool))
+    plan["safe_to_stop"] = safe
+    plan["reason"] = [
+        "all sampled cases reviewed" if complete[i]
+        else ("; ".join(met_notes[i]) if safe[i] else "")
+        for i in range(n)
+    ]  # fmt: skip
+    needs = ~safe & (plan["remaining"].to_numpy() > 0)
+    order = np.lexsort((plan["stratum"].to_numpy(), -score))
+    ranked = [i for i in order if needs[i]]
+    priority = pd.array([pd.NA] * n, dtype="Int64")
+    priority[ranked] = np.arange(1, len(ranked) + 1)
+    plan["priority"] = priority
+    return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
