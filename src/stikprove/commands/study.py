@@ -125,6 +125,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _study_arg(p)
     p.add_argument("--format", choices=("table", "csv"), default="table",
                    help="a readable table with totals (default) or CSV")  # fmt: skip
+    p.add_argument("--interim", action="store_true",
+                   help="interim results instead: each stratum's and domain's confidence "
+                   "sequence (valid however often it is looked at), whether its precision "
+                   "target is met (safe to stop), and which strata need reviews most; with "
+                   "--format csv the per-stratum table")  # fmt: skip
     p.set_defaults(func=run_status)
 
     p = subparsers.add_parser(
@@ -253,7 +258,17 @@ def _record_summary(case_id: str, reviewer: str, result) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    status = _open(args).status()
+    from stikprove.estimation.interim import interim_status, waiting_cases
+
+    study = _open(args)
+    if args.interim:
+        interim = interim_status(study)
+        if args.format == "csv":
+            interim.plan.to_csv(sys.stdout, index=False)
+        else:
+            print(interim.summary())
+        return 0
+    status = study.status()
     if args.format == "csv":
         from stikprove.cells import csv_safe
 
@@ -268,6 +283,11 @@ def run_status(args: argparse.Namespace) -> int:
         for stratum, n in back.sum().items():
             print(f"note: stratum {stratum}: {n} case(s) corrected back to eligible keep "
                   "their reserve in the sample (sample_size counts both)")  # fmt: skip
+        waiting = waiting_cases(study.export())
+        for row in waiting.itertuples():
+            print(f"note: stratum {row.stratum}: {row.waiting} reviewed case(s) wait on case "
+                  f"{row.first_open} of its list (interim analyses use the unbroken run of "
+                  "reviewed cases from the top)")  # fmt: skip
         if not status.empty:
             print(_status_totals(status))
     return 0

@@ -45,9 +45,11 @@ from stikprove.estimation.sequential import confidence_sequence, split_level
 __all__ = [
     "INTERIM_COLUMNS",
     "PLAN_COLUMNS",
+    "InterimStatus",
     "InterimTarget",
     "interim_from_export",
     "interim_results",
+    "interim_status",
     "stopping_plan",
     "stopping_plan_from_export",
     "study_interim_settings",
@@ -79,14 +81,14 @@ INTERIM_COLUMNS = (
 """
 
 PLAN_COLUMNS = (
-    "stratum", "kommune_code", "population_size", "sample_size", "in_run", "analysed",
-    "remaining", "ci_low", "ci_high", "half_width", "targets", "target_met", "complete",
+    "stratum", "kommune_code", "population_size", "sample_size", "in_run", "waiting",
+    "analysed", "remaining", "ci_low", "ci_high", "half_width", "targets", "target_met", "complete",
     "safe_to_stop", "reason", "priority",
 )  # fmt: skip
 """Columns of :func:`stopping_plan`, one row per stratum:
 
 - ``stratum``, ``kommune_code``, ``population_size``, ``sample_size``, ``in_run``,
-  ``analysed``, ``ci_low``, ``ci_high``, ``half_width``, ``complete``: as in
+  ``waiting``, ``analysed``, ``ci_low``, ``ci_high``, ``half_width``, ``complete``: as in
   :data:`INTERIM_COLUMNS` for the stratum on its own;
 - ``remaining``: sampled cases not yet in the run;
 - ``targets``: the precision targets that concern the stratum (";"-separated, e.g.
@@ -418,10 +420,10 @@ def stopping_plan_from_export(
     plan["kommune_code"] = (
         strata.table.get("kommune_code", "")
     )
-    for c in ("population_size", "sample_size", "in_run", "analysed", "ci_low", "ci_high",
-              "half_width", "complete"):  # fmt: skip
+    for c in ("population_size", "sample_size", "in_run", "waiting", "analysed", "ci_low",
+              "ci_high", "half_width", "complete"):  # fmt: skip
         plan[c] = own[c].to_numpy()
-    plan.insert(6, "remaining", (plan["sample_size"] - plan["in_run"]).astype("int64"))
+    plan.insert(7, "remaining", (plan["sample_size"] - plan["in_run"]).astype("int64"))
     n = len(plan)
     met = np.ones(n, dtype=bool)
     score = np.zeros(n)
@@ -467,3 +469,106 @@ def stopping_plan_from_export(
     priority[ranked] = np.arange(1, len(ranked) + 1)
     plan["priority"] = priority
     return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
+
+
+# ---- the whole picture, for `stikprove status STUDY --interim` ---------------------------
+
+
+@dataclass(frozen=True)
+class InterimStatus:
+    """What ``stikprove status STUDY --interim`` shows: the stopping plan per stratum
+    (:data:`PLAN_COLUMNS`) and, per kind of domain with a target and for the whole study
+    ("all"), the :func:`interim_results` table."""
+
+    outcome: str
+    confidence_level: float
+    targets: tuple[InterimTarget, ...]
+    plan: pd.DataFrame
+    domains: dict[str, pd.DataFrame]
+
+    def summary(self, max_priorities: int = 10) -> str:
+        """The readable form: strata, domains, the strata most in need, the counts."""
+        level = f"{self.confidence_level:.0%}"
+        lines = [
+            f"Interim results for {self.outcome}: confidence sequences at {level}, valid "
+            "however often they are looked at. Each stratum's analysis uses the unbroken run "
+            "of reviewed cases from the top of its list.",
+            "",
+            "per stratum:",
+            _plan_text(self.plan),
+        ]
+        for name, table in self.domains.items():
+            target = next((t for t in self.targets if t.name == name), None)
+            note = f" (target half-width {target.margin:g})" if target else ""
+            lines += ["", f"per {name}{note}:" if name != "all" else f"whole study{note}:",
+                      _domain_text(table, target)]  # fmt: skip
+        ranked = self.plan.dropna(subset=["priority"]).sort_values("priority")
+        if not ranked.empty:
+            lines += ["", "strata that most need reviews next:"]
+            for row in ranked.head(max_priorities).itertuples():
+                lines.append(
+                    f"  {int(row.priority)}. {row.stratum}: half-width "
+                    f"{row.half_width:.3f}, {int(row.remaining)} case(s) left"
+                )
+        plan = self.plan
+        safe, complete = plan["safe_to_stop"], plan["complete"]
+        waiting = int(plan["waiting"].sum())
+        lines += [
+            "",
+            f"{int(safe.sum())} of {len(plan)} strata may stop ({int((safe & ~complete).sum())} "
+            f"reached their targets early, {int(complete.sum())} complete); "
+            f"{int(plan['in_run'].sum())} case(s) analysed, {waiting} reviewed case(s) wait "
+            "on an earlier case of their list.",
+        ]
+        if not self.targets:
+            lines.append("note: the protocol sets no precision target ([precision] margin or "
+                         "targets): no stratum stops before it is complete.")  # fmt: skip
+        return "\n".join(lines)
+
+
+def _interval(low: float, high: float) -> str:
+    return f"{low:.3f}-{high:.3f}"
+
+
+def _plan_text(plan: pd.DataFrame) -> str:
+    shown = pd.DataFrame({
+        "stratum": plan["stratum"],
+        "analysed": plan["analysed"].astype(str) + "/" + plan["sample_size"].astype(str),
+        "waiting": plan["waiting"],
+        "interval": [_interval(lo, hi) for lo, hi in zip(plan["ci_low"], plan["ci_high"],
+                                                          strict=True)],
+        "half_width": plan["half_width"].round(3),
+        "status": np.where(plan["complete"], "complete",
+                           np.where(plan["safe_to_stop"], "target met: may stop", "")),
+        "priority": plan["priority"].astype("string").fillna(""),
+    })  # fmt: skip
+    return shown.to_string(index=False) if not shown.empty else "(no strata)"
+
+
+def _domain_text(table: pd.DataFrame, target: InterimTarget | None) -> str:
+    by = [c for c in table.columns if c not in INTERIM_COLUMNS]
+    shown = table[by].copy() if by else pd.DataFrame(index=table.index)
+    shown["strata"] = table["strata"]
+    shown["analysed"] = table["analysed"].astype(str) + "/" + table["sample_size"].astype(str)
+    shown["interval"] = [_interval(lo, hi) for lo, hi in zip(table["ci_low"], table["ci_high"],
+                                                              strict=True)]  # fmt: skip
+    shown["half_width"] = table["half_width"].round(3)
+    if target is not None:
+        shown["target_met"] = np.where(table["half_width"] <= target.margin, "yes", "no")
+    return shown.to_string(index=False)
+
+
+def interim_status(study, outcome: str | None = None) -> InterimStatus:
+    """The stopping plan and the domain tables of ``study`` from one export (see
+    :class:`InterimStatus`); outcome defaults to the protocol's indicator."""
+    settings = study_interim_settings(study)
+    outcome = outcome or settings.outcome
+    export = study.export()
+    level = settings.confidence_level
+    plan = stopping_plan_from_export(export, outcome, settings.targets, level)
+    domains: dict[str, pd.DataFrame] = {}
+    for target in settings.targets:
+        if target.by != ("stratum",) and target.by:
+            domains[target.name] = interim_from_export(export, outcome, list(target.by), level)
+    domains["all"] = interim_from_export(export, outcome, None, level)
+    return InterimStatus(outcome, level, settings.targets, plan, domains)
