@@ -270,51 +270,54 @@ def _binary(export: pd.DataFrame, outcome: str) -> np.ndarray:
     bad = np.union1d(bad, np.flatnonzero(export[outcome].notna().to_numpy() & np.isnan(y)))
     if bad.size:
         i = int(bad[0])
+        value = export[outcome].iloc[i]
+        value = value.item() if isinstance(value, np.generic) else value
         raise EstimationError(
-            f"outcome {outcome!r} is {export[outcome].iloc[i]!r} in row {i + 1} (stratum "
+            f"outcome {outcome!r} is {value!r} in row {i + 1} (stratum "
             f"{export['stratum'].iloc[i]!r}): expected 0, 1 or missing"
         )
     return y
 
 
 def _strata(export: pd.DataFrame, outcome: str, by_columns: Sequence[str]) -> _Strata:
+    """Per stratum: sizes, counts, the ``by`` values and the analysed outcomes in review
+    order (numpy on factorized strata: a national study has about a thousand)."""
     _require(export, _EXPORT_COLUMNS)
     y = _binary(export, outcome)
-    df = export.assign(_y=y).sort_values(["stratum", "draw_order"], kind="stable")
-    in_run = df["in_complete_run"].astype(bool).to_numpy()
-    has_y = ~np.isnan(df["_y"].to_numpy())
-    df = df.assign(_in_run=in_run, _analysed=in_run & has_y,
-                   _waiting=df["reviewed"].astype(bool).to_numpy() & ~in_run,
-                   _reviewed=df["reviewed"].astype(bool))  # fmt: skip
+    codes, names = pd.factorize(export["stratum"].astype(str), sort=True)
+    order = np.lexsort((export["draw_order"].to_numpy(), codes))
+    codes, y = codes[order], y[order]
+    k = len(names)
+    in_run = export["in_complete_run"].to_numpy(dtype=bool)[order]
+    reviewed = export["reviewed"].to_numpy(dtype=bool)[order]
+    analysed = in_run & ~np.isnan(y)
+    first = np.searchsorted(codes, np.arange(k))  # each stratum's first row
+    table = pd.DataFrame({"stratum": np.asarray(names, dtype=object)})
     for column in by_columns:
-        values = df[column].astype(str)
-        varies = values.ne(values.groupby(df["stratum"]).transform("first"))
+        if column == "stratum":
+            continue
+        values = export[column].to_numpy(dtype=object)[order]
+        text = values.astype(str)
+        varies = text != text[first][codes]
         if varies.any():
             raise EstimationError(
-                f"by column {column!r} varies within stratum "
-                f"{df.loc[varies.idxmax(), 'stratum']!r}: interim "
-                "domains must be unions of whole strata (strata columns such as kommune_code)"
+                f"by column {column!r} varies within stratum {names[codes[varies][0]]!r}: "
+                "interim domains must be unions of whole strata (strata columns such as "
+                "kommune_code)"
             )
-    grouped = df.groupby("stratum", sort=True)
-    table = grouped.agg(
-        population_size=("population_size", "first"), sample_size=("sample_size", "first"),
-        reviewed=("_reviewed", "sum"), waiting=("_waiting", "sum"), in_run=("_in_run", "sum"),
-        analysed=("_analysed", "sum"),
-        **{c: (c, "first") for c in by_columns if c != "stratum"},
-    ).reset_index()  # fmt: skip
-    for c in ("population_size", "sample_size", "reviewed", "waiting", "in_run", "analysed"):
-        table[c] = table[c].astype("int64")
-    analysed = df[df["_analysed"]]
-    by_stratum = dict(iter(analysed.groupby("stratum", sort=True)["_y"]))
-    outcomes = tuple(
-        by_stratum[s].to_numpy().astype(np.int64) if s in by_stratum
-        else np.zeros(0, dtype=np.int64)
-        for s in table["stratum"]
-    )  # fmt: skip
+        table[column] = values[first]
+    table["population_size"] = export["population_size"].to_numpy()[order][first].astype("int64")
+    table["sample_size"] = export["sample_size"].to_numpy()[order][first].astype("int64")
+    for name, flags in (("reviewed", reviewed), ("waiting", reviewed & ~in_run),
+                        ("in_run", in_run), ("analysed", analysed)):  # fmt: skip
+        table[name] = np.bincount(codes, weights=flags, minlength=k).astype("int64")
+    rows = np.flatnonzero(analysed)
+    bounds = np.searchsorted(codes[rows], np.arange(1, k))
+    outcomes = tuple(np.split(y[rows].astype(np.int64), bounds))
     table["successes"] = np.array([int(o.sum()) for o in outcomes], dtype=np.int64)
-    excluded = table["in_run"] - table["analysed"]
-    size = (table["population_size"] - excluded).to_numpy()
-    return _Strata(table, outcomes, np.maximum(size, table["analysed"].to_numpy()))
+    excluded = (table["in_run"] - table["analysed"]).to_numpy()
+    size = np.maximum(table["population_size"].to_numpy() - excluded, table["analysed"].to_numpy())
+    return _Strata(table, outcomes, size)
 
 
 def _current_bounds(strata: _Strata, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -350,39 +353,40 @@ def _domains(
     strata: _Strata, by_columns: list[str], level: float
 ) -> tuple[pd.DataFrame, _Split]:
     table = strata.table
-    keys = (
-        table[by_columns].astype(str).agg("\x1f".join, axis=1)
-        if by_columns
-        else pd.Series("", index=table.index)
-    )
-    codes, _ = pd.factorize(keys, sort=True)
+    if by_columns:
+        keys = ["\x1f".join(row) for row in table[by_columns].astype(str).itertuples(index=False)]
+        codes = np.unique(np.array(keys, dtype=str), return_inverse=True)[1].ravel()
+    else:
+        codes = np.zeros(len(table), dtype=np.int64)
+    domains = int(codes.max()) + 1 if len(codes) else 0
+    first = np.array([np.flatnonzero(codes == d)[0] for d in range(domains)], dtype=np.int64)
     sizes = table["population_size"].to_numpy(dtype=float)
     levels = np.empty(len(table))
-    for d in np.unique(codes):
+    for d in range(domains):
         members = codes == d
         levels[members] = split_level(level, sizes[members])
     low, high = _current_bounds(strata, levels)
     analysed = table["analysed"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(analysed > 0, table["successes"].to_numpy() / analysed, np.nan)
-    weight_sum = np.bincount(codes, weights=sizes)
-    w = sizes / weight_sum[codes]
-    out = table.groupby(codes, sort=True).agg(
-        **{c: (c, "first") for c in by_columns},
-        strata=("stratum", "size"), population_size=("population_size", "sum"),
-        sample_size=("sample_size", "sum"), reviewed=("reviewed", "sum"),
-        waiting=("waiting", "sum"), in_run=("in_run", "sum"), analysed=("analysed", "sum"),
-        successes=("successes", "sum"),
-    )  # fmt: skip
-    out["estimate"] = np.bincount(codes, weights=w * np.nan_to_num(share, nan=0.0))
-    out.loc[np.bincount(codes, weights=np.isnan(share)) > 0, "estimate"] = np.nan
-    out["ci_low"] = np.clip(np.bincount(codes, weights=w * low), 0, 1)
-    out["ci_high"] = np.clip(np.bincount(codes, weights=w * high), 0, 1)
+    w = sizes / np.bincount(codes, weights=sizes)[codes]
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, weights=values, minlength=domains)
+
+    out = pd.DataFrame({c: table[c].to_numpy()[first] for c in by_columns})
+    out["strata"] = np.bincount(codes, minlength=domains).astype("int64")
+    for c in ("population_size", "sample_size", "reviewed", "waiting", "in_run", "analysed",
+              "successes"):  # fmt: skip
+        out[c] = total(table[c].to_numpy(dtype=float)).astype("int64")
+    estimate = total(w * np.nan_to_num(share, nan=0.0))
+    out["estimate"] = np.where(total(np.isnan(share)) > 0, np.nan, estimate)
+    out["ci_low"] = np.clip(total(w * low), 0, 1)
+    out["ci_high"] = np.clip(total(w * high), 0, 1)
     out["half_width"] = (out["ci_high"] - out["ci_low"]) / 2
     out["confidence_level"] = level
     out["complete"] = out["in_run"] == out["sample_size"]
-    out = out.reset_index(drop=True)[[*by_columns, *INTERIM_COLUMNS]]
-    return out, _Split(low, high, w, codes)
+    return out[[*by_columns, *INTERIM_COLUMNS]], _Split(low, high, w, codes)
 
 
 def interim_from_export(

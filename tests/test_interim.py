@@ -1,0 +1,251 @@
+"""Interim results of a running review (estimation/interim.py) and `stikprove status
+--interim`: the complete-run rule, the domain tables, the stopping plan, the refusals."""
+
+import numpy as np
+import pandas as pd
+import pytest
+import time_machine
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from conftest import CLOCK_START
+from stikprove import EstimationError, confidence_sequence, interim_results, stopping_plan
+from stikprove.cli import main
+from stikprove.estimation.interim import (
+    INTERIM_COLUMNS,
+    PLAN_COLUMNS,
+    InterimTarget,
+    interim_from_export,
+    interim_status,
+    stopping_plan_from_export,
+    study_interim_settings,
+    waiting_cases,
+)
+from stikprove.estimation.sequential import combine_sequences, split_level
+from stikprove.recording import import_entries
+from store_fixtures import PROTOCOL_TEXT, entry, make_study
+from strategies import scaled
+
+REVIEW_DATE = "2026-11-20"  # the fixtures' draw date: no test here reads today's date
+
+ODENSE_WOMEN = "461|kvinde|indvandrer_ikke_vestlig"  # N = 20, n = 6
+ODENSE_MEN = "461|mand|dansk_oprindelse"  # N = 12, n = 4
+LAESOE = "825|kvinde|dansk_oprindelse"  # census: N = n = 3
+
+
+def review(study, cases, **values):
+    """Enter the first reviewer's assessment of ``cases`` (defaults: eligible, for_syg)."""
+    first = study.assignments().query("review_slot == 1")
+    for reviewer, group in first[first["case_id"].isin(cases)].groupby("reviewer"):
+        entries = [entry(c, **{"review_date": REVIEW_DATE, **values}) for c in group["case_id"]]
+        import_entries(study, entries, reviewer)
+
+
+def list_of(study, stratum):
+    units = study.units(in_sample_only=True)
+    return units.loc[units["stratum"] == stratum, "case_id"].tolist()
+
+
+def reviewed_study(folder):
+    """Odense women: case 1 ineligible (reserve 7 activated), 2 too ill, 3 not, 4 too ill,
+    6 reviewed out of order (waits on 5); Læsø: every case reviewed, one too ill."""
+    study = make_study(folder)
+    women = list_of(study, ODENSE_WOMEN)
+    review(study, women[:1], ineligible=True)
+    review(study, [women[1], women[3]])
+    review(study, [women[2], women[5]], health_assessment="kan_med_skaanehensyn")
+    laesoe = list_of(study, LAESOE)
+    review(study, laesoe[:1])
+    review(study, laesoe[1:], health_assessment="ingen_vaesentlig_barriere")
+    return study
+
+
+@pytest.fixture(scope="module")
+def study(tmp_path_factory):
+    """:func:`reviewed_study`, built once for the tests that only read it (on the suite's
+    clock, as each test is)."""
+    with time_machine.travel(CLOCK_START, tick=False):
+        return reviewed_study(tmp_path_factory.mktemp("interim"))
+
+
+def test_the_run_from_the_top_is_analysed(study):
+    """A case reviewed below an open one waits; the ineligible case in the run is left out
+    and the stratum's population for the indicator is N_h less it."""
+    table = interim_results(study).set_index("stratum")
+    women = table.loc[ODENSE_WOMEN]
+    assert (women["sample_size"], women["reviewed"], women["in_run"]) == (7, 5, 4)
+    assert (women["waiting"], women["analysed"], women["successes"]) == (1, 3, 2)
+    expected = confidence_sequence([1, 0, 1], 19, 0.95)
+    assert (women["ci_low"], women["ci_high"]) == (expected.low[-1], expected.high[-1])
+    assert women["estimate"] == pytest.approx(2 / 3)
+    men = table.loc[ODENSE_MEN]
+    assert (men["analysed"], men["ci_low"], men["ci_high"]) == (0, 0.0, 1.0)
+    assert np.isnan(men["estimate"])
+    assert list(table.columns) == list(INTERIM_COLUMNS)
+
+
+def test_a_reviewed_census_stratum_gives_the_exact_rate(study):
+    """Every case of a census stratum in the run: the interval is the exact rate."""
+    row = interim_results(study).set_index("stratum").loc[LAESOE]
+    assert row["complete"] and row["ci_low"] == row["ci_high"] == pytest.approx(1 / 3)
+
+
+def test_domains_add_their_strata_at_split_levels(study):
+    """A kommune's interval is its strata's intervals at α split by N_h, weighted by N_h."""
+    odense = interim_results(study, by="kommune_code").set_index("kommune_code").loc["461"]
+    levels = split_level(0.95, [20, 12])
+    women = confidence_sequence([1, 0, 1], 19, levels[0])
+    low, high = combine_sequences([20, 12], [women.low[-1], 0.0], [women.high[-1], 1.0])
+    assert (odense["ci_low"], odense["ci_high"]) == pytest.approx((low, high))
+    assert odense["strata"] == 2 and odense["confidence_level"] == 0.95
+    whole = interim_results(study, by=None)
+    assert len(whole) == 1 and whole["strata"].iloc[0] == 3
+    assert list(whole.columns) == list(INTERIM_COLUMNS)
+
+
+def test_waiting_cases_name_the_case_they_wait_on(study):
+    """status's count of reviewed cases that wait, and the list position they wait on."""
+    waiting = waiting_cases(study.export())
+    assert waiting.to_dict("records") == [{"stratum": ODENSE_WOMEN, "waiting": 1,
+                                           "first_open": 5}]  # fmt: skip
+
+
+def test_reviewing_the_open_case_releases_the_waiting_one(tmp_path):
+    """Once case 5 is in, case 6 joins the run: the sequence moves on and narrows."""
+    study = reviewed_study(tmp_path)
+    before = interim_results(study).set_index("stratum").loc[ODENSE_WOMEN]
+    review(study, [list_of(study, ODENSE_WOMEN)[4]], health_assessment="kan_med_skaanehensyn")
+    after = interim_results(study).set_index("stratum").loc[ODENSE_WOMEN]
+    assert (after["in_run"], after["waiting"], after["analysed"]) == (6, 0, 5)
+    assert after["ci_low"] >= before["ci_low"] and after["ci_high"] <= before["ci_high"]
+    assert after["half_width"] < before["half_width"]
+
+
+def test_plan_marks_targets_met_and_ranks_the_rest(study):
+    """A stratum whose interval is within its target may stop, with the reason; a complete
+    one may stop; the others are ranked by need."""
+    export = study.export()
+    targets = [InterimTarget("stratum", ("stratum",), 0.45),
+               InterimTarget("kommune_code", ("kommune_code",), 0.4)]  # fmt: skip
+    plan = stopping_plan_from_export(export, "too_ill", targets).set_index("stratum")
+    assert list(plan.reset_index().columns) == list(PLAN_COLUMNS)
+    women, men, laesoe = plan.loc[ODENSE_WOMEN], plan.loc[ODENSE_MEN], plan.loc[LAESOE]
+    assert women["half_width"] <= 0.45 and not women["target_met"]  # Odense misses 0.4
+    assert not men["safe_to_stop"] and men["priority"] == 1 and women["priority"] == 2
+    assert laesoe["safe_to_stop"] and laesoe["reason"] == "all sampled cases reviewed"
+    assert pd.isna(laesoe["priority"])
+    assert women["targets"] == "stratum 0.45; kommune_code 0.4"
+    loose = [InterimTarget("stratum", ("stratum",), 0.45)]
+    plan = stopping_plan_from_export(export, "too_ill", loose).set_index("stratum")
+    assert plan.loc[ODENSE_WOMEN, "safe_to_stop"] and not plan.loc[ODENSE_WOMEN, "complete"]
+    assert plan.loc[ODENSE_WOMEN, "reason"].startswith("half-width 0.4")
+    assert plan.loc[ODENSE_WOMEN, "reason"].endswith("<= 0.45 per stratum")
+
+
+def test_no_targets_no_early_stop(study):
+    """Without targets only complete strata may stop; target_met is missing, not False."""
+    plan = stopping_plan(study)
+    assert plan["target_met"].isna().all()
+    assert plan["safe_to_stop"].tolist() == plan["complete"].tolist()
+
+
+def test_protocol_targets_are_read_from_the_stored_protocol(tmp_path):
+    """The [precision] margin and targets of the stored protocol become the interim targets."""
+    text = PROTOCOL_TEXT + ('[precision]\nindicator = "misclassified"\nmargin = 0.2\n'
+                            'confidence_level = 0.9\n'
+                            'targets = [{domain = "kommune_code", margin = 0.1}]\n')  # fmt: skip
+    settings_ = study_interim_settings(make_study(tmp_path, protocol_text=text))
+    assert settings_.outcome == "misclassified" and settings_.confidence_level == 0.9
+    assert settings_.targets == (InterimTarget("stratum", ("stratum",), 0.2),
+                                 InterimTarget("kommune_code", ("kommune_code",), 0.1))
+
+
+@pytest.mark.parametrize(
+    ("change", "call", "message"),
+    [
+        (None, lambda e: interim_from_export(e, "too_sick"), "outcome 'too_sick' is not a"),
+        ("two", lambda e: interim_from_export(e, "too_ill"),
+         r"outcome 'too_ill' is 2.0 in row 1 \(stratum '461\|kvinde"),
+        (None, lambda e: interim_from_export(e, "too_ill", by="health_exempt"),
+         "by column 'health_exempt' varies within stratum '461|kvinde"),
+        (None, lambda e: interim_from_export(e, "too_ill", by="age"), "lacks column"),
+        ("drop", lambda e: interim_from_export(e, "too_ill"), "lacks column.*in_complete_run"),
+        (None, lambda e: interim_from_export(e, "too_ill", confidence_level=95),
+         "confidence_level must be in"),
+    ],
+)  # fmt: skip
+def test_refusals(study, change, call, message):
+    """Bad input is refused naming the column, row, stratum and value, and what was expected."""
+    export = study.export()
+    if change == "two":
+        export.loc[0, "too_ill"] = 2.0
+    if change == "drop":
+        export = export.drop(columns="in_complete_run")
+    with pytest.raises(EstimationError, match=message):
+        call(export)
+
+
+@st.composite
+def exports(draw: st.DrawFn) -> pd.DataFrame:
+    """Export-shaped tables: a few strata, each a list with some cases reviewed in any
+    order, outcomes 0, 1 or missing."""
+    frames = []
+    for h in range(draw(st.integers(1, 4))):
+        n = draw(st.integers(1, 8))
+        big_n = draw(st.integers(n, 60))
+        reviewed = np.array(draw(st.lists(st.booleans(), min_size=n, max_size=n)))
+        y = np.array(draw(st.lists(st.sampled_from([0.0, 1.0, np.nan]), min_size=n,
+                                   max_size=n)))  # fmt: skip
+        frames.append(pd.DataFrame({
+            "stratum": f"s{h}", "kommune_code": f"{100 + h % 2}", "population_size": big_n,
+            "sample_size": n, "reviewed": reviewed, "draw_order": np.arange(1, n + 1),
+            "in_complete_run": np.cumprod(reviewed).astype(bool),
+            "y": np.where(reviewed, y, np.nan),
+        }))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+@settings(max_examples=scaled(20))
+@given(exports(), st.sampled_from(["stratum", "kommune_code", None]))
+def test_interim_invariants(export, by):
+    """Counts add up and every interval lies in [0, 1] around the analysed share's range."""
+    table = interim_from_export(export, "y", by=by)
+    assert (table["ci_low"] <= table["ci_high"]).all()
+    assert ((table["ci_low"] >= 0) & (table["ci_high"] <= 1)).all()
+    assert (table["analysed"] <= table["in_run"]).all()
+    assert (table["in_run"] + table["waiting"] == table["reviewed"]).all()
+    assert table["sample_size"].sum() == len(export)
+    assert (table["half_width"] <= 0.5).all()
+
+
+def test_status_interim_command(study, capsys):
+    """`status --interim` prints the strata, the whole study and the strata in most need;
+    plain `status` says which reviewed cases wait; --format csv gives the plan."""
+    path = str(study.path)
+    assert main(["status", path, "--interim"]) == 0
+    out = capsys.readouterr().out
+    assert "valid however often they are looked at" in out
+    assert ODENSE_WOMEN in out and "whole study" in out and "complete" in out
+    assert f"strata that most need reviews next:\n  1. {ODENSE_WOMEN}" in out
+    assert "1 of 3 strata may stop" in out and "1 reviewed case(s) wait" in out
+    assert "sets no precision target" in out
+    assert main(["status", path]) == 0
+    assert (f"note: stratum {ODENSE_WOMEN}: 1 reviewed case(s) wait on case 5 of its list"
+            in capsys.readouterr().out)  # fmt: skip
+    assert main(["status", path, "--interim", "--format", "csv"]) == 0
+    csv = capsys.readouterr().out
+    assert csv.splitlines()[0] == ",".join(PLAN_COLUMNS)
+
+
+def test_status_interim_shows_domain_targets(tmp_path, capsys):
+    """With a kommune target in the protocol the kommune table shows whether it is met."""
+    text = PROTOCOL_TEXT + ('[precision]\nindicator = "too_ill"\nmargin = 0.3\n'
+                            'targets = [{domain = "kommune_code", margin = 0.45}]\n')  # fmt: skip
+    study = make_study(tmp_path, protocol_text=text)
+    review(study, list_of(study, LAESOE))
+    status = interim_status(study)
+    assert list(status.domains) == ["kommune_code", "all"]
+    assert main(["status", str(study.path), "--interim"]) == 0
+    out = capsys.readouterr().out
+    assert "per kommune_code (target half-width 0.45):" in out
+    assert "target_met" in out and "1 of 3 strata may stop" in out
