@@ -21,7 +21,7 @@ from stikprove.estimation.interim import (
     study_interim_settings,
     waiting_cases,
 )
-from stikprove.estimation.sequential import combine_sequences, split_level
+from stikprove.estimation.sequential import combine_strata
 from stikprove.recording import import_entries
 from store_fixtures import PROTOCOL_TEXT, entry, make_study
 from strategies import scaled
@@ -90,14 +90,18 @@ def test_a_reviewed_census_stratum_gives_the_exact_rate(study):
     assert row["complete"] and row["ci_low"] == row["ci_high"] == pytest.approx(1 / 3)
 
 
-def test_domains_add_their_strata_at_split_levels(study):
-    """A kommune's interval is its strata's intervals at α split by N_h, weighted by N_h."""
-    odense = interim_results(study, by="kommune_code").set_index("kommune_code").loc["461"]
-    levels = split_level(0.95, [20, 12])
-    women = confidence_sequence([1, 0, 1], 19, levels[0])
-    low, high = combine_sequences([20, 12], [women.low[-1], 0.0], [women.high[-1], 1.0])
-    assert (odense["ci_low"], odense["ci_high"]) == pytest.approx((low, high))
-    assert odense["strata"] == 2 and odense["confidence_level"] == 0.95
+def test_domains_combine_their_strata(study):
+    """A kommune's interval is combine_strata of its strata's runs (weights N_h); a domain of
+    one stratum keeps the stratum's own sequence; both combinations are offered."""
+    for combination in ("product", "bonferroni"):
+        table = interim_results(study, by="kommune_code", combination=combination)
+        odense = table.set_index("kommune_code").loc["461"]
+        low, high = combine_strata([[1, 0, 1], []], [19, 12], weights=[20, 12],
+                                   method=combination)  # fmt: skip
+        assert (odense["ci_low"], odense["ci_high"]) == pytest.approx((low[0], high[0]))
+        assert odense["strata"] == 2 and odense["confidence_level"] == 0.95
+    laesoe = table.set_index("kommune_code").loc["825"]
+    assert laesoe["ci_low"] == laesoe["ci_high"] == pytest.approx(1 / 3)
     whole = interim_results(study, by=None)
     assert len(whole) == 1 and whole["strata"].iloc[0] == 3
     assert list(whole.columns) == list(INTERIM_COLUMNS)

@@ -18,8 +18,12 @@ unknown; as the ``exact`` method of :func:`stikprove.estimate_proportions` does,
 largest possible one is used: N_h less the cases of the run found outside it.
 
 Domains (``by``: strata columns; a domain is a union of whole strata) combine their strata
-with :func:`stikprove.estimation.sequential.combine_sequences`: α is split over the strata
-in proportion to N_h and the strata's intervals are added with weights N_h / N_d.
+with :func:`stikprove.estimation.sequential.combine_strata`: by default (``combination=
+"product"``) the strata's martingales multiply into one for the domain's rate Σ W_h p_h,
+W_h = N_h / N_d; ``"bonferroni"`` splits α over the strata and adds their intervals (no
+assumption on the order in which strata progress, but wider). A domain of one stratum gets
+the stratum's own sequence. Both are conservative for domains of many strata:
+benchmarks/bench_sequential.py measures the width against the fixed-time interval.
 
 Stopping (:func:`stopping_plan`). The protocol's precision targets (``[precision] margin``
 per stratum and ``targets`` per kind of domain, the same targets the design step
@@ -40,7 +44,7 @@ import pandas as pd
 
 from stikprove.errors import EstimationError, StikproveError
 from stikprove.estimation.intervals import check_confidence_level
-from stikprove.estimation.sequential import confidence_sequence, split_level
+from stikprove.estimation.sequential import combine_strata, confidence_sequence
 
 __all__ = [
     "INTERIM_COLUMNS",
@@ -75,7 +79,7 @@ INTERIM_COLUMNS = (
   (NaN while a stratum of the domain has none; not necessarily the centre of the interval);
 - ``ci_low``, ``ci_high``: the confidence sequence's current interval for the domain's rate;
 - ``half_width``: (ci_high − ci_low) / 2;
-- ``confidence_level``: the level of the domain's sequence (split over its strata);
+- ``confidence_level``: the level of the domain's sequence;
 - ``complete``: every sampled case of the domain is in the run (the interim analysis is the
   final one; the design-based estimate then applies).
 """
@@ -183,13 +187,17 @@ def interim_results(
     by: str | Sequence[str] | None = "stratum",
     outcome: str | None = None,
     confidence_level: float | None = None,
+    combination: str = "product",
 ) -> pd.DataFrame:
     """Interim results of a study: the confidence sequence's current interval per domain.
 
     ``study``: a :class:`stikprove.store.Study`. ``by``: "stratum" (default), strata
     column(s) such as "kommune_code" or ["kommune_code", "sex"], or None for the whole
     study. ``outcome`` and ``confidence_level`` default to the protocol's indicator and
-    level. Returns one row per domain, sorted by the ``by`` columns, with the columns
+    level. ``combination``: how a domain's strata are combined, ``"product"`` (default) or
+    ``"bonferroni"`` (see :func:`stikprove.estimation.sequential.combine_strata`).
+
+    Returns one row per domain, sorted by the ``by`` columns, with the columns
     :data:`INTERIM_COLUMNS` after them. Reads the study only through
     :meth:`~stikprove.store.Study.export`; the table holds counts but no case-level rows
     (a report suppresses counts under its disclosure threshold).
@@ -201,6 +209,7 @@ def interim_results(
         by=by,
         confidence_level=settings.confidence_level if confidence_level is None
         else confidence_level,
+        combination=combination,
     )  # fmt: skip
 
 
@@ -255,6 +264,8 @@ class _Strata:
     table: pd.DataFrame  # stratum, by columns, population_size, sample_size, counts
     outcomes: tuple[np.ndarray, ...]  # analysed outcomes in review order, per stratum
     analysis_size: np.ndarray  # N_h less the run's cases without an outcome
+    low: np.ndarray  # each stratum's own sequence, now (at the full level)
+    high: np.ndarray
 
 
 def _binary(export: pd.DataFrame, outcome: str) -> np.ndarray:
@@ -279,7 +290,9 @@ def _binary(export: pd.DataFrame, outcome: str) -> np.ndarray:
     return y
 
 
-def _strata(export: pd.DataFrame, outcome: str, by_columns: Sequence[str]) -> _Strata:
+def _strata(
+    export: pd.DataFrame, outcome: str, by_columns: Sequence[str], level: float
+) -> _Strata:
     """Per stratum: sizes, counts, the ``by`` values and the analysed outcomes in review
     order (numpy on factorized strata: a national study has about a thousand)."""
     _require(export, _EXPORT_COLUMNS)
@@ -317,18 +330,21 @@ def _strata(export: pd.DataFrame, outcome: str, by_columns: Sequence[str]) -> _S
     table["successes"] = np.array([int(o.sum()) for o in outcomes], dtype=np.int64)
     excluded = (table["in_run"] - table["analysed"]).to_numpy()
     size = np.maximum(table["population_size"].to_numpy() - excluded, table["analysed"].to_numpy())
-    return _Strata(table, outcomes, size)
+    low, high = _current_bounds(outcomes, size, level)
+    return _Strata(table, outcomes, size, low, high)
 
 
-def _current_bounds(strata: _Strata, levels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Each stratum's current interval (the last of its sequence) at its own level."""
-    low = np.zeros(len(strata.outcomes))
-    high = np.ones(len(strata.outcomes))
-    for i, (x, size) in enumerate(zip(strata.outcomes, strata.analysis_size, strict=True)):
-        if len(x) == 0 or size < 1:
-            continue
-        cs = confidence_sequence(x, int(size), confidence_level=float(levels[i]))
-        low[i], high[i] = cs.low[-1], cs.high[-1]
+def _current_bounds(
+    outcomes: tuple[np.ndarray, ...], sizes: np.ndarray, level: float
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each stratum's current interval: the last of its confidence sequence ([0, 1] before
+    its first analysed case)."""
+    low = np.zeros(len(outcomes))
+    high = np.ones(len(outcomes))
+    for i, (x, size) in enumerate(zip(outcomes, sizes, strict=True)):
+        if len(x):
+            cs = confidence_sequence(x, int(size), confidence_level=level)
+            low[i], high[i] = cs.low[-1], cs.high[-1]
     return low, high
 
 
@@ -340,18 +356,18 @@ def _by_columns(by: str | Sequence[str] | None) -> list[str]:
 
 @dataclass(frozen=True)
 class _Split:
-    """Per stratum, within its domain: its interval at its share of α, its weight
-    N_h / N_d, and the domain's row in the domain table."""
+    """Per stratum: its weight N_h / N_d in its domain and the domain's row."""
 
-    low: np.ndarray
-    high: np.ndarray
     weight: np.ndarray
     domain: np.ndarray
 
 
 def _domains(
-    strata: _Strata, by_columns: list[str], level: float
+    strata: _Strata, by_columns: list[str], level: float, combination: str = "product"
 ) -> tuple[pd.DataFrame, _Split]:
+    """The domain table and, per stratum, its weight and domain. A domain of one stratum
+    gets the stratum's own sequence; larger ones :func:`combine_strata` with
+    ``combination``."""
     table = strata.table
     if by_columns:
         keys = ["\x1f".join(row) for row in table[by_columns].astype(str).itertuples(index=False)]
@@ -361,11 +377,16 @@ def _domains(
     domains = int(codes.max()) + 1 if len(codes) else 0
     first = np.array([np.flatnonzero(codes == d)[0] for d in range(domains)], dtype=np.int64)
     sizes = table["population_size"].to_numpy(dtype=float)
-    levels = np.empty(len(table))
-    for d in range(domains):
-        members = codes == d
-        levels[members] = split_level(level, sizes[members])
-    low, high = _current_bounds(strata, levels)
+    counts = np.bincount(codes, minlength=domains)
+    if np.all(counts == 1):
+        low, high = strata.low[first], strata.high[first]
+    else:
+        low, high = combine_strata(
+            strata.outcomes, strata.analysis_size, weights=sizes, domains=codes,
+            confidence_level=level, method=combination,
+        )  # fmt: skip
+        single = counts == 1
+        low[single], high[single] = strata.low[first][single], strata.high[first][single]
     analysed = table["analysed"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(analysed > 0, table["successes"].to_numpy() / analysed, np.nan)
@@ -375,18 +396,18 @@ def _domains(
         return np.bincount(codes, weights=values, minlength=domains)
 
     out = pd.DataFrame({c: table[c].to_numpy()[first] for c in by_columns})
-    out["strata"] = np.bincount(codes, minlength=domains).astype("int64")
+    out["strata"] = counts.astype("int64")
     for c in ("population_size", "sample_size", "reviewed", "waiting", "in_run", "analysed",
               "successes"):  # fmt: skip
         out[c] = total(table[c].to_numpy(dtype=float)).astype("int64")
     estimate = total(w * np.nan_to_num(share, nan=0.0))
     out["estimate"] = np.where(total(np.isnan(share)) > 0, np.nan, estimate)
-    out["ci_low"] = np.clip(total(w * low), 0, 1)
-    out["ci_high"] = np.clip(total(w * high), 0, 1)
+    out["ci_low"] = low
+    out["ci_high"] = high
     out["half_width"] = (out["ci_high"] - out["ci_low"]) / 2
     out["confidence_level"] = level
     out["complete"] = out["in_run"] == out["sample_size"]
-    return out[[*by_columns, *INTERIM_COLUMNS]], _Split(low, high, w, codes)
+    return out[[*by_columns, *INTERIM_COLUMNS]], _Split(w, codes)
 
 
 def interim_from_export(
@@ -394,6 +415,7 @@ def interim_from_export(
     outcome: str,
     by: str | Sequence[str] | None = "stratum",
     confidence_level: float = 0.95,
+    combination: str = "product",
 ) -> pd.DataFrame:
     """:func:`interim_results` on the table of :meth:`stikprove.store.Study.export`.
 
@@ -402,7 +424,8 @@ def interim_from_export(
     level = check_confidence_level(confidence_level)
     by_columns = _by_columns(by)
     _require(export, by_columns)
-    return _domains(_strata(export, outcome, by_columns), by_columns, level)[0]
+    strata = _strata(export, outcome, by_columns, level)
+    return _domains(strata, by_columns, level, combination)[0]
 
 
 def stopping_plan_from_export(
@@ -410,6 +433,7 @@ def stopping_plan_from_export(
     outcome: str,
     targets: Sequence[InterimTarget] = (),
     confidence_level: float = 0.95,
+    combination: str = "product",
 ) -> pd.DataFrame:
     """:func:`stopping_plan` on the table of :meth:`stikprove.store.Study.export` with the
     given targets."""
@@ -418,12 +442,11 @@ def stopping_plan_from_export(
     if "kommune_code" in export.columns and "kommune_code" not in by_all:
         by_all.append("kommune_code")
     _require(export, by_all)
-    strata = _strata(export, outcome, by_all)
+    strata = _strata(export, outcome, by_all, level)
     own, own_split = _domains(strata, ["stratum"], level)
     plan = strata.table[["stratum"]].copy()
-    plan["kommune_code"] = (
-        strata.table.get("kommune_code", "")
-    )
+    plan["kommune_code"] = strata.table.get("kommune_code", "")
+    own_width = strata.high - strata.low
     for c in ("population_size", "sample_size", "in_run", "waiting", "analysed", "ci_low",
               "ci_high", "half_width", "complete"):  # fmt: skip
         plan[c] = own[c].to_numpy()
@@ -437,12 +460,14 @@ def stopping_plan_from_export(
         by_columns = ["stratum"] if target.by == ("stratum",) else list(target.by)
         domains, split = (
             (own, own_split) if by_columns == ["stratum"]
-            else _domains(strata, by_columns, level)
+            else _domains(strata, by_columns, level, combination)
         )  # fmt: skip
         half = domains["half_width"].to_numpy()[split.domain]
-        width = (domains["ci_high"] - domains["ci_low"]).to_numpy()[split.domain]
+        # the stratum's share of its domain's uncertainty: W_h × its own width, normalised
+        spread = split.weight * own_width
+        total = np.bincount(split.domain, weights=spread)[split.domain]
         with np.errstate(divide="ignore", invalid="ignore"):
-            share = np.where(width > 0, split.weight * (split.high - split.low) / width, 0.0)
+            share = np.where(total > 0, spread / total, 0.0)
         ok = half <= target.margin
         met &= ok
         score = np.maximum(score, np.where(ok, 0.0, (half - target.margin) / target.margin
@@ -453,9 +478,9 @@ def stopping_plan_from_export(
                 met_notes[i].append(f"half-width {half[i]:.3f} <= {target.margin:g} per "
                                     f"{target.name}")  # fmt: skip
     if not targets:
-        whole, split = _domains(strata, [], level)
-        total = float(whole["ci_high"].iloc[0] - whole["ci_low"].iloc[0])
-        score = split.weight * (split.high - split.low) / (total if total > 0 else 1.0)
+        weight = strata.table["population_size"].to_numpy(dtype=float)
+        spread = weight / weight.sum() * own_width
+        score = spread / (spread.sum() if spread.sum() > 0 else 1.0)
     plan["targets"] = ["; ".join(x) for x in labels]
     plan["target_met"] = pd.array(met if targets else [pd.NA] * n, dtype="boolean")
     complete = plan["complete"].to_numpy(dtype=bool)

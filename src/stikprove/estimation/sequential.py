@@ -11,7 +11,8 @@ precise enough (Waudby-Smith & Ramdas 2020; Howard et al. 2021).
 
 :func:`confidence_sequence` gives it for one stratum, whose cases are reviewed in the random
 order of the draw (sampling without replacement from a finite population of N cases with M
-positives). :func:`combine_sequences` combines the strata of a domain.
+positives). :func:`combine_strata` combines the strata of a domain (the product of their
+martingales, or α split over them with :func:`split_level` and :func:`combine_sequences`).
 
 The method (``ppr``, the only one in :data:`SEQUENCE_METHODS`)
 ---------------------------------------------------------------
@@ -73,11 +74,14 @@ from stikprove.errors import EstimationError
 from stikprove.estimation.intervals import check_confidence_level
 
 __all__ = [
+    "COMBINATION_METHODS",
     "SEQUENCE_COLUMNS",
     "SEQUENCE_METHODS",
     "ConfidenceSequence",
     "combine_sequences",
+    "combine_strata",
     "confidence_sequence",
+    "log_ratio",
     "split_level",
 ]
 
@@ -343,8 +347,8 @@ def combine_sequences(
     measure the cost against the fixed-time interval. A stratum with no case analysed
     enters as [0, 1].
 
-    >>> combine_sequences([100, 300], [0.1, 0.2], [0.3, 0.4])
-    (0.175, 0.375)
+    >>> combine_sequences([1, 3], [0.0, 0.5], [1.0, 0.5])
+    (0.375, 0.625)
     """
     big_n = np.asarray(population_sizes, dtype=float)
     lo = np.asarray(low, dtype=float)
@@ -360,3 +364,187 @@ def combine_sequences(
     lo = np.where(np.isnan(lo), 0.0, lo)
     hi = np.where(np.isnan(hi), 1.0, hi)
     return float(np.clip(w @ lo, 0, 1)), float(np.clip(w @ hi, 0, 1))
+
+
+# ---- domains: the product of the strata's martingales ------------------------------------
+
+COMBINATION_METHODS = ("product", "bonferroni")
+"""How :func:`combine_strata` combines a domain's strata (see there)."""
+
+
+def log_ratio(
+    successes: int, n: int, population_size: int, prior: tuple[float, float] = (1.0, 1.0)
+) -> np.ndarray:
+    """log R_n(m) = log π_0(m) − log π_n(m) for m = 0..N after ``n`` cases with ``successes``
+    positives (the formula in the module docstring); +inf for impossible counts; all 0 when
+    n = 0 (the posterior is the prior).
+
+    >>> [round(float(v), 2) for v in log_ratio(1, 2, 4)]
+    [inf, -0.41, -0.69, -0.41, inf]
+    """
+    log_factorial = gammaln(np.arange(population_size + 1, dtype=float) + 1)
+    return _log_ratio(successes, n, population_size, prior, log_factorial)
+
+
+def _log_ratio(
+    successes: int,
+    n: int,
+    population_size: int,
+    prior: tuple[float, float],
+    log_factorial: np.ndarray,
+) -> np.ndarray:
+    """:func:`log_ratio` with a table of log k! for k = 0..at least N."""
+    if n == 0:
+        return np.zeros(population_size + 1)
+    a, b = prior
+    big_n = population_size
+    m = np.arange(big_n + 1)
+    rest = big_n - n
+    k = m - successes
+    feasible = (k >= 0) & (k <= rest)
+    kk = np.clip(k, 0, rest)
+    value = (log_factorial[big_n] - log_factorial[m] - log_factorial[big_n - m]
+             - log_factorial[rest] + log_factorial[kk] + log_factorial[rest - kk]
+             + betaln(a + successes, b + n - successes) - betaln(a, b))  # fmt: skip
+    return np.where(feasible, value, np.inf)
+
+
+def _golden_max(
+    evaluate: Callable[[np.ndarray], np.ndarray], domains: int, steps: int = 60
+) -> np.ndarray:
+    """The largest value of each domain's unimodal function of u = log μ found by
+    golden-section search on [-25, 25], all domains at once (every value is a valid bound,
+    so stopping early only makes it more conservative)."""
+    ratio = (np.sqrt(5) - 1) / 2
+    lo, hi = np.full(domains, -25.0), np.full(domains, 25.0)
+    x1, x2 = hi - ratio * (hi - lo), lo + ratio * (hi - lo)
+    f1, f2 = evaluate(x1), evaluate(x2)
+    best = np.maximum(f1, f2)
+    for _ in range(steps):
+        left = f1 >= f2  # the maximum is in [lo, x2]
+        hi = np.where(left, x2, hi)
+        lo = np.where(left, lo, x1)
+        new = np.where(left, hi - ratio * (hi - lo), lo + ratio * (hi - lo))
+        fnew = evaluate(new)
+        x1, x2, f1, f2 = (np.where(left, new, x2), np.where(left, x1, new),
+                          np.where(left, fnew, f2), np.where(left, f1, fnew))  # fmt: skip
+        x1, x2 = np.minimum(x1, x2), np.maximum(x1, x2)
+        f1, f2 = np.where(x1 == new, fnew, f1), np.where(x2 == new, fnew, f2)
+        best = np.maximum(best, fnew)
+    return best
+
+
+def _product_bounds(
+    outcomes: Sequence[np.ndarray],
+    sizes: np.ndarray,
+    weights: np.ndarray,
+    domain: np.ndarray,
+    alpha: float,
+    prior: tuple[float, float],
+) -> tuple[np.ndarray, np.ndarray]:
+    """Ends of {θ : some counts (m_h) with Σ c_h m_h = θ have Σ log R_h(m_h) < log(1/α)}
+    per domain, c_h = W_h / N_h: a linear objective under a separable convex constraint,
+    bounded by Lagrangian duality (for any μ > 0, Σ_h min_m [c_h m + μ log R_h(m)] −
+    μ log(1/α) is below the smallest such θ; the best μ is searched)."""
+    log_factorial = gammaln(np.arange(int(sizes.max()) + 1, dtype=float) + 1)
+    ratios = [_log_ratio(int(x.sum()), len(x), int(big_n), prior, log_factorial)
+              for x, big_n in zip(outcomes, sizes, strict=True)]  # fmt: skip
+    g = np.concatenate(ratios)
+    lengths = np.array([len(r) for r in ratios])
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    m = np.concatenate([np.arange(n) for n in lengths]).astype(float)
+    c = np.repeat(weights / sizes, lengths)
+    stratum_domain = domain
+    element_domain = np.repeat(domain, lengths)
+    domains = int(domain.max()) + 1
+    threshold = np.log(1 / alpha)
+
+    def dual(sign: float) -> Callable[[np.ndarray], np.ndarray]:
+        def evaluate(u: np.ndarray) -> np.ndarray:
+            mu = np.exp(u)
+            values = sign * c * m + mu[element_domain] * g
+            per_stratum = np.minimum.reduceat(values, starts)
+            return np.bincount(stratum_domain, weights=per_stratum, minlength=domains) - (
+                mu * threshold
+            )
+
+        return evaluate
+
+    low = _golden_max(dual(1.0), domains)
+    high = -_golden_max(dual(-1.0), domains)
+    return np.clip(low, 0.0, 1.0), np.clip(high, 0.0, 1.0)
+
+
+def combine_strata(
+    outcomes_by_stratum: Sequence[Sequence[float] | np.ndarray],
+    population_sizes: Sequence[int] | np.ndarray,
+    weights: Sequence[float] | np.ndarray | None = None,
+    domains: Sequence[int] | np.ndarray | None = None,
+    confidence_level: float = 0.95,
+    method: str = "product",
+    prior: tuple[float, float] = (1.0, 1.0),
+) -> tuple[np.ndarray, np.ndarray]:
+    """Current interval of each domain's rate Σ_h W_h p_h from its strata's analysed outcomes.
+
+    ``outcomes_by_stratum``: per stratum the 0/1 outcomes in review order (possibly none);
+    ``population_sizes``: each stratum's N_h (the population the outcomes are drawn from);
+    ``weights``: each stratum's weight in its domain before normalising (default: the
+    population sizes); ``domains``: each stratum's domain as 0, 1, 2, ... (default: one
+    domain). Returns arrays ``low`` and ``high``, one entry per domain.
+
+    ``method``:
+
+    - ``product`` (default): the strata's prior–posterior ratios multiply into one
+      martingale for the vector of counts (the strata are independent samples), so
+      {θ : some counts with Σ W_h m_h / N_h = θ have Π_h R_h(m_h) < 1/α} holds at every
+      moment with probability at least 1 − α, by Ville's inequality as for one stratum.
+      Its ends are bounded from outside by Lagrangian duality (the constraint is convex
+      in the counts). It assumes that the order in which the strata's runs grow does not
+      depend on outcomes outside the runs (a predictable interleaving, as when the
+      physicians' pace does not depend on what they found in cases still waiting);
+      tests/test_sequential.py checks its coverage by simulation.
+    - ``bonferroni``: each stratum's own sequence (:func:`confidence_sequence`) at the level
+      :func:`split_level` gives it (α split in proportion to the weights), added with
+      :func:`combine_sequences`. Valid whatever the interleaving, but its width grows with
+      the number of strata (widths add, not in quadrature): benchmarks/bench_sequential.py
+      measures both against the fixed-time interval.
+
+    >>> low, high = combine_strata([[1, 0, 0, 1, 0, 1, 1, 0], [0, 0, 0]], [10, 10])
+    >>> round(float(low[0]), 3), round(float(high[0]), 3)
+    (0.2, 0.65)
+    """
+    level = check_confidence_level(confidence_level)
+    if method not in COMBINATION_METHODS:
+        raise EstimationError(f"method must be one of {COMBINATION_METHODS!r}; got {method!r}")
+    a_b = _check_prior(prior)
+    sizes = np.asarray(population_sizes)
+    k = len(outcomes_by_stratum)
+    w = np.asarray(sizes if weights is None else weights, dtype=float)
+    code = np.zeros(k, dtype=np.int64) if domains is None else np.asarray(domains)
+    if not (k == len(sizes) == len(w) == len(code)) or k == 0:
+        raise EstimationError(
+            "outcomes_by_stratum, population_sizes, weights and domains must have one entry "
+            f"per stratum; got lengths {k}, {len(sizes)}, {len(w)}, {len(code)}"
+        )
+    outcomes = [_check_outcomes(x, big_n)[0]
+                for x, big_n in zip(outcomes_by_stratum, sizes, strict=True)]  # fmt: skip
+    if code.dtype.kind not in "iu" or code.min() < 0 or np.any(np.bincount(code) == 0):
+        raise EstimationError(f"domains must be the whole numbers 0, 1, 2, ...; got {code!r}")
+    if np.any(~np.isfinite(w)) or np.any(w < 0) or np.any(np.bincount(code, weights=w) <= 0):
+        raise EstimationError(
+            f"weights must be nonnegative and not all 0 in a domain; got {list(w)!r}"
+        )
+    share = w / np.bincount(code, weights=w)[code]
+    if method == "product":
+        return _product_bounds(outcomes, sizes.astype(float), share, code, 1 - level, a_b)
+    levels = np.empty(k)
+    for d in range(int(code.max()) + 1):
+        levels[code == d] = split_level(level, w[code == d])
+    low, high = np.zeros(k), np.ones(k)
+    for h, x in enumerate(outcomes):
+        if len(x):
+            cs = confidence_sequence(x, int(sizes[h]), float(levels[h]), prior=a_b)
+            low[h], high[h] = cs.low[-1], cs.high[-1]
+    lows = np.clip(np.bincount(code, weights=share * low), 0, 1)
+    highs = np.clip(np.bincount(code, weights=share * high), 0, 1)
+    return lows, highs
