@@ -14,8 +14,9 @@
 3. Ineligible cases in the run: the stratum's population for the indicator taken as N_h less
    the cases seen outside it (estimation/interim.py), recomputed at every look.
 4. Domains: a kommune of 10 strata and a national domain of 572 strata at the end of the
-   review: the combined sequence's width against the fixed-time Korn-Graubard interval of
-   estimate_proportions.
+   review: the width of both combinations (product of martingales, Bonferroni split) against
+   the fixed-time Korn-Graubard interval of estimate_proportions; and, for a domain of five
+   strata reviewed in a random interleaving, how often each ever misses the domain's rate.
 5. `stikprove status STUDY --interim` on a national study (protocols/national-template.toml
    on a synthetic frame of 98 kommuner: 572 strata, 6,000 cases, half of them reviewed in
    random order; target: at most 2 s).
@@ -36,7 +37,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove import confidence_sequence, estimate_proportions, proportion_ci
-from stikprove.estimation.sequential import combine_sequences, split_level
+from stikprove.estimation.sequential import combine_strata
 
 ROOT = Path(__file__).resolve().parents[1]
 LEVEL = 0.95
@@ -120,34 +121,62 @@ def _ineligible(reps: int) -> dict:
 
 
 def _domains() -> dict:
-    """Width at the end of the review: combined sequence vs fixed-time Korn-Graubard."""
+    """Width at the end of the review: combined sequences vs fixed-time Korn-Graubard."""
     rng = np.random.default_rng(98)
     figures = {}
     for name, strata in (("kommune, 10 strata", 10), ("national, 572 strata", 572)):
         sizes = np.maximum(rng.lognormal(4.2, 0.9, strata).astype(int), 3)
-        taken = np.minimum(np.maximum(np.round(sizes * 6000 / sizes.sum() * strata / 572), 3),
-                           sizes).astype(int)  # fmt: skip
         if strata == 10:
             taken = np.minimum(np.maximum(sizes // 6, 3), sizes)
+        else:  # about 6,000 cases, as the national template allocates
+            taken = np.minimum(np.maximum(np.round(sizes * 6000 / sizes.sum()), 3), sizes)
+        taken = taken.astype(int)
         rates = rng.uniform(0.1, 0.3, strata)
-        levels = split_level(LEVEL, sizes)
-        lows, highs, rows = [], [], []
+        outcomes, rows = [], []
         for h in range(strata):
             m = int(np.round(rates[h] * sizes[h]))
             x = rng.permutation(np.r_[np.ones(m), np.zeros(sizes[h] - m)])[: taken[h]]
-            cs = confidence_sequence(x.astype(int), int(sizes[h]), float(levels[h]))
-            lows.append(cs.low[-1])
-            highs.append(cs.high[-1])
+            outcomes.append(x.astype(int))
             rows.append(pd.DataFrame({"stratum": h, "N": sizes[h], "y": x}))
-        low, high = combine_sequences(sizes, lows, highs)
         fixed = estimate_proportions(pd.concat(rows), "y", "stratum", "N")
-        ratio = (high - low) / float(fixed["ci_high"].iloc[0] - fixed["ci_low"].iloc[0])
-        print(f"{name}: {int(taken.sum())} of {int(sizes.sum())} cases; combined sequence "
-              f"width {high - low:.3f}, fixed-time Korn-Graubard "
-              f"{float(fixed['ci_high'].iloc[0] - fixed['ci_low'].iloc[0]):.3f} "
-              f"({ratio:.1f} times)")  # fmt: skip
-        figures[name.split(",")[0] + "_width_ratio"] = round(ratio, 2)
+        fixed_width = float(fixed["ci_high"].iloc[0] - fixed["ci_low"].iloc[0])
+        widths = {}
+        for method in ("product", "bonferroni"):
+            low, high = combine_strata(outcomes, sizes, method=method)
+            widths[method] = float(high[0] - low[0])
+            figures[f"{name.split(',')[0]}_{method}_width_ratio"] = round(
+                widths[method] / fixed_width, 2)
+        print(f"{name}: {int(taken.sum())} of {int(sizes.sum())} cases reviewed; width at the "
+              f"end: product {widths['product']:.3f} ({widths['product'] / fixed_width:.1f} "
+              f"times), Bonferroni {widths['bonferroni']:.3f} "
+              f"({widths['bonferroni'] / fixed_width:.1f} times), fixed-time Korn-Graubard "
+              f"{fixed_width:.3f}")  # fmt: skip
     return figures
+
+
+def _domain_coverage(reps: int) -> dict:
+    """Five strata reviewed in a random interleaving, the domain checked after every case."""
+    rng = np.random.default_rng(55)
+    sizes = np.array([150, 80, 40, 20, 8])
+    counts = np.array([15, 24, 0, 20, 3])
+    taken = np.array([50, 30, 20, 20, 8])
+    rate = counts.sum() / sizes.sum()
+    misses = {"product": 0, "bonferroni": 0}
+    for _ in range(reps):
+        orders = [rng.permutation(np.r_[np.ones(m), np.zeros(n - m)]).astype(int)[:k]
+                  for n, m, k in zip(sizes, counts, taken, strict=True)]  # fmt: skip
+        looks = rng.permutation(np.repeat(np.arange(5), taken))
+        seen = np.stack([np.cumsum(looks == h) for h in range(5)], axis=1)
+        prefixes = [orders[h][: seen[i, h]] for i in range(len(seen)) for h in range(5)]
+        domains = np.repeat(np.arange(len(seen)), 5)
+        for method in misses:
+            low, high = combine_strata(prefixes, np.tile(sizes, len(seen)), domains=domains,
+                                       method=method)  # fmt: skip
+            misses[method] += bool(np.any((low > rate + 1e-9) | (high < rate - 1e-9)))
+    print(f"domain of 5 strata (N = 298, rate {rate:.3f}), random interleaving, checked after "
+          f"every case, {reps} reviews: ever missed: product {misses['product'] / reps:.3f}, "
+          f"Bonferroni {misses['bonferroni'] / reps:.3f}")  # fmt: skip
+    return {f"domain_ever_missed_{m}": round(v / reps, 4) for m, v in misses.items()}
 
 
 def _national_status() -> dict:
@@ -201,6 +230,7 @@ def main(quick: bool = False) -> dict:
     figures.update(_ineligible(100 if quick else 500))
     print()
     figures.update(_domains())
+    figures.update(_domain_coverage(60 if quick else 400))
     figures.update(_national_status())
     return figures
 
