@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
@@ -58,17 +58,30 @@ def test_ppr_matches_its_definition(prior):
             assert (cs.count_low[t], cs.count_high[t]) == (expected[0], expected[-1])
 
 
+# a review order in which an early set misses the count (the running intersection empties)
+MISSED = (np.array([0, 1, 0, 1] + [0] * 15 + [1, 0, 0, 0, 0, 1] + [0] * 18), 43, 4)
+
+
 @settings(max_examples=scaled(100))
 @given(review_orders(), confidence_levels)
+@example(MISSED, 0.8)
 def test_sequence_invariants(case, level):
-    """Possible counts only, low <= high, narrowing, exact once the stratum is reviewed."""
+    """Possible counts only, low <= high, each interval inside that t's set and the running
+    intersection of the sets (narrowing) until it would be empty, exact once the stratum is
+    reviewed."""
     x, big_n, m = case
     cs = confidence_sequence(x, big_n, level)
+    raw = confidence_sequence(x, big_n, level, running_intersection=False)
     t, s = np.arange(1, len(x) + 1), np.cumsum(x)
     assert len(cs.low) == len(cs.high) == len(x) == cs.n
     assert np.all(cs.count_low >= s) and np.all(cs.count_high <= s + big_n - t)
     assert np.all(cs.count_low <= cs.count_high)
-    assert np.all(np.diff(cs.count_low) >= 0) and np.all(np.diff(cs.count_high) <= 0)
+    assert np.all((cs.count_low >= raw.count_low) & (cs.count_high <= raw.count_high))
+    run_low = np.maximum.accumulate(raw.count_low)
+    run_high = np.minimum.accumulate(raw.count_high)
+    nonempty = np.cumprod(run_low <= run_high).astype(bool)  # before any set missed the others
+    assert np.array_equal(cs.count_low[nonempty], run_low[nonempty])
+    assert np.array_equal(cs.count_high[nonempty], run_high[nonempty])
     assert np.all((cs.low >= 0) & (cs.high <= 1))
     if len(x) == big_n:
         assert cs.count_low[-1] == cs.count_high[-1] == m
