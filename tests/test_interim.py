@@ -115,7 +115,8 @@ def test_waiting_cases_name_the_case_they_wait_on(study):
 
 
 def test_reviewing_the_open_case_releases_the_waiting_one(tmp_path):
-    """Once case 5 is in, case 6 joins the run: the sequence moves on and narrows."""
+    """Once case 5 is in, case 6 joins the run: the sequence moves on and narrows; then the
+    activated reserve joins it too."""
     study = reviewed_study(tmp_path)
     before = interim_results(study).set_index("stratum").loc[ODENSE_WOMEN]
     review(study, [list_of(study, ODENSE_WOMEN)[4]], health_assessment="kan_med_skaanehensyn")
@@ -123,6 +124,14 @@ def test_reviewing_the_open_case_releases_the_waiting_one(tmp_path):
     assert (after["in_run"], after["waiting"], after["analysed"]) == (6, 0, 5)
     assert after["ci_low"] >= before["ci_low"] and after["ci_high"] <= before["ci_high"]
     assert after["half_width"] < before["half_width"]
+    # the reserve that replaced the ineligible case 1 comes last in the list, and keeps the rule
+    reserve = list_of(study, ODENSE_WOMEN)[6]
+    review(study, [reserve])
+    done = interim_results(study).set_index("stratum").loc[ODENSE_WOMEN]
+    assert (done["in_run"], done["analysed"], done["successes"], done["complete"]) == (
+        7, 6, 3, True)
+    expected = confidence_sequence([1, 0, 1, 0, 0, 1], 19, 0.95)
+    assert (done["ci_low"], done["ci_high"]) == (expected.low[-1], expected.high[-1])
 
 
 def test_plan_marks_targets_met_and_ranks_the_rest(study):
