@@ -14,7 +14,7 @@ rule.
 Cases in the run whose outcome is missing (ineligible, ``kan_ikke_vurderes``, or outside
 the indicator's population) are left out, as the design-based estimates leave them out
 (missing at random within strata). The stratum's population for the indicator is then
-unknown; as the ``exact`` method of :func:`stikprove.estimate_proportions` does, the
+unknown; as the ``hypergeometric`` method of :func:`stikprove.estimate_proportions` does, the
 largest possible one is used: N_h less the cases of the run found outside it.
 
 Domains (``by``: strata columns; a domain is a union of whole strata) combine their strata
