@@ -14,7 +14,6 @@ from stikprove.cli import main
 from stikprove.estimation.interim import (
     INTERIM_COLUMNS,
     PLAN_COLUMNS,
-    InterimTarget,
     interim_from_export,
     interim_status,
     stopping_plan_from_export,
@@ -22,6 +21,7 @@ from stikprove.estimation.interim import (
     waiting_cases,
 )
 from stikprove.estimation.sequential import combine_strata
+from stikprove.protocol import PrecisionTarget
 from stikprove.recording import import_entries
 from store_fixtures import PROTOCOL_TEXT, entry, make_study
 from strategies import scaled
@@ -31,6 +31,7 @@ REVIEW_DATE = "2026-11-20"  # the fixtures' draw date: no test here reads today'
 ODENSE_WOMEN = "461|kvinde|indvandrer_ikke_vestlig"  # N = 20, n = 6
 ODENSE_MEN = "461|mand|dansk_oprindelse"  # N = 12, n = 4
 LAESOE = "825|kvinde|dansk_oprindelse"  # census: N = n = 3
+STRATA = ("kommune_code", "sex", "origin")
 
 
 def review(study, cases, **values):
@@ -138,8 +139,8 @@ def test_plan_marks_targets_met_and_ranks_the_rest(study):
     """A stratum whose interval is within its target may stop, with the reason; a complete
     one may stop; the others are ranked by need."""
     export = study.export()
-    targets = [InterimTarget("stratum", ("stratum",), 0.45),
-               InterimTarget("kommune_code", ("kommune_code",), 0.4)]  # fmt: skip
+    targets = [PrecisionTarget("stratum", STRATA, 0.45),
+               PrecisionTarget("kommune_code", ("kommune_code",), 0.4)]  # fmt: skip
     plan = stopping_plan_from_export(export, "too_ill", targets).set_index("stratum")
     assert list(plan.reset_index().columns) == list(PLAN_COLUMNS)
     women, men, laesoe = plan.loc[ODENSE_WOMEN], plan.loc[ODENSE_MEN], plan.loc[LAESOE]
@@ -148,7 +149,7 @@ def test_plan_marks_targets_met_and_ranks_the_rest(study):
     assert laesoe["safe_to_stop"] and laesoe["reason"] == "all sampled cases reviewed"
     assert pd.isna(laesoe["priority"])
     assert women["targets"] == "stratum 0.45; kommune_code 0.4"
-    loose = [InterimTarget("stratum", ("stratum",), 0.45)]
+    loose = [PrecisionTarget("stratum", STRATA, 0.45)]
     plan = stopping_plan_from_export(export, "too_ill", loose).set_index("stratum")
     assert plan.loc[ODENSE_WOMEN, "safe_to_stop"] and not plan.loc[ODENSE_WOMEN, "complete"]
     assert plan.loc[ODENSE_WOMEN, "reason"].startswith("half-width 0.4")
@@ -169,8 +170,8 @@ def test_protocol_targets_are_read_from_the_stored_protocol(tmp_path):
                             'targets = [{domain = "kommune_code", margin = 0.1}]\n')  # fmt: skip
     settings_ = study_interim_settings(make_study(tmp_path, protocol_text=text))
     assert settings_.outcome == "misclassified" and settings_.confidence_level == 0.9
-    assert settings_.targets == (InterimTarget("stratum", ("stratum",), 0.2),
-                                 InterimTarget("kommune_code", ("kommune_code",), 0.1))
+    assert settings_.targets == (PrecisionTarget("stratum", STRATA, 0.2),
+                                 PrecisionTarget("kommune_code", ("kommune_code",), 0.1))
 
 
 @pytest.mark.parametrize(

@@ -45,12 +45,12 @@ import pandas as pd
 from stikprove.errors import EstimationError, StikproveError
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.estimation.sequential import combine_strata, confidence_sequence
+from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, PrecisionTarget, parse_protocol
 
 __all__ = [
     "INTERIM_COLUMNS",
     "PLAN_COLUMNS",
     "InterimStatus",
-    "InterimTarget",
     "interim_from_export",
     "interim_results",
     "interim_status",
@@ -110,16 +110,9 @@ PLAN_COLUMNS = (
 """
 
 
-@dataclass(frozen=True)
-class InterimTarget:
-    """A precision target for the interim analysis: every domain of the ``by`` columns (the
-    strata columns; "stratum" for each stratum, empty for the whole study) should reach a
-    half-width of at most ``margin``. ``name`` is how it is shown ("stratum", "all",
-    "kommune_code × sex")."""
-
-    name: str
-    by: tuple[str, ...]
-    margin: float
+def _target_by(target: PrecisionTarget) -> list[str]:
+    """The ``by`` columns of a protocol target's domains ("stratum" for each stratum)."""
+    return ["stratum"] if target.domain == DOMAIN_STRATUM else list(target.columns)
 
 
 @dataclass(frozen=True)
@@ -128,7 +121,8 @@ class InterimSettings:
 
     outcome: str
     confidence_level: float
-    targets: tuple[InterimTarget, ...]
+    targets: tuple[PrecisionTarget, ...]
+    """The protocol's targets (:class:`stikprove.protocol.PrecisionTarget`)."""
 
 
 # ---- reading a study ---------------------------------------------------------------------
@@ -140,8 +134,6 @@ def study_interim_settings(study) -> InterimSettings:
     Uses :func:`stikprove.protocol.parse_protocol`; for a protocol text it refuses (a
     protocol whose codebook file is elsewhere) the ``[precision]`` keys are read from the
     TOML as written. Without an indicator there, the codebook's first indicator is used."""
-    from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, parse_protocol
-
     text = study.protocol_text
     strata = tuple(study.strata_columns)
     try:
@@ -149,12 +141,7 @@ def study_interim_settings(study) -> InterimSettings:
     except (StikproveError, OSError, ValueError, TypeError, KeyError):
         protocol = None
     if protocol is not None:
-        targets = tuple(
-            InterimTarget(t.domain, ("stratum",) if t.domain == DOMAIN_STRATUM else t.columns,
-                          t.margin)
-            for t in protocol.targets
-        )  # fmt: skip
-        return InterimSettings(protocol.indicator, protocol.confidence_level, targets)
+        return InterimSettings(protocol.indicator, protocol.confidence_level, protocol.targets)
     try:
         precision = tomllib.loads(text).get("precision", {})
     except tomllib.TOMLDecodeError:
@@ -162,23 +149,23 @@ def study_interim_settings(study) -> InterimSettings:
     indicators = [i.name for i in study.codebook.indicators]
     outcome = precision.get("indicator") or (indicators[0] if indicators else "")
     level = precision.get("confidence_level", 0.95)
-    targets: list[InterimTarget] = []
+    targets: list[PrecisionTarget] = []
     if isinstance(precision.get("margin"), float | int):
-        targets.append(InterimTarget(DOMAIN_STRATUM, ("stratum",), float(precision["margin"])))
+        targets.append(PrecisionTarget(DOMAIN_STRATUM, strata, float(precision["margin"])))
     for raw in precision.get("targets", []) or []:
         domain = raw.get("domain") if isinstance(raw, dict) else None
         margin = raw.get("margin") if isinstance(raw, dict) else None
         if not isinstance(margin, float | int):
             continue
         if domain == DOMAIN_STRATUM:
-            targets.append(InterimTarget(DOMAIN_STRATUM, ("stratum",), float(margin)))
+            targets.append(PrecisionTarget(DOMAIN_STRATUM, strata, float(margin)))
         elif domain == DOMAIN_ALL:
-            targets.append(InterimTarget(DOMAIN_ALL, (), float(margin)))
+            targets.append(PrecisionTarget(DOMAIN_ALL, (), float(margin)))
         else:
             given = [domain] if isinstance(domain, str) else list(domain or [])
             if given and all(c in strata for c in given):
                 by = tuple(c for c in strata if c in given)
-                targets.append(InterimTarget(" × ".join(by), by, float(margin)))
+                targets.append(PrecisionTarget(" × ".join(by), by, float(margin)))
     return InterimSettings(str(outcome), check_confidence_level(level), tuple(targets))
 
 
@@ -431,14 +418,14 @@ def interim_from_export(
 def stopping_plan_from_export(
     export: pd.DataFrame,
     outcome: str,
-    targets: Sequence[InterimTarget] = (),
+    targets: Sequence[PrecisionTarget] = (),
     confidence_level: float = 0.95,
     combination: str = "product",
 ) -> pd.DataFrame:
     """:func:`stopping_plan` on the table of :meth:`stikprove.store.Study.export` with the
     given targets."""
     level = check_confidence_level(confidence_level)
-    by_all = sorted({c for t in targets for c in t.by if c != "stratum"})
+    by_all = sorted({c for t in targets for c in _target_by(t) if c != "stratum"})
     if "kommune_code" in export.columns and "kommune_code" not in by_all:
         by_all.append("kommune_code")
     _require(export, by_all)
@@ -457,7 +444,7 @@ def stopping_plan_from_export(
     labels: list[list[str]] = [[] for _ in range(n)]
     met_notes: list[list[str]] = [[] for _ in range(n)]
     for target in targets:
-        by_columns = ["stratum"] if target.by == ("stratum",) else list(target.by)
+        by_columns = _target_by(target)
         domains, split = (
             (own, own_split) if by_columns == ["stratum"]
             else _domains(strata, by_columns, level, combination)
@@ -473,10 +460,10 @@ def stopping_plan_from_export(
         score = np.maximum(score, np.where(ok, 0.0, (half - target.margin) / target.margin
                                            * share))  # fmt: skip
         for i in range(n):
-            labels[i].append(f"{target.name} {target.margin:g}")
+            labels[i].append(f"{target.domain} {target.margin:g}")
             if ok[i]:
                 met_notes[i].append(f"half-width {half[i]:.3f} <= {target.margin:g} per "
-                                    f"{target.name}")  # fmt: skip
+                                    f"{target.domain}")  # fmt: skip
     if not targets:
         weight = strata.table["population_size"].to_numpy(dtype=float)
         spread = weight / weight.sum() * own_width
@@ -511,7 +498,7 @@ class InterimStatus:
 
     outcome: str
     confidence_level: float
-    targets: tuple[InterimTarget, ...]
+    targets: tuple[PrecisionTarget, ...]
     plan: pd.DataFrame
     domains: dict[str, pd.DataFrame]
 
@@ -527,7 +514,7 @@ class InterimStatus:
             _plan_text(self.plan),
         ]
         for name, table in self.domains.items():
-            target = next((t for t in self.targets if t.name == name), None)
+            target = next((t for t in self.targets if t.domain == name), None)
             note = f" (target half-width {target.margin:g})" if target else ""
             lines += ["", f"per {name}{note}:" if name != "all" else f"whole study{note}:",
                       _domain_text(table, target)]  # fmt: skip
@@ -574,7 +561,7 @@ def _plan_text(plan: pd.DataFrame) -> str:
     return shown.to_string(index=False) if not shown.empty else "(no strata)"
 
 
-def _domain_text(table: pd.DataFrame, target: InterimTarget | None) -> str:
+def _domain_text(table: pd.DataFrame, target: PrecisionTarget | None) -> str:
     by = [c for c in table.columns if c not in INTERIM_COLUMNS]
     shown = table[by].copy() if by else pd.DataFrame(index=table.index)
     shown["strata"] = table["strata"]
@@ -597,7 +584,8 @@ def interim_status(study, outcome: str | None = None) -> InterimStatus:
     plan = stopping_plan_from_export(export, outcome, settings.targets, level)
     domains: dict[str, pd.DataFrame] = {}
     for target in settings.targets:
-        if target.by != ("stratum",) and target.by:
-            domains[target.name] = interim_from_export(export, outcome, list(target.by), level)
+        if target.domain not in (DOMAIN_STRATUM, DOMAIN_ALL):
+            domains[target.domain] = interim_from_export(export, outcome, list(target.columns),
+                                                         level)  # fmt: skip
     domains["all"] = interim_from_export(export, outcome, None, level)
     return InterimStatus(outcome, level, settings.targets, plan, domains)
