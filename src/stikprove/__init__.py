@@ -234,6 +234,12 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     from stikprove.estimation.domains import (
         outcome_bounds as outcome_bounds,
     )
+    from stikprove.estimation.interim import (
+        interim_results as interim_results,
+    )
+    from stikprove.estimation.interim import (
+        stopping_plan as stopping_plan,
+    )
     from stikprove.estimation.intervals import (
         PROPORTION_METHODS as PROPORTION_METHODS,
     )
@@ -248,6 +254,15 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.estimation.multiplicity import (
         funnel_limits as funnel_limits,
+    )
+    from stikprove.estimation.sequential import (
+        SEQUENCE_METHODS as SEQUENCE_METHODS,
+    )
+    from stikprove.estimation.sequential import (
+        ConfidenceSequence as ConfidenceSequence,
+    )
+    from stikprove.estimation.sequential import (
+        confidence_sequence as confidence_sequence,
     )
     from stikprove.estimation.stratified_sample import (
         StratifiedSample as StratifiedSample,
