@@ -258,20 +258,19 @@ def _record_summary(case_id: str, reviewer: str, result) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
+    from stikprove.cells import csv_safe
     from stikprove.estimation.interim import interim_status, waiting_cases
 
     study = _open(args)
     if args.interim:
         interim = interim_status(study)
         if args.format == "csv":
-            interim.plan.to_csv(sys.stdout, index=False)
+            csv_safe(interim.plan).to_csv(sys.stdout, index=False)
         else:
             print(interim.summary())
         return 0
     status = study.status()
     if args.format == "csv":
-        from stikprove.cells import csv_safe
-
         csv_safe(status).to_csv(sys.stdout, index=False)
     else:
         print(status.to_string(index=False) if not status.empty else "(no sampled cases)")
