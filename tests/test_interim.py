@@ -263,3 +263,16 @@ def test_status_interim_shows_domain_targets(tmp_path, capsys):
     out = capsys.readouterr().out
     assert "per kommune_code (target half-width 0.45):" in out
     assert "target_met" in out and "1 of 3 strata may stop" in out
+
+
+def test_status_interim_marks_a_stratum_that_met_its_target(tmp_path, capsys):
+    """Five of six Odense women reviewed, none too ill: the sequence's half-width (0.25) is
+    within the stratum target (0.3), so the stratum is marked as one that may stop early."""
+    text = PROTOCOL_TEXT + '[precision]\nindicator = "too_ill"\nmargin = 0.3\n'
+    study = make_study(tmp_path, protocol_text=text)
+    review(study, list_of(study, ODENSE_WOMEN)[:5], health_assessment="kan_med_skaanehensyn")
+    assert main(["status", str(study.path), "--interim"]) == 0
+    out = capsys.readouterr().out
+    row = next(line for line in out.splitlines() if line.strip().startswith(ODENSE_WOMEN))
+    assert "5/6" in row and "0.000-0.500" in row and "target met: may stop" in row
+    assert "1 of 3 strata may stop (1 reached their targets early, 0 complete)" in out
