@@ -145,3 +145,17 @@ def test_missing_columns_are_refused_with_the_columns_listed():
         disclose_counts(pd.DataFrame({"n": [3]}), ["size"])
     with pytest.raises(DisclosureError, match="needs the column 'n'"):
         disclose_estimates(pd.DataFrame({"count": [3]}))
+
+
+def test_nchs_standard_is_checked_on_the_korn_graubard_interval_given():
+    """A table showing another method's narrow interval is judged on the Korn-Graubard limits
+    passed as nchs_interval (Parker et al. 2017 define the standard on that interval); a
+    wrong number of limits is refused."""
+    table = pd.DataFrame({"g": ["a"], "n": [100], "estimate": [0.5], "se": [0.05], "df": [99],
+                          "ci_low": [0.45], "ci_high": [0.55], "n_eff": [100.0],
+                          "deff": [1.0]})  # fmt: skip
+    assert disclose_estimates(table, ["g"])["disclosure"].iloc[0] == ""
+    out = disclose_estimates(table, ["g"], nchs_interval=([0.34], [0.66]))
+    assert out["disclosure"].iloc[0] == "nchs_width" and pd.isna(out["estimate"].iloc[0])
+    with pytest.raises(DisclosureError, match="expected 1 lower and upper limits"):
+        disclose_estimates(table, ["g"], nchs_interval=([0.3, 0.3], [0.7, 0.7]))

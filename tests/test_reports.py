@@ -108,6 +108,20 @@ def test_figures_built_on_a_hidden_estimate_are_hidden_with_it(study):
     assert checked
 
 
+def test_comparison_sentence_quotes_the_design_objects_comparison(study):
+    """The report's sentence reads the fields of StratifiedSample.compare: difference and
+    its interval in percentage points, and the p-value."""
+    from stikprove.reports import text
+
+    data = content.load_study(study[0])
+    result = content.sample(data, "147").compare("no_effort", by="sex",
+                                                 groups=("kvinde", "mand"))  # fmt: skip
+    sentence = text.comparison_sentence(result.to_frame().iloc[0], "en")
+    low = round(100 * result.ci_low_difference)
+    assert sentence.startswith("The difference between women and men is ")
+    assert f"CI {low} to " in sentence and "p = " in sentence
+
+
 def test_report_estimates_are_the_estimation_step_numbers(study):
     """A shown estimate in a report table is estimate_proportions' number for that domain."""
     from stikprove.estimation.domains import estimate_proportions

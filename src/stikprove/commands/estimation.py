@@ -251,13 +251,21 @@ def _threshold(args: argparse.Namespace) -> int:
     return DEFAULT_THRESHOLD
 
 
-def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespace):
-    """The table as it may leave the package: disclosed, or raw and marked (--raw)."""
+def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespace,
+               korn_graubard=None):  # fmt: skip
+    """The table as it may leave the package: disclosed, or raw and marked (--raw).
+
+    ``korn_graubard``: a function giving the same table with Korn–Graubard intervals, on
+    which the NCHS standard is defined (called only when the table's method is another)."""
     from stikprove.reports.disclosure import disclose_estimates, mark_raw
 
     if args.raw:
         return mark_raw(table)
-    return disclose_estimates(table, by, _threshold(args))
+    limits = None
+    if korn_graubard is not None and getattr(args, "method", None) != "korn-graubard":
+        reference = korn_graubard()
+        limits = (reference["ci_low"].to_numpy(), reference["ci_high"].to_numpy())
+    return disclose_estimates(table, by, _threshold(args), nchs_interval=limits)
 
 
 def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
@@ -318,19 +326,24 @@ def run_estimate(args: argparse.Namespace) -> int:
         "method": args.method,
         "degenerate_strata": args.degenerate_strata,
     }
+    kg = {**design, "method": "korn-graubard"}
     if args.categories:
         categories, missing = _category_codes(args.source, args.outcome, data, args.missing)
         table = estimate_categories(
             data, args.outcome, **design, categories=categories, missing_values=missing
         )
+        reference = lambda: estimate_categories(  # noqa: E731
+            data, args.outcome, **kg, categories=categories, missing_values=missing
+        )
     else:
+        reference = lambda: estimate_proportions(data, args.outcome, **kg)  # noqa: E731
         table = estimate_proportions(data, args.outcome, **design)
         if args.bounds:
             bounds = outcome_bounds(data, args.outcome, **design)
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
-    _emit(_disclosed(table, None, args), args)
+    _emit(_disclosed(table, None, args, reference), args)
     return 0
 
 
@@ -377,7 +390,11 @@ def run_flag(args: argparse.Namespace) -> int:
     )  # fmt: skip
     design = domain_linearization(data, args.outcome, strata, args.population_size, by=by)
     table = flag_differences(estimates, design=design, alpha=args.alpha, adjust=args.adjust)
-    _emit(_disclosed(table, by, args), args)
+    reference = lambda: estimate_proportions(  # noqa: E731
+        data, args.outcome, strata, args.population_size, by=by,
+        confidence_level=args.confidence_level, method="korn-graubard",
+    )  # fmt: skip
+    _emit(_disclosed(table, by, args, reference), args)
     return 0
 
 

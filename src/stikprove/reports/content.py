@@ -27,6 +27,10 @@ from stikprove.reports.text import group_label
 INDICATORS = ("too_ill", "misclassified", "no_effort")
 """The default codebook's indicators, in the order the reports show them."""
 
+KORN_GRAUBARD = "korn-graubard"
+"""The interval the NCHS presentation standard is defined on (Parker et al. 2017): the
+standard is checked on it whatever interval a report shows."""
+
 GROUPINGS = (("sex", "origin"), ("sex",), ("origin",), ())
 """The domains of a report's estimate table: sex × origin, each margin, and all cases."""
 
@@ -247,7 +251,14 @@ def _disclosed_by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, 
                           level: float, method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
     """:func:`_by_kommune` disclosed as one table over all kommuner (cached)."""
     table = _by_kommune(path, mtime, outcome, by, level, method)
-    return dc.disclose_estimates(table, ["kommune_code", *by], threshold)
+    reference = _by_kommune(path, mtime, outcome, by, level, KORN_GRAUBARD)
+    return dc.disclose_estimates(table, ["kommune_code", *by], threshold,
+                                 nchs_interval=_limits(reference))  # fmt: skip
+
+
+def _limits(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """The interval of an estimates table, for the NCHS standard's ``nchs_interval``."""
+    return table["ci_low"].to_numpy(), table["ci_high"].to_numpy()
 
 
 def _kommune_estimates(
@@ -264,7 +275,10 @@ def _kommune_estimates(
     kept for the next report."""
     if kommune is None or "kommune_code" not in study.strata_columns:
         table = _estimate(study, kommune, outcome, by, level, method)
-        return table if threshold is None else dc.disclose_estimates(table, by, threshold)
+        if threshold is None:
+            return table
+        reference = _estimate(study, kommune, outcome, by, level, KORN_GRAUBARD)
+        return dc.disclose_estimates(table, by, threshold, nchs_interval=_limits(reference))
     args = (str(study.path), study.mtime, outcome, tuple(by), level, method)
     if threshold is None:
         return _kommune_slice(_by_kommune(*args), kommune)
@@ -498,13 +512,22 @@ def kommune_flags(
     contrast, Benjamini-Hochberg), disclosed. Columns: kommune_code, kommune_name, n,
     estimate, se, df, ci_low, ci_high, n_eff, deff, p_value, p_adjusted, flagged,
     disclosure."""
+    # The tests do not depend on the interval method: flag with Korn-Graubard (the NCHS
+    # reference, and a method StratifiedSample.flag accepts), then show the protocol's interval.
     flags = sample(study).flag(outcome, by="kommune_code", alpha=alpha,
                                confidence_level=study.confidence_level,
-                               method=study.interval_method)  # fmt: skip
+                               method=KORN_GRAUBARD)  # fmt: skip
+    reference = flags[["ci_low", "ci_high"]].copy()
+    if study.interval_method != KORN_GRAUBARD:
+        shown = _estimate(study, None, outcome, ("kommune_code",), study.confidence_level,
+                          study.interval_method).set_index("kommune_code")  # fmt: skip
+        for column in ("ci_low", "ci_high"):
+            flags[column] = flags["kommune_code"].map(shown[column]).to_numpy()
     wanted = ("kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",
               "p_value", "p_adjusted", "flagged")  # fmt: skip
     keep = [c for c in wanted if c in flags]
-    table = dc.disclose_estimates(flags[keep], ["kommune_code"], _threshold(study, threshold))
+    table = dc.disclose_estimates(flags[keep], ["kommune_code"], _threshold(study, threshold),
+                                  nchs_interval=_limits(reference))  # fmt: skip
     table.insert(1, "kommune_name", table["kommune_code"].map(kommune_name))
     return table
 

@@ -334,6 +334,7 @@ def disclose_estimates(
     *,
     total: Sequence[bool] | np.ndarray | None = None,
     nchs: bool = True,
+    nchs_interval: tuple[Sequence[float], Sequence[float]] | None = None,
 ) -> pd.DataFrame:
     """An estimates table (:func:`stikprove.estimate_proportions`) made fit to publish.
 
@@ -344,7 +345,10 @@ def disclose_estimates(
     bounds) or values built on the estimate (``estimate_*``, ``p_*``, ``flagged``) are
     hidden with the row. The column ``disclosure`` says why (see :data:`DISCLOSURE_CODES`).
 
-    ``by`` defaults to the columns before ``n``.
+    ``by`` defaults to the columns before ``n``. The NCHS standard is defined on the
+    Korn–Graubard interval: when the table's interval is another method's, pass the
+    Korn–Graubard limits of the same rows as ``nchs_interval`` (low, high); by default the
+    table's own ``ci_low``/``ci_high`` are used.
     """
     if "n" not in estimates.columns:
         raise DisclosureError(
@@ -364,9 +368,15 @@ def disclose_estimates(
     needed = ["se", "df", "ci_low", "ci_high"]
     _check_columns(out, needed, "NCHS standard")
     shown = out["disclosure"].eq("")
+    low, high = (out["ci_low"], out["ci_high"]) if nchs_interval is None else nchs_interval
+    if len(low) != len(out) or len(high) != len(out):
+        raise DisclosureError(
+            f"nchs_interval: expected {len(out)} lower and upper limits, one per row; got "
+            f"{len(low)} and {len(high)}"
+        )
     standard = nchs_proportion_standard(
         out["estimate"], out["se"], pd.to_numeric(out["n"]).astype(float), out["df"],
-        out["ci_low"], out["ci_high"],
+        np.asarray(low, dtype=float), np.asarray(high, dtype=float),
     )  # fmt: skip
     fails = shown & ~standard["present"]
     estimate_values = [c for c in values if c not in ("df",)]

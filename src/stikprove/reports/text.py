@@ -342,7 +342,8 @@ def comparison_sentence(row: Mapping[str, object] | None, language: str = "da",
                 else "The difference between the groups cannot be shown (too few cases).")
     first, second = group_label(row["first"], language), group_label(row["second"], language)
     diff = float(row["difference"])  # type: ignore[arg-type]
-    low, high = float(row["difference_low"]), float(row["difference_high"])  # type: ignore[arg-type]
+    low = float(row["ci_low_difference"])  # type: ignore[arg-type]
+    high = float(row["ci_high_difference"])  # type: ignore[arg-type]
     p = float(row["p_value"])  # type: ignore[arg-type]
     points = lambda v: number(100 * v, language, 0)  # noqa: E731
     if language == "da":
