@@ -268,17 +268,18 @@ class StratifiedSample:
         adjust: str = "fdr_bh",
         alternative: str = "two-sided",
         confidence_level: float = 0.95,
-        method: str = "korn-graubard",
+        method: str = domains.DEFAULT_METHOD,
     ) -> pd.DataFrame:
         """Each domain of ``by`` tested against the whole sample (the nation), adjusted for
         the many domains: the estimates of :meth:`estimate` with the columns
         :func:`~stikprove.estimation.multiplicity.flag_differences` adds (design-based
         contrast). A sample with a single domain (a one-kommune study) is refused: it would
-        be compared with itself."""
-        check_design_method(method, extra=("hypergeometric",))
+        be compared with itself. The intervals are ``method``'s (with its own variance); the
+        test uses R's linearization variance whatever the method."""
+        method = check_design_method(method, extra=domains._NOT_FROM_SE)
         check_confidence_level(confidence_level)
         design = domains._design(self.data, outcome, self.strata, self.population_size, by)
-        summary = domains._summarise(design)
+        summary = domains._summarise(design, domains._check_degenerate(None, method))
         estimates = domains._table(design, summary, confidence_level, method)
         return multiplicity.flag_differences(
             estimates,

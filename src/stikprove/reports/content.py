@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import EstimationError, StikproveError
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 from stikprove.reports import disclosure as dc
 from stikprove.reports.text import group_label
 
@@ -56,7 +57,7 @@ class StudyData:
     pairs: pd.DataFrame = field(repr=False)
     threshold: int = dc.DEFAULT_THRESHOLD
     confidence_level: float = 0.95
-    interval_method: str = "korn-graubard"
+    interval_method: str = DEFAULT_DOMAIN_INTERVAL_METHOD
     strata_columns: tuple[str, ...] = ()
     mtime: float = 0.0
     """Modification time of the store when it was read (with ``path``, the cache key)."""
@@ -79,7 +80,7 @@ def _protocol_settings(text: str) -> dict:
     return {
         "threshold": int(review.get("disclosure_threshold", dc.DEFAULT_THRESHOLD)),
         "confidence_level": float(precision.get("confidence_level", 0.95)),
-        "interval_method": str(precision.get("interval_method", "korn-graubard")),
+        "interval_method": str(precision.get("interval_method", DEFAULT_DOMAIN_INTERVAL_METHOD)),
         "title": str(study.get("title", doc.get("title", ""))),
     }
 

@@ -262,7 +262,8 @@ def nchs_proportion_standard(
 
     The decision steps of the standard (its Figure 1 and the "Standards" section), on the
     proportion p with standard error se, sample size n, degrees of freedom df and its
-    Korn–Graubard interval (the interval of ``estimate_proportions``' default method):
+    reported interval (``estimate_proportions``' default, pooled-hypergeometric, or R's
+    Korn–Graubard):
 
     1. Effective sample size n_eff = p(1 − p)/se², capped at n; n_eff = n when p is 0 or 1
        or se is 0 (a census or a degenerate domain). n_eff < 30: **suppress**.
