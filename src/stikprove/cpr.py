@@ -78,7 +78,9 @@ def find_cpr(text: object) -> Iterator[re.Match[str]]:
     Overlapping candidates are all tried, so a date-less run such as ``999999 0101901234``
     still yields the CPR-like number at its end.
     """
-    if not isinstance(text, str) or len(_DIGIT.findall(text)) < 9:
+    if not isinstance(text, str) or len(text) < 9 or not _DIGIT.search(text):
+        return
+    if len(_DIGIT.findall(text)) < 9:
         return
     for pattern in (_TEN, _NINE):
         position = 0
