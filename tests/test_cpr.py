@@ -111,3 +111,10 @@ def test_error_messages_never_echo_a_cpr_number():
     assert "1234" not in str(problem) and MASK in str(problem)
     error = FrameError("got 'CPR: 0101901234' in row 2")
     assert "0101901234" not in str(error) and MASK in str(error)
+
+
+@pytest.mark.parametrize("form", ["010190\u00a01234", "010190\u202f1234", "010190\t1234"])
+def test_a_value_quoted_with_repr_is_masked_too(form):
+    """A message quoting a value with !r shows a non-breaking space as \\xa0: still masked."""
+    error = FrameError(f"reviewer {form!r} is not in this study")
+    assert MASK in str(error) and "1234" not in str(error)

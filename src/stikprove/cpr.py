@@ -41,9 +41,10 @@ from collections.abc import Iterable, Iterator
 MASK = "[CPR-like number hidden]"
 """What a CPR-like number is replaced by in a message."""
 
-_SEP = r"[\s\-‐‑‒–—−./]{0,3}"
+_SEP = r"(?:[\s\-‐‑‒–—−./]|\\x[0-9a-fA-F]{2}|\\u[0-9a-fA-F]{4}|\\t){0,3}"
 """Between the parts: up to three spaces (any Unicode space: NBSP, thin space, ...), dashes,
-dots or slashes."""
+dots or slashes, or such a character as ``repr`` escapes it (``\\xa0``), so that a message
+quoting a value with ``!r`` is masked too."""
 _NOT_BEFORE = r"(?<![0-9A-Fa-f])"
 _NOT_AFTER = r"(?![0-9A-Fa-f])"
 _TEN = re.compile(
