@@ -118,3 +118,44 @@ def test_a_value_quoted_with_repr_is_masked_too(form):
     """A message quoting a value with !r shows a non-breaking space as \\xa0: still masked."""
     error = FrameError(f"reviewer {form!r} is not in this study")
     assert MASK in str(error) and "1234" not in str(error)
+
+
+def _frame_with_note(note: str) -> pd.DataFrame:
+    return pd.DataFrame({
+        "case_id": ["a01", "a02"], "kommune_code": ["461", "461"], "sex": ["kvinde", "mand"],
+        "origin": ["dansk_oprindelse"] * 2, "age": ["45", "38"], "years_on_benefit": ["1", ""],
+        "category": ["aktivitetsparat"] * 2, "health_exempt": ["ja", "nej"],
+        "last_effort_date": ["", ""], "bemaerkning": ["", note],
+    })  # fmt: skip
+
+
+@pytest.mark.parametrize("form", CATALOGUE["found"])
+def test_every_form_is_refused_by_the_frame_check(form):
+    """Every catalogued form, in any frame column, stops load_frame (PrivacyError naming
+    the column and row, not the value)."""
+    from stikprove.errors import PrivacyError
+    from stikprove.frame import load_frame
+
+    with pytest.raises(PrivacyError) as info:
+        load_frame(_frame_with_note(form))
+    assert "'bemaerkning'" in str(info.value) and "rows 3" in str(info.value)
+    assert not contains_cpr(str(info.value))
+
+
+def test_every_form_is_refused_in_a_note_and_a_reason(tmp_path):
+    """Every catalogued form in a note or a correction reason is refused by row and column,
+    and nothing is written."""
+    from stikprove.errors import ImportRowsError
+    from stikprove.recording import import_entries
+    from store_fixtures import entry, make_study
+
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    for form in CATALOGUE["found"]:
+        for column in ("note", "reason"):
+            row = {**entry(case), column: form}
+            with pytest.raises(ImportRowsError) as info:
+                import_entries(study, [row], "anna")
+            assert [(p.row, p.column) for p in info.value.problems] == [(2, column)], form
+            assert not contains_cpr(str(info.value))
+    assert study.assessments().empty
