@@ -627,3 +627,9 @@ def test_a_long_study_id_is_refused():
     """A study id is bounded (it becomes part of file names)."""
     with pytest.raises(ProtocolError, match="at most 64"):
         parse_protocol(MINIMAL.replace('id = "', 'id = "' + "x" * 70, 1))
+
+
+def test_a_control_character_in_a_protocol_string_is_refused():
+    """An escape sequence in a title (or any string) is refused, by its place."""
+    with pytest.raises(ProtocolError, match=r"'study.title': holds a control character"):
+        parse_protocol(MINIMAL.replace('title = "', 'title = "\\u001b[2J', 1))

@@ -11,6 +11,7 @@ import hashlib
 import math
 import re
 import tomllib
+import unicodedata
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from itertools import pairwise
@@ -513,6 +514,27 @@ def _check_targets(
     return tuple(targets)
 
 
+def _control_problems(value: Any, where: str = "") -> list[str]:
+    """A problem for each string (key or value, at any depth) holding a control character
+    other than a line break or a tab (an escape sequence would reach a terminal or a sheet
+    through a stratum or code)."""
+    if isinstance(value, dict):
+        items = list(value.items())
+    elif isinstance(value, list):
+        items = list(enumerate(value))
+    else:
+        return []
+    found = []
+    for key, item in items:
+        place = f"{where}.{key}" if where else str(key)
+        texts = [str(key)] + ([item] if isinstance(item, str) else [])
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for t in texts for c in t):
+            found.append(f"{place!r}: holds a control character (e.g. an escape sequence): "
+                         "expected printable text")  # fmt: skip
+        found += _control_problems(item, place)
+    return found
+
+
 def _cpr_problems(text: str) -> list[str]:
     """A problem for each line of the protocol (a value, a key or a comment) holding a
     CPR-like number, which is not shown: the protocol's text is kept in the study store
@@ -538,7 +560,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(f"{path}: not valid TOML: {error}") from None
-    problems: list[str] = _cpr_problems(text)
+    problems: list[str] = _cpr_problems(text) + _control_problems(doc)
     read = _read_sections(doc, problems)
     values = read.sections
     elig, strata_sec, prec = values["eligibility"], values["strata"], values["precision"]
