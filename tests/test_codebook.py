@@ -62,3 +62,12 @@ def test_indicator_with_unknown_code_is_refused():
     text = default_codebook().text.replace('events = ["for_syg"]', 'events = ["syg"]')
     with pytest.raises(ProtocolError, match="not codes of 'health_assessment'"):
         parse_codebook(text)
+
+
+def test_a_cpr_number_in_a_codebook_is_refused():
+    """A label holding a CPR-like number is refused by line, never shown."""
+    text = default_codebook().text.replace('da = "Omfattet', 'da = "Omfattet 010190-1234', 1)
+    assert text != default_codebook().text
+    with pytest.raises(ProtocolError, match="holds a CPR-like number") as info:
+        parse_codebook(text)
+    assert "1234" not in str(info.value)

@@ -23,6 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stikprove.cpr import contains_cpr
 from stikprove.errors import ProtocolError
 
 FIELD_KINDS = ("choice", "date", "text")
@@ -156,11 +157,17 @@ def _require(table: dict, key: str, where: str, kind: type | tuple[type, ...]):
 
 
 def parse_codebook(text: str, source: str = "codebook") -> Codebook:
-    """Parse and check a codebook in TOML (see ``protocols/codebook.toml``)."""
+    """Parse and check a codebook in TOML (see ``protocols/codebook.toml``). A line holding
+    a CPR-like number is refused (the codebook is kept in the study store and written to
+    every worklist)."""
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(f"{source}: not valid TOML: {error}") from None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if contains_cpr(line):
+            raise ProtocolError(f"{source}: line {number} holds a CPR-like number (not shown): "
+                                "expected no CPR number in a codebook")  # fmt: skip
     fields = []
     for i, raw in enumerate(_require(doc, "fields", source, list), start=1):
         where = f"{source} field #{i}"
