@@ -262,8 +262,10 @@ def nchs_proportion_standard(
 
     The decision steps of the standard (its Figure 1 and the "Standards" section), on the
     proportion p with standard error se, sample size n, degrees of freedom df and its
-    reported interval (``estimate_proportions``' default, pooled-hypergeometric, or R's
-    Korn–Graubard):
+    Korn–Graubard interval, the interval the standard is defined on
+    (:func:`disclose_estimates` passes the Korn–Graubard limits of each row as
+    ``nchs_interval`` when a table shows another method's interval, e.g. the
+    pooled-hypergeometric default):
 
     1. Effective sample size n_eff = p(1 − p)/se², capped at n; n_eff = n when p is 0 or 1
        or se is 0 (a census or a degenerate domain). n_eff < 30: **suppress**.
