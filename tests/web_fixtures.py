@@ -4,7 +4,9 @@ CSRF token of a page."""
 from __future__ import annotations
 
 import re
+import shutil
 
+from stikprove.store import open_study
 from stikprove.web import accounts
 from store_fixtures import ELIGIBLE_ENTRY, make_study
 
@@ -24,6 +26,13 @@ def web_study(tmp_path, **kwargs):
     return study
 
 
+def copy_study(template, tmp_path):
+    """A copy of the store ``template`` (a Study) in ``tmp_path``, opened."""
+    target = tmp_path / template.path.name
+    shutil.copyfile(template.path, target)
+    return open_study(target)
+
+
 def token(html: str | bytes) -> str:
     """The CSRF token in a page's first form."""
     text = html.decode() if isinstance(html, bytes) else html
@@ -37,7 +46,11 @@ def login(client, name: str, password: str | None = None):
     page = client.get("/login")
     return client.post(
         "/login",
-        data={"name": name, "password": password or PASSWORDS[name], "csrf_token": token(page.data)},
+        data={
+            "name": name,
+            "password": password or PASSWORDS[name],
+            "csrf_token": token(page.data),
+        },
     )
 
 

@@ -71,15 +71,19 @@ def verify_password(password: str, stored: str) -> bool:
     return hmac.compare_digest(got, expected)
 
 
-_DUMMY_HASH: list[str] = []
+_DUMMY_HASHES: dict[str, str] = {}
 
 
-def waste_time_like_a_login(password: str) -> None:
-    """Hash ``password`` as a real login would, so an unknown name takes as long to refuse
-    as a wrong password (no telling which names have accounts)."""
-    if not _DUMMY_HASH:
-        _DUMMY_HASH.append(hash_password("not a password"))
-    verify_password(password, _DUMMY_HASH[0])
+def waste_time_like_a_login(password: str, like: str | None = None) -> None:
+    """Hash ``password`` as a real login would (with the parameters of the stored hash
+    ``like``, else the defaults), so an unknown name takes as long to refuse as a wrong
+    password: no telling which names have accounts."""
+    parameters = "$".join(like.split("$")[1:4]) if like and like.count("$") == 5 else ""
+    if parameters not in _DUMMY_HASHES:
+        n, r, p = (int(x) for x in parameters.split("$")) if parameters else (
+            SCRYPT_N, SCRYPT_R, SCRYPT_P)  # fmt: skip
+        _DUMMY_HASHES[parameters] = hash_password("not a password", n=n, r=r, p=p)
+    verify_password(password, _DUMMY_HASHES[parameters])
 
 
 def check_new_password(reviewer: str, password: str) -> None:

@@ -95,7 +95,6 @@ def create_app(
         WTF_CSRF_SSL_STRICT=True,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
-    CSRFProtect(app)
     app.extensions["stikprove"] = {
         "study": study,
         "throttle": accounts.LoginThrottle(throttle or accounts.ThrottleSettings(), clock),
@@ -104,6 +103,7 @@ def create_app(
         "language": language,
     }
     _register(app)
+    CSRFProtect(app)  # after _register: its check runs after the session is read
     return app
 
 
@@ -114,7 +114,7 @@ def _state(key: str):
 
 
 def _text(key: str, **kwargs) -> str:
-    return TEXT[g.language][key].format(**kwargs)
+    return TEXT[g.get("language") or _state("language")][key].format(**kwargs)
 
 
 def _register(app: Flask) -> None:
@@ -189,7 +189,8 @@ def _register(app: Flask) -> None:
                                    error=_text("locked", minutes=minutes)), 429  # fmt: skip
         account = accounts.get_account(study, name) if known else None
         if account is None or account.disabled:
-            accounts.waste_time_like_a_login(password)
+            some = accounts.accounts(study)
+            accounts.waste_time_like_a_login(password, some[0].password_hash if some else None)
             ok = False
         else:
             ok = accounts.verify_password(password, account.password_hash)
