@@ -47,8 +47,12 @@ class Account:
     changed_at: str
 
 
-def hash_password(password: str, n: int = SCRYPT_N, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
-    """A salted scrypt hash of ``password`` with its parameters: ``scrypt$N$r$p$salt$key``."""
+def hash_password(
+    password: str, n: int | None = None, r: int = SCRYPT_R, p: int = SCRYPT_P
+) -> str:
+    """A salted scrypt hash of ``password`` with its parameters: ``scrypt$N$r$p$salt$key``
+    (``n`` default: :data:`SCRYPT_N`)."""
+    n = n or SCRYPT_N
     salt = os.urandom(16)
     key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=32)
     b64 = base64.b64encode
@@ -118,7 +122,7 @@ def accounts(study: Study) -> tuple[Account, ...]:
     return tuple(Account(r[0], r[1], bool(r[2]), r[3]) for r in rows)
 
 
-def add_account(study: Study, reviewer: str, password: str, n: int = SCRYPT_N) -> Account:
+def add_account(study: Study, reviewer: str, password: str, n: int | None = None) -> Account:
     """Give a reviewer named in the assignment an account (refused if they have one)."""
     check_reviewer(study, reviewer)
     check_new_password(reviewer, password)
@@ -141,7 +145,7 @@ def add_account(study: Study, reviewer: str, password: str, n: int = SCRYPT_N) -
     return _existing(study, reviewer)
 
 
-def set_password(study: Study, reviewer: str, password: str, n: int = SCRYPT_N) -> Account:
+def set_password(study: Study, reviewer: str, password: str, n: int | None = None) -> Account:
     """Set a new password (and enable the account again): ends the reviewer's sessions."""
     check_new_password(reviewer, password)
     hashed = hash_password(password, n=n)

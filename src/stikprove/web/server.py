@@ -116,8 +116,13 @@ def run(server) -> None:
 
 
 def stop(server) -> None:
-    """Stop a server that :func:`run` serves in another thread."""
+    """Stop a server that :func:`run` serves in another thread. waitress's loop is asked
+    to close its own sockets (through its trigger, which runs a function in the loop's
+    thread), so no socket is closed under it."""
     if hasattr(server, "effective_port"):
-        server.close()
+        from waitress import wasyncore
+
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        server.task_dispatcher.shutdown()
     else:
         server.stop()
