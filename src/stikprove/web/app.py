@@ -276,19 +276,20 @@ def _register(app: Flask) -> None:
         case_id = session.get("case")
         if case_id is None or request.form.get("case_id") != case_id:
             return render_template("error.html", message=_text("other_case")), 409
-        mine = _assignments(study, g.reviewer)
-        if case_id not in set(mine["case_id"]):
-            return render_template("error.html", message=_text("not_yours")), 403
         values = posted_values(study.codebook, request.form)
         reason = (request.form.get(REASON) or "").strip() or None
-        before = _current_entries(study, g.reviewer).get(case_id)
         today = date.today()
         try:
+            # corrections allowed: a saved entry is changed only with a reason (the
+            # recording refuses it without one); a new entry needs none
             result = record_assessment(
                 study, g.reviewer, case_id, values,
-                corrections=before is not None, reason=reason, source=SOURCE, today=today,
+                corrections=True, reason=reason, source=SOURCE, today=today,
             )  # fmt: skip
         except ImportRowsError as error:
+            if any(p.column == "case_id" for p in error.problems):
+                session.pop("case", None)  # not (or no longer) assigned to this reviewer
+                return render_template("error.html", message=_text("not_yours")), 403
             errors, other = field_errors(
                 study.codebook, error.problems, today.isoformat(), g.language
             )
