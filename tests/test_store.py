@@ -560,3 +560,31 @@ def test_a_read_only_study_folder_is_named_as_such(tmp_path, monkeypatch):
     assert message is not None and "read-only" in message and "chmod u+w" in message
     monkeypatch.undo()
     assert schema.read_only_problem(study.path) is None
+
+
+def test_one_reviewers_assignment_and_entries(tmp_path):
+    """assignment, current_entry and entered_cases give one reviewer's own view: their
+    slot, their current (corrected) entry, never the other reviewer's entry of a
+    double-reviewed case."""
+    from stikprove.recording import record_assessment
+    from store_fixtures import ELIGIBLE_ENTRY, make_study
+
+    study = make_study(tmp_path)
+    table = study.assignments()
+    double = table.query("review_slot == 2")["case_id"].iloc[0]
+    first, second = (table.query("case_id == @double").sort_values("review_slot")["reviewer"]
+                     .tolist())  # fmt: skip
+    only_first = sorted(set(table.query("reviewer == @first")["case_id"])
+                        - set(table.query("reviewer == @second")["case_id"]))[0]  # fmt: skip
+    assert study.assignment(double, second)["review_slot"] == 2
+    assert study.assignment(only_first, second) is None
+    record_assessment(study, first, double, ELIGIBLE_ENTRY)
+    changed = {**ELIGIBLE_ENTRY, "confidence": "nogen_tvivl"}
+    record_assessment(study, first, double, changed, corrections=True, reason="læst igen")
+    assert study.current_entry(double, first)["confidence"] == "nogen_tvivl"
+    assert study.current_entry(double, second) is None
+    entered = study.entered_cases(first)
+    assert entered[["case_id", "version", "confidence"]].to_numpy().tolist() == [
+        [double, 2, "nogen_tvivl"]
+    ]
+    assert study.entered_cases(second).empty

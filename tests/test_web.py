@@ -158,7 +158,7 @@ def test_saving_writes_one_assessment_through_the_recording(anna, study):
     response = save(anna, case_id)
     assert response.status_code == 302 and response.headers["Location"] == "/cases"
     stored = study.assessments()
-    assert stored[["case_id", "reviewer", "version"]].values.tolist() == [[case_id, "anna", 1]]
+    assert stored[["case_id", "reviewer", "version"]].to_numpy().tolist() == [[case_id, "anna", 1]]
     assert stored.iloc[0]["source"] == "stikprove serve"
     assert stored.iloc[0]["health_assessment"] == ELIGIBLE_ENTRY["health_assessment"]
     assert case_id not in own_open(study, "anna")

@@ -10,6 +10,7 @@ any UPDATE or DELETE.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -391,8 +392,10 @@ def checkpoint(path: Path) -> None:
 def _restrict_side_files(path: Path) -> None:
     for suffix in ("-wal", "-shm", "-journal"):
         side = path.with_name(path.name + suffix)
-        if side.exists():
-            os.chmod(side, 0o600)
+        # another connection's close may remove the file between the test and the chmod
+        with contextlib.suppress(FileNotFoundError):
+            if side.exists():
+                os.chmod(side, 0o600)
 
 
 def audit(

@@ -232,21 +232,16 @@ def _register(app: Flask) -> None:
     def cases():
         login_required()
         study = _state("study")
-        mine = _assignments(study, g.reviewer)
-        entered = _current_entries(study, g.reviewer)
         open_cases = study.open_cases(g.reviewer)
-        done = mine[mine["case_id"].isin(entered)]
+        entered = study.entered_cases(g.reviewer)
         rows_open = [_case_row(r) for r in open_cases.to_dict("records")]
-        rows_done = [
-            _case_row(r, eligible=entered[r["case_id"]].get("eligible"))
-            for r in done.to_dict("records")
-        ]
+        rows_done = [_case_row(r, eligible=r["eligible"]) for r in entered.to_dict("records")]
         return render_template(
             "cases.html",
             open_cases=rows_open,
             done_cases=rows_done,
-            assigned=len(mine),
-            done=len(done),
+            assigned=len(rows_open) + len(rows_done),
+            done=len(rows_done),
             worklist_fields=study.worklist_fields,
         )
 
@@ -254,8 +249,7 @@ def _register(app: Flask) -> None:
     def open_case():
         login_required()
         case_id = (request.form.get("case_id") or "").strip()
-        mine = _assignments(_state("study"), g.reviewer)
-        if case_id not in set(mine["case_id"]):
+        if _state("study").assignment(case_id, g.reviewer) is None:
             return render_template("error.html", message=_text("not_yours")), 403
         session["case"] = case_id
         return redirect(url_for("case"))
@@ -315,15 +309,14 @@ def _register(app: Flask) -> None:
         reason: str | None = None,
     ):
         study = _state("study")
-        mine = _assignments(study, g.reviewer)
-        row = mine[mine["case_id"] == case_id]
-        if row.empty:
+        assignment = study.assignment(case_id, g.reviewer)
+        if assignment is None:
             session.pop("case", None)
             return render_template("error.html", message=_text("not_yours")), 403
-        before = _current_entries(study, g.reviewer).get(case_id)
+        before = study.current_entry(case_id, g.reviewer)
         if values is None:
             values = dict(before) if before else {"review_date": date.today().isoformat()}
-        info = _case_row(row.iloc[0].to_dict())
+        info = _case_row(assignment)
         return render_template(
             "case.html",
             case=info,
@@ -347,29 +340,6 @@ def _audit(study: Study, action: str, actor: str, details: str) -> None:
     """One audit row in its own transaction."""
     with study.transaction() as con:
         audit(con, action, SOURCE, details, actor=actor)
-
-
-def _assignments(study: Study, reviewer: str):
-    """The reviewer's assigned cases (case_id, review_slot, stratum, kommune_code,
-    draw_order) in stratum and draw order."""
-    table = study.assignments()
-    return table[table["reviewer"] == reviewer].reset_index(drop=True)
-
-
-def _current_entries(study: Study, reviewer: str) -> dict[str, dict]:
-    """case_id -> the reviewer's current entry (codebook fields). Only their own entries:
-    another reviewer's entry of a double-reviewed case is never read here."""
-    table = study.assessments(current_only=True)
-    mine = table[table["reviewer"] == reviewer]
-    fields = list(study.codebook.field_names)
-    return {
-        row["case_id"]: {f: (None if _missing(row[f]) else row[f]) for f in fields}
-        for row in mine.to_dict("records")
-    }
-
-
-def _missing(value) -> bool:
-    return value is None or (isinstance(value, float) and value != value)
 
 
 def _case_row(row: dict, eligible: str | None = None) -> dict:
