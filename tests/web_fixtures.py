@@ -68,3 +68,49 @@ def save(client, case_id: str, values: dict | None = None, reason: str | None = 
     if reason is not None:
         data["reason"] = reason
     return client.post("/case", data=data)
+
+
+CHROMIUM = "/usr/bin/chromium"
+"""Debian's chromium: the browser tests drive it (Playwright never downloads one)."""
+CHROMIUM_ARGS = [
+    "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+    "--disable-component-update", "--disable-sync", "--no-first-run",
+]  # fmt: skip
+INSTALL_CHROMIUM = (
+    f"{CHROMIUM} is missing: the browser tests need Debian's chromium package; install it "
+    "with 'make browser' (as root: apt-get update && apt-get install -y chromium)"
+)
+
+
+def launch_chromium(playwright):
+    """The system Chromium, headless; fails (never skips) with how to install it."""
+    from pathlib import Path
+
+    if not Path(CHROMIUM).exists():
+        raise RuntimeError(INSTALL_CHROMIUM)
+    return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+
+
+class Served:
+    """The web form served by waitress on loopback in a thread (a context manager)."""
+
+    def __init__(self, app):
+        from stikprove.web.server import bound_port, check_listen, make_server
+
+        self.server = make_server(app, check_listen("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{bound_port(self.server)}"
+
+    def __enter__(self):
+        import threading
+
+        from stikprove.web.server import run
+
+        self.thread = threading.Thread(target=run, args=(self.server,), daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc):
+        from stikprove.web.server import stop
+
+        stop(self.server)
+        self.thread.join(10)

@@ -166,6 +166,10 @@ def _register(app: Flask) -> None:
         if g.reviewer is None:
             abort(redirect(url_for("login")))
 
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204
+
     @app.get("/")
     def index():
         return redirect(url_for("cases" if g.reviewer else "login"))
