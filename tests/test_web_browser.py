@@ -133,3 +133,13 @@ def test_a_refused_entry_keeps_what_was_typed(site, page):
     expect(page.locator("#field-recommended_track .field-error")).to_have_text("Skal udfyldes.")
     expect(page.get_by_label("Helbredsvurdering")).to_have_value("for_syg")
     assert study.assessments().empty
+
+
+def test_a_missing_browser_fails_with_how_to_install_it(monkeypatch):
+    """Without the system Chromium the browser tests fail (not skip), saying how to install
+    it."""
+    import web_fixtures
+
+    monkeypatch.setattr(web_fixtures, "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(RuntimeError, match=r"make browser.*apt-get install -y chromium"):
+        web_fixtures.launch_chromium(None)

@@ -87,7 +87,7 @@ def launch_chromium(playwright):
     from pathlib import Path
 
     if not Path(CHROMIUM).exists():
-        raise RuntimeError(INSTALL_CHROMIUM)
+        raise RuntimeError(INSTALL_CHROMIUM.replace("/usr/bin/chromium", CHROMIUM, 1))
     return playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
 
 
