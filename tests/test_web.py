@@ -8,6 +8,7 @@ import re
 
 import pytest
 
+from stikprove.errors import StikproveError
 from stikprove.store import open_study
 from stikprove.web import accounts, create_app
 from store_fixtures import ELIGIBLE_ENTRY, INELIGIBLE_ENTRY
@@ -358,6 +359,45 @@ def test_language_can_be_switched_to_english(anna):
     assert "Mine sager" in page.get_data(as_text=True)
     anna.post("/language", data={"language": "en", "csrf_token": token(page.data)})
     assert "My cases" in anna.get("/cases").get_data(as_text=True)
+
+
+def test_the_form_shows_the_codebooks_labels_and_help(anna, study):
+    """The form has each codebook field's Danish label, its values' labels, when it must be
+    filled, and the codebook's help text."""
+    open_case(anna, first_review(study, "anna"))
+    form = anna.get("/case").get_data(as_text=True)
+    codebook = study.codebook
+    for field in codebook.fields:
+        assert html.escape(field.label["da"], quote=False) in form
+    assert "Kan deltage med skånehensyn" in form
+    assert "Udfyldes når sagen er omfattet (ja)" in form
+    assert "tæller som manglende svar" in form
+
+
+def test_a_busy_store_refuses_the_save_and_keeps_the_form(anna, study, monkeypatch):
+    """When the store cannot take the write (busy), the form comes back (503) with what was
+    chosen and a message; nothing is stored."""
+    from stikprove.errors import StoreError
+    from stikprove.web import app as web_app
+
+    def busy(*args, **kwargs):
+        raise StoreError("the study is busy")
+
+    monkeypatch.setattr(web_app, "record_assessment", busy)
+    response = save(anna, first_review(study, "anna"))
+    assert response.status_code == 503
+    page = response.get_data(as_text=True)
+    assert "databasen er optaget" in page and 'value="for_syg" selected' in page
+    assert study.assessments().empty
+
+
+def test_an_oversized_post_and_an_unknown_language_are_refused(anna, study):
+    """A form post over 64 KiB is refused (413); the app refuses a language it lacks."""
+    page = anna.get("/cases")
+    big = {"case_id": "x", "csrf_token": token(page.data), "note": "x" * 70_000}
+    assert anna.post("/cases/open", data=big).status_code == 413
+    with pytest.raises(StikproveError, match="language 'de': expected one of da, en"):
+        create_app(study, language="de")
 
 
 def test_the_case_page_needs_an_opened_case(anna):

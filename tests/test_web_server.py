@@ -214,3 +214,18 @@ def test_an_account_needs_a_reviewer_of_the_study(tmp_path):
     with pytest.raises(StoreError, match="refused by the study store"), study.transaction() as con:
         con.execute("PRAGMA foreign_keys = ON")
         con.execute("INSERT INTO reviewer_accounts VALUES ('carl', 'scrypt$1$1$1$a$b', 0, 'now')")
+
+
+def test_passwords_typed_twice_must_match(tmp_path, monkeypatch, capsys, cheap_scrypt):
+    """At a terminal the password is asked twice; two different answers change nothing."""
+    study = make_study(tmp_path)
+    answers = iter(["et-godt-kodeord", "et-andet-kodeord"])
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    assert main(["reviewer", "add", str(study.path), "anna"]) == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+    assert accounts.accounts(study) == ()

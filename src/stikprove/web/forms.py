@@ -95,7 +95,7 @@ def form_fields(
         options = tuple(
             Option(code, field.label_of(code, language), code == value) for code in field.codes
         )
-        help_text = getattr(field, "help", None) or {}
+        help_text = field.help or {}
         out.append(
             FormField(
                 name=field.name,
