@@ -5,6 +5,7 @@ security headers, and what stays out of URLs, titles and logs."""
 import html
 import logging
 import re
+from datetime import date
 
 import pytest
 
@@ -13,9 +14,6 @@ from stikprove.store import open_study
 from stikprove.web import accounts, create_app
 from store_fixtures import ELIGIBLE_ENTRY, INELIGIBLE_ENTRY
 from web_fixtures import PASSWORDS, copy_study, login, open_case, save, token, web_study
-
-#: Reads today's date (the form's default review date): run again a year ahead.
-pytestmark = pytest.mark.clock
 
 
 @pytest.fixture(scope="module")
@@ -167,6 +165,7 @@ def test_saving_writes_one_assessment_through_the_recording(anna, study):
     assert "Sagen er gemt" in anna.get("/cases").get_data(as_text=True)
 
 
+@pytest.mark.clock
 def test_a_refused_entry_shows_the_problems_beside_the_fields(anna, study):
     """An eligible case without a health assessment and with a future date is refused by
     the recording's checks (422), nothing is written, each problem beside its field."""
@@ -398,6 +397,15 @@ def test_an_oversized_post_and_an_unknown_language_are_refused(anna, study):
     assert anna.post("/cases/open", data=big).status_code == 413
     with pytest.raises(StikproveError, match="language 'de': expected one of da, en"):
         create_app(study, language="de")
+
+
+@pytest.mark.clock
+def test_a_new_case_is_dated_today_and_no_later(anna, study):
+    """A new case's form proposes today's date as the review date, and no later one."""
+    open_case(anna, first_review(study, "anna"))
+    form = anna.get("/case").get_data(as_text=True)
+    today = date.today().isoformat()
+    assert f'type="date" value="{today}" max="{today}"' in form
 
 
 def test_the_case_page_needs_an_opened_case(anna):

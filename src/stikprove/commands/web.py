@@ -60,7 +60,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "The password is read from the terminal (twice), or as the first line of standard "
         "input when that is not a terminal; it is stored only as a scrypt hash.",
     )
-    actions = p.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions = p.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="add, passwd or disable"
+    )
     for action, text in (
         ("add", "give a reviewer an account"),
         ("passwd", "set a new password (and enable a disabled account)"),

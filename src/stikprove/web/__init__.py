@@ -13,6 +13,16 @@ It sits above the store and the recording and uses only their public functions: 
 entries it saves are checked and written by :func:`stikprove.recording.record_assessment`.
 """
 
-from stikprove.web.app import create_app
+from __future__ import annotations
 
 __all__ = ["create_app"]
+
+
+def __getattr__(name: str):
+    # Flask and the store (pandas) load only when the app is made, so that the command
+    # line's --help, which imports stikprove.web.server, stays quick.
+    if name == "create_app":
+        from stikprove.web.app import create_app
+
+        return create_app
+    raise AttributeError(f"module 'stikprove.web' has no attribute {name!r}")
