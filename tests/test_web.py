@@ -89,6 +89,8 @@ def test_wrong_password_is_refused_and_audited_without_the_typed_name(app, study
     failed = study.audit_log().query("action == 'login_failed'")
     assert failed["actor"].tolist() == ["anna", "(unknown name)"]
     assert not study.audit_log()["details"].str.contains("0101701234").any()
+    refused = login(client, "0101701234", "forkert-kodeord").get_data(as_text=True)
+    assert "0101701234" not in refused  # not echoed in the form either
     assert client.get("/cases").status_code == 302  # not logged in
 
 

@@ -185,11 +185,12 @@ def _register(app: Flask) -> None:
         throttle: accounts.LoginThrottle = _state("throttle")
         known = name in study.reviewers()
         who = name if known else "(unknown name)"  # a typed name may be anything: not logged
+        shown = name if known else ""  # ... nor shown again (it might be a CPR number)
         wait = throttle.locked_for(name, address)
         if wait > 0:
             _audit(study, "login_refused_locked", who, f"login refused: locked ({address})")
             minutes = max(1, round(wait / 60))
-            return render_template("login.html", name=name,
+            return render_template("login.html", name=shown,
                                    error=_text("locked", minutes=minutes)), 429  # fmt: skip
         account = accounts.get_account(study, name) if known else None
         if account is None or account.disabled:
@@ -202,7 +203,7 @@ def _register(app: Flask) -> None:
             locked = throttle.failed(name, address)
             _audit(study, "login_failed", who, f"failed login from {address}"
                    + ("; now locked" if locked else ""))  # fmt: skip
-            return render_template("login.html", name=name, error=_text("bad_login")), 401
+            return render_template("login.html", name=shown, error=_text("bad_login")), 401
         throttle.succeeded(name, address)
         language = session.get("language")
         session.clear()
