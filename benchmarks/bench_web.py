@@ -33,20 +33,43 @@ STRATA = {
 }
 
 
+ALONE_SAVES = 200
+
+
+def _served_load(study, passwords: dict, saves: int):
+    server = make_server(create_app(study), check_listen("127.0.0.1", 0))
+    thread = threading.Thread(target=run, args=(server, study), daemon=True)
+    thread.start()
+    try:
+        return run_load(bound_port(server), passwords, saves)
+    finally:
+        stop(server)
+        thread.join(10)
+
+
+def _alone() -> tuple[float, float]:
+    """p50 and p95 of one reviewer saving alone (no other client): what a save costs
+    without waiting for the others."""
+    with tempfile.TemporaryDirectory() as folder:
+        study = make_study(Path(folder), reviewers=tuple(REVIEWERS), strata=STRATA,
+                           double_every=10)  # fmt: skip
+        accounts.add_account(study, "anna", REVIEWERS["anna"])
+        result = _served_load(study, {"anna": REVIEWERS["anna"]}, ALONE_SAVES)
+        if result.failures or store_problems(study, result):
+            raise RuntimeError("the single-reviewer run lost or duplicated entries")
+        return result.percentile_ms(50), result.percentile_ms(95)
+
+
 def main() -> dict:
+    alone_p50, alone_p95 = _alone()
+    print(f"one reviewer alone, {ALONE_SAVES} saves: p50 {alone_p50:.1f} ms, "
+          f"p95 {alone_p95:.1f} ms")  # fmt: skip
     with tempfile.TemporaryDirectory() as folder:
         study = make_study(Path(folder), reviewers=tuple(REVIEWERS), strata=STRATA,
                            double_every=10)  # fmt: skip
         for name, password in REVIEWERS.items():
             accounts.add_account(study, name, password)
-        server = make_server(create_app(study), check_listen("127.0.0.1", 0))
-        thread = threading.Thread(target=run, args=(server,), daemon=True)
-        thread.start()
-        try:
-            result = run_load(bound_port(server), REVIEWERS, SAVES_PER_REVIEWER)
-        finally:
-            stop(server)
-            thread.join(10)
+        result = _served_load(study, REVIEWERS, SAVES_PER_REVIEWER)
         problems = store_problems(study, result) + result.failures
         saves = len(result.latencies_s)
         figures = {
@@ -58,6 +81,8 @@ def main() -> dict:
             "p99_ms": result.percentile_ms(99),
             "max_ms": float(result.latencies_s.max() * 1000),
             "store_problems": len(problems),
+            "alone_p50_ms": alone_p50,
+            "alone_p95_ms": alone_p95,
         }
     print(f"{saves} saves by {len(REVIEWERS)} reviewers at once in {result.seconds:.1f} s "
           f"({figures['saves_per_second']:.0f} saves/s)")  # fmt: skip

@@ -33,7 +33,7 @@ def main() -> None:
         first, second = study.open_cases("anna")["case_id"].iloc[:2]
         record_assessment(study, "anna", first, ELIGIBLE_ENTRY, source="screenshots")
         record_assessment(study, "anna", second, INELIGIBLE_ENTRY, source="screenshots")
-        with Served(create_app(study)) as served, sync_playwright() as playwright:
+        with Served(create_app(study), study) as served, sync_playwright() as playwright:
             browser = launch_chromium(playwright)
             page = browser.new_page(viewport={"width": 1280, "height": 800}, locale="da-DK")
             page.goto(served.url + "/login")

@@ -588,3 +588,21 @@ def test_one_reviewers_assignment_and_entries(tmp_path):
         [double, 2, "nogen_tvivl"]
     ]
     assert study.entered_cases(second).empty
+
+
+def test_a_study_kept_open_keeps_its_wal_between_transactions(tmp_path):
+    """While kept open, a transaction's close is not the last: the WAL file stays (no
+    checkpoint and delete at every write); at the end the last close checkpoints it away,
+    and the side files are the owner's only."""
+    from stikprove.recording import record_assessment
+    from store_fixtures import ELIGIBLE_ENTRY
+
+    study = make_study(tmp_path)
+    wal = study.path.with_name(study.path.name + "-wal")
+    case_id = study.open_cases("anna")["case_id"].iloc[0]
+    with study.kept_open():
+        record_assessment(study, "anna", case_id, ELIGIBLE_ENTRY)
+        assert wal.exists()
+        assert stat.S_IMODE(os.stat(wal).st_mode) == 0o600
+    assert not wal.exists()
+    assert len(study.assessments()) == 1

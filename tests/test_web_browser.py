@@ -28,7 +28,7 @@ def browser():
 @pytest.fixture
 def site(tmp_path):
     study = web_study(tmp_path)
-    with Served(create_app(study)) as served:
+    with Served(create_app(study), study) as served:
         yield served, study
 
 

@@ -25,7 +25,7 @@ def test_four_reviewers_saving_at_once_lose_and_duplicate_nothing(tmp_path):
     for name, password in REVIEWERS.items():
         accounts.add_account(study, name, password, n=CHEAP_SCRYPT_N)
     server = make_server(create_app(study), check_listen("127.0.0.1", 0))
-    thread = threading.Thread(target=run, args=(server,), daemon=True)
+    thread = threading.Thread(target=run, args=(server, study), daemon=True)
     thread.start()
     try:
         result = run_load(bound_port(server), REVIEWERS, saves_per_reviewer=20,

@@ -220,6 +220,7 @@ def test_passwords_typed_twice_must_match(tmp_path, monkeypatch, capsys, cheap_s
     """At a terminal the password is asked twice; two different answers change nothing."""
     study = make_study(tmp_path)
     answers = iter(["et-godt-kodeord", "et-andet-kodeord"])
+
     class Terminal(io.StringIO):
         def isatty(self):
             return True

@@ -94,9 +94,10 @@ def launch_chromium(playwright):
 class Served:
     """The web form served by waitress on loopback in a thread (a context manager)."""
 
-    def __init__(self, app):
+    def __init__(self, app, study=None):
         from stikprove.web.server import bound_port, check_listen, make_server
 
+        self.study = study
         self.server = make_server(app, check_listen("127.0.0.1", 0))
         self.url = f"http://127.0.0.1:{bound_port(self.server)}"
 
@@ -105,7 +106,7 @@ class Served:
 
         from stikprove.web.server import run
 
-        self.thread = threading.Thread(target=run, args=(self.server,), daemon=True)
+        self.thread = threading.Thread(target=run, args=(self.server, self.study), daemon=True)
         self.thread.start()
         return self
 

@@ -125,7 +125,7 @@ def run_serve(args: argparse.Namespace) -> int:
     shown = dataclasses.replace(listen, port=bound_port(server))
     print(f"Serving {study.study_id} at {shown.url} (Ctrl-C stops)", flush=True)
     try:
-        run(server)
+        run(server, study)
     except KeyboardInterrupt:
         print("\nStopped.", file=sys.stderr)
     return 0

@@ -47,9 +47,7 @@ class Account:
     changed_at: str
 
 
-def hash_password(
-    password: str, n: int | None = None, r: int = SCRYPT_R, p: int = SCRYPT_P
-) -> str:
+def hash_password(password: str, n: int | None = None, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
     """A salted scrypt hash of ``password`` with its parameters: ``scrypt$N$r$p$salt$key``
     (``n`` default: :data:`SCRYPT_N`)."""
     n = n or SCRYPT_N

@@ -11,12 +11,17 @@ production WSGI server, with its built-in TLS adapter.
 
 from __future__ import annotations
 
+import contextlib
 import ipaddress
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from stikprove.errors import StikproveError
+
+if TYPE_CHECKING:  # the command line's --help imports this module: no pandas here
+    from stikprove.store import Study
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
@@ -104,15 +109,18 @@ def bound_port(server) -> int:
     return int(server.bind_addr[1])
 
 
-def run(server) -> None:
-    """Serve until interrupted (or closed from another thread: :func:`stop`)."""
-    if hasattr(server, "effective_port"):
-        server.run()
-    else:
-        try:
-            server.serve()
-        finally:
-            server.stop()
+def run(server, study: Study | None = None) -> None:
+    """Serve until interrupted (or closed from another thread: :func:`stop`), holding
+    ``study`` open meanwhile (:meth:`Study.kept_open`: each save's short transaction then
+    costs no checkpoint)."""
+    with study.kept_open() if study is not None else contextlib.nullcontext():
+        if hasattr(server, "effective_port"):
+            server.run()
+        else:
+            try:
+                server.serve()
+            finally:
+                server.stop()
 
 
 def stop(server) -> None:
