@@ -21,7 +21,7 @@ from stikprove.store import Study
 from store_fixtures import ELIGIBLE_ENTRY, INELIGIBLE_ENTRY
 
 _TOKEN = re.compile(r'name="csrf_token" value="([^"]+)"')
-_OPEN_CASE = re.compile(r'name="case_id" value="([^"]+)">\s*<button type="submit" (?:autofocus)?>')
+_OPEN_CASE = re.compile(r'name="case_id" value="([^"]+)">\s*<button type="submit"(?: autofocus)?>')
 HEALTH = ("for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere", "kan_ikke_vurderes")
 
 

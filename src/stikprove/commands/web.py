@@ -8,9 +8,8 @@ import getpass
 import sys
 from pathlib import Path
 
+from stikprove.commands.study import STUDY_HELP
 from stikprove.errors import StikproveError
-
-STUDY_HELP = "the study store (the .sqlite file made by 'stikprove draw ... --study')"
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
