@@ -230,3 +230,22 @@ def test_passwords_typed_twice_must_match(tmp_path, monkeypatch, capsys, cheap_s
     assert main(["reviewer", "add", str(study.path), "anna"]) == 2
     assert "the two passwords differ" in capsys.readouterr().err
     assert accounts.accounts(study) == ()
+
+
+def test_serve_command_serves_the_study_held_open(tmp_path, monkeypatch, capsys):
+    """`serve` on loopback makes the app and waitress, holds the study open while serving,
+    and says where it listens."""
+    from stikprove.web import server as web_server
+
+    study = web_study(tmp_path)
+    served = {}
+
+    def fake_run(server, kept):
+        served["server"], served["study"] = server, kept
+        server.close()  # bound but never served: close its socket
+
+    monkeypatch.setattr(web_server, "run", fake_run)
+    assert main(["serve", str(study.path), "--port", "0"]) == 0
+    port = served["server"].effective_port
+    assert f"Serving test-study at http://127.0.0.1:{port}/" in capsys.readouterr().out
+    assert served["study"].path == study.path
