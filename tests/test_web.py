@@ -410,6 +410,24 @@ def test_a_new_case_is_dated_today_and_no_later(anna, study):
     assert f'type="date" value="{today}" max="{today}"' in form
 
 
+def test_a_cpr_number_in_a_note_or_reason_is_refused_and_not_shown_again(anna, study):
+    """A CPR-like number in the note (or a correction's reason) is refused by the
+    recording's screen; the form comes back with the field emptied and a message, and the
+    number is nowhere in the page or the store."""
+    case_id = first_review(study, "anna")
+    response = save(anna, case_id, {**ELIGIBLE_ENTRY, "note": "borger 010170-1234 ringede"})
+    assert response.status_code == 422
+    page = response.get_data(as_text=True)
+    assert "010170" not in page and "ligner et CPR-nummer" in page
+    assert study.assessments().empty
+    save(anna, case_id)
+    changed = {**ELIGIBLE_ENTRY, "confidence": "nogen_tvivl"}
+    response = save(anna, case_id, changed, reason="se 0101701234")
+    assert response.status_code == 422 and "0101701234" not in response.get_data(as_text=True)
+    assert len(study.assessments(current_only=False)) == 1
+    assert b"0101701234" not in study.path.read_bytes()
+
+
 def test_the_case_page_needs_an_opened_case(anna):
     """The form without an opened case sends the reviewer back to the list."""
     assert anna.get("/case").headers["Location"] == "/cases"

@@ -43,6 +43,7 @@ from flask import (
 from flask_wtf.csrf import CSRFError, CSRFProtect
 from werkzeug.exceptions import HTTPException
 
+from stikprove.cpr import contains_cpr
 from stikprove.errors import ImportRowsError, StikproveError
 from stikprove.kommuner import kommune
 from stikprove.recording import record_assessment
@@ -292,6 +293,12 @@ def _register(app: Flask) -> None:
             errors, other = field_errors(
                 study.codebook, error.problems, today.isoformat(), g.language
             )
+            # a CPR number typed into a note or reason is refused (by the recording) and not
+            # shown again: the field comes back empty
+            for name in [n for n, v in {**values, REASON: reason}.items() if contains_cpr(v)]:
+                errors[name] = UI_TEXT[g.language]["cpr"]
+                values[name] = None
+                reason = None if name == REASON else reason
             return _render_case(case_id, values, errors, other, reason), 422
         except StikproveError:
             return _render_case(case_id, values, {}, [_text("busy")], reason), 503

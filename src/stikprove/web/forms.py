@@ -58,6 +58,8 @@ UI_TEXT = {
         "future": "Datoen må ikke ligge efter i dag ({today}).",
         "date": "Skriv en dato som ÅÅÅÅ-MM-DD.",
         "code": "Vælg en af de viste værdier.",
+        "cpr": "Ikke gemt: feltet indeholdt noget, der ligner et CPR-nummer. CPR-numre må "
+        "ikke stå i undersøgelsen; skriv teksten igen uden.",
     },
     "en": {
         "required_eligible": "Filled in when the case is eligible (yes)",
@@ -71,6 +73,8 @@ UI_TEXT = {
         "future": "The date must not be after today ({today}).",
         "date": "Write a date as YYYY-MM-DD.",
         "code": "Choose one of the values shown.",
+        "cpr": "Not saved: the field held something like a CPR number. CPR numbers must not "
+        "be in the study; write the text again without it.",
     },
 }
 
