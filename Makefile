@@ -11,7 +11,7 @@ SHELL := /bin/bash
 QUIET_MIRRORS := sed -u '/^WARNING: Location/d'
 PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
-.PHONY: demo test test-fast test-exhaustive lab bench lint clean
+.PHONY: demo test test-fast test-exhaustive lab bench lint clean browser screenshots
 
 $(STAMP): pyproject.toml
 	@echo "== setting up $(VENV) (first run only: about a minute) =="
@@ -45,6 +45,16 @@ lab: $(STAMP)
 bench: $(STAMP)
 	$(PIP) -e '.[dev,bench]'
 	$(BIN)/python benchmarks/run.py
+
+# The web form's browser tests (tests/test_web_browser.py) drive Debian's chromium through
+# Playwright, which never downloads a browser here. Install it once, as root:
+browser:
+	@test -x /usr/bin/chromium && echo "/usr/bin/chromium is installed" || \
+	  { apt-get update && apt-get install -y chromium; }
+
+# The README's screenshots of the web form (docs/images/web-*.png), from a test study.
+screenshots: $(STAMP)
+	$(BIN)/python docs/screenshots.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks

@@ -71,3 +71,11 @@ def test_a_cpr_number_in_a_codebook_is_refused():
     with pytest.raises(ProtocolError, match="holds a CPR-like number") as info:
         parse_codebook(text)
     assert "1234" not in str(info.value)
+
+
+def test_help_texts_are_optional_and_per_language():
+    """A field's help text is read per language; a field without one has None."""
+    cb = default_codebook()
+    assert "manglende svar" in cb.field("health_assessment").help["da"]
+    assert "missing answer" in cb.field("health_assessment").help["en"]
+    assert cb.field("confidence").help is None

@@ -326,15 +326,15 @@ def test_version_1_store_migrates_in_place(tmp_path):
 
     path = make_v1_store(tmp_path / "v1.sqlite")
     study = open_study(path)
-    assert study.schema_version == SCHEMA_VERSION == 2
+    assert study.schema_version == SCHEMA_VERSION == 3
     con = sqlite3.connect(path)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 2
+        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
         assert not con.execute("SELECT name FROM sqlite_master WHERE name LIKE 'v1_%'").fetchall()
     finally:
         con.close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert study.meta()["schema_version"] == "2"
+    assert study.meta()["schema_version"] == "3"
     assert study.audit_log()["action"].tolist() == ["migrate"]
     history = study.assessments(current_only=False)
     assert history["assessment_id"].tolist() == [1, 2, 3]
@@ -560,3 +560,49 @@ def test_a_read_only_study_folder_is_named_as_such(tmp_path, monkeypatch):
     assert message is not None and "read-only" in message and "chmod u+w" in message
     monkeypatch.undo()
     assert schema.read_only_problem(study.path) is None
+
+
+def test_one_reviewers_assignment_and_entries(tmp_path):
+    """assignment, current_entry and entered_cases give one reviewer's own view: their
+    slot, their current (corrected) entry, never the other reviewer's entry of a
+    double-reviewed case."""
+    from stikprove.recording import record_assessment
+    from store_fixtures import ELIGIBLE_ENTRY, make_study
+
+    study = make_study(tmp_path)
+    table = study.assignments()
+    double = table.query("review_slot == 2")["case_id"].iloc[0]
+    first, second = (table.query("case_id == @double").sort_values("review_slot")["reviewer"]
+                     .tolist())  # fmt: skip
+    only_first = sorted(set(table.query("reviewer == @first")["case_id"])
+                        - set(table.query("reviewer == @second")["case_id"]))[0]  # fmt: skip
+    assert study.assignment(double, second)["review_slot"] == 2
+    assert study.assignment(only_first, second) is None
+    record_assessment(study, first, double, ELIGIBLE_ENTRY)
+    changed = {**ELIGIBLE_ENTRY, "confidence": "nogen_tvivl"}
+    record_assessment(study, first, double, changed, corrections=True, reason="læst igen")
+    assert study.current_entry(double, first)["confidence"] == "nogen_tvivl"
+    assert study.current_entry(double, second) is None
+    entered = study.entered_cases(first)
+    assert entered[["case_id", "version", "confidence"]].to_numpy().tolist() == [
+        [double, 2, "nogen_tvivl"]
+    ]
+    assert study.entered_cases(second).empty
+
+
+def test_a_study_kept_open_keeps_its_wal_between_transactions(tmp_path):
+    """While kept open, a transaction's close is not the last: the WAL file stays (no
+    checkpoint and delete at every write); at the end the last close checkpoints it away,
+    and the side files are the owner's only."""
+    from stikprove.recording import record_assessment
+    from store_fixtures import ELIGIBLE_ENTRY
+
+    study = make_study(tmp_path)
+    wal = study.path.with_name(study.path.name + "-wal")
+    case_id = study.open_cases("anna")["case_id"].iloc[0]
+    with study.kept_open():
+        record_assessment(study, "anna", case_id, ELIGIBLE_ENTRY)
+        assert wal.exists()
+        assert stat.S_IMODE(os.stat(wal).st_mode) == 0o600
+    assert not wal.exists()
+    assert len(study.assessments()) == 1

@@ -46,6 +46,8 @@ class Field:
     value_labels: dict[str, dict[str, str]] | None = None
     """code -> {language: label}."""
     primary: bool = False
+    help: dict[str, str] | None = None
+    """language -> a help text for the reviewer (optional; the web form shows it)."""
 
     def label_of(self, code: str, language: str = "da") -> str:
         return (self.value_labels or {}).get(code, {}).get(language, code)
@@ -196,6 +198,7 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
                 codes=codes,
                 value_labels=value_labels,
                 primary=bool(raw.get("primary", False)),
+                help=dict(raw["help"]) if isinstance(raw.get("help"), dict) else None,
             )
         )
     names = [f.name for f in fields]

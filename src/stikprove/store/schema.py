@@ -10,6 +10,7 @@ any UPDATE or DELETE.
 
 from __future__ import annotations
 
+import contextlib
 import getpass
 import os
 import re
@@ -25,7 +26,7 @@ from stikprove.errors import StoreError
 APPLICATION_ID = 0x53544B50
 """``PRAGMA application_id`` of a stikprove study store (ASCII 'STKP')."""
 APPLICATION_NAME = "stikprove study store"
-SCHEMA_VERSION = 2
+SCHEMA_VERSION = 3
 """The schema version this stikprove writes; older stores are migrated on open."""
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's transaction before giving up."""
@@ -318,8 +319,23 @@ def _migrate_to_2(con: sqlite3.Connection, codebook: Codebook) -> None:
         raise StoreError(f"migration to schema 2 found broken references: {problems[:3]}")
 
 
+def _migrate_to_3(con: sqlite3.Connection, codebook: Codebook) -> None:
+    """Version 3: reviewer accounts for the web form (stikprove.web.accounts): a scrypt
+    password hash per reviewer named in the assignment, and whether the account is
+    disabled. ``changed_at`` changes with every change, ending sessions begun before."""
+    con.execute(
+        """CREATE TABLE reviewer_accounts (
+  reviewer TEXT PRIMARY KEY REFERENCES reviewers (name),
+  password_hash TEXT NOT NULL CHECK (password_hash LIKE 'scrypt$%'),
+  disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1)),
+  changed_at TEXT NOT NULL)"""
+    )
+
+
 Migration = Callable[[sqlite3.Connection, Codebook], None]
-MIGRATIONS: list[tuple[int, Migration]] = [(1, _migrate_to_1), (2, _migrate_to_2)]
+MIGRATIONS: list[tuple[int, Migration]] = [
+    (1, _migrate_to_1), (2, _migrate_to_2), (3, _migrate_to_3),
+]  # fmt: skip
 """(version reached, step) in order; a store at version v runs every step above v."""
 
 
@@ -376,8 +392,10 @@ def checkpoint(path: Path) -> None:
 def _restrict_side_files(path: Path) -> None:
     for suffix in ("-wal", "-shm", "-journal"):
         side = path.with_name(path.name + suffix)
-        if side.exists():
-            os.chmod(side, 0o600)
+        # another connection's close may remove the file between the test and the chmod
+        with contextlib.suppress(FileNotFoundError):
+            if side.exists():
+                os.chmod(side, 0o600)
 
 
 def audit(

@@ -119,6 +119,22 @@ class Study:
             con.close()
             _restrict_side_files(self.path)
 
+    @contextmanager
+    def kept_open(self) -> Iterator[None]:
+        """Hold one idle connection open while a long-running process (the web form's
+        server) works on the study. Each call still opens its own connection; but while
+        another stays open, closing it is not the last close, at which SQLite checkpoints
+        the WAL into the database and deletes it (an fsync or two each time: it made a
+        web save two to three times slower). An idle connection holds no snapshot, so
+        automatic checkpoints go on; the last close at the end checkpoints as usual."""
+        con = _connect(self.path)
+        try:
+            con.execute("SELECT count(*) FROM meta").fetchone()  # opens the WAL index
+            yield
+        finally:
+            con.close()
+            _restrict_side_files(self.path)
+
     def query(self, sql: str, params: tuple | dict = ()) -> pd.DataFrame:
         with self.reading() as con:
             return pd.read_sql_query(sql, con, params=params)
@@ -247,6 +263,49 @@ class Study:
             ["case_id", "review_slot", "stratum", "kommune_code", "kommune_name", "draw_order",
              *self.worklist_fields]
         ]  # fmt: skip
+
+    def assignment(self, case_id: str, reviewer: str) -> dict | None:
+        """The reviewer's assignment of one case in this round, or None when the case is
+        not assigned to them: case_id, review_slot, stratum, kommune_code, draw_order."""
+        with self.reading() as con:
+            row = con.execute(
+                """SELECT g.case_id, g.review_slot, u.stratum, u.kommune_code, u.draw_order
+                FROM assignments g JOIN units u USING (round, case_id)
+                WHERE g.round = ? AND g.reviewer = ? AND g.case_id = ?""",
+                (self.round_in(con), reviewer, case_id),
+            ).fetchone()
+        keys = ("case_id", "review_slot", "stratum", "kommune_code", "draw_order")
+        return None if row is None else dict(zip(keys, row, strict=True))
+
+    def current_entry(self, case_id: str, reviewer: str) -> dict[str, str | None] | None:
+        """The reviewer's current assessment of one case in this round (the codebook
+        fields), or None when they have entered none. Never another reviewer's entry."""
+        names = self.codebook.field_names
+        cols = ", ".join(f"a.{_quote(f)}" for f in names)
+        with self.reading() as con:
+            row = con.execute(
+                f"""SELECT {cols} FROM assessments a
+                WHERE a.round = ? AND a.reviewer = ? AND a.case_id = ? AND NOT EXISTS (
+                  SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)""",
+                (self.round_in(con), reviewer, case_id),
+            ).fetchone()
+        return None if row is None else dict(zip(names, row, strict=True))
+
+    def entered_cases(self, reviewer: str) -> pd.DataFrame:
+        """The cases the reviewer has entered in this round, in stratum and draw order,
+        with their current entry: case_id, review_slot, stratum, kommune_code,
+        draw_order, version, then the codebook fields. Only this reviewer's entries."""
+        fields = ", ".join(f"a.{_quote(f)}" for f in self.codebook.field_names)
+        return self._round_query(
+            f"""SELECT g.case_id, g.review_slot, u.stratum, u.kommune_code, u.draw_order,
+                 a.version, {fields}
+            FROM assessments a JOIN assignments g USING (round, case_id, reviewer)
+              JOIN units u USING (round, case_id)
+            WHERE a.round = :round AND a.reviewer = :reviewer AND NOT EXISTS (
+              SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)
+            ORDER BY u.stratum, u.draw_order""",
+            {"reviewer": reviewer},
+        )
 
     def audit_log(self) -> pd.DataFrame:
         """audit_id, at (UTC), actor, os_user, action, source, details."""

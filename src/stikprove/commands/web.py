@@ -1,0 +1,130 @@
+"""The reviewers' web form: serve, and reviewer accounts (add, passwd, disable)."""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import getpass
+import sys
+from pathlib import Path
+
+from stikprove.commands.study import STUDY_HELP
+from stikprove.errors import StikproveError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    from stikprove.web.server import DEFAULT_HOST, DEFAULT_PORT
+
+    p = subparsers.add_parser(
+        "serve",
+        help="serve the reviewers' web form for a study",
+        description="Serve the web form where reviewers log in, see their cases in review "
+        "order and enter or correct their assessments. Plain HTTP only on a loopback "
+        "address; any other address needs --tls-cert and --tls-key. Give reviewers "
+        "accounts first with 'stikprove reviewer add'. Stop with Ctrl-C.",
+    )
+    p.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
+    p.add_argument(
+        "--host",
+        default=DEFAULT_HOST,
+        help=f"address to listen on (default: {DEFAULT_HOST}, this machine only)",
+    )
+    p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
+    p.add_argument(
+        "--tls-cert",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="TLS certificate (PEM); with --tls-key, serve over HTTPS",
+    )
+    p.add_argument(
+        "--tls-key",
+        type=Path,
+        default=None,
+        metavar="PEM",
+        help="the certificate's private key (PEM)",
+    )
+    p.add_argument(
+        "--language",
+        choices=("da", "en"),
+        default="da",
+        help="language of the pages (default: da; each reviewer can switch)",
+    )
+    p.set_defaults(func=run_serve)
+
+    p = subparsers.add_parser(
+        "reviewer",
+        help="reviewer accounts for the web form (add, passwd, disable)",
+        description="Accounts for the web form, one per reviewer named in the assignment. "
+        "The password is read from the terminal (twice), or as the first line of standard "
+        "input when that is not a terminal; it is stored only as a scrypt hash.",
+    )
+    actions = p.add_subparsers(
+        dest="action", metavar="ACTION", required=True, help="add, passwd or disable"
+    )
+    for action, text in (
+        ("add", "give a reviewer an account"),
+        ("passwd", "set a new password (and enable a disabled account)"),
+        ("disable", "disable an account (ends its sessions)"),
+    ):
+        q = actions.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
+        q.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
+        q.add_argument("name", metavar="NAME", help="the reviewer's name as in the assignment")
+        q.set_defaults(func=run_reviewer, command="reviewer")
+
+
+def _read_password(name: str) -> str:
+    if not sys.stdin.isatty():
+        line = sys.stdin.readline()
+        if not line:
+            raise StikproveError("expected the password as the first line of standard input")
+        return line.rstrip("\r\n")
+    first = getpass.getpass(f"Password for {name}: ")
+    second = getpass.getpass("Again: ")
+    if first != second:
+        raise StikproveError("the two passwords differ: nothing changed")
+    return first
+
+
+def run_reviewer(args: argparse.Namespace) -> int:
+    from stikprove.store import open_study
+    from stikprove.web import accounts
+
+    study = open_study(args.study)
+    if args.action == "disable":
+        accounts.disable_account(study, args.name)
+        print(f"account of {args.name} disabled (their sessions end at their next request)")
+        return 0
+    if args.action == "add":
+        accounts.check_reviewer(study, args.name)
+    password = _read_password(args.name)
+    if args.action == "add":
+        accounts.add_account(study, args.name, password)
+        print(f"account for {args.name} added")
+    else:
+        accounts.set_password(study, args.name, password)
+        print(f"new password for {args.name} set (their other sessions end)")
+    return 0
+
+
+def run_serve(args: argparse.Namespace) -> int:
+    from stikprove.store import open_study
+    from stikprove.web import accounts, create_app
+    from stikprove.web.server import bound_port, check_listen, make_server, run
+
+    listen = check_listen(args.host, args.port, args.tls_cert, args.tls_key)
+    study = open_study(args.study)
+    if not accounts.accounts(study):
+        raise StikproveError(
+            f"{args.study} has no reviewer accounts: expected at least one, made with "
+            f"'stikprove reviewer add {args.study} NAME'"
+        )
+    app = create_app(study, secure_cookies=listen.tls is not None, language=args.language)
+    server = make_server(app, listen)
+    shown = dataclasses.replace(listen, port=bound_port(server))
+    print(f"Serving {study.study_id} at {shown.url} (Ctrl-C stops)", flush=True)
+    try:
+        run(server, study)
+    except KeyboardInterrupt:
+        print("\nStopped.", file=sys.stderr)
+    return 0

@@ -1,0 +1,270 @@
+"""Reviewer accounts of the web form: passwords, enabling and disabling, and the login
+throttle.
+
+An account belongs to a reviewer named in the study's assignment (``stikprove assign``)
+and lives in the study store's ``reviewer_accounts`` table (schema 3). A password is kept
+only as a salted scrypt hash (:func:`hash_password`, a memory-hard KDF from the standard
+library) in the form ``scrypt$N$r$p$salt$key`` (base64), so the cost can be raised later
+without breaking stored hashes. Every change of an account is audited in the same
+transaction.
+
+The login throttle (:class:`LoginThrottle`) is written by hand: it is a few lines over a
+dict and a lock, and the Flask extensions that do rate limiting count requests, not failed
+logins per account and address.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from stikprove.errors import StoreError
+from stikprove.store import Study, audit, now_utc, os_user
+
+SCRYPT_N = 2**17
+"""scrypt's CPU/memory cost: 2^17 with r = 8 uses 128 MiB per hash (OWASP's password
+storage cheat sheet gives this as the minimum)."""
+SCRYPT_R = 8
+SCRYPT_P = 1
+MIN_PASSWORD_LENGTH = 10
+_MAXMEM = 2**28  # 256 MiB: scrypt refuses to run above this, well over what N = 2^17 needs
+
+
+@dataclass(frozen=True)
+class Account:
+    """A reviewer's account: ``changed_at`` changes with every password change, so a
+    session started before it ends (see the web app)."""
+
+    reviewer: str
+    password_hash: str
+    disabled: bool
+    changed_at: str
+
+
+def hash_password(password: str, n: int | None = None, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
+    """A salted scrypt hash of ``password`` with its parameters: ``scrypt$N$r$p$salt$key``
+    (``n`` default: :data:`SCRYPT_N`)."""
+    n = n or SCRYPT_N
+    salt = os.urandom(16)
+    key = hashlib.scrypt(password.encode(), salt=salt, n=n, r=r, p=p, maxmem=_MAXMEM, dklen=32)
+    b64 = base64.b64encode
+    return f"scrypt${n}${r}${p}${b64(salt).decode()}${b64(key).decode()}"
+
+
+def verify_password(password: str, stored: str) -> bool:
+    """Does ``password`` match the ``stored`` hash (constant-time comparison)?"""
+    try:
+        scheme, n, r, p, salt, key = stored.split("$")
+        if scheme != "scrypt":
+            return False
+        expected = base64.b64decode(key)
+        got = hashlib.scrypt(
+            password.encode(), salt=base64.b64decode(salt), n=int(n), r=int(r), p=int(p),
+            maxmem=_MAXMEM, dklen=len(expected),
+        )  # fmt: skip
+    except ValueError:
+        return False
+    return hmac.compare_digest(got, expected)
+
+
+_DUMMY_HASHES: dict[str, str] = {}
+
+
+def waste_time_like_a_login(password: str, like: str | None = None) -> None:
+    """Hash ``password`` as a real login would (with the parameters of the stored hash
+    ``like``, else the defaults), so an unknown name takes as long to refuse as a wrong
+    password: no telling which names have accounts."""
+    parameters = "$".join(like.split("$")[1:4]) if like and like.count("$") == 5 else ""
+    if parameters not in _DUMMY_HASHES:
+        n, r, p = (int(x) for x in parameters.split("$")) if parameters else (
+            SCRYPT_N, SCRYPT_R, SCRYPT_P)  # fmt: skip
+        _DUMMY_HASHES[parameters] = hash_password("not a password", n=n, r=r, p=p)
+    verify_password(password, _DUMMY_HASHES[parameters])
+
+
+def check_new_password(reviewer: str, password: str) -> None:
+    """Refuse a password shorter than :data:`MIN_PASSWORD_LENGTH` or equal to the name."""
+    if len(password) < MIN_PASSWORD_LENGTH:
+        raise StoreError(
+            f"password for {reviewer!r}: got {len(password)} characters, expected at least "
+            f"{MIN_PASSWORD_LENGTH}"
+        )
+    if password.strip().lower() == reviewer.lower():
+        raise StoreError(f"password for {reviewer!r}: expected something other than the name")
+
+
+def get_account(study: Study, reviewer: str) -> Account | None:
+    """The reviewer's account, or None when they have none."""
+    with study.reading() as con:
+        row = con.execute(
+            "SELECT reviewer, password_hash, disabled, changed_at FROM reviewer_accounts "
+            "WHERE reviewer = ?",
+            (reviewer,),
+        ).fetchone()
+    return None if row is None else Account(row[0], row[1], bool(row[2]), row[3])
+
+
+def accounts(study: Study) -> tuple[Account, ...]:
+    """Every account of the study, by reviewer name."""
+    with study.reading() as con:
+        rows = con.execute(
+            "SELECT reviewer, password_hash, disabled, changed_at FROM reviewer_accounts "
+            "ORDER BY reviewer"
+        ).fetchall()
+    return tuple(Account(r[0], r[1], bool(r[2]), r[3]) for r in rows)
+
+
+def add_account(study: Study, reviewer: str, password: str, n: int | None = None) -> Account:
+    """Give a reviewer named in the assignment an account (refused if they have one)."""
+    check_reviewer(study, reviewer)
+    check_new_password(reviewer, password)
+    hashed = hash_password(password, n=n)
+    with study.transaction() as con:
+        if con.execute(
+            "SELECT 1 FROM reviewer_accounts WHERE reviewer = ?", (reviewer,)
+        ).fetchone():
+            raise StoreError(
+                f"reviewer {reviewer!r} already has an account: expected a reviewer without "
+                "one (change the password with 'stikprove reviewer passwd')"
+            )
+        con.execute(
+            "INSERT INTO reviewer_accounts (reviewer, password_hash, disabled, changed_at) "
+            "VALUES (?, ?, 0, ?)",
+            (reviewer, hashed, now_utc()),
+        )
+        audit(con, "account_add", "stikprove reviewer add",
+              f"account for reviewer {reviewer}", actor=os_user())  # fmt: skip
+    return _existing(study, reviewer)
+
+
+def set_password(study: Study, reviewer: str, password: str, n: int | None = None) -> Account:
+    """Set a new password (and enable the account again): ends the reviewer's sessions."""
+    check_new_password(reviewer, password)
+    hashed = hash_password(password, n=n)
+    with study.transaction() as con:
+        _require_account(con, study, reviewer)
+        con.execute(
+            "UPDATE reviewer_accounts SET password_hash = ?, disabled = 0, changed_at = ? "
+            "WHERE reviewer = ?",
+            (hashed, _later_stamp(con, reviewer), reviewer),
+        )
+        audit(con, "account_passwd", "stikprove reviewer passwd",
+              f"new password for reviewer {reviewer}", actor=os_user())  # fmt: skip
+    return _existing(study, reviewer)
+
+
+def disable_account(study: Study, reviewer: str) -> Account:
+    """Disable an account: no more logins, and its open sessions end at their next request."""
+    with study.transaction() as con:
+        _require_account(con, study, reviewer)
+        con.execute(
+            "UPDATE reviewer_accounts SET disabled = 1, changed_at = ? WHERE reviewer = ?",
+            (_later_stamp(con, reviewer), reviewer),
+        )
+        audit(con, "account_disable", "stikprove reviewer disable",
+              f"account of reviewer {reviewer} disabled", actor=os_user())  # fmt: skip
+    return _existing(study, reviewer)
+
+
+def _later_stamp(con, reviewer: str) -> str:
+    """Now, or a microsecond-resolution stamp when the account changed within this second
+    (so every change gives a new ``changed_at`` and ends the sessions before it)."""
+    stamp = now_utc()
+    before = con.execute(
+        "SELECT changed_at FROM reviewer_accounts WHERE reviewer = ?", (reviewer,)
+    ).fetchone()[0]
+    if stamp <= before:
+        stamp = f"{before}+{time.time_ns()}"
+    return stamp
+
+
+def check_reviewer(study: Study, reviewer: str) -> None:
+    """Refuse a name that is not a reviewer of the study (named in ``stikprove assign``)."""
+    known = study.reviewers()
+    if reviewer not in known:
+        listed = ", ".join(known) or "(none yet: run 'stikprove assign')"
+        raise StoreError(f"reviewer {reviewer!r} is not in this study: expected one of {listed}")
+
+
+def _require_account(con, study: Study, reviewer: str) -> None:
+    if not con.execute(
+        "SELECT 1 FROM reviewer_accounts WHERE reviewer = ?", (reviewer,)
+    ).fetchone():
+        check_reviewer(study, reviewer)
+        raise StoreError(
+            f"reviewer {reviewer!r} has no account: expected one made with 'stikprove reviewer add'"
+        )
+
+
+def _existing(study: Study, reviewer: str) -> Account:
+    account = get_account(study, reviewer)
+    if account is None:  # pragma: no cover - written in the transaction just before
+        raise StoreError(f"account of {reviewer!r} was not written")
+    return account
+
+
+# --------------------------------------------------------------------------------------
+# the login throttle
+
+
+@dataclass(frozen=True)
+class ThrottleSettings:
+    """``max_failures`` failed logins within ``window_s`` for one account (or from one
+    address) lock it for ``lockout_s`` seconds."""
+
+    max_failures: int = 5
+    window_s: float = 15 * 60
+    lockout_s: float = 15 * 60
+
+
+class LoginThrottle:
+    """Failed logins per account and per address, and the locks they cause.
+
+    ``clock`` gives seconds (``time.time`` by default; tests move it). Thread-safe: the
+    server answers requests on several threads.
+    """
+
+    def __init__(self, settings: ThrottleSettings, clock: Callable[[], float] = time.time):
+        self.settings = settings
+        self._clock = clock
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._locked_until: dict[tuple[str, str], float] = {}
+        self._lock = threading.Lock()
+
+    def locked_for(self, account: str, address: str) -> float:
+        """Seconds until a login may be tried again for this account from this address
+        (0: now)."""
+        now = self._clock()
+        with self._lock:
+            until = max(
+                self._locked_until.get(("account", account), 0.0),
+                self._locked_until.get(("address", address), 0.0),
+            )
+        return max(0.0, until - now)
+
+    def failed(self, account: str, address: str) -> bool:
+        """Count a failed login; True when it locks the account or the address."""
+        now = self._clock()
+        locked = False
+        with self._lock:
+            for key in (("account", account), ("address", address)):
+                window = self.settings.window_s
+                recent = [t for t in self._failures.get(key, []) if now - t < window]
+                recent.append(now)
+                if len(recent) >= self.settings.max_failures:
+                    self._locked_until[key] = now + self.settings.lockout_s
+                    recent = []
+                    locked = True
+                self._failures[key] = recent
+        return locked
+
+    def succeeded(self, account: str, address: str) -> None:
+        """A successful login clears the account's failures (not the address's)."""
+        with self._lock:
+            self._failures.pop(("account", account), None)

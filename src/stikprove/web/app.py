@@ -1,0 +1,364 @@
+"""The reviewers' web form as a Flask application (:func:`create_app`).
+
+Pages: the login, the reviewer's case list (open cases in the stratum's review order, then
+the cases they have entered, and their progress), and the codebook form for one case.
+Which case the form is for is kept in the session, never in a URL: a case is opened by a
+POST from the list. Saving goes through :func:`stikprove.recording.record_assessment`,
+the strict import's own checks and writing (one transaction; an ineligible first review
+brings in the stratum's next reserve); a saved entry is corrected only with a reason, as a
+superseding entry. A reviewer sees and writes only their own entries, also on a
+double-reviewed case.
+
+Security: session cookies are HttpOnly and SameSite=Strict (Secure under TLS) and signed
+with a key made at start; every POST carries a CSRF token (Flask-WTF's CSRFProtect: 400
+without it); logins are throttled per account and address
+(:class:`~stikprove.web.accounts.LoginThrottle`); a session ends when idle, at logout, and
+when its account's password changes or the account is disabled. Every page is sent with a
+Content-Security-Policy without scripts, no framing and ``Cache-Control: no-store``.
+Logins, failed logins, lockouts and logouts go to the study's audit log, entries and
+corrections too (by the recording). Nothing with case data is logged: an unexpected error
+is logged by its type only.
+"""
+
+from __future__ import annotations
+
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from datetime import date
+from pathlib import Path
+
+from flask import (
+    Flask,
+    abort,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    session,
+    url_for,
+)
+from flask_wtf.csrf import CSRFError, CSRFProtect
+from werkzeug.exceptions import HTTPException
+
+from stikprove.cpr import contains_cpr
+from stikprove.errors import ImportRowsError, StikproveError
+from stikprove.kommuner import kommune
+from stikprove.recording import record_assessment
+from stikprove.store import Study, audit, open_study
+from stikprove.web import accounts
+from stikprove.web.forms import REASON, UI_TEXT, field_errors, form_fields, posted_values
+from stikprove.web.texts import TEXT
+
+LOG = logging.getLogger("stikprove.web")
+SOURCE = "stikprove serve"
+"""The ``source`` of entries and audit rows written through the web form."""
+IDLE_TIMEOUT_S = 30 * 60
+"""A session unused this long ends (the reviewer logs in again)."""
+LANGUAGES = ("da", "en")
+
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
+    "frame-ancestors 'none'; base-uri 'none'"
+)
+
+
+def create_app(
+    study: Study | str | Path,
+    *,
+    secret_key: bytes | None = None,
+    secure_cookies: bool = False,
+    throttle: accounts.ThrottleSettings | None = None,
+    clock: Callable[[], float] = time.time,
+    language: str = "da",
+    idle_timeout_s: float = IDLE_TIMEOUT_S,
+) -> Flask:
+    """The web form over ``study`` (a Study or the path of its store).
+
+    ``secret_key`` signs the session cookies (default: a new random key, so restarting the
+    server ends every session); ``secure_cookies`` marks them Secure (set under TLS);
+    ``clock`` gives seconds for the idle timeout and the login throttle.
+    """
+    if not isinstance(study, Study):
+        study = open_study(study)
+    if language not in LANGUAGES:
+        raise StikproveError(f"language {language!r}: expected one of {', '.join(LANGUAGES)}")
+    app = Flask(__name__)
+    app.config.update(
+        SECRET_KEY=secret_key or secrets.token_bytes(32),
+        SESSION_COOKIE_NAME="stikprove_session",
+        SESSION_COOKIE_HTTPONLY=True,
+        SESSION_COOKIE_SAMESITE="Strict",
+        SESSION_COOKIE_SECURE=secure_cookies,
+        WTF_CSRF_TIME_LIMIT=None,  # valid for the session: a form may take an hour to fill
+        WTF_CSRF_SSL_STRICT=True,
+        MAX_CONTENT_LENGTH=64 * 1024,
+    )
+    app.extensions["stikprove"] = {
+        "study": study,
+        "throttle": accounts.LoginThrottle(throttle or accounts.ThrottleSettings(), clock),
+        "clock": clock,
+        "idle_timeout_s": idle_timeout_s,
+        "language": language,
+    }
+    _register(app)
+    CSRFProtect(app)  # after _register: its check runs after the session is read
+    return app
+
+
+def _state(key: str):
+    from flask import current_app
+
+    return current_app.extensions["stikprove"][key]
+
+
+def _text(key: str, **kwargs) -> str:
+    return TEXT[g.get("language") or _state("language")][key].format(**kwargs)
+
+
+def _register(app: Flask) -> None:
+    @app.before_request
+    def load_reviewer():
+        g.language = session.get("language") or _state("language")
+        g.reviewer = None
+        name = session.get("reviewer")
+        if name is None:
+            return
+        now = _state("clock")()
+        account = accounts.get_account(_state("study"), name)
+        stale = now - float(session.get("seen", 0)) > _state("idle_timeout_s")
+        if account is None or account.disabled or account.changed_at != session.get("stamp"):
+            session.clear()
+            return
+        if stale:
+            session.clear()
+            flash(TEXT[g.language]["expired"])
+            return
+        session["seen"] = now
+        g.reviewer = name
+
+    @app.after_request
+    def security_headers(response):
+        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
+        response.headers["X-Frame-Options"] = "DENY"
+        response.headers["X-Content-Type-Options"] = "nosniff"
+        response.headers["Referrer-Policy"] = "no-referrer"
+        response.headers["Cache-Control"] = "no-store"
+        if app.config["SESSION_COOKIE_SECURE"]:
+            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+        return response
+
+    @app.errorhandler(CSRFError)
+    def csrf_refused(error):
+        return render_template("error.html", message=_text("csrf")), 400
+
+    @app.errorhandler(Exception)
+    def unexpected(error):
+        if isinstance(error, HTTPException):
+            return error
+        # the type only: a message may carry case data
+        LOG.error("unexpected %s while answering %s %s", type(error).__name__,
+                  request.method, request.path)  # fmt: skip
+        return render_template("error.html", message=_text("internal")), 500
+
+    def login_required():
+        if g.reviewer is None:
+            abort(redirect(url_for("login")))
+
+    @app.get("/favicon.ico")
+    def favicon():
+        return "", 204
+
+    @app.get("/")
+    def index():
+        return redirect(url_for("cases" if g.reviewer else "login"))
+
+    @app.route("/login", methods=["GET", "POST"])
+    def login():
+        if request.method == "GET":
+            return render_template("login.html", name="")
+        name = (request.form.get("name") or "").strip()
+        password = request.form.get("password") or ""
+        address = request.remote_addr or "unknown"
+        study = _state("study")
+        throttle: accounts.LoginThrottle = _state("throttle")
+        known = name in study.reviewers()
+        who = name if known else "(unknown name)"  # a typed name may be anything: not logged
+        shown = name if known else ""  # ... nor shown again (it might be a CPR number)
+        wait = throttle.locked_for(name, address)
+        if wait > 0:
+            _audit(study, "login_refused_locked", who, f"login refused: locked ({address})")
+            minutes = max(1, round(wait / 60))
+            return render_template("login.html", name=shown,
+                                   error=_text("locked", minutes=minutes)), 429  # fmt: skip
+        account = accounts.get_account(study, name) if known else None
+        if account is None or account.disabled:
+            some = accounts.accounts(study)
+            accounts.waste_time_like_a_login(password, some[0].password_hash if some else None)
+            ok = False
+        else:
+            ok = accounts.verify_password(password, account.password_hash)
+        if not ok:
+            locked = throttle.failed(name, address)
+            _audit(study, "login_failed", who, f"failed login from {address}"
+                   + ("; now locked" if locked else ""))  # fmt: skip
+            return render_template("login.html", name=shown, error=_text("bad_login")), 401
+        throttle.succeeded(name, address)
+        language = session.get("language")
+        session.clear()
+        if language:
+            session["language"] = language
+        session["reviewer"] = account.reviewer
+        session["stamp"] = account.changed_at
+        session["seen"] = _state("clock")()
+        _audit(study, "login", account.reviewer, f"login from {address}")
+        return redirect(url_for("cases"))
+
+    @app.post("/logout")
+    def logout():
+        if g.reviewer:
+            _audit(_state("study"), "logout", g.reviewer, f"logout from {request.remote_addr}")
+        language = session.get("language")
+        session.clear()
+        if language:
+            session["language"] = language
+        flash(TEXT[g.language]["logged_out"])
+        return redirect(url_for("login"))
+
+    @app.post("/language")
+    def set_language():
+        chosen = request.form.get("language")
+        if chosen in LANGUAGES:
+            session["language"] = chosen
+        return redirect(url_for("cases" if g.reviewer else "login"))
+
+    @app.get("/cases")
+    def cases():
+        login_required()
+        study = _state("study")
+        open_cases = study.open_cases(g.reviewer)
+        entered = study.entered_cases(g.reviewer)
+        rows_open = [_case_row(r) for r in open_cases.to_dict("records")]
+        rows_done = [_case_row(r, eligible=r["eligible"]) for r in entered.to_dict("records")]
+        return render_template(
+            "cases.html",
+            open_cases=rows_open,
+            done_cases=rows_done,
+            assigned=len(rows_open) + len(rows_done),
+            done=len(rows_done),
+            worklist_fields=study.worklist_fields,
+        )
+
+    @app.post("/cases/open")
+    def open_case():
+        login_required()
+        case_id = (request.form.get("case_id") or "").strip()
+        if _state("study").assignment(case_id, g.reviewer) is None:
+            return render_template("error.html", message=_text("not_yours")), 403
+        session["case"] = case_id
+        return redirect(url_for("case"))
+
+    @app.get("/case")
+    def case():
+        login_required()
+        case_id = session.get("case")
+        if case_id is None:
+            flash(_text("no_case"))
+            return redirect(url_for("cases"))
+        return _render_case(case_id)
+
+    @app.post("/case")
+    def save_case():
+        login_required()
+        study = _state("study")
+        case_id = session.get("case")
+        if case_id is None or request.form.get("case_id") != case_id:
+            return render_template("error.html", message=_text("other_case")), 409
+        values = posted_values(study.codebook, request.form)
+        reason = (request.form.get(REASON) or "").strip() or None
+        today = date.today()
+        try:
+            # corrections allowed: a saved entry is changed only with a reason (the
+            # recording refuses it without one); a new entry needs none
+            result = record_assessment(
+                study, g.reviewer, case_id, values,
+                corrections=True, reason=reason, source=SOURCE, today=today,
+            )  # fmt: skip
+        except ImportRowsError as error:
+            if any(p.column == "case_id" for p in error.problems):
+                session.pop("case", None)  # not (or no longer) assigned to this reviewer
+                return render_template("error.html", message=_text("not_yours")), 403
+            errors, other = field_errors(
+                study.codebook, error.problems, today.isoformat(), g.language
+            )
+            # a CPR number typed into a note or reason is refused (by the recording) and not
+            # shown again: the field comes back empty
+            for name in [n for n, v in {**values, REASON: reason}.items() if contains_cpr(v)]:
+                errors[name] = UI_TEXT[g.language]["cpr"]
+                values[name] = None
+                reason = None if name == REASON else reason
+            return _render_case(case_id, values, errors, other, reason), 422
+        except StikproveError:
+            return _render_case(case_id, values, {}, [_text("busy")], reason), 503
+        if result.corrected:
+            flash(_text("corrected"))
+        elif result.new:
+            flash(_text("saved"))
+        else:
+            flash(_text("unchanged"))
+        for activation in result.activations:
+            flash(_text("reserve" if activation.reserve_case else "no_reserve"))
+        session.pop("case", None)
+        return redirect(url_for("cases"))
+
+    def _render_case(
+        case_id: str,
+        values: dict | None = None,
+        errors: dict | None = None,
+        other: list | None = None,
+        reason: str | None = None,
+    ):
+        study = _state("study")
+        assignment = study.assignment(case_id, g.reviewer)
+        if assignment is None:
+            session.pop("case", None)
+            return render_template("error.html", message=_text("not_yours")), 403
+        before = study.current_entry(case_id, g.reviewer)
+        if values is None:
+            values = dict(before) if before else {"review_date": date.today().isoformat()}
+        info = _case_row(assignment)
+        return render_template(
+            "case.html",
+            case=info,
+            fields=form_fields(study.codebook, values, errors, g.language),
+            correction=before is not None,
+            reason=reason or "",
+            reason_error=(errors or {}).get(REASON),
+            other_errors=other or [],
+            failed=bool(errors or other),
+            today=date.today().isoformat(),
+        )
+
+    @app.context_processor
+    def page_context():
+        language = g.get("language", "da")
+        return {"reviewer": g.get("reviewer"), "language": language,
+                "t": TEXT[language], "ui": UI_TEXT[language]}  # fmt: skip
+
+
+def _audit(study: Study, action: str, actor: str, details: str) -> None:
+    """One audit row in its own transaction."""
+    with study.transaction() as con:
+        audit(con, action, SOURCE, details, actor=actor)
+
+
+def _case_row(row: dict, eligible: str | None = None) -> dict:
+    code = str(row.get("kommune_code", ""))
+    try:
+        name = row.get("kommune_name") or kommune(code).name
+    except StikproveError:
+        name = ""
+    return {**row, "kommune_name": name, "second_review": int(row.get("review_slot", 1)) == 2,
+            "eligible": eligible}  # fmt: skip

@@ -1,0 +1,136 @@
+"""Serving the web form: which addresses are allowed, and the production server.
+
+Plain HTTP only on a loopback address (127.0.0.1, ::1, localhost): the form carries health
+data and passwords. Any other address is refused unless a TLS certificate and key are
+given; then the form is served over HTTPS with Secure cookies and HSTS.
+
+The server is waitress for plain HTTP on loopback. waitress has no TLS (its documentation
+leaves that to a proxy in front), so under TLS the form is served by cheroot, CherryPy's
+production WSGI server, with its built-in TLS adapter.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import ssl
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from stikprove.errors import StikproveError
+
+if TYPE_CHECKING:  # the command line's --help imports this module: no pandas here
+    from stikprove.store import Study
+
+DEFAULT_HOST = "127.0.0.1"
+DEFAULT_PORT = 8765
+THREADS = 8
+
+
+class ServeError(StikproveError):
+    """The web form cannot be served as asked."""
+
+
+@dataclass(frozen=True)
+class Listen:
+    """Where to listen and how: ``tls`` holds (certificate, key) or None."""
+
+    host: str
+    port: int
+    tls: tuple[Path, Path] | None
+
+    @property
+    def url(self) -> str:
+        scheme = "https" if self.tls else "http"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{scheme}://{host}:{self.port}/"
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def check_listen(host: str, port: int, cert: Path | None = None, key: Path | None = None) -> Listen:
+    """Refuse a non-loopback ``host`` without TLS, half a TLS pair, a certificate and key
+    that do not load, and a port outside 1-65535 (0: any free port)."""
+    if not 0 <= port <= 65535:
+        raise ServeError(f"--port: got {port}, expected a port number from 1 to 65535")
+    if (cert is None) != (key is None):
+        raise ServeError(
+            "--tls-cert and --tls-key: got only one of them, expected both (the certificate "
+            "and its private key, PEM files)"
+        )
+    if cert is not None and key is not None:
+        try:
+            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
+        except (OSError, ssl.SSLError) as error:
+            raise ServeError(
+                f"--tls-cert {cert} / --tls-key {key}: cannot load them ({error}); expected "
+                "a PEM certificate and its matching private key"
+            ) from None
+        return Listen(host, port, (cert, key))
+    if not is_loopback(host):
+        raise ServeError(
+            f"--host {host}: serving the form beyond this machine needs TLS; expected a "
+            "loopback address (127.0.0.1, ::1, localhost), or --tls-cert and --tls-key"
+        )
+    return Listen(host, port, None)
+
+
+def make_server(app, listen: Listen):
+    """A server for ``app``, bound but not yet serving (:func:`run`): waitress on
+    loopback, cheroot under TLS."""
+    if listen.tls is None:
+        from waitress.server import create_server
+
+        return create_server(app, host=listen.host, port=listen.port, threads=THREADS,
+                             ident="stikprove")  # fmt: skip
+    from cheroot import wsgi
+    from cheroot.ssl.builtin import BuiltinSSLAdapter
+
+    server = wsgi.Server((listen.host, listen.port), app, numthreads=THREADS,
+                         server_name="stikprove")  # fmt: skip
+    cert, key = listen.tls
+    server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
+    server.prepare()
+    return server
+
+
+def bound_port(server) -> int:
+    """The port a server from :func:`make_server` listens on (after binding)."""
+    if hasattr(server, "effective_port"):
+        return int(server.effective_port)
+    return int(server.bind_addr[1])
+
+
+def run(server, study: Study | None = None) -> None:
+    """Serve until interrupted (or closed from another thread: :func:`stop`), holding
+    ``study`` open meanwhile (:meth:`Study.kept_open`: each save's short transaction then
+    costs no checkpoint)."""
+    with study.kept_open() if study is not None else contextlib.nullcontext():
+        if hasattr(server, "effective_port"):
+            server.run()
+        else:
+            try:
+                server.serve()
+            finally:
+                server.stop()
+
+
+def stop(server) -> None:
+    """Stop a server that :func:`run` serves in another thread. waitress's loop is asked
+    to close its own sockets (through its trigger, which runs a function in the loop's
+    thread), so no socket is closed under it."""
+    if hasattr(server, "effective_port"):
+        from waitress import wasyncore
+
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        server.task_dispatcher.shutdown()
+    else:
+        server.stop()

@@ -1,0 +1,146 @@
+"""The web form end to end in headless Chromium (Debian's package, driven by Playwright):
+log in, enter a case, correct it, mark one ineligible with the keyboard alone, see a
+refused entry, then check the study store.
+
+The browser is required: without /usr/bin/chromium these tests fail with how to install it
+('make browser'); they are never skipped.
+"""
+
+import pytest
+from playwright.sync_api import expect, sync_playwright
+
+from stikprove.web import create_app
+from web_fixtures import PASSWORDS, Served, launch_chromium, web_study
+
+#: Slow: a browser per module. (The form's default date is checked a year ahead in
+#: test_web.py; these use the suite's fixed clock.)
+pytestmark = pytest.mark.slow
+
+
+@pytest.fixture(scope="module")
+def browser():
+    with sync_playwright() as playwright:
+        chromium = launch_chromium(playwright)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def site(tmp_path):
+    study = web_study(tmp_path)
+    with Served(create_app(study), study) as served:
+        yield served, study
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    errors = []
+    tab = context.new_page()
+    tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
+    tab.on("pageerror", lambda e: errors.append(str(e)))
+    yield tab
+    context.close()
+    # a refused entry's 422 is logged as a failed load; anything else (a CSP violation,
+    # a missing style sheet) is a defect
+    assert [e for e in errors if "status of 422" not in e] == []
+
+
+def log_in(page, url, name="anna"):
+    page.goto(url + "/login")
+    page.get_by_label("Navn").fill(name)
+    page.get_by_label("Adgangskode").fill(PASSWORDS[name])
+    page.get_by_role("button", name="Log ind").click()
+    expect(page.get_by_role("heading", name="Mine sager")).to_be_visible()
+
+
+def test_enter_and_correct_a_case(site, page):
+    """A reviewer logs in, opens the first case, fills the codebook form and saves; then
+    corrects it with a reason. The store holds both versions, the second superseding."""
+    served, study = site
+    log_in(page, served.url)
+    first = study.open_cases("anna")["case_id"].iloc[0]
+    page.get_by_role("button", name=f"Åbn {first}").click()
+    expect(page.get_by_role("heading", name=f"Sag {first}")).to_be_visible()
+    assert first not in page.url and first not in page.title()
+    page.get_by_role("radio", name="Ja").first.check()
+    page.get_by_label("Helbredsvurdering").select_option("kan_med_skaanehensyn")
+    page.get_by_label("Anbefalet forløb").select_option("aktivitetsparat_med_indsats")
+    page.get_by_label("Indsats de seneste 12 måneder").select_option("mentor")
+    page.get_by_label("Vigtigste grundlag").select_option("journal")
+    page.locator("#field-new_certificate_requested").get_by_role("radio", name="Nej").check()
+    page.get_by_role("radio", name="Sikker").check()
+    page.get_by_role("button", name="Gem").click()
+    expect(page.get_by_text("Sagen er gemt.")).to_be_visible()
+
+    page.get_by_role("button", name=f"Ret {first}").click()
+    expect(page.get_by_label("Helbredsvurdering")).to_have_value("kan_med_skaanehensyn")
+    page.get_by_label("Helbredsvurdering").select_option("for_syg")
+    page.get_by_role("button", name="Gem rettelse").click()
+    expect(page.locator(".field-error")).to_have_text(["Skal udfyldes."])  # the reason
+    page.get_by_label("Begrundelse for rettelsen").fill("ny statusattest")
+    page.get_by_role("button", name="Gem rettelse").click()
+    expect(page.get_by_text("Rettelsen er gemt.")).to_be_visible()
+
+    history = study.assessments(current_only=False)
+    assert history["health_assessment"].tolist() == ["kan_med_skaanehensyn", "for_syg"]
+    assert history["reason"].tolist()[1] == "ny statusattest"
+    assert history["supersedes"].tolist()[1] == history["assessment_id"].tolist()[0]
+
+
+def test_keyboard_alone_marks_a_case_ineligible(site, page):
+    """Without the mouse: log in, open the first case (focused), choose 'Nej' and a reason,
+    save. The case is stored ineligible and its stratum's next reserve is on the list."""
+    served, study = site
+    page.goto(served.url + "/login")
+    expect(page.get_by_label("Navn")).to_be_focused()
+    page.keyboard.type("anna")
+    page.keyboard.press("Tab")
+    page.keyboard.type(PASSWORDS["anna"])
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name="Mine sager")).to_be_visible()
+    first = study.open_cases("anna")["case_id"].iloc[0]
+    expect(page.get_by_role("button", name=f"Åbn {first}")).to_be_focused()
+    page.keyboard.press("Enter")
+    expect(page.get_by_role("heading", name=f"Sag {first}")).to_be_visible()
+    expect(page.get_by_role("radio", name="Ja").first).to_be_focused()
+    page.keyboard.press("ArrowRight")  # eligible: from 'Ja' to 'Nej'
+    page.keyboard.press("Tab")  # the reason's drop-down
+    page.keyboard.press("ArrowDown")
+    page.keyboard.press("ArrowDown")  # 'Sagen er afsluttet'
+    expect(page.get_by_label("Årsag til at sagen ikke er omfattet")).to_have_value("sag_afsluttet")
+    page.get_by_label("Dato for vurderingen").focus()  # then Enter submits the form
+    page.keyboard.press("Enter")
+    expect(page.get_by_text("En reservesag fra samme stratum")).to_be_visible()
+
+    entry = study.assessments().set_index("case_id").loc[first]
+    assert (entry["eligible"], entry["ineligible_reason"]) == ("nej", "sag_afsluttet")
+    units = study.units()
+    reserve = units.loc[units["replaces"] == first, "case_id"].iloc[0]
+    expect(page.get_by_role("button", name=f"Åbn {reserve}")).to_be_visible()
+
+
+def test_a_refused_entry_keeps_what_was_typed(site, page):
+    """Saving an eligible case without its required fields is refused by the server: the
+    problems are shown beside the fields, the values chosen stay, nothing is stored."""
+    served, study = site
+    log_in(page, served.url, "bo")
+    first = study.open_cases("bo")["case_id"].iloc[0]
+    page.get_by_role("button", name=f"Åbn {first}").click()
+    page.get_by_role("radio", name="Ja").first.check()
+    page.get_by_label("Helbredsvurdering").select_option("for_syg")
+    page.get_by_role("button", name="Gem").click()
+    expect(page.get_by_text("Ikke gemt. Ret felterne markeret nedenfor.")).to_be_visible()
+    expect(page.locator("#field-recommended_track .field-error")).to_have_text("Skal udfyldes.")
+    expect(page.get_by_label("Helbredsvurdering")).to_have_value("for_syg")
+    assert study.assessments().empty
+
+
+def test_a_missing_browser_fails_with_how_to_install_it(monkeypatch):
+    """Without the system Chromium the browser tests fail (not skip), saying how to install
+    it."""
+    import web_fixtures
+
+    monkeypatch.setattr(web_fixtures, "CHROMIUM", "/nonexistent/chromium")
+    with pytest.raises(RuntimeError, match=r"make browser.*apt-get install -y chromium"):
+        web_fixtures.launch_chromium(None)

@@ -1,0 +1,251 @@
+"""Serving the web form and managing accounts: allowed addresses, waitress on loopback,
+TLS (cheroot) with a test certificate, the `serve` and `reviewer` commands, password
+hashing, and the store's schema-3 migration."""
+
+import http.client
+import io
+import sqlite3
+import ssl
+import threading
+
+import pytest
+import trustme
+
+from stikprove.cli import main
+from stikprove.errors import StoreError
+from stikprove.store import open_study
+from stikprove.web import accounts, create_app
+from stikprove.web.server import ServeError, bound_port, check_listen, make_server, run, stop
+from store_fixtures import make_study
+from web_fixtures import CHEAP_SCRYPT_N, web_study
+
+
+@pytest.fixture
+def cheap_scrypt(monkeypatch):
+    """The commands hash with the default cost; here a cheap one (tested on its own)."""
+    monkeypatch.setattr(accounts, "SCRYPT_N", CHEAP_SCRYPT_N)
+
+
+@pytest.fixture(scope="module")
+def tls_files(tmp_path_factory):
+    """A certificate for 127.0.0.1 from a throwaway CA, its key, and the CA."""
+    folder = tmp_path_factory.mktemp("tls")
+    ca = trustme.CA()
+    cert = ca.issue_cert("127.0.0.1", "localhost")
+    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
+    for pem in cert.cert_chain_pems[1:]:
+        pem.write_to_path(str(folder / "cert.pem"), append=True)
+    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
+    return folder / "cert.pem", folder / "key.pem", ca
+
+
+@pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.9"])
+def test_loopback_addresses_are_served_without_tls(host):
+    """Plain HTTP is allowed on loopback addresses."""
+    assert check_listen(host, 8765).tls is None
+
+
+@pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.org"])
+def test_other_addresses_are_refused_without_tls(host):
+    """Any other address is refused without a certificate and key, saying what to do."""
+    with pytest.raises(ServeError, match=r"--host .*needs TLS.*--tls-cert and --tls-key"):
+        check_listen(host, 8765)
+
+
+def test_tls_needs_both_files_that_load(tls_files, tmp_path):
+    """Half a TLS pair, and files that are no certificate and key, are refused; a good pair
+    allows any address."""
+    cert, key, _ = tls_files
+    with pytest.raises(ServeError, match="only one of them"):
+        check_listen("0.0.0.0", 8765, cert, None)
+    junk = tmp_path / "junk.pem"
+    junk.write_text("not a certificate")
+    with pytest.raises(ServeError, match="cannot load them"):
+        check_listen("0.0.0.0", 8765, junk, key)
+    assert check_listen("0.0.0.0", 8765, cert, key).tls == (cert, key)
+
+
+def test_port_out_of_range_is_refused():
+    """A port outside 0-65535 is refused."""
+    with pytest.raises(ServeError, match="expected a port number"):
+        check_listen("127.0.0.1", 70000)
+
+
+def serving(app, listen):
+    """Start a server for ``app`` in a thread; returns (server, port)."""
+    server = make_server(app, listen)
+    thread = threading.Thread(target=run, args=(server,), daemon=True)
+    thread.start()
+    return server, bound_port(server), thread
+
+
+def test_waitress_serves_the_form_on_loopback(tmp_path):
+    """waitress answers on loopback with the login page and the security headers."""
+    study = web_study(tmp_path)
+    server, port, thread = serving(create_app(study), check_listen("127.0.0.1", 0))
+    try:
+        con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        con.request("GET", "/login")
+        response = con.getresponse()
+        body = response.read().decode()
+        con.close()
+        assert response.status == 200 and "Log ind" in body
+        assert response.getheader("X-Frame-Options") == "DENY"
+        assert response.getheader("Server") == "stikprove"
+    finally:
+        stop(server)
+        thread.join(10)
+
+
+def test_tls_serves_over_https_with_secure_cookies(tmp_path, tls_files):
+    """Under TLS the form is served over HTTPS (cheroot), its cookies Secure, with HSTS."""
+    cert, key, ca = tls_files
+    study = web_study(tmp_path)
+    listen = check_listen("127.0.0.1", 0, cert, key)
+    server, port, thread = serving(create_app(study, secure_cookies=True), listen)
+    try:
+        context = ssl.create_default_context()
+        ca.configure_trust(context)
+        con = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
+        con.request("GET", "/login")
+        response = con.getresponse()
+        response.read()
+        con.close()
+        assert response.status == 200
+        assert "Secure" in response.getheader("Set-Cookie")
+        assert "max-age" in response.getheader("Strict-Transport-Security")
+    finally:
+        stop(server)
+        thread.join(10)
+
+
+def test_serve_command_refuses_what_it_cannot_serve(tmp_path, capsys):
+    """`serve` refuses a non-loopback address without TLS and a study without accounts."""
+    study = make_study(tmp_path)
+    assert main(["serve", str(study.path), "--host", "0.0.0.0"]) == 2
+    assert "needs TLS" in capsys.readouterr().err
+    assert main(["serve", str(study.path), "--port", "0"]) == 2
+    assert "no reviewer accounts" in capsys.readouterr().err
+
+
+def test_reviewer_commands_add_change_and_disable(tmp_path, monkeypatch, capsys, cheap_scrypt):
+    """`reviewer add/passwd/disable` read the password from standard input, keep only its
+    hash and are audited; the login follows."""
+    study = make_study(tmp_path)
+    path = str(study.path)
+    monkeypatch.setattr("sys.stdin", io.StringIO("et-godt-kodeord\n"))
+    assert main(["reviewer", "add", path, "anna"]) == 0
+    account = accounts.get_account(study, "anna")
+    assert accounts.verify_password("et-godt-kodeord", account.password_hash)
+    monkeypatch.setattr("sys.stdin", io.StringIO("et-nyt-kodeord\n"))
+    assert main(["reviewer", "passwd", path, "anna"]) == 0
+    assert accounts.verify_password("et-nyt-kodeord", accounts.get_account(study, "anna")
+                                    .password_hash)  # fmt: skip
+    assert main(["reviewer", "disable", path, "anna"]) == 0
+    assert accounts.get_account(study, "anna").disabled
+    actions = study.audit_log()["action"].tolist()
+    assert actions[-3:] == ["account_add", "account_passwd", "account_disable"]
+    assert "et-godt" not in capsys.readouterr().out
+
+
+@pytest.mark.parametrize(
+    ("argv", "stdin", "message"),
+    [
+        (["add", "carl"], "et-godt-kodeord\n", "reviewer 'carl' is not in this study"),
+        (["add", "anna"], "kort\n", "got 4 characters, expected at least 10"),
+        (["add", "anna"], "ANNA      \n", "expected something other than the name"),
+        (["add", "anna"], "", "expected the password as the first line"),
+        (["passwd", "bo"], "et-godt-kodeord\n", "has no account"),
+        (["disable", "bo"], "", "has no account"),
+    ],
+)
+def test_reviewer_command_refusals(tmp_path, monkeypatch, capsys, cheap_scrypt, argv, stdin,
+                                   message):  # fmt: skip
+    """Unknown reviewers, weak or missing passwords and absent accounts are refused with
+    exit status 2 and a message; nothing is written."""
+    study = make_study(tmp_path)
+    monkeypatch.setattr("sys.stdin", io.StringIO(stdin))
+    assert main(["reviewer", argv[0], str(study.path), *argv[1:]]) == 2
+    assert message in capsys.readouterr().err
+    assert accounts.accounts(study) == ()
+
+
+def test_an_account_is_added_once(tmp_path):
+    """A second `add` for the same reviewer is refused (passwd changes a password)."""
+    study = make_study(tmp_path)
+    accounts.add_account(study, "anna", "et-godt-kodeord", n=CHEAP_SCRYPT_N)
+    with pytest.raises(StoreError, match="already has an account"):
+        accounts.add_account(study, "anna", "et-andet-kodeord", n=CHEAP_SCRYPT_N)
+
+
+def test_default_hash_is_scrypt_at_the_owasp_cost():
+    """The default hash is scrypt with N = 2^17, r = 8, p = 1, salted (two hashes of one
+    password differ), and verifies only the right password."""
+    first = accounts.hash_password("et-godt-kodeord")
+    assert first.startswith("scrypt$131072$8$1$")
+    assert accounts.verify_password("et-godt-kodeord", first)
+    cheap = [accounts.hash_password("et-godt-kodeord", n=CHEAP_SCRYPT_N) for _ in range(2)]
+    assert cheap[0] != cheap[1]
+    assert not accounts.verify_password("et-godt-kodeorD", cheap[0])
+    assert not accounts.verify_password("x", "md5$abc")
+
+
+def test_schema_2_store_gains_the_accounts_table(tmp_path):
+    """A schema-2 store is migrated to 3 on open: the reviewer_accounts table appears,
+    audited, and nothing else changes."""
+    study = make_study(tmp_path)
+    con = sqlite3.connect(study.path)
+    con.execute("DROP TABLE reviewer_accounts")
+    con.execute("PRAGMA user_version = 2")
+    con.execute("UPDATE meta SET value = '2' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    migrated = open_study(study.path)
+    assert migrated.meta()["schema_version"] == "3"
+    assert migrated.audit_log().iloc[-1]["details"] == "schema 2 -> 3"
+    assert accounts.accounts(migrated) == ()
+    accounts.add_account(migrated, "bo", "et-godt-kodeord", n=CHEAP_SCRYPT_N)
+    assert [a.reviewer for a in accounts.accounts(migrated)] == ["bo"]
+
+
+def test_an_account_needs_a_reviewer_of_the_study(tmp_path):
+    """The store itself refuses an account for a name that is no reviewer."""
+    study = make_study(tmp_path)
+    with pytest.raises(StoreError, match="refused by the study store"), study.transaction() as con:
+        con.execute("PRAGMA foreign_keys = ON")
+        con.execute("INSERT INTO reviewer_accounts VALUES ('carl', 'scrypt$1$1$1$a$b', 0, 'now')")
+
+
+def test_passwords_typed_twice_must_match(tmp_path, monkeypatch, capsys, cheap_scrypt):
+    """At a terminal the password is asked twice; two different answers change nothing."""
+    study = make_study(tmp_path)
+    answers = iter(["et-godt-kodeord", "et-andet-kodeord"])
+
+    class Terminal(io.StringIO):
+        def isatty(self):
+            return True
+
+    monkeypatch.setattr("sys.stdin", Terminal())
+    monkeypatch.setattr("getpass.getpass", lambda prompt: next(answers))
+    assert main(["reviewer", "add", str(study.path), "anna"]) == 2
+    assert "the two passwords differ" in capsys.readouterr().err
+    assert accounts.accounts(study) == ()
+
+
+def test_serve_command_serves_the_study_held_open(tmp_path, monkeypatch, capsys):
+    """`serve` on loopback makes the app and waitress, holds the study open while serving,
+    and says where it listens."""
+    from stikprove.web import server as web_server
+
+    study = web_study(tmp_path)
+    served = {}
+
+    def fake_run(server, kept):
+        served["server"], served["study"] = server, kept
+        server.close()  # bound but never served: close its socket
+
+    monkeypatch.setattr(web_server, "run", fake_run)
+    assert main(["serve", str(study.path), "--port", "0"]) == 0
+    port = served["server"].effective_port
+    assert f"Serving test-study at http://127.0.0.1:{port}/" in capsys.readouterr().out
+    assert served["study"].path == study.path
