@@ -26,7 +26,7 @@ demo: $(STAMP)
 
 # The suite on two workers, then the date-sensitive tests (marker `clock`) again with the
 # clock a year ahead, so that no test passes only on the day it was written.
-test: $(STAMP)
+test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
 	$(BIN)/python -m pytest -n 2
 	$(BIN)/python -m pytest -n 2 -q -m clock --clock-shift-days=365
@@ -47,10 +47,12 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 # The web form's browser tests (tests/test_web_browser.py) drive Debian's chromium through
-# Playwright, which never downloads a browser here. Install it once, as root:
+# Playwright, which never downloads a browser here. `make test` installs it when missing
+# (as root, or through sudo).
+SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@test -x /usr/bin/chromium && echo "/usr/bin/chromium is installed" || \
-	  { apt-get update && apt-get install -y chromium; }
+	@test -x /usr/bin/chromium || { echo "== installing Debian's chromium for the browser tests =="; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
 
 # The README's screenshots of the web form (docs/images/web-*.png), from a test study.
 screenshots: $(STAMP)
