@@ -547,7 +547,7 @@ def test_compare_refuses_non_frame() -> None:
 # ------------------------------------------------------------------------- properties
 
 
-@settings(max_examples=scaled(150), deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 @given(data=stratified_samples())
 def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
     """Any sample: -1 <= low <= difference <= high <= 1, never NaN; ratio limits bracket ratio."""
@@ -565,7 +565,7 @@ def test_difference_interval_contains_difference(data: pd.DataFrame) -> None:
         assert res.ratio * (1 - 1e-12) <= res.ci_high_ratio
 
 
-@settings(max_examples=scaled(100), deadline=None)
+@settings(max_examples=scaled(50), deadline=None)
 @given(data=stratified_samples())
 def test_rao_scott_p_value_is_a_probability(data: pd.DataFrame) -> None:
     """Any sample the test accepts gives a p-value in [0, 1]; a table without variance (Δ with

@@ -288,7 +288,7 @@ def test_exact_method_refuses_a_domain_across_strata():
 
 
 @given(data=stratified_samples(), method=st.sampled_from(DESIGN_METHODS), seed=st.integers(0, 9))
-@settings(max_examples=scaled(150), deadline=None)
+@settings(max_examples=scaled(60), deadline=None)
 def test_intervals_are_honest_for_any_sample(data, method, seed):
     """No NaN; 0 <= low <= estimate <= high <= 1; zero width only if fully enumerated;
     invariant under row order."""
