@@ -1,0 +1,98 @@
+"""Preliminary results in the kommune report while the review is running
+(stikprove.reports.interim): content, disclosure, wording and the rendered report."""
+
+import re
+
+import pandas as pd
+import pytest
+
+from report_fixtures import NOTE, make_report_study
+from stikprove.estimation.interim import interim_from_export
+from stikprove.reports import content, interim, text
+from stikprove.reports.render import KernelSession, render_notebook
+
+
+@pytest.fixture(scope="module")
+def open_study(tmp_path_factory):
+    """The report tests' study with only part of its cases reviewed."""
+    folder = tmp_path_factory.mktemp("report-study-open")
+    return make_report_study(folder, reviews=40)
+
+
+def test_an_open_kommune_gets_preliminary_results_per_group(open_study):
+    """Each group the estimates table shows gets its sequence's interval, the same as
+    interim_from_export on the kommune's strata; no count from 1 to 4 is shown."""
+    data = content.load_study(open_study[0])
+    assert all(interim.is_open(data, k) for k in data.kommuner)
+    for kommune in data.kommuner:
+        table = interim.interim_table(data, "too_ill", kommune)
+        assert list(table.columns) == interim.INTERIM_TABLE_COLUMNS
+        estimates = content.estimates_table(data, "too_ill", kommune)
+        assert set(estimates["group"]) <= set(table["group"])
+        counts = pd.to_numeric(table["n"], errors="coerce").dropna()
+        assert not counts.between(1, 4).any()
+        hidden = table["disclosure"].ne("")
+        assert table.loc[hidden, ["estimate", "ci_low", "ci_high"]].isna().all().all()
+        mine = data.data[data.data["kommune_code"] == kommune]
+        direct = interim_from_export(mine, "too_ill", by=None)
+        total = table[table["group"] == "I alt"].iloc[0]
+        if total["disclosure"] == "":
+            assert total["n"] == direct["analysed"].iloc[0]
+            assert total["ci_low"] == pytest.approx(direct["ci_low"].iloc[0])
+            assert total["ci_high"] == pytest.approx(direct["ci_high"].iloc[0])
+    shown = pd.concat(interim.interim_table(data, "too_ill", k) for k in data.kommuner)
+    assert shown["ci_low"].notna().any(), "the fixture should show some interval"
+
+
+def test_interim_counts_are_suppressed_like_the_other_tables(open_study):
+    """The sentence's counts: a count from 1 to 4 is written "færre end 5", never shown."""
+    data = content.load_study(open_study[0])
+    for kommune in data.kommuner:
+        counts = interim.interim_progress(data, kommune)
+        for value in (counts.analysed, counts.waiting):
+            assert value is None or not 1 <= value <= 4
+    assert interim._shown(3, 5) is None and interim._shown(0, 5) == 0
+    sentence = text.interim_sentence(120, None, "da")
+    assert "120 sager er analyseret" in sentence and "færre end 5 vurderede" in sentence
+    assert "fewer than 5 reviewed" in text.interim_sentence(120, None, "en")
+
+
+def test_a_fully_reviewed_kommune_has_no_preliminary_section(tmp_path):
+    """is_open is False once every sampled case of the kommune is reviewed."""
+    frame = pd.DataFrame({"kommune_code": ["147"] * 3 + ["825"] * 2,
+                          "reviewed": [True, True, True, True, False]})  # fmt: skip
+    data = content.StudyData(path=tmp_path, study_id="s", title="", data=frame,
+                             strata=frame, status=frame, pairs=frame)  # fmt: skip
+    assert not interim.is_open(data, "147")
+    assert interim.is_open(data, "825")
+
+
+def test_the_label_reads_as_the_issue_asks():
+    assert text.interim_section("da") == (
+        "## Foreløbige resultater, gyldige uanset hvor ofte der kigges"
+    )
+    assert text.interim_section("en") == (
+        "## Preliminary results, valid however often they are looked at"
+    )
+
+
+@pytest.mark.slow
+def test_rendered_open_and_closed_reports(open_study, tmp_path_factory, tmp_path):
+    """An open study's report shows the preliminary section with its label and holds no case
+    id or note; a fully reviewed study's report does not show it."""
+    closed = make_report_study(tmp_path_factory.mktemp("report-study-closed"))
+    out = tmp_path / "reports"
+    with KernelSession(cwd=tmp_path) as session:
+        shown = render_notebook("kommune", {"study": str(open_study[0]), "kommune": "147"},
+                                out, name="open", session=session)  # fmt: skip
+        final = render_notebook("kommune", {"study": str(closed[0]), "kommune": "147"},
+                                out, name="closed", session=session)  # fmt: skip
+    html = shown.html.read_text(encoding="utf-8")
+    assert text.INTERIM_LABEL["da"] in html and "venter på en tidligere sag" in html
+    assert text.INTERIM_LABEL["da"] not in final.html.read_text(encoding="utf-8")
+    frame = open_study[1]
+    for path in (shown.html, shown.notebook):
+        page = path.read_text(encoding="utf-8")
+        assert not [c for c in frame["case_id"] if c in page]
+        assert not [c for c in frame["case_id"] if NOTE.format(c) in page]
+        assert not re.search(r"\bcase_id\b", page)
