@@ -55,6 +55,8 @@ def test_interim_counts_are_suppressed_like_the_other_tables(open_study):
     sentence = text.interim_sentence(120, None, "da")
     assert "120 sager er analyseret" in sentence and "færre end 5 vurderede" in sentence
     assert "fewer than 5 reviewed" in text.interim_sentence(120, None, "en")
+    assert "færre end 5 sager er analyseret" in text.interim_sentence(4, 0, "da")
+    assert "and 0 reviewed" in text.interim_sentence(120, 0, "en")
 
 
 def test_a_fully_reviewed_kommune_has_no_preliminary_section(tmp_path):
@@ -92,3 +94,20 @@ def test_rendered_open_report_shows_the_preliminary_section(open_study, tmp_path
         assert not [c for c in frame["case_id"] if c in page]
         assert not [c for c in frame["case_id"] if NOTE.format(c) in page]
         assert not re.search(r"\bcase_id\b", page)
+
+
+def test_estimate_names_the_strata_that_stopped_early():
+    """`stikprove estimate` lists strata whose target was met before they were complete,
+    with the plan's reason; complete strata and strata still running are not listed."""
+    from stikprove.commands.estimation import stopped_early
+
+    plan = pd.DataFrame({
+        "stratum": ["147|kvinde|dansk", "147|mand|dansk", "825|kvinde|dansk"],
+        "in_run": [30, 50, 10], "sample_size": [60, 50, 40],
+        "safe_to_stop": [True, True, False], "complete": [False, True, False],
+        "reason": ["half-width 0.090 <= 0.1 per stratum", "all sampled cases reviewed", ""],
+    })  # fmt: skip
+    assert stopped_early(plan) == [
+        "  147|kvinde|dansk: 30 of 60 sampled cases analysed; half-width 0.090 <= 0.1 per "
+        "stratum"
+    ]

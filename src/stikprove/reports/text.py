@@ -413,7 +413,7 @@ def interim_section(language: str = "da") -> str:
 
 
 def _count(value: int | None, language: str, threshold: int) -> str:
-    if value is None:
+    if value is None or 1 <= value < threshold:  # suppressed (DESIGN.md: counts under 5)
         return f"færre end {threshold}" if language == "da" else f"fewer than {threshold}"
     return number(value, language)
 
@@ -421,8 +421,8 @@ def _count(value: int | None, language: str, threshold: int) -> str:
 def interim_sentence(analysed: int | None, waiting: int | None, language: str = "da",
                      confidence_level: float = 0.95, threshold: int = 5) -> str:  # fmt: skip
     """What the preliminary results rest on, in words: how many cases are analysed, how many
-    reviewed cases wait on an earlier case, and why the intervals stay valid. A count given
-    as None was suppressed (1 to threshold − 1) and is written "færre end 5".
+    reviewed cases wait on an earlier case, and why the intervals stay valid. A count from 1
+    to threshold − 1, or None (suppressed before), is written "færre end 5" / "fewer than 5".
 
     >>> interim_sentence(40, 3, "en")[:73]
     'The review is not finished: 40 cases are analysed so far, and fewer than '
