@@ -13,8 +13,9 @@ NOTE = "FORTROLIG-NOTE-{}"
 """Note text per case (with its case id): scanned for in every output."""
 
 
-def make_report_study(folder: Path) -> tuple[Path, pd.DataFrame]:
-    """The study store and the synthetic frame it was drawn from."""
+def make_report_study(folder: Path, reviews: int | None = None) -> tuple[Path, pd.DataFrame]:
+    """The study store and the synthetic frame it was drawn from; with ``reviews``, a study
+    still open: each reviewer imports only the first ``reviews`` cases of their worklist."""
     from stikprove.assignment import assign_reviewers
     from stikprove.protocol import load_protocol, load_study_frame
     from stikprove.recording import import_entries
@@ -43,6 +44,8 @@ def make_report_study(folder: Path) -> tuple[Path, pd.DataFrame]:
         opened = 0
         for number, reviewer in enumerate(("overlaege_a", "overlaege_b")):
             todo = worklist_table(study, reviewer)
+            if reviews is not None:
+                todo = todo.head(reviews)
             if todo.empty:
                 continue
             answers = simulate_reviews(truth, todo["case_id"], 100 + attempt * 2 + number,
@@ -50,6 +53,6 @@ def make_report_study(folder: Path) -> tuple[Path, pd.DataFrame]:
             answers["note"] = [NOTE.format(c) for c in answers["case_id"]]
             import_entries(study, answers, reviewer)
             opened += len(todo)
-        if opened == 0:
+        if opened == 0 or reviews is not None:
             break
     return folder / "study.sqlite", frame

@@ -184,6 +184,7 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
                                    name="national", session=session)]  # fmt: skip
     html = reports[0].html.read_text(encoding="utf-8")
     assert "Frederiksberg" in html and "95 %-KI" in html and "data:image/png;base64" in html
+    assert "Foreløbige resultater" not in html  # fully reviewed: no preliminary section
     assert not re.search(r"<script[^>]+src=", html)
     assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
     exports = []

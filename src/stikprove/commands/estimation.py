@@ -344,7 +344,39 @@ def run_estimate(args: argparse.Namespace) -> int:
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
     _emit(_disclosed(table, None, args, reference), args)
+    if "reviewed" in data.columns and not data["reviewed"].astype(bool).all():
+        _stopped_early_note(args.source)  # a stratum can only stop early with cases left
     return 0
+
+
+def stopped_early(plan: pd.DataFrame) -> list[str]:
+    """Lines naming the strata of a stopping plan (:func:`stikprove.stopping_plan`) that met
+    their precision targets before all their sampled cases were reviewed, with the reason."""
+    early = plan[plan["safe_to_stop"].astype(bool) & ~plan["complete"].astype(bool)]
+    return [f"  {row.stratum}: {int(row.in_run)} of {int(row.sample_size)} sampled cases "
+            f"analysed; {row.reason}" for row in early.itertuples()]  # fmt: skip
+
+
+def _stopped_early_note(source: Path) -> None:
+    """On stderr (the table on stdout stays as it is): which strata of a study store stopped
+    early, when any did; nothing for an exported CSV or a study without such strata."""
+    from stikprove.estimation.interim import stopping_plan
+    from stikprove.store import SQLITE_MAGIC, open_study
+
+    with source.open("rb") as handle:
+        if handle.read(len(SQLITE_MAGIC)) != SQLITE_MAGIC:
+            return
+    study = open_study(source)
+    try:
+        plan = stopping_plan(study)
+    except EstimationError:
+        return
+    lines = stopped_early(plan)
+    if lines:
+        print(f"{len(lines)} stratum/strata stopped early (precision target met before every "
+              "sampled case was reviewed; the confidence sequences stay valid, the estimates "
+              "above use the cases reviewed):", file=sys.stderr)
+        print("\n".join(lines), file=sys.stderr)
 
 
 def _category_codes(

@@ -396,3 +396,57 @@ def agreement_sentence(row: Mapping[str, object], language: str = "da",
                 f"(Cohens kappa {k}, KI {low} til {high}).")
     return (f"The two reviewers agreed on {agree}% of double-reviewed cases (Cohen's kappa {k}, "
             f"CI {low} to {high}).")
+
+
+# ---- preliminary results while the review is running (stikprove.reports.interim) ----------
+
+INTERIM_LABEL: dict[str, str] = {
+    "da": "Foreløbige resultater, gyldige uanset hvor ofte der kigges",
+    "en": "Preliminary results, valid however often they are looked at",
+}
+"""The heading of a report's interim section."""
+
+
+def interim_section(language: str = "da") -> str:
+    """The interim section's heading as Markdown."""
+    return f"## {INTERIM_LABEL[check_language(language)]}"
+
+
+def _count(value: int | None, language: str, threshold: int) -> str:
+    if value is None or 1 <= value < threshold:  # suppressed (DESIGN.md: counts under 5)
+        return f"færre end {threshold}" if language == "da" else f"fewer than {threshold}"
+    return number(value, language)
+
+
+def interim_sentence(analysed: int | None, waiting: int | None, language: str = "da",
+                     confidence_level: float = 0.95, threshold: int = 5) -> str:  # fmt: skip
+    """What the preliminary results rest on, in words: how many cases are analysed, how many
+    reviewed cases wait on an earlier case, and why the intervals stay valid. A count from 1
+    to threshold − 1, or None (suppressed before), is written "færre end 5" / "fewer than 5".
+
+    >>> interim_sentence(40, 3, "en")[:73]
+    'The review is not finished: 40 cases are analysed so far, and fewer than '
+    """
+    language = check_language(language)
+    level = percent(confidence_level, language)
+    n, w = _count(analysed, language, threshold), _count(waiting, language, threshold)
+    if language == "da":
+        return (
+            f"Genvurderingen er ikke afsluttet: {n} sager er analyseret indtil nu, og {w} "
+            "vurderede sager venter på en tidligere sag i deres stratums liste. Hvert stratum "
+            "analyseres i den tilfældige rækkefølge, sagerne blev udtrukket i, så langt alle "
+            f"sager fra toppen af listen er vurderet. Intervallerne er {level}-"
+            "konfidenssekvenser (Waudby-Smith & Ramdas 2020): de holder samtidig ved hvert "
+            "kig, så tallene kan følges, efterhånden som vurderingerne kommer ind. De er "
+            "bredere end de endelige konfidensintervaller, som afløser dem, når alle "
+            "udtrukne sager er vurderet."
+        )
+    return (
+        f"The review is not finished: {n} cases are analysed so far, and {w} reviewed cases "
+        "wait on an earlier case of their stratum's list. Each stratum is analysed in the "
+        "random order its cases were drawn in, as far as every case from the top of the list "
+        f"is reviewed. The intervals are {level} confidence sequences (Waudby-Smith & Ramdas "
+        "2020): they hold at every look at once, so the figures can be followed as the "
+        "reviews come in. They are wider than the final confidence intervals, which replace "
+        "them once every sampled case is reviewed."
+    )
