@@ -3,7 +3,7 @@
 Two rules, applied to the tables of the reports and of the ``estimate``, ``compare`` and
 ``flag`` commands and to every exported result file (docs/reports.md):
 
-1. **Small counts** (DESIGN.md, Privacy). A count from 1 to ``threshold - 1`` (the
+1. **Small counts**. A count from 1 to ``threshold - 1`` (the
    protocol's ``disclosure_threshold``, default 5) is suppressed, and so are the percentages
    and intervals built on it. Zero is shown. *Complementary (secondary) suppression* then
    hides further cells so that no suppressed count can be recovered by subtraction from a
@@ -63,7 +63,7 @@ __all__ = [
 ]
 
 DEFAULT_THRESHOLD = 5
-"""Counts under this are suppressed unless the protocol says otherwise (DESIGN.md)."""
+"""Counts under this are suppressed unless the protocol says otherwise (docs/reports.md)."""
 
 NOT_FOR_PUBLICATION = "NOT FOR PUBLICATION: raw table without disclosure control"
 """The mark a raw table carries (column ``publication``, or a header line)."""

@@ -413,7 +413,7 @@ def interim_section(language: str = "da") -> str:
 
 
 def _count(value: int | None, language: str, threshold: int) -> str:
-    if value is None or 1 <= value < threshold:  # suppressed (DESIGN.md: counts under 5)
+    if value is None or 1 <= value < threshold:  # suppressed (docs/reports.md)
         return f"færre end {threshold}" if language == "da" else f"fewer than {threshold}"
     return number(value, language)
 
