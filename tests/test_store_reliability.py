@@ -150,3 +150,45 @@ def test_store_mode_is_0600_whatever_the_umask(tmp_path):
         con.close()
     finally:
         os.umask(old)
+
+
+def test_writers_in_one_process_take_turns(tmp_path, monkeypatch):
+    """Two threads writing one study take turns on the process's writer lock: the second
+    waits while the first's transaction is open, then writes; one that cannot get its turn
+    within the busy timeout is refused as busy, naming the other thread, writing nothing."""
+    import threading
+
+    import stikprove.store.study as study_module
+    from stikprove.store import audit
+
+    study = make_study(tmp_path)
+    inside, release = threading.Event(), threading.Event()
+    order = []
+
+    def first():
+        with study.transaction() as con:
+            audit(con, "test", "test", "first writer", actor="first")
+            inside.set()
+            release.wait(10)
+            order.append("first")
+
+    def second():
+        with study.transaction() as con:
+            audit(con, "test", "test", "second writer", actor="second")
+            order.append("second")
+
+    one = threading.Thread(target=first)
+    one.start()
+    assert inside.wait(10)
+    monkeypatch.setattr(study_module, "BUSY_TIMEOUT_S", 0.05)
+    with pytest.raises(StoreError, match="busy .another thread has been writing"):
+        second()
+    monkeypatch.undo()
+    two = threading.Thread(target=second)
+    two.start()
+    release.set()
+    one.join(10)
+    two.join(10)
+    assert order == ["first", "second"]
+    written = study.query("SELECT actor FROM audit WHERE action = 'test' ORDER BY audit_id")
+    assert list(written["actor"]) == ["first", "second"]

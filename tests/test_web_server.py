@@ -249,3 +249,37 @@ def test_serve_command_serves_the_study_held_open(tmp_path, monkeypatch, capsys)
     port = served["server"].effective_port
     assert f"Serving test-study at http://127.0.0.1:{port}/" in capsys.readouterr().out
     assert served["study"].path == study.path
+
+
+def test_stop_lets_a_running_request_finish_before_closing(monkeypatch, caplog):
+    """Stopping waitress while a request is being answered closes nothing until it is
+    answered (closing the sockets under it made it fail with "Bad file descriptor"): the
+    client gets its answer, no thread fails, nothing is logged as an error."""
+    entered, release = threading.Event(), threading.Event()
+
+    def slow_app(environ, start_response):
+        entered.set()
+        release.wait(10)
+        start_response("200 OK", [("Content-Type", "text/plain"), ("Content-Length", "4")])
+        return [b"done"]
+
+    failures = []
+    monkeypatch.setattr(threading, "excepthook", failures.append)
+    server, port, thread = serving(slow_app, check_listen("127.0.0.1", 0))
+    con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+    con.request("GET", "/")
+    assert entered.wait(10)
+    stopper = threading.Thread(target=stop, args=(server,))
+    stopper.start()
+    stopper.join(0.2)  # time enough for the old order to close every socket
+    still_open = len(server._map)
+    release.set()
+    response = con.getresponse()
+    answer = (response.status, response.read())
+    con.close()
+    stopper.join(10)
+    thread.join(10)
+    errors = [r for r in caplog.records if r.levelname in ("ERROR", "CRITICAL")]
+    assert still_open > 0 and answer == (200, b"done")
+    assert not stopper.is_alive() and not thread.is_alive() and not server._map
+    assert failures == [] and errors == []

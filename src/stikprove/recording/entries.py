@@ -196,8 +196,8 @@ def _state(
     con: sqlite3.Connection, study: Study, reviewer: str, round_no: int, case_ids: list[str]
 ) -> tuple[dict, dict, dict]:
     """Of round ``round_no``: the units among ``case_ids`` (case_id -> (stratum, role,
-    activated)), the reviewer's assignments (case_id -> slot) and current entries (case_id
-    -> (assessment_id, version, values))."""
+    activated)), the reviewer's assignments among them (case_id -> slot) and current
+    entries among them (case_id -> (assessment_id, version, values))."""
     units = {
         r[0]: (r[1], r[2], bool(r[3]))
         for r in con.execute(
@@ -207,10 +207,13 @@ def _state(
             (round_no, json.dumps(case_ids)),
         )
     }
+    # only the cases in hand: reading all the reviewer's assignments and entries made each
+    # one-case save (the web form) slower with every entry already saved
     slots = dict(
         con.execute(
-            "SELECT case_id, review_slot FROM assignments WHERE round = ? AND reviewer = ?",
-            (round_no, reviewer),
+            "SELECT case_id, review_slot FROM assignments WHERE round = ? AND reviewer = ? "
+            "AND case_id IN (SELECT value FROM json_each(?))",
+            (round_no, reviewer, json.dumps(case_ids)),
         ).fetchall()
     )
     names = study.codebook.field_names
@@ -218,9 +221,9 @@ def _state(
     current = {}
     for row in con.execute(
         f"""SELECT a.case_id, a.assessment_id, a.version, {cols} FROM assessments a
-        WHERE a.round = ? AND a.reviewer = ? AND NOT EXISTS (
-          SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)""",
-        (round_no, reviewer),
+        WHERE a.round = ? AND a.reviewer = ? AND a.case_id IN (SELECT value FROM json_each(?))
+        AND NOT EXISTS (SELECT 1 FROM assessments b WHERE b.supersedes = a.assessment_id)""",
+        (round_no, reviewer, json.dumps(case_ids)),
     ):
         current[row[0]] = (row[1], row[2], dict(zip(names, row[3:], strict=True)))
     return units, slots, current

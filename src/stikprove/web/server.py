@@ -124,13 +124,17 @@ def run(server, study: Study | None = None) -> None:
 
 
 def stop(server) -> None:
-    """Stop a server that :func:`run` serves in another thread. waitress's loop is asked
-    to close its own sockets (through its trigger, which runs a function in the loop's
-    thread), so no socket is closed under it."""
+    """Stop a server that :func:`run` serves in another thread.
+
+    waitress: first its worker threads finish the requests they are answering (up to 5 s,
+    waitress's own order in its ``close``), then its loop is asked to close its own
+    sockets (through its trigger, which runs a function in the loop's thread), so no
+    socket is closed under the loop or a running request. (Closing first made a request
+    still finishing wake the closed trigger: ``OSError: Bad file descriptor``.)"""
     if hasattr(server, "effective_port"):
         from waitress import wasyncore
 
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
         server.task_dispatcher.shutdown()
+        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
     else:
         server.stop()
