@@ -181,7 +181,7 @@ def test_writers_in_one_process_take_turns(tmp_path, monkeypatch):
     one.start()
     assert inside.wait(10)
     monkeypatch.setattr(study_module, "BUSY_TIMEOUT_S", 0.05)
-    with pytest.raises(StoreError, match="busy .another thread has been writing"):
+    with pytest.raises(StoreError, match=r"busy \(another thread has been writing"):
         second()
     monkeypatch.undo()
     two = threading.Thread(target=second)
