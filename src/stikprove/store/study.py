@@ -44,7 +44,6 @@ def _writer_lock(path: Path) -> threading.RLock:
         return _WRITER_LOCKS.setdefault(key, threading.RLock())
 
 
-
 @dataclass(frozen=True)
 class Study:
     """An open study store. Holds no connection: each call opens and closes its own.
