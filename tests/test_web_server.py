@@ -271,7 +271,7 @@ def test_stop_lets_a_running_request_finish_before_closing(monkeypatch, caplog):
     assert entered.wait(10)
     stopper = threading.Thread(target=stop, args=(server,))
     stopper.start()
-    stopper.join(0.2)  # time enough for the old order to close every socket
+    stopper.join(0.1)  # time enough for the old order to close every socket
     still_open = len(server._map)
     release.set()
     response = con.getresponse()
