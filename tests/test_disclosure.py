@@ -122,6 +122,28 @@ def test_disclose_estimates_hides_small_groups_with_their_percentages():
     assert out.loc[2, "estimate"] == 0.5
 
 
+@pytest.mark.parametrize("estimate", [0.02, 0.98])
+def test_disclose_estimates_hides_a_percentage_that_implies_a_small_count(estimate):
+    """2 % (or 98 %) of n = 200 in one stratum is 4 cases with (or without) the outcome: the
+    NCHS standard presents it (interval under 5 points wide), but the count it implies is
+    under the threshold, so the row is suppressed like a small n, with its complement."""
+    table = pd.DataFrame({"sex": ["kvinde", "mand", "x"], "n": [200, 40, 60],
+                          "estimate": [estimate, 0.2, 0.5], "se": [0.0094, 0.02, 0.02],
+                          "df": [199, 39, 59], "ci_low": [0.006, 0.17, 0.46],
+                          "ci_high": [0.048, 0.24, 0.54], "n_eff": [221.0, 400.0, 600.0],
+                          "deff": [0.9, 0.1, 0.1]})  # fmt: skip
+    if estimate > 0.5:
+        table.loc[0, ["ci_low", "ci_high"]] = [0.952, 0.994]
+    out = disclose_estimates(table, ["sex"], 5)
+    assert out["disclosure"].tolist() == ["small", "complementary", ""]
+    assert out.loc[0, ["n", "estimate", "ci_low", "ci_high"]].isna().all()
+    assert out.loc[2, "estimate"] == 0.5
+    assert list(out.columns) == [*table.columns, "disclosure"]
+    # 5 cases (2.5 % of 200) is at the threshold: shown
+    shown = disclose_estimates(table.assign(estimate=[0.025, 0.2, 0.5]), ["sex"], 5)
+    assert shown["disclosure"].tolist() == ["", "", ""]
+
+
 def test_disclose_comparison_hides_a_comparison_of_a_small_group():
     """A difference between groups of 4 and 50 cases is not shown."""
     row = pd.DataFrame([{"first": "a", "second": "b", "n_first": 4, "n_second": 50,

@@ -341,8 +341,10 @@ def disclose_estimates(
 ) -> pd.DataFrame:
     """An estimates table (:func:`stikprove.estimate_proportions`) made fit to publish.
 
-    Rows whose ``n`` is under ``threshold`` are suppressed with their complements
-    (:func:`disclose_counts`; all value columns hidden); then, with ``nchs`` (default), the
+    Rows whose ``n`` is under ``threshold``, or whose estimate implies from 1 to
+    ``threshold - 1`` cases with or without the outcome (round(estimate × n), e.g. 2 % of
+    200), are suppressed with their complements (:func:`disclose_counts`; all value columns
+    hidden); then, with ``nchs`` (default), the
     proportions failing :func:`nchs_proportion_standard` lose their estimate, se, interval,
     n_eff and deff, while ``n`` stays. Further columns that hold counts (``n_*``, e.g. of
     bounds) or values built on the estimate (``estimate_*``, ``p_*``, ``flagged``) are
@@ -365,7 +367,11 @@ def disclose_estimates(
              or c in ("flagged", "tested", "df", "t", "z", "statistic", "difference"))
     ]  # fmt: skip
     counts = ["n", *[c for c in estimates.columns if str(c).startswith("n_") and c != "n_eff"]]
-    out = disclose_counts(estimates, counts, by, threshold, total=total, hide_columns=values)
+    implied = _implied_counts(estimates)
+    out = disclose_counts(
+        pd.concat([estimates.reset_index(drop=True), implied], axis=1),
+        [*counts, *implied.columns], by, threshold, total=total, hide_columns=values,
+    ).drop(columns=list(implied.columns))  # fmt: skip
     if not nchs or "estimate" not in out.columns:
         return out
     needed = ["se", "df", "ci_low", "ci_high"]
@@ -388,6 +394,20 @@ def disclose_estimates(
     codes = standard["nchs"].where(shown, "")
     out["disclosure"] = _join_codes(out["disclosure"], codes.to_numpy())
     return out
+
+
+def _implied_counts(estimates: pd.DataFrame) -> pd.DataFrame:
+    """The counts a reader derives from a row's ``n`` and ``estimate``: the cases with the
+    outcome, round(estimate × n), and those without, n minus that. Within a stratum (every
+    case weighted alike) they are the exact counts, so 2 % of n = 200 discloses 4 cases; they
+    are checked against the threshold like ``n`` itself. Missing where there is no estimate."""
+    columns = ["_implied_with", "_implied_without"]
+    if "estimate" not in estimates.columns:
+        return pd.DataFrame(columns=columns, index=range(len(estimates)), dtype=float)
+    n = pd.to_numeric(estimates["n"], errors="coerce").to_numpy(dtype=float)
+    p = pd.to_numeric(estimates["estimate"], errors="coerce").to_numpy(dtype=float)
+    with_outcome = np.round(p * n)
+    return pd.DataFrame({columns[0]: with_outcome, columns[1]: n - with_outcome})
 
 
 def disclose_comparison(row: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
