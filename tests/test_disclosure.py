@@ -142,6 +142,12 @@ def test_disclose_estimates_hides_a_percentage_that_implies_a_small_count(estima
     # 5 cases (2.5 % of 200) is at the threshold: shown
     shown = disclose_estimates(table.assign(estimate=[0.025, 0.2, 0.5]), ["sex"], 5)
     assert shown["disclosure"].tolist() == ["", "", ""]
+    # a percentage the NCHS rule hides anyway discloses no count: its n stays
+    unreliable = table.copy()
+    unreliable.loc[0, ["n", "estimate", "se", "ci_low", "ci_high"]] = [11, 0.14, 0.156, 0.0, 0.72]
+    kept = disclose_estimates(unreliable, ["sex"], 5)
+    assert kept["disclosure"].tolist() == ["nchs_n_eff", "", ""]
+    assert kept.loc[0, "n"] == 11 and pd.isna(kept.loc[0, "estimate"])
 
 
 def test_disclose_comparison_hides_a_comparison_of_a_small_group():

@@ -367,26 +367,19 @@ def disclose_estimates(
              or c in ("flagged", "tested", "df", "t", "z", "statistic", "difference"))
     ]  # fmt: skip
     counts = ["n", *[c for c in estimates.columns if str(c).startswith("n_") and c != "n_eff"]]
-    implied = _implied_counts(estimates)
+    standard = None
+    if nchs and "estimate" in estimates.columns:
+        standard = _nchs_on(estimates.reset_index(drop=True), nchs_interval)
+    # a percentage the NCHS rule hides discloses no count; the others are checked
+    published = None if standard is None else standard["present"].to_numpy()
+    implied = _implied_counts(estimates, published)
     out = disclose_counts(
         pd.concat([estimates.reset_index(drop=True), implied], axis=1),
         [*counts, *implied.columns], by, threshold, total=total, hide_columns=values,
     ).drop(columns=list(implied.columns))  # fmt: skip
-    if not nchs or "estimate" not in out.columns:
+    if standard is None:
         return out
-    needed = ["se", "df", "ci_low", "ci_high"]
-    _check_columns(out, needed, "NCHS standard")
     shown = out["disclosure"].eq("")
-    low, high = (out["ci_low"], out["ci_high"]) if nchs_interval is None else nchs_interval
-    if len(low) != len(out) or len(high) != len(out):
-        raise DisclosureError(
-            f"nchs_interval: expected {len(out)} lower and upper limits, one per row; got "
-            f"{len(low)} and {len(high)}"
-        )
-    standard = nchs_proportion_standard(
-        out["estimate"], out["se"], pd.to_numeric(out["n"]).astype(float), out["df"],
-        np.asarray(low, dtype=float), np.asarray(high, dtype=float),
-    )  # fmt: skip
     fails = shown & ~standard["present"]
     estimate_values = [c for c in values if c not in ("df",)]
     for column in estimate_values:
@@ -396,17 +389,35 @@ def disclose_estimates(
     return out
 
 
-def _implied_counts(estimates: pd.DataFrame) -> pd.DataFrame:
+def _nchs_on(table: pd.DataFrame, interval: tuple | None) -> pd.DataFrame:
+    """:func:`nchs_proportion_standard` on an estimates table's rows."""
+    _check_columns(table, ["se", "df", "ci_low", "ci_high"], "NCHS standard")
+    low, high = (table["ci_low"], table["ci_high"]) if interval is None else interval
+    if len(low) != len(table) or len(high) != len(table):
+        raise DisclosureError(
+            f"nchs_interval: expected {len(table)} lower and upper limits, one per row; got "
+            f"{len(low)} and {len(high)}"
+        )
+    return nchs_proportion_standard(
+        table["estimate"], table["se"], pd.to_numeric(table["n"], errors="coerce"),
+        table["df"], np.asarray(low, dtype=float), np.asarray(high, dtype=float),
+    )  # fmt: skip
+
+
+def _implied_counts(estimates: pd.DataFrame, published: np.ndarray | None) -> pd.DataFrame:
     """The counts a reader derives from a row's ``n`` and ``estimate``: the cases with the
     outcome, round(estimate × n), and those without, n minus that. Within a stratum (every
     case weighted alike) they are the exact counts, so 2 % of n = 200 discloses 4 cases; they
-    are checked against the threshold like ``n`` itself. Missing where there is no estimate."""
+    are checked against the threshold like ``n`` itself. Missing where there is no estimate
+    or where ``published`` (one bool per row, None for all) says it is not shown."""
     columns = ["_implied_with", "_implied_without"]
     if "estimate" not in estimates.columns:
         return pd.DataFrame(columns=columns, index=range(len(estimates)), dtype=float)
     n = pd.to_numeric(estimates["n"], errors="coerce").to_numpy(dtype=float)
     p = pd.to_numeric(estimates["estimate"], errors="coerce").to_numpy(dtype=float)
     with_outcome = np.round(p * n)
+    if published is not None:
+        with_outcome = np.where(published, with_outcome, np.nan)
     return pd.DataFrame({columns[0]: with_outcome, columns[1]: n - with_outcome})
 
 
