@@ -60,3 +60,17 @@ def test_html_table_writes_flags_as_words_and_suppressed_cells_as_dashes():
     assert ">ja<" in danish and "True" not in danish and "–" in danish
     assert "Færre end 5 sager" in danish
     assert ">yes<" in gt_table(table, "en").as_raw_html()
+
+
+def test_html_footnote_marks_are_letters_not_counts():
+    """A suppressed row's footnote mark sits beside its cell; a digit mark ("Læsø¹") reads
+    like a count from 1 to 4, which the report must never show, so the marks are letters."""
+    import re
+
+    from stikprove.reports.tables import gt_table
+
+    table = pd.DataFrame({"kommune_name": ["A", "B", "C"], "n": pd.array([40, pd.NA, 33], "Int64"),
+                          "disclosure": ["", "small", "nchs_df"]})  # fmt: skip
+    html = gt_table(table, "da").as_raw_html()
+    marks = re.findall(r'class="gt_footnote_marks"[^>]*>([^<]*)<', html)
+    assert marks and not any(any(ch.isdigit() for ch in mark) for mark in marks)

@@ -167,7 +167,7 @@ def gt_table(
     ints = [c for c in shown.columns if str(shown[c].dtype) in ("Int64", "int64")]
     if ints:
         gt = gt.fmt_integer(columns=ints, sep_mark=sep)
-    gt = gt.sub_missing(missing_text="–")
+    gt = gt.sub_missing(missing_text="–").opt_footnote_marks("letters")  # a digit reads as a count
     if "disclosure" in table.columns:
         codes = table["disclosure"].fillna("").astype(str).reset_index(drop=True)
         for code in sorted({c for cell in codes for c in cell.split(",") if c}):
