@@ -5,6 +5,7 @@ import pytest
 
 from stikprove.reports.disclosure import DisclosureError
 from stikprove.reports.tables import danish_csv_text, write_table
+from stikprove.reports.text import column_label
 
 TABLE = pd.DataFrame({"sex": ["kvinde", "=HYPERLINK(1)"], "n": pd.array([40, pd.NA], "Int64"),
                       "estimate": [0.125, float("nan")], "disclosure": ["", "small"]})  # fmt: skip
@@ -74,3 +75,24 @@ def test_html_footnote_marks_are_letters_not_counts():
     html = gt_table(table, "da").as_raw_html()
     marks = re.findall(r'class="gt_footnote_marks"[^>]*>([^<]*)<', html)
     assert marks and not any(any(ch.isdigit() for ch in mark) for mark in marks)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_flag_table_has_every_header_in_the_language_and_whole_degrees_of_freedom(
+    tmp_path, language
+):
+    """Every column of a flag table (stikprove flag --format xlsx) has a header in the report
+    language, not its code name; degrees of freedom are whole numbers, not 5158.000."""
+    from openpyxl import load_workbook
+
+    from stikprove.estimation.multiplicity import flag_differences
+
+    estimates = pd.DataFrame({"kommune_code": ["101", "461"], "n": [300, 120],
+                              "estimate": [0.10, 0.30], "se": [0.02, 0.05],
+                              "df": [200, 80]})  # fmt: skip
+    table = flag_differences(estimates, national_rate=0.12)
+    sheet = load_workbook(write_table(table, tmp_path / "f.xlsx", "xlsx", language)).active
+    headers = [c.value for c in sheet[1]]
+    assert not set(headers) & (set(table.columns) - {"n"}), headers
+    df_column = headers.index(column_label("df_difference", language)) + 1
+    assert sheet.cell(row=2, column=df_column).number_format == "0"

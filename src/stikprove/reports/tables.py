@@ -86,9 +86,9 @@ def _write_xlsx(table: pd.DataFrame, path: str, language: str, title: str | None
                 cell.value = float(value) if name in percent else value
                 if name in percent:
                     cell.number_format = "0.0%"
-                elif (float(value).is_integer() and str(name) in ("n", "df")) or str(
-                    name
-                ).startswith(("n_", "population_size", "sample_size")):
+                elif (
+                    float(value).is_integer() and str(name) in ("n", "df", "df_difference")
+                ) or str(name).startswith(("n_", "population_size", "sample_size")):
                     cell.number_format = "0"
                 else:
                     cell.number_format = "0.000"
