@@ -96,3 +96,21 @@ def test_flag_table_has_every_header_in_the_language_and_whole_degrees_of_freedo
     assert not set(headers) & (set(table.columns) - {"n"}), headers
     df_column = headers.index(column_label("df_difference", language)) + 1
     assert sheet.cell(row=2, column=df_column).number_format == "0"
+
+
+def test_notes_are_words_in_the_language_in_xlsx_and_csv_da_codes_in_plain_csv(tmp_path):
+    """A Danish analyst's sheet says why a cell is empty in Danish (with the threshold the
+    table was disclosed with), not "small"; plain csv keeps the code for programs."""
+    from openpyxl import load_workbook
+
+    sheet = load_workbook(write_table(TABLE, tmp_path / "t.xlsx", "xlsx", threshold=3)).active
+    assert sheet["D2"].value is None
+    assert sheet["D3"].value == "Færre end 3 sager: tallet er udeladt af hensyn til diskretion."
+    english = load_workbook(write_table(TABLE, tmp_path / "e.xlsx", "xlsx", "en")).active
+    assert english["D3"].value == "Fewer than 5 cases: suppressed for confidentiality."
+    danish = write_table(TABLE, tmp_path / "t.csv", "csv-da").read_text("utf-8-sig")
+    assert danish.splitlines()[2].endswith(
+        ";Færre end 5 sager: tallet er udeladt af hensyn til diskretion."
+    )
+    plain = write_table(TABLE, tmp_path / "p.csv", "csv").read_text("utf-8")
+    assert plain.splitlines()[2].endswith(",small")

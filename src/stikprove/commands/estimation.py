@@ -278,13 +278,13 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
     if fmt == "xlsx":
         if args.out is None:
             raise EstimationError("--format xlsx: give the file with --out FILE.xlsx")
-        write_table(table, args.out, "xlsx", args.language)
+        write_table(table, args.out, "xlsx", args.language, threshold=_threshold(args))
         print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
         return
     if fmt == "csv":
         text = plain_csv_text(table)
     elif fmt == "csv-da":
-        text = danish_csv_text(table, args.language)
+        text = danish_csv_text(table, args.language, _threshold(args))
     else:
         formatters = {
             c: (lambda v, c=c: _shown(c, v))

@@ -45,14 +45,27 @@ def _headers(table: pd.DataFrame, language: str) -> list[str]:
     return [column_label(str(c), language) for c in table.columns]
 
 
-def danish_csv_text(table: pd.DataFrame, language: str = "da") -> str:
-    """The table as Danish CSV: ``;``, decimal comma, headers in ``language``.
+def readable_notes(table: pd.DataFrame, language: str, threshold: int = 5) -> pd.DataFrame:
+    """The table with its ``disclosure`` codes ("nchs_width") as the notes a reader
+    understands, in ``language`` (for xlsx and csv-da; plain csv keeps the codes)."""
+    if "disclosure" not in table.columns:
+        return table
+    out = table.copy()
+    out["disclosure"] = [
+        " ".join(disclosure_notes(codes, language, threshold)) or None
+        for codes in out["disclosure"].fillna("")
+    ]
+    return out
+
+
+def danish_csv_text(table: pd.DataFrame, language: str = "da", threshold: int = 5) -> str:
+    """The table as Danish CSV: ``;``, decimal comma, headers and notes in ``language``.
 
     >>> print(danish_csv_text(pd.DataFrame({"n": [12], "estimate": [0.125]})), end="")
     Vurderede sager (n);Andel
     12;0,125
     """
-    out = csv_safe(table)
+    out = csv_safe(readable_notes(table, language, threshold))
     out.columns = _headers(table, language)
     return out.to_csv(index=False, sep=";", decimal=",", lineterminator="\n")
 
@@ -61,7 +74,9 @@ def plain_csv_text(table: pd.DataFrame) -> str:
     return csv_safe(table).to_csv(index=False, lineterminator="\n")
 
 
-def _write_xlsx(table: pd.DataFrame, path: str, language: str, title: str | None) -> None:
+def _write_xlsx(
+    table: pd.DataFrame, path: str, language: str, title: str | None, threshold: int
+) -> None:
     from openpyxl import Workbook
     from openpyxl.styles import Font
     from openpyxl.utils import get_column_letter
@@ -73,6 +88,7 @@ def _write_xlsx(table: pd.DataFrame, path: str, language: str, title: str | None
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     percent = set(percent_columns(table))
+    table = readable_notes(table, language, threshold)
     for r, record in enumerate(table.itertuples(index=False), start=2):
         for c, (name, value) in enumerate(zip(table.columns, record, strict=True), start=1):
             if value is None or (not isinstance(value, str) and pd.isna(value)):
@@ -105,10 +121,13 @@ def write_table(
     fmt: str | None = None,
     language: str = "da",
     title: str | None = None,
+    threshold: int = 5,
 ) -> Path:
     """Write a (disclosed) result table as csv, csv-da or xlsx, atomically.
 
     ``fmt`` defaults from the suffix (.xlsx, else csv). Nothing is left behind on failure.
+    xlsx and csv-da carry the disclosure notes as text in ``language`` (``threshold`` is the
+    one the table was disclosed with); plain csv keeps the codes.
     """
     from stikprove.files import atomic_write
 
@@ -117,9 +136,9 @@ def write_table(
     if fmt not in FORMATS:
         raise DisclosureError(f"table format must be one of {FORMATS}; got {fmt!r}")
     if fmt == "xlsx":
-        atomic_write(path, lambda tmp: _write_xlsx(table, tmp, language, title))
+        atomic_write(path, lambda tmp: _write_xlsx(table, tmp, language, title, threshold))
     elif fmt == "csv-da":
-        text = danish_csv_text(table, language)
+        text = danish_csv_text(table, language, threshold)
         atomic_write(path, lambda tmp: Path(tmp).write_text(text, encoding="utf-8-sig"))
     else:
         text = plain_csv_text(table)
