@@ -92,6 +92,30 @@ def test_estimate_refuses_a_missing_table(tmp_path, capsys):
     assert "nope.csv: no such file" in capsys.readouterr().err
 
 
+@pytest.mark.parametrize(
+    ("content", "expected"),
+    [
+        ("", "the file is empty"),
+        ("a,b\n1,2\n3,4,5,6\n", "not a readable CSV"),
+        (None, "is a folder, expected a study store (.sqlite) or a CSV file"),
+    ],
+)
+def test_estimate_refuses_an_empty_malformed_or_folder_table_in_one_line(
+    tmp_path, capsys, content, expected
+):
+    """An empty CSV (a traceback before), a malformed one (its message had a line break) and
+    a folder (reported as "no such file") each end with one line naming the path, exit 2."""
+    path = tmp_path / "table.csv"
+    if content is None:
+        path.mkdir()
+    else:
+        path.write_text(content)
+    assert main(["estimate", str(path), "--outcome", "a"]) == 2
+    err = capsys.readouterr().err
+    assert expected in err and str(path) in err
+    assert len(err.strip().splitlines()) == 1, err
+
+
 def test_estimate_refuses_an_unknown_outcome_column(capsys):
     """An outcome column that is not in the table is an error naming it."""
     argv = ["estimate", str(DOMAINS), "--outcome", "too_ill", "--population-size", "N"]

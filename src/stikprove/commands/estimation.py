@@ -195,6 +195,10 @@ def read_analysis_table(path: Path) -> pd.DataFrame:
 
     from stikprove.store import SQLITE_MAGIC, open_study
 
+    if path.is_dir():
+        raise EstimationError(
+            f"analysis table {path}: is a folder, expected a study store (.sqlite) or a CSV file"
+        )
     if not path.is_file():
         raise EstimationError(f"analysis table {path}: no such file")
     with path.open("rb") as handle:
@@ -204,8 +208,11 @@ def read_analysis_table(path: Path) -> pd.DataFrame:
     text_columns = {"case_id": str, "stratum": str, "kommune_code": str}
     try:
         return pd.read_csv(path, dtype=text_columns, keep_default_na=True)
+    except pd.errors.EmptyDataError:
+        raise EstimationError(f"analysis table {path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
-        raise EstimationError(f"analysis table {path}: not a readable CSV ({error})") from None
+        reason = " ".join(str(error).split())  # pandas' message may span lines
+        raise EstimationError(f"analysis table {path}: not a readable CSV ({reason})") from None
 
 
 def _columns(text: str | None) -> list[str] | None:
