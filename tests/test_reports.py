@@ -215,13 +215,34 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
 @pytest.mark.slow
 def test_batch_collects_every_failure_and_exits_non_zero(study, tmp_path, capsys):
     """A report that fails does not stop the batch: every failure is listed, exit status 1."""
-    argv = ["report", str(study[0]), "--kommune", "147,825", "--indicators", "nonexistent",
+    argv = ["report", str(study[0]), "--kommune", "147,825", "--indicators", "sex",
             "--out", str(tmp_path), "--no-progress"]  # fmt: skip
     assert main(argv) == 1
     err = capsys.readouterr().err
     assert "2 report(s) failed" in err
-    assert "147: " in err and "825: " in err and "nonexistent" in err
-    assert "nonexistent" in (tmp_path / "index.html").read_text(encoding="utf-8")
+    assert "147: " in err and "825: " in err and "must hold 0/1" in err
+    assert "must hold 0/1" in (tmp_path / "index.html").read_text(encoding="utf-8")
+
+
+@pytest.mark.parametrize(
+    ("option", "value", "expected"),
+    [
+        ("--indicators", "nonexistent", "indicator(s) ['nonexistent'] not in study"),
+        ("--method", "exakt", "interval method must be one of"),
+        ("--confidence-level", "95", "confidence level must be between 0 and 1"),
+    ],
+)
+def test_bad_report_parameters_are_refused_once_before_any_report(
+    study, tmp_path, capsys, option, value, expected
+):
+    """A bad indicator, method or confidence level is refused with one line and exit 2
+    before a kernel starts or a folder is made (it used to fail every kommune in turn)."""
+    out = tmp_path / "reports"
+    argv = ["report", str(study[0]), "--all", option, value, "--out", str(out), "--no-progress"]
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    assert expected in err and len(err.strip().splitlines()) == 1, err
+    assert not out.exists()
 
 
 def test_forest_plot_aligns_indicators_with_different_groups():

@@ -301,6 +301,32 @@ def report_parameters(
     return params
 
 
+def check_report_parameters(data, parameters: Mapping[str, object]) -> None:
+    """Refuse a bad language, indicator, confidence level, interval method or threshold
+    once, before any report is rendered (a batch would otherwise fail every kommune)."""
+    from stikprove.methods import DEPRECATED_METHOD_NAMES, DOMAIN_INTERVAL_METHODS
+    from stikprove.reports.disclosure import check_threshold
+    from stikprove.reports.text import check_language
+
+    check_language(str(parameters.get("language", "da")))
+    unknown = [i for i in parameters.get("indicators") or () if i not in data.data.columns]
+    if unknown:
+        raise ReportError(
+            f"indicator(s) {unknown} not in study {data.path.name}; expected columns of its "
+            "analysis table, e.g. too_ill, misclassified, no_effort"
+        )
+    level = parameters.get("confidence_level")
+    if level is not None and not (isinstance(level, (int, float)) and 0 < level < 1):
+        raise ReportError(f"confidence level must be between 0 and 1 (e.g. 0.95); got {level!r}")
+    method = parameters.get("interval_method")
+    if method is not None and method not in (*DOMAIN_INTERVAL_METHODS, *DEPRECATED_METHOD_NAMES):
+        raise ReportError(
+            f"interval method must be one of {', '.join(DOMAIN_INTERVAL_METHODS)}; got {method!r}"
+        )
+    if parameters.get("disclosure_threshold") is not None:
+        check_threshold(parameters["disclosure_threshold"])
+
+
 def render_report(
     study: str | Path,
     kommune: str | None = None,
@@ -321,6 +347,7 @@ def render_report(
     from stikprove.reports.content import check_kommune, load_study
 
     data = load_study(study)
+    check_report_parameters(data, parameters)
     if national:
         return render_notebook("national", report_parameters(study, **parameters), out,
                                name="national", engine=engine)  # fmt: skip
@@ -408,6 +435,7 @@ def render_reports(
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReportError(f"jobs must be a whole number ≥ 1; got {jobs!r}")
     data = load_study(study)
+    check_report_parameters(data, parameters)
     codes = data.kommuner if kommuner is None else [check_kommune(data, k) for k in kommuner]
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
