@@ -114,3 +114,15 @@ def test_notes_are_words_in_the_language_in_xlsx_and_csv_da_codes_in_plain_csv(t
     )
     plain = write_table(TABLE, tmp_path / "p.csv", "csv").read_text("utf-8")
     assert plain.splitlines()[2].endswith(",small")
+
+
+def test_html_percentages_follow_the_language_like_the_summary_text():
+    """Danish tables write "12,5 %" (with a space, as the report's sentences and Danish
+    usage do; they wrote "12,5%"); English tables write "12.5%"."""
+    from stikprove.reports.tables import gt_table
+
+    table = pd.DataFrame({"sex": ["kvinde"], "n": [40], "estimate": [0.125]})
+    danish = gt_table(table, "da").as_raw_html()
+    assert "12,5\u00a0%" in danish or "12,5 %" in danish
+    assert "12,5%" not in danish
+    assert "12.5%" in gt_table(table, "en").as_raw_html()

@@ -179,7 +179,8 @@ def gt_table(
     sep = "." if language == "da" else ","
     percent = percent_columns(shown)
     if percent:
-        gt = gt.fmt_percent(columns=percent, decimals=1, dec_mark=mark, sep_mark=sep)
+        gt = gt.fmt_percent(columns=percent, decimals=1, dec_mark=mark, sep_mark=sep,
+                            incl_space=language == "da")  # Danish "34,9 %", as in the text
     floats = [c for c in shown.columns if c not in percent and shown[c].dtype.kind == "f"]
     if floats:
         gt = gt.fmt_number(columns=floats, decimals=2, dec_mark=mark, sep_mark=sep)
