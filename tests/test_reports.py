@@ -221,6 +221,7 @@ def test_batch_collects_every_failure_and_exits_non_zero(study, tmp_path, capsys
     err = capsys.readouterr().err
     assert "2 report(s) failed" in err
     assert "147: " in err and "825: " in err and "must hold 0/1" in err
+    assert "147: 147:" not in err and "825: 825:" not in err  # each name once
     assert "must hold 0/1" in (tmp_path / "index.html").read_text(encoding="utf-8")
 
 

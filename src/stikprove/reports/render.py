@@ -380,7 +380,7 @@ def _worker_render(task: tuple) -> tuple[str, RenderedReport | None, str, float]
         return name, report, "", start
     except Exception as error:
         message = str(error) if isinstance(error, StikproveError) else _error_message(error)
-        return name, None, message, start
+        return name, None, message.removeprefix(f"{name}: "), start  # listed under its name
 
 
 def _tasks(study, kommuner, national, out, engine, parameters) -> list[tuple]:
