@@ -126,3 +126,16 @@ def test_html_percentages_follow_the_language_like_the_summary_text():
     assert "12,5\u00a0%" in danish or "12,5 %" in danish
     assert "12,5%" not in danish
     assert "12.5%" in gt_table(table, "en").as_raw_html()
+
+
+def test_too_small_headline_has_no_nested_parentheses():
+    """A group hidden by the NCHS rule gets one plain sentence: the reason after a colon, so
+    the reason's own parentheses are not nested inside another pair."""
+    from stikprove.reports.text import headline
+
+    for language in ("da", "en"):
+        row = {"estimate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+               "disclosure": "nchs_n_eff"}  # fmt: skip
+        sentence = headline(row, "kvinder", "Læsø", "too_ill", language=language)
+        assert sentence.count("(") == sentence.count(")") <= 1, sentence
+        assert ": " in sentence and sentence.endswith(".")

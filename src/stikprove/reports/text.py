@@ -122,8 +122,8 @@ PHRASES: dict[str, dict[str, str]] = {
         "en": "Among {group} in {place}, {estimate} ({level} CI {low}–{high}) are assessed {what}.",
     },
     "too_small": {
-        "da": "For {group} i {place} er gruppen for lille til at sige noget sikkert ({why})",
-        "en": "For {group} in {place} the group is too small to conclude anything ({why})",
+        "da": "For {group} i {place} er gruppen for lille til at sige noget sikkert: {why}",
+        "en": "For {group} in {place} the group is too small to conclude anything: {why}",
     },
     "all_cases": {"da": "alle sager", "en": "all cases"},
     "not_for_publication": {
