@@ -23,6 +23,7 @@ from stikprove.sampling import (
     write_sample,
 )
 from stikprove.synth import synthesize_frame
+from strategies import scaled
 
 PROTOCOL = """
 [study]
@@ -562,7 +563,7 @@ def test_coordinated_draws_are_srs_among_the_earlier_and_the_other_cases(mode):
     earlier = set(first.sample["case_id"])
     eligible = small.loc[small["category"] == "aktivitetsparat", "case_id"].tolist()
     others = [c for c in eligible if c not in earlier]
-    n, runs = 10, 300
+    n, runs = 10, scaled(150, factor=2)  # 300 draws in CI's exhaustive run
     counts = dict.fromkeys(eligible, 0)
     for seed in range(runs):
         s = draw(_one_stratum(mode, seed, n), small, previous=first, frame_fingerprint="x")
