@@ -28,9 +28,18 @@ def pytest_addoption(parser: pytest.Parser) -> None:
     )
 
 
+def _start(config: pytest.Config) -> datetime:
+    return CLOCK_START + timedelta(days=config.getoption("--clock-shift-days"))
+
+
+@pytest.fixture
+def clock_today(request: pytest.FixtureRequest):
+    """The day the suite's clock shows in this run (its start plus any shift)."""
+    return _start(request.config).date()
+
+
 @pytest.fixture(autouse=True)
 def test_clock(request: pytest.FixtureRequest):
     """The clock of one test: the suite's fixed start plus the requested shift, ticking."""
-    shift = timedelta(days=request.config.getoption("--clock-shift-days"))
-    with time_machine.travel(CLOCK_START + shift, tick=True) as traveller:
+    with time_machine.travel(_start(request.config), tick=True) as traveller:
         yield traveller

@@ -120,8 +120,16 @@ def make_study(tmp_path: Path, reviewers=("anna", "bo"), **kwargs):
     return create_study(tmp_path / "study.sqlite", make_sample(**kwargs), reviewers=reviewers)
 
 
+TODAY = date(2026, 11, 25)
+"""The day the review checks take as today where a test passes it (``today=TODAY``); the
+suite's clock (tests/conftest.py) starts on it and never runs earlier, so a date before it is
+in the past whatever the clock says."""
+
+
 def yesterday() -> str:
-    return (date.today() - timedelta(days=1)).isoformat()
+    """The review date of the fixtures' entries: the day before :data:`TODAY` (injected, never
+    read from the machine's clock)."""
+    return (TODAY - timedelta(days=1)).isoformat()
 
 
 def write_entries_csv(path: Path, entries: list[dict]) -> Path:

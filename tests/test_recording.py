@@ -20,7 +20,7 @@ from stikprove.recording import (
 from stikprove.recording.entries import _cell
 from stikprove.recording.read import read_rows
 from stikprove.worklist import write_worklist
-from store_fixtures import entry, make_study, write_entries_csv, yesterday
+from store_fixtures import TODAY, entry, make_study, write_entries_csv, yesterday
 from strategies import scaled
 
 #: Reads today's date: run again a year ahead by `make test` (see conftest.py).
@@ -60,7 +60,7 @@ def test_import_reports_every_problem_and_writes_nothing(tmp_path):
     """One import with many bad rows lists each (row, column) and writes nothing at all."""
     study = make_study(tmp_path)
     mine, theirs = cases_of(study, "anna"), cases_of(study, "bo")
-    future = (date.today() + timedelta(days=3)).isoformat()
+    future = (TODAY + timedelta(days=3)).isoformat()
     rows = [
         entry(mine[0]),                                             # row 2 fine
         entry("ukendt-sag"),                                        # row 3 unknown case
@@ -74,7 +74,7 @@ def test_import_reports_every_problem_and_writes_nothing(tmp_path):
     ]  # fmt: skip
     path = write_entries_csv(tmp_path / "in.csv", rows)
     with pytest.raises(ImportRowsError) as error:
-        import_assessments(study, path, "anna")
+        import_assessments(study, path, "anna", today=TODAY)
     message = str(error.value)
     assert "9 problem(s)" not in message  # 8 problems: row 2 is fine
     expected = [
@@ -227,7 +227,7 @@ def test_filled_xlsx_worklist_imports_with_date_cells(tmp_path):
     for field, value in entry("x").items():
         if field not in ("case_id", "review_date") and value is not None:
             ws.cell(row=2, column=col[field], value=value)
-    ws.cell(row=2, column=col["review_date"], value=datetime.now() - timedelta(days=1))
+    ws.cell(row=2, column=col["review_date"], value=datetime(2026, 11, 24))
     wb.save(path)
     wb.close()
     result = import_assessments(study, path, "anna")
@@ -506,17 +506,16 @@ def test_xlsx_worklist_round_trip_keeps_text_and_dates(tmp_path):
     wb = openpyxl.load_workbook(path)
     ws = wb["Sager"]
     col = {c.value: c.column for c in ws[1]}
-    for row, day in ((2, datetime.now() - timedelta(days=2)), (3, date.today())):
+    for row, day in ((2, datetime(2026, 11, 23)), (3, TODAY)):
         for field, value in entry("x").items():
             if field not in ("case_id", "review_date") and value is not None:
                 ws.cell(row=row, column=col[field], value=value)
         ws.cell(row=row, column=col["review_date"], value=day).number_format = "d/m/yy"
     wb.save(path)
-    result = import_assessments(study, path, "anna")
+    result = import_assessments(study, path, "anna", today=TODAY)
     assert len(result.new) == 2
     dates = sorted(study.assessments()["review_date"])
-    assert dates == sorted([(date.today() - timedelta(days=2)).isoformat(),
-                            date.today().isoformat()])  # fmt: skip
+    assert dates == ["2026-11-23", "2026-11-25"]
 
 
 def test_correction_back_to_eligible_keeps_the_reserve_consistently(tmp_path):

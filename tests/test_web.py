@@ -5,7 +5,6 @@ security headers, and what stays out of URLs, titles and logs."""
 import html
 import logging
 import re
-from datetime import date
 
 import pytest
 
@@ -402,11 +401,11 @@ def test_an_oversized_post_and_an_unknown_language_are_refused(anna, study):
 
 
 @pytest.mark.clock
-def test_a_new_case_is_dated_today_and_no_later(anna, study):
+def test_a_new_case_is_dated_today_and_no_later(anna, study, clock_today):
     """A new case's form proposes today's date as the review date, and no later one."""
     open_case(anna, first_review(study, "anna"))
     form = anna.get("/case").get_data(as_text=True)
-    today = date.today().isoformat()
+    today = clock_today.isoformat()  # the suite's clock, not the machine's
     assert f'type="date" value="{today}" max="{today}"' in form
 
 
