@@ -293,6 +293,23 @@ def _label(row: pd.Series, by: Sequence[str], language: str) -> str:
     return ", ".join(p[:1].upper() + p[1:] if i == 0 else p for i, p in enumerate(parts))
 
 
+def stack_groups(
+    tables: Sequence[tuple[Sequence[str], pd.DataFrame]], columns: Sequence[str], language: str
+) -> pd.DataFrame:
+    """One table of several groupings' tables: each row labelled in ``group`` by its
+    grouping's values (see :func:`_label`), the ``columns`` in order (absent ones missing)."""
+    parts = []
+    for by, table in tables:
+        table = table.copy()
+        table.insert(0, "group", [_label(r, by, language) for _, r in table.iterrows()])
+        parts.append(table)
+    out = pd.concat(parts, ignore_index=True)
+    for column in columns:
+        if column not in out.columns:
+            out[column] = pd.NA
+    return out[list(columns)]
+
+
 def estimates_table(
     study: StudyData,
     outcome: str,
@@ -318,20 +335,15 @@ def estimates_table(
     level = study.confidence_level if confidence_level is None else confidence_level
     method = method or study.interval_method
     threshold = _threshold(study, threshold)
-    parts = []
+    tables = []
     for by in groupings:
         by = [c for c in by if c in data.columns]
         table = _kommune_estimates(study, outcome, kommune, by, level, method,
                                    None if raw else threshold)  # fmt: skip
         if raw:
             table["disclosure"] = ""
-        table.insert(0, "group", [_label(r, by, language) for _, r in table.iterrows()])
-        parts.append(table)
-    out = pd.concat(parts, ignore_index=True)
-    for column in ESTIMATE_COLUMNS:
-        if column not in out.columns:
-            out[column] = pd.NA
-    out = out[ESTIMATE_COLUMNS]
+        tables.append((by, table))
+    out = stack_groups(tables, ESTIMATE_COLUMNS, language)
     out["n"] = out["n"].astype("Int64")
     return dc.mark_raw(out) if raw else out
 

@@ -34,9 +34,9 @@ from stikprove.reports.content import (
     GROUPINGS,
     StudyData,
     _kommune_slice,
-    _label,
     _load,
     _threshold,
+    stack_groups,
 )
 
 __all__ = ["INTERIM_TABLE_COLUMNS", "InterimProgress", "interim_progress", "interim_table",
@@ -103,19 +103,14 @@ def interim_table(
     :data:`INTERIM_TABLE_COLUMNS`. The level defaults to the protocol's."""
     level = study.confidence_level if confidence_level is None else confidence_level
     threshold = _threshold(study, threshold)
-    parts = []
-    for by in _groupings(study):
-        table = _kommune_slice(
+    tables = [
+        (by, _kommune_slice(
             _interim_all(str(study.path), study.mtime, outcome, tuple(by), level, threshold),
             str(kommune),
-        )  # fmt: skip
-        table.insert(0, "group", [_label(r, by, language) for _, r in table.iterrows()])
-        parts.append(table)
-    out = pd.concat(parts, ignore_index=True)
-    for column in INTERIM_TABLE_COLUMNS:
-        if column not in out.columns:
-            out[column] = pd.NA
-    return out[INTERIM_TABLE_COLUMNS]
+        ))
+        for by in _groupings(study)
+    ]  # fmt: skip
+    return stack_groups(tables, INTERIM_TABLE_COLUMNS, language)
 
 
 @dataclass(frozen=True)
