@@ -283,3 +283,28 @@ def test_stop_lets_a_running_request_finish_before_closing(monkeypatch, caplog):
     assert still_open > 0 and answer == (200, b"done")
     assert not stopper.is_alive() and not thread.is_alive() and not server._map
     assert failures == [] and errors == []
+
+
+def test_stop_writes_to_the_trigger_before_the_loop_can_close_it(monkeypatch):
+    """The race CI met once: the loop, woken by a request's own pull of the trigger, ran
+    the queued close between stop's queueing and its write to the trigger's pipe, and
+    the write failed with "Bad file descriptor". Forced here: just before stop writes,
+    another thread runs the loop's trigger handler (as the woken loop would) and is
+    given time to finish. Under stop's lock it must wait, so the write goes to an open
+    pipe and the close runs after it."""
+    server = make_server(lambda environ, start_response: [], check_listen("127.0.0.1", 0))
+    trigger = server.trigger
+    original_pull = trigger._physical_pull
+    trigger.pull_trigger()  # a pending wake-up, as the last request's own pull leaves
+    loop_side = threading.Thread(target=trigger.handle_read)
+
+    def pull_after_the_loop_tried():
+        loop_side.start()
+        loop_side.join(0.3)  # the old order: the close has run by now
+        original_pull()
+
+    monkeypatch.setattr(trigger, "_physical_pull", pull_after_the_loop_tried)
+    stop(server)  # the old order raised OSError(EBADF) here
+    loop_side.join(10)
+    assert not loop_side.is_alive()
+    assert trigger._closed and not server._map

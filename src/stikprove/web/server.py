@@ -130,11 +130,20 @@ def stop(server) -> None:
     waitress's own order in its ``close``), then its loop is asked to close its own
     sockets (through its trigger, which runs a function in the loop's thread), so no
     socket is closed under the loop or a running request. (Closing first made a request
-    still finishing wake the closed trigger: ``OSError: Bad file descriptor``.)"""
+    still finishing wake the closed trigger: ``OSError: Bad file descriptor``.)
+
+    The closing function is queued and the trigger pulled while holding the trigger's
+    lock: waitress's own ``pull_trigger`` queues under the lock but writes after it, so
+    the loop, woken by the last request's own pull, could run the queued close between
+    the two and the write then hit the closed pipe (``Bad file descriptor``, seen once
+    in CI). The loop runs queued functions under that same lock, so it waits here."""
     if hasattr(server, "effective_port"):
         from waitress import wasyncore
 
         server.task_dispatcher.shutdown()
-        server.trigger.pull_trigger(lambda: wasyncore.close_all(server._map))
+        trigger = server.trigger
+        with trigger.lock:
+            trigger.thunks.append(lambda: wasyncore.close_all(server._map))
+            trigger._physical_pull()
     else:
         server.stop()
