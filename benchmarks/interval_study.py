@@ -9,6 +9,7 @@ Runs :func:`stikprove.estimation.interval_study.run_study` on :func:`study_grid`
 
 - docs/interval_study.csv: one row per (design, domain, method), the columns of ``run_study``;
 - docs/interval_study_summary.md: the per-method summary table and the chosen method;
+- docs/interval_tradeoff.png: each method's lowest coverage against its cells too wide;
 - docs/interval_coverage.png: coverage against the true rate, one panel per method.
 
 It is a benchmark, not a test: it prints its run time and never fails on a figure.
@@ -60,6 +61,31 @@ def _plot(table, path: Path, threshold: float) -> None:
         ax.set_ylabel("coverage (nominal 0.95)")
     axes[0, 0].legend(fontsize=7, loc="lower right")
     fig.suptitle("Coverage per design and domain (points below 0.80 drawn at 0.80)", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
+def _tradeoff_plot(summary, path: Path, threshold: float) -> None:
+    """Each candidate's lowest coverage against the cells in which it is more than 15 % wider
+    than R's Korn–Graubard (where that covers): issue 13's two targets on one plot."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(7.5, 4.8))
+    shown = summary["min_coverage"].clip(lower=0.80)
+    ax.scatter(summary["wider_15pct"], shown, color="tab:blue")
+    for row, y in zip(summary.itertuples(False), shown, strict=True):
+        ax.annotate(row.method, (row.wider_15pct, y), textcoords="offset points",
+                    xytext=(4, 3), fontsize=7)  # fmt: skip
+    ax.axhline(threshold, color="red", linewidth=0.8, linestyle="--")
+    ax.axvline(0, color="red", linewidth=0.8, linestyle="--")
+    ax.set_xlabel("cells more than 15 % wider than korn-graubard (where that covers)")
+    ax.set_ylabel("lowest coverage over the grid (below 0.80 drawn at 0.80)")
+    ax.set_title("Issue 13's targets: top left corner (no cell too wide, every cell covered)",
+                 fontsize=9)  # fmt: skip
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
@@ -159,6 +185,7 @@ def main(
         table.to_csv(out / "interval_study.csv", index=False, float_format="%.6g")
     choice = choose_default(table)
     _plot(table, out / "interval_coverage.png", choice.threshold)
+    _tradeoff_plot(choice.summary, out / "interval_tradeoff.png", choice.threshold)
     text = report(table, replications, seconds)
     (out / "interval_study_summary.md").write_text(text, encoding="utf-8")
     print(text)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -15,6 +17,7 @@ from stikprove.estimation.interval_study import (
     CANDIDATES,
     STUDY_COLUMNS,
     StudyDesign,
+    _pooled_family,
     choose_default,
     fpb_interval,
     run_study,
@@ -27,11 +30,17 @@ def _issue_designs() -> list[StudyDesign]:
     return [d for d in study_grid(0) if d.kind == "issue"]
 
 
+HARD_DESIGNS = ("d041", "d070", "d092", "d097", "d135", "d232")
+"""The designs of the full grid where the narrower candidates cover least (docs/intervals.md)."""
+
+
 def test_small_study_reproduces_the_choice_of_the_default():
-    """A small version of the study: on issue 13's designs and six random ones the rule picks
+    """A small version of the study: on issue 13's designs, six random ones and the six where
+    the full grid found the narrower candidates' worst coverage, the rule picks
     pooled-hypergeometric, which covers >= 94.5 % in every domain, where R's Korn-Graubard
     does not."""
-    designs = study_grid(6)
+    grid = study_grid(300)
+    designs = grid[:8] + [d for d in grid if d.name in HARD_DESIGNS]
     table = run_study(designs, replications=3000, seed=2026)
     assert tuple(table.columns) == STUDY_COLUMNS
     assert set(table["method"]) == set(CANDIDATES)
@@ -223,3 +232,26 @@ def test_default_covers_in_the_edge_designs_of_the_coverage_tests():
         table = simulate_coverage(population, sample, rates, methods=("pooled-hypergeometric",),
                                   replications=2000, seed=2026)  # fmt: skip
         assert table["coverage"].min() >= 0.945, table
+
+
+def test_pooled_family_spans_r_and_the_default():
+    """The trade-off candidates are the default at weight 1 and R's interval at weight 0
+    (beyond one stratum), shrink monotonely in between, and inside one stratum are the
+    default's exact interval."""
+    big, small = np.array([52.0, 120.0, 62.0]), np.array([30.0, 5.0, 16.0])
+    counts = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 1.0], [3.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
+    default = CANDIDATES["pooled-hypergeometric"](counts, big, small, 0.95)
+    r = CANDIDATES["korn-graubard"](counts, big, small, 0.95)
+    np.testing.assert_allclose(_pooled_family(counts, big, small, 0.95), default, rtol=1e-12)
+    np.testing.assert_allclose(_pooled_family(counts, big, small, 0.95, weight=0.0), r,
+                               rtol=1e-12)  # fmt: skip
+    widths = [np.subtract(*CANDIDATES[f"pooled-{w}"](counts, big, small, 0.95)[::-1])
+              for w in ("0.25", "0.5", "0.75")]  # fmt: skip
+    widths = [r[1] - r[0], *widths, default[1] - default[0]]
+    assert all(np.all(a <= b + 1e-12) for a, b in itertools.pairwise(widths))
+    assert widths[-1][0] > 2 * widths[0][0]  # a blind, heavy stratum widens it a lot
+    one = _pooled_family(counts[:, :1], big[:1], small[:1], 0.95, weight=0.5)
+    np.testing.assert_allclose(one, CANDIDATES["pooled-hypergeometric"](
+        counts[:, :1], big[:1], small[:1], 0.95), rtol=1e-12)  # fmt: skip
+    floor = _pooled_family(counts, big, small, 0.95, variance="domain-max")
+    assert np.all(floor[1] - floor[0] >= r[1] - r[0] - 1e-12)

@@ -46,8 +46,16 @@ import pandas as pd
 from scipy import special
 
 from stikprove.errors import EstimationError
-from stikprove.estimation.coverage import COVERAGE_COLUMNS, _domain_intervals
+from stikprove.estimation.coverage import (
+    COVERAGE_COLUMNS,
+    _domain_intervals,
+    _domain_quantities,
+    _exact_intervals,
+    _intervals,
+    _pooled_excess,
+)
 from stikprove.estimation.intervals import check_confidence_level
+from stikprove.variance import stratified_variance
 
 __all__ = [
     "CANDIDATES",
@@ -210,6 +218,56 @@ def fpb_interval(
     return floor + span * low, floor + span * high
 
 
+def _pooled_family(
+    counts: np.ndarray,
+    big_n: np.ndarray,
+    small_n: np.ndarray,
+    level: float,
+    *,
+    weight: float = 1.0,
+    variance: str = "per-stratum",
+    form: str = "korn-graubard",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Variants of the default between it and R's Korn–Graubard: the trade-off candidates.
+
+    Inside one stratum every variant is the default's exact hypergeometric interval. Across
+    strata, with R's variance V_R and the default's pooled excess E (the term
+    ``degenerate_strata="pooled"`` adds for strata that show one outcome only,
+    coverage._pooled_excess):
+
+    - ``variance="per-stratum"``: V_R + weight·E, so weight 1 is the default
+      (``pooled-hypergeometric``) and weight 0 R's variance; the interval ``form`` of
+      :func:`~stikprove.estimation.design_intervals.design_ci` on it (``korn-graubard``, or
+      ``jeffreys`` for the design-adjusted Jeffreys interval on the default's variance);
+    - ``variance="domain-max"``: max(V_R, V_P), V_P the stratified variance with every sampled
+      stratum at the domain's rate, c_h·p̂_d(1 − p̂_d): the floor applied to the domain's
+      variance as a whole rather than stratum by stratum.
+
+    The edge rule (no variance in R's sense, p̂ in {0, 1}) is the package's
+    (:func:`~stikprove.estimation.design_intervals.domain_interval`). Written for the study
+    only: these are not methods of ``estimate_proportions``; they show what narrowing the
+    default towards R's interval costs in coverage (docs/intervals.md).
+    """
+    counts = np.asarray(counts, dtype=float)
+    if len(big_n) == 1:
+        return _exact_intervals(counts[:, 0], small_n[0], big_n[0], level)
+    member = np.ones((len(big_n), 1))
+    quantities = _domain_quantities(counts, big_n, small_n, member, "standard")
+    share = big_n[:, None] * member / big_n.sum()
+    sampled = small_n < big_n
+    r_variance = quantities["se"] ** 2
+    if variance == "domain-max":
+        estimate = quantities["estimate"]
+        c = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 1.0)
+        unit = stratified_variance(big_n, small_n, np.where(sampled, c, 0.0), share)
+        total = np.maximum(r_variance, estimate * (1 - estimate) * unit)
+    else:
+        total = r_variance + weight * _pooled_excess(counts, big_n, small_n, sampled, share)
+    quantities["se"] = np.sqrt(total)
+    low, high = _intervals(quantities, level, form)
+    return low[:, 0], high[:, 0]
+
+
 Candidate = Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
 
 CANDIDATES: dict[str, Candidate] = {
@@ -226,6 +284,11 @@ CANDIDATES: dict[str, Candidate] = {
     "korn-graubard-pooled": partial(_design_based, variance="pooled", method="korn-graubard"),
     "beta-binomial": partial(fpb_interval, prior=0.5),
     "pooled-hypergeometric": partial(_design_based, variance=None, method="pooled-hypergeometric"),
+    "pooled-0.25": partial(_pooled_family, weight=0.25),
+    "pooled-0.5": partial(_pooled_family, weight=0.5),
+    "pooled-0.75": partial(_pooled_family, weight=0.75),
+    "pooled-jeffreys": partial(_pooled_family, form="jeffreys"),
+    "pooled-domain-max": partial(_pooled_family, variance="domain-max"),
 }
 """The candidate methods of the study: name -> function(events, N_h, n_h, level).
 
@@ -233,7 +296,10 @@ CANDIDATES: dict[str, Candidate] = {
 ``-conservative`` and ``-pooled`` ones Korn–Graubard on the ``degenerate_strata`` variances of
 :func:`~stikprove.estimation.estimate_proportions`; ``logit``, ``wilson`` and ``jeffreys`` the
 design-based forms of :mod:`~stikprove.estimation.design_intervals`; ``beta-binomial`` the
-finite-population Bayesian interval with Jeffreys priors (:func:`fpb_interval`).
+finite-population Bayesian interval with Jeffreys priors (:func:`fpb_interval`);
+``pooled-hypergeometric`` the default. ``pooled-0.25``/``-0.5``/``-0.75``, ``pooled-jeffreys``
+and ``pooled-domain-max`` lie between the default and R's interval (:func:`_pooled_family`): the
+study's evidence of what a narrower default would cost in coverage.
 """
 
 
@@ -357,7 +423,10 @@ def summarise_study(table: pd.DataFrame, reference: str = "korn-graubard") -> pd
     (``worst_design``, ``worst_domain``, its ``worst_mc_se``); ``below_945``, ``below_940``:
     cells under 94.5 % and 94 %; ``mean_coverage``; ``mean_width`` and ``median_width``
     (averaged over cells); ``width_ratio_median``, ``width_ratio_max``: the method's mean
-    width over ``reference``'s, over the cells where ``reference`` covers at least 94.5 %.
+    width over ``reference``'s, over the cells where ``reference`` covers at least 94.5 %;
+    ``wider_15pct``: how many of those cells the method is more than 15 % wider in;
+    ``width_ratio_overall``: the method's mean width summed over those cells, over
+    ``reference``'s (issue 13's width target read for the grid as a whole).
     """
     ref = table[table["method"] == reference].set_index(["design", "domain"])
     rows = []
@@ -366,6 +435,10 @@ def summarise_study(table: pd.DataFrame, reference: str = "korn-graubard") -> pd
         worst = cells["coverage"].idxmin()
         covers = ref.index[ref["coverage"] >= 0.945]
         ratio = cells.loc[covers, "mean_width"] / ref.loc[covers, "mean_width"]
+        reference_width = ref.loc[covers, "mean_width"].sum()
+        overall = (
+            cells.loc[covers, "mean_width"].sum() / reference_width if reference_width > 0 else np.nan
+        )
         ratio = ratio[np.isfinite(ratio)]
         rows.append(
             {
@@ -382,6 +455,8 @@ def summarise_study(table: pd.DataFrame, reference: str = "korn-graubard") -> pd
                 "median_width": float(cells["median_width"].mean()),
                 "width_ratio_median": float(ratio.median()) if len(ratio) else np.nan,
                 "width_ratio_max": float(ratio.max()) if len(ratio) else np.nan,
+                "wider_15pct": int((ratio > 1.15).sum()),
+                "width_ratio_overall": float(overall),
             }
         )
     return pd.DataFrame(rows).sort_values("mean_width", kind="stable").reset_index(drop=True)
