@@ -435,10 +435,8 @@ def summarise_study(table: pd.DataFrame, reference: str = "korn-graubard") -> pd
         worst = cells["coverage"].idxmin()
         covers = ref.index[ref["coverage"] >= 0.945]
         ratio = cells.loc[covers, "mean_width"] / ref.loc[covers, "mean_width"]
-        reference_width = ref.loc[covers, "mean_width"].sum()
-        overall = (
-            cells.loc[covers, "mean_width"].sum() / reference_width if reference_width > 0 else np.nan
-        )
+        width, reference_width = (t.loc[covers, "mean_width"].sum() for t in (cells, ref))
+        overall = width / reference_width if reference_width > 0 else np.nan
         ratio = ratio[np.isfinite(ratio)]
         rows.append(
             {
