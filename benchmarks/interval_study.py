@@ -113,10 +113,12 @@ def _width_comparison(table, chosen: str, reference: str = "korn-graubard") -> l
     wide = ratio > 1.15
     multi = ref.loc[ratio.index, "domain_strata"] > 1
     q = ratio.quantile([0.5, 0.9, 0.99]).round(3).tolist()
+    overall = mine.loc[ratio.index, "mean_width"].sum() / ref.loc[ratio.index, "mean_width"].sum()
     return [
         f"Where `{reference}` covers at least 94.5 % ({int(covers.sum())} of {len(ref)} cells), "
         f"`{chosen}`'s mean width over `{reference}`'s: median {q[0]}, 90th percentile {q[1]}, "
-        f"99th {q[2]}, largest {ratio.max():.3f}; within 15 % in {int((~wide).sum())} cells "
+        f"99th {q[2]}, largest {ratio.max():.3f}; summed over these cells {overall:.3f} of "
+        f"`{reference}`'s; within 15 % in {int((~wide).sum())} cells "
         f"({(~wide).mean():.1%}), wider by more than 15 % in {int(wide.sum())} "
         f"({int((wide & multi).sum())} of them domains of several strata; median true rate "
         f"{ref.loc[ratio.index[wide], 'true_proportion'].median():.3f}, where `{reference}` "
