@@ -151,28 +151,43 @@ def test_default_uses_the_exact_interval_inside_one_stratum():
     pd.testing.assert_frame_equal(default, exact)
 
 
-def test_default_borrows_the_domain_rate_for_strata_without_events():
-    """Several strata, one without events: the pooled variance adds that stratum's term
-    W_h² (1 - f_h) c_h p̂(1 - p̂)/n_h, c_h = n_h/(n_h - 1), to R's; Korn-Graubard on it."""
+def test_default_borrows_the_domain_rate_for_strata_with_few_events():
+    """Several strata, two of them with at most one event: the pooled variance gives those
+    the term W_h² (1 - f_h) c_h p̂(1 - p̂)/n_h, c_h = n_h/(n_h - 1), at the domain's rate p̂ in
+    place of their own, keeps R's term for the stratum with two events, and is the larger of
+    that sum and R's variance; Korn-Graubard on it."""
     population, sample, events = [120, 80, 40], [12, 10, 8], [2, 0, 1]
     data = _data(population, sample, events)
     r = estimate_proportions(data, "y", "stratum", "N", method="korn-graubard").iloc[0]
     mine = estimate_proportions(data, "y", "stratum", "N").iloc[0]
-    weight = np.array(population) / sum(population)
-    p = float(weight @ (np.array(events) / np.array(sample)))
-    added = weight[1] ** 2 * (1 - 10 / 80) * (10 / 9) * p * (1 - p) / 10
+    big, small, x = (np.array(v, dtype=float) for v in (population, sample, events))
+    weight, rate = big / big.sum(), x / small
+    p = float(weight @ rate)
+    term = weight**2 * (1 - small / big) / small
+    own = small / (small - 1) * rate * (1 - rate)
+    borrowed = small / (small - 1) * p * (1 - p)
+    r_variance = float(term @ own)
+    pooled = term[0] * own[0] + term[1] * borrowed[1] + term[2] * borrowed[2]
     assert mine["estimate"] == r["estimate"] == pytest.approx(p)
-    assert mine["se"] ** 2 == pytest.approx(r["se"] ** 2 + added)
+    assert r["se"] ** 2 == pytest.approx(r_variance)
+    assert pooled > r_variance and mine["se"] ** 2 == pytest.approx(pooled)
     expected = design_ci(p, mine["se"], mine["df"], mine["n"], method="korn-graubard")
     assert (mine["ci_low"], mine["ci_high"]) == pytest.approx(tuple(expected))
     assert mine["ci_high"] > r["ci_high"]
+    # One event in a small stratum of a rare domain: its own 1/n_h would exceed the pooled
+    # term, and then R's variance is the larger and is kept.
+    data = _data([100, 100, 100], [10, 40, 40], [1, 0, 0])
+    r = estimate_proportions(data, "y", "stratum", "N", method="korn-graubard").iloc[0]
+    mine = estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    assert mine["se"] == pytest.approx(r["se"], rel=1e-12)
 
 
 @given(stratified_samples())
 @settings(max_examples=scaled(15))
-def test_pooled_variance_is_never_below_r_and_equals_it_without_blind_strata(data):
-    """se(pooled) >= se(R) in every domain; equal where every sampled stratum of the domain
-    shows both outcomes among two or more cases; intervals within [0, 1] around the estimate."""
+def test_pooled_variance_is_never_below_r_and_equals_it_without_few_event_cells(data):
+    """se(pooled) >= se(R) in every domain; equal where every sampled cell (stratum ×
+    domain) shows at least two events and two non-events; intervals within [0, 1] around the
+    estimate."""
     kwargs = {"by": "dom", "method": "korn-graubard"}
     r = estimate_proportions(data, "y", "stratum", "N", **kwargs)
     pooled = estimate_proportions(data, "y", "stratum", "N", degenerate_strata="pooled", **kwargs)
@@ -182,8 +197,8 @@ def test_pooled_variance_is_never_below_r_and_equals_it_without_blind_strata(dat
     sampled = data.groupby("stratum")["N"].first().loc[n_h.index] > n_h
     cell = kept.groupby(["dom", "stratum"])["y"].agg(["sum", "size"])
     stratum = cell.index.get_level_values("stratum")
-    agree = ((cell["sum"] == 0) | (cell["sum"] == cell["size"])).to_numpy()
-    blind = (agree | (n_h.loc[stratum].to_numpy() < 2)) & sampled.loc[stratum].to_numpy()
+    few = ((cell["sum"] <= 1) | (cell["sum"] >= cell["size"] - 1)).to_numpy()
+    blind = (few | (n_h.loc[stratum].to_numpy() < 2)) & sampled.loc[stratum].to_numpy()
     domains = cell.index.get_level_values("dom")
     clean = sorted(set(domains) - set(domains[blind]))
     np.testing.assert_allclose(
@@ -235,9 +250,10 @@ def test_default_covers_in_the_edge_designs_of_the_coverage_tests():
 
 
 def test_pooled_family_spans_r_and_the_default():
-    """The trade-off candidates are the default at weight 1 and R's interval at weight 0
-    (beyond one stratum), shrink monotonely in between, and inside one stratum are the
-    default's exact interval."""
+    """The variants around the default: at few = 1 and weight 1 the default, at weight 0 R's
+    interval (beyond one stratum), shrinking monotonely in between; pooling more strata
+    (few = 2, all) is never narrower than the default on samples with one or two events per
+    stratum; inside one stratum every variant is the default's exact interval."""
     big, small = np.array([52.0, 120.0, 62.0]), np.array([30.0, 5.0, 16.0])
     counts = np.array([[1.0, 0.0, 0.0], [1.0, 0.0, 1.0], [3.0, 1.0, 2.0], [0.0, 0.0, 0.0]])
     default = CANDIDATES["pooled-hypergeometric"](counts, big, small, 0.95)
@@ -253,5 +269,10 @@ def test_pooled_family_spans_r_and_the_default():
     one = _pooled_family(counts[:, :1], big[:1], small[:1], 0.95, weight=0.5)
     np.testing.assert_allclose(one, CANDIDATES["pooled-hypergeometric"](
         counts[:, :1], big[:1], small[:1], 0.95), rtol=1e-12)  # fmt: skip
-    floor = _pooled_family(counts, big, small, 0.95, variance="domain-max")
-    assert np.all(floor[1] - floor[0] >= r[1] - r[0] - 1e-12)
+    for name in ("pooled-blind", "pooled-few2", "pooled-all"):
+        low, high = CANDIDATES[name](counts, big, small, 0.95)
+        assert np.all(high - low >= r[1] - r[0] - 1e-12), name
+    # the previous default (pooling only strata that show no event) counts the one event of
+    # the first sample twice: its own 1/30 and the domain's rate for the others
+    blind = CANDIDATES["pooled-blind"](counts, big, small, 0.95)
+    assert blind[1][0] > default[1][0]

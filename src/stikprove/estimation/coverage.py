@@ -43,7 +43,7 @@ from stikprove.estimation.design_intervals import (
     check_design_method,
     domain_interval,
 )
-from stikprove.estimation.domains import _check_degenerate
+from stikprove.estimation.domains import POOLED_FEW, _check_degenerate
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, DOMAIN_INTERVAL_METHODS
@@ -191,7 +191,7 @@ def _domain_quantities(
         s2 = np.where(blind, shrunk * (1 - shrunk), s2)
         variance = stratified_variance(big_n, small_n, s2, share)
     elif degenerate_strata == "pooled":
-        variance = r_variance + _pooled_excess(counts, big_n, small_n, sampled, share)
+        variance = np.maximum(r_variance, _pooled_variance(counts, big_n, small_n, sampled, share))
     census_pop = (big_n * census) @ member
     sampled_pop = (big_n * sampled) @ member
     kish_den = (big_n**2 / small_n * sampled) @ member
@@ -223,19 +223,22 @@ def _domain_quantities(
     }
 
 
-def _pooled_excess(counts, big_n, small_n, sampled, share) -> np.ndarray:
-    """What ``degenerate_strata="pooled"`` adds to R's variance of union-of-strata domains, (k, D).
+def _pooled_variance(counts, big_n, small_n, sampled, share, few=POOLED_FEW) -> np.ndarray:
+    """The sum ``degenerate_strata="pooled"`` compares with R's variance, (k, D), for domains
+    made of whole strata.
 
-    A sampled stratum whose cases all agree (or with one case) shows no variance; it gets the
-    element variance c_h·p̂_d(1 - p̂_d), c_h = n_h/(n_h - 1) (1 for n_h = 1): the domain's
-    rate in place of its own (see :mod:`stikprove.estimation.domains`). Through the one
-    stratified variance (:func:`stikprove.variance.stratified_variance`).
+    A sampled stratum with at most ``few`` events or non-events (or one case) gets the element
+    variance c_h·p̂_d(1 - p̂_d), c_h = n_h/(n_h - 1) (1 for n_h = 1): the domain's rate in place
+    of its own; the others keep R's, c_h·p̂_h(1 - p̂_h) (see :mod:`stikprove.estimation.domains`).
+    Through the one stratified variance (:func:`stikprove.variance.stratified_variance`).
     """
     estimate = (counts / small_n) @ share
-    blind = ((counts <= 0) | (counts >= small_n) | (small_n < 2)) & sampled
+    rate = counts / small_n
+    borrow = ((counts <= few) | (counts >= small_n - few) | (small_n < 2)) & sampled
     c = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 1.0)
-    unit = stratified_variance(big_n, small_n, np.where(blind, c, 0.0), share)
-    return estimate * (1 - estimate) * unit
+    own = stratified_variance(big_n, small_n, np.where(borrow, 0.0, c * rate * (1 - rate)), share)
+    unit = stratified_variance(big_n, small_n, np.where(borrow, c, 0.0), share)
+    return own + estimate * (1 - estimate) * unit
 
 
 def _form(method: str) -> str:

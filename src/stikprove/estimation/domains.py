@@ -40,9 +40,14 @@ replications): with strata N = 117, 509, 9, 35, n = 4, 40, 3, 6 and rates .03, .
 (a stratum with 76 % of the weight that usually shows 40 of 40 events), the national
 Korn–Graubard interval covered 79 % for a nominal 95 % with the standard variance and ≥ 95 %
 with the conservative one. ``degenerate_strata="pooled"`` borrows the domain's rate instead: a
-sampled cell (h, d) whose stratum has one case, or whose cases in the domain all agree, gets
-the larger of R's term and (N̂_hd/N̂_d)² (1 - f_h) c p̂_d(1 - p̂_d)/n_hd, c = n_hd/(n_hd - 1)
-(1 for one case). It is the variance of the default method ``pooled-hypergeometric`` (exact
+sampled cell (h, d) whose stratum has one case, or whose cases in the domain show at most one
+event or at most one non-event (:data:`POOLED_FEW`), gets the term
+(N̂_hd/N̂_d)² (1 - f_h) c p̂_d(1 - p̂_d)/n_hd, c = n_hd/(n_hd - 1) (1 for one case), in place
+of R's; the other cells keep R's term; and the domain's variance is the larger of this sum and
+R's variance (so it is never below R's, and equals it when every sampled cell shows at least
+two events and two non-events). A rate estimated from 0 or 1 events says little about the
+stratum's variance: 0 events give none, 1 event gives 1/n_hd, usually far above a rare
+domain's rate. It is the variance of the default method ``pooled-hypergeometric`` (exact
 hypergeometric interval for a domain inside one stratum, Korn–Graubard on this variance
 otherwise), chosen by the simulation study of docs/intervals.md
 (:mod:`stikprove.estimation.interval_study`). Where R's variance is 0 the edge rule above
@@ -101,6 +106,11 @@ DEFAULT_METHOD = DEFAULT_DOMAIN_INTERVAL_METHOD
 
 _NOT_FROM_SE = ("hypergeometric", DEFAULT_METHOD)
 """Domain methods beyond design_ci's: they need more than (estimate, se, df, n)."""
+
+POOLED_FEW = 1
+"""``degenerate_strata="pooled"`` borrows the domain's rate for a cell with at most this many
+events (or non-events) among its domain cases: the choice of the simulation study
+(docs/intervals.md: pooling cells with up to two left a design below 94.5 %)."""
 
 DEGENERATE_STRATA = ("standard", "conservative", "pooled")
 """Variance choices for sampled strata without variance information (see the module docstring):
@@ -340,18 +350,22 @@ def _summarise(design: _Design, degenerate_strata: str = "standard") -> dict[str
             cell_d, weights=np.where(blind, floor, 0.0), minlength=n_domains
         )
     elif degenerate_strata == "pooled":
-        # A sampled cell whose domain cases all agree (or a stratum with one case) borrows the
-        # domain's rate: its term is at least that of a stratified mean with the element
-        # variance c·p̂_d(1 - p̂_d), c = n/(n - 1) (1 for one case).
+        # A sampled cell with few events (at most one event or one non-event among its domain
+        # cases, or a stratum with one case) borrows the domain's rate: its term is that of a
+        # stratified mean with the element variance c·p̂_d(1 - p̂_d), c = n/(n - 1) (1 for one
+        # case); the domain's variance is the larger of that sum and R's.
         y_cell = np.bincount(cell_index, weights=y)
-        blind = ((nh < 2) | (y_cell == 0) | (y_cell == n_hd)) & ~census_h[cell_h]
+        few = (nh < 2) | (y_cell <= POOLED_FEW) | (y_cell >= n_hd - POOLED_FEW)
+        few &= ~census_h[cell_h]
         share = w[cell_h] * n_hd / weight_d[cell_d]
         c = np.where(n_hd > 1, n_hd / np.maximum(n_hd - 1, 1), 1.0)
         # (1 − n_h/N_h) S²/n_hd: the stratum's fpc, the cell's cases
         unit = stratum_mean_variance(big_n[cell_h], nh, c) * nh / n_hd
         pooled = share**2 * unit * p[cell_d] * (1 - p[cell_d])
-        excess = np.where(blind, np.maximum(pooled - contribution, 0.0), 0.0)
-        variance = r_variance + np.bincount(cell_d, weights=excess, minlength=n_domains)
+        borrowed = np.bincount(
+            cell_d, weights=np.where(few, pooled, contribution), minlength=n_domains
+        )
+        variance = np.maximum(r_variance, borrowed)
     strata_d = np.bincount(cell_d, minlength=n_domains).astype(float)
 
     sampled_i = ~census_h[h]
@@ -506,10 +520,11 @@ def estimate_proportions(
         every domain with 0 < p̂ < 1 and se > 0 agrees with R's svyciprop.
         ``"conservative"``: a sampled stratum with one case, or wholly in the domain with all
         its cases agreeing, adds the stratified-mean variance term at p̃ = (x + 1/2)/(n + 1).
-        ``"pooled"``: a sampled cell (stratum × domain) with one case in its stratum or all
-        its domain cases agreeing gets at least the stratified-mean term at the domain's
-        rate (module docstring). In the simulation of the module docstring the standard
-        Korn–Graubard interval covered 79 % (nominal 95 %), the other two ≥ 95 %.
+        ``"pooled"``: a sampled cell (stratum × domain) with one case in its stratum or at
+        most one event or non-event among its domain cases gets the stratified-mean term at
+        the domain's rate; the variance is at least R's (module docstring). In the
+        simulation of the module docstring the standard Korn–Graubard interval covered 79 %
+        (nominal 95 %), the other two ≥ 95 %.
 
     Returns
     -------

@@ -52,10 +52,10 @@ from stikprove.estimation.coverage import (
     _domain_quantities,
     _exact_intervals,
     _intervals,
-    _pooled_excess,
+    _pooled_variance,
 )
+from stikprove.estimation.domains import POOLED_FEW
 from stikprove.estimation.intervals import check_confidence_level
-from stikprove.variance import stratified_variance
 
 __all__ = [
     "CANDIDATES",
@@ -224,29 +224,26 @@ def _pooled_family(
     small_n: np.ndarray,
     level: float,
     *,
+    few: float = POOLED_FEW,
     weight: float = 1.0,
-    variance: str = "per-stratum",
     form: str = "korn-graubard",
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Variants of the default between it and R's Korn–Graubard: the trade-off candidates.
+    """Variants of the default around it: how the study chose its pooling rule, and what a
+    narrower default would cost in coverage.
 
     Inside one stratum every variant is the default's exact hypergeometric interval. Across
-    strata, with R's variance V_R and the default's pooled excess E (the term
-    ``degenerate_strata="pooled"`` adds for strata that show one outcome only,
-    coverage._pooled_excess):
-
-    - ``variance="per-stratum"``: V_R + weight·E, so weight 1 is the default
-      (``pooled-hypergeometric``) and weight 0 R's variance; the interval ``form`` of
-      :func:`~stikprove.estimation.design_intervals.design_ci` on it (``korn-graubard``, or
-      ``jeffreys`` for the design-adjusted Jeffreys interval on the default's variance);
-    - ``variance="domain-max"``: max(V_R, V_P), V_P the stratified variance with every sampled
-      stratum at the domain's rate, c_h·p̂_d(1 − p̂_d): the floor applied to the domain's
-      variance as a whole rather than stratum by stratum.
-
-    The edge rule (no variance in R's sense, p̂ in {0, 1}) is the package's
+    strata the variance is R's V_R raised towards the pooled one,
+    V = V_R + weight·(max(V_R, V_few) − V_R), where V_few gives every sampled stratum with at
+    most ``few`` events or non-events the element variance c_h·p̂_d(1 − p̂_d) at the domain's
+    rate and the others R's (coverage._pooled_variance): ``few`` 1 and weight 1 is the
+    default's variance; ``few`` 0 pools only strata that show one outcome (the default until
+    the pooling rule was chosen by this study); ``few`` infinite pools every stratum (the
+    stratified variance at the domain's rate as a floor for R's); weight below 1 moves the
+    default towards R's interval. The interval is ``form`` of
+    :func:`~stikprove.estimation.design_intervals.design_ci` (``korn-graubard``, or ``jeffreys``
+    for the design-adjusted Jeffreys interval), with the package's edge rule
     (:func:`~stikprove.estimation.design_intervals.domain_interval`). Written for the study
-    only: these are not methods of ``estimate_proportions``; they show what narrowing the
-    default towards R's interval costs in coverage (docs/intervals.md).
+    only: these are not methods of ``estimate_proportions`` (docs/intervals.md).
     """
     counts = np.asarray(counts, dtype=float)
     if len(big_n) == 1:
@@ -256,14 +253,8 @@ def _pooled_family(
     share = big_n[:, None] * member / big_n.sum()
     sampled = small_n < big_n
     r_variance = quantities["se"] ** 2
-    if variance == "domain-max":
-        estimate = quantities["estimate"]
-        c = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 1.0)
-        unit = stratified_variance(big_n, small_n, np.where(sampled, c, 0.0), share)
-        total = np.maximum(r_variance, estimate * (1 - estimate) * unit)
-    else:
-        total = r_variance + weight * _pooled_excess(counts, big_n, small_n, sampled, share)
-    quantities["se"] = np.sqrt(total)
+    pooled = np.maximum(r_variance, _pooled_variance(counts, big_n, small_n, sampled, share, few))
+    quantities["se"] = np.sqrt(r_variance + weight * (pooled - r_variance))
     low, high = _intervals(quantities, level, form)
     return low[:, 0], high[:, 0]
 
@@ -284,11 +275,13 @@ CANDIDATES: dict[str, Candidate] = {
     "korn-graubard-pooled": partial(_design_based, variance="pooled", method="korn-graubard"),
     "beta-binomial": partial(fpb_interval, prior=0.5),
     "pooled-hypergeometric": partial(_design_based, variance=None, method="pooled-hypergeometric"),
+    "pooled-blind": partial(_pooled_family, few=0),
+    "pooled-few2": partial(_pooled_family, few=2),
+    "pooled-all": partial(_pooled_family, few=np.inf),
     "pooled-0.25": partial(_pooled_family, weight=0.25),
     "pooled-0.5": partial(_pooled_family, weight=0.5),
     "pooled-0.75": partial(_pooled_family, weight=0.75),
     "pooled-jeffreys": partial(_pooled_family, form="jeffreys"),
-    "pooled-domain-max": partial(_pooled_family, variance="domain-max"),
 }
 """The candidate methods of the study: name -> function(events, N_h, n_h, level).
 
@@ -297,9 +290,11 @@ CANDIDATES: dict[str, Candidate] = {
 :func:`~stikprove.estimation.estimate_proportions`; ``logit``, ``wilson`` and ``jeffreys`` the
 design-based forms of :mod:`~stikprove.estimation.design_intervals`; ``beta-binomial`` the
 finite-population Bayesian interval with Jeffreys priors (:func:`fpb_interval`);
-``pooled-hypergeometric`` the default. ``pooled-0.25``/``-0.5``/``-0.75``, ``pooled-jeffreys``
-and ``pooled-domain-max`` lie between the default and R's interval (:func:`_pooled_family`): the
-study's evidence of what a narrower default would cost in coverage.
+``pooled-hypergeometric`` the default. Around it (:func:`_pooled_family`): ``pooled-blind``,
+``pooled-few2`` and ``pooled-all`` pool strata with no, up to two, or any number of events
+rather than up to one; ``pooled-0.25``/``-0.5``/``-0.75`` and ``pooled-jeffreys`` lie between the
+default and R's interval: the study's evidence for the pooling rule and for what a narrower
+default would cost in coverage.
 """
 
 
