@@ -22,6 +22,7 @@ from stikprove.estimation.interval_study import (
     fpb_interval,
     run_study,
     study_grid,
+    twin_designs,
 )
 from strategies import scaled, stratified_samples
 
@@ -276,3 +277,21 @@ def test_pooled_family_spans_r_and_the_default():
     # the first sample twice: its own 1/30 and the domain's rate for the others
     blind = CANDIDATES["pooled-blind"](counts, big, small, 0.95)
     assert blind[1][0] > default[1][0]
+
+
+def test_twins_raise_the_heaviest_stratum_within_the_grids_spread():
+    """A twin keeps the design and domain and raises only the rate of the domain's stratum
+    with the largest variance term to nine times the lowest other rate (at most 50 %); cells
+    where the method is not too wide, or the reference does not cover, get none."""
+    design = StudyDesign("d1", "unequal", (52, 55, 120), (30, 32, 5), (0.02, 0.01, 0.005),
+                         (("all", (0, 1, 2)), ("s1", (0,))))  # fmt: skip
+    rows = [("d1", "all", "korn-graubard", 0.99, 0.05), ("d1", "all", "wide", 0.99, 0.09),
+            ("d1", "s1", "korn-graubard", 0.99, 0.05),
+            ("d1", "s1", "wide", 0.99, 0.055)]  # fmt: skip
+    twins = twin_designs(_table(rows), [design], "wide")
+    assert [t.name for t in twins] == ["d1-twin"] and twins[0].kind == "twin"
+    assert twins[0].rates == (0.02, 0.01, 0.09)  # stratum 3: 120 cases, 5 sampled
+    assert twins[0].domains == (("all", (0, 1, 2)),)
+    assert twins[0].population_sizes == design.population_sizes
+    uncovered = [(*r[:3], 0.90 if r[2] == "korn-graubard" else r[3], r[4]) for r in rows]
+    assert twin_designs(_table(uncovered), [design], "wide") == []

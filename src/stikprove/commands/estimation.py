@@ -104,9 +104,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--degenerate-strata",
         choices=("standard", "conservative", "pooled"),
         default=None,
-        help="variance of sampled strata whose cases all agree: 'standard' (as R survey), "
-        "'conservative' or 'pooled' (add a term; see docs/estimation.md); default: 'pooled' "
-        "for --method pooled-hypergeometric, else 'standard'",
+        help="variance of sampled strata with few events: 'standard' (as R survey), "
+        "'conservative' (strata whose cases all agree add a term) or 'pooled' (strata with at "
+        "most one event or non-event take the domain's rate; see docs/estimation.md); "
+        "default: 'pooled' for --method pooled-hypergeometric, else 'standard'",
     )
     _design_args(p)
     _output_args(p)

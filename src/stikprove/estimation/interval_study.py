@@ -67,6 +67,7 @@ __all__ = [
     "run_study",
     "study_grid",
     "summarise_study",
+    "twin_designs",
 ]
 
 STUDY_COLUMNS = ("design", "kind", "strata", "domain_strata", *COVERAGE_COLUMNS, "median_width")
@@ -475,3 +476,62 @@ def choose_default(
         if len(passing):
             return StudyChoice(str(passing.iloc[0]["method"]), threshold, relaxed, summary)
     return StudyChoice(None, level - 0.01, True, summary)
+
+
+# --- twins: is a narrower interval in a cell safe, or lucky? ------------------------------
+
+
+def twin_designs(
+    table: pd.DataFrame,
+    designs: Sequence[StudyDesign],
+    method: str,
+    reference: str = "korn-graubard",
+    wider: float = 1.15,
+) -> list[StudyDesign]:
+    """For every cell where ``reference`` covers (at least 94.5 %) and ``method`` is more than
+    ``wider`` times as wide, the cell's *twin*: the same strata, sample sizes and domain, with
+    the rate of the domain's stratum that carries the largest variance term,
+    W_h²(1 − f_h)/n_h, raised to nine times the lowest rate of the other strata (at most 50 %):
+    the widest spread of rates the grid's own unequal designs allow (a base rate times factors
+    in [1/3, 3]). A cell is skipped when that does not raise the rate (or another stratum's
+    rate is 0).
+
+    An interval computed from the data alone cannot tell the two apart where their samples
+    look alike (the raised stratum usually shows no event in both), so a ``reference`` that is
+    narrow in the cell and misses the twin's rate was narrow by luck of the true rates, not
+    safely. Each twin is named ``<design>-twin`` with kind ``twin`` and the one domain.
+    """
+    ref = table[table["method"] == reference].set_index(["design", "domain"])
+    mine = table[table["method"] == method].set_index(["design", "domain"])
+    ratio = mine["mean_width"] / ref["mean_width"]
+    cells = ratio[(ref["coverage"] >= 0.945) & (ratio > wider)].index
+    by_name = {design.name: design for design in designs}
+    twins = []
+    for name, domain in cells:
+        design = by_name[name]
+        strata = dict(design.domains)[domain]
+        big = np.asarray(design.population_sizes, dtype=float)
+        small = np.asarray(design.sample_sizes, dtype=float)
+        rates = np.asarray(design.rates, dtype=float)
+        term = np.zeros(len(big))
+        inside = np.asarray(strata)
+        sampled = small[inside] < big[inside]
+        term[inside] = np.where(sampled, (1 - small[inside] / big[inside]) * big[inside] ** 2
+                                / np.maximum(small[inside], 1), 0.0)  # fmt: skip
+        j = int(np.argmax(np.where(np.isin(np.arange(len(big)), inside), term, -1.0)))
+        others = np.delete(rates, j)
+        if len(others) == 0 or others.min() <= 0 or min(0.5, 9 * others.min()) <= rates[j]:
+            continue
+        raised = rates.copy()
+        raised[j] = min(0.5, 9 * others.min())
+        twins.append(
+            StudyDesign(
+                f"{name}-twin",
+                "twin",
+                design.population_sizes,
+                design.sample_sizes,
+                tuple(float(round(r, 4)) for r in raised),
+                ((domain, tuple(strata)),),
+            )
+        )
+    return twins
