@@ -13,6 +13,7 @@ import pandas as pd
 from stikprove.design.allocation import (
     Allocation,
     DomainTarget,
+    _target_half_widths,
     _unit_variances,
     allocate,
     domain_half_width,
@@ -186,15 +187,10 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
     targets = alloc.targets
     target_of = {t.columns: t for t in protocol.targets}
 
-    def domain_row(kind: str, name: str, mask: np.ndarray) -> dict[str, Any]:
+    def domain_row(kind: str, name: str, mask: np.ndarray, half: float) -> dict[str, Any]:
         Nd = N[mask].sum()
         var = float(unit_var[mask].sum()) / Nd**2
         se = math.sqrt(var) if math.isfinite(var) else math.nan
-        # one stratum: the stratum's interval method, as for the stratum itself; several:
-        # Korn–Graubard at the anticipated rates, or z × se for wald (domain_half_width)
-        half = domain_half_width(
-            N[mask], n[mask], p[mask], protocol.confidence_level, design_method
-        )
         target = target_of.get(("kommune_code",) if kind == "kommune" else ())
         if kind == "kommune" and "kommune_code" not in columns:
             target = target_of.get(())  # one kommune: the whole study
@@ -218,12 +214,20 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         if "kommune_code" in columns
         else np.full(len(strata), population["kommune_code"].iloc[0])
     )
+    # domain_half_width of each domain: one stratum with the stratum's interval method, as
+    # for the stratum itself; several with Korn–Graubard at the anticipated rates (or z × se
+    # for wald); all kommuner at once
+    level = protocol.confidence_level
     if "kommune_code" in columns or len(set(population["kommune_code"])) == 1:
-        for code in sorted(set(kommune_of)):
-            rows.append(domain_row("kommune", str(code), kommune_of == code))
+        codes, code_of = np.unique(kommune_of, return_inverse=True)
+        halves = _target_half_widths(code_of, len(codes), N, n, p, level, design_method)
+        for g, code in enumerate(codes):
+            rows.append(domain_row("kommune", str(code), code_of == g, float(halves[g])))
     else:
         notes.append("expected precision per kommune needs kommune_code among the strata columns")
-    rows.append(domain_row("all", "all", np.ones(len(strata), dtype=bool)))
+    everything = np.ones(len(strata), dtype=bool)
+    half_all = domain_half_width(N, n, p, level, design_method)
+    rows.append(domain_row("all", "all", everything, half_all))
     domains = pd.DataFrame(rows)
     domains["target_met"] = domains["target_met"].astype("boolean")
     if (n == 0).any():
