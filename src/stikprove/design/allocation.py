@@ -179,9 +179,10 @@ def domain_half_width(
       pooled variance equals this one when every stratum shows both outcomes, which a plan at
       the anticipated rates assumes), and what ``korn-graubard`` and ``hypergeometric``
       report. ``wilson`` (planning the design-based Wilson and Jeffreys intervals) gets it
-      too: those intervals are at most about as wide as Korn–Graubard's, so the plan errs
-      on the wide side; ``korn-graubard-deff1`` (planned as ``clopper-pearson``) can be
-      somewhat wider than planned where the design effect at the anticipated rates is
+      too, as the nearest: those are narrower at the same variance but for Wilson at rare
+      rates or few degrees of freedom (docs/design.md gives the figures);
+      ``korn-graubard-deff1`` (planned as ``clopper-pearson``) floors the design effect at
+      1 and reports wider than planned where the design effect at the anticipated rates is
       below 1.
 
     Edges, as estimation's (``domain_interval``): a census of every stratum gives 0; a domain
