@@ -175,9 +175,10 @@ def domain_half_width(
     - every other method: the half-width of the interval estimation reports for a domain of
       several strata, Korn–Graubard at the anticipated rates
       (:func:`stikprove.design.precision.korn_graubard_half_width` with df = Σ n_h − H and
-      n = Σ n_h). This is what the default ``pooled-hypergeometric`` reports there (its
-      pooled variance equals this one when every stratum shows both outcomes, which a plan at
-      the anticipated rates assumes), and what ``korn-graubard`` and ``hypergeometric``
+      n = Σ n_h). This is what the default ``pooled-hypergeometric`` reports there (on its
+      pooled variance, which is R's when every sampled stratum shows at least two events
+      and two non-events; the plan does not model the samples where one does not, so at rare
+      rates the default reports wider), and what ``korn-graubard`` and ``hypergeometric``
       report. ``wilson`` (planning the design-based Wilson and Jeffreys intervals) gets it
       too, as the nearest: those are narrower at the same variance but for Wilson at rare
       rates or few degrees of freedom (docs/design.md gives the figures);
