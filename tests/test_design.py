@@ -444,33 +444,6 @@ def test_one_stratum_domain_target_is_sample_size(method):
     )
 
 
-def test_domain_target_is_the_smallest_neyman_total():
-    """For one domain of several strata the total is the smallest m whose Neyman allocation
-    (at least one per stratum) meets the margin: brute force over m."""
-    sizes, rates, margin = np.array([120, 400, 60, 900]), np.array([0.1, 0.3, 0.5, 0.2]), 0.05
-    a = allocate(
-        sizes,
-        method="precision",
-        anticipated=rates,
-        targets=[DomainTarget("all", ["all"] * 4, margin)],
-    )
-    m = int(a.sample_sizes.sum())
-    assert domain_half_width(sizes, a.sample_sizes, rates) <= margin
-
-    def neyman(total):
-        return allocate(sizes, total, "neyman", anticipated=rates, minimum=1).sample_sizes
-
-    assert a.sample_sizes.tolist() == neyman(m).tolist()
-    assert domain_half_width(sizes, neyman(m - 1), rates) > margin
-    row = a.targets.iloc[0]
-    assert (row["domain_type"], row["domain"], row["strata"], row["sample_size"]) == (
-        "all",
-        "all",
-        4,
-        m,
-    )
-
-
 target_cases = st.lists(
     st.tuples(st.integers(1, 400), st.integers(0, 3), st.floats(0.05, 0.6)),
     min_size=1,
@@ -828,12 +801,20 @@ def test_several_strata_edges_are_estimations_edge_rule(method):
     )
 
 
-@pytest.mark.parametrize("method", ["wald", "hypergeometric"])
-def test_domain_target_is_the_smallest_neyman_total_for_its_interval(method):
-    """The total for one domain of several strata is the smallest m whose Neyman allocation
+@pytest.mark.parametrize(
+    ("method", "rates", "margin"),
+    [
+        ("wald", [0.1, 0.3, 0.5, 0.2], 0.05),
+        ("hypergeometric", [0.1, 0.3, 0.5, 0.2], 0.05),
+        ("wald", [0.03, 0.1, 0.05, 0.02], 0.03),
+        ("hypergeometric", [0.03, 0.1, 0.05, 0.02], 0.03),
+    ],
+)
+def test_domain_target_is_the_smallest_neyman_total(method, rates, margin):
+    """For one domain of several strata the total is the smallest m whose Neyman allocation
     (at least one per stratum) meets the margin with the method's several-strata half-width
     (Wald, or Korn–Graubard for the default's planning method): brute force over m."""
-    sizes, rates, margin = np.array([120, 400, 60, 900]), np.array([0.03, 0.1, 0.05, 0.02]), 0.03
+    sizes, rates = np.array([120, 400, 60, 900]), np.array(rates)
     a = allocate(
         sizes,
         method="precision",
@@ -849,7 +830,14 @@ def test_domain_target_is_the_smallest_neyman_total_for_its_interval(method):
     assert a.sample_sizes.tolist() == neyman(m).tolist()
     assert domain_half_width(sizes, neyman(m), rates, 0.95, method) <= margin
     assert domain_half_width(sizes, neyman(m - 1), rates, 0.95, method) > margin
-    assert a.targets["expected_half_width"].iloc[0] == pytest.approx(
+    row = a.targets.iloc[0]
+    assert (row["domain_type"], row["domain"], row["strata"], row["sample_size"]) == (
+        "all",
+        "all",
+        4,
+        m,
+    )
+    assert row["expected_half_width"] == pytest.approx(
         domain_half_width(sizes, a.sample_sizes, rates, 0.95, method)
     )
 
