@@ -7,7 +7,6 @@ every stratum and every domain target); sizes are whole numbers adding exactly t
 
 from __future__ import annotations
 
-import math
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -20,11 +19,17 @@ from stikprove.design.precision import (
     _check_method,
     _smallest_sizes,
     _z,
+    clopper_pearson_half_width,
     expected_half_width,
+    korn_graubard_half_width,
 )
 from stikprove.errors import DesignError
 from stikprove.methods import ALLOCATION_METHODS
-from stikprove.variance import binary_element_variance, stratum_mean_variance
+from stikprove.variance import (
+    NEGLIGIBLE_VARIANCE,
+    binary_element_variance,
+    stratum_mean_variance,
+)
 
 
 @dataclass(frozen=True)
@@ -144,6 +149,12 @@ def _unit_variances(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarr
     return N * N * stratum_mean_variance(N, n, binary_element_variance(p, N))
 
 
+def several_strata_method(method: str) -> str:
+    """The interval a domain of several strata is planned with, for a planning ``method``:
+    ``wald`` for ``wald``, else ``korn-graubard`` (see :func:`domain_half_width`)."""
+    return "wald" if method == "wald" else "korn-graubard"
+
+
 def domain_half_width(
     population_sizes: Any,
     sample_sizes: Any,
@@ -154,19 +165,84 @@ def domain_half_width(
     """Expected half-width of the interval of a domain made of whole strata.
 
     One stratum: :func:`expected_half_width` with ``method`` (so a one-stratum domain
-    target is the same as :func:`sample_size`). Several strata: the normal (Wald)
-    approximation to the stratified estimator with the finite population correction,
-    ``z sqrt(Σ W_h² (1 − f_h) S_h² / n_h)`` with ``W_h = N_h / N_d`` and
-    ``S_h² = N_h / (N_h − 1) p_h q_h`` at the anticipated rates; NaN when a stratum of the
-    domain has no sampled case (and is not empty).
+    target is the same as :func:`sample_size`). Several strata, with the stratified variance
+    ``se² = Σ W_h² (1 − f_h) S_h² / n_h`` at the anticipated rates (``W_h = N_h / N_d``,
+    ``S_h² = N_h / (N_h − 1) p_h q_h``; :mod:`stikprove.variance`) and the domain's rate
+    ``p = Σ W_h p_h``:
+
+    - ``wald``: the normal approximation ``z · se`` (as before; estimation's Wald interval
+      uses t(df) in place of z);
+    - every other method: the half-width of the interval estimation reports for a domain of
+      several strata, Korn–Graubard at the anticipated rates
+      (:func:`stikprove.design.precision.korn_graubard_half_width` with df = Σ n_h − H and
+      n = Σ n_h). This is what the default ``pooled-hypergeometric`` reports there (on its
+      pooled variance, which is R's when every sampled stratum shows at least two events
+      and two non-events; the plan does not model the samples where one does not, so at rare
+      rates the default reports wider), and what ``korn-graubard`` and ``hypergeometric``
+      report. ``wilson`` (planning the design-based Wilson and Jeffreys intervals) gets it
+      too, as the nearest: those are narrower at the same variance but for Wilson at rare
+      rates or few degrees of freedom (docs/design.md gives the figures);
+      ``korn-graubard-deff1`` (planned as ``clopper-pearson``) floors the design effect at
+      1 and reports wider than planned where the design effect at the anticipated rates is
+      below 1.
+
+    Edges, as estimation's (``domain_interval``): a census of every stratum gives 0; a domain
+    whose variance is 0 or whose rate is 0 or 1 gets the Clopper–Pearson half-width at the
+    sampled strata's rate and Kish effective sample size (at least 1), times their share of
+    the domain (Wald gives 0 there); NaN when a stratum of the domain has no sampled case
+    (and is not empty).
     """
     N = np.atleast_1d(np.asarray(population_sizes, dtype=float))
     n = np.atleast_1d(np.asarray(sample_sizes, dtype=float))
     p = np.broadcast_to(np.asarray(anticipated, dtype=float), N.shape)
     if len(N) == 1:
         return float(expected_half_width(n[0], p[0], confidence_level, N[0], method))
-    var = float(_unit_variances(N, n, p).sum()) / N.sum() ** 2
-    return _z(confidence_level) * math.sqrt(var) if math.isfinite(var) else math.nan
+    codes = np.zeros(len(N), dtype=np.int64)
+    return float(_several_strata_half_widths(codes, 1, N, n, p, confidence_level, method)[0])
+
+
+def _several_strata_half_widths(
+    codes: np.ndarray,
+    groups: int,
+    sizes: np.ndarray,
+    n: np.ndarray,
+    p: np.ndarray,
+    confidence_level: float,
+    method: str,
+) -> np.ndarray:
+    """The several-strata half-width of :func:`domain_half_width` for every domain of one
+    grouping at once (``codes``: each stratum's domain, 0..groups − 1)."""
+    N = np.asarray(sizes, dtype=float)
+    n = np.asarray(n, dtype=float)
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, values, minlength=groups)
+
+    N_d = total(N)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = total(_unit_variances(N, n, p)) / N_d**2
+    if several_strata_method(method) == "wald":
+        return np.where(np.isfinite(var), _z(confidence_level) * np.sqrt(var), np.nan)
+    sampled = n < N
+    with np.errstate(invalid="ignore", divide="ignore"):
+        rate = total(N * p) / N_d
+        sampled_pop = total(N * sampled)
+        sampled_rate = total(N * p * sampled) / np.maximum(sampled_pop, 1e-300)
+        kish = sampled_pop**2 / np.maximum(total(np.where(sampled, N * N / n, 0.0)), 1e-300)
+    out = np.full(groups, np.nan)
+    regular = np.isfinite(var) & (var > NEGLIGIBLE_VARIANCE) & (rate > 0) & (rate < 1)
+    edge = np.isfinite(var) & ~regular & (sampled_pop > 0)
+    out[np.isfinite(var) & (sampled_pop == 0)] = 0.0  # a census of every stratum
+    if regular.any():
+        df = total(n) - np.bincount(codes, minlength=groups)
+        out[regular] = korn_graubard_half_width(
+            rate[regular], np.sqrt(var[regular]), df[regular], total(n)[regular], confidence_level
+        )
+    if edge.any():
+        out[edge] = (sampled_pop[edge] / N_d[edge]) * clopper_pearson_half_width(
+            sampled_rate[edge], np.maximum(kish[edge], 1.0), confidence_level
+        )
+    return out
 
 
 def _group_codes(target: DomainTarget, size: int) -> tuple[np.ndarray, list[str]]:
@@ -191,11 +267,7 @@ def _target_half_widths(
 ) -> np.ndarray:
     """domain_half_width of every domain of one target at once."""
     count = np.bincount(codes, minlength=groups)
-    with np.errstate(invalid="ignore"):
-        var = np.bincount(codes, _unit_variances(sizes, n, p), minlength=groups) / (
-            np.bincount(codes, sizes.astype(float), minlength=groups) ** 2
-        )
-    out = np.where(np.isfinite(var), _z(confidence_level) * np.sqrt(var), np.nan)
+    out = _several_strata_half_widths(codes, groups, sizes, n, p, confidence_level, method)
     single = np.flatnonzero(count == 1)
     if len(single):
         h = np.full(groups, -1, dtype=np.int64)
@@ -220,7 +292,8 @@ def _meet_target(
     A one-stratum domain gets the :func:`sample_size` of the stratum. A domain of several
     strata gets the smallest domain total m (bisection over m) whose Neyman allocation
     within the domain (n_h ∝ N_h S_h, each n_h between its current size and N_h; largest
-    remainder rounding) has a Wald half-width of at most the margin.
+    remainder rounding) has a half-width (:func:`domain_half_width` with ``method``: Wald for
+    ``wald``, else Korn–Graubard) of at most the margin.
     """
     n = n.copy()
     count = np.bincount(codes, minlength=groups)
@@ -229,22 +302,21 @@ def _meet_target(
         req = _smallest_sizes(margin, p[singles], sizes[singles], confidence_level, method)
         req = np.minimum(np.maximum(req, 1), sizes[singles]).astype(np.int64)
         n[singles] = np.maximum(n[singles], req)
-    z = _z(confidence_level)
     s = np.sqrt(np.where(sizes > 1, sizes / np.maximum(sizes - 1, 1), 0.0) * p * (1 - p))
     weights = sizes * s + 1e-12 * sizes / sizes.sum()
     hw = _target_half_widths(codes, groups, sizes, n, p, confidence_level, method)
     for g in np.flatnonzero((count > 1) & ~(hw <= margin + 1e-12)):
         idx = np.flatnonzero(codes == g)
         N_d, low = sizes[idx], n[idx]
-        total_N = float(N_d.sum())
 
         def within(m: int, idx=idx, N_d=N_d, low=low) -> np.ndarray:
             x = _bounded_continuous(weights[idx], low.astype(float), N_d.astype(float), m)
             return _round_bounded(x, low, N_d, m)
 
-        def meets(alloc: np.ndarray, idx=idx, N_d=N_d, total_N=total_N) -> bool:
-            var = float(_unit_variances(N_d, alloc, p[idx]).sum()) / total_N**2
-            return math.isfinite(var) and z * math.sqrt(var) <= margin + 1e-12
+        def meets(alloc: np.ndarray, idx=idx, N_d=N_d) -> bool:
+            one = np.zeros(len(idx), dtype=np.int64)
+            hw = _several_strata_half_widths(one, 1, N_d, alloc, p[idx], confidence_level, method)
+            return bool(hw[0] <= margin + 1e-12)
 
         lo, hi = int(low.sum()), int(N_d.sum())  # lo does not meet; a census (hi) does
         while hi - lo > 1:
@@ -288,9 +360,10 @@ def allocate(
 
     ``targets`` are :class:`DomainTarget` s: domains made of whole strata, each with a
     margin. For a domain of one stratum the half-width is the ``interval_method``'s (as
-    :func:`sample_size`); for a domain of several strata it is the Wald (normal)
-    approximation to the stratified estimator with the finite population correction
-    (:func:`domain_half_width`). The precision allocation starts from the per-stratum sizes
+    :func:`sample_size`); for a domain of several strata it is the normal approximation
+    to the stratified estimator with the finite population correction for ``wald``, and the
+    Korn–Graubard interval estimation reports there, at the anticipated rates, for the other
+    methods (:func:`domain_half_width`). The precision allocation starts from the per-stratum sizes
     (at least 1 and ``minimum``) and, target by target (the finest first), raises the
     strata of every domain that misses its margin: a one-stratum domain to its
     :func:`sample_size`, a larger one to the smallest domain total whose Neyman allocation

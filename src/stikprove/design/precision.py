@@ -27,6 +27,11 @@ Half-width
       (:func:`stikprove.exact_bounds.hypergeometric_interval`); x is an integer, so the
       half-width is the larger of those at ``x = floor(p n)`` and ``x = ceil(p n)``. It needs N.
 
+Domains of several strata
+    :func:`korn_graubard_half_width` is the Korn–Graubard half-width at a rate, a standard
+    error, df and n (mirroring estimation's formula); :mod:`stikprove.design.allocation` plans a
+    domain of several strata with it at the stratified variance of the anticipated rates.
+
 Sample size
     :func:`sample_size` is the smallest n whose half-width is at most the margin. Wald has a
     closed form; the others are found by bisection on n (the Wald, Wilson and
@@ -41,11 +46,15 @@ import math
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import special, stats
 from statsmodels.stats.proportion import proportion_confint
 
 from stikprove.errors import DesignError
-from stikprove.exact_bounds import clopper_pearson_interval, hypergeometric_interval
+from stikprove.exact_bounds import (
+    clopper_pearson_interval,
+    clopper_pearson_real,
+    hypergeometric_interval,
+)
 from stikprove.methods import MARGIN_LIMIT, PLANNING_METHOD_OF, SAMPLE_SIZE_METHODS
 
 DESIGN_METHOD_OF = PLANNING_METHOD_OF
@@ -54,6 +63,48 @@ DESIGN_METHOD_OF = PLANNING_METHOD_OF
 
 def _z(confidence_level: float) -> float:
     return float(stats.norm.ppf(1 - (1 - confidence_level) / 2))
+
+
+def _t(confidence_level: float, df: Any) -> np.ndarray:
+    """Upper (1 − confidence_level)/2 quantile of t with ``df`` degrees of freedom, df floored
+    at 1 (as estimation's quantiles: no degrees of freedom is taken as one)."""
+    df = np.maximum(np.asarray(df, dtype=float), 1.0)
+    return special.stdtrit(df, 1 - (1 - confidence_level) / 2)
+
+
+def korn_graubard_half_width(
+    anticipated: Any, se: Any, df: Any, n: Any, confidence_level: float = 0.95
+) -> np.ndarray:
+    """Half-width of the Korn–Graubard interval at rate p with standard error se (vectorised).
+
+    ``(high − low) / 2`` of the Clopper–Pearson interval at x = p·n* of n* trials
+    (:func:`stikprove.exact_bounds.clopper_pearson_real`), with the effective sample size
+
+        n* = p (1 − p) / se² · (t(n − 1) / t(df))²,
+
+    t the upper quantile at ``confidence_level``, n − 1 and df floored at 1 (Korn & Graubard
+    1998). This mirrors estimation's ``_korn_graubard``
+    (src/stikprove/estimation/design_intervals.py), which the design step may not import (it
+    is a higher step); a test asserts the two agree. The plan calls it with se² the stratified
+    variance at the anticipated rates (:mod:`stikprove.variance`), df = n − H and n = Σ n_h
+    of the domain's H strata, as estimation does; 0 < p < 1 and se > 0 (the edges are the
+    caller's: :func:`stikprove.design.allocation.domain_half_width`).
+    """
+    p, se, df, n = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (anticipated, se, df, n))
+    )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        n_eff = p * (1 - p) / se**2
+        ratio = _t(confidence_level, n - 1) / _t(confidence_level, df)
+        low, high = clopper_pearson_real(p, n_eff * ratio**2, 1 - confidence_level)
+    return (np.asarray(high) - np.asarray(low)) / 2
+
+
+def clopper_pearson_half_width(anticipated: Any, trials: Any, confidence_level: float = 0.95):
+    """``(high − low) / 2`` of the Clopper–Pearson interval at rate p of a real number of
+    trials (:func:`stikprove.exact_bounds.clopper_pearson_real`), vectorised."""
+    low, high = clopper_pearson_real(anticipated, trials, 1 - confidence_level)
+    return (np.asarray(high) - np.asarray(low)) / 2
 
 
 def _check_unit_interval(name: str, value: float, *, closed: bool = False) -> float:

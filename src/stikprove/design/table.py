@@ -13,11 +13,13 @@ import pandas as pd
 from stikprove.design.allocation import (
     Allocation,
     DomainTarget,
+    _target_half_widths,
     _unit_variances,
     allocate,
     domain_half_width,
+    several_strata_method,
 )
-from stikprove.design.precision import DESIGN_METHOD_OF, _z
+from stikprove.design.precision import DESIGN_METHOD_OF
 from stikprove.errors import ProtocolError
 from stikprove.protocol import (
     DOMAIN_STRATUM,
@@ -43,8 +45,10 @@ class DesignTable:
     ``expected_se`` (normal approximation to the stratified estimator's standard error at
     the anticipated rates: Σ W_h² (1 − f_h) S_h² / n_h with S_h² = N_h / (N_h − 1) p_h q_h;
     NaN when a stratum of the domain has no sampled case), ``expected_half_width``
-    (:func:`domain_half_width`: z × se, or the stratum's interval method for a one-stratum
-    domain), and ``margin`` / ``target_met`` when the protocol has a target for kommuner
+    (:func:`domain_half_width`: the stratum's interval method for a one-stratum domain; for
+    several strata the Korn–Graubard half-width at the anticipated rates, the interval
+    estimation reports there, or z × se when the protocol's method is planned as ``wald``),
+    and ``margin`` / ``target_met`` when the protocol has a target for kommuner
     (``kommune_code``) or the whole study (``all``).
 
     ``summary``: totals (reviews, double reviews, review minutes, physician hours) and the
@@ -78,7 +82,8 @@ class DesignTable:
         lines = [
             f"Design of study {s['study_id']}: {s['strata']} strata, "
             f"{s['population_size']} eligible cases, allocation {s['allocation']}, "
-            f"intervals {s['interval_method']} (planned as {s['design_method']}) at "
+            f"intervals {s['interval_method']} (planned as {s['design_method']} in a "
+            f"stratum, {s['domain_design_method']} across strata) at "
             f"{s['confidence_level']:g}, anticipated {s['indicator']} rate {rate}",
             "",
             self.strata.to_string(index=False, float_format=lambda v: f"{v:.3f}"),
@@ -176,23 +181,16 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
     n = strata["sample_size"].to_numpy()
     N = strata["population_size"].to_numpy()
     p = strata["anticipated"].to_numpy(dtype=float)
-    z = _z(protocol.confidence_level)
     design_method = DESIGN_METHOD_OF[protocol.interval_method]
     unit_var = _unit_variances(N, n, p)
     notes = list(alloc.notes)
     targets = alloc.targets
     target_of = {t.columns: t for t in protocol.targets}
 
-    def domain_row(kind: str, name: str, mask: np.ndarray) -> dict[str, Any]:
+    def domain_row(kind: str, name: str, mask: np.ndarray, half: float) -> dict[str, Any]:
         Nd = N[mask].sum()
         var = float(unit_var[mask].sum()) / Nd**2
         se = math.sqrt(var) if math.isfinite(var) else math.nan
-        # one stratum: the stratum's interval method, as for the stratum itself
-        half = (
-            domain_half_width(N[mask], n[mask], p[mask], protocol.confidence_level, design_method)
-            if mask.sum() == 1
-            else z * se
-        )
         target = target_of.get(("kommune_code",) if kind == "kommune" else ())
         if kind == "kommune" and "kommune_code" not in columns:
             target = target_of.get(())  # one kommune: the whole study
@@ -216,12 +214,20 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         if "kommune_code" in columns
         else np.full(len(strata), population["kommune_code"].iloc[0])
     )
+    # domain_half_width of each domain: one stratum with the stratum's interval method, as
+    # for the stratum itself; several with Korn–Graubard at the anticipated rates (or z × se
+    # for wald); all kommuner at once
+    level = protocol.confidence_level
     if "kommune_code" in columns or len(set(population["kommune_code"])) == 1:
-        for code in sorted(set(kommune_of)):
-            rows.append(domain_row("kommune", str(code), kommune_of == code))
+        codes, code_of = np.unique(kommune_of, return_inverse=True)
+        halves = _target_half_widths(code_of, len(codes), N, n, p, level, design_method)
+        for g, code in enumerate(codes):
+            rows.append(domain_row("kommune", str(code), code_of == g, float(halves[g])))
     else:
         notes.append("expected precision per kommune needs kommune_code among the strata columns")
-    rows.append(domain_row("all", "all", np.ones(len(strata), dtype=bool)))
+    everything = np.ones(len(strata), dtype=bool)
+    half_all = domain_half_width(N, n, p, level, design_method)
+    rows.append(domain_row("all", "all", everything, half_all))
     domains = pd.DataFrame(rows)
     domains["target_met"] = domains["target_met"].astype("boolean")
     if (n == 0).any():
@@ -254,6 +260,7 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         "confidence_level": protocol.confidence_level,
         "interval_method": protocol.interval_method,
         "design_method": DESIGN_METHOD_OF[protocol.interval_method],
+        "domain_design_method": several_strata_method(DESIGN_METHOD_OF[protocol.interval_method]),
     }
     return DesignTable(strata, domains, summary, alloc, tuple(notes), targets)
 
