@@ -80,3 +80,24 @@ def stratified_samples(draw: st.DrawFn, max_strata: int = 5) -> pd.DataFrame:
     if data["y"].isna().all():
         data.loc[0, "y"] = draw(st.sampled_from([0.0, 1.0]))
     return data
+
+
+@st.composite
+def cut_domain_samples(draw):
+    """Samples of a domain that cuts 1-3 strata: (outcomes (u, H, 3), N_h, n_h), each sample's
+    members sampled, events among them and events among the others per stratum; every sample
+    has at least one member (N_h 2-40, n_h 1-N_h, up to four samples)."""
+    strata = draw(st.integers(1, 3))
+    big = np.array([draw(st.integers(2, 40)) for _ in range(strata)])
+    small = np.array([draw(st.integers(1, int(b))) for b in big])
+    samples = []
+    for _ in range(draw(st.integers(1, 4))):
+        rows = []
+        for n in small:
+            members = draw(st.integers(0, int(n)))
+            rows.append((members, draw(st.integers(0, members)),
+                         draw(st.integers(0, int(n) - members))))  # fmt: skip
+        if sum(r[0] for r in rows) == 0:
+            rows[0] = (1, draw(st.integers(0, 1)), min(rows[0][2], int(small[0]) - 1))
+        samples.append(rows)
+    return np.array(samples, dtype=np.int64), big, small

@@ -16,15 +16,19 @@ from stikprove.estimation.domains import DEFAULT_METHOD
 from stikprove.estimation.interval_study import (
     CANDIDATES,
     STUDY_COLUMNS,
+    CutDesign,
     StudyDesign,
+    _estimate_arguments,
     _pooled_family,
     choose_default,
+    cut_grid,
     fpb_interval,
     run_study,
+    stacked_samples,
     study_grid,
     twin_designs,
 )
-from strategies import scaled, stratified_samples
+from strategies import cut_domain_samples, scaled, stratified_samples
 
 
 def _issue_designs() -> list[StudyDesign]:
@@ -295,3 +299,161 @@ def test_twins_raise_the_heaviest_stratum_within_the_grids_spread():
     assert twins[0].population_sizes == design.population_sizes
     uncovered = [(*r[:3], 0.90 if r[2] == "korn-graubard" else r[3], r[4]) for r in rows]
     assert twin_designs(_table(uncovered), [design], "wide") == []
+
+
+# --- domains that cut strata ------------------------------------------------------------------
+
+
+def _cut_design(big, small, members, rates, other_rates=None, domains=None) -> CutDesign:
+    strata = tuple(range(len(big)))
+    domains = domains or ((f"cut-s{h + 1}", (h,)) for h in strata)
+    return CutDesign("c-test", "unequal", tuple(big), tuple(small), tuple(members), tuple(rates),
+                     tuple(other_rates or rates), tuple(domains))  # fmt: skip
+
+
+def _sample_frame(outcome, big) -> pd.DataFrame:
+    """One sample as a user has it. ``outcome`` per stratum: members sampled, events among
+    them, others sampled, events among them; ``member`` marks the domain."""
+    frames = []
+    for h, (members, events, others, other_events) in enumerate(outcome):
+        y = [1.0] * events + [0.0] * (members - events)
+        y += [1.0] * other_events + [0.0] * (others - other_events)
+        frames.append(pd.DataFrame({"stratum": h, "N": big[h], "y": y,
+                                    "member": [1] * members + [0] * others}))  # fmt: skip
+    return pd.concat(frames, ignore_index=True)
+
+
+def _cut_methods() -> list[tuple[str, str | None]]:
+    """(method, degenerate_strata) of every candidate that has cut-domain rows."""
+    return [a for m in CANDIDATES if (a := _estimate_arguments(m)) is not None]
+
+
+def test_cut_grid_is_reproducible_and_cuts_every_stratum():
+    """c001, c002, ... from their own stream: the same whatever the number of whole-strata
+    designs; every stratum has members and others; domains cut-sH, cut-all, cut-part."""
+    grid = study_grid(3, cut_designs=40)
+    cuts = [d for d in grid if isinstance(d, CutDesign)]
+    assert [d.name for d in grid[:5]] == [d.name for d in study_grid(3)]
+    assert cuts == cut_grid(40) == [d for d in study_grid(0, cut_designs=40)[2:]]
+    assert [d.name for d in cuts[:2]] == ["c001", "c002"]
+    big = np.concatenate([d.population_sizes for d in cuts])
+    members = np.concatenate([d.domain_sizes for d in cuts])
+    assert (members >= 1).all() and (members <= big - 1).all()
+    share = members / big
+    assert share.min() < 0.2 and share.max() > 0.8
+    names = {name for d in cuts for name, _ in d.domains}
+    assert {"cut-s1", "cut-all", "cut-part"} <= names
+    assert {d.kind for d in cuts} == {"equal", "unequal"}
+
+
+def test_true_proportion_counts_the_domain_members_of_the_population():
+    """The truth is the share of events among the domain's members in the fixed population,
+    counted here case by case; with every stratum a census each sample is the population, so
+    every method's interval is that value (coverage 1, width 0)."""
+    design = _cut_design((10, 7, 12), (10, 7, 12), (3, 5, 4), (0.34, 0.2, 0.5), (0.1, 0.5, 0.0),
+                         domains=(("cut-s2", (1,)), ("cut-all", (0, 1, 2))))  # fmt: skip
+    population = []
+    for h, cells in enumerate(design.cells()):
+        for member, event, count in ((1, 1, cells[0]), (1, 0, cells[1]), (0, 1, cells[2]),
+                                     (0, 0, cells[3])):  # fmt: skip
+            population += [(h, member, event)] * int(count)
+    population = pd.DataFrame(population, columns=["stratum", "member", "event"])
+    assert population.groupby("stratum").size().tolist() == [10, 7, 12]
+    assert population.groupby("stratum")["member"].sum().tolist() == [3, 5, 4]
+    counted = population[population["member"] == 1]
+    assert design.true_proportion((0, 1, 2)) == pytest.approx(counted["event"].mean())
+    assert design.true_proportion((1,)) == pytest.approx(1 / 5)  # round(0.2 · 5) of 5
+    table = run_study([design], replications=20, seed=1)
+    assert table["cuts_strata"].all() and (table["coverage"] == 1).all()
+    assert (table["mean_width"] == 0).all()
+    truth = table.groupby("domain")["true_proportion"].first()
+    assert truth["cut-all"] == pytest.approx(counted["event"].mean())
+
+
+@given(cut_domain_samples())
+@settings(max_examples=scaled(6))
+def test_stacked_samples_give_each_sample_its_own_estimate(samples):
+    """One estimate_proportions call on the stacked samples gives every sample's domain the
+    row a call on that sample alone gives (df, se and intervals are per domain), whatever the
+    others' events; under each variance of the candidates (the other Korn-Graubard forms
+    differ only in design_ci on the same estimate, se and df)."""
+    outcomes, big, small = samples
+    frame = stacked_samples(outcomes[..., :2], big, small)
+    variances = [("korn-graubard", "standard"), ("korn-graubard", "conservative"),
+                 ("pooled-hypergeometric", None)]  # fmt: skip
+    assert set(variances) <= set(_cut_methods())
+    for method, degenerate in variances:
+        kwargs = {"method": method, "degenerate_strata": degenerate}
+        stacked = estimate_proportions(frame, "y", "stratum", "population_size", by="domain",
+                                       **kwargs)  # fmt: skip
+        stacked = stacked[stacked["domain"] % 2 == 1].reset_index(drop=True)
+        assert (stacked["domain"] // 2).tolist() == list(range(len(outcomes)))
+        for k, outcome in enumerate(outcomes):
+            cells = np.column_stack([outcome[:, :2], small - outcome[:, 0], outcome[:, 2]])
+            alone = estimate_proportions(_sample_frame(cells, big), "y", "stratum", "N",
+                                         by="member", **kwargs)  # fmt: skip
+            alone = alone[alone["member"] == 1].iloc[0]
+            for column in ("n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff"):
+                expected = pytest.approx(alone[column], rel=1e-12, abs=1e-15)
+                assert stacked.loc[k, column] == expected, (method, column)
+
+
+def test_cut_rows_are_per_sample_estimates_weighted_by_frequency():
+    """run_study's cut-domain row equals the coverage and mean width of estimate_proportions
+    called on each simulated sample (drawn as run_study draws them, others' events included);
+    samples without a domain member give no interval and are left out."""
+    design = _cut_design((30, 60), (5, 8), (3, 40), (0.34, 0.1), (0.2, 0.3),
+                         domains=(("cut-s1", (0,)), ("cut-all", (0, 1))))  # fmt: skip
+    methods = ["pooled-hypergeometric", "korn-graubard"]
+    table = run_study([design], methods=methods, replications=20, seed=7).set_index(
+        ["domain", "method"]
+    )
+    draws = np.random.default_rng(7).spawn(1)[0]  # run_study's stream for cut designs
+    cells, small = design.cells(), design.sample_sizes
+    drawn = np.stack(
+        [draws.multivariate_hypergeometric(cells[h], small[h], size=20) for h in range(2)], axis=1
+    )
+    for domain, strata in design.domains:
+        truth = design.true_proportion(strata)
+        for method in methods:
+            covered, widths = [], []
+            for sample in drawn:
+                sample = sample[list(strata)]
+                outcome = np.column_stack([sample[:, 0] + sample[:, 1], sample[:, 0],
+                                           sample[:, 2] + sample[:, 3], sample[:, 2]])  # fmt: skip
+                if outcome[:, 0].sum() == 0:
+                    continue
+                frame = _sample_frame(outcome, np.asarray(design.population_sizes)[list(strata)])
+                row = estimate_proportions(frame, "y", "stratum", "N", by="member", method=method)
+                row = row[row["member"] == 1].iloc[0]
+                covered.append(row["ci_low"] - 1e-12 <= truth <= row["ci_high"] + 1e-12)
+                widths.append(row["ci_high"] - row["ci_low"])
+            mine = table.loc[(domain, method)]
+            assert mine["replications"] == len(covered)
+            assert mine["coverage"] == pytest.approx(np.mean(covered))
+            assert mine["mean_width"] == pytest.approx(np.mean(widths))
+    assert table.loc[("cut-s1", "korn-graubard"), "replications"] < 20  # 0 members happen
+
+
+def test_small_cut_study_keeps_the_whole_strata_rows_and_drops_beta_binomial():
+    """Cut designs added to a run leave the other designs' rows as they were; every candidate
+    that is a method of estimate_proportions has a row for each cut domain, the study-only
+    ones (beta-binomial, the pooled-* trade-offs) none; shares add to 1."""
+    whole = _issue_designs()
+    cuts = [d for d in cut_grid(12) if len(d.population_sizes) in (1, 3)][:2]
+    alone = run_study(whole, replications=150, seed=3)
+    table = run_study(whole + cuts, replications=150, seed=3)
+    assert tuple(table.columns) == STUDY_COLUMNS
+    pd.testing.assert_frame_equal(table.iloc[: len(alone)], alone)
+    assert not alone["cuts_strata"].any()
+    cut = table[table["cuts_strata"]]
+    methods = {m for m in CANDIDATES if _estimate_arguments(m) is not None}
+    assert {"korn-graubard", "pooled-hypergeometric", "wilson"} <= methods
+    assert "beta-binomial" not in methods and "pooled-0.5" not in methods
+    assert set(cut["method"]) == methods
+    assert len(cut) == sum(len(d.domains) for d in cuts) * len(methods)
+    np.testing.assert_allclose(cut["coverage"] + cut["below"] + cut["above"], 1.0)
+    assert (cut["replications"] <= 150).all() and (cut["replications"] > 0).all()
+    assert choose_default(table).method == "pooled-hypergeometric"
+    summary = choose_default(table).summary.set_index("method")
+    assert summary.loc["beta-binomial", "cells"] < summary.loc["korn-graubard", "cells"]

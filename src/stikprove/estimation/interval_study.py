@@ -54,23 +54,28 @@ from stikprove.estimation.coverage import (
     _intervals,
     _pooled_variance,
 )
-from stikprove.estimation.domains import POOLED_FEW
+from stikprove.estimation.domains import POOLED_FEW, estimate_proportions
 from stikprove.estimation.intervals import check_confidence_level
 
 __all__ = [
     "CANDIDATES",
     "STUDY_COLUMNS",
+    "CutDesign",
     "StudyChoice",
     "StudyDesign",
     "choose_default",
+    "cut_grid",
     "fpb_interval",
     "run_study",
+    "stacked_samples",
     "study_grid",
     "summarise_study",
     "twin_designs",
 ]
 
-STUDY_COLUMNS = ("design", "kind", "strata", "domain_strata", *COVERAGE_COLUMNS, "median_width")
+STUDY_COLUMNS = (
+    "design", "kind", "strata", "domain_strata", "cuts_strata", *COVERAGE_COLUMNS, "median_width"
+)  # fmt: skip
 """Columns of :func:`run_study`."""
 
 _TOLERANCE = 1e-12
@@ -138,8 +143,12 @@ def _random_design(name: str, rng: np.random.Generator) -> StudyDesign:
     )
 
 
-def study_grid(random_designs: int = 300, seed: int = 13) -> list[StudyDesign]:
-    """The designs of the study: issue 13's two, then ``random_designs`` drawn at random.
+def study_grid(
+    random_designs: int = 300, seed: int = 13, cut_designs: int = 0
+) -> list[StudyDesign | CutDesign]:
+    """The designs of the study: issue 13's two, ``random_designs`` drawn at random, then
+    ``cut_designs`` whose domains cut strata (:func:`cut_grid`; their own random stream, so
+    the others do not depend on how many there are).
 
     Each random design has 1, 2, 3, 4, 5, 6, 8 or 10 strata (equally likely); n_h log-uniform on
     3–40; the sampling fraction log-uniform on 2 %–100 %, and a census stratum with
@@ -154,7 +163,7 @@ def study_grid(random_designs: int = 300, seed: int = 13) -> list[StudyDesign]:
     width = len(str(random_designs))
     for i in range(random_designs):
         designs.append(_random_design(f"d{i + 1:0{width}d}", rng))
-    return designs
+    return designs + cut_grid(cut_designs, seed)
 
 
 # --- the candidates: (events (u, H), N_h, n_h, confidence level) -> (low, high) ------------
@@ -337,6 +346,7 @@ def _design_rows(
                     "strata": len(big_n),
                     "domain": domain,
                     "domain_strata": len(idx),
+                    "cuts_strata": False,
                     "population_size": int(big_n[idx].sum()),
                     "sample_size": int(small_n[idx].sum()),
                     "true_proportion": float(truth),
@@ -353,8 +363,193 @@ def _design_rows(
     return rows
 
 
+# --- domains that cut strata ---------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class CutDesign:
+    """A design whose domains cut strata: per stratum N_h, n_h, the domain's N_hd members
+    with the true rate p_hd, and the others (N_h - N_hd) with their rate.
+
+    ``domains`` pairs a domain name with the positions (0-based) of the strata whose members it
+    takes (``cut-s1``: the members in stratum 1; ``cut-all``: in every stratum; ``cut-part``:
+    in some). The true population is fixed: round(p_hd·N_hd) events among the members and
+    round(q_h·(N_h - N_hd)) among the others of stratum h.
+    """
+
+    name: str
+    kind: str
+    population_sizes: tuple[int, ...]
+    sample_sizes: tuple[int, ...]
+    domain_sizes: tuple[int, ...]
+    rates: tuple[float, ...]
+    other_rates: tuple[float, ...]
+    domains: tuple[tuple[str, tuple[int, ...]], ...]
+
+    def cells(self) -> np.ndarray:
+        """The population's four cells per stratum, shape (H, 4): members with and without the
+        event, others with and without it."""
+        big = np.asarray(self.population_sizes, dtype=np.int64)
+        members = np.asarray(self.domain_sizes, dtype=np.int64)
+        events = np.round(np.asarray(self.rates) * members).astype(np.int64)
+        others = big - members
+        other_events = np.round(np.asarray(self.other_rates) * others).astype(np.int64)
+        return np.column_stack([events, members - events, other_events, others - other_events])
+
+    def true_proportion(self, strata: Sequence[int]) -> float:
+        """The domain's true rate over ``strata``: Σ round(p_hd·N_hd) / Σ N_hd."""
+        cells = self.cells()[list(strata)]
+        return float(cells[:, 0].sum() / cells[:, :2].sum())
+
+
+def _random_cut_design(name: str, rng: np.random.Generator) -> CutDesign:
+    """A random design with domains that cut strata: strata, N_h, n_h and the domain's rates as
+    in a random whole-strata design (:func:`_random_design`), then per stratum the domain's
+    share of N_h, uniform on 0.1–0.9 (at least one member and one other), and the others'
+    rate, the domain's times a log-uniform factor in [1/3, 3] (at most 50 %)."""
+    base = _random_design(name, rng)
+    big = np.asarray(base.population_sizes)
+    share = rng.uniform(0.1, 0.9, len(big))
+    members = np.clip(np.round(share * big), 1, big - 1).astype(int)
+    factor = np.exp(rng.uniform(np.log(1 / 3), np.log(3), len(big)))
+    other = np.clip(np.asarray(base.rates) * factor, 0, 0.5)
+    domains = tuple(("cut-" + domain, strata) for domain, strata in base.domains)
+    return CutDesign(
+        name,
+        base.kind,
+        base.population_sizes,
+        base.sample_sizes,
+        tuple(members.tolist()),
+        base.rates,
+        tuple(float(round(r, 4)) for r in other),
+        domains,
+    )
+
+
+def cut_grid(designs: int = 60, seed: int = 13) -> list[CutDesign]:
+    """``designs`` random designs whose domains cut strata, named ``c001``, ``c002``, ...
+
+    Drawn from their own stream (``numpy.random.default_rng([seed, 1])``), so the whole-strata
+    designs of :func:`study_grid` stay as they were.
+    """
+    rng = np.random.default_rng([seed, 1])
+    width = max(len(str(designs)), 3)
+    return [_random_cut_design(f"c{i + 1:0{width}d}", rng) for i in range(designs)]
+
+
+def _estimate_arguments(method: str) -> tuple[str, str | None] | None:
+    """(method, degenerate_strata) of ``estimate_proportions`` behind a candidate, or None for a
+    candidate that is not the package's design-based interval (it gets no cut-domain rows)."""
+    candidate = CANDIDATES[method]
+    if isinstance(candidate, partial) and candidate.func is _design_based:
+        return candidate.keywords["method"], candidate.keywords["variance"]
+    return None
+
+
+def stacked_samples(
+    outcomes: np.ndarray, population_sizes: np.ndarray, sample_sizes: np.ndarray
+) -> pd.DataFrame:
+    """Distinct samples of a cut domain's strata stacked into one frame, one row per case.
+
+    ``outcomes`` is (u, H, 2): per sample and stratum the domain members sampled and the events
+    among them. Columns: ``stratum`` (sample × stratum, so each sample keeps its own strata),
+    ``population_size`` (N_h), ``y`` (0/1) and ``domain`` (2·sample + 1 for the members,
+    2·sample for the others). The others' outcomes are 0: a domain's estimate, variance,
+    df and interval do not depend on them (tests/test_interval_study.py checks this against
+    samples with the others' events drawn).
+    """
+    u, h = outcomes.shape[:2]
+    members, events = outcomes[..., 0], outcomes[..., 1]
+    counts = np.stack([events, members - events, sample_sizes - members], axis=-1).ravel()
+    sample = np.repeat(np.arange(u), h * 3)
+    stratum = np.tile(np.repeat(np.arange(h), 3), u)
+    member = np.tile([1, 1, 0], u * h)
+    return pd.DataFrame(
+        {
+            "stratum": np.repeat(sample * h + stratum, counts),
+            "population_size": np.repeat(np.asarray(population_sizes)[stratum], counts),
+            "y": np.repeat(np.tile([1.0, 0.0, 0.0], u * h), counts),
+            "domain": np.repeat(2 * sample + member, counts),
+        }
+    )
+
+
+def _cut_design_rows(
+    design: CutDesign,
+    methods: Sequence[str],
+    level: float,
+    replications: int,
+    rng: np.random.Generator,
+) -> list[dict]:
+    """The rows of :func:`run_study` for a design whose domains cut strata (see there)."""
+    cells = design.cells()
+    big_n = np.asarray(design.population_sizes, dtype=np.int64)
+    small_n = np.asarray(design.sample_sizes, dtype=np.int64)
+    draws = np.stack(
+        [rng.multivariate_hypergeometric(cells[h], small_n[h], size=replications)
+         for h in range(len(big_n))],
+        axis=1,
+    )  # fmt: skip
+    # per sample and stratum: members sampled, events among them
+    outcomes = np.stack([draws[..., 0] + draws[..., 1], draws[..., 0]], axis=-1)
+    members = np.asarray(design.domain_sizes)
+    rows = []
+    for domain, strata in design.domains:
+        idx = np.asarray(strata)
+        distinct, frequency = np.unique(
+            outcomes[:, idx].reshape(replications, -1), axis=0, return_counts=True
+        )
+        distinct = distinct.reshape(len(distinct), len(idx), 2)
+        seen = distinct[..., 0].sum(axis=1) > 0  # samples with the domain in them
+        distinct, frequency = distinct[seen], frequency[seen]
+        sampled = int(frequency.sum())
+        if sampled == 0:
+            continue
+        weight = frequency / sampled
+        truth = design.true_proportion(idx)
+        frame = stacked_samples(distinct, big_n[idx], small_n[idx])
+        for method in methods:
+            arguments = _estimate_arguments(method)
+            if arguments is None:
+                continue
+            table = estimate_proportions(
+                frame, "y", "stratum", "population_size", by="domain", confidence_level=level,
+                method=arguments[0], degenerate_strata=arguments[1],
+            )  # fmt: skip
+            members_of = table[table["domain"] % 2 == 1]  # each sample's domain members
+            order = np.argsort(members_of["domain"].to_numpy() // 2)
+            low = members_of["ci_low"].to_numpy()[order]
+            high = members_of["ci_high"].to_numpy()[order]
+            below = float(weight @ (truth < low - _TOLERANCE))
+            above = float(weight @ (truth > high + _TOLERANCE))
+            width = high - low
+            coverage = 1.0 - below - above
+            rows.append(
+                {
+                    "design": design.name,
+                    "kind": design.kind,
+                    "strata": len(big_n),
+                    "domain": domain,
+                    "domain_strata": len(idx),
+                    "cuts_strata": True,
+                    "population_size": int(members[idx].sum()),
+                    "sample_size": int(np.round((small_n * members / big_n)[idx].sum())),
+                    "true_proportion": truth,
+                    "method": method,
+                    "replications": sampled,
+                    "coverage": coverage,
+                    "mc_se": float(np.sqrt(max(coverage * (1 - coverage), 0.0) / sampled)),
+                    "below": below,
+                    "above": above,
+                    "mean_width": float(weight @ width),
+                    "median_width": _weighted_median(width, weight),
+                }
+            )
+    return rows
+
+
 def run_study(
-    designs: Sequence[StudyDesign],
+    designs: Sequence[StudyDesign | CutDesign],
     methods: Sequence[str] | None = None,
     confidence_level: float = 0.95,
     replications: int = 20_000,
@@ -373,6 +568,21 @@ def run_study(
         ``mc_se`` = sqrt(c(1 - c)/replications); ``below``/``above``: shares of samples whose
         interval lies wholly above/below the true proportion; ``mean_width``,
         ``median_width``.
+
+        ``cuts_strata`` is True for the domains of a :class:`CutDesign`. There the sample is
+        drawn jointly per stratum (members with and without the event, others with and
+        without it: ``numpy.random.Generator.multivariate_hypergeometric``), the intervals
+        are those of :func:`~stikprove.estimation.estimate_proportions` on the sample (with
+        each candidate's ``method`` and ``degenerate_strata``), ``population_size`` is the
+        domain's Σ N_hd, ``sample_size`` its expected sampled members Σ n_h·N_hd/N_h
+        (rounded), and a sample in which the domain has no sampled member gives no interval
+        and is left out: ``replications`` counts the samples with one, and coverage and
+        widths are over those. Candidates that are not an ``estimate_proportions`` method
+        (``beta-binomial`` and the ``pooled-*`` trade-offs, :func:`fpb_interval` and
+        :func:`_pooled_family`, written for whole strata) get no rows there, and are then not
+        eligible in :func:`choose_default`.
+        Cut designs draw from their own stream (spawned from ``seed``), so the whole-strata
+        designs give the same rows with or without them.
     """
     level = check_confidence_level(confidence_level)
     methods = list(CANDIDATES) if methods is None else list(methods)
@@ -386,9 +596,13 @@ def run_study(
     if replications < 1:
         raise EstimationError(f"replications must be >= 1, got {replications!r}")
     rng = seed if isinstance(seed, np.random.Generator) else np.random.default_rng(seed)
+    cut_rng = rng.spawn(1)[0]
     rows: list[dict] = []
     for design in designs:
-        rows += _design_rows(design, methods, level, int(replications), rng)
+        if isinstance(design, CutDesign):
+            rows += _cut_design_rows(design, methods, level, int(replications), cut_rng)
+        else:
+            rows += _design_rows(design, methods, level, int(replications), rng)
     return pd.DataFrame(rows, columns=list(STUDY_COLUMNS))
 
 
@@ -429,7 +643,7 @@ def summarise_study(table: pd.DataFrame, reference: str = "korn-graubard") -> pd
     for method, group in table.groupby("method", sort=False):
         cells = group.set_index(["design", "domain"])
         worst = cells["coverage"].idxmin()
-        covers = ref.index[ref["coverage"] >= 0.945]
+        covers = ref.index[ref["coverage"] >= 0.945].intersection(cells.index)
         ratio = cells.loc[covers, "mean_width"] / ref.loc[covers, "mean_width"]
         width, reference_width = (t.loc[covers, "mean_width"].sum() for t in (cells, ref))
         overall = width / reference_width if reference_width > 0 else np.nan
@@ -465,12 +679,15 @@ def choose_default(
     those whose coverage is at least nominal - 0.5 points in every cell (design × domain) of
     the grid; if none, at least nominal - 1 point (``relaxed``); if none, ``method`` None.
 
-    ``eligible`` limits the candidates (default: every method in ``table``).
+    ``eligible`` limits the candidates (default: every method in ``table``). A method without
+    a row for some cell (``beta-binomial``, ``pooled-*``: none for domains that cut strata) is
+    not eligible.
     """
     level = check_confidence_level(confidence_level)
     summary = summarise_study(table)
     names = summary["method"] if eligible is None else summary["method"].isin(list(eligible))
     pool = summary[names] if eligible is not None else summary
+    pool = pool[pool["cells"] == table.groupby(["design", "domain"]).ngroups]
     for threshold, relaxed in ((level - 0.005, False), (level - 0.01, True)):
         passing = pool[pool["min_coverage"] >= threshold - 1e-12]
         if len(passing):
