@@ -15,6 +15,18 @@ the replications); the estimates, variances, intervals and edge rule come from
 :func:`~stikprove.estimation.estimate_proportions` computes for a domain that is a union of
 strata (tests/test_coverage.py checks that sample by sample).
 
+Domains that cut strata (a kommune's women when the strata are kommune × origin) come from
+:func:`cut_grid` (:class:`CutDesign`, also through ``study_grid(cut_designs=...)``): each
+stratum's population is split into the domain's members and others, each with its own rate,
+and the four cells (members with and without the event, others with and without it) are drawn
+jointly, as a simple random sample of n_h draws them (multivariate hypergeometric). Their
+intervals are those of the public
+:func:`~stikprove.estimation.estimate_proportions` itself: the distinct samples of a domain
+(members sampled and their events per stratum) are stacked into one frame with strata
+(sample, h) and ``by`` = (sample, member), one call per candidate, each sample weighted by how
+often it was drawn (:func:`stacked_samples`; exact, as a domain's estimate, variance and df
+use its own cells only: tests/test_interval_study.py checks it against one call per sample).
+
 The finite-population Bayesian candidate (``beta-binomial``) is written here by hand: no
 library gives the posterior of a stratified finite-population proportion. Each stratum's rate
 has a Beta(a, a) prior; given x_h of n_h, the unsampled events follow a beta-binomial
