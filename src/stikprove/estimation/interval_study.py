@@ -326,6 +326,26 @@ def _weighted_median(values: np.ndarray, weights: np.ndarray) -> float:
     return float(values[order][np.searchsorted(cumulative, 0.5 * cumulative[-1])])
 
 
+def _coverage(
+    truth: float, low: np.ndarray, high: np.ndarray, weight: np.ndarray, replications: int
+) -> dict:
+    """The coverage columns of a study row from the distinct samples' intervals and their
+    shares of the ``replications`` samples (``weight``, summing to 1)."""
+    below = float(weight @ (truth < low - _TOLERANCE))
+    above = float(weight @ (truth > high + _TOLERANCE))
+    width = high - low
+    coverage = 1.0 - below - above
+    return {
+        "replications": replications,
+        "coverage": coverage,
+        "mc_se": float(np.sqrt(max(coverage * (1 - coverage), 0.0) / replications)),
+        "below": below,
+        "above": above,
+        "mean_width": float(weight @ width),
+        "median_width": _weighted_median(width, weight),
+    }
+
+
 def _design_rows(
     design: StudyDesign,
     methods: Sequence[str],
@@ -347,10 +367,6 @@ def _design_rows(
             low, high = CANDIDATES[method](
                 distinct.astype(float), big_n[idx].astype(float), small_n[idx].astype(float), level
             )
-            below = float(weight @ (truth < low - _TOLERANCE))
-            above = float(weight @ (truth > high + _TOLERANCE))
-            width = high - low
-            coverage = 1.0 - below - above
             rows.append(
                 {
                     "design": design.name,
@@ -363,13 +379,7 @@ def _design_rows(
                     "sample_size": int(small_n[idx].sum()),
                     "true_proportion": float(truth),
                     "method": method,
-                    "replications": replications,
-                    "coverage": coverage,
-                    "mc_se": float(np.sqrt(max(coverage * (1 - coverage), 0.0) / replications)),
-                    "below": below,
-                    "above": above,
-                    "mean_width": float(weight @ width),
-                    "median_width": _weighted_median(width, weight),
+                    **_coverage(truth, low, high, weight, replications),
                 }
             )
     return rows
@@ -532,10 +542,6 @@ def _cut_design_rows(
             order = np.argsort(members_of["domain"].to_numpy() // 2)
             low = members_of["ci_low"].to_numpy()[order]
             high = members_of["ci_high"].to_numpy()[order]
-            below = float(weight @ (truth < low - _TOLERANCE))
-            above = float(weight @ (truth > high + _TOLERANCE))
-            width = high - low
-            coverage = 1.0 - below - above
             rows.append(
                 {
                     "design": design.name,
@@ -548,13 +554,7 @@ def _cut_design_rows(
                     "sample_size": int(np.round((small_n * members / big_n)[idx].sum())),
                     "true_proportion": truth,
                     "method": method,
-                    "replications": sampled,
-                    "coverage": coverage,
-                    "mc_se": float(np.sqrt(max(coverage * (1 - coverage), 0.0) / sampled)),
-                    "below": below,
-                    "above": above,
-                    "mean_width": float(weight @ width),
-                    "median_width": _weighted_median(width, weight),
+                    **_coverage(truth, low, high, weight, sampled),
                 }
             )
     return rows
