@@ -27,15 +27,14 @@ intervals are those of the public
 often it was drawn (:func:`stacked_samples`; exact, as a domain's estimate, variance and df
 use its own cells only: tests/test_interval_study.py checks it against one call per sample).
 
-The finite-population Bayesian candidate (``beta-binomial``) is written here by hand: no
-library gives the posterior of a stratified finite-population proportion. Each stratum's rate
-has a Beta(a, a) prior; given x_h of n_h, the unsampled events follow a beta-binomial
-(Ericson 1969), so the domain proportion P = Σ (x_h + U_h)/N_d has an exact posterior mean and
-variance; the interval is the equal-tailed interval of the Beta distribution with that mean and
-variance on the range P can take, [Σ x_h, Σ x_h + Σ (N_h - n_h)]/N_d (a moment-matched
-approximation of the exact posterior, which is a convolution of beta-binomials), except that
-a bound is the end of the range where the exact posterior's atom there (no unsampled event,
-or all) holds at least alpha/2.
+The finite-population Bayesian candidates (``beta-binomial``, ``beta-binomial-uniform``,
+``beta-binomial-pooled``, ``beta-binomial-pooled-2``, ``beta-binomial-pooled-half``) are
+written here by hand: no library gives the posterior of a stratified finite-population
+proportion. Each stratum's rate has a Beta prior; given x_h of n_h, the unsampled events
+follow a beta-binomial (Ericson 1969), and the domain proportion P = Σ (x_h + U_h)/N_d has the
+exact posterior of their convolution (:func:`fpb_posterior`); the interval is its equal-tailed
+interval (:func:`fpb_interval`, where the convention for the discrete tails is stated). The
+candidates differ only in the prior (:data:`CANDIDATES`).
 
 References
 ----------
@@ -49,13 +48,14 @@ Methodology 7, 334-364.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from functools import partial
 
 import numpy as np
 import pandas as pd
-from scipy import special
+from scipy import fft as sp_fft
+from scipy import stats
 
 from stikprove.errors import EstimationError
 from stikprove.estimation.coverage import (
@@ -78,6 +78,9 @@ __all__ = [
     "choose_default",
     "cut_grid",
     "fpb_interval",
+    "fpb_posterior",
+    "pooled_half_prior",
+    "pooled_prior",
     "run_study",
     "stacked_samples",
     "study_grid",
@@ -196,48 +199,212 @@ def _design_based(
     return low, high
 
 
+PriorRule = Callable[[np.ndarray, np.ndarray], tuple[np.ndarray, np.ndarray]]
+"""A prior that depends on the sample: (counts (u, H), n_h) -> (a, b), each (u, H)."""
+
+
+def _pooled_rate(counts: np.ndarray, small_n: np.ndarray) -> np.ndarray:
+    """p̃ = (Σ_h x_h + ½)/(Σ_h n_h + 1) per row of counts (u, H), as (u, 1): the domain's
+    pooled sample rate (unweighted, census strata included), shrunk off 0 and 1."""
+    x = np.asarray(counts, dtype=float)
+    return (x.sum(axis=1, keepdims=True) + 0.5) / (np.sum(small_n) + 1.0)
+
+
+def pooled_prior(
+    counts: np.ndarray, small_n: np.ndarray, *, strength: float = 1.0
+) -> tuple[np.ndarray, np.ndarray]:
+    """An empirical-Bayes prior that borrows across the domain's strata: in every stratum
+    Beta(m·p̃, m·(1 − p̃)), p̃ the domain's pooled sample rate (:func:`_pooled_rate`) and
+    m = ``strength`` the prior's sample size.
+
+    ``counts`` is (u, H); returns a and b, each (u, H) (the same prior in every stratum of a
+    sample row). With a rare outcome a = m·p̃ is far below 1, so the prior puts almost all
+    its mass near 0 (the density grows as p^(a − 1)).
+    """
+    pooled = _pooled_rate(counts, small_n)
+    shape = np.shape(counts)
+    return (
+        np.broadcast_to(strength * pooled, shape),
+        np.broadcast_to(strength * (1.0 - pooled), shape),
+    )
+
+
+def pooled_half_prior(counts: np.ndarray, small_n: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The Beta prior with mean p̃, the domain's pooled sample rate (:func:`_pooled_rate`), whose
+    smaller parameter is ½ (as Jeffreys' at the rare end): Beta(m·p̃, m·(1 − p̃)) with
+    m = 1/(2·min(p̃, 1 − p̃)), in every stratum; at p̃ = ½ it is Jeffreys' Beta(½, ½). The prior
+    sample size m grows as the outcome gets rarer (p̃ = 1 %: m = 50), so strata borrow more.
+
+    ``counts`` is (u, H); returns a and b, each (u, H).
+    """
+    pooled = _pooled_rate(counts, small_n)
+    strength = 0.5 / np.minimum(pooled, 1.0 - pooled)
+    return pooled_prior(counts, small_n, strength=strength)
+
+
+_CHUNK = 2**17
+"""Rows × FFT length per block of :func:`_convolved_pmfs`: 2 MB of complex numbers, so that
+the blocks reuse memory (fresh large arrays cost more in page faults than the arithmetic)."""
+
+
+def _convolved_pmfs(
+    rest: np.ndarray, a: np.ndarray, b: np.ndarray
+) -> Iterator[tuple[np.ndarray, np.ndarray, np.ndarray]]:
+    """The pmf of T = Σ_h U_h on 0..Σ rest_h, U_h ~ BetaBinomial(rest_h, a_h, b_h) independent,
+    for every row of a, b (u, H), over sampled strata (rest_h >= 1).
+
+    Yields blocks (rows, pmf, which): input row ``rows[i]`` has the pmf ``pmf[which[i]]`` (rows
+    with equal posteriors share one). A pmf may carry round-off of about 1e-16, also below 0.
+
+    Each stratum's pmfs come from scipy.stats.betabinom, once per distinct (a_h, b_h). Their
+    convolution is by FFT (scipy.fft), written here because no library convolves many rows of
+    distributions at once: per block of rows the product of the strata's spectra, built
+    stratum by stratum over the distinct prefixes (strata with the fewest distinct posteriors
+    first, rows sorted so that rows sharing their first strata share those products), then
+    transformed back.
+    """
+    total = int(rest.sum())
+    rows, strata = a.shape
+    spectra, index = [], []
+    length = sp_fft.next_fast_len(total + 1, real=True)
+    for h in range(strata):
+        keys, inverse = np.unique(np.stack([a[:, h], b[:, h]], axis=1), axis=0,
+                                  return_inverse=True)  # fmt: skip
+        support = np.arange(int(rest[h]) + 1)
+        pmf = stats.betabinom.pmf(support, int(rest[h]), keys[:, :1], keys[:, 1:])
+        if strata == 1:  # nothing to convolve
+            yield np.arange(rows), pmf, inverse.ravel()
+            return
+        spectra.append(sp_fft.rfft(pmf, n=length, axis=1))
+        index.append(inverse.ravel())
+    fewest_first = np.argsort([len(spectrum) for spectrum in spectra], kind="stable")
+    spectra = [spectra[h] for h in fewest_first]
+    index = [index[h] for h in fewest_first]
+    order = np.lexsort(index[::-1])
+    block = max(1, _CHUNK // length)
+    for start in range(0, rows, block):
+        chosen = order[start : start + block]
+        prefix = index[0][chosen]
+        product = spectra[0]
+        for spectrum, position in zip(spectra[1:], index[1:], strict=True):
+            width = len(spectrum)
+            combined, prefix = np.unique(prefix * width + position[chosen], return_inverse=True)
+            product = product[combined // width] * spectrum[combined % width]
+        yield chosen, sp_fft.irfft(product, n=length, axis=1)[:, : total + 1], prefix
+
+
+def _discrete_bounds(pmf: np.ndarray, tail: float) -> tuple[np.ndarray, np.ndarray]:
+    """Per row of a pmf on 0..K (round-off below 0 is set to 0, the CDF taken relative to the
+    row's total): the smallest t with CDF(t) >= ``tail`` and the largest t with survival
+    P(T >= t) = 1 − CDF(t − 1) >= ``tail``."""
+    cdf = np.cumsum(np.maximum(pmf, 0.0), axis=1)
+    mass = cdf[:, -1:]
+    low = (cdf < tail * mass).sum(axis=1)
+    high = (cdf[:, :-1] <= (1.0 - tail) * mass).sum(axis=1)
+    return low, high
+
+
+def _posterior_parameters(
+    counts: np.ndarray, big_n: np.ndarray, small_n: np.ndarray, prior: float | PriorRule
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, float]:
+    """Checked inputs -> (Σ x_h per row, rest_h, a_h + x_h, b_h + n_h − x_h, N_d), the last
+    three over the sampled strata (n_h < N_h) only."""
+    x = np.asarray(counts, dtype=float)
+    big_n = np.asarray(big_n, dtype=float)
+    small_n = np.asarray(small_n, dtype=float)
+    if x.ndim != 2 or big_n.shape != small_n.shape or x.shape[1:] != big_n.shape:
+        raise EstimationError(
+            f"counts must be (samples, strata) with one N_h and n_h per stratum; got counts of "
+            f"shape {x.shape}, big_n {big_n.shape}, small_n {small_n.shape}"
+        )
+    if not ((small_n >= 1).all() and (small_n <= big_n).all()):
+        raise EstimationError(f"need 1 <= n_h <= N_h, got n_h {small_n!r}, N_h {big_n!r}")
+    bad = ~((x >= 0) & (x <= small_n) & (x == np.round(x)))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise EstimationError(
+            f"counts must be whole numbers within 0..n_h; row {row}, stratum {col}: "
+            f"{x[row, col]:g} of n_h = {small_n[col]:g}"
+        )
+    if callable(prior):
+        a, b = (np.broadcast_to(np.asarray(v, dtype=float), x.shape) for v in prior(x, small_n))
+    else:
+        if isinstance(prior, bool) or not isinstance(prior, (int, float, np.number)):
+            raise EstimationError(
+                "prior must be a positive number a (Beta(a, a) in every stratum) or a function "
+                f"(counts, small_n) -> (a, b); got {prior!r}"
+            )
+        a = b = np.full(x.shape, float(prior))
+    if not (np.isfinite(a).all() and np.isfinite(b).all() and (a > 0).all() and (b > 0).all()):
+        raise EstimationError(f"prior parameters must be positive and finite; got prior {prior!r}")
+    sampled = big_n > small_n
+    xs = x[:, sampled]
+    return (
+        x.sum(axis=1),
+        (big_n - small_n)[sampled],
+        xs + a[:, sampled],
+        small_n[sampled] - xs + b[:, sampled],
+        float(big_n.sum()),
+    )
+
+
+def fpb_posterior(
+    counts: np.ndarray,
+    big_n: np.ndarray,
+    small_n: np.ndarray,
+    *,
+    prior: float | PriorRule = 0.5,
+) -> tuple[np.ndarray, np.ndarray]:
+    """The exact posterior of the domain proportion P of :func:`fpb_interval` (same
+    arguments): (values, pmf), each (u, K + 1) with K = Σ_h (N_h − n_h); P takes
+    ``values[i, t]`` = (Σ_h x_h + t)/N_d with probability ``pmf[i, t]``. Holds every row's
+    full pmf in memory: meant for checking and for small domains."""
+    observed, rest, a, b, total = _posterior_parameters(counts, big_n, small_n, prior)
+    support = np.arange(int(rest.sum()) + 1)
+    values = (observed[:, None] + support) / total
+    if not len(rest):
+        return values, np.ones_like(values)
+    pmf = np.empty(values.shape)
+    for rows, distinct, which in _convolved_pmfs(rest, a, b):
+        pmf[rows] = np.maximum(distinct[which], 0.0)
+    return values, pmf / pmf.sum(axis=1, keepdims=True)
+
+
 def fpb_interval(
     counts: np.ndarray,
     big_n: np.ndarray,
     small_n: np.ndarray,
     level: float,
     *,
-    prior: float = 0.5,
+    prior: float | PriorRule = 0.5,
 ) -> tuple[np.ndarray, np.ndarray]:
-    """Finite-population Bayesian interval for a union of strata (module docstring).
+    """Exact finite-population Bayesian interval for a domain made of whole strata.
 
-    ``counts`` is (u, H): events per stratum; Beta(``prior``, ``prior``) per stratum
-    (0.5: Jeffreys; 1: uniform). Equal-tailed at ``level``.
+    ``counts`` (u, H): events x_h of n_h (``small_n``) sampled from N_h (``big_n``) in each of
+    the domain's H strata, one row per sample. Each stratum's rate has a Beta(a_h, b_h) prior:
+    ``prior`` a number a gives Beta(a, a) in every stratum (0.5: Jeffreys, 1: uniform), a
+    function (counts, small_n) -> (a, b) a prior per row and stratum (:func:`pooled_prior`).
+    Given x_h, the unsampled events U_h of stratum h are BetaBinomial(N_h − n_h, x_h + a_h,
+    n_h − x_h + b_h) (Ericson 1969), independent across strata, so the domain proportion
+    P = Σ_h (x_h + U_h)/N_d, N_d = Σ_h N_h, has the distribution of their convolution, computed
+    exactly up to floating-point round-off (:func:`fpb_posterior` gives it; a census stratum,
+    n_h = N_h, adds nothing unknown).
+
+    Equal-tailed at ``level``, α = 1 − level, on the discrete posterior of T = Σ_h U_h: the
+    lower bound is (Σ x_h + t)/N_d with t the smallest value whose posterior CDF is at least
+    α/2, the upper bound (Σ x_h + t)/N_d with t the largest value whose posterior survival
+    P(T >= t) is at least α/2; so each tail left out holds less than α/2, and the interval's
+    posterior probability is at least ``level``. Returns (low, high), each (u,).
     """
-    x = np.asarray(counts, dtype=float)
-    rest = big_n - small_n
-    a = x + prior
-    b = small_n - x + prior
-    total = big_n.sum()
-    mean_u = rest * a / (a + b)
-    var_u = rest * a * b * (a + b + rest) / ((a + b) ** 2 * (a + b + 1))
-    floor = x.sum(axis=1) / total
-    span = rest.sum() / total
-    mean = (x.sum(axis=1) + mean_u.sum(axis=1)) / total
-    var = var_u.sum(axis=1) / total**2
-    alpha = 1.0 - level
-    if span <= 0:
-        return floor, floor
-    with np.errstate(divide="ignore", invalid="ignore"):
-        mu = np.clip((mean - floor) / span, 1e-12, 1 - 1e-12)
-        scaled = var / span**2
-        common = np.maximum(mu * (1 - mu) / scaled - 1.0, 1e-6)
-        low = special.betaincinv(mu * common, (1 - mu) * common, alpha / 2)
-        high = special.betaincinv(mu * common, (1 - mu) * common, 1 - alpha / 2)
-    # The exact posterior has atoms at both ends of its range (no unsampled event, every
-    # unsampled case an event): where an atom holds alpha/2 or more, the bound is that end.
-    # (With no event seen this is the boundary rule of Brown, Cai & DasGupta 2001, 4.1.2.)
-    log_b = special.betaln(a, b)
-    at_floor = np.exp((special.betaln(a, b + rest) - log_b).sum(axis=1))
-    at_ceiling = np.exp((special.betaln(a + rest, b) - log_b).sum(axis=1))
-    low = np.where((at_floor >= alpha / 2) | (x.sum(axis=1) == 0), 0.0, low)
-    high = np.where((at_ceiling >= alpha / 2) | (x.sum(axis=1) == small_n.sum()), 1.0, high)
-    return floor + span * low, floor + span * high
+    level = check_confidence_level(level)
+    observed, rest, a, b, total = _posterior_parameters(counts, big_n, small_n, prior)
+    low = np.zeros(len(observed), dtype=np.int64)
+    high = np.zeros(len(observed), dtype=np.int64)
+    if len(rest):
+        for rows, distinct, which in _convolved_pmfs(rest, a, b):
+            low_now, high_now = _discrete_bounds(distinct, (1.0 - level) / 2)
+            low[rows], high[rows] = low_now[which], high_now[which]
+    return (observed + low) / total, (observed + high) / total
 
 
 def _pooled_family(
@@ -296,6 +463,10 @@ CANDIDATES: dict[str, Candidate] = {
     "jeffreys": partial(_design_based, variance="standard", method="jeffreys"),
     "korn-graubard-pooled": partial(_design_based, variance="pooled", method="korn-graubard"),
     "beta-binomial": partial(fpb_interval, prior=0.5),
+    "beta-binomial-uniform": partial(fpb_interval, prior=1.0),
+    "beta-binomial-pooled": partial(fpb_interval, prior=partial(pooled_prior, strength=1.0)),
+    "beta-binomial-pooled-2": partial(fpb_interval, prior=partial(pooled_prior, strength=2.0)),
+    "beta-binomial-pooled-half": partial(fpb_interval, prior=pooled_half_prior),
     "pooled-hypergeometric": partial(_design_based, variance=None, method="pooled-hypergeometric"),
     "pooled-blind": partial(_pooled_family, few=0),
     "pooled-few2": partial(_pooled_family, few=2),
@@ -310,13 +481,18 @@ CANDIDATES: dict[str, Candidate] = {
 ``korn-graubard`` is R's (svyciprop ``method="beta"``), ``-deff1`` the NCHS variant, the
 ``-conservative`` and ``-pooled`` ones Korn–Graubard on the ``degenerate_strata`` variances of
 :func:`~stikprove.estimation.estimate_proportions`; ``logit``, ``wilson`` and ``jeffreys`` the
-design-based forms of :mod:`~stikprove.estimation.design_intervals`; ``beta-binomial`` the
-finite-population Bayesian interval with Jeffreys priors (:func:`fpb_interval`);
-``pooled-hypergeometric`` the default. Around it (:func:`_pooled_family`): ``pooled-blind``,
-``pooled-few2`` and ``pooled-all`` pool strata with no, up to two, or any number of events
-rather than up to one; ``pooled-0.25``/``-0.5``/``-0.75`` and ``pooled-jeffreys`` lie between the
-default and R's interval: the study's evidence for the pooling rule and for what a narrower
-default would cost in coverage.
+design-based forms of :mod:`~stikprove.estimation.design_intervals`. The ``beta-binomial``
+ones are the exact finite-population Bayesian interval (:func:`fpb_interval`), equal-tailed,
+with a prior per stratum of: Beta(½, ½) (Jeffreys) for ``beta-binomial``; Beta(1, 1) (uniform)
+for ``beta-binomial-uniform``; the empirical-Bayes Beta(m·p̃, m·(1 − p̃)) of
+:func:`pooled_prior`, p̃ = (Σ_h x_h + ½)/(Σ_h n_h + 1) the domain's pooled sample rate, with
+m = 1 for ``beta-binomial-pooled`` and m = 2 for ``beta-binomial-pooled-2``; the Beta prior
+with mean p̃ and its smaller parameter ½ (:func:`pooled_half_prior`) for
+``beta-binomial-pooled-half``. ``pooled-hypergeometric`` is the default. Around it
+(:func:`_pooled_family`): ``pooled-blind``, ``pooled-few2`` and ``pooled-all`` pool strata with
+no, up to two, or any number of events rather than up to one; ``pooled-0.25``/``-0.5``/``-0.75``
+and ``pooled-jeffreys`` lie between the default and R's interval: the study's evidence for the
+pooling rule and for what a narrower default would cost in coverage.
 """
 
 
@@ -590,7 +766,7 @@ def run_study(
         (rounded), and a sample in which the domain has no sampled member gives no interval
         and is left out: ``replications`` counts the samples with one, and coverage and
         widths are over those. Candidates that are not an ``estimate_proportions`` method
-        (``beta-binomial`` and the ``pooled-*`` trade-offs, :func:`fpb_interval` and
+        (the ``beta-binomial`` ones and the ``pooled-*`` trade-offs, :func:`fpb_interval` and
         :func:`_pooled_family`, written for whole strata) get no rows there, and are then not
         eligible in :func:`choose_default`.
         Cut designs draw from their own stream (spawned from ``seed``), so the whole-strata
@@ -692,7 +868,7 @@ def choose_default(
     the grid; if none, at least nominal - 1 point (``relaxed``); if none, ``method`` None.
 
     ``eligible`` limits the candidates (default: every method in ``table``). A method without
-    a row for some cell (``beta-binomial``, ``pooled-*``: none for domains that cut strata) is
+    a row for some cell (``beta-binomial*``, ``pooled-*``: none for domains that cut strata) is
     not eligible.
     """
     level = check_confidence_level(confidence_level)
