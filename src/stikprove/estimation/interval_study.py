@@ -510,7 +510,8 @@ def _coverage(
     below = float(weight @ (truth < low - _TOLERANCE))
     above = float(weight @ (truth > high + _TOLERANCE))
     width = high - low
-    coverage = 1.0 - below - above
+    covered = (truth >= low - _TOLERANCE) & (truth <= high + _TOLERANCE)
+    coverage = float(weight @ covered)  # not 1 - below - above: that can round below 0
     return {
         "replications": replications,
         "coverage": coverage,
