@@ -36,6 +36,12 @@ exact posterior of their convolution (:func:`fpb_posterior`); the interval is it
 interval (:func:`fpb_interval`, where the convention for the discrete tails is stated). The
 candidates differ only in the prior (:data:`CANDIDATES`).
 
+Around the default, :func:`_pooled_family` gives the study-only variants that chose its pooling
+rule and show what a narrower default would cost (``pooled-blind``, ``-few2``, ``-all``,
+``-0.25``/``-0.5``/``-0.75``, ``pooled-jeffreys``); :func:`twin_designs` builds, for each cell
+where the default is much wider than R's interval, the twin design in which R's interval's
+narrowness would be unsafe; :func:`summarise_study` counts issue 13's width target per method.
+
 References
 ----------
 Ericson, W. A. (1969). Subjective Bayesian models in sampling finite populations. JRSS B 31,
