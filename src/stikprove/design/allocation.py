@@ -149,6 +149,40 @@ def _unit_variances(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarr
     return N * N * stratum_mean_variance(N, n, binary_element_variance(p, N))
 
 
+POOLED_FEW = 1
+"""The default's pooled variance borrows the domain's rate for a stratum with at most this many
+events or non-events: estimation's ``POOLED_FEW`` (stikprove.estimation.domains; a test holds
+them equal, since the design step may not import estimation)."""
+
+
+def _expected_pooled_terms(
+    sizes: np.ndarray, n: np.ndarray, p: np.ndarray, domain_rate: np.ndarray
+) -> np.ndarray:
+    """Each stratum's expected term of the default's pooled variance of a domain total, at the
+    anticipated rates: N_h² (1 − f_h)/n_h · S_h², with S_h² at the domain's rate
+    (``domain_rate``, per stratum) when the stratum shows at most :data:`POOLED_FEW` events or
+    non-events, and at its own otherwise, weighted by the probability of each under the
+    hypergeometric draw of n_h from N_h with round(p_h·N_h) events. A plug-in expectation (the
+    variance estimation uses is the larger of this sum and R's in each sample; the plan takes
+    the larger of the expected sums)."""
+    from scipy import stats
+
+    N, n, p = (np.asarray(a, dtype=float) for a in (sizes, n, p))
+    sampled = (n > 0) & (n < N)
+    events = np.round(p * N)
+    low, high = POOLED_FEW, n - POOLED_FEW  # few: X <= low or X >= high
+    with np.errstate(invalid="ignore", divide="ignore"):
+        middle = np.where(
+            high - 1 > low,
+            stats.hypergeom.cdf(high - 1, N, events, n) - stats.hypergeom.cdf(low, N, events, n),
+            0.0,
+        )
+    few = np.where(sampled, np.clip(1.0 - np.nan_to_num(middle), 0.0, 1.0), 0.0)
+    own = _unit_variances(N, n, p)
+    borrowed = _unit_variances(N, n, domain_rate)
+    return few * borrowed + (1 - few) * own
+
+
 def several_strata_method(method: str) -> str:
     """The interval a domain of several strata is planned with, for a planning ``method``:
     ``wald`` for ``wald``, else ``korn-graubard`` (see :func:`domain_half_width`)."""
@@ -175,11 +209,11 @@ def domain_half_width(
     - every other method: the half-width of the interval estimation reports for a domain of
       several strata, Korn–Graubard at the anticipated rates
       (:func:`stikprove.design.precision.korn_graubard_half_width` with df = Σ n_h − H and
-      n = Σ n_h). This is what the default ``pooled-hypergeometric`` reports there (on its
-      pooled variance, which is R's when every sampled stratum shows at least two events
-      and two non-events; the plan does not model the samples where one does not, so at rare
-      rates the default reports wider), and what ``korn-graubard`` and ``hypergeometric``
-      report. ``wilson`` (planning the design-based Wilson and Jeffreys intervals) gets it
+      n = Σ n_h); for ``hypergeometric`` (the planning method of the default
+      ``pooled-hypergeometric``) on the larger of se² and the default's pooled variance in
+      expectation (:func:`_expected_pooled_terms`). This is what the default reports there,
+      and for ``clopper-pearson`` (planning ``korn-graubard``) what R's interval reports.
+      ``wilson`` (planning the design-based Wilson and Jeffreys intervals) gets R's variance
       too, as the nearest: those are narrower at the same variance but for Wilson at rare
       rates or few degrees of freedom (docs/design.md gives the figures);
       ``korn-graubard-deff1`` (planned as ``clopper-pearson``) floors the design effect at
@@ -226,6 +260,13 @@ def _several_strata_half_widths(
     sampled = n < N
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = total(N * p) / N_d
+    if method == "hypergeometric":
+        # planning the default (or the exact method, which is the default's inside a stratum):
+        # its pooled variance in expectation (_expected_pooled_terms), never below R's
+        with np.errstate(invalid="ignore", divide="ignore"):
+            pooled = total(_expected_pooled_terms(N, n, p, rate[codes])) / N_d**2
+        var = np.where(np.isfinite(var), np.maximum(var, pooled), var)
+    with np.errstate(invalid="ignore", divide="ignore"):
         sampled_pop = total(N * sampled)
         sampled_rate = total(N * p * sampled) / np.maximum(sampled_pop, 1e-300)
         kish = sampled_pop**2 / np.maximum(total(np.where(sampled, N * N / n, 0.0)), 1e-300)
