@@ -185,8 +185,12 @@ def _expected_pooled_terms(
 
 def several_strata_method(method: str) -> str:
     """The interval a domain of several strata is planned with, for a planning ``method``:
-    ``wald`` for ``wald``, else ``korn-graubard`` (see :func:`domain_half_width`)."""
-    return "wald" if method == "wald" else "korn-graubard"
+    ``wald`` for ``wald``; ``korn-graubard-pooled`` (Korn–Graubard on the default's pooled
+    variance in expectation) for ``hypergeometric``, the default's planning method; else
+    ``korn-graubard`` (see :func:`domain_half_width`)."""
+    if method == "wald":
+        return "wald"
+    return "korn-graubard-pooled" if method == "hypergeometric" else "korn-graubard"
 
 
 def domain_half_width(
@@ -260,7 +264,7 @@ def _several_strata_half_widths(
     sampled = n < N
     with np.errstate(invalid="ignore", divide="ignore"):
         rate = total(N * p) / N_d
-    if method == "hypergeometric":
+    if several_strata_method(method) == "korn-graubard-pooled":
         # planning the default (or the exact method, which is the default's inside a stratum):
         # its pooled variance in expectation (_expected_pooled_terms), never below R's
         with np.errstate(invalid="ignore", divide="ignore"):
