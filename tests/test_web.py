@@ -437,3 +437,21 @@ def test_accounts_live_in_the_store(study):
     stored = accounts.get_account(open_study(study.path), "anna")
     assert stored.password_hash.startswith("scrypt$1024$8$1$")
     assert PASSWORDS["anna"].encode() not in study.path.read_bytes()
+
+
+def test_the_style_sheet_never_sets_the_session_cookie(anna, study):
+    """A page's style sheet is asked for with the cookie the page had; answered after a form's
+    answer (opening a case), a cookie it set would overwrite that answer's and lose the opened
+    case (seen once in CI: the browser landed on the case list with "Vælg en sag fra
+    listen."). So it sets none, for a reviewer as for a visitor, and the case stays open."""
+    stale = anna.get_cookie("stikprove_session").value
+    case_id = own_open(study, "anna")[0]
+    assert open_case(anna, case_id).status_code == 302
+    late = anna.application.test_client()
+    late.set_cookie("stikprove_session", stale)
+    with late.get("/static/style.css") as sheet:
+        assert sheet.status_code == 200 and "Set-Cookie" not in sheet.headers
+    with anna.application.test_client().get("/static/style.css") as visitor:
+        assert "Set-Cookie" not in visitor.headers
+    page = anna.get("/case")
+    assert page.status_code == 200 and f"Sag {case_id}" in page.get_data(as_text=True)

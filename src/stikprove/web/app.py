@@ -123,6 +123,11 @@ def _register(app: Flask) -> None:
     def load_reviewer():
         g.language = session.get("language") or _state("language")
         g.reviewer = None
+        if request.endpoint == "static":
+            # The style sheet needs no login, and must not touch the session: its response
+            # would set the cookie as it was when the page asked for it, and arriving after a
+            # form's answer (opening a case) it overwrote that answer's cookie, losing the case.
+            return
         name = session.get("reviewer")
         if name is None:
             return
