@@ -256,21 +256,19 @@ def _several_strata_half_widths(
     def total(values: np.ndarray) -> np.ndarray:
         return np.bincount(codes, values, minlength=groups)
 
+    plan = several_strata_method(method)
     N_d = total(N)
-    with np.errstate(invalid="ignore", divide="ignore"):
-        var = total(_unit_variances(N, n, p)) / N_d**2
-    if several_strata_method(method) == "wald":
-        return np.where(np.isfinite(var), _z(confidence_level) * np.sqrt(var), np.nan)
     sampled = n < N
     with np.errstate(invalid="ignore", divide="ignore"):
+        var = total(_unit_variances(N, n, p)) / N_d**2
+        if plan == "wald":
+            return np.where(np.isfinite(var), _z(confidence_level) * np.sqrt(var), np.nan)
         rate = total(N * p) / N_d
-    if several_strata_method(method) == "korn-graubard-pooled":
-        # planning the default (or the exact method, which is the default's inside a stratum):
-        # its pooled variance in expectation (_expected_pooled_terms), never below R's
-        with np.errstate(invalid="ignore", divide="ignore"):
+        if plan == "korn-graubard-pooled":
+            # planning the default (or the exact method, the default's inside a stratum): its
+            # pooled variance in expectation (_expected_pooled_terms), never below R's
             pooled = total(_expected_pooled_terms(N, n, p, rate[codes])) / N_d**2
-        var = np.where(np.isfinite(var), np.maximum(var, pooled), var)
-    with np.errstate(invalid="ignore", divide="ignore"):
+            var = np.where(np.isfinite(var), np.maximum(var, pooled), var)
         sampled_pop = total(N * sampled)
         sampled_rate = total(N * p * sampled) / np.maximum(sampled_pop, 1e-300)
         kish = sampled_pop**2 / np.maximum(total(np.where(sampled, N * N / n, 0.0)), 1e-300)
@@ -279,9 +277,10 @@ def _several_strata_half_widths(
     edge = np.isfinite(var) & ~regular & (sampled_pop > 0)
     out[np.isfinite(var) & (sampled_pop == 0)] = 0.0  # a census of every stratum
     if regular.any():
-        df = total(n) - np.bincount(codes, minlength=groups)
+        n_d = total(n)
+        df = n_d - np.bincount(codes, minlength=groups)
         out[regular] = korn_graubard_half_width(
-            rate[regular], np.sqrt(var[regular]), df[regular], total(n)[regular], confidence_level
+            rate[regular], np.sqrt(var[regular]), df[regular], n_d[regular], confidence_level
         )
     if edge.any():
         out[edge] = (sampled_pop[edge] / N_d[edge]) * clopper_pearson_half_width(
@@ -338,7 +337,8 @@ def _meet_target(
     strata gets the smallest domain total m (bisection over m) whose Neyman allocation
     within the domain (n_h ∝ N_h S_h, each n_h between its current size and N_h; largest
     remainder rounding) has a half-width (:func:`domain_half_width` with ``method``: Wald for
-    ``wald``, else Korn–Graubard) of at most the margin.
+    ``wald``, Korn–Graubard on the default's expected pooled variance for ``hypergeometric``,
+    else on R's) of at most the margin.
     """
     n = n.copy()
     count = np.bincount(codes, minlength=groups)
