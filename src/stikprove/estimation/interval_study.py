@@ -529,6 +529,26 @@ def _coverage(
     }
 
 
+def _row(design, domain: str, domain_strata: int, cuts: bool, cell: tuple, method: str,
+         coverage: dict) -> dict:  # fmt: skip
+    """One row of :func:`run_study`: ``cell`` is (population_size, sample_size,
+    true_proportion) of the domain, ``coverage`` the columns of :func:`_coverage`."""
+    population, sample, truth = cell
+    return {
+        "design": design.name,
+        "kind": design.kind,
+        "strata": len(design.population_sizes),
+        "domain": domain,
+        "domain_strata": domain_strata,
+        "cuts_strata": cuts,
+        "population_size": population,
+        "sample_size": sample,
+        "true_proportion": truth,
+        "method": method,
+        **coverage,
+    }
+
+
 def _design_rows(
     design: StudyDesign,
     methods: Sequence[str],
@@ -550,21 +570,9 @@ def _design_rows(
             low, high = CANDIDATES[method](
                 distinct.astype(float), big_n[idx].astype(float), small_n[idx].astype(float), level
             )
-            rows.append(
-                {
-                    "design": design.name,
-                    "kind": design.kind,
-                    "strata": len(big_n),
-                    "domain": domain,
-                    "domain_strata": len(idx),
-                    "cuts_strata": False,
-                    "population_size": int(big_n[idx].sum()),
-                    "sample_size": int(small_n[idx].sum()),
-                    "true_proportion": float(truth),
-                    "method": method,
-                    **_coverage(truth, low, high, weight, replications),
-                }
-            )
+            cell = (int(big_n[idx].sum()), int(small_n[idx].sum()), float(truth))
+            coverage = _coverage(truth, low, high, weight, replications)
+            rows.append(_row(design, domain, len(idx), False, cell, method, coverage))
     return rows
 
 
@@ -725,21 +733,10 @@ def _cut_design_rows(
             order = np.argsort(members_of["domain"].to_numpy() // 2)
             low = members_of["ci_low"].to_numpy()[order]
             high = members_of["ci_high"].to_numpy()[order]
-            rows.append(
-                {
-                    "design": design.name,
-                    "kind": design.kind,
-                    "strata": len(big_n),
-                    "domain": domain,
-                    "domain_strata": len(idx),
-                    "cuts_strata": True,
-                    "population_size": int(members[idx].sum()),
-                    "sample_size": int(np.round((small_n * members / big_n)[idx].sum())),
-                    "true_proportion": truth,
-                    "method": method,
-                    **_coverage(truth, low, high, weight, sampled),
-                }
-            )
+            expected_sample = int(np.round((small_n * members / big_n)[idx].sum()))
+            cell = (int(members[idx].sum()), expected_sample, truth)
+            coverage = _coverage(truth, low, high, weight, sampled)
+            rows.append(_row(design, domain, len(idx), True, cell, method, coverage))
     return rows
 
 
