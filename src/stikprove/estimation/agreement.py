@@ -49,6 +49,7 @@ from scipy import stats
 from statsmodels.stats.inter_rater import cohens_kappa
 
 from stikprove.errors import EstimationError
+from stikprove.exact_bounds import clopper_pearson_interval
 
 __all__ = ["ReviewerAgreement", "reviewer_agreement"]
 
@@ -253,8 +254,7 @@ def _conditional_exact(agree: int, n: int, expected: float, alpha: float) -> tup
     p_e fixed at ``expected``; Clopper–Pearson limits (l, u) for ``agree`` of ``n`` mapped by
     kappa = (p_o − p_e)/(1 − p_e), cut to [−1, 1].
     """
-    low = stats.beta.ppf(alpha / 2, agree, n - agree + 1) if agree > 0 else 0.0
-    high = stats.beta.isf(alpha / 2, agree + 1, n - agree) if agree < n else 1.0
+    low, high = (float(b) for b in clopper_pearson_interval(agree, n, alpha))
     scale = 1.0 - expected
     return (
         float(max(-1.0, (low - expected) / scale)),
