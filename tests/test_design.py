@@ -962,13 +962,10 @@ def test_plan_of_a_synthetic_kommune_at_twenty_percent_matches_the_simulated_def
 
 
 def test_plan_borrows_as_estimation_pools():
-    """The design step's POOLED_FEW is estimation's (the design step may not import it), and
-    the expected pooled terms are the strata's own when every rate equals the domain's, the
+    """The expected pooled terms are the strata's own when every rate equals the domain's, the
     domain's when every sample is small enough to show at most one event or non-event."""
-    from stikprove.design.allocation import POOLED_FEW, _expected_pooled_terms, _unit_variances
-    from stikprove.estimation.domains import POOLED_FEW as ESTIMATION_POOLED_FEW
+    from stikprove.design.allocation import _expected_pooled_terms, _unit_variances
 
-    assert POOLED_FEW == ESTIMATION_POOLED_FEW
     N, n = np.array([50.0, 80.0, 30.0]), np.array([10.0, 3.0, 30.0])
     same = np.full(3, 0.2)
     np.testing.assert_allclose(

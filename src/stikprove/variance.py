@@ -23,7 +23,9 @@ import numpy as np
 
 __all__ = [
     "NEGLIGIBLE_VARIANCE",
+    "POOLED_FEW",
     "binary_element_variance",
+    "borrows_domain_rate",
     "element_variance",
     "negligible_to_zero",
     "stratified_variance",
@@ -33,6 +35,26 @@ __all__ = [
 NEGLIGIBLE_VARIANCE = 1e-20
 """A variance at or below this (a standard error of 1e-10 on a proportion) is zero up to
 rounding: a domain whose cases all agree gives 1e-34 rather than 0 through the linearization."""
+
+
+POOLED_FEW = 1
+"""The default interval's pooled variance (``degenerate_strata="pooled"``) borrows the domain's
+rate for a sampled cell (stratum × domain) with at most this many events or non-events among its
+domain cases: the choice of the simulation study (docs/intervals.md: pooling cells with up to
+two left a design below 94.5 %). Estimation applies it to each sample, the design step to each
+stratum's expected sample."""
+
+
+def borrows_domain_rate(
+    events: np.ndarray, cases: np.ndarray, stratum_cases: np.ndarray, few: float = POOLED_FEW
+) -> np.ndarray:
+    """Whether a cell's variance term takes the domain's rate in place of its own, elementwise:
+    at most ``few`` (:data:`POOLED_FEW`) events or non-events among the cell's ``cases``, or a
+    stratum with fewer than two sampled cases (no spread can be seen)."""
+    events, cases, stratum_cases = (
+        np.asarray(a, dtype=float) for a in (events, cases, stratum_cases)
+    )
+    return (stratum_cases < 2) | (events <= few) | (events >= cases - few)
 
 
 def stratum_mean_variance(

@@ -27,6 +27,7 @@ from stikprove.errors import DesignError
 from stikprove.methods import ALLOCATION_METHODS
 from stikprove.variance import (
     NEGLIGIBLE_VARIANCE,
+    POOLED_FEW,
     binary_element_variance,
     stratum_mean_variance,
 )
@@ -147,12 +148,6 @@ def _unit_variances(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarr
     stratified variance (:mod:`stikprove.variance`); 0 for a census, inf with no case."""
     N = np.asarray(sizes, dtype=float)
     return N * N * stratum_mean_variance(N, n, binary_element_variance(p, N))
-
-
-POOLED_FEW = 1
-"""The default's pooled variance borrows the domain's rate for a stratum with at most this many
-events or non-events: estimation's ``POOLED_FEW`` (stikprove.estimation.domains; a test holds
-them equal, since the design step may not import estimation)."""
 
 
 def _expected_pooled_terms(

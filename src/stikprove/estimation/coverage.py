@@ -43,12 +43,14 @@ from stikprove.estimation.design_intervals import (
     check_design_method,
     domain_interval,
 )
-from stikprove.estimation.domains import POOLED_FEW, _check_degenerate
+from stikprove.estimation.domains import _check_degenerate
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, DOMAIN_INTERVAL_METHODS
 from stikprove.variance import (
+    POOLED_FEW,
     binary_element_variance,
+    borrows_domain_rate,
     negligible_to_zero,
     stratified_variance,
     stratum_mean_variance,
@@ -234,7 +236,7 @@ def _pooled_variance(counts, big_n, small_n, sampled, share, few=POOLED_FEW) -> 
     """
     estimate = (counts / small_n) @ share
     rate = counts / small_n
-    borrow = ((counts <= few) | (counts >= small_n - few) | (small_n < 2)) & sampled
+    borrow = borrows_domain_rate(counts, small_n, small_n, few) & sampled
     c = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 1.0)
     own = stratified_variance(big_n, small_n, np.where(borrow, 0.0, c * rate * (1 - rate)), share)
     unit = stratified_variance(big_n, small_n, np.where(borrow, c, 0.0), share)

@@ -41,7 +41,7 @@ replications): with strata N = 117, 509, 9, 35, n = 4, 40, 3, 6 and rates .03, .
 Korn–Graubard interval covered 79 % for a nominal 95 % with the standard variance and ≥ 95 %
 with the conservative one. ``degenerate_strata="pooled"`` borrows the domain's rate instead: a
 sampled cell (h, d) whose stratum has one case, or whose cases in the domain show at most one
-event or at most one non-event (:data:`POOLED_FEW`), gets the term
+event or at most one non-event (:data:`stikprove.variance.POOLED_FEW`), gets the term
 (N̂_hd/N̂_d)² (1 - f_h) c p̂_d(1 - p̂_d)/n_hd, c = n_hd/(n_hd - 1) (1 for one case), in place
 of R's; the other cells keep R's term; and the domain's variance is the larger of this sum and
 R's variance (so it is never below R's, and equals it when every sampled cell shows at least
@@ -84,7 +84,12 @@ from stikprove.estimation.design_intervals import (
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, DOMAIN_INTERVAL_METHODS
-from stikprove.variance import element_variance, negligible_to_zero, stratum_mean_variance
+from stikprove.variance import (
+    borrows_domain_rate,
+    element_variance,
+    negligible_to_zero,
+    stratum_mean_variance,
+)
 
 __all__ = [
     "DEGENERATE_STRATA",
@@ -106,11 +111,6 @@ DEFAULT_METHOD = DEFAULT_DOMAIN_INTERVAL_METHOD
 
 _NOT_FROM_SE = ("hypergeometric", DEFAULT_METHOD)
 """Domain methods beyond design_ci's: they need more than (estimate, se, df, n)."""
-
-POOLED_FEW = 1
-"""``degenerate_strata="pooled"`` borrows the domain's rate for a cell with at most this many
-events (or non-events) among its domain cases: the choice of the simulation study
-(docs/intervals.md: pooling cells with up to two left a design below 94.5 %)."""
 
 DEGENERATE_STRATA = ("standard", "conservative", "pooled")
 """Variance choices for sampled strata without variance information (see the module docstring):
@@ -355,8 +355,7 @@ def _summarise(design: _Design, degenerate_strata: str = "standard") -> dict[str
         # stratified mean with the element variance c·p̂_d(1 - p̂_d), c = n/(n - 1) (1 for one
         # case); the domain's variance is the larger of that sum and R's.
         y_cell = np.bincount(cell_index, weights=y)
-        few = (nh < 2) | (y_cell <= POOLED_FEW) | (y_cell >= n_hd - POOLED_FEW)
-        few &= ~census_h[cell_h]
+        few = borrows_domain_rate(y_cell, n_hd, nh) & ~census_h[cell_h]
         share = w[cell_h] * n_hd / weight_d[cell_d]
         c = np.where(n_hd > 1, n_hd / np.maximum(n_hd - 1, 1), 1.0)
         # (1 − n_h/N_h) S²/n_hd: the stratum's fpc, the cell's cases

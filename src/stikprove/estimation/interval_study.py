@@ -72,8 +72,9 @@ from stikprove.estimation.coverage import (
     _intervals,
     _pooled_variance,
 )
-from stikprove.estimation.domains import POOLED_FEW, estimate_proportions
+from stikprove.estimation.domains import estimate_proportions
 from stikprove.estimation.intervals import check_confidence_level
+from stikprove.variance import POOLED_FEW
 
 __all__ = [
     "CANDIDATES",
