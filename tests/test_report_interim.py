@@ -3,6 +3,7 @@
 
 import re
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -111,3 +112,31 @@ def test_estimate_names_the_strata_that_stopped_early():
         "  147|kvinde|dansk: 30 of 60 sampled cases analysed; half-width 0.090 <= 0.1 per "
         "stratum"
     ]
+
+
+def test_a_share_that_implies_a_small_count_is_suppressed():
+    """As in the estimates tables, a group with enough analysed cases whose share implies 1 to
+    4 cases with the outcome (2 of 20) or without it (17 of 20 with) is suppressed, interval
+    included, and its kommune's other group with it (complementary)."""
+    rng = np.random.default_rng(5)  # each stratum's review order
+    rows = []
+    for stratum, (kommune, sex, outcomes) in {
+        "147|kvinde": ("147", "kvinde", [1, 1] + [0] * 18),  # 2 too ill of 20
+        "147|mand": ("147", "mand", [1] * 10 + [0] * 10),
+        "825|kvinde": ("825", "kvinde", [1] * 17 + [0] * 3),  # 3 not too ill of 20
+        "825|mand": ("825", "mand", [1] * 8 + [0] * 12),
+    }.items():
+        rows.append(pd.DataFrame({
+            "stratum": stratum, "kommune_code": kommune, "sex": sex, "population_size": 40,
+            "sample_size": 20, "reviewed": True, "draw_order": range(1, 21),
+            "in_complete_run": True, "too_ill": rng.permutation(outcomes),
+        }))  # fmt: skip
+    table = interim_from_export(pd.concat(rows), "too_ill", by=["kommune_code", "sex"])
+    shown = interim.disclose_interim(table, ["kommune_code", "sex"], 5).set_index(
+        ["kommune_code", "sex"])
+    assert shown.loc[("147", "kvinde"), "disclosure"] == "small"
+    assert shown.loc[("825", "kvinde"), "disclosure"] == "small"
+    assert shown.loc[[("147", "kvinde"), ("825", "kvinde")],
+                     ["n", "estimate", "ci_low", "ci_high"]].isna().all().all()
+    assert shown.loc[("147", "mand"), "disclosure"] == "complementary"
+    assert shown["disclosure"].ne("").all()

@@ -8,20 +8,21 @@ interval of the confidence sequence, which stays valid however often the report 
 and looked at. Once every sampled case of the kommune is reviewed the section is left out
 and the design-based intervals are the result (:func:`is_open`).
 
-Disclosure control is that of the other report tables
-(:func:`stikprove.reports.disclosure.disclose_counts`, over all kommuner at once, so a
-kommune's suppressed cell cannot be recovered from the other kommuner's reports): a group
-with 1 to threshold − 1 analysed cases is suppressed with its complements, its estimate and
-interval hidden with it. The NCHS presentation standard is not applied here: it is defined
-on fixed-sample (Korn–Graubard) intervals with a standard error and degrees of freedom,
-which a confidence sequence has not; the sequence's width is shown as it is, under the
-label that the figures are preliminary.
+Disclosure control is that of the report's estimates tables (:func:`disclose_interim`, over
+all kommuner at once, so a kommune's suppressed cell cannot be recovered from the other
+kommuner's reports): a group with 1 to threshold − 1 analysed cases, or whose share implies
+1 to threshold − 1 cases with or without the outcome (2 of 20), is suppressed with its
+complements, its estimate and interval hidden with it. The NCHS presentation standard is
+not applied here: it is defined on fixed-sample (Korn–Graubard) intervals with a standard
+error and degrees of freedom, which a confidence sequence has not; the sequence's width is
+shown as it is, under the label that the figures are preliminary.
 
 The tables hold counts and interval limits only, never a case id or a case-level row.
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import lru_cache
 
@@ -39,8 +40,8 @@ from stikprove.reports.content import (
     stack_groups,
 )
 
-__all__ = ["INTERIM_TABLE_COLUMNS", "InterimProgress", "interim_progress", "interim_table",
-           "is_open"]  # fmt: skip
+__all__ = ["INTERIM_TABLE_COLUMNS", "InterimProgress", "disclose_interim", "interim_progress",
+           "interim_table", "is_open"]  # fmt: skip
 
 INTERIM_TABLE_COLUMNS = ["group", "sex", "origin", "n", "estimate", "ci_low", "ci_high",
                          "disclosure"]  # fmt: skip
@@ -84,10 +85,23 @@ def _interim_all(path: str, mtime: float, outcome: str, by: tuple[str, ...], lev
     table = interim_from_export(study.data, outcome, by=["kommune_code", *by],
                                 confidence_level=level)  # fmt: skip
     table["kommune_code"] = table["kommune_code"].astype(str)
-    shown = table[["kommune_code", *by, "analysed", "estimate", "ci_low", "ci_high"]]
+    return disclose_interim(table, ["kommune_code", *by], threshold)
+
+
+def disclose_interim(table: pd.DataFrame, by: Sequence[str], threshold: int) -> pd.DataFrame:
+    """An :func:`~stikprove.estimation.interim.interim_from_export` table made fit to publish,
+    by the rule of the report's estimates tables
+    (:func:`stikprove.reports.disclosure.disclose_estimates` without the NCHS standard): a
+    group is suppressed, with its complements over ``by``, when its analysed cases ``n``,
+    or the cases with or without the outcome that ``n`` and the estimate imply
+    (round(estimate × n): within a stratum the exact count), are from 1 to threshold − 1;
+    its estimate and interval are hidden with it.
+
+    Columns: the ``by`` columns, ``n`` (the analysed cases), ``estimate``, ``ci_low``,
+    ``ci_high``, ``disclosure``."""
+    shown = table[[*by, "analysed", "estimate", "ci_low", "ci_high"]]
     shown = shown.rename(columns={"analysed": "n"})
-    return dc.disclose_counts(shown, ["n"], ["kommune_code", *by], threshold,
-                              hide_columns=["estimate", "ci_low", "ci_high"])  # fmt: skip
+    return dc.disclose_estimates(shown, by, threshold, nchs=False)
 
 
 def interim_table(
