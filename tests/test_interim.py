@@ -5,7 +5,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import time_machine
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from conftest import CLOCK_START
@@ -219,8 +219,54 @@ def exports(draw: st.DrawFn) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True)
 
 
+def outside_census(census_outcomes=(np.nan,)) -> pd.DataFrame:
+    """A kommune (100) of a stratum of 30 cases, 6 sampled, 5 reviewed (two too ill), and a
+    census stratum whose every case is reviewed and has no outcome (ineligible or not
+    assessable), as the national demo's one-case strata 550|kvinde|vestlig and
+    665|mand|vestlig: the census stratum has no case in the indicator's population."""
+    k = len(census_outcomes)
+    return pd.DataFrame({
+        "stratum": ["s0"] * 6 + ["s1"] * k, "kommune_code": "100",
+        "population_size": [30] * 6 + [k] * k, "sample_size": [6] * 6 + [k] * k,
+        "reviewed": [True] * 5 + [False] + [True] * k,
+        "draw_order": [*range(1, 7), *range(1, k + 1)],
+        "in_complete_run": [True] * 5 + [False] + [True] * k,
+        "y": [1, 0, 0, 1, 0, np.nan, *census_outcomes],
+    })  # fmt: skip
+
+
+def test_a_stratum_without_a_case_of_the_indicator_drops_out_of_its_domains():
+    """Regression: `status --interim` on the national demo stopped with "population_size must
+    be a whole number >= 1, got 0" (a census stratum whose one case is ineligible). Such a
+    stratum adds nothing to its domains (weight 0): the kommune gets the other stratum's
+    sequence and estimate; on its own it is complete, with nothing known ([0, 1])."""
+    for census in ([np.nan], [np.nan, np.nan]):
+        export = outside_census(census)
+        s0 = confidence_sequence([1, 0, 0, 1, 0], 30)
+        for combination in ("product", "bonferroni"):
+            kommune = interim_from_export(export, "y", by="kommune_code",
+                                          combination=combination).iloc[0]  # fmt: skip
+            assert kommune["estimate"] == pytest.approx(0.4)
+            low, high = combine_strata([[1, 0, 0, 1, 0]], [30], method=combination)
+            assert (kommune["ci_low"], kommune["ci_high"]) == pytest.approx((low[0], high[0]))
+            assert kommune["ci_low"] <= s0.low[-1] and kommune["ci_high"] >= s0.high[-1]
+        strata = interim_from_export(export, "y").set_index("stratum")
+        assert strata.loc["s1", "complete"] and np.isnan(strata.loc["s1", "estimate"])
+        assert (strata.loc["s1", "ci_low"], strata.loc["s1", "ci_high"]) == (0.0, 1.0)
+        plan = stopping_plan_from_export(export, "y", [PrecisionTarget("kommune_code",
+                                         ("kommune_code",), 0.3)]).set_index("stratum")  # fmt: skip
+        assert plan.loc["s1", "safe_to_stop"] and plan.loc["s0", "priority"] == 1
+    # a domain none of whose strata has a case of the indicator's population: nothing known
+    alone = outside_census().query("stratum == 's1'")
+    whole = interim_from_export(pd.concat([alone, alone.assign(stratum="s2")]), "y", by=None)
+    assert (whole["ci_low"].iloc[0], whole["ci_high"].iloc[0]) == (0.0, 1.0)
+    assert np.isnan(whole["estimate"].iloc[0])
+
+
 @settings(max_examples=scaled(20))
 @given(exports(), st.sampled_from(["stratum", "kommune_code", None]))
+@example(outside_census(), "kommune_code")
+@example(outside_census(), None)
 def test_interim_invariants(export, by):
     """Counts add up and every interval lies in [0, 1] around the analysed share's range."""
     table = interim_from_export(export, "y", by=by)

@@ -363,21 +363,26 @@ def _domains(
         codes = np.zeros(len(table), dtype=np.int64)
     domains = int(codes.max()) + 1 if len(codes) else 0
     first = np.array([np.flatnonzero(codes == d)[0] for d in range(domains)], dtype=np.int64)
-    sizes = table["population_size"].to_numpy(dtype=float)
+    # a stratum whose every case is in the run and outside the indicator's population (a
+    # census stratum of one ineligible case) has none to contribute: weight 0 in its domains
+    sizes = np.where(strata.analysis_size > 0, table["population_size"].to_numpy(dtype=float), 0)
+    domain_size = np.bincount(codes, weights=sizes, minlength=domains)
     counts = np.bincount(codes, minlength=domains)
-    if np.all(counts == 1):
-        low, high = strata.low[first], strata.high[first]
-    else:
-        low, high = combine_strata(
-            strata.outcomes, strata.analysis_size, weights=sizes, domains=codes,
-            confidence_level=level, method=combination,
+    low, high = strata.low[first].copy(), strata.high[first].copy()  # one stratum: its own
+    combined = (counts[codes] > 1) & (domain_size[codes] > 0)
+    if combined.any():
+        names, inverse = np.unique(codes[combined], return_inverse=True)
+        low[names], high[names] = combine_strata(
+            [x for x, keep in zip(strata.outcomes, combined, strict=True) if keep],
+            np.maximum(strata.analysis_size[combined], 1), weights=sizes[combined],
+            domains=inverse.ravel(), confidence_level=level, method=combination,
         )  # fmt: skip
-        single = counts == 1
-        low[single], high[single] = strata.low[first][single], strata.high[first][single]
+    # several strata, none with a case of the indicator's population: nothing known, [0, 1]
     analysed = table["analysed"].to_numpy()
     with np.errstate(divide="ignore", invalid="ignore"):
         share = np.where(analysed > 0, table["successes"].to_numpy() / analysed, np.nan)
-    w = sizes / np.bincount(codes, weights=sizes)[codes]
+        w = np.where(domain_size[codes] > 0, sizes / domain_size[codes], 0.0)
+    share = np.where(sizes > 0, share, 0.0)  # weight 0: no share to wait for
 
     def total(values: np.ndarray) -> np.ndarray:
         return np.bincount(codes, weights=values, minlength=domains)
@@ -388,7 +393,8 @@ def _domains(
               "successes"):  # fmt: skip
         out[c] = total(table[c].to_numpy(dtype=float)).astype("int64")
     estimate = total(w * np.nan_to_num(share, nan=0.0))
-    out["estimate"] = np.where(total(np.isnan(share)) > 0, np.nan, estimate)
+    out["estimate"] = np.where((total(np.isnan(share)) > 0) | (domain_size == 0), np.nan,
+                               estimate)  # fmt: skip
     out["ci_low"] = low
     out["ci_high"] = high
     out["half_width"] = (out["ci_high"] - out["ci_low"]) / 2
