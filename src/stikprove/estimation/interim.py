@@ -431,11 +431,27 @@ def stopping_plan_from_export(
     """:func:`stopping_plan` on the table of :meth:`stikprove.store.Study.export` with the
     given targets."""
     level = check_confidence_level(confidence_level)
+    strata = _plan_strata(export, outcome, targets, level)
+    return _plan(strata, targets, level, combination)[0]
+
+
+def _plan_strata(
+    export: pd.DataFrame, outcome: str, targets: Sequence[PrecisionTarget], level: float
+) -> _Strata:
+    """The strata with every column a target's domains (and the plan) need."""
     by_all = sorted({c for t in targets for c in _target_by(t) if c != "stratum"})
     if "kommune_code" in export.columns and "kommune_code" not in by_all:
         by_all.append("kommune_code")
     _require(export, by_all)
-    strata = _strata(export, outcome, by_all, level)
+    return _strata(export, outcome, by_all, level)
+
+
+def _plan(
+    strata: _Strata, targets: Sequence[PrecisionTarget], level: float, combination: str
+) -> tuple[pd.DataFrame, dict[str, pd.DataFrame]]:
+    """The stopping plan (:data:`PLAN_COLUMNS`) and the domain table of each target that is
+    not per stratum (by the target's domain name)."""
+    tables: dict[str, pd.DataFrame] = {}
     own, own_split = _domains(strata, ["stratum"], level)
     plan = strata.table[["stratum"]].copy()
     plan["kommune_code"] = strata.table.get("kommune_code", "")
@@ -455,6 +471,8 @@ def stopping_plan_from_export(
             (own, own_split) if by_columns == ["stratum"]
             else _domains(strata, by_columns, level, combination)
         )  # fmt: skip
+        if by_columns != ["stratum"]:
+            tables[target.domain] = domains
         half = domains["half_width"].to_numpy()[split.domain]
         # the stratum's share of its domain's uncertainty: W_h × its own width, normalised
         spread = split.weight * own_width
@@ -490,7 +508,7 @@ def stopping_plan_from_export(
     priority = pd.array([pd.NA] * n, dtype="Int64")
     priority[ranked] = np.arange(1, len(ranked) + 1)
     plan["priority"] = priority
-    return plan[list(PLAN_COLUMNS)].reset_index(drop=True)
+    return plan[list(PLAN_COLUMNS)].reset_index(drop=True), tables
 
 
 # ---- the whole picture, for `stikprove status STUDY --interim` ---------------------------
@@ -539,8 +557,9 @@ class InterimStatus:
             "",
             f"{int(safe.sum())} of {len(plan)} strata may stop ({int((safe & ~complete).sum())} "
             f"reached their targets early, {int(complete.sum())} complete); "
-            f"{int(plan['in_run'].sum())} case(s) analysed, {waiting} reviewed case(s) wait "
-            "on an earlier case of their list.",
+            f"{int(plan['in_run'].sum())} case(s) in the runs from the top of the lists "
+            f"({int(plan['analysed'].sum())} analysed, the others without an outcome), "
+            f"{waiting} reviewed case(s) wait on an earlier case of their list.",
         ]
         if not self.targets:
             lines.append("note: the protocol sets no precision target ([precision] margin or "
@@ -585,13 +604,10 @@ def interim_status(study, outcome: str | None = None) -> InterimStatus:
     :class:`InterimStatus`); outcome defaults to the protocol's indicator."""
     settings = study_interim_settings(study)
     outcome = outcome or settings.outcome
-    export = study.export()
     level = settings.confidence_level
-    plan = stopping_plan_from_export(export, outcome, settings.targets, level)
-    domains: dict[str, pd.DataFrame] = {}
-    for target in settings.targets:
-        if target.domain not in (DOMAIN_STRATUM, DOMAIN_ALL):
-            domains[target.domain] = interim_from_export(export, outcome, list(target.columns),
-                                                         level)  # fmt: skip
-    domains["all"] = interim_from_export(export, outcome, None, level)
+    # one pass over the strata: their sequences serve the plan and every domain table
+    strata = _plan_strata(study.export(), outcome, settings.targets, level)
+    plan, tables = _plan(strata, settings.targets, level, "product")
+    domains = {name: table for name, table in tables.items() if name != DOMAIN_ALL}
+    domains[DOMAIN_ALL] = tables.get(DOMAIN_ALL, _domains(strata, [], level)[0])
     return InterimStatus(outcome, level, settings.targets, plan, domains)
