@@ -1,6 +1,9 @@
 """Interim results of a running review (estimation/interim.py) and `stikprove status
 --interim`: the complete-run rule, the domain tables, the stopping plan, the refusals."""
 
+import io
+import itertools
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -322,3 +325,72 @@ def test_status_interim_marks_a_stratum_that_met_its_target(tmp_path, capsys):
     row = next(line for line in out.splitlines() if line.strip().startswith(ODENSE_WOMEN))
     assert "5/6" in row and "0.000-0.500" in row and "target met: may stop" in row
     assert "1 of 3 strata may stop (1 reached their targets early, 0 complete)" in out
+
+
+# ---- the Done-when of issue 11, end to end (docs/interim.md walks through it on the demo) --
+
+WALK_STRATA = {  # (kommune_code, sex, origin, N_h, n_h): each reviewer gets 20 + 10 rows
+    "461|kvinde|indvandrer_ikke_vestlig": ("461", "kvinde", "indvandrer_ikke_vestlig", 200, 40),
+    "461|mand|dansk_oprindelse": ("461", "mand", "dansk_oprindelse", 60, 20),
+}
+WALK_TOO_ILL = {"461|kvinde|indvandrer_ikke_vestlig": {6, 29},  # draw orders found too ill
+                "461|mand|dansk_oprindelse": set(range(1, 21, 2))}  # fmt: skip
+
+
+def _fill(worklist: pd.DataFrame, rows: int, units: pd.DataFrame) -> pd.DataFrame:
+    """The physician's file after ``rows`` rows: those filled in, the rest still empty."""
+    filled = worklist.astype(object).copy()
+    for i, case in enumerate(filled["case_id"].head(rows)):
+        unit = units.loc[case]
+        too_ill = unit["draw_order"] in WALK_TOO_ILL[unit["stratum"]]
+        values = entry(case, review_date=REVIEW_DATE,
+                       health_assessment="for_syg" if too_ill else "kan_med_skaanehensyn")
+        fields = [f for f in values if f in filled.columns]
+        filled.loc[i, fields] = [values[f] for f in fields]
+    return filled
+
+
+def test_status_interim_after_each_imported_batch(tmp_path, capsys):
+    """A user imports the filled worklists in batches with `stikprove import` and runs
+    `stikprove status STUDY --interim` after each: every stratum's sequence and the whole
+    study's only narrow, the women's stratum is marked "target met: may stop" once its
+    half-width reaches the protocol's margin (0.15) with cases still unreviewed, and the
+    men's stratum is then the one that most needs reviews."""
+    text = PROTOCOL_TEXT + '[precision]\nindicator = "too_ill"\nmargin = 0.15\n'
+    study = make_study(tmp_path, strata=WALK_STRATA, double_every=1000, protocol_text=text)
+    path = str(study.path)
+    units = study.units(in_sample_only=True).set_index("case_id")
+    worklists = {}
+    for reviewer in ("anna", "bo"):
+        out = tmp_path / f"{reviewer}.csv"
+        assert main(["worklist", path, "--reviewer", reviewer, "--out", str(out)]) == 0
+        worklists[reviewer] = pd.read_csv(out, dtype=str, encoding="utf-8-sig")
+    capsys.readouterr()
+    women, men = WALK_STRATA
+    seen, whole, marked = [], [], []
+    for rows in (8, 14, 30):  # rows filled in each reviewer's file
+        for reviewer, worklist in worklists.items():
+            filled = tmp_path / f"{reviewer}-filled.csv"
+            _fill(worklist, rows, units).to_csv(filled, index=False)
+            assert main(["import", path, str(filled), "--reviewer", reviewer]) == 0
+        assert "new" in capsys.readouterr().out
+        assert main(["status", path, "--interim", "--format", "csv"]) == 0
+        seen.append(pd.read_csv(io.StringIO(capsys.readouterr().out)).set_index("stratum"))
+        assert main(["status", path, "--interim"]) == 0
+        lines = capsys.readouterr().out.splitlines()
+        whole.append(float(lines[lines.index("whole study:") + 2].split()[-1]))
+        marked.append(next(line for line in lines if line.strip().startswith(women)))
+    for before, after in itertools.pairwise(seen):  # the sequences only narrow
+        assert (after["ci_low"] >= before["ci_low"]).all()
+        assert (after["ci_high"] <= before["ci_high"]).all()
+        assert (after["in_run"] >= before["in_run"]).all()
+    assert all(after < before for before, after in itertools.pairwise(whole))
+    assert seen[0].loc[women, "half_width"] > 0.15  # 16 cases: not yet
+    early = seen[1].loc[women]  # 28 of 40 cases: the target is met, cases remain
+    assert early["half_width"] <= 0.15 and early["safe_to_stop"] and not early["complete"]
+    assert early["reason"].endswith("<= 0.15 per stratum") and pd.isna(early["priority"])
+    assert "28/40" in marked[1] and marked[1].rstrip().endswith("target met: may stop")
+    assert seen[1].loc[men, "priority"] == 1 and seen[1].loc[men, "in_run"] == 0
+    last = seen[-1]
+    assert last["complete"].all() and (last["in_run"] == last["sample_size"]).all()
+    assert "complete" in marked[-1]
