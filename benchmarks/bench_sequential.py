@@ -138,7 +138,8 @@ def _domains() -> dict:
             x = rng.permutation(np.r_[np.ones(m), np.zeros(sizes[h] - m)])[: taken[h]]
             outcomes.append(x.astype(int))
             rows.append(pd.DataFrame({"stratum": h, "N": sizes[h], "y": x}))
-        fixed = estimate_proportions(pd.concat(rows), "y", "stratum", "N")
+        fixed = estimate_proportions(pd.concat(rows), "y", "stratum", "N",
+                                     method="korn-graubard")
         fixed_width = float(fixed["ci_high"].iloc[0] - fixed["ci_low"].iloc[0])
         widths = {}
         for method in ("product", "bonferroni"):
