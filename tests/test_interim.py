@@ -355,7 +355,8 @@ def test_status_interim_after_each_imported_batch(tmp_path, capsys):
     `stikprove status STUDY --interim` after each: every stratum's sequence and the whole
     study's only narrow, the women's stratum is marked "target met: may stop" once its
     half-width reaches the protocol's margin (0.15) with cases still unreviewed, and the
-    men's stratum is then the one that most needs reviews."""
+    men's stratum is then the one that most needs reviews; `stikprove estimate` on the study
+    names it as stopped early."""
     text = PROTOCOL_TEXT + '[precision]\nindicator = "too_ill"\nmargin = 0.15\n'
     study = make_study(tmp_path, strata=WALK_STRATA, double_every=1000, protocol_text=text)
     path = str(study.path)
@@ -380,6 +381,11 @@ def test_status_interim_after_each_imported_batch(tmp_path, capsys):
         lines = capsys.readouterr().out.splitlines()
         whole.append(float(lines[lines.index("whole study:") + 2].split()[-1]))
         marked.append(next(line for line in lines if line.strip().startswith(women)))
+        if rows == 14:  # the final analysis, were the review to end now, names the early stop
+            assert main(["estimate", path, "--outcome", "too_ill"]) == 0
+            stopped = capsys.readouterr().err
+            assert "1 stratum/strata stopped early" in stopped
+            assert f"  {women}: 28 of 40 sampled cases analysed; half-width 0.1" in stopped
     for before, after in itertools.pairwise(seen):  # the sequences only narrow
         assert (after["ci_low"] >= before["ci_low"]).all()
         assert (after["ci_high"] <= before["ci_high"]).all()
