@@ -93,8 +93,7 @@ def _load(path: str, mtime: float) -> StudyData:
     settings = _protocol_settings(study.protocol_text)
     data = study.export()
     data["kommune_code"] = data["kommune_code"].astype(str)
-    strata = study.strata()
-    strata["kommune_code"] = strata["kommune_code"].astype(str)
+    strata = _with_kommune(study.strata(), data, path)
     status = study.status()
     status["kommune_code"] = status["kommune_code"].astype(str)
     return StudyData(
@@ -104,6 +103,27 @@ def _load(path: str, mtime: float) -> StudyData:
         interval_method=settings["interval_method"], strata_columns=study.strata_columns,
         mtime=mtime,
     )  # fmt: skip
+
+
+def _with_kommune(strata: pd.DataFrame, data: pd.DataFrame, path: str) -> pd.DataFrame:
+    """The strata table with each stratum's kommune code (text).
+
+    A study stratified by kommune has the column; one whose strata lie inside one kommune
+    without naming it (the Odense replication: sex × origin in kommune 461) gets it from its
+    cases. Strata that span kommuner cannot be reported per kommune: refused, naming one."""
+    strata = strata.copy()
+    if "kommune_code" not in strata.columns:
+        kommuner = data.groupby("stratum", sort=True)["kommune_code"].unique()
+        spanning = kommuner[kommuner.map(len) > 1]
+        if len(spanning):
+            raise StikproveError(
+                f"study {Path(path).name}: stratum {spanning.index[0]!r} holds cases of "
+                f"{len(spanning.iloc[0])} kommuner; kommune reports need strata inside one "
+                "kommune (stratify by kommune_code), or use --national"
+            )
+        strata["kommune_code"] = strata["stratum"].map(kommuner.map(lambda codes: codes[0]))
+    strata["kommune_code"] = strata["kommune_code"].astype(str)
+    return strata
 
 
 def load_study(path: str | Path) -> StudyData:
