@@ -9,27 +9,73 @@ Public names (re-exported here; the modules hold the documentation):
 - :class:`StratifiedSample`, the design object every analysis takes (stratified_sample.py)
 """
 
-from stikprove.estimation.coverage import simulate_coverage
-from stikprove.estimation.design_intervals import DESIGN_METHODS, design_ci
-from stikprove.estimation.domains import (
-    ESTIMATE_COLUMNS,
-    estimate_categories,
-    estimate_proportions,
-    outcome_bounds,
-)
-from stikprove.estimation.intervals import PROPORTION_METHODS, ConfidenceInterval, proportion_ci
-from stikprove.estimation.stratified_sample import StratifiedSample
+from __future__ import annotations
 
-__all__ = [
-    "DESIGN_METHODS",
-    "ESTIMATE_COLUMNS",
-    "PROPORTION_METHODS",
-    "ConfidenceInterval",
-    "StratifiedSample",
-    "design_ci",
-    "estimate_categories",
-    "estimate_proportions",
-    "outcome_bounds",
-    "proportion_ci",
-    "simulate_coverage",
-]
+import importlib
+from typing import TYPE_CHECKING, Any
+
+_EXPORTS = {
+    "DESIGN_METHODS": "stikprove.estimation.design_intervals",
+    "ESTIMATE_COLUMNS": "stikprove.estimation.domains",
+    "PROPORTION_METHODS": "stikprove.estimation.intervals",
+    "ConfidenceInterval": "stikprove.estimation.intervals",
+    "StratifiedSample": "stikprove.estimation.stratified_sample",
+    "design_ci": "stikprove.estimation.design_intervals",
+    "estimate_categories": "stikprove.estimation.domains",
+    "estimate_proportions": "stikprove.estimation.domains",
+    "outcome_bounds": "stikprove.estimation.domains",
+    "proportion_ci": "stikprove.estimation.intervals",
+    "simulate_coverage": "stikprove.estimation.coverage",
+}
+"""Public name -> module. Loaded on first use, so that a command needing one module (the
+interim results of ``status --interim``) does not import the coverage simulation with it."""
+
+if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
+    from stikprove.estimation.coverage import simulate_coverage as simulate_coverage
+    from stikprove.estimation.design_intervals import (
+        DESIGN_METHODS as DESIGN_METHODS,
+    )
+    from stikprove.estimation.design_intervals import (
+        design_ci as design_ci,
+    )
+    from stikprove.estimation.domains import (
+        ESTIMATE_COLUMNS as ESTIMATE_COLUMNS,
+    )
+    from stikprove.estimation.domains import (
+        estimate_categories as estimate_categories,
+    )
+    from stikprove.estimation.domains import (
+        estimate_proportions as estimate_proportions,
+    )
+    from stikprove.estimation.domains import (
+        outcome_bounds as outcome_bounds,
+    )
+    from stikprove.estimation.intervals import (
+        PROPORTION_METHODS as PROPORTION_METHODS,
+    )
+    from stikprove.estimation.intervals import (
+        ConfidenceInterval as ConfidenceInterval,
+    )
+    from stikprove.estimation.intervals import (
+        proportion_ci as proportion_ci,
+    )
+    from stikprove.estimation.stratified_sample import (
+        StratifiedSample as StratifiedSample,
+    )
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'stikprove.estimation' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    dunders = {name for name in globals() if name.startswith("__") and name.endswith("__")}
+    return sorted({*_EXPORTS, *dunders})
+
+
+__all__ = sorted(_EXPORTS)  # resolved lazily by __getattr__
