@@ -73,6 +73,18 @@ def test_a_cpr_number_in_a_codebook_is_refused():
     assert "1234" not in str(info.value)
 
 
+def test_a_cpr_number_built_by_toml_escapes_in_a_codebook_is_refused():
+    """A label whose CPR-like number only TOML's escapes make whole (no line shows it) is
+    refused by its place, never shown."""
+    text = default_codebook().text.replace(
+        'da = "Omfattet', 'da = "Omfattet 0101\\u0039\\u00301234', 1
+    )
+    assert text != default_codebook().text
+    with pytest.raises(ProtocolError, match=r"fields\.0\.label\.da holds a CPR-like") as info:
+        parse_codebook(text)
+    assert "1234" not in str(info.value)
+
+
 def test_help_texts_are_optional_and_per_language():
     """A field's help text is read per language; a field without one has None."""
     cb = default_codebook()

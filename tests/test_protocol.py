@@ -623,6 +623,26 @@ def test_a_cpr_number_anywhere_in_a_protocol_is_refused(change):
     assert "1234" not in str(info.value)
 
 
+@pytest.mark.parametrize(
+    "change",
+    [
+        ('title = "', 'title = """sag 0101\\\n    901234 ', '"""'),  # a line continuation
+        ('title = "', 'title = "sag 0101\\u0039\\u00301234 ', '"'),  # escaped digits
+    ],
+    ids=["line-continuation", "escaped-digits"],
+)
+def test_a_cpr_number_made_by_toml_escapes_is_refused_by_its_key(change):
+    """A CPR-like number that appears only once TOML has read the string (split over a line
+    continuation, digits written as escapes) is refused by its key, never shown."""
+    before, after, close = change
+    head, rest = MINIMAL.split(before, 1)
+    title, tail = rest.split('"', 1)
+    text = head + after + title + close + tail
+    with pytest.raises(ProtocolError, match="CPR-like number") as info:
+        parse_protocol(text)
+    assert "1234" not in str(info.value)
+
+
 def test_a_long_study_id_is_refused():
     """A study id is bounded (it becomes part of file names)."""
     with pytest.raises(ProtocolError, match="at most 64"):

@@ -23,7 +23,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.cpr import contains_cpr
+from stikprove.cpr import contains_cpr, cpr_places
 from stikprove.errors import ProtocolError
 
 FIELD_KINDS = ("choice", "date", "text")
@@ -170,6 +170,9 @@ def parse_codebook(text: str, source: str = "codebook") -> Codebook:
         if contains_cpr(line):
             raise ProtocolError(f"{source}: line {number} holds a CPR-like number (not shown): "
                                 "expected no CPR number in a codebook")  # fmt: skip
+    for place in cpr_places(doc):  # one TOML builds from escapes or a line continuation
+        raise ProtocolError(f"{source}: {place} holds a CPR-like number (not shown): "
+                            "expected no CPR number in a codebook")  # fmt: skip
     fields = []
     for i, raw in enumerate(_require(doc, "fields", source, list), start=1):
         where = f"{source} field #{i}"

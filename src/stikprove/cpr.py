@@ -129,3 +129,27 @@ def cpr_positions(values: Iterable[object]) -> list[int]:
     values = list(values)
     verdict = {v: contains_cpr(v) for v in set(v for v in values if isinstance(v, str))}
     return [i for i, v in enumerate(values) if isinstance(v, str) and verdict[v]]
+
+
+def cpr_places(document: object, where: str = "") -> list[str]:
+    """The places (``study.title``, ``fields.2.label.da``; masked) in a parsed document, the
+    nested dicts and lists ``tomllib`` returns, whose key or text value holds a CPR-like
+    number. A check of the document's lines misses a number TOML builds from escapes
+    (``\\u0030``) or from a line continuation in a multi-line string; this does not.
+
+    >>> cpr_places({"study": {"title": "sag 0101901234", "seed": 7}, "x": ["ok"]})
+    ['study.title']
+    """
+    if isinstance(document, dict):
+        items = list(document.items())
+    elif isinstance(document, list):
+        items = list(enumerate(document))
+    else:
+        return []
+    found = []
+    for key, item in items:
+        place = f"{where}.{key}" if where else str(key)
+        if contains_cpr(str(key)) or contains_cpr(item):
+            found.append(mask_cpr(place))
+        found += cpr_places(item, place)
+    return found

@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from stikprove.codebook import Codebook, default_codebook, load_codebook
-from stikprove.cpr import contains_cpr
+from stikprove.cpr import contains_cpr, cpr_places
 from stikprove.errors import ProtocolError
 from stikprove.frame import FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
@@ -535,15 +535,19 @@ def _control_problems(value: Any, where: str = "") -> list[str]:
     return found
 
 
-def _cpr_problems(text: str) -> list[str]:
+def _cpr_problems(text: str, doc: dict) -> list[str]:
     """A problem for each line of the protocol (a value, a key or a comment) holding a
     CPR-like number, which is not shown: the protocol's text is kept in the study store
-    and its sample folder."""
-    return [
-        f"line {number}: holds a CPR-like number (not shown): expected no CPR number "
-        "anywhere in a protocol, comments included"
+    and its sample folder. When no line shows one, each key whose value TOML builds into
+    one (from escapes or a line continuation) is named instead."""
+    expected = "expected no CPR number anywhere in a protocol"
+    by_line = [
+        f"line {number}: holds a CPR-like number (not shown): {expected}, comments included"
         for number, line in enumerate(text.splitlines(), start=1)
         if contains_cpr(line)
+    ]
+    return by_line or [
+        f"{place!r}: holds a CPR-like number (not shown): {expected}" for place in cpr_places(doc)
     ]
 
 
@@ -560,7 +564,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(f"{path}: not valid TOML: {error}") from None
-    problems: list[str] = _cpr_problems(text) + _control_problems(doc)
+    problems: list[str] = _cpr_problems(text, doc) + _control_problems(doc)
     read = _read_sections(doc, problems)
     values = read.sections
     elig, strata_sec, prec = values["eligibility"], values["strata"], values["precision"]
