@@ -116,6 +116,21 @@ def test_import_is_idempotent(tmp_path):
     assert study.audit_log().equals(log)
 
 
+@pytest.mark.parametrize("name", ["0101901234.csv", "cpr 010190-1234/anna.csv"])
+def test_a_worklist_whose_path_holds_a_cpr_number_is_refused(tmp_path, name):
+    """The file's path is kept in the audit trail and beside each entry: a CPR-like number
+    in its name or folder is refused, never shown, and nothing is written."""
+    study = make_study(tmp_path)
+    path = tmp_path / name
+    path.parent.mkdir(exist_ok=True)
+    write_entries_csv(path, [entry(c) for c in cases_of(study, "anna")[:2]])
+    log = study.audit_log()
+    with pytest.raises(StoreError, match="path holds a CPR-like number") as info:
+        import_assessments(study, path, "anna")
+    assert "1234" not in str(info.value)
+    assert n_assessments(study) == 0 and study.audit_log().equals(log)
+
+
 def test_empty_rows_are_skipped_as_not_reviewed(tmp_path):
     """Rows with no outcome filled are skipped and the case stays open."""
     study = make_study(tmp_path)

@@ -242,12 +242,19 @@ def import_entries(
 
     ``entries`` has a ``case_id`` column, the codebook fields and, for corrections, a
     ``reason`` column; other columns are ignored. Rows with no codebook field filled are
-    skipped as not yet reviewed. Raises :class:`ImportRowsError` listing every problem.
+    skipped as not yet reviewed. Raises :class:`ImportRowsError` listing every problem, and
+    StoreError for a ``source`` (kept with each entry) that holds a CPR-like number.
 
     ``on_before_commit``: called with the result inside the import's transaction, after
     writing and before committing, when something was written (a fault-injection seam: the
     reliability tests pause or kill the process there; users leave it None).
     """
+    if contains_cpr(source):  # the source is kept beside each entry and in the audit trail
+        raise StoreError(
+            f"{source}: the path holds a CPR-like number (not shown): expected no CPR number "
+            "in a worklist's file or folder name, which the study keeps in its audit trail; "
+            "rename it (nothing imported)"
+        )
     today = today or date.today()
     rows = _as_rows(entries)
     codebook = study.codebook
