@@ -24,6 +24,17 @@ def test_xlsx_has_danish_headers_percent_numbers_and_no_formulas(tmp_path):
     assert sheet["A3"].data_type == "s" and sheet["A3"].value == "=HYPERLINK(1)"
 
 
+def test_xlsx_header_that_looks_like_a_formula_stays_text(tmp_path):
+    """A domain column of the user's analysis table named like a formula is a text header,
+    and no cell of the sheet is a formula."""
+    from openpyxl import load_workbook
+
+    table = TABLE.rename(columns={"sex": '=HYPERLINK("http://x")'})
+    sheet = load_workbook(write_table(table, tmp_path / "t.xlsx", "xlsx", "da")).active
+    assert sheet["A1"].data_type == "s" and sheet["A1"].value == '=HYPERLINK("http://x")'
+    assert not [c.coordinate for row in sheet.iter_rows() for c in row if c.data_type == "f"]
+
+
 def test_english_xlsx_headers(tmp_path):
     """language="en" gives English headers."""
     from openpyxl import load_workbook

@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.cells import csv_safe, set_cell
+from stikprove.cells import append_row, csv_safe, set_cell
 from stikprove.reports.disclosure import DisclosureError
 from stikprove.reports.text import column_label, disclosure_notes
 
@@ -84,7 +84,7 @@ def _write_xlsx(
     workbook = Workbook()
     sheet = workbook.active
     sheet.title = (title or "Resultater")[:31]
-    sheet.append(_headers(table, language))
+    append_row(sheet, _headers(table, language))  # a header is text too, never a formula
     for cell in sheet[1]:
         cell.font = Font(bold=True)
     percent = set(percent_columns(table))
