@@ -204,18 +204,18 @@ def _arguments(entry: dict, path: Path, folder: Path) -> list[str]:
 
 
 def _listing(folder: Path) -> dict[str, object]:
-    """What the folder holds: each file's bytes; a study store by what it records (its
-    assessments and audit log), since opening one may touch its SQLite side files."""
+    """What the folder holds: each file's bytes, a study store's included (its SQLite side
+    files aside, which opening a store may touch), and a store's assessments and audit log
+    as it reads them."""
     out: dict[str, object] = {}
     for p in sorted(folder.rglob("*")):
         name = str(p.relative_to(folder))
         if name.endswith(("-wal", "-shm")):
             continue
+        out[name] = p.read_bytes() if p.is_file() else None
         if p.suffix == ".sqlite":
             study = open_study(p)
-            out[name] = (study.assessments().to_csv(), study.audit_log().to_csv())
-        else:
-            out[name] = p.read_bytes() if p.is_file() else None
+            out[name + " (read)"] = (study.assessments().to_csv(), study.audit_log().to_csv())
     return out
 
 
