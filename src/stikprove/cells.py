@@ -34,6 +34,7 @@ advice to both pandas' CSV writer and openpyxl.
 
 from __future__ import annotations
 
+import io
 import re
 import unicodedata
 from collections.abc import Iterable
@@ -156,7 +157,18 @@ def write_xlsx(df: pd.DataFrame, path, *, sheet_name: str = "Sheet1") -> None:
     sheet = book.active
     sheet.title = sheet_name
     write_sheet(sheet, df)
-    book.save(path)
+    save_workbook(book, path)
+
+
+def save_workbook(book, path) -> None:
+    """Save an openpyxl workbook to ``path`` through memory. openpyxl writes its zip straight
+    into the file; when a write fails (a full disk), the half-written zip's finaliser fails
+    once more and prints a second traceback ("Exception ignored in ...") after stikprove's
+    one-line message. A worklist or a table is small, so it is built in memory first."""
+    buffer = io.BytesIO()
+    book.save(buffer)
+    with open(path, "wb") as handle:
+        handle.write(buffer.getbuffer())
 
 
 def normalize_identifier(value: str) -> str:

@@ -117,6 +117,7 @@ def format_problems(header: str, problems: list[Problem], limit: int = 20) -> st
 _OS_ADVICE = {
     errno.ENOSPC: "the disk is full: free some space and run the command again",
     errno.EDQUOT: "the disk quota is used up: free some space and run the command again",
+    errno.EFBIG: "the file is larger than this system allows (or the disk is full)",
     errno.EROFS: "the file system is read-only: write to another folder",
     errno.EACCES: "permission denied: write to a folder you may write in, or ask its owner",
     errno.EPERM: "permission denied: write to a folder you may write in, or ask its owner",

@@ -83,19 +83,33 @@ def atomic_write(path: str | Path, write: Callable[[Path], object], private: boo
     less the umask). A missing folder is created with mode 0700 (:func:`private_folder`).
     """
     path = Path(path)
-    private_folder(path.parent)
     tmp = path.with_name(f".{path.name}.{secrets.token_hex(4)}.tmp{path.suffix}")
-    fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600 if private else 0o666)
+    try:
+        private_folder(path.parent)
+        fd = os.open(tmp, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600 if private else 0o666)
+    except OSError as error:
+        raise naming(error, path) from None
     os.close(fd)
     try:
         write(tmp)
         _fsync(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    except BaseException as error:
         tmp.unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise naming(error, path) from error
         raise
     _fsync_folder(path.parent)
     return path
+
+
+def naming(error: OSError, path: str | Path) -> OSError:
+    """``error`` naming ``path``, the file the user asked for: a full disk's failed write
+    names no file, and a refused rename names the temporary file first. An error without
+    an errno is returned as it is."""
+    if error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))
 
 
 def atomic_write_text(path: str | Path, text: str, private: bool = True) -> Path:
@@ -111,8 +125,11 @@ def atomic_folder(directory: str | Path, files: Mapping[str, str]) -> Path:
     complete or not at all. ``directory`` must not exist or be an empty folder (the caller
     refuses anything else with its own message)."""
     directory = Path(directory)
-    private_folder(directory.parent)
-    tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+    try:
+        private_folder(directory.parent)
+        tmp = Path(tempfile.mkdtemp(dir=directory.parent, prefix=f".{directory.name}.tmp-"))
+    except OSError as error:
+        raise naming(error, directory) from None
     try:
         for name, text in files.items():
             (tmp / name).write_text(text, encoding="utf-8", newline="")
@@ -120,8 +137,10 @@ def atomic_folder(directory: str | Path, files: Mapping[str, str]) -> Path:
         if directory.exists():
             directory.rmdir()
         os.replace(tmp, directory)
-    except BaseException:
+    except BaseException as error:
         shutil.rmtree(tmp, ignore_errors=True)
+        if isinstance(error, OSError) and error.filename in (None, str(tmp), str(directory)):
+            raise naming(error, directory) from error
         raise
     _fsync_folder(directory.parent)
     return directory

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from stikprove.cells import append_row, set_cell, write_csv, write_sheet
+from stikprove.cells import append_row, save_workbook, set_cell, write_csv, write_sheet
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import StoreError
 from stikprove.files import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN, atomic_write
@@ -107,7 +107,7 @@ def write_worklist(
             lambda tmp: write_csv(codebook_table(study.codebook), tmp, encoding="utf-8-sig"),
         )
         return WorklistResult(path, codebook_path, len(table))
-    atomic_write(path, lambda tmp: _workbook(study.codebook, table).save(tmp))
+    atomic_write(path, lambda tmp: save_workbook(_workbook(study.codebook, table), tmp))
     return WorklistResult(path, None, len(table))
 
 

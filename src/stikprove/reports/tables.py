@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.cells import append_row, csv_safe, set_cell
+from stikprove.cells import append_row, csv_safe, save_workbook, set_cell
 from stikprove.reports.disclosure import DisclosureError
 from stikprove.reports.text import column_label, disclosure_notes
 
@@ -112,7 +112,7 @@ def _write_xlsx(
         width = max(10, min(40, len(column_label(str(name), language)) + 2))
         sheet.column_dimensions[get_column_letter(c)].width = width
     sheet.freeze_panes = "A2"
-    workbook.save(path)
+    save_workbook(workbook, path)
 
 
 def write_table(
