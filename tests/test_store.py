@@ -562,6 +562,31 @@ def test_a_read_only_study_folder_is_named_as_such(tmp_path, monkeypatch):
     assert schema.read_only_problem(study.path) is None
 
 
+def test_a_study_on_a_full_disk_is_named_as_such(tmp_path):
+    """A study whose -shm file cannot be written (the process's file-size limit stands in
+    for a full disk) is reported as a disk that may be full, not as 'not a stikprove study
+    store'."""
+    import resource
+    import signal
+
+    study = make_study(tmp_path)
+    path = study.path
+    for side in ("-wal", "-shm"):
+        path.with_name(path.name + side).unlink(missing_ok=True)
+    soft, hard = resource.getrlimit(resource.RLIMIT_FSIZE)
+    handler = signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
+    resource.setrlimit(resource.RLIMIT_FSIZE, (1024, hard))
+    try:
+        with pytest.raises(StoreError) as info:
+            open_study(path)
+    finally:
+        resource.setrlimit(resource.RLIMIT_FSIZE, (soft, hard))
+        signal.signal(signal.SIGXFSZ, handler)
+    message = str(info.value)
+    assert "is the disk full?" in message and "not a stikprove study store" not in message
+    assert "\n" not in message
+
+
 def test_one_reviewers_assignment_and_entries(tmp_path):
     """assignment, current_entry and entered_cases give one reviewer's own view: their
     slot, their current (corrected) entry, never the other reviewer's entry of a

@@ -36,8 +36,8 @@ from stikprove.store.schema import (
     check_codebook_for_store,
     checkpoint,
     now_utc,
+    open_problem,
     os_user,
-    read_only_problem,
 )
 from stikprove.store.study import Study
 
@@ -453,7 +453,7 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
                     )  # fmt: skip
                 con.execute("COMMIT")
         except sqlite3.DatabaseError as error:
-            raise StoreError(read_only_problem(path) or f"{path} is corrupt or not a study "
+            raise StoreError(open_problem(path, error) or f"{path} is corrupt or not a study "
                              f"store: {error}") from None  # fmt: skip
         except KeyError as error:
             raise StoreError(f"{path} is corrupt: meta key {error} is missing") from None

@@ -360,7 +360,7 @@ def _connect(path: Path) -> sqlite3.Connection:
         con.execute("PRAGMA synchronous = FULL")
     except sqlite3.DatabaseError as error:
         con.close()
-        raise StoreError(read_only_problem(path) or f"{path} is not a stikprove study store: "
+        raise StoreError(open_problem(path, error) or f"{path} is not a stikprove study store: "
                          f"{error}") from None  # fmt: skip
     return con
 
@@ -377,6 +377,22 @@ def read_only_problem(path: Path) -> str | None:
                 "(chmod u+w), or copy the study to a folder you may write in"
             )
     return None
+
+
+def open_problem(path: Path, error: sqlite3.Error) -> str | None:
+    """What to say when a study cannot be opened for a reason outside the file: its folder
+    or file is read-only (:func:`read_only_problem`), or SQLite cannot write its -wal and
+    -shm files beside it (a full disk gives an I/O error); None otherwise."""
+    found = read_only_problem(path)
+    if found is None and getattr(error, "sqlite_errorname", "").startswith(
+        ("SQLITE_IOERR", "SQLITE_FULL")
+    ):
+        found = (
+            f"{path}: cannot open the study: {error} (SQLite could not write its -wal and -shm "
+            "files beside the study file: is the disk full?); free some space, or copy the "
+            "study to another disk"
+        )
+    return found
 
 
 def checkpoint(path: Path) -> None:
