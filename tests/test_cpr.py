@@ -47,6 +47,8 @@ def cpr_texts(draw):
     year = draw(st.integers(0, 99))
     serial = draw(st.integers(0, 9999))
     seps = [draw(st.sampled_from(SEPARATORS)) for _ in range(3)]
+    if seps[2] == "" and sorted(seps[:2]) == ["", "."]:  # a decimal number (3011.358353)
+        seps[2] = draw(st.sampled_from(SEPARATORS[1:]))
     number = f"{day:02d}{seps[0]}{month:02d}{seps[1]}{year:02d}{seps[2]}{serial:04d}"
     words = st.text(alphabet="ghijklmnopqrstuvwxyzæøå :;,()", max_size=12)
     return draw(words) + number + draw(words)

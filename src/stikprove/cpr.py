@@ -15,6 +15,10 @@ extract, a note or a name in many forms, and every one of them is found here:
   the number as a number (so the day is 1 to 9);
 - a replacement number (*erstatningspersonnummer*), whose day is the day of birth plus 60.
 
+A decimal number is not CPR-like: one decimal point or comma inside the date part and no
+other separator (``3011.358353``, a value a table prints) is not a form a CPR number is
+written in.
+
 The first six digits must form a date DDMMYY (29 February only in years divisible by 4);
 the modulus-11 check is not required, because many CPR numbers issued since 2007 fail it.
 A CPR-like number is not glued to a digit or a hexadecimal letter (a-f) on either side, so a
@@ -49,7 +53,8 @@ _NOT_BEFORE = r"(?<![0-9A-Fa-f])"
 _NOT_AFTER = r"(?![0-9A-Fa-f])"
 _TEN = re.compile(
     _NOT_BEFORE
-    + rf"(?P<day>\d\d){_SEP}(?P<month>\d\d){_SEP}(?P<year>\d\d){_SEP}(?P<serial>\d{{4}})"
+    + rf"(?P<day>\d\d)(?P<s1>{_SEP})(?P<month>\d\d)(?P<s2>{_SEP})(?P<year>\d\d)"
+    + rf"(?P<s3>{_SEP})(?P<serial>\d{{4}})"
     + _NOT_AFTER
 )
 _NINE = re.compile(_NOT_BEFORE + r"(?P<day>[1-9])(?P<month>\d\d)(?P<year>\d\d)\d{4}" + _NOT_AFTER)
@@ -86,11 +91,20 @@ def find_cpr(text: object) -> Iterator[re.Match[str]]:
     for pattern in (_TEN, _NINE):
         position = 0
         while (match := pattern.search(text, position)) is not None:
-            if valid_birth_date(int(match["day"]), int(match["month"]), int(match["year"])):
+            date = int(match["day"]), int(match["month"]), int(match["year"])
+            if valid_birth_date(*date) and not _decimal_number(match):
                 yield match
                 position = match.end()
             else:
                 position = match.start() + 1
+
+
+def _decimal_number(match: re.Match[str]) -> bool:
+    """Is the match a decimal number rather than a CPR number: one decimal point or comma,
+    inside the date and no other separator (``3011.358353``, ``1012,409880``)? Nobody writes
+    a CPR number so; a number with that many decimals is common in a table."""
+    separators = [match.groupdict().get(name) or "" for name in ("s1", "s2", "s3")]
+    return separators[2] == "" and sorted(separators[:2]) in (["", "."], ["", ","])
 
 
 def contains_cpr(text: object) -> bool:
