@@ -55,6 +55,24 @@ def test_estimate_writes_out_file_with_bounds(tmp_path):
     assert len(table) == 1
 
 
+@pytest.mark.parametrize("where", ["cell", "column name"])
+def test_an_analysis_table_holding_a_cpr_number_is_refused(tmp_path, capsys, where):
+    """An analysis CSV with a CPR-like number in a (domain) column or a column name is
+    refused with exit 2, naming the column and rows, never the number: a result table
+    would otherwise print it as a domain's label."""
+    table = pd.read_csv(DOMAINS)
+    if where == "cell":
+        table["grp"] = ["CPR 010190 1234" if i % 2 else "x" for i in range(len(table))]
+    else:
+        table["0101901234"] = "x"
+    table.to_csv(tmp_path / "a.csv", index=False)
+    argv = ["estimate", str(tmp_path / "a.csv"), "--outcome", "y", "--population-size", "N"]
+    assert main(argv + (["--by", "grp"] if where == "cell" else [])) == 2
+    captured = capsys.readouterr()
+    assert "CPR" in captured.err and "a.csv" in captured.err and captured.out == ""
+    assert "1234" not in captured.err
+
+
 def test_compare_prints_the_difference_of_two_groups(capsys):
     """`stikprove compare --groups` gives the same difference as compare_proportions."""
     argv = ["compare", str(COMPARISON), "--outcome", "y", "--by", "kommune",

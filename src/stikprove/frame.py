@@ -107,6 +107,30 @@ def cpr_columns(df: pd.DataFrame) -> dict[str, list[int]]:
     return found
 
 
+def refuse_cpr(df: pd.DataFrame, source: str) -> None:
+    """Refuse a table read from outside that is not a frame (an analysis table given to
+    ``estimate``) holding a CPR-like number in any cell or column name: PrivacyError naming
+    the columns and rows (never the values), so that no result table prints one as a
+    domain's label."""
+    named = [position for position, c in enumerate(df.columns, start=1) if contains_cpr(str(c))]
+    if named:
+        raise PrivacyError(
+            f"{source}: column(s) {', '.join(map(str, named))}: the column name looks like a "
+            "CPR number (not shown): expected no CPR number in a table stikprove reads"
+        )
+    found = cpr_columns(df)
+    if found:
+        where = "; ".join(
+            f"column {c!r}, rows {', '.join(str(p + 2) for p in rows[:5])}"
+            + (", ..." if len(rows) > 5 else "")
+            for c, rows in found.items()
+        )
+        raise PrivacyError(
+            f"{source}: refused: {where} hold a CPR-like number (values not shown): expected "
+            "no CPR number in a table stikprove reads; remove the column(s) and use case_id"
+        )
+
+
 def _cpr_message(source: str, found: dict[str, list[int]], columns: Iterable = ()) -> str:
     """A refusal naming the CPR-like columns and the rows, never the values."""
     lines = [f"{source}: refused: the frame holds CPR numbers, which must never enter a study"]

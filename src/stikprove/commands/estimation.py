@@ -206,9 +206,13 @@ def read_analysis_table(path: Path) -> pd.DataFrame:
         magic = handle.read(len(SQLITE_MAGIC))
     if magic == SQLITE_MAGIC:
         return open_study(path).export()
+    from stikprove.frame import refuse_cpr
+
     text_columns = {"case_id": str, "stratum": str, "kommune_code": str}
     try:
-        return pd.read_csv(path, dtype=text_columns, keep_default_na=True)
+        table = pd.read_csv(path, dtype=text_columns, keep_default_na=True)
+        refuse_cpr(table, f"analysis table {path}")
+        return table
     except pd.errors.EmptyDataError:
         raise EstimationError(f"analysis table {path}: the file is empty") from None
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
