@@ -86,3 +86,16 @@ def test_output_piped_into_head_ends_quietly(tmp_path):
         status = producer.wait(timeout=60)
     assert "Traceback" not in err, err
     assert status == 0
+
+
+def test_a_usage_error_never_echoes_a_cpr_number(capsys):
+    """argparse quotes a bad argument ("invalid choice: ..."): a CPR-like number typed in
+    the wrong place is masked there too, and the exit status is 2."""
+    import pytest
+
+    from stikprove.cpr import MASK
+
+    with pytest.raises(SystemExit) as info:
+        main(["estimate", "x.csv", "--outcome", "y", "--format", "010190 1234"])
+    err = capsys.readouterr().err
+    assert info.value.code == 2 and MASK in err and "1234" not in err

@@ -17,11 +17,20 @@ import sys
 
 from stikprove import commands
 from stikprove._version import __version__
+from stikprove.cpr import mask_cpr
 from stikprove.errors import EXIT_USAGE, StikproveError, os_error_text
 
 
+class _Parser(argparse.ArgumentParser):
+    """argparse's parser, whose usage errors (which quote the bad argument: "invalid
+    choice: ...") mask a CPR-like number; its sub-command parsers are of this class too."""
+
+    def error(self, message: str):  # type: ignore[override]
+        super().error(mask_cpr(message))
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="stikprove",
         description="Sampling and re-assessment studies in Danish kommuner.",
     )
