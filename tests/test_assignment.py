@@ -99,6 +99,14 @@ def test_names_that_mean_one_person_are_refused(names):
     assert "0101901234" not in str(info.value)
 
 
+def test_a_name_whose_worklist_would_take_another_reviewers_codebook_file_is_refused():
+    """A CSV worklist's codebook is written beside it as NAME_kodebog.csv: a reviewer named
+    'anna_kodebog' would have anna's codebook file as the default name of her worklist (on
+    any file system, case-insensitive ones included), so such a name is refused."""
+    with pytest.raises(StoreError, match="_kodebog"):
+        check_reviewer_names(["anna", "Anna_Kodebog"])
+
+
 def test_a_known_reviewer_in_another_spelling_is_the_same_reviewer(tmp_path):
     """Assigning 'Anna' to a study that has 'anna' adds no reviewer; worklists and imports
     find 'anna' by any case or Unicode form."""

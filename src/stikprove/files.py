@@ -24,6 +24,8 @@ CASES_SHEET = "Sager"
 """The worklist sheet holding the cases (worklist.py writes it; import reads it)."""
 REASON_COLUMN = "reason"
 """Column with the reason for a correction."""
+CODEBOOK_SUFFIX = "_kodebog"
+"""A CSV worklist's codebook is written beside it, its name's stem with this suffix."""
 ROUND_COLUMN = "round"
 """Column with the round of a worklist (written from round 2 on; none means round 1)."""
 

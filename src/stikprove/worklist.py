@@ -20,7 +20,7 @@ import pandas as pd
 from stikprove.cells import append_row, save_workbook, set_cell, write_csv, write_sheet
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import StoreError
-from stikprove.files import CASES_SHEET, REASON_COLUMN, ROUND_COLUMN, atomic_write
+from stikprove.files import CASES_SHEET, CODEBOOK_SUFFIX, REASON_COLUMN, ROUND_COLUMN, atomic_write
 from stikprove.store import Study
 from stikprove.store.assignment import reviewer_of
 
@@ -100,7 +100,7 @@ def write_worklist(
     path = Path(path) if path else default_path(study, reviewer, format)
     table = worklist_table(study, reviewer)
     if format == "csv":
-        codebook_path = path.with_name(path.stem + "_kodebog.csv")
+        codebook_path = path.with_name(path.stem + CODEBOOK_SUFFIX + ".csv")
         atomic_write(path, lambda tmp: write_csv(table, tmp, encoding="utf-8-sig"))
         atomic_write(
             codebook_path,

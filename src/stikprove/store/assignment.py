@@ -21,6 +21,7 @@ import pandas as pd
 from stikprove.cells import identifier_key, normalize_identifier
 from stikprove.cpr import contains_cpr
 from stikprove.errors import StoreError
+from stikprove.files import CODEBOOK_SUFFIX
 from stikprove.store.schema import audit, now_utc
 from stikprove.store.study import Study
 
@@ -46,6 +47,13 @@ def check_reviewer_names(
         raise StoreError(
             f"reviewer name(s) {', '.join(map(repr, bad))}: expected letters, digits, "
             "'_', '.' or '-' (at most 64 characters)"
+        )
+    clash = [n for n in cleaned if identifier_key(n).endswith(CODEBOOK_SUFFIX)]
+    if clash:  # worklist-S-anna_kodebog.csv is also anna's CSV codebook
+        raise StoreError(
+            f"reviewer name(s) {', '.join(map(repr, clash))}: a name may not end in "
+            f"{CODEBOOK_SUFFIX!r}: expected a name whose worklist cannot take the file name "
+            "of another reviewer's codebook"
         )
     stored = {identifier_key(k): k for k in known}
     seen: dict[str, str] = {}
