@@ -408,14 +408,15 @@ def _as_imported(rows):
 def test_xlsx_reader_gives_what_openpyxl_gives(tmp_path):
     """The calamine reader gives the import the same cells as openpyxl's read-only reader:
     text typed as text stays text ('0123'), numbers, date cells (any date format),
-    booleans, formulas without a cached value empty, gaps as empty rows; sheet 'Sager' is
-    read even when it is not the first."""
+    booleans, gaps as empty rows; sheet 'Sager' is read even when it is not the first. (A
+    formula without a saved value, which openpyxl reads as empty, is refused: see
+    test_a_formula_cell_reads_as_its_saved_value_or_is_refused.)"""
     wb = openpyxl.Workbook()
     wb.active.title = "Andet"
     wb.active.append(["not", "this"])
     ws = wb.create_sheet("Sager")
     ws.append(["case_id", "eligible", "review_date", "n", "x", "flag", "g", "formula", "ae"])
-    ws.append(["0123", "ja", datetime(2026, 11, 20), 12, 1.5, True, "extra", "=1+1", "Ærø & <ø>"])
+    ws.append(["0123", "ja", datetime(2026, 11, 20), 12, 1.5, True, "extra", "1+1", "Ærø & <ø>"])
     ws.append([123, None, date(2026, 1, 2), 1e20, -0.25, False, None, None, " mellem rum "])
     ws.cell(row=6, column=1, value="later")
     ws["C3"].number_format = "dd-mm-yyyy"
@@ -426,7 +427,7 @@ def test_xlsx_reader_gives_what_openpyxl_gives(tmp_path):
     assert rows.sheet == "Sager" and [n for n, _ in rows.rows] == [2, 3, 4, 5, 6]
     row2 = _as_imported(rows)[1][0][1]
     assert row2["case_id"] == "0123" and row2["review_date"] == "2026-11-20"
-    assert row2["ae"] == "Ærø & <ø>" and row2["formula"] is None
+    assert row2["ae"] == "Ærø & <ø>" and row2["formula"] == "1+1"
     assert _as_imported(rows)[1][1][1]["case_id"] == "123"
 
 
@@ -511,6 +512,28 @@ def test_xlsx_as_excel_saves_it_shared_strings_and_calendars(tmp_path, date1904)
     assert rows[1][1]["case_id"] is None  # row 3 is a gap: empty
     assert rows[2][1] == {"case_id": "c0002", "eligible": "7", "review_date": "2026-11-21",
                           "count": "True"}  # fmt: skip
+
+
+@pytest.mark.parametrize("value", ["<v>0</v>", "<v></v>", "", "<v />"])
+def test_a_formula_cell_reads_as_its_saved_value_or_is_refused(tmp_path, value):
+    """A formula cell as Excel saves it (with its value, an empty text too) reads as that
+    value; one without a saved value (as a script or openpyxl writes it: no <v> or an empty
+    <v />) would read as empty, so a note typed as '=HYPERLINK(...)' would be lost
+    silently: refused, naming the sheet file and cell, not the formula."""
+    saved = value in ("<v>0</v>", "<v></v>")
+    sheet = (
+        '<row r="1"><c r="A1" t="s"><v>0</v></c><c r="B1" t="s"><v>1</v></c></row>'
+        f'<row r="2"><c r="A2" t="s"><v>2</v></c><c r="B2" t="str"><f>HYPERLINK("x")</f>'
+        f"{value}</c></row>"
+    )
+    path = _minimal_xlsx(tmp_path / "f.xlsx", sheet, ["case_id", "note", "c0001"])
+    if saved:
+        assert _as_imported(read_rows(path))[1][0][1]["note"] == ("0" if "0" in value else None)
+        return
+    with pytest.raises(StoreError, match=r"f\.xlsx: sheet file sheet1\.xml, cell B2: a formula "
+                       r"without a saved value") as info:  # fmt: skip
+        read_rows(path)
+    assert "HYPERLINK" not in str(info.value)
 
 
 def test_xlsx_worklist_round_trip_keeps_text_and_dates(tmp_path):

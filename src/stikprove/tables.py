@@ -49,6 +49,13 @@ _CELL_ROW = re.compile(rb'\sr="[A-Z]+(\d+)"')
 _WIDE_CELL = re.compile(rb'\sr="([A-Z]{3,}|I[W-Z]|[J-Z][A-Z])\d')
 """A cell beyond column IV (256, :data:`MAX_COLUMNS`): three letters, or IW to ZZ."""
 _ROW_TAG = re.compile(rb"<(?:\w+:)?row[\s>/]")
+_UNSAVED_FORMULA = re.compile(
+    rb"(?:</(?:\w+:)?f>|<(?:\w+:)?f\b[^>]*/>)\s*(?:<(?:\w+:)?v\s*/>)?\s*</(?:\w+:)?c>"
+)
+"""A formula element that ends its cell, or is followed only by an empty ``<v/>`` (as
+openpyxl writes a formula): the formula has no saved value. (Excel saves an empty text
+result as ``<v></v>``, which is a saved value.)"""
+_CELL_REF = re.compile(rb'<(?:\w+:)?c\b[^>]*?\sr="([A-Z]+\d+)"')
 _DIMENSION = re.compile(rb'dimension\s+ref="[A-Z]*\d*:?([A-Z]*)(\d*)"')
 
 
@@ -160,17 +167,20 @@ def check_xlsx_bounds(path: Path, error: type[StikproveError], max_rows: int = M
 def _check_sheet_bounds(
     path: Path, archive: zipfile.ZipFile, part: zipfile.ZipInfo, error, max_rows: int
 ) -> None:
-    """Scan one sheet's XML in chunks for the row and column numbers it uses."""
+    """Scan one sheet's XML in chunks for the row and column numbers it uses, and for a
+    formula without a saved value (python-calamine would read it as an empty cell)."""
     top_row = top_column = rows = 0
     tail = b""
+    sheet = part.filename.rsplit("/", 1)[-1]
     with archive.open(part) as stream:
         while chunk := stream.read(1 << 20):
             data = tail + chunk
-            cut = max(0, data.rfind(b"<"))  # an element cut in two waits for the next chunk
+            cut = _cut(data)
             body, tail = data[:cut], data[cut:]
             top_row, top_column, rows = _scan(body, top_row, top_column, rows)
+            _check_formulas(path, sheet, body, error)
         top_row, top_column, rows = _scan(tail, top_row, top_column, rows)
-    sheet = part.filename.rsplit("/", 1)[-1]
+        _check_formulas(path, sheet, tail, error)
     if top_row > max_rows or top_row > 2 * rows + SPARSE_SLACK:
         raise error(
             f"{path}: sheet file {sheet} uses row {top_row:,} but holds {rows:,} row(s): "
@@ -182,6 +192,32 @@ def _check_sheet_bounds(
             f"{path}: sheet file {sheet} uses column {top_column:,}: expected at most "
             f"{MAX_COLUMNS} columns"
         )
+
+
+def _cut(data: bytes) -> int:
+    """Where to cut a chunk of sheet XML: before its last cell, so that a cell (and an
+    element) cut in two waits whole for the next chunk."""
+    cut = max(data.rfind(b"<c "), data.rfind(b"<c>"))
+    prefixed = data.rfind(b":c ")  # <x:c r=...>
+    if prefixed > cut:
+        cut = data.rfind(b"<", 0, prefixed)
+    return cut if cut > 0 else max(0, data.rfind(b"<"))
+
+
+def _check_formulas(path: Path, sheet: str, body: bytes, error) -> None:
+    """Refuse a formula without a saved value: a spreadsheet program stores each formula's
+    value, a script writing xlsx may not, and the cell would read as empty (a note typed as
+    ``=HYPERLINK(...)`` lost without a word). The formula is not shown."""
+    found = _UNSAVED_FORMULA.search(body)
+    if found is None:
+        return
+    refs = _CELL_REF.findall(body, 0, found.start())
+    cell = f", cell {refs[-1].decode()}" if refs else ""
+    raise error(
+        f"{path}: sheet file {sheet}{cell}: a formula without a saved value (not shown), "
+        "which would read as an empty cell: expected values; open the workbook in Excel and "
+        "save it, or copy the cells and paste them as values"
+    )
 
 
 def _column_number(letters: bytes) -> int:
