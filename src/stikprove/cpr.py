@@ -145,25 +145,37 @@ def cpr_positions(values: Iterable[object]) -> list[int]:
     return [i for i, v in enumerate(values) if isinstance(v, str) and verdict[v]]
 
 
-def cpr_places(document: object, where: str = "") -> list[str]:
-    """The places (``study.title``, ``fields.2.label.da``; masked) in a parsed document, the
-    nested dicts and lists ``tomllib`` returns, whose key or text value holds a CPR-like
-    number. A check of the document's lines misses a number TOML builds from escapes
-    (``\\u0030``) or from a line continuation in a multi-line string; this does not.
+def document_texts(document: object, where: str = "") -> Iterator[tuple[str, list[str]]]:
+    """Each place in a parsed document (the nested dicts and lists ``tomllib`` returns),
+    ``study.title`` or ``fields.2.label.da``, with its texts: the key, and the value when
+    it is a string. What a check of every key and string value walks.
 
-    >>> cpr_places({"study": {"title": "sag 0101901234", "seed": 7}, "x": ["ok"]})
-    ['study.title']
+    >>> list(document_texts({"study": {"title": "x", "seed": 7}}))
+    [('study', ['study']), ('study.title', ['title', 'x']), ('study.seed', ['seed'])]
     """
     if isinstance(document, dict):
         items = list(document.items())
     elif isinstance(document, list):
         items = list(enumerate(document))
     else:
-        return []
-    found = []
+        return
     for key, item in items:
         place = f"{where}.{key}" if where else str(key)
-        if contains_cpr(str(key)) or contains_cpr(item):
-            found.append(mask_cpr(place))
-        found += cpr_places(item, place)
-    return found
+        yield place, [str(key)] + ([item] if isinstance(item, str) else [])
+        yield from document_texts(item, place)
+
+
+def cpr_places(document: object) -> list[str]:
+    """The places (``study.title``, ``fields.2.label.da``; masked) in a parsed document
+    (:func:`document_texts`) whose key or text value holds a CPR-like number. A check of the
+    document's lines misses a number TOML builds from escapes (``\\u0030``) or from a line
+    continuation in a multi-line string; this does not.
+
+    >>> cpr_places({"study": {"title": "sag 0101901234", "seed": 7}, "x": ["ok"]})
+    ['study.title']
+    """
+    return [
+        mask_cpr(place)
+        for place, texts in document_texts(document)
+        if any(contains_cpr(text) for text in texts)
+    ]

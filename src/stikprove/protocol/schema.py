@@ -20,7 +20,7 @@ from types import MappingProxyType
 from typing import Any
 
 from stikprove.codebook import Codebook, default_codebook, load_codebook
-from stikprove.cpr import contains_cpr, cpr_places
+from stikprove.cpr import contains_cpr, cpr_places, document_texts
 from stikprove.errors import ProtocolError
 from stikprove.frame import FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
@@ -514,25 +514,16 @@ def _check_targets(
     return tuple(targets)
 
 
-def _control_problems(value: Any, where: str = "") -> list[str]:
+def _control_problems(value: Any) -> list[str]:
     """A problem for each string (key or value, at any depth) holding a control character
     other than a line break or a tab (an escape sequence would reach a terminal or a sheet
     through a stratum or code)."""
-    if isinstance(value, dict):
-        items = list(value.items())
-    elif isinstance(value, list):
-        items = list(enumerate(value))
-    else:
-        return []
-    found = []
-    for key, item in items:
-        place = f"{where}.{key}" if where else str(key)
-        texts = [str(key)] + ([item] if isinstance(item, str) else [])
-        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for t in texts for c in t):
-            found.append(f"{place!r}: holds a control character (e.g. an escape sequence): "
-                         "expected printable text")  # fmt: skip
-        found += _control_problems(item, place)
-    return found
+    return [
+        f"{place!r}: holds a control character (e.g. an escape sequence): expected printable "
+        "text"
+        for place, texts in document_texts(value)
+        if any(unicodedata.category(c) == "Cc" and c not in "\n\t" for t in texts for c in t)
+    ]
 
 
 def _cpr_problems(text: str, doc: dict) -> list[str]:
