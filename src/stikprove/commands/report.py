@@ -13,6 +13,7 @@ import sys
 from pathlib import Path
 
 from stikprove.errors import StikproveError
+from stikprove.methods import DOMAIN_INTERVAL_METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -42,7 +43,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--confidence-level", type=float, default=None,
                    help="default: the protocol's")  # fmt: skip
     p.add_argument("--method", default=None,
-                   help="interval method (default: the protocol's, korn-graubard)")  # fmt: skip
+                   help="interval method (default: the protocol's, usually "
+                   "pooled-hypergeometric); one of: " + ", ".join(DOMAIN_INTERVAL_METHODS))
     p.add_argument("--disclosure-threshold", type=int, default=None,
                    help="suppress counts under this (default: the protocol's, usually 5)")
     p.add_argument("--engine", choices=("reuse", "papermill"), default="reuse",

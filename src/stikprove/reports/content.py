@@ -433,16 +433,19 @@ def comparison_table(
     domain: str = "sex",
     groups: tuple[str, str] = ("kvinde", "mand"),
     threshold: int | None = None,
+    confidence_level: float | None = None,
 ) -> pd.DataFrame:
-    """Difference and ratio of two groups' rates (``StratifiedSample.compare``), disclosed;
-    an empty frame when the groups are not both in the data."""
+    """Difference and ratio of two groups' rates (``StratifiedSample.compare``) at
+    ``confidence_level`` (None: the protocol's), disclosed; an empty frame when the groups
+    are not both in the data."""
     data = _subset(study, kommune)
     present = set(data.loc[data[outcome].notna(), domain].astype(str))
     if not set(groups) <= present:
         return pd.DataFrame()
+    level = study.confidence_level if confidence_level is None else confidence_level
     try:
         result = sample(study, kommune).compare(
-            outcome, by=domain, groups=groups, confidence_level=study.confidence_level
+            outcome, by=domain, groups=groups, confidence_level=level
         )
     except EstimationError:
         return pd.DataFrame()
@@ -540,20 +543,24 @@ def kommune_flags(
     *,
     threshold: int | None = None,
     alpha: float = 0.05,
+    confidence_level: float | None = None,
+    method: str | None = None,
 ) -> pd.DataFrame:
     """Each kommune's rate against the nation (``StratifiedSample.flag``: design-based
-    contrast, Benjamini-Hochberg), disclosed. Columns: kommune_code, kommune_name, n,
+    contrast, Benjamini-Hochberg), disclosed, with the ``method`` interval at
+    ``confidence_level`` (None: the protocol's). Columns: kommune_code, kommune_name, n,
     estimate, se, df, ci_low, ci_high, n_eff, deff, p_value, p_adjusted, flagged,
     disclosure."""
+    level = study.confidence_level if confidence_level is None else confidence_level
+    method = method or study.interval_method
     # The tests do not depend on the interval method: flag with Korn-Graubard (the NCHS
-    # reference, and a method StratifiedSample.flag accepts), then show the protocol's interval.
-    flags = sample(study).flag(outcome, by="kommune_code", alpha=alpha,
-                               confidence_level=study.confidence_level,
+    # reference, and a method StratifiedSample.flag accepts), then show ``method``'s interval.
+    flags = sample(study).flag(outcome, by="kommune_code", alpha=alpha, confidence_level=level,
                                method=KORN_GRAUBARD)  # fmt: skip
     reference = flags[["ci_low", "ci_high"]].copy()
-    if study.interval_method != KORN_GRAUBARD:
-        shown = _estimate(study, None, outcome, ("kommune_code",), study.confidence_level,
-                          study.interval_method).set_index("kommune_code")  # fmt: skip
+    if method != KORN_GRAUBARD:
+        shown = _estimate(study, None, outcome, ("kommune_code",), level,
+                          method).set_index("kommune_code")  # fmt: skip
         for column in ("ci_low", "ci_high"):
             flags[column] = flags["kommune_code"].map(shown[column]).to_numpy()
     wanted = ("kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",

@@ -9,9 +9,10 @@ translation is one place to change.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 from stikprove.errors import StikproveError
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, canonical_method
 
 LANGUAGES = ("da", "en")
 
@@ -71,6 +72,33 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "flagged": {"da": "Afviger fra landet", "en": "Differs from the nation"},
     "disclosure": {"da": "Note", "en": "Note"},
     "publication": {"da": "Offentliggørelse", "en": "Publication"},
+    # compare (two groups) and compare --test (Rao–Scott)
+    "first": {"da": "Første gruppe", "en": "First group"},
+    "second": {"da": "Anden gruppe", "en": "Second group"},
+    "n_first": {"da": "Vurderede sager, første (n)", "en": "Assessed cases, first (n)"},
+    "n_second": {"da": "Vurderede sager, anden (n)", "en": "Assessed cases, second (n)"},
+    "estimate_first": {"da": "Andel, første", "en": "Proportion, first"},
+    "estimate_second": {"da": "Andel, anden", "en": "Proportion, second"},
+    "se_first": {"da": "Standardfejl, første", "en": "Standard error, first"},
+    "se_second": {"da": "Standardfejl, anden", "en": "Standard error, second"},
+    "ci_low_first": {"da": "Nedre grænse, første", "en": "Lower limit, first"},
+    "ci_high_first": {"da": "Øvre grænse, første", "en": "Upper limit, first"},
+    "ci_low_second": {"da": "Nedre grænse, anden", "en": "Lower limit, second"},
+    "ci_high_second": {"da": "Øvre grænse, anden", "en": "Upper limit, second"},
+    "ci_low_difference": {"da": "Nedre grænse for forskel", "en": "Lower limit of difference"},
+    "ci_high_difference": {"da": "Øvre grænse for forskel", "en": "Upper limit of difference"},
+    "ratio": {"da": "Forhold", "en": "Ratio"},
+    "ci_low_ratio": {"da": "Nedre grænse for forhold", "en": "Lower limit of ratio"},
+    "ci_high_ratio": {"da": "Øvre grænse for forhold", "en": "Upper limit of ratio"},
+    "covariance": {"da": "Kovarians", "en": "Covariance"},
+    "method": {"da": "Metode", "en": "Method"},
+    "confidence_level": {"da": "Konfidensniveau", "en": "Confidence level"},
+    "interval_method": {"da": "Intervalmetode", "en": "Interval method"},
+    "df_denominator": {"da": "Frihedsgrader i nævneren", "en": "Denominator degrees of freedom"},
+    "pearson": {"da": "Pearsons X²", "en": "Pearson's X²"},
+    "mean_design_effect": {"da": "Gennemsnitlig designeffekt", "en": "Mean design effect"},
+    "statistic_type": {"da": "Testtype", "en": "Type of statistic"},
+    "groups": {"da": "Grupper", "en": "Groups"},
 }
 
 DISCLOSURE_NOTES: dict[str, dict[str, str]] = {
@@ -278,29 +306,92 @@ INDICATOR_NAMES: dict[str, dict[str, str]] = {
 METHODS: dict[str, str] = {
     "da": (
         "Sagerne er udtrukket som en stratificeret simpel tilfældig stikprøve uden "
-        "tilbagelægning (strata: kommune × køn × herkomst). Andelene er design-baserede "
-        "estimater Σ W_h p̂_h med korrektion for endelig population; varians, "
-        "frihedsgrader og konfidensintervaller (Korn–Graubard, NCHS' standard) beregnes som "
-        "i R-pakken survey (Lumley 2010). Sager, der ikke kunne vurderes, eller som endnu "
+        "tilbagelægning (strata: {strata}). Andelene er design-baserede "
+        "estimater Σ W_h p̂_h med korrektion for endelig population; varians og "
+        "frihedsgrader beregnes som i R-pakken survey (Lumley 2010). {interval} "
+        "Sager, der ikke kunne vurderes, eller som endnu "
         "ikke er vurderet, udelades inden for deres stratum; grænserne for manglende "
         "vurderinger viser den mindste og største mulige andel. Grupper sammenlignes med "
         "forskel og forhold med intervaller og med Rao–Scotts test. Tal under "
         "{threshold} udelades med komplementær undertrykkelse, og andele, der ikke opfylder "
-        "NCHS' præsentationsstandard (Parker m.fl. 2017), udelades eller markeres."
+        "NCHS' præsentationsstandard (Parker m.fl. 2017), udelades eller markeres; "
+        "standarden vurderes på Korn–Graubard-intervallet, som den er defineret på, "
+        "uanset hvilket interval tabellerne viser."
     ),
     "en": (
         "Cases were drawn as a stratified simple random sample without replacement (strata: "
-        "kommune × sex × origin). Proportions are design-based estimates Σ W_h p̂_h with the "
-        "finite population correction; variances, degrees of freedom and confidence "
-        "intervals (Korn–Graubard, the NCHS standard) are computed as R's survey package "
-        "does (Lumley 2010). Cases that could not be assessed or are not yet reviewed are "
-        "dropped within their stratum; the bounds for missing assessments give the lowest "
-        "and highest possible proportion. Groups are compared by difference and ratio with "
-        "intervals and by the Rao–Scott test. Counts under {threshold} are suppressed with "
-        "complementary suppression, and proportions that fail the NCHS presentation "
-        "standard (Parker et al. 2017) are suppressed or flagged."
+        "{strata}). Proportions are design-based estimates Σ W_h p̂_h with the "
+        "finite population correction; variances and degrees of freedom are computed as R's "
+        "survey package does (Lumley 2010). {interval} Cases that could not be assessed or "
+        "are not yet reviewed are dropped within their stratum; the bounds for missing "
+        "assessments give the lowest and highest possible proportion. Groups are compared by "
+        "difference and ratio with intervals and by the Rao–Scott test. Counts under "
+        "{threshold} are suppressed with complementary suppression, and proportions that "
+        "fail the NCHS presentation standard (Parker et al. 2017) are suppressed or flagged; "
+        "the standard is checked on the Korn–Graubard interval it is defined on, whichever "
+        "interval the tables show."
     ),
 }
+"""The methods paragraph; ``{interval}`` is the sentence of :data:`INTERVAL_METHODS`."""
+
+INTERVAL_METHODS: dict[str, dict[str, str]] = {
+    "pooled-hypergeometric": {
+        "da": "Konfidensintervallerne er for en gruppe inden for ét stratum det eksakte "
+              "hypergeometriske interval (Wright 1991) og for en gruppe på tværs af strata "
+              "Korn–Graubards interval (Korn & Graubard 1998) på en varians, hvor et stratum "
+              "med højst én hændelse eller ikke-hændelse låner gruppens andel; metoden er "
+              "valgt ved en simulationsstudie af små kommuners design, fordi R's "
+              "Korn–Graubard-interval dækker for sjældent i små grupper med sjældne udfald.",
+        "en": "Confidence intervals are, for a group within one stratum, the exact "
+              "hypergeometric interval (Wright 1991) and, for a group across strata, the "
+              "Korn–Graubard interval (Korn & Graubard 1998) on a variance in which a stratum "
+              "with at most one event or non-event borrows the group's rate; the method was "
+              "chosen by a simulation study of small kommuner's designs, because R's "
+              "Korn–Graubard interval covers too rarely in small groups with rare outcomes.",
+    },
+    "korn-graubard": {
+        "da": "Konfidensintervallerne er Korn–Graubards (Korn & Graubard 1998; NCHS' "
+              "standard), som i R-pakken survey (svyciprop, method = \"beta\").",
+        "en": "Confidence intervals are Korn–Graubard intervals (Korn & Graubard 1998; the "
+              "NCHS standard), as R's survey package computes them (svyciprop, "
+              "method = \"beta\").",
+    },
+    "korn-graubard-deff1": {
+        "da": "Konfidensintervallerne er Korn–Graubards (Korn & Graubard 1998) med "
+              "designeffekten sat til mindst 1, som NCHS beregner dem (Parker m.fl. 2017).",
+        "en": "Confidence intervals are Korn–Graubard intervals (Korn & Graubard 1998) with "
+              "the design effect floored at 1, as NCHS computes them (Parker et al. 2017).",
+    },
+    "logit": {
+        "da": "Konfidensintervallerne er design-baserede logit-intervaller.",
+        "en": "Confidence intervals are design-based logit intervals.",
+    },
+    "wald": {
+        "da": "Konfidensintervallerne er design-baserede Wald-intervaller (estimat ± t · "
+              "standardfejl).",
+        "en": "Confidence intervals are design-based Wald intervals (estimate ± t × "
+              "standard error).",
+    },
+    "wilson": {
+        "da": "Konfidensintervallerne er Wilsons score-intervaller på den effektive "
+              "stikprøvestørrelse.",
+        "en": "Confidence intervals are Wilson score intervals on the effective sample size.",
+    },
+    "jeffreys": {
+        "da": "Konfidensintervallerne er Jeffreys' intervaller på den effektive "
+              "stikprøvestørrelse.",
+        "en": "Confidence intervals are Jeffreys intervals on the effective sample size.",
+    },
+    "hypergeometric": {
+        "da": "Konfidensintervallerne er eksakte hypergeometriske intervaller (Wright 1991) "
+              "for grupper inden for ét stratum.",
+        "en": "Confidence intervals are exact hypergeometric intervals (Wright 1991) for "
+              "groups within one stratum.",
+    },
+}  # fmt: skip
+"""The methods section's sentence on the confidence intervals, per interval method: the
+report says which interval its tables show (the protocol's, or the ``interval_method``
+parameter)."""
 
 REFERENCES = (
     "Korn, E. L. & Graubard, B. I. (1998). Confidence intervals for proportions with small "
@@ -315,6 +406,8 @@ REFERENCES = (
     "Statistics in Medicine 24, 1185–1202.",
     "Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and "
     "Psychological Measurement 20, 37–46.",
+    "Wright, T. (1991). Exact Confidence Bounds when Sampling from Small Finite Universes. "
+    "Lecture Notes in Statistics 66. Springer.",
 )
 
 
@@ -327,10 +420,32 @@ def indicator_name(indicator: str, language: str = "da") -> str:
     return INDICATOR_NAMES.get(indicator, {}).get(language, indicator)
 
 
-def methods(language: str = "da", threshold: int = 5) -> str:
-    """The methods paragraph and the references, as Markdown."""
+def methods(
+    language: str = "da",
+    threshold: int = 5,
+    interval_method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
+    strata: Sequence[str] = ("kommune_code", "sex", "origin"),
+) -> str:
+    """The methods paragraph and the references, as Markdown: the strata, the interval
+    method the report's tables show (its own sentence) and the disclosure threshold.
+
+    >>> "Wright 1991" in methods("en"), "Wright 1991" in methods("en", 5, "korn-graubard")
+    (True, False)
+    """
+    language = check_language(language)
+    method = canonical_method(interval_method)
+    if method not in INTERVAL_METHODS:
+        raise StikproveError(
+            f"interval method must be one of {', '.join(INTERVAL_METHODS)}; got {method!r}"
+        )
+    names = [column_label("kommune_name" if c == "kommune_code" else c, language).lower()
+             for c in strata if c != "stratum"]  # fmt: skip
+    text = METHODS[language].format(
+        threshold=threshold, interval=INTERVAL_METHODS[method][language],
+        strata=" × ".join(names) or "–",
+    )  # fmt: skip
     refs = "\n".join(f"- {r}" for r in REFERENCES)
-    return METHODS[check_language(language)].format(threshold=threshold) + "\n\n" + refs
+    return text + "\n\n" + refs
 
 
 def _missing(value: object) -> bool:
