@@ -159,6 +159,20 @@ def test_disclose_comparison_hides_a_comparison_of_a_small_group():
     assert out["disclosure"] == "small"
 
 
+@pytest.mark.parametrize(("estimate_first", "hidden"), [(0.05, True), (0.95, True), (0.3, False)])
+def test_disclose_comparison_hides_a_group_whose_percentage_implies_a_small_count(
+    estimate_first, hidden
+):
+    """5 % (or 95 %) of 40 cases shows 2 cases with (without) the outcome: the comparison
+    is hidden as an estimates table hides that row; 30 % of 40 (12 and 28) is shown."""
+    row = pd.DataFrame([{"first": "a", "second": "b", "n_first": 40, "n_second": 50,
+                         "estimate_first": estimate_first, "estimate_second": 0.5,
+                         "difference": estimate_first - 0.5, "method": "newcombe"}])  # fmt: skip
+    out = disclose_comparison(row, 5).iloc[0]
+    assert pd.isna(out["difference"]) is hidden and pd.isna(out["estimate_first"]) is hidden
+    assert out["disclosure"] == ("small" if hidden else "")
+
+
 @pytest.mark.parametrize("threshold", [0, -1, 2.5, True, "5"])
 def test_threshold_must_be_a_whole_number_of_at_least_one(threshold):
     """A threshold that is not a whole number ≥ 1 is refused, naming the value."""

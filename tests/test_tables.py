@@ -150,3 +150,11 @@ def test_too_small_headline_has_no_nested_parentheses():
         sentence = headline(row, "kvinder", "Læsø", "too_ill", language=language)
         assert sentence.count("(") == sentence.count(")") <= 1, sentence
         assert ": " in sentence and sentence.endswith(".")
+
+
+def test_danish_csv_writes_a_decimal_comma_in_numbers_held_as_objects():
+    """A disclosed comparison holds its numbers in object columns (masked cells): csv-da
+    still writes them with a decimal comma (it wrote 0.125)."""
+    table = pd.DataFrame({"n_first": [12], "estimate_first": [0.125], "first": ["kvinde"]})
+    text = danish_csv_text(table.astype(object))
+    assert text.splitlines()[1] == "12;0,125;kvinde"

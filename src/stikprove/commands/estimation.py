@@ -150,7 +150,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--groups", default=None, metavar="A,B", help="the two groups (A minus B)")
     p.add_argument("--test", action="store_true", help="Rao-Scott test across all groups")
     _design_args(p)
-    _disclosure_args(p)
+    _output_args(p)
     p.set_defaults(func=run_compare)
 
     p = subparsers.add_parser(
@@ -449,9 +449,9 @@ def run_compare(args: argparse.Namespace) -> int:
         raise EstimationError("--by is required: the column whose groups are compared")
     data = read_analysis_table(args.source)
     strata = _columns(args.strata)
-    if args.test:
+    if args.test:  # a statistic and a p-value: no count to suppress (docs/reports.md)
         result = rao_scott_test(data, args.outcome, args.by, strata, args.population_size)
-        _print_result(result)
+        _emit_row(result.to_frame(), args)
         return 0
     groups = None
     if args.groups is not None:
@@ -463,14 +463,39 @@ def run_compare(args: argparse.Namespace) -> int:
         data, args.outcome, strata, args.population_size, args.by, groups,
         confidence_level=args.confidence_level,
     )  # fmt: skip
-    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION, disclose_comparison
+    from stikprove.reports.disclosure import disclose_comparison, mark_raw
 
     if args.raw:
-        print(NOT_FOR_PUBLICATION)
-        _print_result(result)
+        _emit_row(mark_raw(result.to_frame()), args)
     else:
-        _print_row(disclose_comparison(result.to_frame(), _threshold(args)).iloc[0])
+        _emit_row(disclose_comparison(result.to_frame(), _threshold(args)), args)
     return 0
+
+
+def _emit_row(row: pd.DataFrame, args: argparse.Namespace) -> None:
+    """A one-row result: 'name  value' lines by default (a raw one under the not-for-
+    publication line), else as the one-row table of ``--format`` (:func:`_emit`)."""
+    fmt = args.format
+    if args.out is not None and fmt == "table":
+        fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(args.out.suffix.lower(), "table")
+    if fmt != "table":
+        _emit(row, args)
+        return
+    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
+
+    lines = []
+    if "publication" in row.columns:
+        lines.append(NOT_FOR_PUBLICATION)
+        row = row.drop(columns="publication")
+    lines += _row_lines(row.iloc[0])
+    text = "\n".join(lines) + "\n"
+    if args.out is None:
+        sys.stdout.write(text)
+        return
+    from stikprove.files import atomic_write
+
+    atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding="utf-8"))
+    print(f"wrote 1 row to {args.out}", file=sys.stderr)
 
 
 def _matching_groups(data: pd.DataFrame, column: str, parts: list[str]) -> tuple:
@@ -518,14 +543,20 @@ def _print_result(result: object) -> None:
 
 
 def _print_row(row: pd.Series) -> None:
+    print("\n".join(_row_lines(row)))
+
+
+def _row_lines(row: pd.Series) -> list[str]:
     width = max(len(str(k)) for k in row.index)
+    lines = []
     for key, value in row.items():
         shown = _shown(key, value)
         if key == "disclosure":
             shown = shown or "shown (no suppression)"
         elif value is None or (isinstance(value, float) and value != value):
             shown = "suppressed" if row.get("disclosure") else shown
-        print(f"{key!s:<{width}}  {shown}")
+        lines.append(f"{key!s:<{width}}  {shown}")
+    return lines
 
 
 def run_simulate(args: argparse.Namespace) -> int:

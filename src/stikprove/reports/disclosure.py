@@ -423,11 +423,18 @@ def _implied_counts(estimates: pd.DataFrame, published: np.ndarray | None) -> pd
 
 def disclose_comparison(row: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -> pd.DataFrame:
     """A one-row comparison (:meth:`GroupComparison.to_frame`) with everything but the group
-    names and the method hidden when either group has fewer than ``threshold`` cases."""
+    names and the method hidden when either group has fewer than ``threshold`` cases, or
+    when a group's estimate implies from 1 to ``threshold - 1`` cases with or without the
+    outcome (round(estimate × n), as :func:`disclose_estimates` checks it)."""
     threshold = check_threshold(threshold)
     _check_columns(row, ["n_first", "n_second"], "comparison")
     out = row.copy().reset_index(drop=True)
-    small = primary_suppression(out[["n_first", "n_second"]].to_numpy(dtype=float), threshold)
+    counts = [out[["n_first", "n_second"]].to_numpy(dtype=float)]
+    for group in ("first", "second"):
+        if f"estimate_{group}" in out.columns:
+            pair = out[[f"n_{group}", f"estimate_{group}"]].set_axis(["n", "estimate"], axis=1)
+            counts.append(_implied_counts(pair, None).to_numpy(dtype=float))
+    small = primary_suppression(np.hstack(counts), threshold)
     hidden = small.any(axis=1)
     keep = {"first", "second", "method", "confidence_level", "interval_method"}
     for column in out.columns:

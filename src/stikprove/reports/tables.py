@@ -65,7 +65,9 @@ def danish_csv_text(table: pd.DataFrame, language: str = "da", threshold: int = 
     Vurderede sager (n);Andel
     12;0,125
     """
-    out = csv_safe(readable_notes(table, language, threshold))
+    # numbers held in object columns (a row masked by disclosure control) are numbers too:
+    # to_csv writes the decimal comma only in numeric columns
+    out = csv_safe(readable_notes(table, language, threshold).infer_objects())
     out.columns = _headers(table, language)
     return out.to_csv(index=False, sep=";", decimal=",", lineterminator="\n")
 
