@@ -172,7 +172,7 @@ def _scan(paths, case_ids, notes, frame_fields):
 @pytest.mark.slow
 def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study, tmp_path):
     """Render a kommune report (Danish) and the national overview (English) in one kernel,
-    export estimate/flag tables as csv, csv-da and xlsx, and scan every HTML, ipynb, CSV and
+    export estimate/flag/compare tables as csv, csv-da and xlsx, and scan every HTML, ipynb, CSV and
     XLSX: no case id, no note, no identifying frame field appears; the HTML embeds
     its figures and loads no script from the network."""
     path, frame = study
@@ -189,12 +189,11 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
     assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
     exports = []
     for fmt, suffix in (("csv", ".csv"), ("csv-da", ".csv"), ("xlsx", ".xlsx")):
-        for command in ("estimate", "flag"):
+        for command, by in (("estimate", "kommune_code,sex,origin"), ("flag", "kommune_code"),
+                            ("compare", "sex")):  # fmt: skip
             target = tmp_path / f"{command}-{fmt}{suffix}"
-            argv = [command, str(path), "--outcome", "too_ill", "--format", fmt, "--out",
-                    str(target)]  # fmt: skip
-            if command == "estimate":
-                argv += ["--by", "kommune_code,sex,origin"]
+            argv = [command, str(path), "--outcome", "too_ill", "--by", by, "--format", fmt,
+                    "--out", str(target)]  # fmt: skip
             assert main(argv) == 0
             exports.append(target)
     files = [*out.glob("*.html"), *out.glob("*.ipynb"), *exports]
@@ -207,8 +206,10 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
         table = (pd.read_excel(target, engine="calamine") if target.suffix == ".xlsx" else
                  pd.read_csv(target, sep=";" if "csv-da" in target.name else ",",
                              decimal="," if "csv-da" in target.name else "."))  # fmt: skip
-        counts = [c for c in table.columns if c in ("n", "Vurderede sager (n)")]
-        values = pd.to_numeric(table[counts[0]], errors="coerce").dropna()
+        counts = [c for c in table.columns if c in ("n", "n_first", "n_second")
+                  or str(c).endswith("(n)")]  # fmt: skip
+        assert counts, target.name
+        values = pd.to_numeric(table[counts].melt()["value"], errors="coerce").dropna()
         assert not values.between(1, 4).any()
 
 
@@ -266,3 +267,113 @@ def test_forest_plot_aligns_indicators_with_different_groups():
     assert labels == ["A", "B", "C"]
     assert "udeladt" in [t.get_text() for t in figure.axes[0].texts]
     plt.close(figure)
+
+
+@pytest.mark.parametrize(
+    ("method", "says", "not_says"),
+    [
+        ("pooled-hypergeometric", ["exact hypergeometric interval", "Wright 1991",
+                                   "borrows the group's rate"], ["svyciprop"]),
+        ("korn-graubard", ["Korn–Graubard intervals", "svyciprop"], ["hypergeometric"]),
+        ("logit", ["logit intervals"], ["hypergeometric", "svyciprop"]),
+    ],
+)  # fmt: skip
+def test_methods_section_names_the_interval_the_tables_show(method, says, not_says):
+    """The methods paragraph says which interval is computed (the default is no longer
+    Korn–Graubard), names the strata of the study and keeps the NCHS sentence."""
+    from stikprove.reports import text
+
+    paragraph = text.methods("en", 5, method, ("kommune_code", "sex", "origin")).split("\n")[0]
+    assert all(s in paragraph for s in says) and not any(s in paragraph for s in not_says)
+    assert "(strata: kommune × sex × origin)" in paragraph
+    assert "checked on the Korn–Graubard interval" in paragraph
+    danish = text.methods("da", 5, method, ("sex", "origin"))
+    assert "(strata: køn × herkomst)" in danish and "Wright" in danish  # reference list
+
+
+def test_every_interval_method_has_its_methods_sentence_in_both_languages():
+    """A report can be rendered with any domain interval method: each has its sentence."""
+    from stikprove.methods import DOMAIN_INTERVAL_METHODS
+    from stikprove.reports import text
+
+    for method in DOMAIN_INTERVAL_METHODS:
+        assert set(text.INTERVAL_METHODS[method]) == set(text.LANGUAGES), method
+    with pytest.raises(content.StikproveError, match=r"interval method must be one of .*'x'"):
+        text.methods("en", 5, "x")
+
+
+def test_notebooks_and_report_help_name_the_default_interval_method(capsys):
+    """The interval_method parameter and `report --help` name the current default."""
+    import papermill
+
+    from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
+
+    for name in ("kommune_report.ipynb", "national_overview.ipynb"):
+        parameter = papermill.inspect_notebook(str(NOTEBOOKS / name))["interval_method"]
+        assert DEFAULT_DOMAIN_INTERVAL_METHOD in parameter["help"], name
+    with pytest.raises(SystemExit):
+        main(["report", "--help"])
+    assert "usually pooled-hypergeometric" in " ".join(capsys.readouterr().out.split())
+
+
+def test_comparison_and_kommune_table_take_the_reports_level_and_method(study):
+    """The comparison sentence and the national overview's kommune table use the report's
+    confidence level and interval method (they used the protocol's whatever was asked)."""
+    data = content.load_study(study[0])
+    wide = content.comparison_table(data, "no_effort", "147", threshold=1)
+    narrow = content.comparison_table(data, "no_effort", "147", threshold=1,
+                                      confidence_level=0.8)  # fmt: skip
+    assert narrow["confidence_level"].iloc[0] == 0.8
+    width = lambda t: t["ci_high_difference"].iloc[0] - t["ci_low_difference"].iloc[0]  # noqa: E731
+    assert width(narrow) < width(wide)
+    default = content.kommune_flags(data, "no_effort", threshold=1)
+    logit = content.kommune_flags(data, "no_effort", threshold=1, confidence_level=0.8,
+                                  method="logit")  # fmt: skip
+    direct = content.sample(data).estimate("no_effort", by="kommune_code", confidence_level=0.8,
+                                           method="logit")  # fmt: skip
+    shown = logit["ci_low"].notna().to_numpy()  # Læsø's rate fails the NCHS standard
+    assert shown.any()
+    assert logit["ci_low"][shown].tolist() == pytest.approx(
+        direct["ci_low"][shown].tolist(), rel=1e-12
+    )
+    assert logit["ci_low"][shown].tolist() != pytest.approx(default["ci_low"][shown].tolist())
+
+
+def test_compare_writes_csv_danish_csv_and_xlsx_like_estimate_and_flag(study, tmp_path, capsys):
+    """`compare --format csv|csv-da|xlsx --out FILE` writes the disclosed one-row table (it
+    only printed); --raw marks it not for publication; --test writes the Rao-Scott row."""
+    path = str(study[0])
+    base = ["compare", path, "--outcome", "no_effort", "--by", "sex", "--groups", "kvinde,mand"]
+    assert main([*base, "--format", "csv-da", "--out", str(tmp_path / "c.csv")]) == 0
+    danish = pd.read_csv(tmp_path / "c.csv", sep=";", decimal=",", encoding="utf-8-sig")
+    assert {"Forskel", "Vurderede sager, første (n)", "Note"} <= set(danish.columns)
+    assert danish["Forskel"].dtype.kind == "f" and len(danish) == 1
+    assert main([*base, "--format", "xlsx", "--out", str(tmp_path / "c.xlsx")]) == 0
+    sheet = pd.read_excel(tmp_path / "c.xlsx", engine="calamine")
+    assert sheet["Forskel"].iloc[0] == pytest.approx(danish["Forskel"].iloc[0])
+    assert main([*base, "--raw", "--format", "csv"]) == 0
+    raw = capsys.readouterr().out
+    assert raw.startswith("publication,") and "NOT FOR PUBLICATION" in raw
+    assert main([*base[:6], "--test", "--format", "csv"]) == 0
+    assert capsys.readouterr().out.startswith("statistic,")
+
+
+def test_readme_report_walkthrough_commands_parse_and_name_the_demo_study():
+    """Every `stikprove report` line of the README's walkthrough is a valid command on the
+    study `make demo` writes (they named a national.sqlite that nothing wrote)."""
+    import shlex
+    from pathlib import Path
+
+    from stikprove.cli import build_parser
+
+    root = NOTEBOOKS.parent
+    readme = (root / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
+    lines = [line.strip() for line in readme.splitlines()
+             if line.strip().startswith("stikprove report ")]  # fmt: skip
+    assert len(lines) >= 3
+    make_demo = (root / "Makefile").read_text(encoding="utf-8")
+    assert "stikprove demo --out demo-output" in make_demo
+    for line in lines:
+        args = build_parser().parse_args(shlex.split(line)[1:])
+        assert args.study == Path("demo-output/national/national.sqlite"), line
+        assert args.kommune or args.all
