@@ -377,3 +377,15 @@ def test_readme_report_walkthrough_commands_parse_and_name_the_demo_study():
         args = build_parser().parse_args(shlex.split(line)[1:])
         assert args.study == Path("demo-output/national/national.sqlite"), line
         assert args.kommune or args.all
+
+
+def test_a_worker_that_cannot_start_stops_the_batch_with_an_error(tmp_path):
+    """With jobs > 1, a worker whose kernel cannot start (here: its folder is missing; in
+    practice a script that cannot be re-imported) raises a ReportError saying what to do;
+    multiprocessing.Pool started a new worker for ever and the batch hung."""
+    from stikprove.reports.render import ReportError, _run
+
+    task = ("kommune", {"study": "x", "kommune": "147"}, str(tmp_path), "147", "reuse")
+    with pytest.raises(ReportError, match=r"jobs=2: a worker process could not start.*"
+                                          r"if __name__ == \"__main__\""):  # fmt: skip
+        list(_run([task, task], 2, tmp_path / "missing", "reuse"))

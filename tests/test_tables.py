@@ -158,3 +158,19 @@ def test_danish_csv_writes_a_decimal_comma_in_numbers_held_as_objects():
     table = pd.DataFrame({"n_first": [12], "estimate_first": [0.125], "first": ["kvinde"]})
     text = danish_csv_text(table.astype(object))
     assert text.splitlines()[1] == "12;0,125;kvinde"
+
+
+def test_a_complementary_suppression_is_not_called_too_small():
+    """A group hidden only to protect another group's small count may be large: its sentence
+    says the figure is not shown and why, not that the group is too small."""
+    from stikprove.reports.text import headline
+
+    row = {"estimate": float("nan"), "ci_low": float("nan"), "ci_high": float("nan"),
+           "disclosure": "complementary"}  # fmt: skip
+    english = headline(row, "women", "Odense", "too_ill", language="en")
+    assert english == ("For women in Odense the figure is not shown: suppressed so that a "
+                       "suppressed small count cannot be derived from the total.")  # fmt: skip
+    danish = headline(row, "kvinder", "Odense", "too_ill", language="da")
+    assert danish.startswith("For kvinder i Odense vises tallet ikke: udeladt, så ")
+    small = headline({**row, "disclosure": "small"}, "women", "Læsø", "too_ill", language="en")
+    assert "too small to conclude anything: fewer than 5 cases" in small

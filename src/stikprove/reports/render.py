@@ -406,12 +406,26 @@ def _run(tasks: list[tuple], jobs: int, out: Path, engine: str) -> Iterator[tupl
                 _SESSION = None
         return
     import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
+    # concurrent.futures rather than multiprocessing.Pool: a worker that cannot start (its
+    # kernel fails, or the calling script cannot be re-imported) breaks the executor with an
+    # error here, where Pool would start a new worker for ever and the batch would hang
     context = multiprocessing.get_context("spawn")
-    with context.Pool(jobs, initializer=_worker_start, initargs=(str(out),)) as pool:
-        yield from pool.imap_unordered(_worker_render, tasks)
-        pool.close()
-        pool.join()
+    try:
+        with ProcessPoolExecutor(jobs, mp_context=context, initializer=_worker_start,
+                                 initargs=(str(out),)) as pool:  # fmt: skip
+            futures = [pool.submit(_worker_render, task) for task in tasks]
+            for future in as_completed(futures):
+                yield future.result()
+    except BrokenProcessPool:
+        raise ReportError(
+            f"jobs={jobs}: a worker process could not start (see the messages above). Each "
+            "worker re-imports the script that called render_reports: put the call under "
+            "'if __name__ == \"__main__\":' in a script file (a script read from standard "
+            "input cannot be re-imported), or use jobs=1"
+        ) from None
 
 
 def render_reports(
@@ -427,7 +441,10 @@ def render_reports(
 ) -> BatchResult:
     """Render the reports of several kommuner (all of the study's with ``kommuner=None``),
     and the national overview with ``national=True``, with ``jobs`` workers; then an
-    index.html linking them. Failures are collected, never raised."""
+    index.html linking them. A report that fails is collected in ``failures`` (never
+    raised); a worker process that cannot start at all raises :class:`ReportError` (with
+    ``jobs`` > 1 each worker re-imports the calling script, which must then keep the call
+    under ``if __name__ == "__main__":``)."""
     from stikprove.reports.content import check_kommune, load_study
 
     if engine not in ENGINES:

@@ -153,6 +153,10 @@ PHRASES: dict[str, dict[str, str]] = {
         "da": "For {group} i {place} er gruppen for lille til at sige noget sikkert: {why}",
         "en": "For {group} in {place} the group is too small to conclude anything: {why}",
     },
+    "not_shown": {
+        "da": "For {group} i {place} vises tallet ikke: {why}",
+        "en": "For {group} in {place} the figure is not shown: {why}",
+    },
     "all_cases": {"da": "alle sager", "en": "all cases"},
     "not_for_publication": {
         "da": "IKKE TIL OFFENTLIGGØRELSE: rå tabel uden diskretionskontrol",
@@ -256,7 +260,9 @@ def headline(
     threshold: int = 5,
 ) -> str:
     """One plain sentence quoting the estimate with its interval, or saying plainly that the
-    group is too small to conclude anything (when disclosure control hid the estimate).
+    group is too small to conclude anything (when disclosure control hid the estimate for
+    its own few cases), or that its figure is not shown (a complementary suppression: the
+    group may be large, it is hidden to protect another group's small count).
 
     >>> headline({"estimate": 0.11, "ci_low": 0.06, "ci_high": 0.19, "disclosure": ""},
     ...          "ikke-vestlige indvandrerkvinder", "Odense", "too_ill")
@@ -268,7 +274,9 @@ def headline(
         notes = disclosure_notes(row.get("disclosure"), language, threshold)
         why = notes[0].rstrip(".") if notes else "–"
         why = why[:1].lower() + why[1:]
-        return phrase("too_small", language, group=group, place=place, why=why) + "."
+        codes = str(row.get("disclosure") or "").split(",")
+        key = "not_shown" if codes[0] == "complementary" else "too_small"
+        return phrase(key, language, group=group, place=place, why=why) + "."
     what = INDICATOR_WHAT.get(indicator, {}).get(language, indicator)
     level = percent(confidence_level, language)
     return phrase(
@@ -340,7 +348,7 @@ INTERVAL_METHODS: dict[str, dict[str, str]] = {
               "hypergeometriske interval (Wright 1991) og for en gruppe på tværs af strata "
               "Korn–Graubards interval (Korn & Graubard 1998) på en varians, hvor et stratum "
               "med højst én hændelse eller ikke-hændelse låner gruppens andel; metoden er "
-              "valgt ved en simulationsstudie af små kommuners design, fordi R's "
+              "valgt ved et simulationsstudie af små kommuners design, fordi R's "
               "Korn–Graubard-interval dækker for sjældent i små grupper med sjældne udfald.",
         "en": "Confidence intervals are, for a group within one stratum, the exact "
               "hypergeometric interval (Wright 1991) and, for a group across strata, the "
