@@ -389,3 +389,21 @@ def test_a_worker_that_cannot_start_stops_the_batch_with_an_error(tmp_path):
     with pytest.raises(ReportError, match=r"jobs=2: a worker process could not start.*"
                                           r"if __name__ == \"__main__\""):  # fmt: skip
         list(_run([task, task], 2, tmp_path / "missing", "reuse"))
+
+
+def test_index_keeps_the_reports_an_earlier_run_left_in_the_folder(tmp_path):
+    """Rerunning one kommune into the folder of an --all run keeps every report listed in
+    index.html (it listed only the rerun one); a failed kommune is listed as failed."""
+    from stikprove.reports.render import RenderedReport, write_index
+
+    for name in ("101", "461", "825", "national"):
+        (tmp_path / f"{name}.html").write_text("<html></html>")
+        (tmp_path / f"{name}.ipynb").write_text("{}")
+    (tmp_path / "notes.html").write_text("not a report")
+    rerun = RenderedReport("461", tmp_path / "461.ipynb", tmp_path / "461.html", 1.0)
+    index = write_index(tmp_path, [rerun], [("825", "EstimationError: x")], "en")
+    page = index.read_text(encoding="utf-8")
+    links = re.findall(r'href="([^"]+)"', page)
+    assert links == ["101.html", "461.html", "national.html"]
+    assert "København (101)" in page and "The whole country" in page
+    assert "825: EstimationError: x" in page and "notes.html" not in page

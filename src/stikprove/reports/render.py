@@ -489,18 +489,29 @@ def write_index(
     out: Path, reports: Sequence[RenderedReport], failures: Sequence[tuple[str, str]],
     language: str = "da",
 ) -> Path:
-    """index.html: a link to every rendered report (by kommune name) and the failures."""
+    """index.html: a link to every report in ``out`` (by kommune name), those of this batch
+    and those an earlier run left there (NAME.html beside its NAME.ipynb, NAME a kommune
+    code or "national": rerunning one kommune keeps the others listed), and this batch's
+    failures."""
     from html import escape
 
     from stikprove.reports.content import kommune_name
 
     da = language == "da"
     title = "Rapporter" if da else "Reports"
+    failed_names = {name for name, _ in failures}
+    names = [r.name for r in reports]
+    earlier = sorted(
+        path.stem for path in out.glob("*.html")
+        if (path.stem == "national" or (path.stem.isdigit() and len(path.stem) == 3))
+        and path.with_suffix(".ipynb").is_file() and path.stem not in names
+        and path.stem not in failed_names
+    )  # fmt: skip
     items = []
-    for report in reports:
-        label = ("Hele landet" if da else "The whole country") if report.name == "national" \
-            else f"{kommune_name(report.name)} ({report.name})"
-        items.append(f'<li><a href="{escape(report.html.name)}">{escape(label)}</a></li>')
+    for name in sorted([*names, *earlier], key=lambda n: (n == "national", n)):
+        label = ("Hele landet" if da else "The whole country") if name == "national" \
+            else f"{kommune_name(name)} ({name})"
+        items.append(f'<li><a href="{escape(name)}.html">{escape(label)}</a></li>')
     failed = "".join(f"<li>{escape(n)}: {escape(m)}</li>" for n, m in failures)
     failed_head = "Fejlede" if da else "Failed"
     body = (f"<!DOCTYPE html><html lang=\"{language}\"><head><meta charset=\"utf-8\">"
