@@ -1,10 +1,13 @@
 """The reports step: notebooks' parameters, report content, rendering, the report command,
 and the privacy scan over every output format."""
 
+import base64
+import io
 import re
 import zipfile
 
 import pandas as pd
+import PIL.Image
 import pytest
 
 from report_fixtures import NOTE, make_report_study
@@ -186,6 +189,11 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
     assert "Frederiksberg" in html and "95 %-KI" in html and "data:image/png;base64" in html
     assert "Foreløbige resultater" not in html  # fully reviewed: no preliminary section
     assert not re.search(r"<script[^>]+src=", html)
+    for page in (html, reports[1].html.read_text(encoding="utf-8")):  # the figures decode
+        images = re.findall(r'<img[^>]+src="data:image/png;base64,([^"]+)"', page)
+        assert len(images) == 1  # the forest plot; the funnel plot
+        with PIL.Image.open(io.BytesIO(base64.b64decode(images[0]))) as image:
+            assert image.format == "PNG" and min(image.size) >= 300
     assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
     exports = []
     for fmt, suffix in (("csv", ".csv"), ("csv-da", ".csv"), ("xlsx", ".xlsx")):
