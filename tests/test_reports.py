@@ -415,3 +415,18 @@ def test_index_keeps_the_reports_an_earlier_run_left_in_the_folder(tmp_path):
     assert links == ["101.html", "461.html", "national.html"]
     assert "København (101)" in page and "The whole country" in page
     assert "825: EstimationError: x" in page and "notes.html" not in page
+
+
+def test_design_explorer_uses_the_protocols_threshold_and_the_report_language():
+    """The design explorer's allocation table is disclosed with the protocol's threshold and
+    its footnote says that threshold ("Fewer than 1 cases" before); headers follow the
+    language."""
+    from stikprove.reports import design_explorer, tables
+
+    protocol = NOTEBOOKS.parent / "protocols" / "odense-replication.toml"
+    threshold = design_explorer.disclosure_threshold(protocol)
+    assert threshold == 5
+    allocations = design_explorer.allocations(protocol)
+    assert allocations["disclosure"].eq("small").any()
+    english = tables.gt_table(allocations, "en", threshold=threshold).as_raw_html()
+    assert "Fewer than 5 cases" in english and ">Equal<" in english

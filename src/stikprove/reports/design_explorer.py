@@ -15,7 +15,7 @@ import pandas as pd
 from stikprove.reports import disclosure as dc
 from stikprove.reports.text import group_label
 
-__all__ = ["allocations", "precision_curves", "review_hours"]
+__all__ = ["allocations", "disclosure_threshold", "precision_curves", "review_hours"]
 
 
 def _population(protocol_path: str | Path):
@@ -25,10 +25,20 @@ def _population(protocol_path: str | Path):
     return protocol, study_population(protocol, load_study_frame(protocol))
 
 
-def precision_curves(protocol_path: str | Path, max_sample_size: int = 400) -> pd.DataFrame:
+def disclosure_threshold(protocol_path: str | Path) -> int:
+    """The protocol's disclosure threshold: counts under it are suppressed in the tables."""
+    from stikprove.protocol import load_protocol
+
+    return int(load_protocol(protocol_path).disclosure_threshold)
+
+
+def precision_curves(
+    protocol_path: str | Path, max_sample_size: int = 400, language: str = "da"
+) -> pd.DataFrame:
     """Expected half-width of a group's interval against its sample size, for each origin
-    group of the frame at the protocol's anticipated rate (columns group, sample_size,
-    half_width). Finite population correction with the group's frame size."""
+    group of the frame at the protocol's anticipated rate (columns group, labelled in
+    ``language``, sample_size, half_width). Finite population correction with the group's
+    frame size."""
     from stikprove.design import DESIGN_METHOD_OF, expected_half_width
 
     protocol, population = _population(protocol_path)
@@ -40,17 +50,18 @@ def precision_curves(protocol_path: str | Path, max_sample_size: int = 400) -> p
         n = sizes[sizes <= len(part)]
         width = expected_half_width(n, protocol.anticipated, protocol.confidence_level,
                                     len(part), method=method)  # fmt: skip
-        rows.append(pd.DataFrame({"group": group_label(group), "sample_size": n,
+        rows.append(pd.DataFrame({"group": group_label(group, language), "sample_size": n,
                                   "half_width": np.asarray(width, dtype=float)}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
 
 
 def allocations(protocol_path: str | Path) -> pd.DataFrame:
     """n_h per stratum under proportional, equal and Neyman allocation of the protocol's
-    total (columns stratum, population_size, proportional, equal, neyman, disclosure)."""
+    total (columns stratum, population_size, proportional, equal, neyman, disclosure), counts
+    under the protocol's disclosure threshold suppressed."""
     out = _allocations(protocol_path)
     return dc.disclose_counts(out, ["population_size", "proportional", "equal", "neyman"],
-                              (), dc.DEFAULT_THRESHOLD)  # fmt: skip
+                              (), disclosure_threshold(protocol_path))  # fmt: skip
 
 
 def _allocations(protocol_path: str | Path) -> pd.DataFrame:

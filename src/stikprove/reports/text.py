@@ -72,6 +72,13 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "flagged": {"da": "Afviger fra landet", "en": "Differs from the nation"},
     "disclosure": {"da": "Note", "en": "Note"},
     "publication": {"da": "Offentliggørelse", "en": "Publication"},
+    # the design explorer
+    "proportional": {"da": "Proportional", "en": "Proportional"},
+    "equal": {"da": "Lige store", "en": "Equal"},
+    "neyman": {"da": "Neyman", "en": "Neyman"},
+    "allocation": {"da": "Fordeling", "en": "Allocation"},
+    "reviews": {"da": "Vurderinger", "en": "Reviews"},
+    "hours": {"da": "Lægetimer", "en": "Physician hours"},
     # compare (two groups) and compare --test (Rao–Scott)
     "first": {"da": "Første gruppe", "en": "First group"},
     "second": {"da": "Anden gruppe", "en": "Second group"},
