@@ -505,10 +505,12 @@ def agreement_table(
     kommune: str | None = None,
     field_name: str = "health_assessment",
     threshold: int | None = None,
+    confidence_level: float | None = None,
 ) -> pd.DataFrame:
     """Cohen's kappa of the two reviewers on the kommune's double-reviewed cases (one row:
-    n_pairs, percent_agreement, kappa, ci_low, ci_high, disclosure); the values hidden when
-    there are fewer pairs than the threshold. The cross-table of codes is never shown."""
+    n_pairs, percent_agreement, kappa, ci_low, ci_high, disclosure), its interval at
+    ``confidence_level`` (default: the protocol's); the values hidden when there are fewer
+    pairs than the threshold. The cross-table of codes is never shown."""
     from stikprove.estimation.agreement import reviewer_agreement
 
     pairs = study.pairs
@@ -520,8 +522,8 @@ def agreement_table(
            "ci_low": np.nan, "ci_high": np.nan}  # fmt: skip
     if len(both) and first in both.columns:
         try:
-            result = reviewer_agreement(both[first], both[second],
-                                        confidence_level=study.confidence_level)  # fmt: skip
+            level = confidence_level or study.confidence_level
+            result = reviewer_agreement(both[first], both[second], confidence_level=level)
             row.update(n_pairs=result.n_pairs, percent_agreement=result.percent_agreement,
                        kappa=result.kappa, ci_low=result.ci_low,
                        ci_high=result.ci_high)  # fmt: skip

@@ -471,8 +471,9 @@ def _missing(value: object) -> bool:
 
 
 def comparison_sentence(row: Mapping[str, object] | None, language: str = "da",
-                        threshold: int = 5) -> str:  # fmt: skip
-    """The difference of two groups with its interval and p-value, in words."""
+                        threshold: int = 5, confidence_level: float = 0.95) -> str:  # fmt: skip
+    """The difference of two groups with its interval (at ``confidence_level``, the level the
+    comparison was computed at) and p-value, in words."""
     if row is None or _missing(row.get("difference")):
         return ("Forskellen mellem grupperne kan ikke vises (for få sager)." if language == "da"
                 else "The difference between the groups cannot be shown (too few cases).")
@@ -482,11 +483,12 @@ def comparison_sentence(row: Mapping[str, object] | None, language: str = "da",
     high = float(row["ci_high_difference"])  # type: ignore[arg-type]
     p = float(row["p_value"])  # type: ignore[arg-type]
     points = lambda v: number(100 * v, language, 0)  # noqa: E731
+    level = percent(confidence_level, language)
     if language == "da":
         return (f"Forskellen mellem {first} og {second} er {points(diff)} procentpoint "
-                f"(KI {points(low)} til {points(high)}; p = {number(p, language, 3)}).")
+                f"({level}-KI {points(low)} til {points(high)}; p = {number(p, language, 3)}).")
     return (f"The difference between {first} and {second} is {points(diff)} percentage points "
-            f"(CI {points(low)} to {points(high)}; p = {number(p, language, 3)}).")
+            f"({level} CI {points(low)} to {points(high)}; p = {number(p, language, 3)}).")
 
 
 def test_sentence(row: Mapping[str, object] | None, language: str = "da") -> str:
@@ -515,8 +517,9 @@ def bounds_sentence(row: Mapping[str, object], language: str = "da") -> str:
 
 
 def agreement_sentence(row: Mapping[str, object], language: str = "da",
-                       threshold: int = 5) -> str:  # fmt: skip
-    """Cohen's kappa of the double reviews, in words (or why it is not shown)."""
+                       threshold: int = 5, confidence_level: float = 0.95) -> str:  # fmt: skip
+    """Cohen's kappa of the double reviews with its interval (at ``confidence_level``), in
+    words (or why it is not shown)."""
     kappa = row.get("kappa")
     if _missing(kappa):
         return (f"Færre end {threshold} dobbeltvurderede sager med to vurderinger, eller "
@@ -527,11 +530,12 @@ def agreement_sentence(row: Mapping[str, object], language: str = "da",
     low = number(float(row["ci_low"]), language, 2)  # type: ignore[arg-type]
     high = number(float(row["ci_high"]), language, 2)  # type: ignore[arg-type]
     agree = number(float(row["percent_agreement"]), language, 0)  # type: ignore[arg-type]
+    level = percent(confidence_level, language)
     if language == "da":
         return (f"De to bedømmere var enige i {agree} % af de dobbeltvurderede sager "
-                f"(Cohens kappa {k}, KI {low} til {high}).")
+                f"(Cohens kappa {k}, {level}-KI {low} til {high}).")
     return (f"The two reviewers agreed on {agree}% of double-reviewed cases (Cohen's kappa {k}, "
-            f"CI {low} to {high}).")
+            f"{level} CI {low} to {high}).")
 
 
 # ---- preliminary results while the review is running (stikprove.reports.interim) ----------
