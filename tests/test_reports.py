@@ -15,7 +15,7 @@ from stikprove.cli import main
 from stikprove.reports import content
 from stikprove.reports.render import NOTEBOOKS, KernelSession, render_notebook
 
-COUNT_COLUMNS = ("n", "population_size", "sample_size", "done", "remaining", "n_pairs",
+COUNT_COLUMNS = ("n", "population_size", "sample_size", "taken", "done", "remaining", "n_pairs",
                  "n_missing")  # fmt: skip
 
 

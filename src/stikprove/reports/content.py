@@ -219,11 +219,11 @@ def _progress_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
     study = _load(path, mtime)
     by = ["kommune_code", *_strata_by(study)]
     table = study.data.groupby(by, sort=True).agg(
-        sample_size=("case_id", "size"), done=("reviewed", "sum")
+        taken=("case_id", "size"), done=("reviewed", "sum")
     ).reset_index()  # fmt: skip
-    table["remaining"] = table["sample_size"] - table["done"]
-    table["share_done"] = table["done"] / table["sample_size"]
-    return dc.disclose_counts(table, ["sample_size", "done", "remaining"], by, threshold,
+    table["remaining"] = table["taken"] - table["done"]
+    table["share_done"] = table["done"] / table["taken"]
+    return dc.disclose_counts(table, ["taken", "done", "remaining"], by, threshold,
                               hide_columns=["share_done"])  # fmt: skip
 
 
@@ -235,7 +235,8 @@ def progress_table(
     like :func:`design_table`.
 
     Columns: the strata columns other than kommune_code (labelled in ``language``),
-    sample_size, done, remaining, share_done, disclosure."""
+    taken (the design's n_h plus the reserves activated for ineligible cases, so it can
+    exceed the design table's n), done, remaining, share_done, disclosure."""
     table = _progress_all(str(study.path), study.mtime, _threshold(study, threshold))
     return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
 

@@ -46,6 +46,7 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "indicator": {"da": "Indikator", "en": "Indicator"},
     "population_size": {"da": "Sager i alt (N)", "en": "Cases (N)"},
     "sample_size": {"da": "Udtrukket (n)", "en": "Sampled (n)"},
+    "taken": {"da": "Taget ud (stikprøve og reserver)", "en": "Taken (sample and reserves)"},
     "sampling_fraction": {"da": "Udvælgelsesandel", "en": "Sampling fraction"},
     "done": {"da": "Vurderet", "en": "Reviewed"},
     "remaining": {"da": "Mangler", "en": "Remaining"},
