@@ -430,3 +430,26 @@ def test_design_explorer_uses_the_protocols_threshold_and_the_report_language():
     assert allocations["disclosure"].eq("small").any()
     english = tables.gt_table(allocations, "en", threshold=threshold).as_raw_html()
     assert "Fewer than 5 cases" in english and ">Equal<" in english
+
+
+def test_design_explorer_hours_say_what_each_allocation_buys():
+    """The three allocations split the same total (same hours), so the table also gives the
+    expected precision each buys: the study's half-width is the design step's for those n_h,
+    and equal allocation trades overall precision for its least precise stratum's."""
+    from stikprove.design import DESIGN_METHOD_OF, domain_half_width
+    from stikprove.protocol import load_protocol
+    from stikprove.reports import design_explorer
+
+    path = NOTEBOOKS.parent / "protocols" / "odense-replication.toml"
+    hours = design_explorer.review_hours(path).set_index("allocation")
+    assert len(set(hours["hours"])) == 1
+    protocol = load_protocol(path)
+    strata = design_explorer._allocations(path)
+    equal = domain_half_width(strata["population_size"], strata["equal"], strata["anticipated"],
+                              protocol.confidence_level,
+                              DESIGN_METHOD_OF[protocol.interval_method])  # fmt: skip
+    assert hours.loc["equal", "half_width_all"] == pytest.approx(equal, rel=1e-12)
+    assert hours.loc["equal", "half_width_all"] > hours.loc["proportional", "half_width_all"]
+    assert hours.loc["equal", "half_width_widest"] < hours.loc["proportional", "half_width_widest"]
+    danish = design_explorer.review_hours(path, "da")["allocation"].tolist()
+    assert danish == ["Proportional", "Lige store", "Neyman"]

@@ -13,6 +13,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.reports import disclosure as dc
+from stikprove.reports import text
 from stikprove.reports.text import group_label
 
 __all__ = ["allocations", "disclosure_threshold", "precision_curves", "review_hours"]
@@ -59,19 +60,20 @@ def allocations(protocol_path: str | Path) -> pd.DataFrame:
     """n_h per stratum under proportional, equal and Neyman allocation of the protocol's
     total (columns stratum, population_size, proportional, equal, neyman, disclosure), counts
     under the protocol's disclosure threshold suppressed."""
-    out = _allocations(protocol_path)
+    out = _allocations(protocol_path).drop(columns="anticipated")
     return dc.disclose_counts(out, ["population_size", "proportional", "equal", "neyman"],
                               (), disclosure_threshold(protocol_path))  # fmt: skip
 
 
 def _allocations(protocol_path: str | Path) -> pd.DataFrame:
+    """The three allocations of the protocol's total, with each stratum's anticipated rate."""
     from stikprove.design import allocate, design_table
     from stikprove.protocol import load_protocol, load_study_frame
 
     protocol = load_protocol(protocol_path)
     strata = design_table(protocol, load_study_frame(protocol)).strata
     total = int(strata["sample_size"].sum())
-    out = strata[["stratum", "population_size"]].copy()
+    out = strata[["stratum", "population_size", "anticipated"]].copy()
     for method in ("proportional", "equal", "neyman"):
         result = allocate(strata["population_size"].to_numpy(), total, method=method,
                           anticipated=protocol.anticipated,
@@ -80,16 +82,29 @@ def _allocations(protocol_path: str | Path) -> pd.DataFrame:
     return out
 
 
-def review_hours(protocol_path: str | Path) -> pd.DataFrame:
-    """Reviews and physician hours of each allocation (double reviews included)."""
+def review_hours(protocol_path: str | Path, language: str | None = None) -> pd.DataFrame:
+    """Reviews and physician hours of each allocation (double reviews included), and what
+    the same hours buy: the expected half-width of the whole study's estimate
+    (``half_width_all``) and of the least precise stratum (``half_width_widest``), at the
+    anticipated rates with the protocol's interval method (as ``stikprove design`` plans).
+    With a ``language``, the allocation column holds its names in it (else the codes)."""
+    from stikprove.design import DESIGN_METHOD_OF, domain_half_width, expected_half_width
     from stikprove.protocol import load_protocol
 
     protocol = load_protocol(protocol_path)
     allocation = _allocations(protocol_path)
+    method = DESIGN_METHOD_OF[protocol.interval_method]
+    level = protocol.confidence_level
+    big_n = allocation["population_size"].to_numpy(dtype=float)
+    rate = allocation["anticipated"].to_numpy(dtype=float)
     rows = []
-    for method in ("proportional", "equal", "neyman"):
-        reviews = float(pd.to_numeric(allocation[method]).sum())
-        reviews *= 1 + protocol.double_review_fraction
-        rows.append({"allocation": method, "reviews": round(reviews),
-                     "hours": reviews * protocol.minutes_per_review / 60})  # fmt: skip
+    for name in ("proportional", "equal", "neyman"):
+        n = allocation[name].to_numpy(dtype=float)
+        reviews = float(n.sum()) * (1 + protocol.double_review_fraction)
+        per_stratum = expected_half_width(n, rate, level, big_n, method)
+        label = name if language is None else text.column_label(name, language)
+        rows.append({"allocation": label, "reviews": round(reviews),
+                     "hours": reviews * protocol.minutes_per_review / 60,
+                     "half_width_all": domain_half_width(big_n, n, rate, level, method),
+                     "half_width_widest": float(np.nanmax(per_stratum))})  # fmt: skip
     return pd.DataFrame(rows)

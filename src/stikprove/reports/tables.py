@@ -32,7 +32,8 @@ PERCENT_COLUMNS = ("estimate", "ci_low", "ci_high", "estimate_missing_as_0",
                    "estimate_missing_as_1", "sampling_fraction", "share_done",
                    "estimate_first", "estimate_second", "ci_low_first", "ci_high_first",
                    "ci_low_second", "ci_high_second", "difference", "ci_low_difference",
-                   "ci_high_difference", "national_rate")  # fmt: skip
+                   "ci_high_difference", "national_rate", "half_width_all",
+                   "half_width_widest")  # fmt: skip
 """Columns holding proportions: shown as percentages."""
 
 

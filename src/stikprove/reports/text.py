@@ -80,6 +80,9 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "allocation": {"da": "Fordeling", "en": "Allocation"},
     "reviews": {"da": "Vurderinger", "en": "Reviews"},
     "hours": {"da": "Lægetimer", "en": "Physician hours"},
+    "half_width_all": {"da": "Forventet ± hele undersøgelsen", "en": "Expected ± whole study"},
+    "half_width_widest": {"da": "Forventet ± mindst præcise stratum",
+                          "en": "Expected ± least precise stratum"},
     # compare (two groups) and compare --test (Rao–Scott)
     "first": {"da": "Første gruppe", "en": "First group"},
     "second": {"da": "Anden gruppe", "en": "Second group"},
