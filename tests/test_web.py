@@ -455,3 +455,31 @@ def test_the_style_sheet_never_sets_the_session_cookie(anna, study):
         assert "Set-Cookie" not in visitor.headers
     page = anna.get("/case")
     assert page.status_code == 200 and f"Sag {case_id}" in page.get_data(as_text=True)
+
+
+def test_a_page_that_changes_nothing_sets_no_cookie(anna, study):
+    """Only a request that changes the session answers with a cookie: a browser's own
+    requests (the favicon, a reload of the list) sent with an older cookie must not
+    overwrite a newer one, as the style sheet's once did (an opened case was lost)."""
+    anna.get("/cases")  # the list's first answer may carry the session's CSRF token
+    stale = anna.get_cookie("stikprove_session").value
+    assert open_case(anna, own_open(study, "anna")[0]).status_code == 302
+    late = anna.application.test_client()
+    late.set_cookie("stikprove_session", stale)
+    for path in ("/favicon.ico", "/cases"):
+        with late.get(path) as answer:
+            assert answer.status_code in (200, 204) and "Set-Cookie" not in answer.headers
+    with anna.get("/case") as form:
+        assert form.status_code == 200 and "Set-Cookie" not in form.headers
+
+
+def test_a_cookie_kept_from_before_logout_is_refused(app, anna):
+    """Logging out ends the session on the server too: a copy of its cookie (kept by a
+    proxy, another tab or a thief) no longer logs anyone in."""
+    page = anna.get("/cases")
+    kept = anna.get_cookie("stikprove_session").value
+    anna.post("/logout", data={"csrf_token": token(page.data)})
+    thief = app.test_client()
+    thief.set_cookie("stikprove_session", kept)
+    answer = thief.get("/cases")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login"

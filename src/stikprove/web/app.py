@@ -13,7 +13,11 @@ Security: session cookies are HttpOnly and SameSite=Strict (Secure under TLS) an
 with a key made at start; every POST carries a CSRF token (Flask-WTF's CSRFProtect: 400
 without it); logins are throttled per account and address
 (:class:`~stikprove.web.accounts.LoginThrottle`); a session ends when idle, at logout, and
-when its account's password changes or the account is disabled. Every page is sent with a
+when its account's password changes or the account is disabled. The server keeps which
+sessions are open and when each was last used (:class:`Sessions`): the cookie carries the
+session's random id, so logging out ends it for every copy of the cookie, and a request
+that changes nothing (a page, the favicon) sends no cookie, so a late answer can never
+overwrite a newer cookie (an opened case was once lost that way). Every page is sent with a
 Content-Security-Policy without scripts, no framing and ``Cache-Control: no-store``.
 Logins, failed logins, lockouts and logouts go to the study's audit log, entries and
 corrections too (by the recording). Nothing with case data is logged: an unexpected error
@@ -24,6 +28,7 @@ from __future__ import annotations
 
 import logging
 import secrets
+import threading
 import time
 from collections.abc import Callable
 from datetime import date
@@ -100,12 +105,55 @@ def create_app(
         "study": study,
         "throttle": accounts.LoginThrottle(throttle or accounts.ThrottleSettings(), clock),
         "clock": clock,
-        "idle_timeout_s": idle_timeout_s,
+        "sessions": Sessions(idle_timeout_s, clock),
         "language": language,
     }
     _register(app)
     CSRFProtect(app)  # after _register: its check runs after the session is read
     return app
+
+
+class Sessions:
+    """The open sessions of one server: each session's id and when it was last used.
+
+    Written by hand: a dict and a lock. Server-side session stores (Flask-Session and its
+    backends) keep the whole session on the server and write it back after each request,
+    which brings back the lost update this avoids; here the cookie keeps the session's
+    few values, and the server only whether its id is still open."""
+
+    def __init__(self, idle_timeout_s: float, clock: Callable[[], float]):
+        self.idle_timeout_s = idle_timeout_s
+        self._clock = clock
+        self._last_used: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def start(self) -> str:
+        """A new session's id (sessions idle too long are forgotten meanwhile)."""
+        now = self._clock()
+        sid = secrets.token_urlsafe(24)
+        with self._lock:
+            for old in [k for k, t in self._last_used.items() if now - t > self.idle_timeout_s]:
+                del self._last_used[old]
+            self._last_used[sid] = now
+        return sid
+
+    def use(self, sid: str | None) -> str:
+        """'open' (and now used), 'idle' (ended by the idle timeout) or 'unknown' (ended
+        at logout, by a restart, or never started here)."""
+        now = self._clock()
+        with self._lock:
+            last = self._last_used.get(sid) if sid else None
+            if last is None:
+                return "unknown"
+            if now - last > self.idle_timeout_s:
+                del self._last_used[sid]
+                return "idle"
+            self._last_used[sid] = now
+            return "open"
+
+    def end(self, sid: str | None) -> None:
+        with self._lock:
+            self._last_used.pop(sid or "", None)
 
 
 def _state(key: str):
@@ -131,17 +179,18 @@ def _register(app: Flask) -> None:
         name = session.get("reviewer")
         if name is None:
             return
-        now = _state("clock")()
+        # nothing is written to the session here: a request that changes nothing sends
+        # no cookie (see the module docstring)
+        used = _state("sessions").use(session.get("sid"))
         account = accounts.get_account(_state("study"), name)
-        stale = now - float(session.get("seen", 0)) > _state("idle_timeout_s")
         if account is None or account.disabled or account.changed_at != session.get("stamp"):
-            session.clear()
+            _end_session()
             return
-        if stale:
-            session.clear()
-            flash(TEXT[g.language]["expired"])
+        if used != "open":
+            _end_session()
+            if used == "idle":
+                flash(TEXT[g.language]["expired"])
             return
-        session["seen"] = now
         g.reviewer = name
 
     @app.after_request
@@ -211,13 +260,10 @@ def _register(app: Flask) -> None:
                    + ("; now locked" if locked else ""))  # fmt: skip
             return render_template("login.html", name=shown, error=_text("bad_login")), 401
         throttle.succeeded(name, address)
-        language = session.get("language")
-        session.clear()
-        if language:
-            session["language"] = language
+        _end_session()
+        session["sid"] = _state("sessions").start()
         session["reviewer"] = account.reviewer
         session["stamp"] = account.changed_at
-        session["seen"] = _state("clock")()
         _audit(study, "login", account.reviewer, f"login from {address}")
         return redirect(url_for("cases"))
 
@@ -225,10 +271,7 @@ def _register(app: Flask) -> None:
     def logout():
         if g.reviewer:
             _audit(_state("study"), "logout", g.reviewer, f"logout from {request.remote_addr}")
-        language = session.get("language")
-        session.clear()
-        if language:
-            session["language"] = language
+        _end_session()
         flash(TEXT[g.language]["logged_out"])
         return redirect(url_for("login"))
 
@@ -351,6 +394,15 @@ def _register(app: Flask) -> None:
         language = g.get("language", "da")
         return {"reviewer": g.get("reviewer"), "language": language,
                 "t": TEXT[language], "ui": UI_TEXT[language]}  # fmt: skip
+
+
+def _end_session() -> None:
+    """End the session on the server and empty its cookie (keeping the chosen language)."""
+    _state("sessions").end(session.get("sid"))
+    language = session.get("language")
+    session.clear()
+    if language:
+        session["language"] = language
 
 
 def _audit(study: Study, action: str, actor: str, details: str) -> None:
