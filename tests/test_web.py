@@ -483,3 +483,75 @@ def test_a_cookie_kept_from_before_logout_is_refused(app, anna):
     thief.set_cookie("stikprove_session", kept)
     answer = thief.get("/cases")
     assert answer.status_code == 302 and answer.headers["Location"] == "/login"
+
+
+def login_from(client, name: str, password: str, address: str):
+    """A login posted from ``address`` (the test client's REMOTE_ADDR)."""
+    environ = {"REMOTE_ADDR": address}
+    page = client.get("/login", environ_base=environ)
+    form = {"name": name, "password": password, "csrf_token": token(page.data)}
+    return client.post("/login", data=form, environ_base=environ)
+
+
+def test_a_lockout_outlasts_a_restart_of_the_server(study, test_clock):
+    """An account locked by wrong passwords stays locked when `serve` restarts (a new app
+    over the same store: the failed logins are read back from the audit log), from any
+    address, until its lockout has passed."""
+    client = create_app(study).test_client()
+    for _ in range(5):
+        assert login(client, "anna", "forkert-kodeord").status_code == 401
+    restarted = create_app(study).test_client()
+    assert login(restarted, "anna").status_code == 429
+    assert login_from(restarted, "anna", PASSWORDS["anna"], "127.0.0.2").status_code == 429
+    test_clock.shift(15 * 60 + 2)
+    assert login(create_app(study).test_client(), "anna").status_code == 302
+
+
+def test_an_address_lockout_outlasts_a_restart(study, test_clock):
+    """Five failed logins under unknown names lock the address, also after a restart; the
+    same reviewer logs in from another address."""
+    client = create_app(study).test_client()
+    for name in ("x1", "x2", "x3", "x4", "x5"):
+        assert login(client, name, "forkert-kodeord").status_code == 401
+    restarted = create_app(study).test_client()
+    assert login(restarted, "bo").status_code == 429
+    assert login_from(restarted, "bo", PASSWORDS["bo"], "127.0.0.2").status_code == 302
+
+
+def test_failed_logins_count_across_a_restart_until_a_good_login(study):
+    """Failures before a restart count with those after it; a good login in between
+    clears the account's count, as it does without a restart (each from its own address,
+    so that only the account's count is tested)."""
+    def fail(app, times, first_address):
+        for i in range(times):
+            address = f"127.0.1.{first_address + i}"
+            assert login_from(app.test_client(), "anna", "forkert", address).status_code == 401
+
+    fail(create_app(study), 3, 1)
+    app = create_app(study)
+    fail(app, 1, 4)
+    assert login_from(app.test_client(), "anna", PASSWORDS["anna"], "127.0.2.1").status_code == 302
+    fail(app, 3, 5)
+    app = create_app(study)
+    fail(app, 1, 8)  # 4 since the good login: not locked
+    assert login_from(app.test_client(), "anna", PASSWORDS["anna"], "127.0.2.2").status_code == 302
+    fail(create_app(study), 4, 9)
+    fail(create_app(study), 1, 13)  # the fifth since the last good login: locked
+    assert login_from(create_app(study).test_client(), "anna", PASSWORDS["anna"],
+                      "127.0.2.3").status_code == 429  # fmt: skip
+
+
+def test_a_new_password_lifts_a_lockout(app, study):
+    """`reviewer passwd` lifts the account's lockout at once, on the running server and
+    after a restart (the way for an administrator to let a locked-out reviewer in)."""
+    client = app.test_client()
+    for i in range(5):
+        assert login_from(client, "anna", "forkert", f"127.0.1.{i}").status_code == 401
+    assert login_from(client, "anna", PASSWORDS["anna"], "127.0.2.1").status_code == 429
+    accounts.set_password(study, "anna", "nyt-kodeord-123", n=2**10)
+    assert login_from(client, "anna", "nyt-kodeord-123", "127.0.2.2").status_code == 302
+    for i in range(5):
+        login_from(app.test_client(), "anna", "forkert", f"127.0.3.{i}")
+    accounts.set_password(study, "anna", "nyt-kodeord-456", n=2**10)
+    restarted = create_app(study).test_client()
+    assert login_from(restarted, "anna", "nyt-kodeord-456", "127.0.2.3").status_code == 302

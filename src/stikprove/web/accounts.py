@@ -10,7 +10,11 @@ transaction.
 
 The login throttle (:class:`LoginThrottle`) is written by hand: it is a few lines over a
 dict and a lock, and the Flask extensions that do rate limiting count requests, not failed
-logins per account and address.
+logins per account and address. It lives in the server's memory, and is rebuilt from the
+study's audit log when the server starts (:func:`restore_throttle`: every login and failed
+login is an audit row), so a lockout outlasts a restart of ``stikprove serve``. An
+account's failures are counted per password (:func:`throttle_key`): a new password
+(``stikprove reviewer passwd``) lifts its lockout.
 """
 
 from __future__ import annotations
@@ -19,10 +23,12 @@ import base64
 import hashlib
 import hmac
 import os
+import re
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from datetime import datetime
 
 from stikprove.errors import StoreError
 from stikprove.store import Study, audit, now_utc, os_user
@@ -248,12 +254,14 @@ class LoginThrottle:
             )
         return max(0.0, until - now)
 
-    def failed(self, account: str, address: str) -> bool:
-        """Count a failed login; True when it locks the account or the address."""
-        now = self._clock()
+    def failed(self, account: str | None, address: str, at: float | None = None) -> bool:
+        """Count a failed login (at ``at``, default now; ``account`` None: the address
+        only); True when it locks the account or the address."""
+        now = self._clock() if at is None else at
         locked = False
+        keys = [("account", account)] if account is not None else []
         with self._lock:
-            for key in (("account", account), ("address", address)):
+            for key in [*keys, ("address", address)]:
                 window = self.settings.window_s
                 recent = [t for t in self._failures.get(key, []) if now - t < window]
                 recent.append(now)
@@ -268,3 +276,64 @@ class LoginThrottle:
         """A successful login clears the account's failures (not the address's)."""
         with self._lock:
             self._failures.pop(("account", account), None)
+
+
+def throttle_key(name: str, account: Account | None) -> str:
+    """The throttle's account key for a login as ``name``: the account with its
+    ``changed_at`` (so a new password starts a new count and lifts a lockout), or the
+    typed name when there is no such account (counted and locked like an account, so
+    a lockout tells no one which names have accounts)."""
+    return name if account is None else f"{account.reviewer}\n{account.changed_at}"
+
+
+LOGIN = "login"
+LOGIN_FAILED = "login_failed"
+ACCOUNT_ACTIONS = ("account_add", "account_passwd", "account_disable")
+"""Audit actions of a change to an account (their details name it: ``reviewer NAME``)."""
+_FAILED_FROM = re.compile(r"^failed login from (?P<address>[^;\s]+)")
+_ACCOUNT_OF = re.compile(r"\breviewer (?P<reviewer>\S+)")
+
+
+def failed_login_details(address: str, locked: bool) -> str:
+    """The audit log's details of a failed login (:func:`restore_throttle` reads the
+    address back)."""
+    return f"failed login from {address}" + ("; now locked" if locked else "")
+
+
+def _seconds(stamp: str) -> float:
+    """An audit time stamp (ISO 8601 UTC, to the second) as seconds since the epoch."""
+    return datetime.fromisoformat(stamp).timestamp()
+
+
+def restore_throttle(throttle: LoginThrottle, study: Study) -> None:
+    """Count again, in ``throttle``, the logins and failed logins of the study's audit
+    log, in their order: a new server starts with the counts and lockouts the previous
+    one had (to the second of the audit's time stamps). ``throttle``'s clock must be
+    the wall clock (as :func:`time.time`), which the audit's stamps are taken from.
+
+    A failure under a name that is no reviewer was audited without the name: it counts
+    for its address only. So does a failure for an account from before the account's
+    last change (its audit row: a new password, say), as it did when it happened."""
+    with study.reading() as con:
+        rows = con.execute(
+            f"SELECT audit_id, at, actor, action, details FROM audit "
+            f"WHERE action IN ({', '.join('?' * (2 + len(ACCOUNT_ACTIONS)))}) "
+            "ORDER BY audit_id",
+            (LOGIN, LOGIN_FAILED, *ACCOUNT_ACTIONS),
+        ).fetchall()
+    current = {a.reviewer: a for a in accounts(study)}
+    changed: dict[str, int] = {}
+    for audit_id, _, _, action, details in rows:
+        named = _ACCOUNT_OF.search(details) if action in ACCOUNT_ACTIONS else None
+        if named is not None:
+            changed[named.group("reviewer")] = audit_id
+    for audit_id, at, actor, action, details in rows:
+        account = current.get(actor)
+        fresh = account is not None and audit_id > changed.get(actor, 0)
+        key = throttle_key(actor, account) if fresh else None
+        if action == LOGIN and key is not None:
+            throttle.succeeded(key, "")
+        elif action == LOGIN_FAILED:
+            address = _FAILED_FROM.match(details)
+            if address is not None:
+                throttle.failed(key, address.group("address"), at=_seconds(at))

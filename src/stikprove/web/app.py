@@ -12,7 +12,8 @@ double-reviewed case.
 Security: session cookies are HttpOnly and SameSite=Strict (Secure under TLS) and signed
 with a key made at start; every POST carries a CSRF token (Flask-WTF's CSRFProtect: 400
 without it); logins are throttled per account and address
-(:class:`~stikprove.web.accounts.LoginThrottle`); a session ends when idle, at logout, and
+(:class:`~stikprove.web.accounts.LoginThrottle`, rebuilt from the audit log at start, so a
+lockout outlasts a restart); a session ends when idle, at logout, and
 when its account's password changes or the account is disabled. The server keeps which
 sessions are open and when each was last used (:class:`Sessions`): the cookie carries the
 session's random id, so logging out ends it for every copy of the cookie, and a request
@@ -101,9 +102,11 @@ def create_app(
         WTF_CSRF_SSL_STRICT=True,
         MAX_CONTENT_LENGTH=64 * 1024,
     )
+    login_throttle = accounts.LoginThrottle(throttle or accounts.ThrottleSettings(), clock)
+    accounts.restore_throttle(login_throttle, study)
     app.extensions["stikprove"] = {
         "study": study,
-        "throttle": accounts.LoginThrottle(throttle or accounts.ThrottleSettings(), clock),
+        "throttle": login_throttle,
         "clock": clock,
         "sessions": Sessions(idle_timeout_s, clock),
         "language": language,
@@ -241,13 +244,14 @@ def _register(app: Flask) -> None:
         known = name in study.reviewers()
         who = name if known else "(unknown name)"  # a typed name may be anything: not logged
         shown = name if known else ""  # ... nor shown again (it might be a CPR number)
-        wait = throttle.locked_for(name, address)
+        account = accounts.get_account(study, name) if known else None
+        key = accounts.throttle_key(name, account)
+        wait = throttle.locked_for(key, address)
         if wait > 0:
             _audit(study, "login_refused_locked", who, f"login refused: locked ({address})")
             minutes = max(1, round(wait / 60))
             return render_template("login.html", name=shown,
                                    error=_text("locked", minutes=minutes)), 429  # fmt: skip
-        account = accounts.get_account(study, name) if known else None
         if account is None or account.disabled:
             some = accounts.accounts(study)
             accounts.waste_time_like_a_login(password, some[0].password_hash if some else None)
@@ -255,16 +259,16 @@ def _register(app: Flask) -> None:
         else:
             ok = accounts.verify_password(password, account.password_hash)
         if not ok:
-            locked = throttle.failed(name, address)
-            _audit(study, "login_failed", who, f"failed login from {address}"
-                   + ("; now locked" if locked else ""))  # fmt: skip
+            locked = throttle.failed(key, address)
+            _audit(study, accounts.LOGIN_FAILED, who,
+                   accounts.failed_login_details(address, locked))  # fmt: skip
             return render_template("login.html", name=shown, error=_text("bad_login")), 401
-        throttle.succeeded(name, address)
+        throttle.succeeded(key, address)
         _end_session()
         session["sid"] = _state("sessions").start()
         session["reviewer"] = account.reviewer
         session["stamp"] = account.changed_at
-        _audit(study, "login", account.reviewer, f"login from {address}")
+        _audit(study, accounts.LOGIN, account.reviewer, f"login from {address}")
         return redirect(url_for("cases"))
 
     @app.post("/logout")
