@@ -1,6 +1,6 @@
 """The web form end to end in headless Chromium (Debian's package, driven by Playwright):
 log in, enter a case, correct it, mark one ineligible with the keyboard alone, see a
-refused entry, then check the study store.
+refused entry, then check the study store; every page fits a laptop's screen.
 
 The browser is required: without /usr/bin/chromium these tests fail with how to install it
 ('make browser'); they are never skipped.
@@ -15,6 +15,9 @@ from web_fixtures import PASSWORDS, Served, launch_chromium, web_study
 #: Slow: a browser per module. (The form's default date is checked a year ahead in
 #: test_web.py; these use the suite's fixed clock.)
 pytestmark = pytest.mark.slow
+
+LAPTOP = {"width": 1366, "height": 768}
+"""A laptop's screen: every page is opened in a window this size."""
 
 
 @pytest.fixture(scope="module")
@@ -34,7 +37,7 @@ def site(tmp_path):
 
 @pytest.fixture
 def page(browser):
-    context = browser.new_context(viewport={"width": 1366, "height": 768})
+    context = browser.new_context(viewport=LAPTOP)
     errors = []
     tab = context.new_page()
     tab.on("console", lambda m: errors.append(m.text) if m.type == "error" else None)
@@ -134,6 +137,37 @@ def test_a_refused_entry_keeps_what_was_typed(site, page):
     expect(page.locator("#field-recommended_track .field-error")).to_have_text("Skal udfyldes.")
     expect(page.get_by_label("Helbredsvurdering")).to_have_value("for_syg")
     assert study.assessments().empty
+
+
+def assert_fits_the_width(page):
+    """Nothing on the page is wider than the window: no sideways scrolling, and every
+    control within the window's width."""
+    width = page.evaluate("document.documentElement.scrollWidth")
+    assert width <= LAPTOP["width"], f"{page.title()}: {width} px wide"
+    for control in page.locator("input:visible, select:visible, textarea:visible, "
+                                "button:visible").all():  # fmt: skip
+        box = control.bounding_box()
+        assert box is not None and box["x"] >= 0 and box["x"] + box["width"] <= LAPTOP["width"]
+
+
+def test_the_pages_fit_a_laptop_screen(site, page):
+    """At a laptop's 1366 × 768 the login, the case list and the form need no sideways
+    scrolling, and the form's first field and the top of the list are in the first screen."""
+    served, study = site
+    assert page.viewport_size == LAPTOP
+    page.goto(served.url + "/login")
+    assert_fits_the_width(page)
+    expect(page.get_by_role("button", name="Log ind")).to_be_in_viewport()
+    log_in(page, served.url)
+    assert_fits_the_width(page)
+    first = study.open_cases("anna")["case_id"].iloc[0]
+    expect(page.get_by_role("button", name=f"Åbn {first}")).to_be_in_viewport()
+    page.get_by_role("button", name=f"Åbn {first}").click()
+    expect(page.get_by_role("heading", name=f"Sag {first}")).to_be_visible()
+    assert_fits_the_width(page)
+    expect(page.get_by_role("radio", name="Ja").first).to_be_in_viewport()
+    page.get_by_role("button", name="Gem").scroll_into_view_if_needed()
+    expect(page.get_by_role("button", name="Gem")).to_be_in_viewport()
 
 
 def test_a_missing_browser_fails_with_how_to_install_it(monkeypatch):
