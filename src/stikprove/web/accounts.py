@@ -221,10 +221,16 @@ def _existing(study: Study, reviewer: str) -> Account:
 
 @dataclass(frozen=True)
 class ThrottleSettings:
-    """``max_failures`` failed logins within ``window_s`` for one account (or from one
-    address) lock it for ``lockout_s`` seconds."""
+    """``max_failures`` failed logins within ``window_s`` for one account, or
+    ``max_failures_per_address`` from one address, lock it for ``lockout_s`` seconds.
+
+    The address's limit is the higher: on loopback (the default) every reviewer comes
+    from one address, and one reviewer's mistyped password, which locks their account
+    after ``max_failures``, must not lock out the others. Failures from one address
+    under several names (guessing across accounts) lock the address."""
 
     max_failures: int = 5
+    max_failures_per_address: int = 20
     window_s: float = 15 * 60
     lockout_s: float = 15 * 60
 
@@ -265,7 +271,9 @@ class LoginThrottle:
                 window = self.settings.window_s
                 recent = [t for t in self._failures.get(key, []) if now - t < window]
                 recent.append(now)
-                if len(recent) >= self.settings.max_failures:
+                limit = (self.settings.max_failures if key[0] == "account"
+                         else self.settings.max_failures_per_address)  # fmt: skip
+                if len(recent) >= limit:
                     self._locked_until[key] = now + self.settings.lockout_s
                     recent = []
                     locked = True
