@@ -308,3 +308,26 @@ def test_stop_writes_to_the_trigger_before_the_loop_can_close_it(monkeypatch):
     loop_side.join(10)
     assert not loop_side.is_alive()
     assert trigger._closed and not server._map
+
+
+@pytest.mark.parametrize("tls", [False, True], ids=["waitress", "cheroot"])
+def test_a_port_in_use_is_refused_with_what_to_do(tmp_path, capsys, tls_files, tls):
+    """`serve` on a port another program listens on says so and how to choose another,
+    with exit status 2 (it said "(file): Address already in use (no file was left
+    half-written)"), and leaves no socket or thread open (the suite fails on an unclosed
+    socket)."""
+    import socket
+
+    study = web_study(tmp_path)
+    cert, key, _ = tls_files
+    tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)] if tls else []
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        threads = threading.active_count()
+        assert main(["serve", str(study.path), "--port", str(port), *tls_args]) == 2
+        assert threading.active_count() == threads
+    message = capsys.readouterr().err
+    assert f"--host 127.0.0.1 --port {port}: cannot listen there" in message
+    assert "--port 0" in message and "file" not in message

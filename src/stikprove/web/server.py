@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import contextlib
 import ipaddress
+import socket
 import ssl
 from dataclasses import dataclass
 from pathlib import Path
@@ -85,21 +86,56 @@ def check_listen(host: str, port: int, cert: Path | None = None, key: Path | Non
 
 def make_server(app, listen: Listen):
     """A server for ``app``, bound but not yet serving (:func:`run`): waitress on
-    loopback, cheroot under TLS."""
+    loopback, cheroot under TLS. An address or port it cannot listen on (taken by
+    another program, say) is refused with what to do, leaving nothing open."""
     if listen.tls is None:
         from waitress.server import create_server
 
-        return create_server(app, host=listen.host, port=listen.port, threads=THREADS,
-                             ident="stikprove")  # fmt: skip
+        # bound here, and handed to waitress: when binding fails, waitress has not yet
+        # made its trigger and worker threads (its own bind left them open)
+        sock = _bound_socket(listen)
+        return create_server(app, sockets=[sock], threads=THREADS, ident="stikprove")
     from cheroot import wsgi
     from cheroot.ssl.builtin import BuiltinSSLAdapter
 
+    # a trial bind first: cheroot's own failed bind leaves its socket open
+    _bound_socket(listen).close()
     server = wsgi.Server((listen.host, listen.port), app, numthreads=THREADS,
                          server_name="stikprove")  # fmt: skip
     cert, key = listen.tls
     server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
-    server.prepare()
+    try:
+        server.prepare()
+    except OSError as error:
+        server.stop()
+        raise _cannot_listen(listen, error) from None
     return server
+
+
+def _bound_socket(listen: Listen) -> socket.socket:
+    """A TCP socket bound to ``listen``'s address and port (not yet listening)."""
+    try:
+        family, kind, proto, _, address = socket.getaddrinfo(
+            listen.host, listen.port, type=socket.SOCK_STREAM
+        )[0]
+    except OSError as error:
+        raise _cannot_listen(listen, error) from None
+    sock = socket.socket(family, kind, proto)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind(address)
+    except OSError as error:
+        sock.close()
+        raise _cannot_listen(listen, error) from None
+    return sock
+
+
+def _cannot_listen(listen: Listen, error: OSError) -> ServeError:
+    return ServeError(
+        f"--host {listen.host} --port {listen.port}: cannot listen there "
+        f"({error.strerror or error}); expected a free port on an address of this machine: "
+        "choose another with --port (--port 0: any free one)"
+    )
 
 
 def bound_port(server) -> int:
