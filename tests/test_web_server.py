@@ -251,6 +251,29 @@ def test_serve_command_serves_the_study_held_open(tmp_path, monkeypatch, capsys)
     assert served["study"].path == study.path
 
 
+def test_serve_stops_on_sigterm_as_on_ctrl_c(tmp_path, monkeypatch, capsys):
+    """SIGTERM (kill, a service manager) stops `serve` as Ctrl-C does: waitress's own
+    stop (the saves under way finished), "Stopped.", exit status 0, and SIGTERM's
+    handling as it was before."""
+    import os
+    import signal
+
+    from stikprove.web import server as web_server
+
+    study = web_study(tmp_path)
+    real_run = web_server.run
+
+    def run_then_terminated(server, kept):
+        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        real_run(server, kept)
+
+    monkeypatch.setattr(web_server, "run", run_then_terminated)
+    before = signal.getsignal(signal.SIGTERM)
+    assert main(["serve", str(study.path), "--port", "0"]) == 0
+    assert "Stopped." in capsys.readouterr().err
+    assert signal.getsignal(signal.SIGTERM) == before
+
+
 def test_stop_lets_a_running_request_finish_before_closing(monkeypatch, caplog):
     """Stopping waitress while a request is being answered closes nothing until it is
     answered (closing the sockets under it made it fail with "Bad file descriptor"): the

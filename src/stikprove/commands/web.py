@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import getpass
+import signal
 import sys
 from pathlib import Path
 
@@ -124,7 +126,24 @@ def run_serve(args: argparse.Namespace) -> int:
     shown = dataclasses.replace(listen, port=bound_port(server))
     print(f"Serving {study.study_id} at {shown.url} (Ctrl-C stops)", flush=True)
     try:
-        run(server, study)
+        with _sigterm_as_interrupt():
+            run(server, study)
     except KeyboardInterrupt:
-        print("\nStopped.", file=sys.stderr)
+        pass  # waitress takes its own Ctrl-C (and returns); cheroot passes it on
+    print("\nStopped.", file=sys.stderr)
     return 0
+
+
+@contextlib.contextmanager
+def _sigterm_as_interrupt():
+    """SIGTERM (``kill``, a service manager's stop) stops the server as Ctrl-C does:
+    the saves under way are finished first. (Its default would end the process at
+    once; and a server started in the background by a shell ignores Ctrl-C's SIGINT.)"""
+    def interrupt(signum, frame):
+        raise KeyboardInterrupt
+
+    before = signal.signal(signal.SIGTERM, interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, before)

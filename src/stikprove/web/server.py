@@ -151,7 +151,14 @@ def run(server, study: Study | None = None) -> None:
     costs no checkpoint)."""
     with study.kept_open() if study is not None else contextlib.nullcontext():
         if hasattr(server, "effective_port"):
-            server.run()
+            from waitress import wasyncore
+
+            try:
+                server.run()
+            finally:
+                # waitress takes Ctrl-C itself: it finishes the requests under way and
+                # returns, its sockets still open (after stop() there are none left)
+                wasyncore.close_all(server._map)
         else:
             try:
                 server.serve()
