@@ -264,7 +264,7 @@ def test_serve_stops_on_sigterm_as_on_ctrl_c(tmp_path, monkeypatch, capsys):
     real_run = web_server.run
 
     def run_then_terminated(server, kept):
-        threading.Timer(0.2, os.kill, (os.getpid(), signal.SIGTERM)).start()
+        threading.Timer(0.05, os.kill, (os.getpid(), signal.SIGTERM)).start()
         real_run(server, kept)
 
     monkeypatch.setattr(web_server, "run", run_then_terminated)
