@@ -16,6 +16,9 @@ def test_demo_runs_the_whole_flow_and_can_run_again(tmp_path, capsys):
                  "worklist", "status", "export", "estimate", "compare", "agreement",
                  "simulate"):  # fmt: skip
         assert f"$ stikprove {step}" in printed
+    # Odense's claim against the replication's own interval, and why it is not published
+    claim = next(line for line in printed.splitlines() if line.startswith("Odense's claim"))
+    assert "NOT FOR PUBLICATION" in claim and "95% CI" in claim and "withholds it:" in claim
     analysis = pd.read_csv(out / "analysis.csv", dtype={"case_id": str})
     assert analysis["reviewed"].all()
     assert "note" not in analysis.columns

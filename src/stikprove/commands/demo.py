@@ -113,8 +113,10 @@ def run(args: argparse.Namespace) -> int:
     _step("5. Analysis table and estimates")
     analysis = out / "analysis.csv"
     cli_run("export", str(study), "--out", str(analysis))
-    print("\nGenuinely too ill (too_ill) by sex and origin, Korn-Graubard 95 % intervals:")
+    print("\nGenuinely too ill (too_ill) by sex and origin, 95 % intervals (the default,")
+    print("pooled-hypergeometric), as published: disclosure control and the NCHS standard:")
     cli_run("estimate", str(analysis), "--outcome", "too_ill", "--by", "sex,origin")
+    _print_replication_claim(study)
     print("\nToo ill, all health-exempt cases in Odense, with worst/best-case bounds:")
     cli_run("estimate", str(analysis), "--outcome", "too_ill", "--bounds")
     print("\nMisclassified (exempt, but can take part) by sex:")
@@ -164,6 +166,29 @@ def _national(out: Path, cli_run, jobs: int) -> None:
     cli_run("report", str(study), "--kommune", ",".join(REPORT_KOMMUNER), "--national",
             "--out", str(reports), "--jobs", str(jobs))  # fmt: skip
     _print_headline(study, reports)
+
+
+def _print_replication_claim(study: Path) -> None:
+    """Odense's claim (one in ten immigrant women too ill) against the replication's own
+    interval for that group, which the NCHS standard withholds from publication."""
+    from stikprove.reports import disclosure, text
+    from stikprove.store import open_study
+
+    sample, by = open_study(study).sample(), ["sex", "origin"]
+    table = sample.estimate("too_ill", by=by)
+    korn_graubard = sample.estimate("too_ill", by=by, method="korn-graubard")
+    published = disclosure.disclose_estimates(
+        table, by, nchs_interval=(korn_graubard["ci_low"], korn_graubard["ci_high"])
+    )
+    group = (table["sex"] == "kvinde") & (table["origin"] == "indvandrer_ikke_vestlig")
+    if not group.any():
+        return
+    row, why = table[group].iloc[0], published.loc[group, "disclosure"].iloc[0]
+    low, high = (text.percent(row[c], "en") for c in ("ci_low", "ci_high"))
+    print("\nOdense's claim, one in ten immigrant women too ill, on this replication's sample "
+          f"(raw, NOT FOR PUBLICATION): non-Western immigrant women, n = {int(row['n'])}, "
+          f"{text.percent(row['estimate'], 'en')} (95% CI {low}–{high}); the published table "
+          f"withholds it: {' '.join(text.disclosure_notes(why, 'en')) or 'shown'}")
 
 
 def _print_flagged(path: Path) -> None:
