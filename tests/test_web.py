@@ -181,7 +181,10 @@ def test_saving_writes_one_assessment_through_the_recording(anna, study):
     assert stored.iloc[0]["source"] == "stikprove serve"
     assert stored.iloc[0]["health_assessment"] == ELIGIBLE_ENTRY["health_assessment"]
     assert case_id not in own_open(study, "anna")
-    assert "import" in set(study.audit_log()["action"])
+    log = study.audit_log()
+    saved = log[log["action"] == "import"]["details"].tolist()
+    assert saved == [f"round 1: 1 new ({case_id}), 0 corrected, 0 unchanged, 0 empty row(s); "
+                     "0 reserve activation(s)"]  # fmt: skip
     assert "Sagen er gemt" in anna.get("/cases").get_data(as_text=True)
 
 

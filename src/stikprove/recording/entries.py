@@ -29,6 +29,10 @@ _DATE = re.compile(r"^\d{4}-\d{2}-\d{2}$")
 WORKLIST_ROW_SLACK = 1000
 """Rows a filled worklist may use beyond one per unit of the round (blank rows typed below
 the cases); a sheet using more is refused before it is read."""
+AUDIT_NAMED_CASES = 10
+"""A recording of at most this many new entries names their case ids in its audit row (a save
+in the web form, a `record`, a short import); a longer import gives the count (each
+assessment row keeps its case, source and time)."""
 NOT_SHOWN = "(a CPR-like number, not shown)"
 NO_CPR_EXPECTED = (
     "no CPR number: a note or reason stays in the study store, where a CPR number must never "
@@ -492,9 +496,10 @@ def _write(
                     f"{', '.join(fields)} corrected; reason given",
                     actor=reviewer,
                 )  # fmt: skip
+        named = f" ({', '.join(new)})" if 0 < len(new) <= AUDIT_NAMED_CASES else ""
         audit(
             con, "import", source,
-            f"round {round_no}: {len(new)} new, {len(corrected)} corrected, "
+            f"round {round_no}: {len(new)} new{named}, {len(corrected)} corrected, "
             f"{len(unchanged)} unchanged, "
             f"{empty} empty row(s); {len(activations)} reserve activation(s)",
             actor=reviewer,
