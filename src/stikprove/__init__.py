@@ -13,10 +13,10 @@ package ships ``py.typed``. Every error derives from :class:`StikproveError`, it
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from stikprove._version import __version__ as __version__
+from stikprove.lazy import lazy_exports
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -392,19 +392,6 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stikprove' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The public names (each once) and the module's own dunders, not its helpers."""
-    dunders = {name for name in globals() if name.startswith("__") and name.endswith("__")}
-    return sorted({*_EXPORTS, *dunders})
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = sorted(_EXPORTS)  # resolved lazily by __getattr__

@@ -11,8 +11,9 @@ Public names (re-exported here; the modules hold the documentation):
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from stikprove.lazy import lazy_exports
 
 _EXPORTS = {
     "DESIGN_METHODS": "stikprove.estimation.design_intervals",
@@ -64,18 +65,6 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
 
 
-def __getattr__(name: str) -> Any:
-    module = _EXPORTS.get(name)
-    if module is None:
-        raise AttributeError(f"module 'stikprove.estimation' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    dunders = {name for name in globals() if name.startswith("__") and name.endswith("__")}
-    return sorted({*_EXPORTS, *dunders})
-
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
 
 __all__ = sorted(_EXPORTS)  # resolved lazily by __getattr__
