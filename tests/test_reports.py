@@ -195,6 +195,7 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
         with PIL.Image.open(io.BytesIO(base64.b64decode(images[0]))) as image:
             assert image.format == "PNG" and min(image.size) >= 300
     assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
+    assert [_open_in_chromium(r.html) for r in reports] == [[], []]
     exports = []
     for fmt, suffix in (("csv", ".csv"), ("csv-da", ".csv"), ("xlsx", ".xlsx")):
         for command, by in (("estimate", "kommune_code,sex,origin"), ("flag", "kommune_code"),
@@ -219,6 +220,31 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
         assert counts, target.name
         values = pd.to_numeric(table[counts].melt()["value"], errors="coerce").dropna()
         assert not values.between(1, 4).any()
+
+
+def _open_in_chromium(html) -> list[str]:
+    """What goes wrong when headless Chromium (Debian's, as the web form's browser tests)
+    opens a rendered report from disk: a request leaving the file, a console error, or an
+    image that does not draw. Empty when the report opens whole and self-contained."""
+    from playwright.sync_api import sync_playwright
+
+    from web_fixtures import launch_chromium
+
+    problems: list[str] = []
+    with sync_playwright() as playwright:
+        browser = launch_chromium(playwright)
+        page = browser.new_page(viewport={"width": 1366, "height": 768})
+        page.on("request", lambda r: r.url.startswith(("file:", "data:"))
+                or problems.append(f"request {r.url}"))  # fmt: skip
+        page.on("console", lambda m: m.type != "error" or problems.append(f"console {m.text}"))
+        page.goto(html.resolve().as_uri())
+        drawn = page.eval_on_selector_all(
+            "img", "images => images.map(i => i.complete && i.naturalWidth > 0)"
+        )
+        problems += [f"image {i} not drawn" for i, ok in enumerate(drawn) if not ok]
+        problems += [] if drawn else ["no image"]
+        browser.close()
+    return problems
 
 
 @pytest.mark.slow
