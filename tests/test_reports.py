@@ -195,7 +195,7 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
         with PIL.Image.open(io.BytesIO(base64.b64decode(images[0]))) as image:
             assert image.format == "PNG" and min(image.size) >= 300
     assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
-    assert [_open_in_chromium(r.html) for r in reports] == [[], []]
+    assert _open_in_chromium([r.html for r in reports]) == []
     exports = []
     for fmt, suffix in (("csv", ".csv"), ("csv-da", ".csv"), ("xlsx", ".xlsx")):
         for command, by in (("estimate", "kommune_code,sex,origin"), ("flag", "kommune_code"),
@@ -222,10 +222,11 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
         assert not values.between(1, 4).any()
 
 
-def _open_in_chromium(html) -> list[str]:
+def _open_in_chromium(files) -> list[str]:
     """What goes wrong when headless Chromium (Debian's, as the web form's browser tests)
-    opens a rendered report from disk: a request leaving the file, a console error, or an
-    image that does not draw. Empty when the report opens whole and self-contained."""
+    opens rendered reports from disk: a request leaving the file, a console error, an image
+    that does not draw, a page without one. Empty when every report opens whole and
+    self-contained."""
     from playwright.sync_api import sync_playwright
 
     from web_fixtures import launch_chromium
@@ -233,16 +234,20 @@ def _open_in_chromium(html) -> list[str]:
     problems: list[str] = []
     with sync_playwright() as playwright:
         browser = launch_chromium(playwright)
-        page = browser.new_page(viewport={"width": 1366, "height": 768})
-        page.on("request", lambda r: r.url.startswith(("file:", "data:"))
-                or problems.append(f"request {r.url}"))  # fmt: skip
-        page.on("console", lambda m: m.type != "error" or problems.append(f"console {m.text}"))
-        page.goto(html.resolve().as_uri())
-        drawn = page.eval_on_selector_all(
-            "img", "images => images.map(i => i.complete && i.naturalWidth > 0)"
-        )
-        problems += [f"image {i} not drawn" for i, ok in enumerate(drawn) if not ok]
-        problems += [] if drawn else ["no image"]
+        for html in files:
+            page = browser.new_page(viewport={"width": 1366, "height": 768})
+            name = html.name
+            page.on("request", lambda r, name=name: r.url.startswith(("file:", "data:"))
+                    or problems.append(f"{name}: request {r.url}"))  # fmt: skip
+            page.on("console", lambda m, name=name: m.type != "error"
+                    or problems.append(f"{name}: console {m.text}"))  # fmt: skip
+            page.goto(html.resolve().as_uri())
+            drawn = page.eval_on_selector_all(
+                "img", "images => images.map(i => i.complete && i.naturalWidth > 0)"
+            )
+            problems.extend(f"{name}: image {i} not drawn" for i, ok in enumerate(drawn) if not ok)
+            problems.extend([] if drawn else [f"{name}: no image"])
+            page.close()
         browser.close()
     return problems
 
