@@ -8,11 +8,16 @@ strict import (:func:`stikprove.recording.check_values`) and refuses with every 
 
 from __future__ import annotations
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 from stikprove.codebook import Codebook, Field
 from stikprove.errors import Problem
+
+_DATE_HINT = re.compile(r"\s*\((ÅÅÅÅ|YYYY)-MM-DD\)")
+"""A date label's typing hint for the worklists ("(ÅÅÅÅ-MM-DD)"): left out of the web form,
+whose date control shows the browser's own format and posts ISO dates."""
 
 RADIO_MAX_CODES = 3
 """A choice with at most this many codes is shown as radio buttons, else as a drop-down."""
@@ -100,10 +105,13 @@ def form_fields(
             Option(code, field.label_of(code, language), code == value) for code in field.codes
         )
         help_text = field.help or {}
+        label = field.label.get(language) or field.label.get("da") or field.name
+        if control_of(field) == "date":  # the browser's date control shows its own format
+            label = _DATE_HINT.sub("", label)
         out.append(
             FormField(
                 name=field.name,
-                label=field.label.get(language) or field.label.get("da") or field.name,
+                label=label,
                 help=help_text.get(language) or help_text.get("da") or "",
                 control=control_of(field),
                 when=field.required,
