@@ -92,6 +92,23 @@ def test_design_table_formats(study, capsys):
     assert [d["domain"] for d in doc["domains"]] == ["461", "all"]
 
 
+def test_design_explorer_renders_from_the_design_command(study, capsys):
+    """design --explore DIR executes notebooks/design_explorer.ipynb for the protocol (the
+    one test that runs it): a self-contained page with its precision figure, the allocations
+    and the hours table,
+    in the language asked for, beside the design table; with --frame it is refused."""
+    out = study / "explore"
+    assert run("design", study / "odense.toml", "--explore", out, "--language", "en") == 0
+    assert f"design explorer: {out / 'design_explorer.html'}" in capsys.readouterr().out
+    page = (out / "design_explorer.html").read_text(encoding="utf-8")
+    assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) == 1
+    assert "Physician hours" in page and "Expected ± whole study" in page and "Neyman" in page
+    assert "Traceback" not in page and not re.search(r"<script[^>]+src=", page)
+    frame = study / "data" / "frame.csv"
+    assert run("design", study / "odense.toml", "--explore", out, "--frame", frame) == 2
+    assert "leave out --frame" in capsys.readouterr().err
+
+
 def test_draw_twice_in_new_folders_gives_identical_files(study, capsys):
     """Two draws into two new studies give byte-identical units.csv and strata.csv."""
     assert run("draw", study / "odense.toml", "--study", study / "s1") == 0

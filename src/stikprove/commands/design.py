@@ -26,6 +26,14 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--frame", type=Path, default=None, help="use this frame instead of [frame] path"
     )
+    p.add_argument(
+        "--explore", type=Path, default=None, metavar="DIR",
+        help="also render the design explorer (notebooks/design_explorer.ipynb: precision "
+        "against sample size per group, allocations side by side, physician hours) as "
+        "DIR/design_explorer.html and .ipynb; with the protocol's own [frame] path",
+    )  # fmt: skip
+    p.add_argument("--language", choices=("da", "en"), default="da",
+                   help="language of the design explorer (default da)")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -69,4 +77,22 @@ def run(args: argparse.Namespace) -> int:
         }
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
         print()
+    if args.explore is not None:
+        _explore(args)
     return 0
+
+
+def _explore(args: argparse.Namespace) -> None:
+    """Render the design explorer for the protocol under ``--explore``."""
+    from stikprove.errors import StikproveError
+    from stikprove.reports.render import render_notebook
+
+    if args.frame is not None:
+        raise StikproveError(
+            "--explore reads the frame from the protocol's [frame] path; leave out --frame"
+        )
+    parameters = {"protocol": str(args.protocol.resolve()), "language": args.language}
+    rendered = render_notebook("design", parameters, args.explore, name="design_explorer")
+    # csv and json keep stdout for the table itself
+    stream = sys.stdout if args.format == "table" else sys.stderr
+    print(f"design explorer: {rendered.html}", file=stream)
