@@ -354,3 +354,27 @@ def test_a_port_in_use_is_refused_with_what_to_do(tmp_path, capsys, tls_files, t
     message = capsys.readouterr().err
     assert f"--host 127.0.0.1 --port {port}: cannot listen there" in message
     assert "--port 0" in message and "file" not in message
+
+
+def test_a_second_server_of_the_same_study_is_refused(tmp_path, capsys, monkeypatch):
+    """While one `serve` holds a study, a second is refused (exit 2) before it listens: two
+    servers would keep separate sessions and login counts, so a reviewer locked out at one
+    could log in at the other. Once the first stops, serving is possible again; another
+    study is not affected."""
+    from stikprove.web import server
+    from stikprove.web.server import serving
+
+    def served(*args, **kwargs):  # were the lock not to hold, fail instead of serving on
+        raise AssertionError("a second server started")
+
+    monkeypatch.setattr(server, "run", served)
+    (tmp_path / "one").mkdir()
+    (tmp_path / "two").mkdir()
+    study, other = web_study(tmp_path / "one"), web_study(tmp_path / "two")
+    with serving(study.path):
+        assert main(["serve", str(study.path), "--port", "0"]) == 2
+        assert "already served by another 'stikprove serve'" in capsys.readouterr().err
+        with serving(other.path):
+            pass
+    with serving(study.path):
+        pass

@@ -112,7 +112,7 @@ def run_reviewer(args: argparse.Namespace) -> int:
 def run_serve(args: argparse.Namespace) -> int:
     from stikprove.store import open_study
     from stikprove.web import accounts, create_app
-    from stikprove.web.server import bound_port, check_listen, make_server, run
+    from stikprove.web.server import bound_port, check_listen, make_server, run, serving
 
     listen = check_listen(args.host, args.port, args.tls_cert, args.tls_key)
     study = open_study(args.study)
@@ -121,15 +121,16 @@ def run_serve(args: argparse.Namespace) -> int:
             f"{args.study} has no reviewer accounts: expected at least one, made with "
             f"'stikprove reviewer add {args.study} NAME'"
         )
-    app = create_app(study, secure_cookies=listen.tls is not None, language=args.language)
-    server = make_server(app, listen)
-    shown = dataclasses.replace(listen, port=bound_port(server))
-    print(f"Serving {study.study_id} at {shown.url} (Ctrl-C stops)", flush=True)
-    try:
-        with _sigterm_as_interrupt():
-            run(server, study)
-    except KeyboardInterrupt:
-        pass  # waitress takes its own Ctrl-C (and returns); cheroot passes it on
+    with serving(args.study):
+        app = create_app(study, secure_cookies=listen.tls is not None, language=args.language)
+        server = make_server(app, listen)
+        shown = dataclasses.replace(listen, port=bound_port(server))
+        print(f"Serving {study.study_id} at {shown.url} (Ctrl-C stops)", flush=True)
+        try:
+            with _sigterm_as_interrupt():
+                run(server, study)
+        except KeyboardInterrupt:
+            pass  # waitress takes its own Ctrl-C (and returns); cheroot passes it on
     print("\nStopped.", file=sys.stderr)
     return 0
 

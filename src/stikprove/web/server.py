@@ -138,6 +138,31 @@ def _cannot_listen(listen: Listen, error: OSError) -> ServeError:
     )
 
 
+@contextlib.contextmanager
+def serving(study_path: str | Path):
+    """Hold the study as the one being served, for the ``with`` block: a second
+    ``stikprove serve`` of the same study is refused while the first runs. Two servers would
+    each keep their own open sessions and login counts (a reviewer locked out by one could
+    log in at the other). An advisory ``flock`` on the study file, which SQLite's own
+    (``fcntl``) locks do not see; the operating system releases it when the process ends,
+    however it ends."""
+    import fcntl
+
+    path = Path(study_path)
+    with open(path, "rb") as handle:
+        try:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise StikproveError(
+                f"{path}: already served by another 'stikprove serve'; expected one server "
+                "per study (stop the other, or give its address to the reviewers)"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+
+
 def bound_port(server) -> int:
     """The port a server from :func:`make_server` listens on (after binding)."""
     if hasattr(server, "effective_port"):
