@@ -171,24 +171,25 @@ def _national(out: Path, cli_run, jobs: int) -> None:
 def _print_replication_claim(study: Path) -> None:
     """Odense's claim (one in ten immigrant women too ill) against the replication's own
     interval for that group, which the NCHS standard withholds from publication."""
-    from stikprove.reports import disclosure, text
-    from stikprove.store import open_study
+    from stikprove.reports import content, text
 
-    sample, by = open_study(study).sample(), ["sex", "origin"]
-    table = sample.estimate("too_ill", by=by)
-    korn_graubard = sample.estimate("too_ill", by=by, method="korn-graubard")
-    published = disclosure.disclose_estimates(
-        table, by, nchs_interval=(korn_graubard["ci_low"], korn_graubard["ci_high"])
+    data = content.load_study(study)
+    # the report's own estimates of the whole study, raw and as they are published
+    args = (data, "too_ill", None, ["sex", "origin"], data.confidence_level, data.interval_method)
+    table, published = content.kommune_estimates(*args, None), content.kommune_estimates(
+        *args, data.threshold
     )
     group = (table["sex"] == "kvinde") & (table["origin"] == "indvandrer_ikke_vestlig")
     if not group.any():
         return
     row, why = table[group].iloc[0], published.loc[group, "disclosure"].iloc[0]
+    level = text.percent(data.confidence_level, "en")
     low, high = (text.percent(row[c], "en") for c in ("ci_low", "ci_high"))
+    notes = text.disclosure_notes(why, "en", data.threshold)
     print("\nOdense's claim, one in ten immigrant women too ill, on this replication's sample "
           f"(raw, NOT FOR PUBLICATION): non-Western immigrant women, n = {int(row['n'])}, "
-          f"{text.percent(row['estimate'], 'en')} (95% CI {low}–{high}); the published table "
-          f"withholds it: {' '.join(text.disclosure_notes(why, 'en')) or 'shown'}")
+          f"{text.percent(row['estimate'], 'en')} ({level} CI {low}–{high}); the published "
+          f"table withholds it: {' '.join(notes) or 'shown'}")
 
 
 def _print_flagged(path: Path) -> None:

@@ -283,11 +283,12 @@ def _limits(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
     return table["ci_low"].to_numpy(), table["ci_high"].to_numpy()
 
 
-def _kommune_estimates(
+def kommune_estimates(
     study: StudyData, outcome: str, kommune: str | None, by: list[str], level: float,
     method: str, threshold: int | None,
 ) -> pd.DataFrame:  # fmt: skip
-    """A kommune's domain estimates, disclosed (``threshold`` None: raw).
+    """A kommune's domain estimates (``kommune`` None: the whole study), disclosed
+    (``threshold`` None: raw).
 
     When the strata are nested in kommuner (kommune_code is a strata column) a domain inside
     a kommune involves only that kommune's strata, so its estimate, variance and df are the
@@ -359,7 +360,7 @@ def estimates_table(
     tables = []
     for by in groupings:
         by = [c for c in by if c in data.columns]
-        table = _kommune_estimates(study, outcome, kommune, by, level, method,
+        table = kommune_estimates(study, outcome, kommune, by, level, method,
                                    None if raw else threshold)  # fmt: skip
         if raw:
             table["disclosure"] = ""
@@ -454,7 +455,7 @@ def comparison_table(
     out = dc.disclose_comparison(result.to_frame(), threshold)
     # the groups' counts are cells of the published estimates table: where that table hides
     # one (e.g. as a complement), the comparison must not show it either
-    shown = _kommune_estimates(study, outcome, kommune, [domain], study.confidence_level,
+    shown = kommune_estimates(study, outcome, kommune, [domain], study.confidence_level,
                                study.interval_method, threshold)  # fmt: skip
     hidden = shown[shown[domain].astype(str).isin(groups)]["disclosure"].ne("").any()
     if hidden and out["disclosure"].iloc[0] == "":
@@ -470,7 +471,7 @@ def _total_hidden(study: StudyData, outcome: str, kommune: str | None,
                   threshold: int) -> str:  # fmt: skip
     """The disclosure codes of the kommune's (or study's) overall estimate when disclosure
     control hides it, else "": figures derived from that estimate are hidden with it."""
-    total = _kommune_estimates(study, outcome, kommune, [], study.confidence_level,
+    total = kommune_estimates(study, outcome, kommune, [], study.confidence_level,
                                study.interval_method, threshold)  # fmt: skip
     if total.empty or pd.isna(total["estimate"].iloc[0]):
         return str(total["disclosure"].iloc[0]) if not total.empty else "small"
