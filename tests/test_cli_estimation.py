@@ -18,7 +18,7 @@ PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "odense-replicati
 
 def test_estimate_csv_output_is_the_python_function_disclosed(capsys):
     """`stikprove estimate --format csv` prints estimate_proportions after disclosure control."""
-    from stikprove.reports.disclosure import disclose_estimates
+    from stikprove.release.disclosure import disclose_estimates
 
     argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "sex",
             "--population-size", "N", "--format", "csv"]  # fmt: skip
@@ -33,7 +33,7 @@ def test_estimate_csv_output_is_the_python_function_disclosed(capsys):
 
 def test_estimate_raw_is_the_python_function_marked_not_for_publication(capsys):
     """--raw prints every number of estimate_proportions, each row marked not for publication."""
-    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
+    from stikprove.release.disclosure import NOT_FOR_PUBLICATION
 
     argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "sex",
             "--population-size", "N", "--format", "csv", "--raw"]  # fmt: skip

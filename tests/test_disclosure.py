@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stikprove.errors import StikproveError
-from stikprove.reports.disclosure import (
+from stikprove.release.disclosure import (
     DisclosureError,
     check_threshold,
     complementary_suppression,

@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from stikprove.reports.disclosure import DisclosureError
+from stikprove.release.disclosure import DisclosureError
 from stikprove.reports.tables import danish_csv_text, write_table
 from stikprove.reports.text import column_label
 

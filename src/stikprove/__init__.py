@@ -115,9 +115,9 @@ _EXPORTS: dict[str, str] = {
     "render_reports": "stikprove.reports.render",
     "RenderedReport": "stikprove.reports.render",
     "BatchResult": "stikprove.reports.render",
-    "disclose_estimates": "stikprove.reports.disclosure",
-    "disclose_counts": "stikprove.reports.disclosure",
-    "nchs_proportion_standard": "stikprove.reports.disclosure",
+    "disclose_estimates": "stikprove.release.disclosure",
+    "disclose_counts": "stikprove.release.disclosure",
+    "nchs_proportion_standard": "stikprove.release.disclosure",
     "write_table": "stikprove.reports.tables",
 }
 
@@ -324,13 +324,13 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     from stikprove.recording import (
         record_assessment as record_assessment,
     )
-    from stikprove.reports.disclosure import (
+    from stikprove.release.disclosure import (
         disclose_counts as disclose_counts,
     )
-    from stikprove.reports.disclosure import (
+    from stikprove.release.disclosure import (
         disclose_estimates as disclose_estimates,
     )
-    from stikprove.reports.disclosure import (
+    from stikprove.release.disclosure import (
         nchs_proportion_standard as nchs_proportion_standard,
     )
     from stikprove.reports.render import (

@@ -244,7 +244,7 @@ def _shown(name: object, value: object) -> str:
 
 def _threshold(args: argparse.Namespace) -> int:
     """--disclosure-threshold, else the study store's protocol's, else the default 5."""
-    from stikprove.reports.disclosure import DEFAULT_THRESHOLD, check_threshold
+    from stikprove.release.disclosure import DEFAULT_THRESHOLD, check_threshold
 
     if args.disclosure_threshold is not None:
         if args.disclosure_threshold < 1:
@@ -269,7 +269,7 @@ def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespa
 
     ``korn_graubard``: a function giving the same table with Korn–Graubard intervals, on
     which the NCHS standard is defined (called only when the table's method is another)."""
-    from stikprove.reports.disclosure import disclose_estimates, mark_raw
+    from stikprove.release.disclosure import disclose_estimates, mark_raw
 
     if args.raw:
         return mark_raw(table)
@@ -281,7 +281,7 @@ def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespa
 
 
 def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
-    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
+    from stikprove.release.disclosure import NOT_FOR_PUBLICATION
     from stikprove.reports.tables import danish_csv_text, plain_csv_text, write_table
 
     fmt = args.format
@@ -463,7 +463,7 @@ def run_compare(args: argparse.Namespace) -> int:
         data, args.outcome, strata, args.population_size, args.by, groups,
         confidence_level=args.confidence_level,
     )  # fmt: skip
-    from stikprove.reports.disclosure import disclose_comparison, mark_raw
+    from stikprove.release.disclosure import disclose_comparison, mark_raw
 
     if args.raw:
         _emit_row(mark_raw(result.to_frame()), args)
@@ -481,7 +481,7 @@ def _emit_row(row: pd.DataFrame, args: argparse.Namespace) -> None:
     if fmt != "table":
         _emit(row, args)
         return
-    from stikprove.reports.disclosure import NOT_FOR_PUBLICATION
+    from stikprove.release.disclosure import NOT_FOR_PUBLICATION
 
     lines = []
     if "publication" in row.columns:

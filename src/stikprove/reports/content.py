@@ -2,7 +2,7 @@
 
 The notebooks (notebooks/*.ipynb) only call these functions and display what they return,
 so a report's numbers can be tested without running a notebook. Every table returned here
-has passed :mod:`stikprove.reports.disclosure` (its ``disclosure`` column says what was
+has passed :mod:`stikprove.release.disclosure` (its ``disclosure`` column says what was
 suppressed or flagged); none holds a case id, a note or any case-level row.
 
 A study store is read once per process and kept (:func:`load_study`): rendering the 98
@@ -22,7 +22,7 @@ import pandas as pd
 
 from stikprove.errors import EstimationError, StikproveError
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
-from stikprove.reports import disclosure as dc
+from stikprove.release import disclosure as dc
 from stikprove.reports.text import group_label
 
 INDICATORS = ("too_ill", "misclassified", "no_effort")
@@ -348,7 +348,7 @@ def estimates_table(
     the whole study with ``kommune=None``), disclosed; columns :data:`ESTIMATE_COLUMNS`.
 
     Each grouping is disclosed on its own with complementary suppression across its margins
-    (:func:`~stikprove.reports.disclosure.disclose_estimates`); with ``raw=True`` nothing is
+    (:func:`~stikprove.release.disclosure.disclose_estimates`); with ``raw=True`` nothing is
     suppressed and every row says it is not for publication.
     """
     data = _subset(study, kommune)

@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.reports import disclosure as dc
+from stikprove.release import disclosure as dc
 from stikprove.reports import text
 from stikprove.reports.text import group_label
 

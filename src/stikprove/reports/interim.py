@@ -30,7 +30,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.estimation.interim import interim_from_export
-from stikprove.reports import disclosure as dc
+from stikprove.release import disclosure as dc
 from stikprove.reports.content import (
     GROUPINGS,
     StudyData,
@@ -55,7 +55,7 @@ INTERIM_TABLE_COLUMNS = ["group", "sex", "origin", "n", "estimate", "ci_low", "c
   the group has no analysed case);
 - ``ci_low``, ``ci_high``: the confidence sequence's current interval for the group's rate;
 - ``disclosure``: "small", "complementary" or "" (see
-  :data:`stikprove.reports.disclosure.DISCLOSURE_CODES`).
+  :data:`stikprove.release.disclosure.DISCLOSURE_CODES`).
 """
 
 
@@ -91,7 +91,7 @@ def _interim_all(path: str, mtime: float, outcome: str, by: tuple[str, ...], lev
 def disclose_interim(table: pd.DataFrame, by: Sequence[str], threshold: int) -> pd.DataFrame:
     """An :func:`~stikprove.estimation.interim.interim_from_export` table made fit to publish,
     by the rule of the report's estimates tables
-    (:func:`stikprove.reports.disclosure.disclose_estimates` without the NCHS standard): a
+    (:func:`stikprove.release.disclosure.disclose_estimates` without the NCHS standard): a
     group is suppressed, with its complements over ``by``, when its analysed cases ``n``,
     or the cases with or without the outcome that ``n`` and the estimate imply
     (round(estimate × n): within a stratum the exact count), are from 1 to threshold − 1;

@@ -305,7 +305,7 @@ def check_report_parameters(data, parameters: Mapping[str, object]) -> None:
     """Refuse a bad language, indicator, confidence level, interval method or threshold
     once, before any report is rendered (a batch would otherwise fail every kommune)."""
     from stikprove.methods import DEPRECATED_METHOD_NAMES, DOMAIN_INTERVAL_METHODS
-    from stikprove.reports.disclosure import check_threshold
+    from stikprove.release.disclosure import check_threshold
     from stikprove.reports.text import check_language
 
     check_language(str(parameters.get("language", "da")))

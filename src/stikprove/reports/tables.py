@@ -10,8 +10,8 @@
 - HTML: :func:`gt_table` builds a great_tables table (percent formats, footnotes for the
   disclosure codes), which writes self-contained HTML.
 
-Every table passes :mod:`stikprove.reports.disclosure` before it comes here; a raw table
-carries the "not for publication" mark (:func:`~stikprove.reports.disclosure.mark_raw`).
+Every table passes :mod:`stikprove.release.disclosure` before it comes here; a raw table
+carries the "not for publication" mark (:func:`~stikprove.release.disclosure.mark_raw`).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.cells import append_row, csv_safe, save_workbook, set_cell
-from stikprove.reports.disclosure import DisclosureError
+from stikprove.release.disclosure import DisclosureError
 from stikprove.reports.text import column_label, disclosure_notes
 
 FORMATS = ("csv", "csv-da", "xlsx")
