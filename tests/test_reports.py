@@ -5,6 +5,7 @@ import base64
 import io
 import re
 import zipfile
+from pathlib import Path
 
 import pandas as pd
 import PIL.Image
@@ -14,6 +15,8 @@ from report_fixtures import NOTE, make_report_study
 from stikprove.cli import main
 from stikprove.reports import content
 from stikprove.reports.render import NOTEBOOKS, KernelSession, render_notebook
+
+ROOT = Path(__file__).resolve().parents[1]
 
 COUNT_COLUMNS = ("n", "population_size", "sample_size", "taken", "done", "remaining", "n_pairs",
                  "n_missing")  # fmt: skip
@@ -405,7 +408,7 @@ def test_readme_report_walkthrough_commands_parse_and_name_the_demo_study():
 
     from stikprove.cli import build_parser
 
-    root = NOTEBOOKS.parent
+    root = ROOT
     readme = (root / "README.md").read_text(encoding="utf-8").replace("\\\n", " ")
     lines = [line.strip() for line in readme.splitlines()
              if line.strip().startswith("stikprove report ")]  # fmt: skip
@@ -454,7 +457,7 @@ def test_design_explorer_uses_the_protocols_threshold_and_the_report_language():
     language."""
     from stikprove.reports import design_explorer, tables
 
-    protocol = NOTEBOOKS.parent / "protocols" / "odense-replication.toml"
+    protocol = ROOT / "protocols" / "odense-replication.toml"
     threshold = design_explorer.disclosure_threshold(protocol)
     assert threshold == 5
     allocations = design_explorer.allocations(protocol)
@@ -471,7 +474,7 @@ def test_design_explorer_hours_say_what_each_allocation_buys():
     from stikprove.protocol import load_protocol
     from stikprove.reports import design_explorer
 
-    path = NOTEBOOKS.parent / "protocols" / "odense-replication.toml"
+    path = ROOT / "protocols" / "odense-replication.toml"
     hours = design_explorer.review_hours(path).set_index("allocation")
     assert len(set(hours["hours"])) == 1
     protocol = load_protocol(path)

@@ -1,8 +1,8 @@
 """``stikprove demo``: the whole flow on synthetic data, as a user would run it.
 
 1. a synthetic frame for Odense, Frederiksberg and Læsø (``stikprove synth``), validated;
-2. the Odense replication protocol (protocols/odense-replication.toml) checked, its design
-   table printed;
+2. the Odense replication protocol (the shipped template odense-replication.toml) checked,
+   its design table printed;
 3. the sample drawn into a study store (``stikprove draw``), assigned to two reviewers,
    worklists written (xlsx and csv);
 4. the reviewers' answers simulated from the synthetic truth and imported through the strict
@@ -20,14 +20,15 @@ import argparse
 import shutil
 from pathlib import Path
 
+from stikprove import packaged
 from stikprove.errors import StikproveError
 
 MARKER = ".stikprove-demo"
 SEED = 2016
 KOMMUNER = "461,147,825"
 REVIEWERS = ("overlaege_a", "overlaege_b")
-PROTOCOL = Path(__file__).resolve().parents[3] / "protocols" / "odense-replication.toml"
-NATIONAL_PROTOCOL = PROTOCOL.parent / "national-template.toml"
+PROTOCOL = packaged.protocols_folder() / packaged.PROTOCOL_TEMPLATES["odense"]
+NATIONAL_PROTOCOL = packaged.protocols_folder() / packaged.PROTOCOL_TEMPLATES["national"]
 REPORT_KOMMUNER = ("461", "101", "751", "851", "825")
 """Odense, København, Aarhus, Aalborg and Læsø: the kommuner the demo renders reports for."""
 
@@ -69,12 +70,7 @@ def _prepare(out: Path) -> None:
 
 
 def _protocol_text(frame_path: Path) -> str:
-    if not PROTOCOL.is_file():
-        raise StikproveError(
-            f"demo protocol {PROTOCOL} not found: expected a source checkout of stikprove "
-            "(the demo uses protocols/odense-replication.toml)"
-        )
-    text = PROTOCOL.read_text(encoding="utf-8")
+    text = packaged.protocol_template("odense").read_text(encoding="utf-8")
     old = 'path = "../synthetic_data/frame.csv"'
     if old not in text:
         raise StikproveError(f"{PROTOCOL}: expected the line {old!r} to point the demo's frame")
@@ -142,9 +138,9 @@ def run(args: argparse.Namespace) -> int:
 def _national(out: Path, cli_run, jobs: int) -> None:
     """Steps 7-8: the national template study in all 98 kommuner, reviewed, and reports."""
     national = out / "national"
-    _step("7. National study: all 98 kommuner (protocols/national-template.toml)")
+    _step("7. National study: all 98 kommuner (the national template)")
     cli_run("synth", "--out", str(national / "frame"), "--seed", str(SEED))
-    text = NATIONAL_PROTOCOL.read_text(encoding="utf-8")
+    text = packaged.protocol_template("national").read_text(encoding="utf-8")
     old = 'path = "../synthetic_data/national/frame.csv"'
     if old not in text:
         raise StikproveError(f"{NATIONAL_PROTOCOL}: expected the line {old!r}")

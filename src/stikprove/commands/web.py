@@ -110,6 +110,9 @@ def run_reviewer(args: argparse.Namespace) -> int:
 
 
 def run_serve(args: argparse.Namespace) -> int:
+    from stikprove.extras import require_extra
+
+    require_extra("web", "'stikprove serve' (the reviewers' web form)")
     from stikprove.store import open_study
     from stikprove.web import accounts, create_app
     from stikprove.web.server import bound_port, check_listen, make_server, run, serving

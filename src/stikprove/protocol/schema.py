@@ -9,6 +9,7 @@ from __future__ import annotations
 import difflib
 import hashlib
 import math
+import os
 import re
 import tomllib
 import unicodedata
@@ -542,6 +543,14 @@ def _cpr_problems(text: str, doc: dict) -> list[str]:
     ]
 
 
+def _absolute(path: str | Path) -> Path:
+    """``path`` made absolute as written (``..`` taken lexically, symbolic links kept), so a
+    protocol's relative paths resolve against the folder it was named in: in a checkout,
+    protocols/ is a link to the package's templates, whose ``../synthetic_data`` means the
+    checkout's."""
+    return Path(os.path.abspath(path))
+
+
 def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
     """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder.
 
@@ -550,7 +559,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
     bands, anticipated rates, precision targets, codebook and indicator, the keys another
     key needs). Any problem: one ProtocolError listing them all.
     """
-    path = Path(path).resolve()
+    path = _absolute(path)
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
@@ -586,7 +595,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         study_id=study["id"],
         title=study["title"],
         seed=study["seed"],
-        frame_path=(folder / values["frame"]["path"]).resolve(),
+        frame_path=_absolute(folder / values["frame"]["path"]),
         frame_columns=MappingProxyType(dict(values["frame"]["columns"])),
         eligibility=MappingProxyType(_eligibility(elig)),
         kommuner=None if elig["kommuner"] == "all" else _kommuner_in_scope(elig["kommuner"]),
@@ -611,7 +620,7 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         codebook=codebook,
         codebook_path=codebook_path,
         coordination=coord["mode"],
-        previous=(folder / coord["previous"]).resolve() if coord["previous"] else None,
+        previous=_absolute(folder / coord["previous"]) if coord["previous"] else None,
         coordination_key=coord["key"] if coord["key"] is not None else f"seed:{study['seed']}",
         text=text,
         fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
@@ -767,7 +776,7 @@ def _check_codebook(
     """``[review] codebook``: "default" or a codebook file (relative to the protocol)."""
     if codebook_key == "default":
         return default_codebook(), None
-    codebook_path = (folder / codebook_key).resolve()
+    codebook_path = _absolute(folder / codebook_key)
     try:
         return load_codebook(codebook_path), codebook_path
     except ProtocolError as error:

@@ -1,6 +1,7 @@
 """Render the report notebooks: parameters in, executed .ipynb and self-contained .html out.
 
-The notebooks under notebooks/ are ordinary papermill notebooks (a cell tagged
+The notebooks shipped in the package (``stikprove/notebooks/``, :mod:`stikprove.packaged`;
+``notebooks/`` in a checkout) are ordinary papermill notebooks (a cell tagged
 ``parameters``); papermill's own ``parameterize_notebook`` injects the parameters, exactly as
 ``papermill kommune_report.ipynb out.ipynb -p kommune 461`` would. What differs from
 ``papermill.execute_notebook`` is the kernel: papermill starts a new kernel per notebook (about
@@ -31,15 +32,15 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 
+from stikprove import packaged
 from stikprove.errors import StikproveError
 
-NOTEBOOKS = Path(__file__).resolve().parents[3] / "notebooks"
-"""The notebooks folder of the source checkout."""
+NOTEBOOKS = packaged.notebooks_folder()
+"""The folder of the shipped notebooks (package data)."""
 
 TEMPLATES = Path(__file__).resolve().parent / "templates"
 
-REPORTS = {"kommune": "kommune_report.ipynb", "national": "national_overview.ipynb",
-           "design": "design_explorer.ipynb"}  # fmt: skip
+REPORTS = packaged.NOTEBOOKS
 
 ENGINES = ("reuse", "papermill")
 
@@ -81,10 +82,7 @@ def notebook_path(kind: str) -> Path:
     """The template notebook of a report kind ("kommune", "national", "design")."""
     if kind not in REPORTS:
         raise ReportError(f"report kind must be one of {tuple(REPORTS)}; got {kind!r}")
-    path = NOTEBOOKS / REPORTS[kind]
-    if not path.is_file():
-        raise ReportError(f"notebook {path} not found: expected a source checkout of stikprove")
-    return path
+    return packaged.notebook(kind)
 
 
 def _read(path: Path):
