@@ -83,6 +83,7 @@ _EXPORTS: dict[str, str] = {
     "import_assessments": "stikprove.recording",
     "record_assessment": "stikprove.recording",
     "ImportResult": "stikprove.recording",
+    "reidentify": "stikprove.reidentification",
     # estimation
     "StratifiedSample": "stikprove.estimation.stratified_sample",
     "proportion_ci": "stikprove.estimation.intervals",
@@ -323,6 +324,9 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.recording import (
         record_assessment as record_assessment,
+    )
+    from stikprove.reidentification import (
+        reidentify as reidentify,
     )
     from stikprove.release.disclosure import (
         disclose_counts as disclose_counts,

@@ -266,6 +266,21 @@ def _hmac_id(key: bytes, cpr: str) -> str:
     return hmac.new(bytes(key), cpr.encode("ascii"), hashlib.sha256).hexdigest()[:ID_LENGTH]
 
 
+def case_id_of(cpr: str, key: bytes) -> str:
+    """The case_id :func:`pseudonymize` gives the CPR number ``cpr`` under ``key`` (any form
+    :func:`normalize_cpr` accepts). Re-identification (:mod:`stikprove.reidentification`)
+    recomputes it for every row of the original extract.
+
+    >>> key = bytes.fromhex("8f1c2a9e5b7d3f60" * 2 + "1e4a7c2b9d6f0385" * 2)
+    >>> case_id_of("010190-1234", key) == case_id_of("0101901234", key)
+    True
+    """
+    normalized = normalize_cpr(cpr)
+    if normalized is None:
+        raise PrivacyError(f"cpr: expected {_NOT_CPR}")
+    return _hmac_id(key, normalized)
+
+
 def _checked_output(path: Path) -> Path:
     """The output path, if its type is known and its folder exists."""
     suffix = path.suffix.lower()
