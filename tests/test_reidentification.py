@@ -205,14 +205,16 @@ def test_a_value_that_is_no_cpr_number_is_refused_without_showing_it(keyed):
     assert_nothing_written(study, secure, before)
 
 
-@pytest.mark.parametrize("where", ["study", "reports", "report_index", "export"])
+@pytest.mark.parametrize("where", ["study", "study_worklists", "reports", "report_index", "export"])
 def test_a_folder_reports_or_exports_write_to_is_refused(keyed, tmp_path, where):
-    """The study's folder, a reports folder (by name, or holding index.html) and a folder
-    holding an export of the study are refused."""
+    """The study's folder and the folders inside it, a reports folder (by name, or holding
+    index.html) and a folder holding an export of the study are refused."""
     study, _, secure, key_file = keyed
-    folder = {"study": study.path.parent, "reports": tmp_path / "reports" / "odense"}.get(
-        where, tmp_path / where
-    )
+    folder = {
+        "study": study.path.parent,
+        "study_worklists": study.path.parent / "worklists",
+        "reports": tmp_path / "reports" / "odense",
+    }.get(where, tmp_path / where)
     folder.mkdir(parents=True, exist_ok=True)
     if where == "report_index":
         (folder / "index.html").write_text("<!DOCTYPE html><title>Rapporter</title>")

@@ -215,15 +215,20 @@ def reidentify(
 def forbidden_folder(folder: str | Path, study: str | Path) -> str | None:
     """Why a lookup list may not be written in ``folder``, or None if it may.
 
-    Refused: the study's own folder (the draw, the demo and ``export`` put the study, its
-    exports and worklists there); a folder named ``reports`` (``stikprove report``'s
-    default) or inside one, or one holding a rendered report (``index.html``, or a
-    ``NAME.html`` beside its ``NAME.ipynb``); a folder holding a CSV that ``stikprove
-    export`` wrote (the analysis table's or the double reviews' columns).
+    Refused: the study's own folder and the folders inside it (the draw, the demo and
+    ``export`` put the study, its exports, worklists and reports there); a folder named
+    ``reports`` (``stikprove report``'s default) or inside one, or one holding a rendered
+    report (``index.html``, or a ``NAME.html`` beside its ``NAME.ipynb``); a folder holding
+    a CSV that ``stikprove export`` wrote (the analysis table's or the double reviews'
+    columns).
     """
     folder = Path(folder).resolve()
-    if folder == Path(study).resolve().parent:
-        return f"{folder} is the study's folder (the study, its exports and worklists go there)"
+    home = Path(study).resolve().parent
+    if folder == home or home in folder.parents:
+        return (
+            f"{folder} is the study's folder{'' if folder == home else ' or inside it'} (the "
+            "study, its exports, worklists and reports go there)"
+        )
     for above in (folder, *folder.parents):
         if above.name.lower() == REPORT_FOLDER_NAME:
             return (
