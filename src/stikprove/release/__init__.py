@@ -5,4 +5,9 @@ steps below it, and reports, exports and the command line's tables read only fro
 
 - :mod:`stikprove.release.disclosure`: the rules a published cell must pass (small counts,
   implied counts, the NCHS presentation standard for proportions).
+- :mod:`stikprove.release.linear`: the release as an intruder sees it (cells as linear
+  functions of unknown counts), the one input of the two engines below.
+- :mod:`stikprove.release.suppression`: secondary suppression of least cost (an integer
+  program over all linked tables at once).
+- :mod:`stikprove.release.audit`: the intruder's audit (each hidden cell's feasibility interval).
 """
