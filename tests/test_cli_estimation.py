@@ -16,6 +16,14 @@ COMPARISON = FIXTURES / "comparison_data.csv"
 PROTOCOL = Path(__file__).resolve().parents[1] / "protocols" / "odense-replication.toml"
 
 
+def _settings_popped(printed: pd.DataFrame, level=0.95, method="pooled-hypergeometric"):
+    """The printed table without the columns naming its level and method, which must be
+    the ones expected."""
+    assert set(printed.pop("confidence_level")) == {level}
+    assert set(printed.pop("method")) == {method}
+    return printed
+
+
 def test_estimate_csv_output_is_the_python_function_disclosed(capsys):
     """`stikprove estimate --format csv` prints estimate_proportions after disclosure control."""
     from stikprove.release.disclosure import disclose_estimates
@@ -23,8 +31,8 @@ def test_estimate_csv_output_is_the_python_function_disclosed(capsys):
     argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "sex",
             "--population-size", "N", "--format", "csv"]  # fmt: skip
     assert main(argv) == 0
-    printed = pd.read_csv(io.StringIO(capsys.readouterr().out), keep_default_na=False,
-                          na_values=[""])  # fmt: skip
+    printed = _settings_popped(pd.read_csv(io.StringIO(capsys.readouterr().out),
+                                           keep_default_na=False, na_values=[""]))
     raw = estimate_proportions(pd.read_csv(DOMAINS), "y", "stratum", "N", by="sex")
     expected = disclose_estimates(raw, ["sex"], 5)
     expected["disclosure"] = expected["disclosure"].replace("", float("nan"))
@@ -40,6 +48,7 @@ def test_estimate_raw_is_the_python_function_marked_not_for_publication(capsys):
     assert main(argv) == 0
     printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert set(printed.pop("publication")) == {NOT_FOR_PUBLICATION}
+    printed = _settings_popped(printed)
     expected = estimate_proportions(pd.read_csv(DOMAINS), "y", "stratum", "N", by="sex")
     pd.testing.assert_frame_equal(printed, expected.reset_index(drop=True), check_dtype=False)
 
@@ -80,7 +89,11 @@ def test_compare_prints_the_difference_of_two_groups(capsys):
     assert main(argv) == 0
     lines = dict(line.split(None, 1) for line in capsys.readouterr().out.splitlines())
     data = pd.read_csv(COMPARISON)
-    result = compare_proportions(data, "y", "stratum", "N", "kommune", ("k1", "k3"))
+    result = compare_proportions(data, "y", "stratum", "N", "kommune", ("k1", "k3"),
+                                 interval_method="pooled-hypergeometric",
+                                 degenerate_strata="pooled")  # fmt: skip
+    assert lines["interval_method"] == "pooled-hypergeometric"
+    assert float(lines["ci_low_first"]) == pytest.approx(result.ci_low_first, abs=5e-5)
     assert float(lines["difference"]) == pytest.approx(result.difference, abs=5e-5)
 
 
@@ -201,6 +214,7 @@ def test_estimate_categories_drops_not_assessable_as_the_codebook_says(tmp_path,
             "--categories", "--format", "csv", "--raw"]  # fmt: skip
     assert main(argv) == 0
     printed = pd.read_csv(io.StringIO(capsys.readouterr().out)).drop(columns="publication")
+    printed = _settings_popped(printed)
     order = ["for_syg", "kan_med_skaanehensyn", "ingen_vaesentlig_barriere"]
     expected = estimate_categories(
         pd.read_csv(path), "health_assessment", "stratum", "population_size", by="sex",

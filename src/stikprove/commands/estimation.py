@@ -9,18 +9,21 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
 from stikprove.errors import EstimationError
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 
 if TYPE_CHECKING:
     import pandas as pd
 
 METHODS_HELP = (
-    "interval method: pooled-hypergeometric (default; chosen by simulation, "
-    "docs/intervals.md), korn-graubard (as R survey), korn-graubard-deff1, logit, wald, "
-    "wilson, jeffreys, hypergeometric (exact)"
+    "interval method (default: the study protocol's; pooled-hypergeometric, chosen by "
+    "simulation in docs/intervals.md, for an exported CSV): pooled-hypergeometric, "
+    "korn-graubard (as R survey), korn-graubard-deff1, logit, wald, wilson, jeffreys, "
+    "hypergeometric (exact)"
 )
 
 
@@ -36,7 +39,17 @@ def _source_arg(p: argparse.ArgumentParser) -> None:
 def _design_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--strata", default="stratum", help="stratum column(s), comma-separated")
     p.add_argument("--population-size", default="population_size", help="column holding N_h")
-    p.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
+    _level_arg(p)
+
+
+def _level_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--confidence-level", type=float, default=None, metavar="LEVEL",
+                   help="confidence level of the intervals, e.g. 0.90 (default: the study "
+                   "protocol's; 0.95 for an exported CSV)")  # fmt: skip
+
+
+def _method_arg(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--method", default=None, help=METHODS_HELP)
 
 
 def _disclosure_args(p: argparse.ArgumentParser) -> None:
@@ -51,7 +64,7 @@ def _disclosure_args(p: argparse.ArgumentParser) -> None:
         type=int,
         default=None,
         metavar="K",
-        help="suppress counts under K (default: the study protocol's, else 5)",
+        help="suppress counts under K (default: the study protocol's; 5 for an exported CSV)",
     )
 
 
@@ -78,7 +91,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _source_arg(p)
     p.add_argument("--outcome", required=True, help="0/1 indicator column, e.g. too_ill")
     p.add_argument("--by", default=None, help="domain columns, comma-separated (default: all)")
-    p.add_argument("--method", default="pooled-hypergeometric", help=METHODS_HELP)
+    _method_arg(p)
     p.add_argument(
         "--bounds",
         action="store_true",
@@ -125,7 +138,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     _source_arg(p)
     p.add_argument("--outcome", required=True, help="0/1 indicator column")
     p.add_argument("--by", default="kommune_code", help="domain columns (default kommune_code)")
-    p.add_argument("--alpha", type=float, default=0.05, help="level for 'flagged' (adjusted)")
+    p.add_argument("--alpha", type=float, default=0.05,
+                   help="level for 'flagged' (adjusted p-values; default 0.05)")  # fmt: skip
+    _method_arg(p)
     p.add_argument(
         "--adjust",
         default="fdr_bh",
@@ -149,6 +164,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--domain", dest="by", help=argparse.SUPPRESS)  # old name of --by
     p.add_argument("--groups", default=None, metavar="A,B", help="the two groups (A minus B)")
     p.add_argument("--test", action="store_true", help="Rao-Scott test across all groups")
+    p.add_argument("--method", default=None,
+                   help="interval method of each group's own interval (the difference has its "
+                   "own: Newcombe or design-based); " + METHODS_HELP)  # fmt: skip
     _design_args(p)
     _output_args(p)
     p.set_defaults(func=run_compare)
@@ -162,7 +180,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("study", metavar="STUDY", type=Path, help="the study store")
     p.add_argument("--field", default="health_assessment",
                    help="codebook field to compare (default health_assessment)")  # fmt: skip
-    p.add_argument("--confidence-level", type=float, default=0.95, help="default 0.95")
+    _level_arg(p)
     p.set_defaults(func=run_agreement)
 
     p = subparsers.add_parser(
@@ -242,29 +260,88 @@ def _shown(name: object, value: object) -> str:
     return f"{value:.4f}"
 
 
+@dataclass(frozen=True)
+class Settings:
+    """The confidence level, interval method and disclosure threshold a command uses: the
+    study protocol's (``Study.settings()``), each overridden by its option when given."""
+
+    confidence_level: float
+    method: str
+    threshold: int
+    origin: dict[str, str]
+    """setting -> where it came from: the option's name, "the study protocol's" or "the
+    default" (an exported CSV carries no protocol)."""
+
+    def caption(self) -> str:
+        """One line naming the level, method and threshold of a table and their origin."""
+        level = f"{100 * self.confidence_level:g} %"
+        return (
+            f"intervals: {level} confidence level ({self.origin['confidence_level']}), "
+            f"method {self.method} ({self.origin['method']}); counts under {self.threshold} "
+            f"suppressed ({self.origin['threshold']})"
+        )
+
+
+_OPTIONS = {"confidence_level": "--confidence-level", "method": "--method",
+            "threshold": "--disclosure-threshold"}  # fmt: skip
+
+
+def is_study_store(path: Path) -> bool:
+    """Whether ``path`` is an SQLite file (a study store), not a CSV."""
+    from stikprove.store import SQLITE_MAGIC
+
+    if not Path(path).is_file():
+        return False
+    with Path(path).open("rb") as handle:
+        return handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC
+
+
+def command_settings(args: argparse.Namespace, source: Path | None = None) -> Settings:
+    """The settings of a command reading ``source`` (default ``args.source``): the study
+    protocol's for a study store, the protocol defaults for an exported CSV; an option given
+    (``--confidence-level``, ``--method``, ``--disclosure-threshold``) overrides."""
+    from stikprove.estimation.intervals import check_confidence_level
+    from stikprove.protocol import protocol_settings
+    from stikprove.release.disclosure import check_threshold
+
+    source = getattr(args, "source", None) if source is None else source
+    if source is not None and is_study_store(Path(source)):
+        from stikprove.store import open_study
+
+        stored, where = open_study(source).settings(), "the study protocol's"
+    else:
+        stored, where = protocol_settings(""), "the default"
+    given = {
+        "confidence_level": getattr(args, "confidence_level", None),
+        "method": getattr(args, "method", None),
+        "threshold": getattr(args, "disclosure_threshold", None),
+    }
+    level = given["confidence_level"]
+    if level is not None and not 0 < level < 1:
+        hint = f" (if {level:g} is a percentage, write {level / 100:g})" if 1 < level <= 100 else ""
+        raise EstimationError(
+            f"--confidence-level {level:g}: expected a number between 0 and 1, e.g. 0.95{hint}"
+        )
+    threshold = given["threshold"]
+    if threshold is not None and threshold < 1:
+        raise EstimationError(f"--disclosure-threshold {threshold}: expected a whole number ≥ 1")
+    return Settings(
+        confidence_level=check_confidence_level(
+            stored.confidence_level if level is None else level
+        ),
+        method=stored.interval_method if given["method"] is None else given["method"],
+        threshold=check_threshold(stored.disclosure_threshold if threshold is None else threshold),
+        origin={k: where if v is None else _OPTIONS[k] for k, v in given.items()},
+    )
+
+
 def _threshold(args: argparse.Namespace) -> int:
     """--disclosure-threshold, else the study store's protocol's, else the default 5."""
-    from stikprove.release.disclosure import DEFAULT_THRESHOLD, check_threshold
-
-    if args.disclosure_threshold is not None:
-        if args.disclosure_threshold < 1:
-            raise EstimationError(
-                f"--disclosure-threshold {args.disclosure_threshold}: expected a whole number ≥ 1"
-            )
-        return check_threshold(args.disclosure_threshold)
-    source = getattr(args, "source", None)
-    if source is not None and Path(source).is_file():
-        from stikprove.reports.content import _protocol_settings
-        from stikprove.store import SQLITE_MAGIC, open_study
-
-        with Path(source).open("rb") as handle:
-            if handle.read(len(SQLITE_MAGIC)) == SQLITE_MAGIC:
-                return _protocol_settings(open_study(source).protocol_text)["threshold"]
-    return DEFAULT_THRESHOLD
+    return command_settings(args).threshold
 
 
 def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespace,
-               korn_graubard=None):  # fmt: skip
+               settings: Settings, korn_graubard=None):  # fmt: skip
     """The table as it may leave the package: disclosed, or raw and marked (--raw).
 
     ``korn_graubard``: a function giving the same table with Korn–Graubard intervals, on
@@ -274,44 +351,63 @@ def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespa
     if args.raw:
         return mark_raw(table)
     limits = None
-    if korn_graubard is not None and getattr(args, "method", None) != "korn-graubard":
+    if korn_graubard is not None and settings.method != "korn-graubard":
         reference = korn_graubard()
         limits = (reference["ci_low"].to_numpy(), reference["ci_high"].to_numpy())
-    return disclose_estimates(table, by, _threshold(args), nchs_interval=limits)
+    return disclose_estimates(table, by, settings.threshold, nchs_interval=limits)
 
 
-def _emit(table: pd.DataFrame, args: argparse.Namespace) -> None:
+def _with_settings(table: pd.DataFrame, settings: Settings | None) -> pd.DataFrame:
+    """The table with the level and method of its intervals as columns (for files, which
+    carry no caption), before a ``publication`` mark."""
+    if settings is None:
+        return table
+    out = table.drop(columns="publication", errors="ignore").assign(
+        confidence_level=settings.confidence_level, method=settings.method
+    )
+    if "publication" in table.columns:
+        out["publication"] = table["publication"]
+    return out
+
+
+def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | None = None) -> None:
+    """Write a result table as ``--format`` asks, to stdout or ``--out``. With ``settings``
+    the readable table is captioned with its level, method and threshold, and files carry
+    the level and method as columns."""
     from stikprove.release.disclosure import NOT_FOR_PUBLICATION
     from stikprove.reports.tables import danish_csv_text, plain_csv_text, write_table
 
     fmt = args.format
+    threshold = settings.threshold if settings is not None else _threshold(args)
     if args.out is not None and fmt == "table":
         fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(args.out.suffix.lower(), "table")
     if fmt == "xlsx":
         if args.out is None:
             raise EstimationError("--format xlsx: give the file with --out FILE.xlsx")
-        write_table(table, args.out, "xlsx", args.language, threshold=_threshold(args))
+        write_table(_with_settings(table, settings), args.out, "xlsx", args.language,
+                    threshold=threshold)  # fmt: skip
         print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
         return
     if fmt == "csv":
-        text = plain_csv_text(table)
+        text = plain_csv_text(_with_settings(table, settings))
     elif fmt == "csv-da":
-        text = danish_csv_text(table, args.language, _threshold(args))
+        text = danish_csv_text(_with_settings(table, settings), args.language, threshold)
     else:
         formatters = {
             c: (lambda v, c=c: _shown(c, v))
             for c in table.columns
             if table[c].dtype.kind == "f" and (_is_count(c) or str(c).startswith("p_"))
         }
-        text = (
-            table.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters)
-            + "\n"
-        )
+        lines = []
         if "publication" in table.columns:
-            shown = table.drop(columns="publication")
-            text = f"{NOT_FOR_PUBLICATION}\n" + shown.to_string(
-                index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters
-            ) + "\n"
+            lines.append(NOT_FOR_PUBLICATION)
+            table = table.drop(columns="publication")
+        if settings is not None:
+            lines.append(settings.caption())
+        lines.append(
+            table.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters)
+        )
+        text = "\n".join(lines) + "\n"
     if args.out is None:
         sys.stdout.write(text)
         return
@@ -329,13 +425,14 @@ def run_estimate(args: argparse.Namespace) -> int:
         outcome_bounds,
     )
 
+    settings = command_settings(args)
     data = read_analysis_table(args.source)
     design = {
         "strata": _columns(args.strata),
         "population_size": args.population_size,
         "by": _columns(args.by),
-        "confidence_level": args.confidence_level,
-        "method": args.method,
+        "confidence_level": settings.confidence_level,
+        "method": settings.method,
         "degenerate_strata": args.degenerate_strata,
     }
     kg = {**design, "method": "korn-graubard"}
@@ -355,7 +452,7 @@ def run_estimate(args: argparse.Namespace) -> int:
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
-    _emit(_disclosed(table, None, args, reference), args)
+    _emit(_disclosed(table, None, args, settings, reference), args, settings)
     if "reviewed" in data.columns and not data["reviewed"].astype(bool).all():
         _stopped_early_note(args.source)  # a stratum can only stop early with cases left
     return 0
@@ -426,19 +523,20 @@ def run_flag(args: argparse.Namespace) -> int:
     from stikprove.estimation.domains import domain_linearization, estimate_proportions
     from stikprove.estimation.multiplicity import flag_differences
 
+    settings = command_settings(args)
     data = read_analysis_table(args.source)
     strata, by = _columns(args.strata), _columns(args.by)
     estimates = estimate_proportions(
         data, args.outcome, strata, args.population_size, by=by,
-        confidence_level=args.confidence_level,
+        confidence_level=settings.confidence_level, method=settings.method,
     )  # fmt: skip
     design = domain_linearization(data, args.outcome, strata, args.population_size, by=by)
     table = flag_differences(estimates, design=design, alpha=args.alpha, adjust=args.adjust)
     reference = lambda: estimate_proportions(  # noqa: E731
         data, args.outcome, strata, args.population_size, by=by,
-        confidence_level=args.confidence_level, method="korn-graubard",
+        confidence_level=settings.confidence_level, method="korn-graubard",
     )  # fmt: skip
-    _emit(_disclosed(table, by, args, reference), args)
+    _emit(_disclosed(table, by, args, settings, reference), args, settings)
     return 0
 
 
@@ -447,6 +545,7 @@ def run_compare(args: argparse.Namespace) -> int:
 
     if args.by is None:
         raise EstimationError("--by is required: the column whose groups are compared")
+    settings = command_settings(args)
     data = read_analysis_table(args.source)
     strata = _columns(args.strata)
     if args.test:  # a statistic and a p-value: no count to suppress (docs/reports.md)
@@ -461,14 +560,16 @@ def run_compare(args: argparse.Namespace) -> int:
         groups = _matching_groups(data, args.by, parts)
     result = compare_proportions(
         data, args.outcome, strata, args.population_size, args.by, groups,
-        confidence_level=args.confidence_level,
+        confidence_level=settings.confidence_level, interval_method=settings.method,
+        degenerate_strata="pooled" if settings.method == DEFAULT_DOMAIN_INTERVAL_METHOD
+        else "standard",
     )  # fmt: skip
     from stikprove.release.disclosure import disclose_comparison, mark_raw
 
     if args.raw:
         _emit_row(mark_raw(result.to_frame()), args)
     else:
-        _emit_row(disclose_comparison(result.to_frame(), _threshold(args)), args)
+        _emit_row(disclose_comparison(result.to_frame(), settings.threshold), args)
     return 0
 
 
@@ -532,7 +633,11 @@ def run_agreement(args: argparse.Namespace) -> int:
             f"{args.study}: no double-reviewed case has both reviews yet "
             f"({len(pairs)} cases are assigned a second reviewer)"
         )
-    result = reviewer_agreement(both[first], both[second], confidence_level=args.confidence_level)
+    settings = command_settings(args, args.study)
+    result = reviewer_agreement(both[first], both[second],
+                                confidence_level=settings.confidence_level)  # fmt: skip
+    print(f"confidence level {100 * settings.confidence_level:g} % "
+          f"({settings.origin['confidence_level']})")  # fmt: skip
     _print_result(result)
     return 0
 

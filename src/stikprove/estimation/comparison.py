@@ -63,7 +63,7 @@ from stikprove.estimation.domains import (
     _table,
 )
 from stikprove.estimation.intervals import check_confidence_level
-from stikprove.methods import renamed_argument
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, renamed_argument
 
 __all__ = [
     "COMPARISON_METHODS",
@@ -292,7 +292,9 @@ def compare_proportions(
         ``estimate_proportions``. It does not affect the difference.
     degenerate_strata
         As for ``estimate_proportions``: ``"standard"`` (default; R's variances, so the
-        linearization results equal R's) or ``"conservative"``.
+        linearization results equal R's), ``"conservative"`` or ``"pooled"`` (the variance
+        of ``pooled-hypergeometric``: with it and that interval method, the two groups'
+        estimates, standard errors and intervals are those of ``estimate_proportions``).
 
     Returns
     -------
@@ -355,7 +357,9 @@ def _compare(
         raise EstimationError(
             f"by must name a column of data, got {domain!r}; columns are {list(data.columns)}"
         )
-    interval_method = check_design_method(interval_method, extra=("hypergeometric",))
+    interval_method = check_design_method(
+        interval_method, extra=("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD)
+    )
     _check_degenerate(degenerate_strata)
     # Validates everything else (columns, 0/1 outcome, N_h) with the same messages as elsewhere.
     # The design is built and summarised once; the intervals, the Wilson limits and the

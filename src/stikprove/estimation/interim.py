@@ -35,17 +35,16 @@ changes nothing about their validity.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
 
-from stikprove.errors import EstimationError, StikproveError
+from stikprove.errors import EstimationError
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.estimation.sequential import combine_strata, confidence_sequence
-from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, PrecisionTarget, parse_protocol
+from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, PrecisionTarget
 
 __all__ = [
     "INTERIM_COLUMNS",
@@ -129,44 +128,13 @@ class InterimSettings:
 
 
 def study_interim_settings(study) -> InterimSettings:
-    """The indicator, confidence level and precision targets of ``study``'s protocol.
-
-    Uses :func:`stikprove.protocol.parse_protocol`; for a protocol text it refuses (a
-    protocol whose codebook file is elsewhere) the ``[precision]`` keys are read from the
-    TOML as written. Without an indicator there, the codebook's first indicator is used."""
-    text = study.protocol_text
-    strata = tuple(study.strata_columns)
-    try:
-        protocol = parse_protocol(text)
-    except (StikproveError, OSError, ValueError, TypeError, KeyError):
-        protocol = None
-    if protocol is not None:
-        return InterimSettings(protocol.indicator, protocol.confidence_level, protocol.targets)
-    try:
-        precision = tomllib.loads(text).get("precision", {})
-    except tomllib.TOMLDecodeError:
-        precision = {}
+    """The indicator, confidence level and precision targets of ``study``'s protocol, as
+    ``study.settings()`` (:func:`stikprove.protocol.protocol_settings`) reads them. Without
+    an indicator there, the codebook's first indicator is used."""
+    settings = study.settings()
     indicators = [i.name for i in study.codebook.indicators]
-    outcome = precision.get("indicator") or (indicators[0] if indicators else "")
-    level = precision.get("confidence_level", 0.95)
-    targets: list[PrecisionTarget] = []
-    if isinstance(precision.get("margin"), float | int):
-        targets.append(PrecisionTarget(DOMAIN_STRATUM, strata, float(precision["margin"])))
-    for raw in precision.get("targets", []) or []:
-        domain = raw.get("domain") if isinstance(raw, dict) else None
-        margin = raw.get("margin") if isinstance(raw, dict) else None
-        if not isinstance(margin, float | int):
-            continue
-        if domain == DOMAIN_STRATUM:
-            targets.append(PrecisionTarget(DOMAIN_STRATUM, strata, float(margin)))
-        elif domain == DOMAIN_ALL:
-            targets.append(PrecisionTarget(DOMAIN_ALL, (), float(margin)))
-        else:
-            given = [domain] if isinstance(domain, str) else list(domain or [])
-            if given and all(c in strata for c in given):
-                by = tuple(c for c in strata if c in given)
-                targets.append(PrecisionTarget(" × ".join(by), by, float(margin)))
-    return InterimSettings(str(outcome), check_confidence_level(level), tuple(targets))
+    outcome = settings.indicator or (indicators[0] if indicators else "")
+    return InterimSettings(outcome, settings.confidence_level, settings.targets)
 
 
 def interim_results(

@@ -30,6 +30,7 @@ from stikprove.protocol.model import (
     STRATUM_SEPARATOR,
     PrecisionTarget,
     Protocol,
+    ProtocolSettings,
     band_labels,
     band_values,
 )
@@ -40,7 +41,7 @@ from stikprove.protocol.population import (
     load_study_frame,
     study_population,
 )
-from stikprove.protocol.schema import load_protocol, parse_protocol
+from stikprove.protocol.schema import load_protocol, parse_protocol, protocol_settings
 
 __all__ = [
     "ALLOCATION_METHODS",
@@ -58,6 +59,7 @@ __all__ = [
     "STRATUM_SEPARATOR",
     "PrecisionTarget",
     "Protocol",
+    "ProtocolSettings",
     "anticipated_rates",
     "band_labels",
     "band_values",
@@ -66,5 +68,6 @@ __all__ = [
     "load_protocol",
     "load_study_frame",
     "parse_protocol",
+    "protocol_settings",
     "study_population",
 ]

@@ -25,7 +25,12 @@ from stikprove.cpr import contains_cpr, cpr_places, document_texts
 from stikprove.errors import ProtocolError
 from stikprove.frame import FRAME_COLUMNS
 from stikprove.kommuner import kommune_codes
-from stikprove.methods import ALLOCATION_METHODS, DEFAULT_DOMAIN_INTERVAL_METHOD, MARGIN_LIMIT
+from stikprove.methods import (
+    ALLOCATION_METHODS,
+    DEFAULT_DOMAIN_INTERVAL_METHOD,
+    DEPRECATED_METHOD_NAMES,
+    MARGIN_LIMIT,
+)
 from stikprove.protocol.model import (
     BAND_SUFFIX,
     BAND_UNKNOWN,
@@ -40,6 +45,7 @@ from stikprove.protocol.model import (
     STRATUM_SEPARATOR,
     PrecisionTarget,
     Protocol,
+    ProtocolSettings,
     band_labels,
 )
 
@@ -551,13 +557,18 @@ def _absolute(path: str | Path) -> Path:
     return Path(os.path.abspath(path))
 
 
-def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
+def parse_protocol(
+    text: str, path: str | Path = "protocol.toml", *, codebook: Codebook | None = None
+) -> Protocol:
     """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder.
 
     The checks run in turn, each adding to one list of problems: the schema (sections, keys,
     each value's form), then the keys read together (frame columns, strata, collapsing,
     bands, anticipated rates, precision targets, codebook and indicator, the keys another
     key needs). Any problem: one ProtocolError listing them all.
+
+    ``codebook``: the codebook to use instead of reading ``[review] codebook`` (a study
+    store keeps its protocol's text and its codebook, but not the codebook file).
     """
     path = _absolute(path)
     try:
@@ -580,8 +591,12 @@ def parse_protocol(text: str, path: str | Path = "protocol.toml") -> Protocol:
         prec["anticipated"], strata, known, problems
     )
     targets = _check_targets(prec["targets"], prec["margin"], strata, problems)
-    codebook, codebook_path = _check_codebook(values["review"]["codebook"], path.parent,
-                                              problems)  # fmt: skip
+    if codebook is None:
+        codebook, codebook_path = _check_codebook(values["review"]["codebook"], path.parent,
+                                                  problems)  # fmt: skip
+    else:
+        key = values["review"]["codebook"]
+        codebook_path = None if key == "default" else (path.parent / key).resolve()
     _check_indicator(prec["indicator"], codebook, problems)
     _check_needed_keys(read, targets, problems)
     if problems:
@@ -854,6 +869,58 @@ def _eligibility(elig: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     if elig["health_exempt"] is not None:
         eligibility["health_exempt"] = (elig["health_exempt"],)
     return eligibility
+
+
+def protocol_settings(
+    text: str, *, codebook: Codebook | None = None, strata: tuple[str, ...] = ()
+) -> ProtocolSettings:
+    """The settings the steps after the draw take from a stored protocol's text: the one
+    reader of a study's confidence level, interval method, disclosure threshold, indicator,
+    title, worklist fields and precision targets (``Study.settings()`` calls it).
+
+    The text is parsed by :func:`parse_protocol` (with ``codebook``, the study's own, in
+    place of the codebook file). A text the parser refuses (a fragment, as test stores hold)
+    gives the keys as the parser's schema check read them, each refused or absent key at the
+    schema's default, and ``complete=False``; ``strata`` (the study's strata columns) are
+    then the columns its targets may name.
+    """
+    try:
+        protocol = parse_protocol(text, codebook=codebook)
+    except ProtocolError:
+        protocol = None
+    if protocol is not None:
+        return ProtocolSettings(
+            title=protocol.title, indicator=protocol.indicator,
+            confidence_level=protocol.confidence_level,
+            interval_method=DEPRECATED_METHOD_NAMES.get(protocol.interval_method,
+                                                        protocol.interval_method),
+            disclosure_threshold=protocol.disclosure_threshold,
+            worklist_fields=protocol.worklist_fields, targets=protocol.targets, complete=True,
+        )  # fmt: skip
+    try:
+        doc = tomllib.loads(text)
+    except tomllib.TOMLDecodeError:
+        doc = {}
+    problems: list[str] = []
+    values = _read_sections(doc, problems).sections
+    study, precision, review = values["study"], values["precision"], values["review"]
+    title = study["title"] if study["title"] is not _NO_DEFAULT else ""
+    if not title and isinstance(doc.get("title"), str):  # a fragment's top-level title
+        title = doc["title"]
+    indicator = precision["indicator"]
+    method = precision["interval_method"]
+    return ProtocolSettings(
+        title=title,
+        indicator=indicator if indicator is not _NO_DEFAULT else None,
+        confidence_level=float(precision["confidence_level"]),
+        interval_method=DEPRECATED_METHOD_NAMES.get(method, method),
+        disclosure_threshold=int(review["disclosure_threshold"]),
+        worklist_fields=tuple(review["worklist_fields"]),
+        targets=_check_targets(
+            precision["targets"], precision["margin"], tuple(strata), problems
+        ),
+        complete=False,
+    )
 
 
 def load_protocol(path: str | Path) -> Protocol:

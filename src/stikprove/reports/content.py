@@ -11,7 +11,6 @@ kommune reports of a national study in one kernel reads it once.
 
 from __future__ import annotations
 
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -68,39 +67,22 @@ class StudyData:
         return sorted(self.strata["kommune_code"].astype(str).unique())
 
 
-def _protocol_settings(text: str) -> dict:
-    """Threshold, confidence level, method and title from a stored protocol's TOML text."""
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        doc = {}
-    review = doc.get("review", {}) if isinstance(doc.get("review"), dict) else {}
-    precision = doc.get("precision", {}) if isinstance(doc.get("precision"), dict) else {}
-    study = doc.get("study", {}) if isinstance(doc.get("study"), dict) else {}
-    return {
-        "threshold": int(review.get("disclosure_threshold", dc.DEFAULT_THRESHOLD)),
-        "confidence_level": float(precision.get("confidence_level", 0.95)),
-        "interval_method": str(precision.get("interval_method", DEFAULT_DOMAIN_INTERVAL_METHOD)),
-        "title": str(study.get("title", doc.get("title", ""))),
-    }
-
-
 @lru_cache(maxsize=4)
 def _load(path: str, mtime: float) -> StudyData:
     from stikprove.store import open_study
 
     study = open_study(path)
-    settings = _protocol_settings(study.protocol_text)
+    settings = study.settings()
     data = study.export()
     data["kommune_code"] = data["kommune_code"].astype(str)
     strata = _with_kommune(study.strata(), data, path)
     status = study.status()
     status["kommune_code"] = status["kommune_code"].astype(str)
     return StudyData(
-        path=Path(path), study_id=study.study_id, title=settings["title"], data=data,
+        path=Path(path), study_id=study.study_id, title=settings.title, data=data,
         strata=strata, status=status, pairs=study.export_double_reviews(),
-        threshold=settings["threshold"], confidence_level=settings["confidence_level"],
-        interval_method=settings["interval_method"], strata_columns=study.strata_columns,
+        threshold=settings.disclosure_threshold, confidence_level=settings.confidence_level,
+        interval_method=settings.interval_method, strata_columns=study.strata_columns,
         mtime=mtime,
     )  # fmt: skip
 

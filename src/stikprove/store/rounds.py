@@ -20,7 +20,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.codebook import Codebook, default_codebook, parse_codebook
-from stikprove.errors import MissingStudyError, StikproveError, StoreError
+from stikprove.errors import MissingStudyError, StoreError
 from stikprove.store.assignment import assign_reviewers
 from stikprove.store.schema import (
     APPLICATION_ID,
@@ -73,24 +73,11 @@ protocol lists them in ``[review] worklist_fields``."""
 
 
 def protocol_worklist_fields(protocol_text: str) -> tuple[str, ...]:
-    """``Protocol.worklist_fields`` of a protocol's text (:func:`stikprove.protocol.
-    parse_protocol`); for a text the parser refuses (a fragment, as in tests, or a
-    protocol whose codebook file is elsewhere) the ``[review] worklist_fields`` key of its
-    TOML; none by default."""
-    from stikprove.protocol import parse_protocol
+    """``[review] worklist_fields`` of a protocol's text, as
+    :func:`stikprove.protocol.protocol_settings` reads it; none by default."""
+    from stikprove.protocol import protocol_settings
 
-    try:
-        return tuple(parse_protocol(protocol_text).worklist_fields)
-    except (StikproveError, OSError, ValueError, TypeError, KeyError):
-        pass
-    try:
-        fields = tomllib.loads(protocol_text).get("review", {}).get("worklist_fields", [])
-    except tomllib.TOMLDecodeError:
-        return ()
-    if not isinstance(fields, list) or not all(isinstance(f, str) for f in fields):
-        raise StoreError(f"protocol [review] worklist_fields = {fields!r}: expected a list "
-                         "of frame column names")  # fmt: skip
-    return tuple(fields)
+    return protocol_settings(protocol_text).worklist_fields
 
 
 def _worklist_fields(fields: tuple[str, ...], available: list[str]) -> tuple[str, ...]:

@@ -27,6 +27,7 @@ from stikprove.store.schema import BUSY_TIMEOUT_S, _connect, _quote, _restrict_s
 
 if TYPE_CHECKING:
     from stikprove.estimation.stratified_sample import StratifiedSample
+    from stikprove.protocol import ProtocolSettings
 
 # --------------------------------------------------------------------------------------
 # the study
@@ -195,6 +196,18 @@ class Study:
                 "SELECT protocol_text FROM rounds WHERE round = ?", (self.round_in(con),)
             ).fetchone()
         return row[0]
+
+    def settings(self) -> ProtocolSettings:
+        """The settings of this Study's protocol (confidence level, interval method,
+        disclosure threshold, indicator, title, worklist fields, precision targets): the
+        defaults of every command and report that reads the study, from the stored protocol
+        text parsed by :func:`stikprove.protocol.protocol_settings` with this study's
+        codebook."""
+        from stikprove.protocol import protocol_settings
+
+        return protocol_settings(
+            self.protocol_text, codebook=self.codebook, strata=tuple(self.strata_columns)
+        )
 
     def rounds(self) -> pd.DataFrame:
         """round, protocol_fingerprint, frame_fingerprint, metadata (JSON), stored_at."""
