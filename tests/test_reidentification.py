@@ -205,10 +205,13 @@ def test_a_value_that_is_no_cpr_number_is_refused_without_showing_it(keyed):
     assert_nothing_written(study, secure, before)
 
 
-@pytest.mark.parametrize("where", ["study", "study_worklists", "reports", "report_index", "export"])
+@pytest.mark.parametrize(
+    "where", ["study", "study_worklists", "reports", "report_index", "export", "estimates"]
+)
 def test_a_folder_reports_or_exports_write_to_is_refused(keyed, tmp_path, where):
     """The study's folder and the folders inside it, a reports folder (by name, or holding
-    index.html) and a folder holding an export of the study are refused."""
+    index.html) and a folder holding an export of the study or a result table are
+    refused."""
     study, _, secure, key_file = keyed
     folder = {
         "study": study.path.parent,
@@ -220,6 +223,8 @@ def test_a_folder_reports_or_exports_write_to_is_refused(keyed, tmp_path, where)
         (folder / "index.html").write_text("<!DOCTYPE html><title>Rapporter</title>")
     if where == "export":
         study.export().to_csv(folder / "analysis.csv", index=False)
+    if where == "estimates":  # as 'stikprove estimate --out' writes a result table
+        (folder / "too_ill.csv").write_text("sex,n,estimate,se,df,ci_low,ci_high\n")
     before = {p.name for p in folder.iterdir()}
     with pytest.raises(PrivacyError, match=r"refused: .*(study's folder|reports|export)"):
         run(study, secure, key_file, out=folder / "list.xlsx")
@@ -257,6 +262,19 @@ def test_bad_arguments_are_refused_with_nothing_written(keyed, options, error, m
     with pytest.raises(error, match=message) as refused:
         run(study, secure, key_file, **options)
     assert "010190" not in str(refused.value)
+    assert_nothing_written(study, secure, before)
+
+
+def test_a_reviewer_with_no_open_case_gets_no_list(keyed, tmp_path):
+    """Once every case of hers is entered there is nothing to look up: refused, nothing
+    written."""
+    study, _, secure, key_file = keyed
+    cases = study.open_cases("anna")["case_id"]
+    write_entries_csv(tmp_path / "filled.csv", [entry(c) for c in cases])
+    stikprove.import_assessments(study, tmp_path / "filled.csv", reviewer="anna")
+    before = {p.name for p in secure.iterdir()}
+    with pytest.raises(StoreError, match=r"reviewer anna's open cases .*none to look up"):
+        run(study, secure, key_file, reviewer="anna")
     assert_nothing_written(study, secure, before)
 
 

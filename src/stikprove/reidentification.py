@@ -78,7 +78,8 @@ _EXPORT_HEADERS = (
     frozenset({"case_id", "stratum", "reviewed_1", "reviewed_2"}),
 )
 """Columns that mark a CSV written by ``stikprove export`` (the analysis table, the double
-reviews)."""
+reviews); a result table (``estimate``, ``compare``, ``flag``) is known by its interval
+columns (``ci_low...``, ``ci_high...``)."""
 _LISTED = 20
 """Case ids listed at most in a refusal."""
 
@@ -220,7 +221,7 @@ def forbidden_folder(folder: str | Path, study: str | Path) -> str | None:
     ``reports`` (``stikprove report``'s default) or inside one, or one holding a rendered
     report (``index.html``, or a ``NAME.html`` beside its ``NAME.ipynb``); a folder holding
     a CSV that ``stikprove export`` wrote (the analysis table's or the double reviews'
-    columns).
+    columns) or a result table of ``estimate``, ``compare`` or ``flag`` (interval columns).
     """
     folder = Path(folder).resolve()
     home = Path(study).resolve().parent
@@ -240,7 +241,7 @@ def forbidden_folder(folder: str | Path, study: str | Path) -> str | None:
         return f"{folder} holds rendered reports ('stikprove report' writes there)"
     for csv in sorted(folder.glob("*.csv"))[:200]:
         if _export_header(csv):
-            return f"{folder} holds an export of a study ({csv.name}, by 'stikprove export')"
+            return f"{folder} holds an export of a study ({csv.name})"
     return None
 
 
@@ -251,7 +252,8 @@ def _export_header(path: Path) -> bool:
     except OSError:
         return False
     names = {n.strip().strip('"') for n in first.replace(";", ",").split(",")}
-    return any(header <= names for header in _EXPORT_HEADERS)
+    intervals = all(any(n.startswith(bound) for n in names) for bound in ("ci_low", "ci_high"))
+    return intervals or any(header <= names for header in _EXPORT_HEADERS)
 
 
 def _check_output(out: Path, study: Path, extract: Path, key_file: Path) -> None:
