@@ -167,8 +167,13 @@ def test_flag_tests_each_domain_against_the_whole_population(capsys):
     estimates = estimate_proportions(data, "y", "stratum", "N", by="kommune")
     design = domain_linearization(data, "y", "stratum", "N", by="kommune")
     expected = flag_differences(estimates, design=design)
-    assert printed["p_adjusted"].tolist() == pytest.approx(expected["p_adjusted"].tolist())
-    assert printed["flagged"].tolist() == expected["flagged"].tolist()
+    # k3 (p = 0.385, n = 44) fails the NCHS standard on its floored Korn-Graubard interval
+    # (n_eff capped at 44: 30 points wide): its test is hidden with its percentage
+    shown = printed["disclosure"].fillna("").eq("").to_numpy()
+    assert printed.loc[~shown, "disclosure"].tolist() == ["nchs_width"]
+    assert printed["p_adjusted"][shown].tolist() == pytest.approx(
+        expected["p_adjusted"][shown].tolist())  # fmt: skip
+    assert printed["flagged"][shown].tolist() == expected["flagged"][shown].tolist()
 
 
 def test_simulate_reports_coverage_per_method(tmp_path):

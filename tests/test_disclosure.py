@@ -1,5 +1,7 @@
 """Disclosure control: small counts with complementary suppression, and the NCHS standard."""
 
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -7,6 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stikprove.errors import StikproveError
+from stikprove.estimation import estimate_proportions
 from stikprove.release.disclosure import (
     DisclosureError,
     check_threshold,
@@ -14,55 +17,131 @@ from stikprove.release.disclosure import (
     disclose_comparison,
     disclose_counts,
     disclose_estimates,
-    nchs_proportion_standard,
+    nchs_presentation,
     primary_suppression,
 )
 from strategies import scaled
 
-# Decision rules of the NCHS Data Presentation Standards for Proportions (Parker et al. 2017,
-# Vital Health Stat 2(175), Figure 1 and the section "Standards"): suppress when the effective
-# sample size is < 30, when the Korn-Graubard interval is >= 30 points wide, or when it is wider
-# than 5 points and its relative width is > 130 %; present otherwise; flag for review when the
-# complement's relative width is > 130 %, df < 8, or the estimate is 0 % or 100 %.
-# Each case: (p, se, n, df, ci_low, ci_high, presented, codes)
+REFERENCE = Path(__file__).parent / "reference"
+
+# Decision rules of the NCHS Data Presentation Standards for Proportions (Parker et al. 2017)
+# as surveytable's .lpe_percents applies them (R/z_lpe.R), on the Korn-Graubard interval with
+# the design effect floored at 1 (svyciprop_adjusted(adj = "nchs")). Values derived by hand:
+# n_eff = min(n, n/deff * (t_{n-1}/t_df)^2) at the 97.5 % t quantiles, the interval
+# Beta(.025; x, n_eff - x + 1) .. Beta(.975; x + 1, n_eff - x) at x = p * n_eff.
+# Each case: (p, n, df, deff, n_eff, presented, codes)
 NCHS_CASES = [
-    # effective n = p(1-p)/se^2 = 0.25/0.01 = 25 < 30: suppressed although n = 100
-    (0.5, 0.10, 100, 99, 0.30, 0.70, False, "nchs_n_eff"),
-    # n = 20 < 30 (n_eff is capped at n): suppressed
-    (0.5, 0.01, 20, 19, 0.45, 0.55, False, "nchs_n_eff"),
-    # width 0.04 <= 0.05: presented whatever its relative width (0.04/0.02 = 200 %)
-    (0.02, 0.005, 800, 700, 0.01, 0.05, True, ""),
-    # width exactly 0.30: suppressed (">= 30 percentage points")
-    (0.5, 0.05, 100, 99, 0.35, 0.65, False, "nchs_width"),
-    # width 0.29, relative 0.29/0.5 = 58 %: presented
-    (0.5, 0.05, 100, 99, 0.36, 0.65, True, ""),
-    # width 0.12, relative 0.12/0.08 = 150 % > 130 %: suppressed
-    (0.08, 0.02, 200, 150, 0.03, 0.15, False, "nchs_relative_width"),
-    # width 0.12, relative 0.12/0.10 = 120 %: presented
-    (0.10, 0.02, 225, 150, 0.05, 0.17, True, ""),
-    # complement: p = 0.92, width 0.12, 0.12/0.08 = 150 % > 130 %: presented, flagged
-    (0.92, 0.02, 200, 150, 0.85, 0.97, True, "nchs_complement"),
-    # df = 5 < 8: presented, flagged for review
-    (0.5, 0.05, 100, 5, 0.38, 0.62, True, "nchs_df"),
+    # deff 4 with n = df + 1: n_eff = 100/4 = 25 < 30: suppressed although n = 100
+    (0.5, 100, 99, 4.0, 25.0, False, "nchs_n_eff"),
+    # n = 20 < 30 (n_eff capped at n although deff = 0.1 gives 200): suppressed
+    (0.5, 20, 19, 0.1, 20.0, False, "nchs_n_eff"),
+    # n_eff = 5000, interval 1.6-2.4 %: width <= 0.05, presented
+    (0.02, 5000, 4999, 1.0, 5000.0, True, ""),
+    # n_eff = 40 at p = 0.5: interval 33.8-66.2 %, width 0.32 >= 0.30: suppressed
+    (0.5, 40, 39, 1.0, 40.0, False, "nchs_width"),
+    # n_eff = 300 at p = 0.1: 6.9-14.0 %, width 0.071, relative 0.71: presented
+    (0.1, 300, 299, 1.0, 300.0, True, ""),
+    # n_eff = 40 at p = 0.15 (N = 60, n = 40, 6 events, issue 17): width 0.241,
+    # relative 1.61 > 1.30: suppressed
+    (0.15, 40, 39, 40 / 117, 40.0, False, "nchs_relative_width"),
+    # p = 0.9 with n_eff = 60: 79.5-96.2 %, width 0.167 (relative 0.19; complement 1.67):
+    # presented, flagged for the complement
+    (0.9, 60, 59, 1.0, 60.0, True, "nchs_complement"),
+    # df = 5 < 8: n0 = 400/0.2 = 2000, (t(399)/t(5))^2 = 0.5848, n_eff = min(400, 1169.6):
+    # presented, flagged for review
+    (0.5, 400, 5, 0.2, 400.0, True, "nchs_df"),
     # p = 0 with n_eff = n = 60 >= 30: presented, flagged (0 % or 100 %)
-    (0.0, 0.0, 60, 59, 0.0, 0.06, True, "nchs_zero"),
+    (0.0, 60, 59, np.nan, 60.0, True, "nchs_zero"),
+    # p = 1 the same
+    (1.0, 60, 59, np.nan, 60.0, True, "nchs_zero"),
     # p = 0 with n = 12: suppressed for the sample size
-    (0.0, 0.0, 12, 11, 0.0, 0.26, False, "nchs_n_eff"),
+    (0.0, 12, 11, np.nan, 12.0, False, "nchs_n_eff"),
+    # df = 0 (as many strata as cases): rat.squ = 0, n_eff = 0, interval [0, 1]
+    (0.5, 5, 0, 1.0, 0.0, False, "nchs_n_eff"),
+    # no sampling error (deff 0, census): n_eff = n = 45, interval [p, p]: presented
+    (0.2, 45, 44, 0.0, 45.0, True, ""),
 ]
 
 
-@pytest.mark.parametrize(("p", "se", "n", "df", "low", "high", "presented", "codes"), NCHS_CASES)
-def test_nchs_standard_follows_the_decision_rules(p, se, n, df, low, high, presented, codes):
-    """Each decision rule of Parker et al. (2017) on a case at or near its boundary."""
-    result = nchs_proportion_standard([p], [se], [n], [df], [low], [high]).iloc[0]
+@pytest.mark.parametrize(("p", "n", "df", "deff", "n_eff", "presented", "codes"), NCHS_CASES)
+def test_nchs_standard_follows_the_decision_rules(p, n, df, deff, n_eff, presented, codes):
+    """Each decision rule of the standard, as surveytable applies it, on a case derived by
+    hand (values in the comments above)."""
+    result = nchs_presentation([p], [np.nan], [n], [df], deff=[deff]).iloc[0]
+    assert result["n_eff"] == pytest.approx(n_eff, rel=1e-4)
     assert bool(result["present"]) is presented
     assert result["nchs"] == codes
 
 
-def test_nchs_effective_sample_size_is_capped_at_n():
-    """n_eff = p(1-p)/se² is never above the actual sample size (Parker et al. 2017)."""
-    result = nchs_proportion_standard([0.5], [0.001], [50], [49], [0.4], [0.6])
-    assert result["n_eff_nchs"].iloc[0] == 50
+def test_nchs_effective_sample_size_is_capped_at_n_after_the_df_factor():
+    """surveytable caps n_eff at n after multiplying by (t_{n-1}/t_df)^2: with deff 0.01 and
+    df = 27 of n = 30 the effective n is 30, not 30 * (t(29)/t(27))^2 = 29.87 (SAS's order)."""
+    result = nchs_presentation([0.4], [np.nan], [30], [27], deff=[0.01])
+    assert result["n_eff"].iloc[0] == 30
+
+
+def test_nchs_effective_n_comes_from_se_without_deff():
+    """Without deff the design effect is n se^2/(p(1-p)), surveytable's p(1-p)/SE^2."""
+    se = np.sqrt((1 - 40 / 60) * 0.15 * 0.85 / 39)
+    from_se = nchs_presentation([0.15], [se], [40], [39])
+    from_deff = nchs_presentation([0.15], [0.5], [40], [39], deff=[40 / 117])
+    pd.testing.assert_frame_equal(from_se, from_deff)
+
+
+def test_nchs_inputs_of_different_lengths_are_refused():
+    """One value per domain in every argument, or a DisclosureError naming the lengths."""
+    with pytest.raises(DisclosureError, match=r"one value per domain.*\[1, 2\]"):
+        nchs_presentation([0.1, 0.2], [0.01, 0.01], [100, 100], [99])
+
+
+def _surveytable_flags(codes: str) -> str:
+    """Our codes as surveytable's footnote flags (Px for any of the suppressing reasons)."""
+    names = set(filter(None, codes.split(",")))
+    flags = ["Px"] if names & {"nchs_n_eff", "nchs_width", "nchs_relative_width"} else []
+    flags += [f for code, f in (("nchs_complement", "Pc"), ("nchs_df", "Pdf"),
+                                ("nchs_zero", "P0")) if code in names]  # fmt: skip
+    return " ".join(flags)
+
+
+def test_nchs_verdict_matches_surveytable():
+    """Against CDC's surveytable 0.10.0 (its own R code: svyciprop_adjusted(adj = "nchs"),
+    tab() and .lpe_percents, tests/reference/nchs_surveytable.R; R 4.2.2, survey 4.1.1):
+    every domain's effective n and limits within 1e-9, and the same flags. The estimates and
+    design effects come from estimate_proportions (R-identical variance)."""
+    data = pd.read_csv(REFERENCE / "nchs_surveytable_data.csv")
+    expected = pd.read_csv(REFERENCE / "nchs_surveytable_R.csv", keep_default_na=False)
+    for level, rows in expected.groupby("confidence_level"):
+        parts = []
+        for column in ("dom", "sdom"):
+            table = estimate_proportions(data, "y", "stratum", "N", by=column,
+                                         confidence_level=level,
+                                         method="korn-graubard")  # fmt: skip
+            base = table[column].isin(data.loc[data["stratum"].str.match(r"s\d"), column])
+            table["domain"] = np.where(base, column + ":" + table[column].astype(str),
+                                       table[column].astype(str))  # fmt: skip
+            parts.append(table.drop(columns=column))
+        ours = pd.concat(parts).drop_duplicates("domain").set_index("domain").loc[rows["domain"]]
+        verdict = nchs_presentation(ours["estimate"], ours["se"], ours["n"], ours["df"],
+                                    confidence_level=level)  # fmt: skip
+        np.testing.assert_allclose(verdict["n_eff"], rows["n_eff"], rtol=1e-9)
+        inside = ((rows["estimate"] > 1e-9) & (rows["estimate"] < 1 - 1e-9)).to_numpy()
+        np.testing.assert_allclose(verdict["nchs_low"][inside], rows["ll"][inside], atol=1e-9)
+        np.testing.assert_allclose(verdict["nchs_high"][inside], rows["ul"][inside], atol=1e-9)
+        assert [_surveytable_flags(c) for c in verdict["nchs"]] == [
+            " ".join(f.split()) for f in rows["flags"]]  # fmt: skip
+
+
+def test_the_issue_stratum_is_judged_on_the_floored_interval():
+    """Issue 17: a stratum with N = 60, n = 40 and 6 events. R's Korn-Graubard interval
+    (unfloored, n_eff 117) has relative width 0.91; the standard's (n_eff capped at 40)
+    1.61, so the percentage is suppressed, under every interval method of the table."""
+    data = pd.DataFrame({"stratum": "h", "N": 60, "y": [1] * 6 + [0] * 34})
+    table = estimate_proportions(data, "y", "stratum", "N", method="korn-graubard")
+    unfloored = (table["ci_high"] - table["ci_low"]).iloc[0] / 0.15
+    assert unfloored == pytest.approx(0.9139, abs=1e-4)
+    verdict = nchs_presentation(table["estimate"], table["se"], table["n"], table["df"]).iloc[0]
+    assert verdict["relative_width"] == pytest.approx(1.6083, abs=1e-4)
+    assert verdict["nchs"] == "nchs_relative_width" and not verdict["present"]
 
 
 def test_primary_suppression_hides_one_to_threshold_minus_one_not_zero():
@@ -128,7 +207,7 @@ def test_disclose_estimates_hides_a_percentage_that_implies_a_small_count(estima
     NCHS standard presents it (interval under 5 points wide), but the count it implies is
     under the threshold, so the row is suppressed like a small n, with its complement."""
     table = pd.DataFrame({"sex": ["kvinde", "mand", "x"], "n": [200, 40, 60],
-                          "estimate": [estimate, 0.2, 0.5], "se": [0.0094, 0.02, 0.02],
+                          "estimate": [estimate, 0.75, 0.5], "se": [0.0094, 0.02, 0.02],
                           "df": [199, 39, 59], "ci_low": [0.006, 0.17, 0.46],
                           "ci_high": [0.048, 0.24, 0.54], "n_eff": [221.0, 400.0, 600.0],
                           "deff": [0.9, 0.1, 0.1]})  # fmt: skip
@@ -140,7 +219,7 @@ def test_disclose_estimates_hides_a_percentage_that_implies_a_small_count(estima
     assert out.loc[2, "estimate"] == 0.5
     assert list(out.columns) == [*table.columns, "disclosure"]
     # 5 cases (2.5 % of 200) is at the threshold: shown
-    shown = disclose_estimates(table.assign(estimate=[0.025, 0.2, 0.5]), ["sex"], 5)
+    shown = disclose_estimates(table.assign(estimate=[0.025, 0.75, 0.5]), ["sex"], 5)
     assert shown["disclosure"].tolist() == ["", "", ""]
     # a percentage the NCHS rule hides anyway discloses no count: its n stays
     unreliable = table.copy()
@@ -189,15 +268,18 @@ def test_missing_columns_are_refused_with_the_columns_listed():
         disclose_estimates(pd.DataFrame({"count": [3]}))
 
 
-def test_nchs_standard_is_checked_on_the_korn_graubard_interval_given():
-    """A table showing another method's narrow interval is judged on the Korn-Graubard limits
-    passed as nchs_interval (Parker et al. 2017 define the standard on that interval); a
-    wrong number of limits is refused."""
-    table = pd.DataFrame({"g": ["a"], "n": [100], "estimate": [0.5], "se": [0.05], "df": [99],
-                          "ci_low": [0.45], "ci_high": [0.55], "n_eff": [100.0],
+def test_nchs_verdict_does_not_depend_on_the_interval_shown():
+    """The verdict is the standard's on its own interval (from estimate, deff, n and df): a
+    table showing a narrow interval and one showing a wide one get the same verdict, and the
+    table's n_eff becomes the one judged."""
+    table = pd.DataFrame({"g": ["a"], "n": [40], "estimate": [0.5], "se": [0.08], "df": [39],
+                          "ci_low": [0.45], "ci_high": [0.55], "n_eff": [40.0],
                           "deff": [1.0]})  # fmt: skip
-    assert disclose_estimates(table, ["g"])["disclosure"].iloc[0] == ""
-    out = disclose_estimates(table, ["g"], nchs_interval=([0.34], [0.66]))
-    assert out["disclosure"].iloc[0] == "nchs_width" and pd.isna(out["estimate"].iloc[0])
-    with pytest.raises(DisclosureError, match="expected 1 lower and upper limits"):
-        disclose_estimates(table, ["g"], nchs_interval=([0.3, 0.3], [0.7, 0.7]))
+    narrow = disclose_estimates(table, ["g"])
+    wide = disclose_estimates(table.assign(ci_low=0.2, ci_high=0.8), ["g"])
+    assert narrow["disclosure"].iloc[0] == wide["disclosure"].iloc[0] == "nchs_width"
+    lower_deff = disclose_estimates(table.assign(deff=0.2, n=400, df=399), ["g"])
+    assert lower_deff["disclosure"].iloc[0] == ""
+    assert lower_deff["n_eff"].iloc[0] == 400
+
+

@@ -118,7 +118,7 @@ _EXPORTS: dict[str, str] = {
     "BatchResult": "stikprove.reports.render",
     "disclose_estimates": "stikprove.release.disclosure",
     "disclose_counts": "stikprove.release.disclosure",
-    "nchs_proportion_standard": "stikprove.release.disclosure",
+    "nchs_presentation": "stikprove.release.disclosure",
     "write_table": "stikprove.reports.tables",
 }
 
@@ -335,7 +335,7 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
         disclose_estimates as disclose_estimates,
     )
     from stikprove.release.disclosure import (
-        nchs_proportion_standard as nchs_proportion_standard,
+        nchs_presentation as nchs_presentation,
     )
     from stikprove.reports.render import (
         BatchResult as BatchResult,

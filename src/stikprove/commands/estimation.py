@@ -341,20 +341,15 @@ def _threshold(args: argparse.Namespace) -> int:
 
 
 def _disclosed(table: pd.DataFrame, by: list[str] | None, args: argparse.Namespace,
-               settings: Settings, korn_graubard=None):  # fmt: skip
-    """The table as it may leave the package: disclosed, or raw and marked (--raw).
-
-    ``korn_graubard``: a function giving the same table with Korn–Graubard intervals, on
-    which the NCHS standard is defined (called only when the table's method is another)."""
+               settings: Settings):  # fmt: skip
+    """The table as it may leave the package: disclosed, or raw and marked (--raw). The
+    NCHS verdict is the same whatever ``--method`` (``disclose_estimates``)."""
     from stikprove.release.disclosure import disclose_estimates, mark_raw
 
     if args.raw:
         return mark_raw(table)
-    limits = None
-    if korn_graubard is not None and settings.method != "korn-graubard":
-        reference = korn_graubard()
-        limits = (reference["ci_low"].to_numpy(), reference["ci_high"].to_numpy())
-    return disclose_estimates(table, by, settings.threshold, nchs_interval=limits)
+    return disclose_estimates(table, by, settings.threshold,
+                              confidence_level=settings.confidence_level)  # fmt: skip
 
 
 def _with_settings(table: pd.DataFrame, settings: Settings | None) -> pd.DataFrame:
@@ -435,24 +430,19 @@ def run_estimate(args: argparse.Namespace) -> int:
         "method": settings.method,
         "degenerate_strata": args.degenerate_strata,
     }
-    kg = {**design, "method": "korn-graubard"}
     if args.categories:
         categories, missing = _category_codes(args.source, args.outcome, data, args.missing)
         table = estimate_categories(
             data, args.outcome, **design, categories=categories, missing_values=missing
         )
-        reference = lambda: estimate_categories(  # noqa: E731
-            data, args.outcome, **kg, categories=categories, missing_values=missing
-        )
     else:
-        reference = lambda: estimate_proportions(data, args.outcome, **kg)  # noqa: E731
         table = estimate_proportions(data, args.outcome, **design)
         if args.bounds:
             bounds = outcome_bounds(data, args.outcome, **design)
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
-    _emit(_disclosed(table, None, args, settings, reference), args, settings)
+    _emit(_disclosed(table, None, args, settings), args, settings)
     if "reviewed" in data.columns and not data["reviewed"].astype(bool).all():
         _stopped_early_note(args.source)  # a stratum can only stop early with cases left
     return 0
@@ -532,11 +522,7 @@ def run_flag(args: argparse.Namespace) -> int:
     )  # fmt: skip
     design = domain_linearization(data, args.outcome, strata, args.population_size, by=by)
     table = flag_differences(estimates, design=design, alpha=args.alpha, adjust=args.adjust)
-    reference = lambda: estimate_proportions(  # noqa: E731
-        data, args.outcome, strata, args.population_size, by=by,
-        confidence_level=settings.confidence_level, method="korn-graubard",
-    )  # fmt: skip
-    _emit(_disclosed(table, by, args, settings, reference), args, settings)
+    _emit(_disclosed(table, by, args, settings), args, settings)
     return 0
 
 

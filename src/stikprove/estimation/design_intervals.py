@@ -26,8 +26,10 @@ results can be checked against it:
     place of z (Kott & Carr 1997; Dean & Pagano 2015). Not in R's survey package.
 ``korn-graubard-deff1``
     Korn–Graubard with the design effect floored at 1: the effective sample size p(1-p)/se² is
-    cut at n before the t-ratio adjustment, as the NCHS data presentation standard for
-    proportions prescribes (Parker et al. 2017; SAS SURVEYFREQ's ``TRUNCATEDESIGNEFFECT``).
+    cut at n before the t-ratio adjustment (SAS SURVEYFREQ's ``TRUNCATEDESIGNEFFECT`` order).
+    The NCHS presentation standard is judged on :func:`nchs_korn_graubard` instead, which cuts
+    after the t-ratio as CDC's surveytable does; the two differ only where df < n - 1 and
+    p(1-p)/se² > n.
 ``jeffreys``
     The design-adjusted Jeffreys interval (Franco et al. 2019; Dean & Pagano 2015): the
     equal-tailed Beta(x* + 1/2, n* - x* + 1/2) quantiles at the Korn–Graubard effective sample
@@ -69,6 +71,7 @@ Lumley, T. (2010). Complex Surveys: A Guide to Analysis Using R. Wiley. (R packa
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 
 import numpy as np
 from scipy import special
@@ -79,7 +82,16 @@ from stikprove.exact_bounds import clopper_pearson_real, hypergeometric_bounds
 from stikprove.methods import DEPRECATED_METHOD_NAMES, DESIGN_INTERVAL_METHODS, canonical_method
 from stikprove.variance import NEGLIGIBLE_VARIANCE
 
-__all__ = ["DESIGN_METHODS", "clopper_pearson_real", "design_ci", "domain_interval"]
+__all__ = [
+    "DESIGN_METHODS",
+    "NCHSInterval",
+    "clopper_pearson_real",
+    "design_ci",
+    "design_effect",
+    "domain_interval",
+    "nchs_effective_n",
+    "nchs_korn_graubard",
+]
 
 
 _SE_ZERO = float(np.sqrt(NEGLIGIBLE_VARIANCE))
@@ -308,3 +320,131 @@ def domain_interval(
     low[idx] = np.clip(np.minimum(edge_low, p[idx]), 0.0, 1.0)
     high[idx] = np.clip(np.maximum(edge_high, p[idx]), 0.0, 1.0)
     return ConfidenceInterval(low, high)
+
+
+# ---- the Korn–Graubard interval the NCHS presentation standard is judged on ---------------------
+
+
+@dataclass(frozen=True)
+class NCHSInterval:
+    """The Korn–Graubard interval with the design effect floored at 1 (:func:`nchs_korn_graubard`):
+    ``low``, ``high`` and the effective sample size ``n_eff`` it is computed on (arrays, or
+    floats for scalar input)."""
+
+    low: float | np.ndarray
+    high: float | np.ndarray
+    n_eff: float | np.ndarray
+
+
+def design_effect(
+    estimate: np.ndarray | float, variance: np.ndarray | float, n: np.ndarray | float
+) -> np.ndarray:
+    """The design effect of a proportion, n·v/(p(1-p)): its variance over the variance
+    p(1-p)/n of a simple random sample of the same n (Kish 1965), so that n/deff is the
+    effective sample size p(1-p)/v of ``survey::svyciprop`` and of surveytable's
+    ``.svyciprop_n_eff``. 0 where the variance is 0 and 0 < p < 1 (no sampling error: the
+    effective sample size is infinite); NaN where p is 0 or 1 (undefined: p(1-p) = 0).
+
+    >>> float(design_effect(0.15, (1 - 40 / 60) * 0.15 * 0.85 / 39, 40))  # 40 of 60 drawn
+    0.3418803418803419
+    """
+    p = np.asarray(estimate, dtype=float)
+    v = np.asarray(variance, dtype=float)
+    size = np.asarray(n, dtype=float)
+    inside = (p > 0) & (p < 1)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        deff = np.where(inside, size * v / (p * (1 - p)), np.nan)
+    return np.where(inside & (v <= NEGLIGIBLE_VARIANCE), 0.0, deff)
+
+
+def nchs_effective_n(
+    estimate: np.ndarray | float,
+    deff: np.ndarray | float,
+    df: np.ndarray | float,
+    n: np.ndarray | float,
+    confidence_level: float = 0.95,
+) -> np.ndarray:
+    """The effective sample size of the NCHS presentation standard, as CDC's surveytable
+    computes it (``svyciprop_adjusted(adj = "nchs")`` in R/svyciprop_adjusted.R, which
+    ``set_opts(mode = "nchs")`` selects, then ``.lpe_percents`` in R/z_lpe.R):
+
+    - n_eff = min(n, n/deff · (t_{n-1}/t_df)²), the t-quantiles at α/2 with α = 1 - level
+      (``rat.squ = (qt(alpha/2, nrow(design) - 1)/qt(alpha/2, degf(design)))^2``; nrow and
+      degf of the domain's subset: its cases, and its cases minus its strata). Capping at n
+      after the df adjustment floors the design effect at 1.
+    - df ≤ 0: the factor is 0 (``rat.squ = 0``), so n_eff = 0.
+    - p = 0 or p = 1: n_eff = n (``rval > 0`` fails, and ``.lpe_percents`` sets the effective
+      n of a proportion whose numerator is 0 or the denominator to the denominator).
+    - deff = 0 (no sampling error, e.g. census strata only): n_eff = n (R's Inf · rat.squ is
+      Inf or NaN, and either ends as n: ``min(n, Inf)``, or p(1-p)/SE² = Inf capped at n in
+      ``.lpe_percents``).
+
+    ``deff`` is the design effect n·v/(p(1-p)) of R's linearization variance v
+    (:func:`design_effect`; the ``deff`` column of
+    :func:`~stikprove.estimation.estimate_proportions`).
+
+    >>> float(nchs_effective_n(0.15, 40 / 117, 39, 40))  # N = 60, n = 40, 6 events
+    40.0
+    """
+    level = check_confidence_level(confidence_level)
+    alpha = 1.0 - level
+    p, d, dof, size = np.broadcast_arrays(
+        *(np.asarray(a, dtype=float) for a in (estimate, deff, df, n))
+    )
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        base = size / d  # inf where deff = 0
+        ratio = np.where(dof > 0, _t(alpha, np.maximum(size - 1, 1.0)) / _t(alpha, dof), 0.0)
+        n_eff = np.minimum(size, base * ratio**2)
+    edge = (p <= 0) | (p >= 1) | (d == 0)
+    n_eff = np.where(edge, size, n_eff)
+    return np.where(np.isfinite(p) & np.isfinite(size), n_eff, np.nan)
+
+
+def nchs_korn_graubard(
+    estimate: np.ndarray | float,
+    deff: np.ndarray | float,
+    df: np.ndarray | float,
+    n: np.ndarray | float,
+    confidence_level: float = 0.95,
+) -> NCHSInterval:
+    """The Korn–Graubard interval with the design effect floored at 1, as CDC's surveytable
+    computes it for the NCHS Data Presentation Standards for Proportions (Parker et al. 2017):
+    ``svyciprop_adjusted(adj = "nchs")`` (R/svyciprop_adjusted.R) and the edge handling of
+    ``tab()`` (R/tab.R).
+
+    On n* = :func:`nchs_effective_n` (min(n, n/deff · (t_{n-1}/t_df)²)) and x* = p·n*:
+    low = Beta(α/2; x*, n* - x* + 1), high = Beta(1 - α/2; x* + 1, n* - x*)
+    (``qbeta(alpha/2, n.eff*rval, n.eff*(1-rval)+1)``, ``qbeta(1-alpha/2, n.eff*rval+1,
+    n.eff*(1-rval))``). Then, as ``tab()`` does: an undefined limit is 0 (low) or 1 (high),
+    so n* = 0 (df ≤ 0) gives [0, 1]; and a domain without sampling error (deff = 0, 0 < p < 1)
+    gets [p, p] (``if (ret1$SE == 0) ci$LL = ci$UL = ret1$Proportion``).
+
+    One difference, at p in {0, 1}, where R's standard error is 0 and ``tab()`` shows [p, p]:
+    here the interval is the Clopper–Pearson interval on n ([0, Beta(1 - α/2; 1, n)] at p = 0,
+    ``svyciprop_adjusted``'s own value, and its mirror at p = 1, where R gives NaN). The
+    presentation standard takes the width at p in {0, 1} as 0 either way
+    (``.lpe_percents``), so the verdict is surveytable's.
+
+    Written by hand: no Python library implements surveytable's rules; the Beta quantiles are
+    scipy's (:func:`clopper_pearson_real`).
+
+    >>> ci = nchs_korn_graubard(0.15, 40 / 117, 39, 40)  # N = 60, n = 40, 6 events
+    >>> round(float(ci.low), 4), round(float(ci.high), 4), float(ci.n_eff)
+    (0.0571, 0.2984, 40.0)
+    """
+    level = check_confidence_level(confidence_level)
+    alpha = 1.0 - level
+    n_eff = nchs_effective_n(estimate, deff, df, n, level)
+    p, d = np.broadcast_arrays(*(np.asarray(a, dtype=float) for a in (estimate, deff)))
+    p, d = np.broadcast_to(p, n_eff.shape), np.broadcast_to(d, n_eff.shape)
+    low, high = clopper_pearson_real(p, n_eff, alpha)
+    low, high = np.array(low, dtype=float), np.array(high, dtype=float)
+    nothing = n_eff <= 0
+    low[nothing], high[nothing] = 0.0, 1.0
+    exact = (d == 0) & (p > 0) & (p < 1)
+    low, high = np.where(exact, p, low), np.where(exact, p, high)
+    missing = ~np.isfinite(n_eff)
+    low, high = np.where(missing, np.nan, low), np.where(missing, np.nan, high)
+    if n_eff.ndim == 0:
+        return NCHSInterval(float(low), float(high), float(n_eff))
+    return NCHSInterval(low, high, n_eff)

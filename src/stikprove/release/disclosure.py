@@ -12,15 +12,18 @@ Two rules, applied to the tables of the reports and of the ``estimate``, ``compa
    hidden too, until no group has exactly one (:func:`complementary_suppression`). A
    suppressed row has all its counts and estimates hidden.
 2. **Reliability of proportions** (Parker et al. 2017, the NCHS Data Presentation
-   Standards for Proportions), :func:`nchs_proportion_standard`: a proportion is suppressed
-   when its effective sample size is under 30, or its (Korn–Graubard) interval is 30
+   Standards for Proportions), :func:`nchs_presentation`, as the standard's authors' own R
+   package surveytable applies it: judged on the Korn–Graubard interval with the design
+   effect floored at 1 (effective n capped at n), whatever interval a table shows; a
+   proportion is suppressed when its effective sample size is under 30, or its interval is 30
    percentage points wide or more, or its interval is wider than 5 points and more than
    130 % of the estimate; a shown proportion is flagged for review when the interval is more
    than 130 % of its complement, when its degrees of freedom are under 8, or when it is 0 %
    or 100 %.
 
 Written by hand: no maintained Python library implements either rule for survey tables
-(sdcMicro and the R package surveytable, which implements the NCHS standard, are R).
+(sdcMicro and surveytable, which implements the NCHS standard, are R). The NCHS rule is
+checked against surveytable's own code (tests/reference/nchs_surveytable.R).
 
 The functions return new DataFrames and never change their input. Every disclosed table
 carries a column ``disclosure`` with one code per row (:data:`DISCLOSURE_CODES`; several
@@ -32,6 +35,10 @@ References
 Parker, J. D., Talih, M., Malec, D. J., et al. (2017). National Center for Health Statistics
 Data Presentation Standards for Proportions. Vital and Health Statistics 2(175). Hyattsville,
 MD: National Center for Health Statistics.
+
+Strashny, A. (2026). surveytable: Streamlining Complex Survey Estimation and Reliability
+Assessment in R. R package version 0.10.0 (CDC/NCHS), https://CRAN.R-project.org/package=surveytable
+(R/svyciprop_adjusted.R ``svyciprop_adjusted``, R/z_lpe.R ``.lpe_percents``, R/tab.R ``tab``).
 
 Hundepool, A., et al. (2012). Statistical Disclosure Control. Wiley (ch. 4, primary and
 secondary cell suppression in frequency tables).
@@ -58,7 +65,7 @@ __all__ = [
     "disclose_counts",
     "disclose_estimates",
     "mark_raw",
-    "nchs_proportion_standard",
+    "nchs_presentation",
     "primary_suppression",
 ]
 
@@ -250,55 +257,95 @@ def _join_codes(existing: pd.Series | None, new: np.ndarray) -> pd.Series:
 # ---- rule 2: NCHS presentation standards for proportions -------------------------------------
 
 
-def nchs_proportion_standard(
-    estimate: np.ndarray,
-    se: np.ndarray,
-    n: np.ndarray,
-    df: np.ndarray,
-    ci_low: np.ndarray,
-    ci_high: np.ndarray,
+def nchs_presentation(
+    estimate: np.ndarray | Sequence[float],
+    se: np.ndarray | Sequence[float],
+    n: np.ndarray | Sequence[float],
+    df: np.ndarray | Sequence[float],
+    deff: np.ndarray | Sequence[float] | None = None,
+    confidence_level: float = 0.95,
 ) -> pd.DataFrame:
-    """The NCHS Data Presentation Standards for Proportions (Parker et al. 2017), per row.
+    """The NCHS Data Presentation Standards for Proportions (Parker et al. 2017) for each
+    domain, as CDC's R package surveytable (by the standard's authors at NCHS) applies them
+    with ``set_opts(mode = "nchs")`` (``lpe = TRUE``, ``adj = "nchs"``).
 
-    The decision steps of the standard (its Figure 1 and the "Standards" section), on the
-    proportion p with standard error se, sample size n, degrees of freedom df and its
-    Korn–Graubard interval, the interval the standard is defined on
-    (:func:`disclose_estimates` passes the Korn–Graubard limits of each row as
-    ``nchs_interval`` when a table shows another method's interval, e.g. the
-    pooled-hypergeometric default):
+    The one verdict per (domain, indicator, confidence level): it depends on the estimate, its
+    design effect, n and df, never on the interval a table shows (``--method``).
 
-    1. Effective sample size n_eff = p(1 − p)/se², capped at n; n_eff = n when p is 0 or 1
-       or se is 0 (a census or a degenerate domain). n_eff < 30: **suppress**.
-    2. Absolute interval width w = ci_high − ci_low. w ≤ 0.05: **present**.
-    3. w ≥ 0.30: **suppress**.
-    4. Relative width w/p > 1.30: **suppress**; otherwise present.
-    5. A presented proportion is **flagged for review** when w/(1 − p) > 1.30 (the
-       complement's relative width; only when step 4 was reached), when df < 8, or when p is
-       0 or 1. For p in {0, 1} the width is taken as 0 in steps 2–4, so such a proportion is
-       shown (flagged) when its n_eff ≥ 30.
+    1. The interval judged is the Korn–Graubard interval with the design effect floored at 1
+       (:func:`stikprove.estimation.design_intervals.nchs_korn_graubard`, surveytable's
+       ``svyciprop_adjusted(adj = "nchs")`` in R/svyciprop_adjusted.R and the edge rules of
+       ``tab()`` in R/tab.R): effective sample size n_eff = min(n, n/deff · (t_{n-1}/t_df)²)
+       (0 when df ≤ 0; n when p is 0 or 1 or the domain has no sampling error), and the
+       Beta quantiles at x = p·n_eff.
+    2. The decision steps of surveytable's ``.lpe_percents`` (R/z_lpe.R), in its order:
+       n_eff < 30: **suppress** (``nchs_n_eff``); else width w = high − low (taken as 0 when
+       p is 0 or 1) ≤ 0.05: **present**; else w ≥ 0.30: **suppress** (``nchs_width``); else
+       w/p > 1.30: **suppress** (``nchs_relative_width``); else **present**.
+    3. A presented proportion is **flagged for review** (surveytable's footnotes): w/(1 − p)
+       > 1.30 when step 2 reached the relative width (``Pc``, ``nchs_complement``); df < 8
+       (``Pdf``, ``nchs_df``); p is 0 or 1 (``P0``, ``nchs_zero``).
 
-    Returns a DataFrame (same length as the inputs) with columns ``n_eff_nchs``,
-    ``ci_width``, ``relative_width``, ``present`` (bool) and ``nchs`` (the codes of
-    :data:`DISCLOSURE_CODES` that apply, joined by ",": ``nchs_n_eff``, ``nchs_width``,
-    ``nchs_relative_width`` for a suppressed row; ``nchs_complement``, ``nchs_df``,
-    ``nchs_zero`` for review).
+    Parameters
+    ----------
+    estimate, n, df
+        The domain's proportion, its cases with an outcome, and its design degrees of freedom
+        (cases minus strata in the domain, R's ``degf`` of the domain subset).
+    se, deff
+        The precision of the estimate. ``deff`` is the design effect n·v/(p(1-p)) of R's
+        linearization variance v (the ``deff`` column of
+        :func:`~stikprove.estimation.estimate_proportions`, the same under every interval
+        method; 0 for a domain without sampling error). When ``deff`` is None it is taken
+        from ``se``, as n·se²/(p(1-p)) (surveytable's p(1-p)/SE²): pass ``deff`` whenever the
+        table's se is not R's (the default method's pooled variance), or the verdict would
+        follow the method.
+    confidence_level
+        The level of the interval judged (surveytable's ``tab()`` uses 0.95).
 
-    Missing estimates (a domain with no outcome) are not presented (code ``nchs_n_eff``).
+    Returns
+    -------
+    pandas.DataFrame
+        One row per domain: ``nchs_low``, ``nchs_high`` (the interval judged), ``n_eff`` (the
+        effective sample size judged, the one published), ``ci_width`` and
+        ``relative_width`` (as judged: 0 where p is 0 or 1), ``present`` (bool) and ``nchs``
+        (the codes of :data:`DISCLOSURE_CODES` that apply, joined by ","). A missing
+        estimate is not presented (``nchs_n_eff``).
 
-    >>> r = nchs_proportion_standard([0.4], [0.05], [100], [98], [0.30], [0.50])
-    >>> bool(r["present"].iloc[0]), r["nchs"].iloc[0]
-    (True, '')
+    Examples
+    --------
+    A stratum of N = 60 with n = 40 drawn and 6 events: deff = 40/117, so the unfloored
+    effective n is 117 (interval 9.1-22.8 %, relative width 0.91), but the standard floors the
+    design effect at 1: n_eff = 40, interval 5.7-29.8 %, relative width 1.61, suppressed.
+
+    >>> r = nchs_presentation([0.15], [0.0330], [40], [39], deff=[40 / 117]).iloc[0]
+    >>> float(r["n_eff"]), round(float(r["relative_width"]), 2), r["nchs"]
+    (40.0, 1.61, 'nchs_relative_width')
     """
+    from stikprove.estimation.design_intervals import design_effect, nchs_korn_graubard
+
     p = np.asarray(estimate, dtype=float)
     se = np.asarray(se, dtype=float)
     n = np.asarray(n, dtype=float)
     df = np.asarray(df, dtype=float)
-    width = np.asarray(ci_high, dtype=float) - np.asarray(ci_low, dtype=float)
+    lengths = {len(np.atleast_1d(a)) for a in (p, se, n, df)}
+    if deff is not None:
+        deff = np.asarray(deff, dtype=float)
+        lengths.add(len(np.atleast_1d(deff)))
+    if len(lengths) != 1:
+        raise DisclosureError(
+            "estimate, se, n, df and deff must have one value per domain each; got lengths "
+            f"{sorted(lengths)}"
+        )
+    p, se, n, df = (np.atleast_1d(a) for a in (p, se, n, df))
+    if deff is None:
+        deff = design_effect(p, se**2, n)
+    deff = np.atleast_1d(deff)
+    interval = nchs_korn_graubard(p, deff, df, n, confidence_level)
+    n_eff = np.asarray(interval.n_eff, dtype=float)
+    low, high = np.asarray(interval.low, float), np.asarray(interval.high, float)
     edge = (p == 0) | (p == 1)
     with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = np.where(edge | (se == 0), n, p * (1 - p) / se**2)
-        n_eff = np.minimum(n_eff, n)
-        width = np.where(edge, 0.0, width)
+        width = np.where(edge, 0.0, high - low)
         relative = np.where(edge, 0.0, width / p)
         complement = np.where(edge, 0.0, width / (1 - p))
     missing = ~np.isfinite(p) | ~np.isfinite(n_eff)
@@ -310,15 +357,16 @@ def nchs_proportion_standard(
     review_complement = present & ~narrow & (complement > 1.30)
     review_df = present & ~(df >= 8)
     review_zero = present & edge
-    codes = []
-    for row in zip(small, wide, relatively_wide, review_complement, review_df, review_zero,
-                   strict=True):  # fmt: skip
-        names = ("nchs_n_eff", "nchs_width", "nchs_relative_width", "nchs_complement",
-                 "nchs_df", "nchs_zero")  # fmt: skip
-        codes.append(",".join(name for name, hit in zip(names, row, strict=True) if hit))
+    names = ("nchs_n_eff", "nchs_width", "nchs_relative_width", "nchs_complement", "nchs_df",
+             "nchs_zero")  # fmt: skip
+    hits = np.column_stack([small, wide, relatively_wide, review_complement, review_df,
+                            review_zero])  # fmt: skip
+    codes = [",".join(name for name, hit in zip(names, row, strict=True) if hit) for row in hits]
     return pd.DataFrame(
         {
-            "n_eff_nchs": n_eff,
+            "nchs_low": low,
+            "nchs_high": high,
+            "n_eff": n_eff,
             "ci_width": width,
             "relative_width": relative,
             "present": present,
@@ -337,7 +385,7 @@ def disclose_estimates(
     *,
     total: Sequence[bool] | np.ndarray | None = None,
     nchs: bool = True,
-    nchs_interval: tuple[Sequence[float], Sequence[float]] | None = None,
+    confidence_level: float = 0.95,
 ) -> pd.DataFrame:
     """An estimates table (:func:`stikprove.estimate_proportions`) made fit to publish.
 
@@ -345,15 +393,16 @@ def disclose_estimates(
     ``threshold - 1`` cases with or without the outcome (round(estimate × n), e.g. 2 % of
     200), are suppressed with their complements (:func:`disclose_counts`; all value columns
     hidden); then, with ``nchs`` (default), the
-    proportions failing :func:`nchs_proportion_standard` lose their estimate, se, interval,
+    proportions failing :func:`nchs_presentation` lose their estimate, se, interval,
     n_eff and deff, while ``n`` stays. Further columns that hold counts (``n_*``, e.g. of
     bounds) or values built on the estimate (``estimate_*``, ``p_*``, ``flagged``) are
     hidden with the row. The column ``disclosure`` says why (see :data:`DISCLOSURE_CODES`).
 
-    ``by`` defaults to the columns before ``n``. The NCHS standard is defined on the
-    Korn–Graubard interval: when the table's interval is another method's, pass the
-    Korn–Graubard limits of the same rows as ``nchs_interval`` (low, high); by default the
-    table's own ``ci_low``/``ci_high`` are used.
+    ``by`` defaults to the columns before ``n``. The NCHS verdict is
+    :func:`nchs_presentation` on the rows' ``estimate``, ``se``, ``n``, ``df`` and ``deff``
+    (the design effect of R's variance, the same under every interval method) at
+    ``confidence_level`` (the table's): it does not depend on the interval the table shows.
+    The table's ``n_eff`` becomes the effective sample size the verdict judged.
     """
     if "n" not in estimates.columns:
         raise DisclosureError(
@@ -369,7 +418,7 @@ def disclose_estimates(
     counts = ["n", *[c for c in estimates.columns if str(c).startswith("n_") and c != "n_eff"]]
     standard = None
     if nchs and "estimate" in estimates.columns:
-        standard = _nchs_on(estimates.reset_index(drop=True), nchs_interval)
+        standard = _nchs_on(estimates.reset_index(drop=True), confidence_level)
     # a percentage the NCHS rule hides discloses no count; the others are checked
     published = None if standard is None else standard["present"].to_numpy()
     implied = _implied_counts(estimates, published)
@@ -379,6 +428,8 @@ def disclose_estimates(
     ).drop(columns=list(implied.columns))  # fmt: skip
     if standard is None:
         return out
+    if "n_eff" in out.columns:
+        out["n_eff"] = standard["n_eff"].where(out["n_eff"].notna())
     shown = out["disclosure"].eq("")
     fails = shown & ~standard["present"]
     estimate_values = [c for c in values if c not in ("df",)]
@@ -389,18 +440,17 @@ def disclose_estimates(
     return out
 
 
-def _nchs_on(table: pd.DataFrame, interval: tuple | None) -> pd.DataFrame:
-    """:func:`nchs_proportion_standard` on an estimates table's rows."""
-    _check_columns(table, ["se", "df", "ci_low", "ci_high"], "NCHS standard")
-    low, high = (table["ci_low"], table["ci_high"]) if interval is None else interval
-    if len(low) != len(table) or len(high) != len(table):
-        raise DisclosureError(
-            f"nchs_interval: expected {len(table)} lower and upper limits, one per row; got "
-            f"{len(low)} and {len(high)}"
-        )
-    return nchs_proportion_standard(
-        table["estimate"], table["se"], pd.to_numeric(table["n"], errors="coerce"),
-        table["df"], np.asarray(low, dtype=float), np.asarray(high, dtype=float),
+def _nchs_on(table: pd.DataFrame, confidence_level: float) -> pd.DataFrame:
+    """:func:`nchs_presentation` on an estimates table's rows (``deff`` from the table when it
+    has the column, else from ``se``)."""
+    _check_columns(table, ["se", "df"], "NCHS standard")
+    deff = pd.to_numeric(table["deff"], errors="coerce") if "deff" in table.columns else None
+    return nchs_presentation(
+        pd.to_numeric(table["estimate"], errors="coerce"),
+        pd.to_numeric(table["se"], errors="coerce"),
+        pd.to_numeric(table["n"], errors="coerce"),
+        pd.to_numeric(table["df"], errors="coerce"),
+        deff, confidence_level,
     )  # fmt: skip
 
 

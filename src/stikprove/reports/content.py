@@ -255,14 +255,8 @@ def _disclosed_by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, 
                           level: float, method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
     """:func:`_by_kommune` disclosed as one table over all kommuner (cached)."""
     table = _by_kommune(path, mtime, outcome, by, level, method)
-    reference = _by_kommune(path, mtime, outcome, by, level, KORN_GRAUBARD)
     return dc.disclose_estimates(table, ["kommune_code", *by], threshold,
-                                 nchs_interval=_limits(reference))  # fmt: skip
-
-
-def _limits(table: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
-    """The interval of an estimates table, for the NCHS standard's ``nchs_interval``."""
-    return table["ci_low"].to_numpy(), table["ci_high"].to_numpy()
+                                 confidence_level=level)  # fmt: skip
 
 
 def kommune_estimates(
@@ -282,8 +276,7 @@ def kommune_estimates(
         table = _estimate(study, kommune, outcome, by, level, method)
         if threshold is None:
             return table
-        reference = _estimate(study, kommune, outcome, by, level, KORN_GRAUBARD)
-        return dc.disclose_estimates(table, by, threshold, nchs_interval=_limits(reference))
+        return dc.disclose_estimates(table, by, threshold, confidence_level=level)
     args = (str(study.path), study.mtime, outcome, tuple(by), level, method)
     if threshold is None:
         return _kommune_slice(_by_kommune(*args), kommune)
@@ -543,7 +536,6 @@ def kommune_flags(
     # reference, and a method StratifiedSample.flag accepts), then show ``method``'s interval.
     flags = sample(study).flag(outcome, by="kommune_code", alpha=alpha, confidence_level=level,
                                method=KORN_GRAUBARD)  # fmt: skip
-    reference = flags[["ci_low", "ci_high"]].copy()
     if method != KORN_GRAUBARD:
         shown = _estimate(study, None, outcome, ("kommune_code",), level,
                           method).set_index("kommune_code")  # fmt: skip
@@ -553,7 +545,7 @@ def kommune_flags(
               "p_value", "p_adjusted", "flagged")  # fmt: skip
     keep = [c for c in wanted if c in flags]
     table = dc.disclose_estimates(flags[keep], ["kommune_code"], _threshold(study, threshold),
-                                  nchs_interval=_limits(reference))  # fmt: skip
+                                  confidence_level=level)  # fmt: skip
     table.insert(1, "kommune_name", table["kommune_code"].map(kommune_name))
     return table
 
