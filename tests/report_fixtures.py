@@ -13,9 +13,12 @@ NOTE = "FORTROLIG-NOTE-{}"
 """Note text per case (with its case id): scanned for in every output."""
 
 
-def make_report_study(folder: Path, reviews: int | None = None) -> tuple[Path, pd.DataFrame]:
+def make_report_study(folder: Path, reviews: int | None = None, *,
+                      kommuner: tuple[str, ...] = ("825", "147"),
+                      max_reviews: int = 120) -> tuple[Path, pd.DataFrame]:  # fmt: skip
     """The study store and the synthetic frame it was drawn from; with ``reviews``, a study
-    still open: each reviewer imports only the first ``reviews`` cases of their worklist."""
+    still open: each reviewer imports only the first ``reviews`` cases of their worklist.
+    ``kommuner`` and ``max_reviews`` (the protocol's review budget) make a larger study."""
     from stikprove.assignment import assign_reviewers
     from stikprove.protocol import load_protocol, load_study_frame
     from stikprove.recording import import_entries
@@ -24,11 +27,11 @@ def make_report_study(folder: Path, reviews: int | None = None) -> tuple[Path, p
     from stikprove.synth import simulate_reviews, write_synthetic_frame
     from stikprove.worklist import worklist_table
 
-    write_synthetic_frame(folder / "frame", seed=7, kommuner=["825", "147"], scale=1.0)
+    write_synthetic_frame(folder / "frame", seed=7, kommuner=list(kommuner), scale=1.0)
     text = TEMPLATE.read_text(encoding="utf-8")
     text = text.replace('path = "../synthetic_data/national/frame.csv"',
                         f'path = "{(folder / "frame" / "frame.csv").as_posix()}"')
-    text = text.replace("max_reviews = 6000", "max_reviews = 120")
+    text = text.replace("max_reviews = 6000", f"max_reviews = {max_reviews}")
     text = text.replace("double_review_fraction = 0.05", "double_review_fraction = 0.3")
     protocol_path = folder / "protocol.toml"
     protocol_path.write_text(text, encoding="utf-8")

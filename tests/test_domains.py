@@ -194,13 +194,16 @@ def test_all_events_has_a_lower_bound_below_one(method):
 
 
 def test_all_events_across_several_strata_uses_the_kish_effective_n():
-    """p = 1 over two sampled strata: Clopper-Pearson on (Σw)²/Σw², not zero width."""
+    """p = 1 over two sampled strata: Clopper-Pearson on (Σw)²/Σw², not zero width; the
+    published effective n is n (as the NCHS standard takes it at 0 % or 100 %), the design
+    effect Kish's n Σw²/(Σw)²."""
     data = pd.concat([_stratum("s", 100, [1] * 10), _stratum("t", 400, [1] * 10)])
     row = estimate_proportions(data, "y", "stratum", "N").iloc[0]
     weights = np.r_[[10.0] * 10, [40.0] * 10]
     kish = weights.sum() ** 2 / (weights**2).sum()
     assert row["ci_low"] == pytest.approx(0.025 ** (1 / kish))  # Clopper-Pearson at x = n
-    assert row["n_eff"] == pytest.approx(kish)
+    assert row["n_eff"] == 20
+    assert row["deff"] == pytest.approx(20 / kish)
 
 
 @pytest.mark.parametrize("method", DESIGN_METHODS)
@@ -587,3 +590,39 @@ def test_exact_is_a_deprecated_name_of_hypergeometric():
         old = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="exact")
     new = estimate_proportions(data, "y", "stratum", "N", by="stratum", method="hypergeometric")
     pd.testing.assert_frame_equal(old, new)
+
+
+ALL_METHODS = ["pooled-hypergeometric", "korn-graubard", "korn-graubard-deff1", "jeffreys",
+               "logit", "wald", "wilson"]  # fmt: skip
+
+
+@given(data=stratified_samples(), level=st.sampled_from([0.9, 0.95]))
+@settings(max_examples=scaled(40), deadline=None)
+def test_effective_n_and_design_effect_do_not_depend_on_the_method(data, level):
+    """One n_eff and one deff per domain and level, whatever the interval method (issue 17:
+    Odense's total showed 328.1 under the default and 338.4 under Korn-Graubard); n_eff is
+    never above n."""
+    tables = [_estimate_proportions(data, "y", "stratum", "N", by="dom", confidence_level=level,
+                                    method=m) for m in ALL_METHODS]  # fmt: skip
+    for table in tables[1:]:
+        np.testing.assert_array_equal(table["n_eff"], tables[0]["n_eff"])
+        np.testing.assert_array_equal(table["deff"], tables[0]["deff"])
+    assert (tables[0]["n_eff"] <= tables[0]["n"]).all()
+
+
+def test_effective_n_is_the_nchs_one_by_hand():
+    """Two strata (N = 1000, n = 20; N = 50, n = 20) with 4 and 10 events: R's variance gives
+    deff = n v/(p(1-p)) = 1.78; n_eff = min(n, n/deff (t(39)/t(38))^2) = 22.4 at 95 %."""
+    from scipy import stats
+
+    data = pd.concat([_stratum("a", 1000, [1] * 4 + [0] * 16),
+                      _stratum("b", 50, [1] * 10 + [0] * 10)])
+    row = _estimate_proportions(data, "y", "stratum", "N").iloc[0]
+    p = (1000 * 0.2 + 50 * 0.5) / 1050
+    v = sum((big / 1050) ** 2 * (1 - 20 / big) * ph * (1 - ph) * 20 / 19 / 20
+            for big, ph in ((1000, 0.2), (50, 0.5)))  # fmt: skip
+    deff = 40 * v / (p * (1 - p))
+    ratio = stats.t.ppf(0.975, 39) / stats.t.ppf(0.975, 38)
+    assert row["deff"] == pytest.approx(deff, rel=1e-12)
+    assert row["n_eff"] == pytest.approx(min(40, 40 / deff * ratio**2), rel=1e-12)
+    assert 22.3 < row["n_eff"] < 22.5

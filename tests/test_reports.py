@@ -29,6 +29,19 @@ def study(tmp_path_factory):
     return path, frame
 
 
+NATIONAL_KOMMUNER = ("101", "147", "157", "159", "161", "163", "165", "167", "169", "173", "175",
+                     "183", "185", "461", "751", "851")  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def national(tmp_path_factory):
+    """A national-template study of 16 kommuner (København, Odense, Aarhus, Aalborg and the
+    Capital Region's smaller ones), fully reviewed: most kommune totals are shown."""
+    folder = tmp_path_factory.mktemp("national-study")
+    path, _ = make_report_study(folder, kommuner=NATIONAL_KOMMUNER, max_reviews=1500)
+    return content.load_study(path)
+
+
 @pytest.mark.parametrize(
     ("notebook", "expected"),
     [
@@ -487,3 +500,27 @@ def test_design_explorer_hours_say_what_each_allocation_buys():
     assert hours.loc["equal", "half_width_widest"] < hours.loc["proportional", "half_width_widest"]
     danish = design_explorer.review_hours(path, "da")["allocation"].tolist()
     assert danish == ["Proportional", "Lige store", "Neyman"]
+
+
+@pytest.mark.parametrize("method", [None, "korn-graubard", "wilson"])
+def test_effective_n_is_one_number_in_kommune_report_and_national_overview(national, method):
+    """A kommune's total has one effective n: the kommune report's "I alt" row and the
+    national overview's kommune row show the same n_eff (issue 17: Odense showed 328.1 in its
+    report and 338.4 in the national overview), under any interval method, raw and disclosed."""
+    flags = content.kommune_flags(national, "too_ill", method=method).set_index("kommune_code")
+    behind = content.sample(national).flag("too_ill", by="kommune_code", method="korn-graubard",
+                                           confidence_level=national.confidence_level)  # fmt: skip
+    behind = behind.set_index("kommune_code")
+    shown = 0
+    for kommune in national.kommuner:
+        raw = content.estimates_table(national, "too_ill", kommune, groupings=[()],
+                                      method=method, raw=True)["n_eff"].iloc[0]  # fmt: skip
+        assert raw == pytest.approx(behind.loc[kommune, "n_eff"], rel=1e-12)
+        table = content.estimates_table(national, "too_ill", kommune, groupings=[()],
+                                        method=method)  # fmt: skip
+        ours, theirs = table["n_eff"].iloc[0], flags.loc[kommune, "n_eff"]
+        assert pd.isna(ours) == pd.isna(theirs)
+        if not pd.isna(ours):
+            assert ours == pytest.approx(theirs, rel=1e-12) and ours == pytest.approx(raw)
+            shown += 1
+    assert shown >= 5

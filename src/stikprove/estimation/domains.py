@@ -79,7 +79,9 @@ import pandas as pd
 from stikprove.errors import EstimationError
 from stikprove.estimation.design_intervals import (
     check_design_method,
+    design_effect,
     domain_interval,
+    nchs_effective_n,
 )
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
@@ -458,10 +460,12 @@ def _table(
         if method == DEFAULT_METHOD:
             one = summary["strata"] == 1
             low[one], high[one] = _exact_bounds(summary, one, alpha)
-    with np.errstate(divide="ignore", invalid="ignore"):
-        n_eff = p * (1 - p) / se**2
-    defined = np.isfinite(n_eff) & (n_eff > 0)
-    n_eff = np.where(defined, n_eff, summary["kish_n"])
+    # One effective n and design effect per domain, whatever the interval method: those of
+    # R's linearization variance (r_variance, also under the pooled variance of the default),
+    # the effective n as the NCHS presentation standard judges it (surveytable).
+    edge = (p <= 0) | (p >= 1)
+    deff = np.where(edge, n / summary["kish_n"], design_effect(p, summary["r_variance"], n))
+    n_eff = nchs_effective_n(p, deff, summary["df"], n, confidence_level)
     table = design.keys.copy()
     table["n"] = n.astype(np.int64)
     table["estimate"] = p
@@ -470,7 +474,7 @@ def _table(
     table["ci_low"] = np.asarray(low, dtype=float)
     table["ci_high"] = np.asarray(high, dtype=float)
     table["n_eff"] = n_eff
-    table["deff"] = n / n_eff
+    table["deff"] = deff
     return table
 
 
@@ -538,9 +542,14 @@ def estimate_proportions(
           without variance information, see the module docstring);
         - ``df``: n minus the number of strata with cases in the domain (int; may be 0);
         - ``ci_low``, ``ci_high``: the interval, in [0, 1], ci_low <= estimate <= ci_high;
-        - ``n_eff``: effective sample size p(1-p)/se²; where that is undefined (p in {0, 1},
-          se = 0) the Kish effective sample size (Σw)²/Σw²;
-        - ``deff``: design effect n/n_eff.
+        - ``n_eff``: the effective sample size the NCHS presentation standard judges, as
+          CDC's surveytable computes it (:func:`~stikprove.estimation.design_intervals.
+          nchs_effective_n`): min(n, n/deff · (t_{n-1}/t_df)²) at ``confidence_level``; n
+          where p is 0 or 1 or R's variance is 0; 0 where df is 0. The same under every
+          ``method`` and ``degenerate_strata`` (docs/estimation.md, "Effective sample size");
+        - ``deff``: the design effect n·v/(p(1-p)) of R's linearization variance v (the
+          same under every ``method``; 0 where v is 0; where p is 0 or 1 the Kish design
+          effect n·Σw²/(Σw)²).
 
     Raises
     ------
