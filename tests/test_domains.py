@@ -626,3 +626,44 @@ def test_effective_n_is_the_nchs_one_by_hand():
     assert row["deff"] == pytest.approx(deff, rel=1e-12)
     assert row["n_eff"] == pytest.approx(min(40, 40 / deff * ratio**2), rel=1e-12)
     assert 22.3 < row["n_eff"] < 22.5
+
+
+def test_outcome_bounds_leave_cases_outside_the_indicator_out():
+    """Stratum a (N 10): 1, ? (not assessable), 0, ineligible; b (N 20): 1, ineligible, 0, 0.
+    In scope: a has 3 cases (w 10/3), b 3 (w 20/3). n_missing = 1, not 3; missing as 0:
+    (10/3 + 20/3)/30 = 1/3, as 1: (20/3 + 20/3)/30 = 4/9: the bounds of the sample without
+    the ineligible cases, which are neither 0 nor 1 (before issue 17 they were counted as
+    missing and imputed)."""
+    data = pd.concat(
+        [_stratum("a", 10, [1, None, 0, None], eligible=[True, True, True, False]),
+         _stratum("b", 20, [1, None, 0, 0], eligible=[True, False, True, True])],
+        ignore_index=True,
+    )  # fmt: skip
+    row = outcome_bounds(data, "y", "stratum", "N", in_scope="eligible").iloc[0]
+    assert (row["n"], row["n_missing"]) == (5, 1)
+    assert row["estimate_missing_as_0"] == pytest.approx(1 / 3)
+    assert row["estimate_missing_as_1"] == pytest.approx(4 / 9)
+    without = outcome_bounds(data[data["eligible"]], "y", "stratum", "N").iloc[0]
+    pd.testing.assert_series_equal(row, without)
+    as_array = outcome_bounds(data, "y", "stratum", "N", in_scope=data["eligible"].to_numpy())
+    pd.testing.assert_series_equal(as_array.iloc[0], row)
+    everything = outcome_bounds(data, "y", "stratum", "N").iloc[0]
+    assert everything["n_missing"] == 3
+
+
+@pytest.mark.parametrize(
+    ("in_scope", "message"),
+    [
+        ("in_pop", r"in_scope column 'in_pop' is not in the data"),
+        ([True, None, True, True], r"in_scope must hold True or False.*None at row 2"),
+        ("label", r"column 'label' must hold True or False.*'x' at row 1"),
+        ([True, True], r"one value per row of data \(4\); got 2"),
+        ([False] * 4, r"no case of the 4 is in the indicator's population"),
+    ],
+)  # fmt: skip
+def test_outcome_bounds_refuse_a_bad_scope(in_scope, message):
+    """in_scope: a missing column, a value that is not True/False (named with its row), the
+    wrong length, or no case in scope are refused."""
+    data = _stratum("a", 10, [1, None, 0, 1], label=["x"] * 4)
+    with pytest.raises(EstimationError, match=message):
+        outcome_bounds(data, "y", "stratum", "N", in_scope=in_scope)

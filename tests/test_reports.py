@@ -524,3 +524,32 @@ def test_effective_n_is_one_number_in_kommune_report_and_national_overview(natio
             assert ours == pytest.approx(theirs, rel=1e-12) and ours == pytest.approx(raw)
             shown += 1
     assert shown >= 5
+
+
+def test_bounds_count_only_eligible_cases_without_an_outcome(national, tmp_path, capsys):
+    """Cases found ineligible (replaced by reserves) are outside the indicator, not missing:
+    the report's n_missing (and `estimate --bounds`'s) counts the eligible cases that could
+    not be assessed (issue 17: Odense's 28 "missing" held 12 ineligible), and the report
+    says how many."""
+    from stikprove.reports import text
+
+    data = national.data
+    eligible = data["eligible"].ne("nej")
+    differs = 0
+    for kommune in national.kommuner:
+        mine = data["kommune_code"].eq(kommune)
+        row = content.bounds_table(national, "too_ill", kommune).iloc[0]
+        expected = int((mine & eligible & data["too_ill"].isna()).sum())
+        if not pd.isna(row["n_missing"]):
+            assert row["n_missing"] == expected
+            differs += expected < int((mine & data["too_ill"].isna()).sum())
+            if not pd.isna(row["estimate_missing_as_0"]):
+                assert f"{expected} berettigede personer" in text.bounds_sentence(row, "da")
+    assert differs >= 1
+    row = content.bounds_table(national, "too_ill").iloc[0]
+    assert row["n_missing"] == int((eligible & data["too_ill"].isna()).sum())
+    argv = ["estimate", str(national.path), "--outcome", "too_ill", "--bounds",
+            "--format", "csv"]  # fmt: skip
+    assert main(argv) == 0
+    printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
+    assert printed["n_missing"].iloc[0] == row["n_missing"]

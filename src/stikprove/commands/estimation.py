@@ -95,7 +95,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument(
         "--bounds",
         action="store_true",
-        help="also worst/best-case estimates counting missing outcomes as 0 or 1",
+        help="also worst/best-case estimates counting missing outcomes as 0 or 1, and "
+        "n_missing: the eligible cases that could not be assessed or are not yet reviewed "
+        "(cases found ineligible are outside the indicator, not missing)",
     )
     p.add_argument(
         "--categories",
@@ -438,7 +440,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     else:
         table = estimate_proportions(data, args.outcome, **design)
         if args.bounds:
-            bounds = outcome_bounds(data, args.outcome, **design)
+            scope = _indicator_scope(args.source, data, args.outcome)
+            bounds = outcome_bounds(data, args.outcome, **design, in_scope=scope)
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
@@ -446,6 +449,23 @@ def run_estimate(args: argparse.Namespace) -> int:
     if "reviewed" in data.columns and not data["reviewed"].astype(bool).all():
         _stopped_early_note(args.source)  # a stratum can only stop early with cases left
     return 0
+
+
+def _indicator_scope(source: Path, data: pd.DataFrame, outcome: str):
+    """For ``estimate --bounds``: which cases are in the indicator's population (the study's
+    codebook, or the default one for an exported CSV: eligible, and health-exempt where the
+    indicator asks), so that cases found ineligible are not counted as missing; None when the
+    table has no ``eligible`` column or ``outcome`` is not an indicator (every case counts)."""
+    from stikprove.codebook import default_codebook
+    from stikprove.store import open_study
+
+    if "eligible" not in data.columns:
+        return None
+    codebook = open_study(source).codebook if is_study_store(source) else default_codebook()
+    if outcome not in {i.name for i in codebook.indicators}:
+        return None
+    exempt = data["health_exempt"] if "health_exempt" in data.columns else None
+    return codebook.indicator_scope(outcome, data, exempt).to_numpy(dtype=bool)
 
 
 def stopped_early(plan: pd.DataFrame) -> list[str]:

@@ -825,6 +825,7 @@ def outcome_bounds(
     confidence_level: float = 0.95,
     method: str = DEFAULT_METHOD,
     *,
+    in_scope: str | Sequence[bool] | np.ndarray | pd.Series | None = None,
     degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """Worst- and best-case estimates per domain when missing outcomes are not at random.
@@ -834,12 +835,21 @@ def outcome_bounds(
     counted as 1 (the bounds of Horowitz & Manski 2000 for the domain proportion, each with its
     sampling interval).
 
+    ``in_scope`` says which cases belong to the indicator's population: a boolean column of
+    ``data`` or one boolean per row (``stikprove.codebook.Codebook.indicator_scope``: eligible,
+    and health-exempt for ``misclassified``; a case not yet reviewed is in scope). A case
+    outside it (found ineligible and replaced by a reserve) has no outcome by definition, not a
+    missing one: it is left out of all three analyses instead of being counted as 0 or 1.
+    None (default): every case is in scope, and every missing outcome is a missing outcome.
+
     Returns
     -------
     pandas.DataFrame
-        One row per domain (sorted by the ``by`` columns): the ``by`` columns, then
+        One row per domain with a case in scope (sorted by the ``by`` columns): the ``by``
+        columns, then
 
-        - ``n``: cases with an outcome; ``n_missing``: cases without one;
+        - ``n``: cases with an outcome; ``n_missing``: cases in scope without one (not
+          assessable or not yet reviewed);
         - ``estimate``, ``ci_low``, ``ci_high``: missing at random (as
           :func:`estimate_proportions`; NaN if the domain has no outcome at all);
         - ``estimate_missing_as_0``, ``estimate_missing_as_1``: the point bounds;
@@ -848,8 +858,9 @@ def outcome_bounds(
           interval that allows for both sampling error and any pattern of missingness.
     """
     return _sample(data, strata, population_size).bounds(
-        outcome, by, confidence_level, method, degenerate_strata=degenerate_strata
-    )
+        outcome, by, confidence_level, method, in_scope=in_scope,
+        degenerate_strata=degenerate_strata,
+    )  # fmt: skip
 
 
 def _outcome_bounds(
@@ -861,6 +872,7 @@ def _outcome_bounds(
     confidence_level: float = 0.95,
     method: str = DEFAULT_METHOD,
     *,
+    in_scope: str | Sequence[bool] | np.ndarray | pd.Series | None = None,
     degenerate_strata: str | None = None,
 ) -> pd.DataFrame:
     """The computation behind :func:`outcome_bounds` (arguments checked by the caller)."""
@@ -868,6 +880,13 @@ def _outcome_bounds(
     check_confidence_level(confidence_level)
     _check_degenerate(degenerate_strata)
     strata_cols, by_cols = _validate(data, outcome, strata, population_size, by)
+    scope = _scope(data, in_scope)
+    if not scope.any():
+        raise EstimationError(
+            f"in_scope: no case of the {len(data)} is in the indicator's population; the "
+            "bounds need at least one"
+        )
+    data = data[scope]
     y = _fast_binary_outcome(data, outcome)
     missing = np.isnan(y)
     frame = data.copy()
@@ -903,6 +922,30 @@ def _outcome_bounds(
     result["ci_low_missing_as_0"] = low["ci_low"].to_numpy()
     result["ci_high_missing_as_1"] = high["ci_high"].to_numpy()
     return result.reset_index(drop=True)
+
+
+def _scope(data: pd.DataFrame, in_scope: object) -> np.ndarray:
+    """``in_scope`` of :func:`outcome_bounds` as one bool per row of ``data``, checked."""
+    if in_scope is None:
+        return np.ones(len(data), dtype=bool)
+    if isinstance(in_scope, str):
+        _check_columns(data, "in_scope", [in_scope])
+        values, name = data[in_scope], f"column {in_scope!r}"
+    else:
+        values, name = pd.Series(np.asarray(in_scope, dtype=object)), "in_scope"
+        if len(values) != len(data):
+            raise EstimationError(
+                f"in_scope must have one value per row of data ({len(data)}); got {len(values)}"
+            )
+    plain = values.astype(object).to_numpy()
+    bad = np.array([not isinstance(v, bool | np.bool_) for v in plain])
+    if bad.any():
+        position = int(np.flatnonzero(bad)[0])
+        raise EstimationError(
+            f"{name} must hold True or False for every case; got {plain[position]!r} at "
+            f"{_row_label(data, position)}"
+        )
+    return plain.astype(bool)
 
 
 def estimate_categories(

@@ -206,13 +206,15 @@ class StratifiedSample:
         confidence_level: float = 0.95,
         method: str = domains.DEFAULT_METHOD,
         *,
+        in_scope: str | Sequence[bool] | np.ndarray | pd.Series | None = None,
         degenerate_strata: str | None = None,
     ) -> pd.DataFrame:
         """Worst- and best-case estimates when missing outcomes are not missing at random
-        (:func:`~stikprove.estimation.outcome_bounds`)."""
+        (:func:`~stikprove.estimation.outcome_bounds`; ``in_scope``: the cases of the
+        indicator's population, the others are neither outcomes nor missing)."""
         return domains._outcome_bounds(
             self.data, outcome, self.strata, self.population_size, by,
-            confidence_level, method, degenerate_strata=degenerate_strata,
+            confidence_level, method, in_scope=in_scope, degenerate_strata=degenerate_strata,
         )  # fmt: skip
 
     def linearization(

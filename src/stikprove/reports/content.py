@@ -356,23 +356,38 @@ def headline_row(table: pd.DataFrame, sex: str | None, origin: str | None) -> pd
     return rows.iloc[0]
 
 
+def _indicator_scope(path: str, data: pd.DataFrame, outcome: str) -> np.ndarray:
+    """Which cases belong to the indicator's population (the study codebook's
+    ``indicator_scope``: eligible, and health-exempt where the indicator asks; a case not yet
+    reviewed counts as in scope); every case when ``outcome`` is not a codebook indicator."""
+    from stikprove.store import open_study
+
+    codebook = open_study(path).codebook
+    if outcome not in {i.name for i in codebook.indicators}:
+        return np.ones(len(data), dtype=bool)
+    exempt = data["health_exempt"] if "health_exempt" in data.columns else None
+    return codebook.indicator_scope(outcome, data, exempt).to_numpy(dtype=bool)
+
+
 def bounds_table(
     study: StudyData, outcome: str, kommune: str | None = None, threshold: int | None = None
 ) -> pd.DataFrame:
-    """Worst/best case of the indicator for all cases of the kommune (or the study),
-    counting the missing outcomes as no or as yes (``outcome_bounds``), disclosed: the
-    bounds reveal the number of missing outcomes, so they are hidden with it when it is
-    small (over all kommuner, like :func:`design_table`), and they bracket the overall
-    estimate, so they are hidden with it too.
+    """Worst/best case of the indicator for the kommune's (or the study's) cases in the
+    indicator's population, counting the missing outcomes as no or as yes
+    (``outcome_bounds``), disclosed: the bounds reveal the number of missing outcomes, so
+    they are hidden with it when it is small (over all kommuner, like
+    :func:`design_table`), and they bracket the overall estimate, so they are hidden with it
+    too.
 
-    Columns: n_missing (cases without the outcome: not assessable, not reviewed or out of
-    the indicator's scope), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
+    Columns: n_missing (eligible cases that could not be assessed or are not yet reviewed;
+    cases found ineligible, replaced by reserves, are outside the indicator and not
+    counted), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
     threshold = _threshold(study, threshold)
     if kommune is None or "kommune_code" not in study.strata_columns:
         data = _subset(study, kommune)
-        table = sample(study, kommune).bounds(outcome)[["estimate_missing_as_0",
-                                                        "estimate_missing_as_1"]]  # fmt: skip
-        table.insert(0, "n_missing", int(data[outcome].isna().sum()))
+        scope = _indicator_scope(str(study.path), data, outcome)
+        bounds = sample(study, kommune).bounds(outcome, in_scope=scope)
+        table = bounds[["n_missing", "estimate_missing_as_0", "estimate_missing_as_1"]]
         table = dc.disclose_counts(table, ["n_missing"], (), threshold,
                                    hide_columns=list(table.columns[1:]))  # fmt: skip
     else:
@@ -389,12 +404,15 @@ def bounds_table(
 @lru_cache(maxsize=16)
 def _bounds_all(path: str, mtime: float, outcome: str, threshold: int) -> pd.DataFrame:
     study = _load(path, mtime)
-    data = study.data
-    bounds = sample(study).bounds(outcome, by="kommune_code")
-    missing = data[outcome].isna().groupby(data["kommune_code"]).sum()
+    scope = _indicator_scope(path, study.data, outcome)
+    bounds = sample(study).bounds(outcome, by="kommune_code", in_scope=scope)
+    # a kommune without a case in the indicator's population has no bounds: a row of its own
+    kommuner = pd.DataFrame({"kommune_code": study.kommuner})
+    bounds = kommuner.merge(bounds.assign(kommune_code=bounds["kommune_code"].astype(str)),
+                            on="kommune_code", how="left")  # fmt: skip
     table = pd.DataFrame({
-        "kommune_code": bounds["kommune_code"].astype(str),
-        "n_missing": bounds["kommune_code"].astype(str).map(missing).astype(int).to_numpy(),
+        "kommune_code": bounds["kommune_code"],
+        "n_missing": bounds["n_missing"].fillna(0).astype(int).to_numpy(),
         "estimate_missing_as_0": bounds["estimate_missing_as_0"].to_numpy(),
         "estimate_missing_as_1": bounds["estimate_missing_as_1"].to_numpy(),
     })  # fmt: skip

@@ -61,7 +61,7 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "deff": {"da": "Designeffekt", "en": "Design effect"},
     "estimate_missing_as_0": {"da": "Mindst (manglende = nej)", "en": "Lowest (missing = no)"},
     "estimate_missing_as_1": {"da": "Højst (manglende = ja)", "en": "Highest (missing = yes)"},
-    "n_missing": {"da": "Manglende svar", "en": "Missing outcomes"},
+    "n_missing": {"da": "Berettigede uden vurdering", "en": "Eligible, not assessed"},
     "national_rate": {"da": "Andel i hele landet", "en": "National proportion"},
     "difference": {"da": "Forskel", "en": "Difference"},
     "se_difference": {"da": "Standardfejl for forskel", "en": "Standard error of difference"},
@@ -508,16 +508,24 @@ def test_sentence(row: Mapping[str, object] | None, language: str = "da") -> str
 
 
 def bounds_sentence(row: Mapping[str, object], language: str = "da") -> str:
-    """The worst/best-case bounds for missing outcomes, in words."""
+    """The worst/best-case bounds for missing outcomes, in words, with the number of eligible
+    cases that could not be assessed (``n_missing``) when it is shown."""
     low, high = row.get("estimate_missing_as_0"), row.get("estimate_missing_as_1")
     if _missing(low) or _missing(high):
         return ("Grænserne kan ikke vises (for få sager)." if language == "da"
                 else "The bounds cannot be shown (too few cases).")
     lo, hi = percent(float(low), language), percent(float(high), language)  # type: ignore[arg-type]
+    count = row.get("n_missing")
     if language == "da":
-        return (f"Regnes alle manglende vurderinger som nej, bliver andelen {lo}; regnes de "
-                f"som ja, bliver den {hi}.")
-    return f"Counting every missing assessment as no gives {lo}; as yes, {hi}."
+        lead = ("" if _missing(count) else
+                f"{int(count)} berettigede personer kunne ikke vurderes eller mangler endnu "  # type: ignore[arg-type]
+                "vurdering (personer uden for målgruppen tæller ikke med). ")
+        return (f"{lead}Regnes alle manglende vurderinger som nej, bliver andelen {lo}; "
+                f"regnes de som ja, bliver den {hi}.")
+    lead = ("" if _missing(count) else
+            f"{int(count)} eligible persons could not be assessed or are not yet reviewed "  # type: ignore[arg-type]
+            "(persons found outside the target group are not counted). ")
+    return f"{lead}Counting every missing assessment as no gives {lo}; as yes, {hi}."
 
 
 def agreement_sentence(row: Mapping[str, object], language: str = "da",
