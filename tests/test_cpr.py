@@ -161,3 +161,53 @@ def test_every_form_is_refused_in_a_note_and_a_reason(tmp_path):
             assert [(p.row, p.column) for p in info.value.problems] == [(2, column)], form
             assert not contains_cpr(str(info.value))
     assert study.assessments().empty
+
+
+def test_every_form_is_refused_by_record_and_in_a_protocol(tmp_path):
+    """Every catalogued form is refused by the one-case ``record`` (a note) and in a
+    protocol's title, never echoed."""
+    import json
+
+    from stikprove.errors import ImportRowsError, ProtocolError
+    from stikprove.protocol import parse_protocol
+    from stikprove.recording import record_assessment
+    from store_fixtures import ELIGIBLE_ENTRY, make_study
+
+    study = make_study(tmp_path)
+    case = study.open_cases("anna")["case_id"].iloc[0]
+    base = (ROOT / "protocols/odense-replication.toml").read_text("utf-8")
+    title = next(line for line in base.splitlines() if line.startswith("title"))
+    for form in CATALOGUE["found"]:
+        with pytest.raises(ImportRowsError) as info:
+            record_assessment(study, "anna", case, {**ELIGIBLE_ENTRY, "note": form})
+        assert [p.column for p in info.value.problems] == ["note"], form
+        text = base.replace(title, f"title = {json.dumps('Studie ' + form)}")
+        with pytest.raises(ProtocolError) as refused:
+            parse_protocol(text, ROOT / "protocols/odense-replication.toml")
+        assert "CPR" in str(refused.value) and not contains_cpr(str(refused.value)), form
+    assert study.assessments().empty
+
+
+@settings(max_examples=scaled(300))
+@given(st.floats(allow_nan=False, allow_infinity=False, min_value=-1e12, max_value=1e12),
+       st.sampled_from(["{:r}", "{:.6f}", "{:.10f}", "{:.3f}", "{:e}", "{:.10g}"]),
+       st.booleans())  # fmt: skip
+def test_decimal_numbers_are_never_cpr_like(number, pattern, comma):
+    """A decimal number as Python or a table prints it (with a point, or a Danish comma) is
+    not CPR-like, unless its fraction is zero (``0101901234.0`` is a CPR a spreadsheet read
+    as a number)."""
+    text = repr(number) if pattern == "{:r}" else pattern.format(number)
+    if comma:
+        text = text.replace(".", ",")
+    fraction = text.partition("," if comma else ".")[2]
+    if fraction.strip("0") == "" or ("e" in text.lower() and abs(number) >= 1e8):
+        return  # an integer: CPR-like when its digits are one
+    assert not contains_cpr(text), text
+    assert not contains_cpr(f"n_eff {text} og {text}"), text
+
+
+@pytest.mark.parametrize("form", ["010190\u200b1234", "０１０１９０－１２３４", "01-01-1990-1234"])
+def test_masking_keeps_the_text_around_the_number(form):
+    """The mask replaces the number as written (zero-width and fullwidth characters
+    included) and leaves the words around it."""
+    assert mask_cpr(f"ring {form} i dag") == f"ring {MASK} i dag"

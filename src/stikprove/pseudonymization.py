@@ -85,8 +85,7 @@ def normalize_cpr(value: object) -> str | None:
     match = matches[0]
     if not _PREFIX.fullmatch(value[: match.start()]) or value[match.end() :].strip():
         return None
-    digits = re.sub(r"\D", "", match.group())
-    return digits.zfill(10)
+    return match.digits.zfill(10)  # as ASCII digits, a four-digit year made two
 
 
 def new_key(path: str | Path) -> bytes:
