@@ -49,12 +49,13 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
 
 # The web form's browser tests (tests/test_web_browser.py) drive Debian's chromium through
-# Playwright, which never downloads a browser here. `make test` installs it when missing
-# (as root, or through sudo).
+# Playwright, which never downloads a browser here; the reverse-proxy tests
+# (tests/test_web_proxy.py) serve the form behind Debian's nginx. `make test` installs
+# them when missing (as root, or through sudo).
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 browser:
-	@test -x /usr/bin/chromium || { echo "== installing Debian's chromium for the browser tests =="; \
-	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium; }
+	@test -x /usr/bin/chromium -a -x /usr/sbin/nginx || { echo "== installing Debian's chromium and nginx for the web form's tests =="; \
+	  $(SUDO) apt-get update -q && DEBIAN_FRONTEND=noninteractive $(SUDO) apt-get install -y -q chromium nginx; }
 
 # The README's screenshots of the web form (docs/images/web-*.png), from a test study.
 screenshots: $(STAMP)

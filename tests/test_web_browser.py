@@ -167,3 +167,73 @@ def test_a_missing_browser_fails_with_how_to_install_it(monkeypatch):
     monkeypatch.setattr(web_fixtures, "CHROMIUM", "/nonexistent/chromium")
     with pytest.raises(RuntimeError, match=r"make browser.*apt-get install -y chromium"):
         web_fixtures.launch_chromium(None)
+
+
+@pytest.fixture
+def https_site(tmp_path):
+    """The form behind nginx (deploy/nginx/stikprove.conf) over HTTPS with a trustme
+    certificate, and a Chromium that trusts that certificate (by its public key's hash,
+    as a pinned certificate: no certificate error is ignored wholesale)."""
+    import base64
+    import hashlib
+
+    from cryptography import x509
+    from cryptography.hazmat.primitives import serialization
+
+    from web_fixtures import CHROMIUM_ARGS, Proxied, tls_certificate
+
+    _, cert, key = tls_certificate(tmp_path)
+    public = x509.load_pem_x509_certificate(cert.read_bytes()).public_key()
+    spki = public.public_bytes(serialization.Encoding.DER,
+                               serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
+    pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
+    study = web_study(tmp_path)
+    served = Served(create_app(study, behind_proxy=True), study, behind_proxy=True)
+    with served, Proxied(tmp_path, served, cert, key) as proxy, sync_playwright() as playwright:
+        launch_chromium(playwright).close()  # fails with how to install it when missing
+        chromium = playwright.chromium.launch(
+            executable_path="/usr/bin/chromium",
+            args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"],
+        )
+        context = chromium.new_context(viewport=LAPTOP)
+        tab = context.new_page()
+        yield tab, proxy.url, study
+        context.close()
+        chromium.close()
+
+
+def test_over_https_a_reviewer_enters_corrects_and_marks_a_case_ineligible(https_site):
+    """Through nginx over HTTPS (issue 19: Chromium's login was refused by the strict
+    CSRF check, as no-referrer kept the Referer back): log in, enter a case, correct it,
+    mark another ineligible, log out. The store holds it all."""
+    page, url, study = https_site
+    log_in(page, url)
+    assert page.url.startswith("https://")
+    first, second = study.open_cases("anna")["case_id"].iloc[:2]
+    page.get_by_role("button", name=f"Åbn {first}").click()
+    page.get_by_role("radio", name="Ja").first.check()
+    page.get_by_label("Helbredsvurdering").select_option("kan_med_skaanehensyn")
+    page.get_by_label("Anbefalet forløb").select_option("aktivitetsparat_med_indsats")
+    page.get_by_label("Indsats de seneste 12 måneder").select_option("mentor")
+    page.get_by_label("Vigtigste grundlag").select_option("journal")
+    page.locator("#field-new_certificate_requested").get_by_role("radio", name="Nej").check()
+    page.get_by_role("radio", name="Sikker").check()
+    page.get_by_role("button", name="Gem").click()
+    expect(page.get_by_text("Sagen er gemt.")).to_be_visible()
+    page.get_by_role("button", name=f"Ret {first}").click()
+    page.get_by_label("Helbredsvurdering").select_option("for_syg")
+    page.get_by_label("Begrundelse for rettelsen").fill("ny statusattest")
+    page.get_by_role("button", name="Gem rettelse").click()
+    expect(page.get_by_text("Rettelsen er gemt.")).to_be_visible()
+    page.get_by_role("button", name=f"Åbn {second}").click()
+    page.get_by_role("radio", name="Nej").first.check()
+    page.get_by_label("Årsag til at sagen ikke er omfattet").select_option("sag_afsluttet")
+    page.get_by_role("button", name="Gem").click()
+    expect(page.get_by_text("En reservesag fra samme stratum")).to_be_visible()
+    page.get_by_role("button", name="Log ud").click()
+    expect(page.get_by_text("Du er logget ud.")).to_be_visible()
+
+    history = study.assessments(current_only=False).set_index("case_id")
+    assert history.loc[first, "health_assessment"].tolist() == ["kan_med_skaanehensyn",
+                                                                "for_syg"]  # fmt: skip
+    assert history.loc[second, "eligible"] == "nej"

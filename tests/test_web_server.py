@@ -1,15 +1,15 @@
-"""Serving the web form and managing accounts: allowed addresses, waitress on loopback,
-TLS (cheroot) with a test certificate, the `serve` and `reviewer` commands, password
-hashing, and the store's schema-3 migration."""
+"""Serving the web form and managing accounts: allowed addresses, waitress on loopback
+(its own error pages, idle connections, a login flood beside the style sheet), the
+`serve` and `reviewer` commands, password hashing, and the store's migrations. TLS behind
+nginx: tests/test_web_proxy.py."""
 
+import contextlib
 import http.client
 import io
 import sqlite3
-import ssl
 import threading
 
 import pytest
-import trustme
 
 from stikprove.cli import main
 from stikprove.errors import StoreError
@@ -17,7 +17,7 @@ from stikprove.store import open_study
 from stikprove.web import accounts, create_app
 from stikprove.web.server import ServeError, bound_port, check_listen, make_server, run, stop
 from store_fixtures import make_study
-from web_fixtures import CHEAP_SCRYPT_N, web_study
+from web_fixtures import CHEAP_SCRYPT_N, token, web_study
 
 
 @pytest.fixture
@@ -26,43 +26,29 @@ def cheap_scrypt(monkeypatch):
     monkeypatch.setattr(accounts, "SCRYPT_N", CHEAP_SCRYPT_N)
 
 
-@pytest.fixture(scope="module")
-def tls_files(tmp_path_factory):
-    """A certificate for 127.0.0.1 from a throwaway CA, its key, and the CA."""
-    folder = tmp_path_factory.mktemp("tls")
-    ca = trustme.CA()
-    cert = ca.issue_cert("127.0.0.1", "localhost")
-    cert.cert_chain_pems[0].write_to_path(str(folder / "cert.pem"))
-    for pem in cert.cert_chain_pems[1:]:
-        pem.write_to_path(str(folder / "cert.pem"), append=True)
-    cert.private_key_pem.write_to_path(str(folder / "key.pem"))
-    return folder / "cert.pem", folder / "key.pem", ca
-
-
 @pytest.mark.parametrize("host", ["127.0.0.1", "::1", "localhost", "127.0.0.9"])
-def test_loopback_addresses_are_served_without_tls(host):
-    """Plain HTTP is allowed on loopback addresses."""
-    assert check_listen(host, 8765).tls is None
+def test_loopback_addresses_are_served(host):
+    """Plain HTTP is allowed on loopback addresses, also behind a proxy."""
+    assert check_listen(host, 8765).behind_proxy is False
+    assert check_listen(host, 8765, behind_proxy=True).trusted_proxy in ("127.0.0.1", "::1")
 
 
 @pytest.mark.parametrize("host", ["0.0.0.0", "192.168.1.10", "::", "example.org"])
-def test_other_addresses_are_refused_without_tls(host):
-    """Any other address is refused without a certificate and key, saying what to do."""
-    with pytest.raises(ServeError, match=r"--host .*needs TLS.*--tls-cert and --tls-key"):
+def test_other_addresses_are_refused_with_the_way_to_serve_them(host):
+    """Any other address is refused, saying to put a TLS proxy in front."""
+    with pytest.raises(ServeError, match=r"--host .*needs TLS.*nginx or Caddy.*--behind-proxy"):
         check_listen(host, 8765)
 
 
-def test_tls_needs_both_files_that_load(tls_files, tmp_path):
-    """Half a TLS pair, and files that are no certificate and key, are refused; a good pair
-    allows any address."""
-    cert, key, _ = tls_files
-    with pytest.raises(ServeError, match="only one of them"):
-        check_listen("0.0.0.0", 8765, cert, None)
-    junk = tmp_path / "junk.pem"
-    junk.write_text("not a certificate")
-    with pytest.raises(ServeError, match="cannot load them"):
-        check_listen("0.0.0.0", 8765, junk, key)
-    assert check_listen("0.0.0.0", 8765, cert, key).tls == (cert, key)
+def test_a_certificate_is_refused_with_the_way_to_use_it(tmp_path, capsys):
+    """`serve` no longer terminates TLS (its TLS server did the handshake on its accept
+    loop: one silent connection stalled everyone): --tls-cert/--tls-key say what to do."""
+    pem = tmp_path / "x.pem"
+    with pytest.raises(ServeError, match=r"does not terminate TLS.*--behind-proxy"):
+        check_listen("0.0.0.0", 8765, pem, pem)
+    study = web_study(tmp_path)
+    assert main(["serve", str(study.path), "--tls-cert", str(pem), "--tls-key", str(pem)]) == 2
+    assert "deploy/nginx/stikprove.conf" in capsys.readouterr().err
 
 
 def test_port_out_of_range_is_refused():
@@ -97,30 +83,95 @@ def test_waitress_serves_the_form_on_loopback(tmp_path):
         thread.join(10)
 
 
-def test_tls_serves_over_https_with_secure_cookies(tmp_path, tls_files):
-    """Under TLS the form is served over HTTPS (cheroot), its cookies Secure, with HSTS."""
-    cert, key, ca = tls_files
+def test_waitress_own_error_pages_carry_the_security_headers(tmp_path):
+    """A request waitress refuses itself (a malformed request line: 400; headers too
+    large: 431) gets the same security headers as the form's pages (issue 19)."""
+    import socket
+
     study = web_study(tmp_path)
-    listen = check_listen("127.0.0.1", 0, cert, key)
-    server, port, thread = serving(create_app(study, secure_cookies=True), listen)
+    server, port, thread = serving(create_app(study), check_listen("127.0.0.1", 0))
     try:
-        context = ssl.create_default_context()
-        ca.configure_trust(context)
-        con = http.client.HTTPSConnection("127.0.0.1", port, context=context, timeout=10)
-        con.request("GET", "/login")
-        response = con.getresponse()
-        response.read()
-        con.close()
-        assert response.status == 200
-        assert "Secure" in response.getheader("Set-Cookie")
-        assert "max-age" in response.getheader("Strict-Transport-Security")
+        for request in (b"GET /login HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\n",
+                        b"GET / HTTP/1.1\r\nHost: x\r\nX-Big: " + b"a" * 40_000 + b"\r\n\r\n"):
+            with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+                sock.sendall(request)
+                answer = b""
+                with contextlib.suppress(ConnectionResetError):  # closed with bytes unread
+                    while chunk := sock.recv(65536):
+                        answer += chunk
+            head = answer.split(b"\r\n\r\n", 1)[0].decode()
+            assert head.split()[1] in ("400", "431"), head
+            assert "Content-Security-Policy: default-src 'none'" in head
+            assert "X-Frame-Options: DENY" in head and "Cache-Control: no-store" in head
     finally:
         stop(server)
         thread.join(10)
 
 
+def test_a_login_flood_holds_only_a_few_workers(tmp_path, monkeypatch):
+    """Eight logins at once, each stuck in its password check, hold at most the checker's
+    slots and queue: the style sheet is still answered at once, and never more than two
+    checks run together (issue 19: eight scrypt logins held all eight threads and the
+    style sheet took 13 s)."""
+    study = web_study(tmp_path)
+    release = threading.Event()
+    running, most = [0], [0]
+    lock = threading.Lock()
+
+    def stuck(password, like=None):
+        with lock:
+            running[0] += 1
+            most[0] = max(most[0], running[0])
+        release.wait(20)
+        with lock:
+            running[0] -= 1
+
+    monkeypatch.setattr(accounts, "waste_time_like_a_login", stuck)
+    app = create_app(study, hashing_slots=2)
+    server, port, thread = serving(app, check_listen("127.0.0.1", 0))
+    posts = []
+    try:
+        con = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
+        con.request("GET", "/login")
+        page = con.getresponse()
+        form = {"name": "nobody", "password": "x", "csrf_token": token(page.read())}
+        cookie = page.getheader("Set-Cookie").split(";", 1)[0]
+        con.close()
+
+        def post(number):
+            from urllib.parse import urlencode
+
+            c = http.client.HTTPConnection("127.0.0.1", port, timeout=30)
+            body = urlencode({**form, "name": f"nobody{number}"})
+            c.request("POST", "/login", body=body, headers={
+                "Cookie": cookie, "Content-Type": "application/x-www-form-urlencoded"})
+            posts.append(c.getresponse().status)
+            c.close()
+
+        flood = [threading.Thread(target=post, args=(i,)) for i in range(8)]
+        for t in flood:
+            t.start()
+        for _ in range(400):
+            if running[0] == 2 and len(posts) >= 4:
+                break
+            threading.Event().wait(0.01)
+        con = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        con.request("GET", "/static/style.css")
+        assert con.getresponse().status == 200
+        con.close()
+        assert sorted(posts) == [503] * 4  # beyond 2 checking and 2 waiting: try again
+        release.set()
+        for t in flood:
+            t.join(30)
+        assert most[0] == 2 and sorted(posts) == [401] * 4 + [503] * 4
+    finally:
+        release.set()
+        stop(server)
+        thread.join(10)
+
+
 def test_serve_command_refuses_what_it_cannot_serve(tmp_path, capsys):
-    """`serve` refuses a non-loopback address without TLS and a study without accounts."""
+    """`serve` refuses a non-loopback address and a study without accounts."""
     study = make_study(tmp_path)
     assert main(["serve", str(study.path), "--host", "0.0.0.0"]) == 2
     assert "needs TLS" in capsys.readouterr().err
@@ -333,8 +384,8 @@ def test_stop_writes_to_the_trigger_before_the_loop_can_close_it(monkeypatch):
     assert trigger._closed and not server._map
 
 
-@pytest.mark.parametrize("tls", [False, True], ids=["waitress", "cheroot"])
-def test_a_port_in_use_is_refused_with_what_to_do(tmp_path, capsys, tls_files, tls):
+@pytest.mark.parametrize("proxy", [False, True], ids=["loopback", "behind-proxy"])
+def test_a_port_in_use_is_refused_with_what_to_do(tmp_path, capsys, proxy):
     """`serve` on a port another program listens on says so and how to choose another,
     with exit status 2 (it said "(file): Address already in use (no file was left
     half-written)"), and leaves no socket or thread open (the suite fails on an unclosed
@@ -342,8 +393,7 @@ def test_a_port_in_use_is_refused_with_what_to_do(tmp_path, capsys, tls_files, t
     import socket
 
     study = web_study(tmp_path)
-    cert, key, _ = tls_files
-    tls_args = ["--tls-cert", str(cert), "--tls-key", str(key)] if tls else []
+    tls_args = ["--behind-proxy"] if proxy else []
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))
         taken.listen()

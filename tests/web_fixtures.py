@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import re
 import shutil
+from pathlib import Path
 
 from stikprove.store import open_study
 from stikprove.web import accounts
@@ -94,12 +95,14 @@ def launch_chromium(playwright):
 class Served:
     """The web form served by waitress on loopback in a thread (a context manager)."""
 
-    def __init__(self, app, study=None):
+    def __init__(self, app, study=None, behind_proxy=False):
         from stikprove.web.server import bound_port, check_listen, make_server
 
         self.study = study
-        self.server = make_server(app, check_listen("127.0.0.1", 0))
-        self.url = f"http://127.0.0.1:{bound_port(self.server)}"
+        listen = check_listen("127.0.0.1", 0, behind_proxy=behind_proxy)
+        self.server = make_server(app, listen)
+        self.port = bound_port(self.server)
+        self.url = f"http://127.0.0.1:{self.port}"
 
     def __enter__(self):
         import threading
@@ -115,3 +118,91 @@ class Served:
 
         stop(self.server)
         self.thread.join(10)
+
+
+NGINX = "/usr/sbin/nginx"
+INSTALL_NGINX = (
+    "{nginx} is missing: the reverse-proxy tests need Debian's nginx package; install it "
+    "with 'make browser' (as root: apt-get update && apt-get install -y nginx)"
+)
+DEPLOY_NGINX = Path(__file__).resolve().parents[1] / "deploy/nginx/stikprove.conf"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+class Proxied:
+    """nginx in front of a :class:`Served` form (started with ``behind_proxy``), with the
+    documented site configuration (deploy/nginx/stikprove.conf), changed only in where it
+    listens (``https_port`` on 127.0.0.1), its certificate and the form's port; started
+    in the foreground, stopped at the end. Fails (never skips) without nginx."""
+
+    def __init__(self, folder: Path, served: Served, cert: Path, key: Path):
+        import re
+
+        if not Path(NGINX).exists():
+            raise RuntimeError(INSTALL_NGINX.format(nginx=NGINX))
+        self.folder = folder
+        self.https_port = free_port()
+        site = DEPLOY_NGINX.read_text("utf-8")
+        site = re.sub(r"\n\s*listen \[::\]:\d+( ssl)?;", "", site)
+        site = site.replace("listen 80;", f"listen 127.0.0.1:{free_port()};")
+        site = site.replace("listen 443 ssl;", f"listen 127.0.0.1:{self.https_port} ssl;")
+        site = re.sub(r"ssl_certificate .*;", f"ssl_certificate {cert};", site)
+        site = re.sub(r"ssl_certificate_key .*;", f"ssl_certificate_key {key};", site)
+        site = site.replace("http://127.0.0.1:8765", f"http://127.0.0.1:{served.port}")
+        self.config = folder / "nginx.conf"
+        self.config.write_text(
+            "daemon off;\nmaster_process off;\nworker_processes 1;\n"
+            f"pid {folder}/nginx.pid;\nerror_log {folder}/error.log warn;\n"
+            "events { worker_connections 1024; }\n"
+            "http {\n  access_log off;\n"
+            + "".join(f"  {kind}_temp_path {folder}/{kind};\n"
+                      for kind in ("client_body", "proxy", "fastcgi", "uwsgi", "scgi"))
+            + site + "\n}\n",
+            "utf-8",
+        )  # fmt: skip
+        self.url = f"https://localhost:{self.https_port}"
+
+    def __enter__(self):
+        import socket
+        import subprocess
+        import time
+
+        self.process = subprocess.Popen(
+            [NGINX, "-c", str(self.config), "-p", str(self.folder)],
+            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
+        )  # fmt: skip
+        for _ in range(200):
+            if self.process.poll() is not None:
+                raise RuntimeError(f"nginx did not start: {self.process.stderr.read()!r}")
+            try:
+                socket.create_connection(("127.0.0.1", self.https_port), timeout=1).close()
+                return self
+            except OSError:
+                time.sleep(0.025)
+        self.process.kill()
+        raise RuntimeError("nginx did not listen within 5 s")
+
+    def __exit__(self, *exc):
+        self.process.terminate()
+        self.process.wait(10)
+        self.process.stderr.close()
+
+
+def tls_certificate(folder: Path):
+    """A test CA (trustme) and a certificate for localhost and 127.0.0.1 signed by it:
+    (ca, cert path, key path)."""
+    import trustme
+
+    ca = trustme.CA()
+    issued = ca.issue_cert("localhost", "127.0.0.1")
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    issued.cert_chain_pems[0].write_to_path(cert)
+    issued.private_key_pem.write_to_path(key)
+    return ca, cert, key

@@ -21,8 +21,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "serve",
         help="serve the reviewers' web form for a study",
         description="Serve the web form where reviewers log in, see their cases in review "
-        "order and enter or correct their assessments. Plain HTTP only on a loopback "
-        "address; any other address needs --tls-cert and --tls-key. Give reviewers "
+        "order and enter or correct their assessments. It listens on a loopback address "
+        "only; for reviewers on other machines put a reverse proxy that terminates TLS "
+        "(nginx or Caddy, docs/web.md) in front and use --behind-proxy: then every "
+        "reviewer also needs a second factor ('stikprove reviewer totp'). Give reviewers "
         "accounts first with 'stikprove reviewer add'. Stop with Ctrl-C.",
     )
     p.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
@@ -33,19 +35,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--port", type=int, default=DEFAULT_PORT, help=f"port (default: {DEFAULT_PORT})")
     p.add_argument(
-        "--tls-cert",
-        type=Path,
-        default=None,
-        metavar="PEM",
-        help="TLS certificate (PEM); with --tls-key, serve over HTTPS",
+        "--behind-proxy",
+        action="store_true",
+        help="served to other machines through a reverse proxy on this machine that "
+        "terminates TLS and forwards to --host/--port (its X-Forwarded-* headers are "
+        "trusted from it alone); the pages are then HTTPS-only and logins need the "
+        "second factor",
     )
-    p.add_argument(
-        "--tls-key",
-        type=Path,
-        default=None,
-        metavar="PEM",
-        help="the certificate's private key (PEM)",
-    )
+    # refused with what to do instead: serve no longer terminates TLS itself
+    p.add_argument("--tls-cert", type=Path, default=None, help=argparse.SUPPRESS)
+    p.add_argument("--tls-key", type=Path, default=None, help=argparse.SUPPRESS)
     p.add_argument(
         "--language",
         choices=("da", "en"),
@@ -117,7 +116,8 @@ def run_serve(args: argparse.Namespace) -> int:
     from stikprove.web import accounts, create_app
     from stikprove.web.server import bound_port, check_listen, make_server, run, serving
 
-    listen = check_listen(args.host, args.port, args.tls_cert, args.tls_key)
+    listen = check_listen(args.host, args.port, args.tls_cert, args.tls_key,
+                          behind_proxy=args.behind_proxy)  # fmt: skip
     study = open_study(args.study)
     if not accounts.accounts(study):
         raise StikproveError(
@@ -125,10 +125,11 @@ def run_serve(args: argparse.Namespace) -> int:
             f"'stikprove reviewer add {args.study} NAME'"
         )
     with serving(args.study):
-        app = create_app(study, secure_cookies=listen.tls is not None, language=args.language)
+        app = create_app(study, behind_proxy=listen.behind_proxy, language=args.language)
         server = make_server(app, listen)
         shown = dataclasses.replace(listen, port=bound_port(server))
-        print(f"Serving {study.study_id} at {shown.url} (Ctrl-C stops)", flush=True)
+        where = " for the reverse proxy (HTTPS only)" if listen.behind_proxy else ""
+        print(f"Serving {study.study_id} at {shown.url}{where} (Ctrl-C stops)", flush=True)
         try:
             with _sigterm_as_interrupt():
                 run(server, study)

@@ -8,9 +8,13 @@ library) in the form ``scrypt$N$r$p$salt$key`` (base64), so the cost can be rais
 without breaking stored hashes. Every change of an account is audited in the same
 transaction.
 
+Password checks run through a :class:`PasswordChecker`, a semaphore that lets only a few
+run at once (a login flood must not hold every worker thread in scrypt).
+
 The login throttle (:class:`LoginThrottle`) is written by hand: it is a few lines over a
 dict and a lock, and the Flask extensions that do rate limiting count requests, not failed
-logins per account and address. It lives in the server's memory, and is rebuilt from the
+logins per account, nor reserve a check before it is made (so that simultaneous logins
+cannot get past the limit). It lives in the server's memory, and is rebuilt from the
 study's audit log when the server starts (:func:`restore_throttle`: every login and failed
 login is an audit row), so a lockout outlasts a restart of ``stikprove serve``. An
 account's failures are counted per password (:func:`throttle_key`): a new password
@@ -22,6 +26,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import hmac
+import ipaddress
 import os
 import re
 import threading
@@ -216,72 +221,210 @@ def _existing(study: Study, reviewer: str) -> Account:
 
 
 # --------------------------------------------------------------------------------------
+# checking passwords: at most a few at once
+
+
+class HashingBusy(StoreError):
+    """No password check could start in time: as many as allowed are running."""
+
+
+def hashing_slots() -> int:
+    """How many password checks may run at once: half the processor cores (at least 1,
+    at most 4). Each scrypt of the default cost takes 128 MiB and a core for about half a
+    second; more at once would only make every request wait for a core."""
+    return max(1, min(4, (os.cpu_count() or 2) // 2))
+
+
+class PasswordChecker:
+    """Password checks bounded by a semaphore, so that a flood of logins holds only a few
+    of the server's worker threads and the others go on answering the logged-in
+    reviewers: ``slots`` checks run at once, up to ``waiting`` more wait (at most
+    ``wait_s`` seconds) for a slot, and a login beyond those raises :class:`HashingBusy`
+    at once (answered 503: try again in a moment). Waiting holds a worker thread too, so
+    the queue is short."""
+
+    def __init__(self, slots: int | None = None, waiting: int | None = None,
+                 wait_s: float = 5.0):  # fmt: skip
+        self.slots = slots or hashing_slots()
+        self.waiting = self.slots if waiting is None else waiting
+        self.wait_s = wait_s
+        self._semaphore = threading.BoundedSemaphore(self.slots)
+        self._admitted = 0
+        self._lock = threading.Lock()
+
+    def _admit(self) -> None:
+        with self._lock:
+            if self._admitted >= self.slots + self.waiting:
+                raise HashingBusy("the server is checking as many passwords as it can")
+            self._admitted += 1
+        if not self._semaphore.acquire(timeout=self.wait_s):
+            with self._lock:
+                self._admitted -= 1
+            raise HashingBusy("no password check could start in time")
+
+    def _leave(self) -> None:
+        self._semaphore.release()
+        with self._lock:
+            self._admitted -= 1
+
+    def verify(self, password: str, stored: str | None, like: str | None = None) -> bool:
+        """:func:`verify_password` against ``stored``, or, when there is no account
+        (``stored`` None), a check that takes as long as one against ``like`` and fails
+        (:func:`waste_time_like_a_login`)."""
+        self._admit()
+        try:
+            if stored is None:
+                waste_time_like_a_login(password, like)
+                return False
+            return verify_password(password, stored)
+        finally:
+            self._leave()
+
+
+# --------------------------------------------------------------------------------------
 # the login throttle
+
+
+def client_address(remote_addr: str | None) -> str:
+    """The address a login is counted under: every loopback address is one ("loopback":
+    127.0.0.1, 127.0.0.14 and ::1 are the same machine), an IPv4 address mapped into IPv6
+    is the IPv4 address, and an IPv6 address is its /64 network (what one household or
+    office is given). The address is the TCP peer's, or, behind the trusted reverse proxy
+    only, the client's as the proxy forwards it; a forwarded header from anyone else is
+    never read.
+
+    >>> client_address("127.0.0.14"), client_address("::ffff:10.1.2.3")
+    ('loopback', '10.1.2.3')
+    >>> client_address("2001:db8:1:2:3:4:5:6")
+    '2001:db8:1:2::/64'
+    """
+    try:
+        ip = ipaddress.ip_address(remote_addr or "")
+    except ValueError:
+        return remote_addr or "unknown"
+    if isinstance(ip, ipaddress.IPv6Address) and ip.ipv4_mapped is not None:
+        ip = ip.ipv4_mapped
+    if ip.is_loopback:
+        return "loopback"
+    if isinstance(ip, ipaddress.IPv6Address):
+        return str(ipaddress.ip_network(f"{ip}/64", strict=False))
+    return str(ip)
 
 
 @dataclass(frozen=True)
 class ThrottleSettings:
-    """``max_failures`` failed logins within ``window_s`` for one account, or
-    ``max_failures_per_address`` from one address, lock it for ``lockout_s`` seconds.
+    """``max_failures`` failed logins within ``window_s`` for one account lock it for
+    ``lockout_s`` seconds, from every address; ``max_failures_global`` failed logins under
+    any names from any addresses within ``global_window_s`` pause every password check
+    until the oldest of them is that old (a rate limit on guessing across accounts and
+    addresses; nothing locks an address as such).
 
-    The address's limit is the higher: on loopback (the default) every reviewer comes
-    from one address, and one reviewer's mistyped password, which locks their account
-    after ``max_failures``, must not lock out the others. Failures from one address
-    under several names (guessing across accounts) lock the address."""
+    An account's count is checked and raised atomically: a login reserves its place in the
+    count before its password is checked, so a burst of simultaneous logins gets no more
+    password checks than the limit (the others are answered as locked)."""
 
     max_failures: int = 5
-    max_failures_per_address: int = 20
     window_s: float = 15 * 60
     lockout_s: float = 15 * 60
+    max_failures_global: int = 100
+    global_window_s: float = 10 * 60
+
+
+_EVERYONE = ("global", "")
 
 
 class LoginThrottle:
-    """Failed logins per account and per address, and the locks they cause.
+    """Failed logins per account and over the whole server, and the locks they cause.
 
     ``clock`` gives seconds (``time.time`` by default; tests move it). Thread-safe: the
-    server answers requests on several threads.
+    server answers requests on several threads. A login calls :meth:`begin` (which
+    reserves its place in the counts, or says how long to wait) and then :meth:`end` with
+    its outcome.
     """
 
     def __init__(self, settings: ThrottleSettings, clock: Callable[[], float] = time.time):
         self.settings = settings
         self._clock = clock
         self._failures: dict[tuple[str, str], list[float]] = {}
+        self._pending: dict[tuple[str, str], int] = {}
         self._locked_until: dict[tuple[str, str], float] = {}
         self._lock = threading.Lock()
 
-    def locked_for(self, account: str, address: str) -> float:
-        """Seconds until a login may be tried again for this account from this address
-        (0: now)."""
+    def _limits(self, account: str | None) -> list[tuple[tuple[str, str], int, float]]:
+        keys = [(_EVERYONE, self.settings.max_failures_global, self.settings.global_window_s)]
+        if account is not None:
+            keys.append((("account", account), self.settings.max_failures,
+                         self.settings.window_s))  # fmt: skip
+        return keys
+
+    def _recent(self, key: tuple[str, str], window: float, now: float) -> list[float]:
+        recent = [t for t in self._failures.get(key, []) if now - t < window]
+        self._failures[key] = recent
+        return recent
+
+    def locked_for(self, account: str, address: str = "") -> float:
+        """Seconds until a login may be tried again for this account (0: now)."""
         now = self._clock()
         with self._lock:
-            until = max(
-                self._locked_until.get(("account", account), 0.0),
-                self._locked_until.get(("address", address), 0.0),
-            )
-        return max(0.0, until - now)
+            return self._wait(account, now)
+
+    def _wait(self, account: str | None, now: float) -> float:
+        wait = 0.0
+        for key, limit, window in self._limits(account):
+            wait = max(wait, self._locked_until.get(key, 0.0) - now)
+            recent = self._recent(key, window, now)
+            if key == _EVERYONE and len(recent) >= limit:
+                wait = max(wait, recent[-limit] + window - now)
+        return max(0.0, wait)
+
+    def begin(self, account: str, address: str = "") -> float:
+        """Reserve a password check for a login to ``account``: 0 when it may go ahead
+        (then :meth:`end` must follow), else the seconds to wait. Refused also when the
+        failures so far and the checks under way together reach a limit."""
+        now = self._clock()
+        with self._lock:
+            wait = self._wait(account, now)
+            if wait > 0:
+                return wait
+            limits = self._limits(account)
+            for key, limit, window in limits:
+                if len(self._recent(key, window, now)) + self._pending.get(key, 0) >= limit:
+                    return 1.0  # as many checks under way as failures left: wait for them
+            for key, _, _ in limits:
+                self._pending[key] = self._pending.get(key, 0) + 1
+            return 0.0
+
+    def end(self, account: str, address: str, outcome: bool | None) -> bool:
+        """End a check :meth:`begin` reserved: ``outcome`` True (logged in: the account's
+        failures are cleared), False (a failed login, counted) or None (not checked after
+        all: nothing counted). True when a failure locks the account."""
+        with self._lock:
+            for key, _, _ in self._limits(account):
+                self._pending[key] = max(0, self._pending.get(key, 0) - 1)
+        if outcome is True:
+            self.succeeded(account, address)
+            return False
+        if outcome is False:
+            return self.failed(account, address)
+        return False
 
     def failed(self, account: str | None, address: str, at: float | None = None) -> bool:
-        """Count a failed login (at ``at``, default now; ``account`` None: the address
-        only); True when it locks the account or the address."""
+        """Count a failed login (at ``at``, default now; ``account`` None: the global
+        count only); True when it locks the account."""
         now = self._clock() if at is None else at
         locked = False
-        keys = [("account", account)] if account is not None else []
         with self._lock:
-            for key in [*keys, ("address", address)]:
-                window = self.settings.window_s
-                recent = [t for t in self._failures.get(key, []) if now - t < window]
+            for key, limit, window in self._limits(account):
+                recent = self._recent(key, window, now)
                 recent.append(now)
-                limit = (self.settings.max_failures if key[0] == "account"
-                         else self.settings.max_failures_per_address)  # fmt: skip
-                if len(recent) >= limit:
+                if key != _EVERYONE and len(recent) >= limit:
                     self._locked_until[key] = now + self.settings.lockout_s
-                    recent = []
+                    self._failures[key] = []
                     locked = True
-                self._failures[key] = recent
         return locked
 
-    def succeeded(self, account: str, address: str) -> None:
-        """A successful login clears the account's failures (not the address's)."""
+    def succeeded(self, account: str, address: str = "") -> None:
+        """A successful login clears the account's failures."""
         with self._lock:
             self._failures.pop(("account", account), None)
 
@@ -344,4 +487,4 @@ def restore_throttle(throttle: LoginThrottle, study: Study) -> None:
         elif action == LOGIN_FAILED:
             address = _FAILED_FROM.match(details)
             if address is not None:
-                throttle.failed(key, address.group("address"), at=_seconds(at))
+                throttle.failed(key, client_address(address.group("address")), at=_seconds(at))

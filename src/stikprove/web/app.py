@@ -56,6 +56,7 @@ from stikprove.recording import record_assessment
 from stikprove.store import Study, audit, open_study
 from stikprove.web import accounts
 from stikprove.web.forms import REASON, UI_TEXT, field_errors, form_fields, posted_values
+from stikprove.web.headers import security_headers
 from stikprove.web.texts import TEXT
 
 LOG = logging.getLogger("stikprove.web")
@@ -65,10 +66,6 @@ IDLE_TIMEOUT_S = 30 * 60
 """A session unused this long ends (the reviewer logs in again)."""
 LANGUAGES = ("da", "en")
 
-CONTENT_SECURITY_POLICY = (
-    "default-src 'none'; style-src 'self'; img-src 'self'; form-action 'self'; "
-    "frame-ancestors 'none'; base-uri 'none'"
-)
 
 
 def create_app(
@@ -76,21 +73,28 @@ def create_app(
     *,
     secret_key: bytes | None = None,
     secure_cookies: bool = False,
+    behind_proxy: bool = False,
     throttle: accounts.ThrottleSettings | None = None,
     clock: Callable[[], float] = time.time,
     language: str = "da",
     idle_timeout_s: float = IDLE_TIMEOUT_S,
+    hashing_slots: int | None = None,
 ) -> Flask:
     """The web form over ``study`` (a Study or the path of its store).
 
     ``secret_key`` signs the session cookies (default: a new random key, so restarting the
     server ends every session); ``secure_cookies`` marks them Secure (set under TLS);
-    ``clock`` gives seconds for the idle timeout and the login throttle.
+    ``behind_proxy``: served to other machines through a reverse proxy that terminates TLS
+    (Secure cookies, HSTS, and a request that did not come over HTTPS is refused);
+    ``clock`` gives seconds for the idle timeout and the login throttle;
+    ``hashing_slots``: how many password checks may run at once (default
+    :func:`~stikprove.web.accounts.hashing_slots`).
     """
     if not isinstance(study, Study):
         study = open_study(study)
     if language not in LANGUAGES:
         raise StikproveError(f"language {language!r}: expected one of {', '.join(LANGUAGES)}")
+    secure_cookies = secure_cookies or behind_proxy
     app = Flask(__name__)
     app.config.update(
         SECRET_KEY=secret_key or secrets.token_bytes(32),
@@ -109,7 +113,9 @@ def create_app(
         "throttle": login_throttle,
         "clock": clock,
         "sessions": Sessions(idle_timeout_s, clock),
+        "checker": accounts.PasswordChecker(hashing_slots),
         "language": language,
+        "behind_proxy": behind_proxy,
     }
     _register(app)
     CSRFProtect(app)  # after _register: its check runs after the session is read
@@ -171,6 +177,14 @@ def _text(key: str, **kwargs) -> str:
 
 def _register(app: Flask) -> None:
     @app.before_request
+    def https_only():
+        if _state("behind_proxy") and request.scheme != "https":
+            # the proxy forwards X-Forwarded-Proto: https; anything else did not come
+            # through it over TLS (and Flask-WTF's strict Referer check needs HTTPS)
+            return render_template("error.html", message=_text("https_only")), 400
+        return None
+
+    @app.before_request
     def load_reviewer():
         g.language = session.get("language") or _state("language")
         g.reviewer = None
@@ -197,14 +211,9 @@ def _register(app: Flask) -> None:
         g.reviewer = name
 
     @app.after_request
-    def security_headers(response):
-        response.headers["Content-Security-Policy"] = CONTENT_SECURITY_POLICY
-        response.headers["X-Frame-Options"] = "DENY"
-        response.headers["X-Content-Type-Options"] = "nosniff"
-        response.headers["Referrer-Policy"] = "no-referrer"
-        response.headers["Cache-Control"] = "no-store"
-        if app.config["SESSION_COOKIE_SECURE"]:
-            response.headers["Strict-Transport-Security"] = "max-age=31536000"
+    def add_security_headers(response):
+        for name, value in security_headers(https=app.config["SESSION_COOKIE_SECURE"]):
+            response.headers[name] = value
         return response
 
     @app.errorhandler(CSRFError)
@@ -238,7 +247,7 @@ def _register(app: Flask) -> None:
             return render_template("login.html", name="")
         name = (request.form.get("name") or "").strip()
         password = request.form.get("password") or ""
-        address = request.remote_addr or "unknown"
+        address = accounts.client_address(request.remote_addr)
         study = _state("study")
         throttle: accounts.LoginThrottle = _state("throttle")
         known = name in study.reviewers()
@@ -246,24 +255,30 @@ def _register(app: Flask) -> None:
         shown = name if known else ""  # ... nor shown again (it might be a CPR number)
         account = accounts.get_account(study, name) if known else None
         key = accounts.throttle_key(name, account)
-        wait = throttle.locked_for(key, address)
+        wait = throttle.begin(key, address)
         if wait > 0:
             _audit(study, "login_refused_locked", who, f"login refused: locked ({address})")
             minutes = max(1, round(wait / 60))
             return render_template("login.html", name=shown,
                                    error=_text("locked", minutes=minutes)), 429  # fmt: skip
-        if account is None or account.disabled:
-            some = accounts.accounts(study)
-            accounts.waste_time_like_a_login(password, some[0].password_hash if some else None)
-            ok = False
-        else:
-            ok = accounts.verify_password(password, account.password_hash)
+        outcome = None
+        try:
+            usable = account is not None and not account.disabled
+            if usable:
+                ok = _state("checker").verify(password, account.password_hash)
+            else:
+                some = accounts.accounts(study)
+                _state("checker").verify(password, None, some[0].password_hash if some else None)
+                ok = False
+            outcome = ok
+        except accounts.HashingBusy:
+            return render_template("login.html", name=shown, error=_text("busy_login")), 503
+        finally:
+            locked = throttle.end(key, address, outcome)
         if not ok:
-            locked = throttle.failed(key, address)
             _audit(study, accounts.LOGIN_FAILED, who,
                    accounts.failed_login_details(address, locked))  # fmt: skip
             return render_template("login.html", name=shown, error=_text("bad_login")), 401
-        throttle.succeeded(key, address)
         _end_session()
         session["sid"] = _state("sessions").start()
         session["reviewer"] = account.reviewer

@@ -1,12 +1,18 @@
 """Serving the web form: which addresses are allowed, and the production server.
 
-Plain HTTP only on a loopback address (127.0.0.1, ::1, localhost): the form carries health
-data and passwords. Any other address is refused unless a TLS certificate and key are
-given; then the form is served over HTTPS with Secure cookies and HSTS.
+The server is waitress, on a loopback address only (127.0.0.1, ::1, localhost): the form
+carries health data and passwords, and waitress has no TLS of its own. For reviewers on
+other machines it is served behind a reverse proxy on the same machine (nginx or Caddy:
+docs/web.md, deploy/) that terminates TLS and forwards to it (``--behind-proxy``). The
+proxy does the TLS handshake in its own event loop, holds slow and idle connections,
+and passes on whole requests; waitress, asynchronous itself, reads them without tying up
+a worker thread. Behind the proxy, the forwarded headers it sets (``X-Forwarded-For``,
+``X-Forwarded-Proto``) are trusted from the proxy's loopback address only, and every other
+forwarded header is removed, so a client cannot name its own address. Served directly, no
+forwarded header is read at all.
 
-The server is waitress for plain HTTP on loopback. waitress has no TLS (its documentation
-leaves that to a proxy in front), so under TLS the form is served by cheroot, CherryPy's
-production WSGI server, with its built-in TLS adapter.
+The server's own error pages (a malformed request, headers too large) carry the same
+security headers as the form's pages.
 """
 
 from __future__ import annotations
@@ -14,7 +20,6 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import socket
-import ssl
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -27,6 +32,16 @@ if TYPE_CHECKING:  # the command line's --help imports this module: no pandas he
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
 THREADS = 8
+CONNECTION_LIMIT = 500
+"""Open connections waitress keeps at once (its default, 100, was exhausted by 120 idle
+ones); each costs a file descriptor and no thread."""
+MAX_REQUEST_HEADER_BYTES = 32 * 1024
+"""A request's headers may be this long (waitress's default was 256 KiB; nginx in front
+allows 4 × 8 KiB); longer ones are refused with 431."""
+CHANNEL_TIMEOUT_S = 60
+"""An idle connection is closed after this many seconds."""
+FORWARDED_HEADERS = frozenset({"x-forwarded-for", "x-forwarded-proto"})
+"""The headers the reverse proxy sets (deploy/nginx/stikprove.conf), trusted from it only."""
 
 
 class ServeError(StikproveError):
@@ -35,17 +50,24 @@ class ServeError(StikproveError):
 
 @dataclass(frozen=True)
 class Listen:
-    """Where to listen and how: ``tls`` holds (certificate, key) or None."""
+    """Where to listen, and whether behind a reverse proxy (``behind_proxy``: the form is
+    reached over HTTPS through the proxy, which alone may forward a client's address)."""
 
     host: str
     port: int
-    tls: tuple[Path, Path] | None
+    behind_proxy: bool = False
 
     @property
     def url(self) -> str:
-        scheme = "https" if self.tls else "http"
         host = f"[{self.host}]" if ":" in self.host else self.host
-        return f"{scheme}://{host}:{self.port}/"
+        return f"http://{host}:{self.port}/"
+
+    @property
+    def trusted_proxy(self) -> str | None:
+        """The address the proxy connects from (the loopback address listened on)."""
+        if not self.behind_proxy:
+            return None
+        return "::1" if self.host == "::1" else "127.0.0.1"
 
 
 def is_loopback(host: str) -> bool:
@@ -57,58 +79,72 @@ def is_loopback(host: str) -> bool:
         return False
 
 
-def check_listen(host: str, port: int, cert: Path | None = None, key: Path | None = None) -> Listen:
-    """Refuse a non-loopback ``host`` without TLS, half a TLS pair, a certificate and key
-    that do not load, and a port outside 1-65535 (0: any free port)."""
+NO_TLS = (
+    "stikprove serve does not terminate TLS itself (its TLS server did the handshake on "
+    "the loop that accepts connections, so one silent client stalled every reviewer): "
+    "serve on loopback with --behind-proxy and let nginx or Caddy terminate TLS in front "
+    "of it (docs/web.md, 'Serving to other machines'; deploy/nginx/stikprove.conf)"
+)
+
+
+def check_listen(host: str, port: int, cert: Path | None = None, key: Path | None = None,
+                 behind_proxy: bool = False) -> Listen:  # fmt: skip
+    """Refuse a non-loopback ``host`` (the form is served to other machines through a
+    reverse proxy that terminates TLS), a TLS certificate (:data:`NO_TLS`), and a port
+    outside 1-65535 (0: any free port)."""
     if not 0 <= port <= 65535:
         raise ServeError(f"--port: got {port}, expected a port number from 1 to 65535")
-    if (cert is None) != (key is None):
-        raise ServeError(
-            "--tls-cert and --tls-key: got only one of them, expected both (the certificate "
-            "and its private key, PEM files)"
-        )
-    if cert is not None and key is not None:
-        try:
-            ssl.create_default_context(ssl.Purpose.CLIENT_AUTH).load_cert_chain(cert, key)
-        except (OSError, ssl.SSLError) as error:
-            raise ServeError(
-                f"--tls-cert {cert} / --tls-key {key}: cannot load them ({error}); expected "
-                "a PEM certificate and its matching private key"
-            ) from None
-        return Listen(host, port, (cert, key))
+    if cert is not None or key is not None:
+        raise ServeError(f"--tls-cert / --tls-key: {NO_TLS}")
     if not is_loopback(host):
         raise ServeError(
-            f"--host {host}: serving the form beyond this machine needs TLS; expected a "
-            "loopback address (127.0.0.1, ::1, localhost), or --tls-cert and --tls-key"
+            f"--host {host}: the form is served on a loopback address only (127.0.0.1, "
+            "::1, localhost), over plain HTTP, which never leaves this machine; serving "
+            "it beyond this machine needs TLS: put nginx or Caddy in front and use "
+            "--behind-proxy (docs/web.md, 'Serving to other machines')"
         )
-    return Listen(host, port, None)
+    if behind_proxy and host == "localhost":
+        host = "127.0.0.1"  # the proxy's address must be one: the one it connects to
+    return Listen(host, port, behind_proxy)
 
 
 def make_server(app, listen: Listen):
-    """A server for ``app``, bound but not yet serving (:func:`run`): waitress on
-    loopback, cheroot under TLS. An address or port it cannot listen on (taken by
-    another program, say) is refused with what to do, leaving nothing open."""
-    if listen.tls is None:
-        from waitress.server import create_server
+    """A waitress server for ``app``, bound but not yet serving (:func:`run`). An address
+    or port it cannot listen on (taken by another program, say) is refused with what to
+    do, leaving nothing open."""
+    from waitress.channel import HTTPChannel
+    from waitress.server import create_server
+    from waitress.task import ErrorTask
 
-        # bound here, and handed to waitress: when binding fails, waitress has not yet
-        # made its trigger and worker threads (its own bind left them open)
-        sock = _bound_socket(listen)
-        return create_server(app, sockets=[sock], threads=THREADS, ident="stikprove")
-    from cheroot import wsgi
-    from cheroot.ssl.builtin import BuiltinSSLAdapter
+    from stikprove.web.headers import security_headers
 
-    # a trial bind first: cheroot's own failed bind leaves its socket open
-    _bound_socket(listen).close()
-    server = wsgi.Server((listen.host, listen.port), app, numthreads=THREADS,
-                         server_name="stikprove")  # fmt: skip
-    cert, key = listen.tls
-    server.ssl_adapter = BuiltinSSLAdapter(str(cert), str(key))
-    try:
-        server.prepare()
-    except OSError as error:
-        server.stop()
-        raise _cannot_listen(listen, error) from None
+    class SecureErrorTask(ErrorTask):
+        """waitress's own error page (400, 431, ...) with the security headers."""
+
+        def execute(self):
+            self.response_headers.extend(security_headers(https=listen.behind_proxy))
+            super().execute()
+
+    class Channel(HTTPChannel):
+        error_task_class = SecureErrorTask
+
+    # bound here, and handed to waitress: when binding fails, waitress has not yet
+    # made its trigger and worker threads (its own bind left them open)
+    sock = _bound_socket(listen)
+    proxy = {}
+    if listen.behind_proxy:
+        proxy = {
+            "trusted_proxy": listen.trusted_proxy,
+            "trusted_proxy_count": 1,
+            "trusted_proxy_headers": set(FORWARDED_HEADERS),
+            "clear_untrusted_proxy_headers": True,
+        }
+    server = create_server(
+        app, sockets=[sock], threads=THREADS, ident="stikprove",
+        connection_limit=CONNECTION_LIMIT, channel_timeout=CHANNEL_TIMEOUT_S,
+        max_request_header_size=MAX_REQUEST_HEADER_BYTES, **proxy,
+    )  # fmt: skip
+    server.channel_class = Channel
     return server
 
 
@@ -165,30 +201,22 @@ def serving(study_path: str | Path):
 
 def bound_port(server) -> int:
     """The port a server from :func:`make_server` listens on (after binding)."""
-    if hasattr(server, "effective_port"):
-        return int(server.effective_port)
-    return int(server.bind_addr[1])
+    return int(server.effective_port)
 
 
 def run(server, study: Study | None = None) -> None:
     """Serve until interrupted (or closed from another thread: :func:`stop`), holding
     ``study`` open meanwhile (:meth:`Study.kept_open`: each save's short transaction then
     costs no checkpoint)."""
-    with study.kept_open() if study is not None else contextlib.nullcontext():
-        if hasattr(server, "effective_port"):
-            from waitress import wasyncore
+    from waitress import wasyncore
 
-            try:
-                server.run()
-            finally:
-                # waitress takes Ctrl-C itself: it finishes the requests under way and
-                # returns, its sockets still open (after stop() there are none left)
-                wasyncore.close_all(server._map)
-        else:
-            try:
-                server.serve()
-            finally:
-                server.stop()
+    with study.kept_open() if study is not None else contextlib.nullcontext():
+        try:
+            server.run()
+        finally:
+            # waitress takes Ctrl-C itself: it finishes the requests under way and
+            # returns, its sockets still open (after stop() there are none left)
+            wasyncore.close_all(server._map)
 
 
 def stop(server) -> None:
@@ -205,13 +233,10 @@ def stop(server) -> None:
     the loop, woken by the last request's own pull, could run the queued close between
     the two and the write then hit the closed pipe (``Bad file descriptor``, seen once
     in CI). The loop runs queued functions under that same lock, so it waits here."""
-    if hasattr(server, "effective_port"):
-        from waitress import wasyncore
+    from waitress import wasyncore
 
-        server.task_dispatcher.shutdown()
-        trigger = server.trigger
-        with trigger.lock:
-            trigger.thunks.append(lambda: wasyncore.close_all(server._map))
-            trigger._physical_pull()
-    else:
-        server.stop()
+    server.task_dispatcher.shutdown()
+    trigger = server.trigger
+    with trigger.lock:
+        trigger.thunks.append(lambda: wasyncore.close_all(server._map))
+        trigger._physical_pull()

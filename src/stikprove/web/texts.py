@@ -20,6 +20,8 @@ TEXT: dict[str, dict[str, str]] = {
         "reserve": "Sagen er ikke omfattet. En reservesag fra samme stratum er lagt på din liste.",
         "no_reserve": "Sagen er ikke omfattet, og stratummet har ingen reservesager tilbage.",
         "busy": "Ikke gemt: databasen er optaget. Prøv igen om lidt.",
+        "busy_login": "Serveren har travlt med andre logins. Prøv igen om lidt.",
+        "https_only": "Formularen skal åbnes over HTTPS gennem serverens adresse.",
         "csrf": "Formularen mangler sin sikkerhedsnøgle eller er for gammel. Gå tilbage, "
         "genindlæs siden og prøv igen.",
         "no_case": "Vælg en sag fra listen.",
@@ -83,6 +85,8 @@ TEXT: dict[str, dict[str, str]] = {
         "added to your list.",
         "no_reserve": "The case is not eligible, and its stratum has no reserve cases left.",
         "busy": "Not saved: the study store is busy. Try again in a moment.",
+        "busy_login": "The server is busy with other logins. Try again in a moment.",
+        "https_only": "Open the form over HTTPS through the server's address.",
         "csrf": "The form lacks its security token or is too old. Go back, reload the page "
         "and try again.",
         "no_case": "Choose a case from the list.",
