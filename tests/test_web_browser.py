@@ -170,7 +170,7 @@ def test_a_missing_browser_fails_with_how_to_install_it(monkeypatch):
 
 
 @pytest.fixture
-def https_site(tmp_path):
+def https_site(browser, tmp_path):
     """The form behind nginx (deploy/nginx/stikprove.conf) over HTTPS with a trustme
     certificate, and a Chromium that trusts that certificate (by its public key's hash,
     as a pinned certificate: no certificate error is ignored wholesale)."""
@@ -189,9 +189,8 @@ def https_site(tmp_path):
     pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
     study = web_study(tmp_path)
     served = Served(create_app(study, behind_proxy=True), study, behind_proxy=True)
-    with served, Proxied(tmp_path, served, cert, key) as proxy, sync_playwright() as playwright:
-        launch_chromium(playwright).close()  # fails with how to install it when missing
-        chromium = playwright.chromium.launch(
+    with served, Proxied(tmp_path, served, cert, key) as proxy:
+        chromium = browser.browser_type.launch(
             executable_path="/usr/bin/chromium",
             args=[*CHROMIUM_ARGS, f"--ignore-certificate-errors-spki-list={pin}"],
         )

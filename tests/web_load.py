@@ -74,9 +74,13 @@ def _reviewer(port: int, reviewer: str, password: str, saves: int, ineligible_ev
     try:
         status, page = client.request("GET", "/login")
         token = _TOKEN.search(page).group(1)
-        status, _ = client.request(
-            "POST", "/login", {"name": reviewer, "password": password, "csrf_token": token}
-        )
+        for _ in range(100):  # 503: the server is checking other passwords; try again
+            status, _ = client.request(
+                "POST", "/login", {"name": reviewer, "password": password, "csrf_token": token}
+            )
+            if status != 503:
+                break
+            time.sleep(0.1)
         if status != 302:
             run.failures.append(f"{reviewer}: login answered {status}")
             return

@@ -134,7 +134,7 @@ def run_serve(args: argparse.Namespace) -> int:
             with _sigterm_as_interrupt():
                 run(server, study)
         except KeyboardInterrupt:
-            pass  # waitress takes its own Ctrl-C (and returns); cheroot passes it on
+            pass  # waitress takes its own Ctrl-C (and returns); SIGTERM comes here
     print("\nStopped.", file=sys.stderr)
     return 0
 

@@ -239,14 +239,15 @@ class PasswordChecker:
     """Password checks bounded by a semaphore, so that a flood of logins holds only a few
     of the server's worker threads and the others go on answering the logged-in
     reviewers: ``slots`` checks run at once, up to ``waiting`` more wait (at most
-    ``wait_s`` seconds) for a slot, and a login beyond those raises :class:`HashingBusy`
-    at once (answered 503: try again in a moment). Waiting holds a worker thread too, so
-    the queue is short."""
+    ``wait_s`` seconds) for a slot (default: three per slot), and a login beyond those
+    raises :class:`HashingBusy` at once (answered 503: try again in a moment). Waiting
+    holds a worker thread too, so the queue is short: with one slot, logins hold at most
+    4 of the server's threads."""
 
     def __init__(self, slots: int | None = None, waiting: int | None = None,
                  wait_s: float = 5.0):  # fmt: skip
         self.slots = slots or hashing_slots()
-        self.waiting = self.slots if waiting is None else waiting
+        self.waiting = 3 * self.slots if waiting is None else waiting
         self.wait_s = wait_s
         self._semaphore = threading.BoundedSemaphore(self.slots)
         self._admitted = 0

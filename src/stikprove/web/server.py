@@ -31,7 +31,10 @@ if TYPE_CHECKING:  # the command line's --help imports this module: no pandas he
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8765
-THREADS = 8
+THREADS = 12
+"""waitress's worker threads: password checks hold at most a third of them
+(:class:`~stikprove.web.accounts.PasswordChecker` on a 2-core machine: 1 checking, 3
+waiting)."""
 CONNECTION_LIMIT = 500
 """Open connections waitress keeps at once (its default, 100, was exhausted by 120 idle
 ones); each costs a file descriptor and no thread."""
