@@ -178,11 +178,18 @@ def _ascii_digits(group: str) -> str:
     return group if group.isascii() else "".join(str(unicodedata.digit(c)) for c in group)
 
 
+def _breaks(char: str) -> bool:
+    """Does ``char`` end a run of digit groups: a letter, or a control character other
+    than white space (bytes read as text, never a separator anyone types)?"""
+    return char.isalnum() or (unicodedata.category(char) == "Cc" and not char.isspace())
+
+
 def _runs(norm: str, groups: list[re.Match[str]]) -> Iterator[list[re.Match[str]]]:
-    """The groups of digits in runs: consecutive groups with no letter or digit between."""
+    """The groups of digits in runs: consecutive groups with no letter, digit or control
+    character between."""
     run: list[re.Match[str]] = []
     for group in groups:
-        if run and any(c.isalnum() for c in norm[run[-1].end() : group.start()]):
+        if run and any(_breaks(c) for c in norm[run[-1].end() : group.start()]):
             yield run
             run = []
         run.append(group)
@@ -230,7 +237,8 @@ def _cpr_like(
 
 def _a_number(norm: str, run: list[re.Match[str]], first: int, last: int) -> bool:
     """Is the candidate (groups ``first`` to ``last`` of the run) part of a number as a
-    table prints it: a decimal number, a fraction, or thousands grouped?"""
+    table prints it (a decimal number, a fraction, thousands grouped), a date and time, or
+    digits spaced unevenly?"""
     parts = [run[i].group() for i in range(first, last + 1)]
     gaps = [_gap(norm, run, i) for i in range(first + 1, last + 1)]
     if len(parts) == 1:
@@ -243,6 +251,22 @@ def _a_number(norm: str, run: list[re.Match[str]], first: int, last: int) -> boo
         return True  # 3011.358353
     if any(g in _DECIMAL_POINT and len(p) > 4 for g, p in zip(gaps, parts[1:], strict=True)):
         return True  # 01:02:03.123456
+    if any(g.strip() == ":" and len(a) <= 2 and len(b) <= 2
+           for g, a, b in zip(gaps, parts, parts[1:], strict=False)):  # fmt: skip
+        return True  # a clock time: 2026-12-07 05:01:02
+    ends = [sum(len(p) for p in parts[: i + 1]) for i in range(len(parts))]
+    if len(parts) > 4:
+        # digits spaced finer than DD MM YY SSSS: evenly within the date and within the
+        # serial number (0 1 0 1 9 0 - 1 2 3 4), never as a pattern or a row of numbers
+        # ([0-9][0-9], 2017-03-01,0.0,1.0)
+        date_gaps = {g for g, end in zip(gaps, ends, strict=False) if end < 6}
+        serial_gaps = {g for g, end in zip(gaps, ends, strict=False) if end > 6}
+        if len(date_gaps) > 1 or len(serial_gaps) > 1:
+            return True
+    straddling = next(i for i, end in enumerate(ends) if end > 6)
+    if (ends[-1] < 12 and ends[straddling] - len(parts[straddling]) < 6
+            and straddling != len(parts) - 1):  # fmt: skip
+        return True  # the year runs into the serial, which goes on: 12-07-2005 01:02
     thousands = (
         len(set(gaps)) == 1
         and gaps[0] in _THOUSANDS
