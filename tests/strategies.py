@@ -101,3 +101,21 @@ def cut_domain_samples(draw):
             rows[0] = (1, draw(st.integers(0, 1)), min(rows[0][2], int(small[0]) - 1))
         samples.append(rows)
     return np.array(samples, dtype=np.int64), big, small
+
+
+toml_keys = st.from_regex(r"[a-z][a-z_]{0,8}", fullmatch=True)
+"""A TOML bare key."""
+
+toml_scalars = st.one_of(st.integers(-5, 5), st.booleans(), st.text(
+    st.characters(codec="utf-8", exclude_categories=("Cs", "Cc")), max_size=12))
+"""Ordinary protocol values (strings never starting with the placeholder marker are kept
+apart by the test that uses them)."""
+
+
+def toml_documents(leaves: st.SearchStrategy) -> st.SearchStrategy[dict]:
+    """Nested TOML-like documents (tables of tables, lists of ``leaves``)."""
+    def nested(inner: st.SearchStrategy) -> st.SearchStrategy:
+        return st.one_of(st.lists(inner, max_size=3), st.dictionaries(toml_keys, inner, max_size=3))
+
+    values = st.recursive(leaves, nested, max_leaves=12)
+    return st.dictionaries(toml_keys, st.dictionaries(toml_keys, values, max_size=4), max_size=4)

@@ -18,7 +18,8 @@ NOTEBOOKS = {"kommune": "kommune_report.ipynb", "national": "national_overview.i
              "design": "design_explorer.ipynb"}  # fmt: skip
 """The report notebooks by report kind."""
 
-PROTOCOL_TEMPLATES = {"odense": "odense-replication.toml", "national": "national-template.toml"}
+PROTOCOL_TEMPLATES = {"kommune": "kommune-template.toml", "national": "national-template.toml",
+                      "odense": "odense-replication.toml"}  # fmt: skip
 """The protocol templates by name."""
 
 
@@ -60,3 +61,30 @@ def _file(path: Path) -> Path:
             "stikprove (pip install --force-reinstall stikprove)"
         )
     return path
+
+
+def copy_notebooks(out: str | Path) -> list[Path]:
+    """Copy the shipped notebooks (and their README.md) into the folder ``out`` for editing;
+    returns the copies. A file of the same name already there is refused (all of them
+    named), and then nothing is copied."""
+    import shutil
+
+    from stikprove.files import atomic_write
+
+    out = Path(out)
+    sources = [notebook(kind) for kind in NOTEBOOKS]
+    sources.append(notebooks_folder() / "README.md")
+    if out.exists() and not out.is_dir():
+        raise StikproveError(f"--out {out}: is a file; expected a folder")
+    taken = [str(out / s.name) for s in sources if (out / s.name).exists()]
+    if taken:
+        raise StikproveError(
+            f"--out {out}: already holds {', '.join(taken)}; expected a folder without them "
+            "(move them away, or choose another folder)"
+        )
+    copies = []
+    for source in sources:
+        copies.append(atomic_write(out / source.name,
+                                   lambda tmp, s=source: shutil.copyfile(s, tmp),
+                                   private=False))  # fmt: skip
+    return copies

@@ -91,7 +91,7 @@ def _explore(args: argparse.Namespace) -> None:
         raise StikproveError(
             "--explore reads the frame from the protocol's [frame] path; leave out --frame"
         )
-    parameters = {"protocol": str(args.protocol.resolve()), "language": args.language}
+    parameters = {"protocol": str(args.protocol.absolute()), "language": args.language}
     rendered = render_notebook("design", parameters, args.explore, name="design_explorer")
     # csv and json keep stdout for the table itself
     stream = sys.stdout if args.format == "table" else sys.stderr

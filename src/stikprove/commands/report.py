@@ -20,7 +20,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "report",
         help="render kommune reports and the national overview (HTML)",
-        description="Run the papermill notebooks of notebooks/ for one kommune, several, "
+        description="Run the report notebooks (the shipped ones, or your own with "
+        "--notebook) for one kommune, several, "
         "all of the study's kommuner or the whole country, and write NAME.ipynb, NAME.html "
         "and index.html under --out. Counts under the protocol's disclosure threshold are "
         "suppressed and proportions failing the NCHS presentation standard are suppressed "
@@ -50,6 +51,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--engine", choices=("reuse", "papermill"), default="reuse",
                    help="reuse one kernel per job (default) or papermill's kernel per report "
                    "(one report at a time, for comparison)")
+    p.add_argument("--notebook", type=Path, default=None, metavar="PATH",
+                   help="your own edited notebook (from 'stikprove notebooks --out DIR') "
+                   "instead of the shipped one: a kommune report or national overview "
+                   "notebook, told by its parameters, or a folder holding them")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.set_defaults(func=run)
 
@@ -81,6 +86,7 @@ def run(args: argparse.Namespace) -> int:
         progress=not args.no_progress, engine=args.engine, language=args.language,
         indicators=indicators, confidence_level=args.confidence_level,
         interval_method=args.method, disclosure_threshold=args.disclosure_threshold,
+        notebook=args.notebook,
     )  # fmt: skip
     count = len(result.reports)
     print(f"rendered {count} report(s) in {result.seconds:.1f} s under {args.out}")

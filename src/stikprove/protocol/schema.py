@@ -48,6 +48,7 @@ from stikprove.protocol.model import (
     ProtocolSettings,
     band_labels,
 )
+from stikprove.protocol.placeholders import placeholder_problems
 
 # --------------------------------------------------------------------------------------------
 # The schema: section -> key -> (required, default, check, expected form)
@@ -576,6 +577,10 @@ def parse_protocol(
     except tomllib.TOMLDecodeError as error:
         raise ProtocolError(f"{path}: not valid TOML: {error}") from None
     problems: list[str] = _cpr_problems(text, doc) + _control_problems(doc)
+    left = placeholder_problems(doc, path.parent)
+    if left:
+        header = f"protocol {path} is not filled in yet; {len(left)} thing(s) left"
+        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems + left))
     read = _read_sections(doc, problems)
     values = read.sections
     elig, strata_sec, prec = values["eligibility"], values["strata"], values["precision"]

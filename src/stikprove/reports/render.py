@@ -17,6 +17,14 @@ HTML comes from nbconvert's HTMLExporter with the code cells hidden (``exclude_i
 figures embedded as PNG data and no script loaded from the network (the template under
 ``templates/stikprove``), so a report is one file that opens offline.
 
+What is saved carries nothing a reader does not see (:func:`portable_parameters`,
+:func:`clean_notebook`): the study and protocol are given to the notebook relative to the
+report's folder (no absolute path in the parameters, the injected cell or papermill's
+metadata), and an output keeps only its richest form (the table's HTML, not the plain-text
+repr behind it, which held the unrounded numbers). Kernels talk over local IPC sockets and
+are stopped at once (SIGKILL after the last cell), so no kernel prints a KeyboardInterrupt
+or a transport warning on the way out, with either engine.
+
 Batches (:func:`render_reports`) run ``jobs`` workers, each with its own kernel; a kommune
 that fails does not stop the others: all failures are collected and returned.
 """
@@ -91,6 +99,62 @@ def _read(path: Path):
     return nbformat.read(str(path), as_version=4)
 
 
+def notebook_kind(path: str | Path) -> str:
+    """The report kind of a notebook file ("kommune", "national" or "design"), told by its
+    parameters cell (a ``kommune`` parameter: a kommune report; ``study`` without it: the
+    national overview; ``protocol``: the design explorer). A file that is no notebook, or
+    has no parameters cell naming ``study`` or ``protocol``, is refused."""
+    import papermill
+
+    path = Path(path)
+    if not path.is_file():
+        raise ReportError(f"--notebook {path}: no such file; expected a report notebook "
+                          "(.ipynb), e.g. one copied out by 'stikprove notebooks'")  # fmt: skip
+    try:
+        parameters = papermill.inspect_notebook(str(path))
+    except Exception as error:  # nbformat's and json's errors alike: not a notebook
+        raise ReportError(f"--notebook {path}: not a readable notebook ({error})") from None
+    if "kommune" in parameters and "study" in parameters:
+        return "kommune"
+    if "study" in parameters:
+        return "national"
+    if "protocol" in parameters:
+        return "design"
+    raise ReportError(
+        f"--notebook {path}: its parameters cell (tagged 'parameters') names neither study "
+        "nor protocol; expected a notebook copied out by 'stikprove notebooks' and edited"
+    )
+
+
+def own_notebooks(notebook: str | Path | None, kinds: Sequence[str]) -> dict[str, Path]:
+    """The analyst's own notebooks for the report ``kinds`` about to be rendered: ``notebook``
+    a notebook file (used for the kind its parameters tell, which must be one of ``kinds``)
+    or a folder (its kommune_report.ipynb, national_overview.ipynb or design_explorer.ipynb,
+    those present; at least one of ``kinds``). None: the shipped notebooks."""
+    if notebook is None:
+        return {}
+    path = Path(notebook)
+    if path.is_dir():
+        found = {kind: path / REPORTS[kind] for kind in kinds if (path / REPORTS[kind]).is_file()}
+        if not found:
+            wanted = ", ".join(REPORTS[k] for k in kinds)
+            raise ReportError(f"--notebook {path}: the folder holds none of {wanted}")
+        for kind, file in found.items():
+            if notebook_kind(file) != kind:
+                raise ReportError(f"--notebook {file}: its parameters are not those of the "
+                                  f"{kind} notebook")  # fmt: skip
+        return found
+    kind = notebook_kind(path)
+    if kind not in kinds:
+        names = {"kommune": "a kommune report", "national": "the national overview",
+                 "design": "the design explorer"}  # fmt: skip
+        raise ReportError(
+            f"--notebook {path}: is {names[kind]} notebook (by its parameters), but "
+            f"{' and '.join(names[k] for k in kinds)} is rendered here"
+        )
+    return {kind: path}
+
+
 def parameterize(template, parameters: Mapping[str, object]):
     """A copy of ``template`` with papermill's injected-parameters cell."""
     from papermill.parameterize import parameterize_notebook
@@ -139,6 +203,31 @@ def _error_message(error: BaseException) -> str:
     return lines[-1].strip() if lines else type(error).__name__
 
 
+def _kernel_manager():
+    """A kernel manager on local IPC sockets (rather than TCP: nothing listens on the
+    network, and the kernel does not warn about an unencrypted port), and their folder."""
+    import tempfile
+
+    from jupyter_client.manager import KernelManager
+
+    sockets = tempfile.mkdtemp(prefix="stikprove-kernel-")
+    km = KernelManager(kernel_name="python3", transport="ipc",
+                       ip=os.path.join(sockets, "kernel"))  # fmt: skip
+    return km, sockets
+
+
+def _stop_kernel(km, sockets: str) -> None:
+    """Stop a kernel at once (no shutdown request it could answer with a traceback)."""
+    import shutil
+
+    with contextlib.suppress(Exception):
+        km.shutdown_kernel(now=True)
+    shutil.rmtree(sockets, ignore_errors=True)
+
+
+KERNEL_ENV = {"MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+
+
 class KernelSession:
     """One Python kernel that runs notebook after notebook (see the module docstring).
 
@@ -147,19 +236,11 @@ class KernelSession:
     """
 
     def __init__(self, cwd: str | Path | None = None, timeout: int = 600) -> None:
-        from jupyter_client.manager import KernelManager
-
         started = time.perf_counter()
         self.cwd = str(cwd or os.getcwd())
         self.timeout = timeout
-        import tempfile
-
-        # local IPC sockets rather than TCP: nothing listens on the network
-        self._sockets = tempfile.mkdtemp(prefix="stikprove-kernel-")
-        self.km = KernelManager(kernel_name="python3", transport="ipc",
-                                ip=os.path.join(self._sockets, "kernel"))  # fmt: skip
-        env = {**os.environ, "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
-        self.km.start_kernel(cwd=self.cwd, env=env)
+        self.km, self._sockets = _kernel_manager()
+        self.km.start_kernel(cwd=self.cwd, env={**os.environ, **KERNEL_ENV})
         self.kc = self.km.client()
         self.kc.start_channels()
         self.kc.wait_for_ready(timeout=timeout)
@@ -180,17 +261,49 @@ class KernelSession:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.kc.stop_channels()
-        with contextlib.suppress(Exception):
-            self.km.shutdown_kernel(now=True)
-        import shutil
-
-        shutil.rmtree(self._sockets, ignore_errors=True)
+        _stop_kernel(self.km, self._sockets)
 
     def __enter__(self) -> KernelSession:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+PATH_PARAMETERS = ("study", "protocol")
+"""The notebooks' parameters that name a file."""
+
+RICH_OUTPUTS = ("text/html", "text/markdown", "image/png", "image/svg+xml", "image/jpeg")
+
+
+def portable_parameters(parameters: Mapping[str, object], folder: str | Path) -> dict:
+    """``parameters`` with the file they name (:data:`PATH_PARAMETERS`) relative to
+    ``folder``, the kernel's working folder (the report's): the saved notebook then holds no
+    absolute path and reruns from its own folder. A path on another drive stays absolute."""
+    out = dict(parameters)
+    for key in PATH_PARAMETERS:
+        if isinstance(out.get(key), (str, Path)):
+            with contextlib.suppress(ValueError):  # another drive (Windows)
+                out[key] = os.path.relpath(os.path.abspath(out[key]), os.path.abspath(folder))
+    return out
+
+
+def clean_notebook(nb, template_name: str, name: str):
+    """``nb`` (in place) without what a reader does not see: of each output's forms only
+    the rich one when there is one (a table's plain-text repr held its unrounded numbers),
+    and papermill's record of the notebook's paths reduced to file names."""
+    for cell in nb.cells:
+        for output in cell.get("outputs", []):
+            data = output.get("data")
+            if data and "text/plain" in data and any(k in data for k in RICH_OUTPUTS):
+                del data["text/plain"]
+    record = nb.metadata.get("papermill")
+    if record:
+        if record.get("input_path"):
+            record["input_path"] = template_name
+        if record.get("output_path"):
+            record["output_path"] = f"{name}.ipynb"
+    return nb
 
 
 def html_of(nb) -> str:
@@ -231,9 +344,11 @@ def render_notebook(
     name: str | None = None,
     session: KernelSession | None = None,
     engine: str = "reuse",
+    notebook: str | Path | None = None,
 ) -> RenderedReport:
     """Execute the ``kind`` notebook with ``parameters`` and write NAME.ipynb and NAME.html
-    under ``out``. Without ``session`` a kernel is started for this one report."""
+    under ``out``. Without ``session`` a kernel is started for this one report.
+    ``notebook``: the analyst's own notebook instead of the shipped one."""
     import nbformat
 
     if engine not in ENGINES:
@@ -242,15 +357,12 @@ def render_notebook(
     out.mkdir(parents=True, exist_ok=True)
     name = name or _report_name(kind, str(parameters.get("kommune")))
     started = time.perf_counter()
-    template = notebook_path(kind)
+    template = Path(notebook) if notebook is not None else notebook_path(kind)
+    parameters = portable_parameters(parameters, session.cwd if session is not None else out)
     timings: dict[str, float] = {}
     try:
         if engine == "papermill":
-            import papermill
-
-            target = out / f"{name}.ipynb"
-            nb = papermill.execute_notebook(str(template), str(target), parameters=dict(parameters),
-                                            progress_bar=False, cwd=str(out))  # fmt: skip
+            nb = _papermill(template, out, name, parameters)
         else:
             nb = parameterize(_read(template), parameters)
             nb.metadata["title"] = f"stikprove: {name}"  # the HTML page's <title>
@@ -267,6 +379,7 @@ def render_notebook(
     executed = time.perf_counter()
     timings["execute"] = executed - started
     timings.update(cell_timings(nb))
+    clean_notebook(nb, template.name, name)
     html = html_of(nb)
     exported = time.perf_counter()
     timings["html"] = exported - executed
@@ -275,6 +388,21 @@ def render_notebook(
     timings["write"] = time.perf_counter() - exported
     return RenderedReport(name, out / f"{name}.ipynb", out / f"{name}.html",
                           time.perf_counter() - started, timings)  # fmt: skip
+
+
+def _papermill(template: Path, out: Path, name: str, parameters: Mapping[str, object]):
+    """``papermill.execute_notebook`` in ``out``, with a kernel of :func:`_kernel_manager`
+    (stopped at once afterwards)."""
+    import papermill
+
+    km, sockets = _kernel_manager()
+    try:
+        return papermill.execute_notebook(
+            str(template), str(out / f"{name}.ipynb"), parameters=dict(parameters),
+            progress_bar=False, cwd=str(out), km=km,
+        )  # fmt: skip
+    finally:
+        _stop_kernel(km, sockets)
 
 
 def report_parameters(
@@ -332,6 +460,7 @@ def render_report(
     *,
     national: bool = False,
     engine: str = "reuse",
+    notebook: str | Path | None = None,
     **parameters: object,
 ) -> RenderedReport:
     """Render one kommune's report (or, with ``national=True``, the national overview).
@@ -340,20 +469,23 @@ def render_report(
     reports/461.ipynb and reports/461.html and returns their :class:`RenderedReport`.
 
     ``parameters``: language ("da" or "en"), indicators, confidence_level, interval_method,
-    disclosure_threshold (see the notebook's parameters cell).
+    disclosure_threshold (see the notebook's parameters cell). ``notebook``: the analyst's
+    own notebook (a file or a folder, see :func:`own_notebooks`) instead of the shipped one.
     """
     from stikprove.reports.content import check_kommune, load_study
 
+    kind = "national" if national else "kommune"
+    own = own_notebooks(notebook, [kind]).get(kind)
     data = load_study(study)
     check_report_parameters(data, parameters)
     if national:
         return render_notebook("national", report_parameters(study, **parameters), out,
-                               name="national", engine=engine)  # fmt: skip
+                               name="national", engine=engine, notebook=own)  # fmt: skip
     if kommune is None:
         raise ReportError("render_report: give a kommune code, or national=True")
     code = check_kommune(data, kommune)
     return render_notebook("kommune", report_parameters(study, code, **parameters), out,
-                           engine=engine)  # fmt: skip
+                           engine=engine, notebook=own)  # fmt: skip
 
 
 # ---- batches ---------------------------------------------------------------------------------
@@ -370,23 +502,24 @@ def _worker_start(cwd: str) -> None:
 
 
 def _worker_render(task: tuple) -> tuple[str, RenderedReport | None, str, float]:
-    kind, parameters, out, name, engine = task
+    kind, parameters, out, name, engine, *own = task
     start = _SESSION.start_seconds if _SESSION is not None else 0.0
     try:
         report = render_notebook(kind, parameters, out, name=name, session=_SESSION,
-                                 engine=engine)  # fmt: skip
+                                 engine=engine, notebook=own[0] if own else None)  # fmt: skip
         return name, report, "", start
     except Exception as error:
         message = str(error) if isinstance(error, StikproveError) else _error_message(error)
         return name, None, message.removeprefix(f"{name}: "), start  # listed under its name
 
 
-def _tasks(study, kommuner, national, out, engine, parameters) -> list[tuple]:
-    tasks = [("kommune", report_parameters(study, code, **parameters), str(out), code, engine)
-             for code in kommuner]  # fmt: skip
+def _tasks(study, kommuner, national, out, engine, parameters, own=None) -> list[tuple]:
+    own = {k: str(v) for k, v in (own or {}).items()}
+    tasks = [("kommune", report_parameters(study, code, **parameters), str(out), code, engine,
+              own.get("kommune")) for code in kommuner]  # fmt: skip
     if national:
         tasks.append(("national", report_parameters(study, **parameters), str(out),
-                      "national", engine))  # fmt: skip
+                      "national", engine, own.get("national")))  # fmt: skip
     return tasks
 
 
@@ -435,6 +568,7 @@ def render_reports(
     jobs: int = 1,
     progress: bool = True,
     engine: str = "reuse",
+    notebook: str | Path | None = None,
     **parameters: object,
 ) -> BatchResult:
     """Render the reports of several kommuner (all of the study's with ``kommuner=None``),
@@ -442,19 +576,23 @@ def render_reports(
     index.html linking them. A report that fails is collected in ``failures`` (never
     raised); a worker process that cannot start at all raises :class:`ReportError` (with
     ``jobs`` > 1 each worker re-imports the calling script, which must then keep the call
-    under ``if __name__ == "__main__":``)."""
+    under ``if __name__ == "__main__":``). ``notebook``: the analyst's own notebook (a file
+    or a folder, see :func:`own_notebooks`) instead of the shipped one."""
     from stikprove.reports.content import check_kommune, load_study
 
     if engine not in ENGINES:
         raise ReportError(f"engine must be one of {ENGINES}; got {engine!r}")
     if isinstance(jobs, bool) or not isinstance(jobs, int) or jobs < 1:
         raise ReportError(f"jobs must be a whole number ≥ 1; got {jobs!r}")
+    kinds = [k for k, wanted in (("kommune", kommuner is None or bool(kommuner)),
+                                 ("national", national)) if wanted]  # fmt: skip
+    own = own_notebooks(notebook, kinds)
     data = load_study(study)
     check_report_parameters(data, parameters)
     codes = data.kommuner if kommuner is None else [check_kommune(data, k) for k in kommuner]
     out = Path(out).resolve()
     out.mkdir(parents=True, exist_ok=True)
-    tasks = _tasks(study, codes, national, out, engine, parameters)
+    tasks = _tasks(study, codes, national, out, engine, parameters, own)
     started = time.perf_counter()
     reports, failures, kernel_start = [], [], 0.0
     bar = None
