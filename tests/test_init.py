@@ -96,10 +96,17 @@ def test_every_template_gives_a_protocol_that_loads_once_filled_in(tmp_path, tem
     assert "Written by stikprove" in protocol.text
 
 
-def test_init_writes_a_random_seed_when_none_is_given(tmp_path):
+def test_init_writes_a_random_seed_that_is_never_cpr_like(tmp_path, monkeypatch):
+    """Without --seed, init draws one; a draw that reads as a CPR number (2101901234: the
+    protocol would refuse it) is drawn again."""
+    from stikprove.commands import init
+    from stikprove.cpr import contains_cpr
+
+    draws = iter([2101901233, 1234567])  # + 1 each: 2101901234 reads as a CPR number
+    assert contains_cpr("2101901234")
+    monkeypatch.setattr(init.secrets, "randbelow", lambda _: next(draws))
     init_study(tmp_path / "a", "odense")
-    seed = load_protocol(tmp_path / "a" / "protocol.toml").seed
-    assert isinstance(seed, int) and 1 <= seed < 2**31
+    assert load_protocol(tmp_path / "a" / "protocol.toml").seed == 1234568
 
 
 @pytest.mark.parametrize("template", TEMPLATES)

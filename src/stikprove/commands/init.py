@@ -176,6 +176,17 @@ def _title(protocol: str) -> str:
     return "A stikprove study" if not title or title.upper().startswith("FILL IN") else title
 
 
+def random_seed() -> int:
+    """A fresh seed for the draw, 1 to 2^31 - 1, never one that reads as a CPR number (the
+    protocol would refuse it: ten digits can form a valid birth date and serial)."""
+    from stikprove.cpr import contains_cpr
+
+    while True:
+        seed = secrets.randbelow(2**31 - 1) + 1
+        if not contains_cpr(str(seed)):
+            return seed
+
+
 def init_study(folder: str | Path, template: str = "kommune", *, kommune: str | None = None,
                seed: int | None = None) -> Path:  # fmt: skip
     """Make the study folder ``folder`` (see the module docstring); returns its path.
@@ -197,7 +208,7 @@ def init_study(folder: str | Path, template: str = "kommune", *, kommune: str | 
         )
     code = look_up(kommune).code if kommune is not None else None
     if seed is None:
-        seed = secrets.randbelow(2**31 - 1) + 1
+        seed = random_seed()
     elif isinstance(seed, bool) or not isinstance(seed, int) or seed < 0:
         raise StikproveError(f"--seed must be a whole number ≥ 0; got {seed!r}")
     protocol = protocol_text(template, _study_id(folder.resolve()), seed, code)
