@@ -64,6 +64,24 @@ def test_round_trip_from_the_command_line(tmp_path, capsys):
     assert "stikprove reidentify" in row and not contains_cpr(log)
 
 
+def test_the_commands_of_the_physicians_path_parse():
+    """Every `stikprove pseudonymize` and `stikprove reidentify` command of
+    docs/reidentification.md (English and Danish) is a valid command line."""
+    import shlex
+
+    from stikprove.cli import build_parser
+
+    root = Path(__file__).resolve().parents[1]
+    text = (root / "docs" / "reidentification.md").read_text(encoding="utf-8")
+    text = re.sub(r"\\?\n\s*", " ", text)  # one line: continuations and wrapped lines joined
+    lines = re.findall(r"stikprove pseudonymize [^`]*--new-key|stikprove reidentify [^`]*\.xlsx",
+                       text)  # fmt: skip
+    assert len(lines) == 4, lines  # each command in both languages
+    for line in lines:
+        args = build_parser().parse_args(shlex.split(line)[1:])
+        assert args.key_file.name == "studie.key", line
+
+
 def test_reidentify_has_help(capsys):
     """--help names every option of the issue's command."""
     with pytest.raises(SystemExit) as exit_:
