@@ -13,7 +13,8 @@ from pathlib import Path
 import pandas as pd
 
 from stikprove.pseudonymization import case_id_of, key_check_value
-from stikprove.store import Study, create_study
+from stikprove.store import create_study, open_study
+from stikprove.store.schema import checkpoint
 from store_fixtures import make_sample
 
 # two fixed keys drawn once with secrets.token_bytes(32) (a test must not depend on chance)
@@ -66,12 +67,21 @@ def keyed_study(folder: Path, *, key_check: bool = True, reviewers=("anna", "bo"
     if key_check:
         metadata["key_check"] = key_check_value(KEY)
     (folder / "study").mkdir(mode=0o700, exist_ok=True)
-    study: Study = create_study(
-        folder / "study" / "study.sqlite",
-        replace(sample, units=units, metadata=metadata),
-        reviewers=reviewers,
-    )
-    return study, persons
+    path = folder / "study" / "study.sqlite"
+    made = (key_check, tuple(reviewers))
+    if made not in _MADE:  # create one store per kind, then copy its bytes (0.02 s, not 0.3)
+        create_study(path, replace(sample, units=units, metadata=metadata), reviewers=reviewers)
+        checkpoint(path)
+        _MADE[made] = path.read_bytes()
+    else:
+        fd = os.open(path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(_MADE[made])
+    return open_study(path), persons
+
+
+_MADE: dict[tuple[bool, tuple[str, ...]], bytes] = {}
+"""The bytes of each kind of keyed study made so far in this process."""
 
 
 ROOT = Path(__file__).resolve().parents[1]
