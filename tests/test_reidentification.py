@@ -366,6 +366,11 @@ def test_a_study_without_a_key_check_value_says_what_to_do(tmp_path):
     with pytest.raises(PrivacyError, match="not the key of"):
         run(study, secure, key_file, key_check_file=check)
     check.write_text(key_check_value(KEY) + "\n")
+    hidden = secure / "keycheck_010190-1234"
+    hidden.write_text(key_check_value(KEY) + "\n")
+    with pytest.raises(PrivacyError, match="a path given holds a CPR-like number") as refused:
+        run(study, secure, key_file, key_check_file=hidden)
+    assert "010190" not in str(refused.value) and audit_rows(study).empty
     result = run(study, secure, key_file, key_check_file=check)
     assert result.key_checked == f"the check value in {check}"
     assert "checked against the check value in" in audit_rows(study)["details"][0]

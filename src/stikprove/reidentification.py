@@ -194,6 +194,11 @@ def reidentify(
         f"against {key_checked}; frame fingerprint {fingerprint}; extract "
         f"{extract.resolve()}; list {out.resolve()}"
     )
+    if contains_cpr(details):  # a path (of the extract, the list, the check file) holds one
+        raise PrivacyError(
+            "a path given holds a CPR-like number (not shown): the paths are kept in the "
+            "study's audit trail; rename the file or folder (nothing was written)"
+        )
     heading = (
         HEADING_DA,
         HEADING_EN,
