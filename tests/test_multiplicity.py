@@ -17,7 +17,7 @@ from statsmodels.stats.multitest import multipletests
 from stikprove.errors import EstimationError
 from stikprove.estimation.domains import domain_linearization
 from stikprove.estimation.domains import estimate_proportions as _estimate_proportions
-from stikprove.estimation.multiplicity import flag_differences, funnel_limits
+from stikprove.estimation.multiplicity import flag_differences, funnel_flags, funnel_limits
 from strategies import scaled
 
 # Benjamini & Hochberg (1995), section 4: the 15 p-values of their example; at q = 0.05 the
@@ -341,3 +341,66 @@ def test_flag_differences_refuses_a_design_with_one_domain() -> None:
     design = domain_linearization(data, "y", "stratum", "N", by="kommune_code")
     with pytest.raises(EstimationError, match=r"single domain \(kommune_code 461\).*itself"):
         flag_differences(estimates, design=design)
+
+
+# --- the funnel plot's own test -------------------------------------------------------------
+
+
+def test_funnel_flags_by_hand():
+    """θ = 0.3; rates 0.30, 0.12, 0.50 at n_eff 200, 150, 100: z = 0, -4.81, 4.36 (se
+    √(0.21/n)), p = 1, 1.5e-6, 1.3e-5. BH at 5 %: both small ones are rejected (k* = 2), the
+    limit is at level 1 - 0.05·2/3 = 0.9667."""
+    f = funnel_flags([0.30, 0.12, 0.50], [200, 150, 100], 0.3)
+    np.testing.assert_allclose(f.z, [0.0, -0.18 / np.sqrt(0.21 / 150), 0.2 / np.sqrt(0.21 / 100)])
+    assert f.flagged.tolist() == [False, True, True]
+    assert f.limit_level == pytest.approx(1 - 0.05 * 2 / 3)
+    none = funnel_flags([0.30, 0.31], [200, 150], 0.3)
+    assert not none.flagged.any() and none.limit_level == pytest.approx(1 - 0.05 / 2)
+
+
+@given(
+    rates=st.lists(st.floats(0.0, 1.0), min_size=1, max_size=40),
+    theta=st.floats(0.02, 0.98),
+    adjust=st.sampled_from(["fdr_bh", "bonferroni", "none"]),
+    data=st.data(),
+)
+@settings(max_examples=scaled(80), deadline=None)
+def test_funnel_flags_are_the_points_outside_the_drawn_limit(rates, theta, adjust, data):
+    """For any kommuner: flagged is exactly 'outside funnel_limits at limit_level' (normal
+    limits on n_eff), and the same set statsmodels' multipletests rejects."""
+    sizes = data.draw(st.lists(st.floats(1.0, 5000.0), min_size=len(rates), max_size=len(rates)))
+    f = funnel_flags(rates, sizes, theta, adjust=adjust)
+    limits = funnel_limits(theta, sizes, levels=(f.limit_level,), method="normal").set_index("n")
+    lower = np.array([limits.loc[s, "lower"] for s in sizes])
+    upper = np.array([limits.loc[s, "upper"] for s in sizes])
+    outside = (np.array(rates) < lower - 1e-12) | (np.array(rates) > upper + 1e-12)
+    near = np.minimum(np.abs(np.array(rates) - lower), np.abs(np.array(rates) - upper)) < 1e-9
+    assert (f.flagged == outside)[~near].all()
+    reject = multipletests(f.p_value, alpha=0.05, method=adjust)[0] if adjust != "none" else (
+        f.p_value <= 0.05)  # fmt: skip
+    assert f.flagged.tolist() == list(reject)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"alpha": 1.5}, r"alpha must be a number in \(0, 1\), got 1.5"),
+        ({"adjust": "holm"}, r"adjust must be one of .*got 'holm'"),
+        ({"national_rate": 1.2}, r"national_rate must be a proportion in \[0, 1\], got 1.2"),
+        ({"n_eff": [100]}, r"one value per domain; got 2 and 1"),
+    ],
+)  # fmt: skip
+def test_funnel_flags_refuse_bad_arguments(kwargs, message):
+    """A bad alpha, adjustment, national rate or mismatched lengths are refused by name."""
+    args = {"estimate": [0.2, 0.3], "n_eff": [100, 200], "national_rate": 0.25, **kwargs}
+    with pytest.raises(EstimationError, match=message):
+        funnel_flags(**args)
+
+
+def test_funnel_flags_leave_untestable_domains_out():
+    """A missing estimate or n_eff is not tested (NaN, not flagged) and not counted in m; at a
+    national rate of 0 nothing is tested."""
+    f = funnel_flags([0.2, np.nan, 0.9], [100, 50, np.nan], 0.25)
+    assert np.isnan(f.p_value[1:]).all() and not f.flagged[1:].any()
+    assert f.limit_level == pytest.approx(0.95)  # m = 1
+    assert not funnel_flags([0.0, 0.1], [10, 10], 0.0).flagged.any()

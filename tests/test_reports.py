@@ -553,3 +553,48 @@ def test_bounds_count_only_eligible_cases_without_an_outcome(national, tmp_path,
     assert main(argv) == 0
     printed = pd.read_csv(io.StringIO(capsys.readouterr().out))
     assert printed["n_missing"].iloc[0] == row["n_missing"]
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_funnel_plot_and_flags_tell_one_story(national, language):
+    """For every kommune drawn in the national funnel plot: outside the plotted limit ⇔
+    flagged (issue 17: Skive outside the 99.8 % limit was "Afviger: nej", Viborg inside was
+    red); both occur; the axes are labelled and the legend explains the limit, the national
+    line and both colours."""
+    import matplotlib.pyplot as plt
+    import numpy as np
+
+    from stikprove.reports import plots
+
+    seen = set()
+    for indicator in ("too_ill", "no_effort"):
+        flags = content.kommune_flags(national, indicator)
+        points = content.funnel_points(flags)
+        rate = content.national_rate(national, indicator)
+        assert rate == flags.attrs["national_rate"]
+        figure = plots.funnel_plot(points, rate, language, indicator)
+        ax = figure.axes[0]
+        limit = next(line for line in ax.get_lines()
+                     if str(line.get_label()).startswith(("Grænse", "Limit")))  # fmt: skip
+        upper = ax.get_lines()[ax.get_lines().index(limit) + 1]
+        x = points["n_eff"].to_numpy(float)
+        low = np.interp(x, limit.get_xdata(), limit.get_ydata())
+        high = np.interp(x, upper.get_xdata(), upper.get_ydata())
+        outside = (points["estimate"] < low) | (points["estimate"] > high)
+        assert outside.tolist() == points["flagged"].tolist()
+        # the blue points are the kommuner not flagged, the red ones the flagged
+        inside, red = (np.asarray(c.get_offsets()) for c in ax.collections[:2])
+        flagged = points["flagged"].to_numpy()
+        np.testing.assert_array_equal(inside[:, 0], x[~flagged])
+        np.testing.assert_array_equal(red[:, 0] if len(red) else [], x[flagged])
+        seen.update(points["flagged"].tolist())
+        assert ax.get_xlabel() and indicator in ax.get_ylabel()
+        legend = [t.get_text() for t in ax.get_legend().get_texts()]
+        expected = (("Grænse for afvigelse", "Landstal", "inden for grænsen", "uden for grænsen")
+                    if language == "da" else
+                    ("Limit for differing", "National rate", "inside the limit",
+                     "outside the limit"))  # fmt: skip
+        for words in expected:
+            assert any(words in entry for entry in legend), (words, legend)
+        plt.close(figure)
+    assert seen == {True, False}

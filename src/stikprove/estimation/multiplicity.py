@@ -10,6 +10,11 @@ Two tools for a national overview that shows 98 kommuner side by side:
   with the covariance of the two estimates: the kommune is part of the nation.
 - :func:`funnel_limits` gives the control limits of a funnel plot (Spiegelhalter 2005) as a tidy
   frame, ready to draw beside each kommune's estimate plotted against its (effective) sample size.
+- :func:`funnel_flags` is the test a funnel plot draws: each kommune's rate against the national
+  rate on the funnel's own null variance, adjusted for the many kommuner (false discovery rate,
+  Jones, Ohlssen & Spiegelhalter 2008), with the level of the one limit that separates the
+  flagged kommuner from the others, so that a point drawn outside the limit is flagged and one
+  inside is not.
 
 Written by hand: the per-domain t test (a few lines on top of :mod:`scipy.stats`) and the exact
 binomial funnel limits with Spiegelhalter's interpolation, which no library we depend on offers.
@@ -21,11 +26,16 @@ approach to multiple testing. *JRSS B* 57(1), 289-300.
 
 Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance.
 *Statistics in Medicine* 24(8), 1185-1202 (Appendix A.1.1: exact binomial limits, interpolated).
+
+Jones, H. E., Ohlssen, D. I. & Spiegelhalter, D. J. (2008). Use of the false discovery rate when
+comparing the performance of healthcare providers. *Quality and Safety in Health Care* 17(2),
+112-118.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -38,9 +48,12 @@ from stikprove.variance import NEGLIGIBLE_VARIANCE
 
 __all__ = [
     "ADJUSTMENT_METHODS",
+    "FUNNEL_ADJUSTMENTS",
     "FUNNEL_METHODS",
     "REFERENCES",
+    "FunnelFlags",
     "flag_differences",
+    "funnel_flags",
     "funnel_limits",
 ]
 
@@ -55,6 +68,10 @@ FUNNEL_METHODS = ("exact", "normal")
 """Ways :func:`funnel_limits` computes the control limits."""
 
 _ALTERNATIVES = ("two-sided", "greater", "less")
+
+FUNNEL_ADJUSTMENTS = ("fdr_bh", "bonferroni", "none")
+"""Adjustments :func:`funnel_flags` accepts: each has one p-value threshold that separates the
+flagged domains from the others, so it can be drawn as one funnel limit."""
 
 
 def _check_rate(name: str, value: object) -> float:
@@ -423,3 +440,88 @@ def funnel_limits(
             "upper": upper,
         }
     )
+
+
+@dataclass(frozen=True)
+class FunnelFlags:
+    """The funnel plot's test (:func:`funnel_flags`), one value per domain in each array."""
+
+    z: np.ndarray
+    """(p̂_d − θ)/√(θ(1 − θ)/n_eff,d); NaN where not tested."""
+    p_value: np.ndarray
+    """Two-sided normal p-value of z."""
+    p_adjusted: np.ndarray
+    """The adjusted p-value (statsmodels' ``multipletests``)."""
+    flagged: np.ndarray
+    """Tested and p_value ≤ the threshold: outside the limit at ``limit_level``."""
+    limit_level: float
+    """1 − the p-value threshold: draw :func:`funnel_limits` at this level
+    (``method="normal"``) and exactly the flagged domains lie outside."""
+
+
+def funnel_flags(
+    estimate: Sequence[float] | np.ndarray | pd.Series,
+    n_eff: Sequence[float] | np.ndarray | pd.Series,
+    national_rate: float,
+    *,
+    alpha: float = 0.05,
+    adjust: str = "fdr_bh",
+) -> FunnelFlags:
+    """The test a funnel plot draws (Spiegelhalter 2005), adjusted for the many domains.
+
+    Each domain's rate p̂_d is compared with the national rate θ on the funnel's null
+    variance θ(1 − θ)/n_eff,d (the variance of a domain with the national rate and the domain's
+    effective sample size: :func:`funnel_limits` with ``method="normal"`` draws its limits):
+    z_d = (p̂_d − θ)/√(θ(1 − θ)/n_eff,d), two-sided normal p-value. The p-values are adjusted
+    together; with ``adjust="fdr_bh"`` (default) as Jones, Ohlssen & Spiegelhalter (2008)
+    propose for funnel plots of many providers: Benjamini & Hochberg's step-up rejects the k*
+    smallest p-values, k* = max{k: p_(k) ≤ α k/m}, i.e. every p-value ≤ α·k*/m. That threshold
+    (α/m when nothing is rejected: no domain is then beyond it) is one funnel limit, at level
+    1 − α·max(k*, 1)/m: a domain is flagged exactly when it lies outside. ``bonferroni``: the
+    threshold α/m; ``none``: α.
+
+    θ is treated as known (the domain's own share in it is ignored, which makes the test
+    conservative for a large domain: p̂_d − θ = (1 − w_d)(p̂_d − θ_others)). A domain without an
+    estimate or with n_eff ≤ 0, or every domain when θ is 0 or 1 (no null variance), is not
+    tested (NaN, not flagged) and takes no part in the adjustment.
+
+    Written by hand on scipy's normal distribution and statsmodels' ``multipletests``: no
+    library gives the threshold of the adjustment as a funnel limit.
+
+    >>> f = funnel_flags([0.30, 0.12, 0.50], [200, 150, 100], 0.3)
+    >>> f.flagged.tolist(), round(f.limit_level, 4)
+    ([False, True, True], 0.9667)
+    """
+    theta = _check_rate("national_rate", national_rate)
+    if not (isinstance(alpha, int | float) and 0.0 < float(alpha) < 1.0):
+        raise EstimationError(f"alpha must be a number in (0, 1), got {alpha!r}")
+    if adjust not in FUNNEL_ADJUSTMENTS:
+        raise EstimationError(f"adjust must be one of {FUNNEL_ADJUSTMENTS}, got {adjust!r}")
+    p_hat = pd.to_numeric(pd.Series(np.asarray(estimate, dtype=object)), errors="coerce")
+    size = pd.to_numeric(pd.Series(np.asarray(n_eff, dtype=object)), errors="coerce")
+    if len(p_hat) != len(size):
+        raise EstimationError(
+            f"estimate and n_eff must have one value per domain; got {len(p_hat)} and {len(size)}"
+        )
+    p_hat, size = p_hat.to_numpy(dtype=float), size.to_numpy(dtype=float)
+    tested = np.isfinite(p_hat) & np.isfinite(size) & (size > 0) & (0.0 < theta < 1.0)
+    z = np.full(len(p_hat), np.nan)
+    z[tested] = (p_hat[tested] - theta) / np.sqrt(theta * (1 - theta) / size[tested])
+    p_value = np.full(len(p_hat), np.nan)
+    p_value[tested] = 2.0 * stats.norm.sf(np.abs(z[tested]))
+    p_adjusted = np.full(len(p_hat), np.nan)
+    m = int(tested.sum())
+    threshold = float(alpha)
+    if m:
+        if adjust == "none":
+            p_adjusted[tested] = p_value[tested]
+        else:
+            p_adjusted[tested] = multipletests(p_value[tested], alpha=alpha, method=adjust)[1]
+        if adjust == "bonferroni":
+            threshold = alpha / m
+        elif adjust == "fdr_bh":
+            ranked = np.sort(p_value[tested])
+            passing = np.flatnonzero(ranked <= alpha * np.arange(1, m + 1) / m)
+            threshold = alpha * (passing[-1] + 1 if passing.size else 1) / m
+    flagged = tested & (np.nan_to_num(p_value, nan=1.0) <= threshold)
+    return FunnelFlags(z, p_value, p_adjusted, flagged, float(1.0 - threshold))

@@ -543,28 +543,31 @@ def kommune_flags(
     confidence_level: float | None = None,
     method: str | None = None,
 ) -> pd.DataFrame:
-    """Each kommune's rate against the nation (``StratifiedSample.flag``: design-based
-    contrast, Benjamini-Hochberg), disclosed, with the ``method`` interval at
-    ``confidence_level`` (None: the protocol's). Columns: kommune_code, kommune_name, n,
-    estimate, se, df, ci_low, ci_high, n_eff, deff, p_value, p_adjusted, flagged,
-    disclosure."""
+    """Each kommune's rate against the nation, the test the funnel plot draws
+    (:func:`~stikprove.estimation.multiplicity.funnel_flags`): z on the funnel's null variance
+    θ(1 − θ)/n_eff at the kommune's effective n, Benjamini–Hochberg at ``alpha`` over all
+    kommuner, flagged exactly when outside the plotted limit; disclosed, with the ``method``
+    interval at ``confidence_level`` (None: the protocol's).
+
+    Columns: kommune_code, kommune_name, n, estimate, se, df, ci_low, ci_high, n_eff, deff,
+    p_value, p_adjusted, flagged, disclosure. ``attrs`` holds ``national_rate`` (θ),
+    ``limit_level`` (the level of the limit that separates flagged from not) and ``alpha``
+    for :func:`funnel_points`."""
+    from stikprove.estimation.multiplicity import funnel_flags
+
     level = study.confidence_level if confidence_level is None else confidence_level
     method = method or study.interval_method
-    # The tests do not depend on the interval method: flag with Korn-Graubard (the NCHS
-    # reference, and a method StratifiedSample.flag accepts), then show ``method``'s interval.
-    flags = sample(study).flag(outcome, by="kommune_code", alpha=alpha, confidence_level=level,
-                               method=KORN_GRAUBARD)  # fmt: skip
-    if method != KORN_GRAUBARD:
-        shown = _estimate(study, None, outcome, ("kommune_code",), level,
-                          method).set_index("kommune_code")  # fmt: skip
-        for column in ("ci_low", "ci_high"):
-            flags[column] = flags["kommune_code"].map(shown[column]).to_numpy()
+    table = _estimate(study, None, outcome, ("kommune_code",), level, method)
+    rate = national_rate(study, outcome)
+    test = funnel_flags(table["estimate"], table["n_eff"], rate, alpha=alpha)
+    table["p_value"], table["p_adjusted"] = test.p_value, test.p_adjusted
+    table["flagged"] = test.flagged
     wanted = ("kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",
               "p_value", "p_adjusted", "flagged")  # fmt: skip
-    keep = [c for c in wanted if c in flags]
-    table = dc.disclose_estimates(flags[keep], ["kommune_code"], _threshold(study, threshold),
-                                  confidence_level=level)  # fmt: skip
+    table = dc.disclose_estimates(table[list(wanted)], ["kommune_code"],
+                                  _threshold(study, threshold), confidence_level=level)  # fmt: skip
     table.insert(1, "kommune_name", table["kommune_code"].map(kommune_name))
+    table.attrs.update(national_rate=rate, limit_level=test.limit_level, alpha=alpha)
     return table
 
 
@@ -576,8 +579,23 @@ def national_rate(study: StudyData, outcome: str) -> float:
 
 def funnel_points(flags: pd.DataFrame) -> pd.DataFrame:
     """The kommuner a funnel plot may show: those whose estimate passed disclosure control,
-    with the effective sample size as x (``funnel_limits`` on n_eff, normal limits)."""
+    at their effective sample size (the tables' ``n_eff``), with the plotted limit at that
+    n_eff (``lower``, ``upper``: ``funnel_limits`` at ``flags.attrs["limit_level"]``, normal
+    limits on n_eff around ``flags.attrs["national_rate"]``) and the flag, which is True
+    exactly when the point lies outside them. ``attrs`` carries the national rate and the
+    limit level on to :func:`~stikprove.reports.plots.funnel_plot`."""
+    from stikprove.estimation.multiplicity import funnel_limits
+
     shown = flags[flags["estimate"].notna() & flags["n_eff"].notna()]
-    return shown[["kommune_code", "kommune_name", "n_eff", "estimate", "flagged"]].reset_index(
-        drop=True
-    )
+    points = shown[["kommune_code", "kommune_name", "n_eff", "estimate", "flagged"]]
+    points = points.reset_index(drop=True)
+    points["flagged"] = points["flagged"].astype(bool)
+    rate, level = flags.attrs.get("national_rate"), flags.attrs.get("limit_level")
+    alpha = flags.attrs.get("alpha")
+    if rate is not None and level is not None and len(points):
+        limits = funnel_limits(rate, points["n_eff"].to_numpy(float), levels=(level,),
+                               method="normal").set_index("n")  # fmt: skip
+        points["lower"] = points["n_eff"].map(limits["lower"]).to_numpy(float)
+        points["upper"] = points["n_eff"].map(limits["upper"]).to_numpy(float)
+    points.attrs.update(national_rate=rate, limit_level=level, alpha=alpha)
+    return points

@@ -57,36 +57,65 @@ def forest_plot(tables: Mapping[str, pd.DataFrame], language: str = "da"):
     return fig
 
 
+FUNNEL_LABELS = {
+    "x": {"da": "Effektiv stikprøvestørrelse (effektiv n)",
+          "en": "Effective sample size (effective n)"},
+    "y": {"da": "Andel", "en": "Rate"},
+    "nation": {"da": "Landstal {rate}", "en": "National rate {rate}"},
+    "limit": {"da": "Grænse for afvigelse ({level}; Benjamini–Hochberg, {alpha} falske fund)",
+              "en": "Limit for differing ({level}; Benjamini–Hochberg, {alpha} false discoveries)"},
+    "inside": {"da": "Kommune inden for grænsen", "en": "Kommune inside the limit"},
+    "outside": {"da": "Kommune uden for grænsen: afviger fra landet",
+                "en": "Kommune outside the limit: differs from the nation"},
+}  # fmt: skip
+"""The funnel plot's axis labels and legend entries in Danish and English."""
+
+
 def funnel_plot(points: pd.DataFrame, national_rate: float, language: str = "da", title: str = ""):
-    """Kommune rates against their effective sample size, with the 95 % and 99.8 % control
-    limits around the national rate (``funnel_limits``, normal limits on n_eff); flagged
-    kommuner (BH-adjusted) in red and labelled with their name."""
+    """Kommune rates (y) against their effective sample size (x, the tables' ``n_eff``), with
+    the national rate and the one limit that decides the flag (Spiegelhalter 2005; Jones,
+    Ohlssen & Spiegelhalter 2008): normal limits θ ± z·√(θ(1 − θ)/n_eff) at
+    ``points.attrs["limit_level"]``, the level at which Benjamini–Hochberg over all kommuner
+    separates the flagged kommuner from the others
+    (:func:`~stikprove.estimation.multiplicity.funnel_flags`). A kommune drawn outside the
+    limit is flagged (red, named) and one inside is not (blue); the legend says so. ``points``
+    is :func:`~stikprove.reports.content.funnel_points`; ``title`` is the indicator's name
+    (the y axis is its rate); the legend names the false discovery rate the flags used
+    (``points.attrs["alpha"]``)."""
     import matplotlib.pyplot as plt
 
     from stikprove.estimation.multiplicity import funnel_limits
 
+    labels = {k: v["da" if language == "da" else "en"] for k, v in FUNNEL_LABELS.items()}
+    level = points.attrs.get("limit_level") or 0.998
+    alpha = points.attrs.get("alpha") or 0.05
     fig, ax = plt.subplots(figsize=(7.5, 4.8), dpi=100)
-    top = max(float(points["n_eff"].max()) if len(points) else 10.0, 10.0) * 1.05
-    grid = np.linspace(2, top, 200)
-    limits = funnel_limits(national_rate, grid, levels=(0.95, 0.998), method="normal")
-    for level, style in ((0.95, "--"), (0.998, ":")):
-        part = limits[limits["level"] == level]
-        label = f"{percent(level, language, 1 if level > 0.99 else 0)}"
-        ax.plot(part["n"], part["lower"], style, color="#888888", label=label)
-        ax.plot(part["n"], part["upper"], style, color="#888888")
-    ax.axhline(national_rate, color="#444444", lw=1)
+    n_eff = points["n_eff"].to_numpy(float)
+    top = max(float(n_eff.max()) if len(points) else 10.0, 10.0) * 1.05
+    # the curve passes through every kommune's n_eff exactly (no interpolation between them)
+    grid = np.union1d(np.linspace(2, top, 200), n_eff)
+    limits = funnel_limits(national_rate, grid, levels=(level,), method="normal")
+    digits = max(1, int(np.ceil(-np.log10(max(1 - level, 1e-12)))) - 1)
+    limit_label = labels["limit"].format(level=percent(level, language, digits),
+                                         alpha=percent(alpha, language, 0))  # fmt: skip
+    ax.plot(limits["n"], limits["lower"], "-", color="#c00000", lw=1.2, label=limit_label)
+    ax.plot(limits["n"], limits["upper"], "-", color="#c00000", lw=1.2)
+    ax.axhline(national_rate, color="#444444", lw=1,
+               label=labels["nation"].format(rate=percent(national_rate, language, 1)))
     flagged = points["flagged"].fillna(False).astype(bool).to_numpy()
-    ax.scatter(points.loc[~flagged, "n_eff"], points.loc[~flagged, "estimate"], s=18,
-               color="#1f4e79", alpha=0.8)  # fmt: skip
-    ax.scatter(points.loc[flagged, "n_eff"], points.loc[flagged, "estimate"], s=24,
-               color="#c00000")  # fmt: skip
+    ax.scatter(n_eff[~flagged], points.loc[~flagged, "estimate"], s=18, color="#1f4e79",
+               alpha=0.8, label=labels["inside"])  # fmt: skip
+    ax.scatter(n_eff[flagged], points.loc[flagged, "estimate"], s=24, color="#c00000",
+               label=labels["outside"])  # fmt: skip
     for _, row in points[flagged].iterrows():
         ax.annotate(str(row["kommune_name"]), (row["n_eff"], row["estimate"]), fontsize=7,
                     xytext=(3, 3), textcoords="offset points")  # fmt: skip
-    ax.set_xlabel("Effektiv stikprøvestørrelse" if language == "da" else "Effective sample size")
+    ax.set_xlabel(labels["x"])
+    ax.set_ylabel(f"{labels['y']}: {title}" if title else labels["y"], wrap=True)
     ax.set_ylim(0, 1)
     _percent_axis(ax.yaxis, language)
-    ax.legend(title="Kontrolgrænser" if language == "da" else "Control limits", fontsize=8)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7, loc="upper right")
     if title:
         ax.set_title(title, fontsize=11)
     fig.tight_layout()

@@ -423,6 +423,9 @@ REFERENCES = (
     "tables with cell proportions estimated from survey data. Annals of Statistics 12, 46–60.",
     "Spiegelhalter, D. J. (2005). Funnel plots for comparing institutional performance. "
     "Statistics in Medicine 24, 1185–1202.",
+    "Jones, H. E., Ohlssen, D. I. & Spiegelhalter, D. J. (2008). Use of the false discovery "
+    "rate when comparing the performance of healthcare providers. Quality and Safety in "
+    "Health Care 17, 112–118.",
     "Cohen, J. (1960). A coefficient of agreement for nominal scales. Educational and "
     "Psychological Measurement 20, 37–46.",
     "Wright, T. (1991). Exact Confidence Bounds when Sampling from Small Finite Universes. "
