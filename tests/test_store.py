@@ -326,15 +326,15 @@ def test_version_1_store_migrates_in_place(tmp_path):
 
     path = make_v1_store(tmp_path / "v1.sqlite")
     study = open_study(path)
-    assert study.schema_version == SCHEMA_VERSION == 3
+    assert study.schema_version == SCHEMA_VERSION == 4
     con = sqlite3.connect(path)
     try:
-        assert con.execute("PRAGMA user_version").fetchone()[0] == 3
+        assert con.execute("PRAGMA user_version").fetchone()[0] == SCHEMA_VERSION
         assert not con.execute("SELECT name FROM sqlite_master WHERE name LIKE 'v1_%'").fetchall()
     finally:
         con.close()
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    assert study.meta()["schema_version"] == "3"
+    assert study.meta()["schema_version"] == str(SCHEMA_VERSION)
     assert study.audit_log()["action"].tolist() == ["migrate"]
     history = study.assessments(current_only=False)
     assert history["assessment_id"].tolist() == [1, 2, 3]

@@ -10,7 +10,7 @@ import pytest
 from playwright.sync_api import expect, sync_playwright
 
 from stikprove.web import create_app
-from web_fixtures import PASSWORDS, Served, launch_chromium, web_study
+from web_fixtures import PASSWORDS, Served, enrol, launch_chromium, web_study
 
 #: Slow: a browser per module. (The form's default date is checked a year ahead in
 #: test_web.py; these use the suite's fixed clock.)
@@ -49,10 +49,12 @@ def page(browser):
     assert [e for e in errors if "status of 422" not in e] == []
 
 
-def log_in(page, url, name="anna"):
+def log_in(page, url, name="anna", code=None):
     page.goto(url + "/login")
     page.get_by_label("Navn").fill(name)
     page.get_by_label("Adgangskode").fill(PASSWORDS[name])
+    if code is not None:
+        page.get_by_label("Kode fra godkendelsesappen").fill(code)
     page.get_by_role("button", name="Log ind").click()
     expect(page.get_by_role("heading", name="Mine sager")).to_be_visible()
 
@@ -188,6 +190,7 @@ def https_site(browser, tmp_path):
                                serialization.PublicFormat.SubjectPublicKeyInfo)  # fmt: skip
     pin = base64.b64encode(hashlib.sha256(spki).digest()).decode()
     study = web_study(tmp_path)
+    authenticator = enrol(study, "anna")
     served = Served(create_app(study, behind_proxy=True), study, behind_proxy=True)
     with served, Proxied(tmp_path, served, cert, key) as proxy:
         chromium = browser.browser_type.launch(
@@ -196,17 +199,17 @@ def https_site(browser, tmp_path):
         )
         context = chromium.new_context(viewport=LAPTOP)
         tab = context.new_page()
-        yield tab, proxy.url, study
+        yield tab, proxy.url, study, authenticator
         context.close()
         chromium.close()
 
 
 def test_over_https_a_reviewer_enters_corrects_and_marks_a_case_ineligible(https_site):
     """Through nginx over HTTPS (issue 19: Chromium's login was refused by the strict
-    CSRF check, as no-referrer kept the Referer back): log in, enter a case, correct it,
-    mark another ineligible, log out. The store holds it all."""
-    page, url, study = https_site
-    log_in(page, url)
+    CSRF check, as no-referrer kept the Referer back): log in with the second factor,
+    enter a case, correct it, mark another ineligible, log out. The store holds it all."""
+    page, url, study, authenticator = https_site
+    log_in(page, url, code=authenticator.now())
     assert page.url.startswith("https://")
     first, second = study.open_cases("anna")["case_id"].iloc[:2]
     page.get_by_role("button", name=f"Åbn {first}").click()

@@ -12,7 +12,7 @@ import time
 import pytest
 
 from stikprove.web import create_app
-from web_fixtures import PASSWORDS, Proxied, Served, tls_certificate, token, web_study
+from web_fixtures import PASSWORDS, Proxied, Served, enrol, tls_certificate, token, web_study
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +24,8 @@ def certificate(tmp_path_factory):
 def proxied(tmp_path, certificate):
     ca, cert, key = certificate
     study = web_study(tmp_path)
+    for name in PASSWORDS:
+        AUTHENTICATORS[name] = enrol(study, name)
     served = Served(create_app(study, behind_proxy=True), study, behind_proxy=True)
     with served, Proxied(tmp_path, served, cert, key) as proxy:
         yield proxy, served, study, ca
@@ -33,6 +35,8 @@ def proxied(tmp_path, certificate):
 
 OPEN: list = []
 """The connections a test opened (closed after it)."""
+AUTHENTICATORS: dict = {}
+"""Each reviewer's authenticator app (behind the proxy the second factor is needed)."""
 
 
 class Browser:
@@ -70,7 +74,8 @@ class Browser:
 
     def login(self, name="anna", headers=None):
         _, page = self.request("GET", "/login")
-        form = {"name": name, "password": PASSWORDS[name], "csrf_token": token(page)}
+        form = {"name": name, "password": PASSWORDS[name], "csrf_token": token(page),
+                "code": AUTHENTICATORS[name].now()}  # fmt: skip
         return self.request("POST", "/login", form, headers)
 
 

@@ -206,6 +206,11 @@ def test_reviewer_commands_add_change_and_disable(tmp_path, monkeypatch, capsys,
         (["add", "carl"], "et-godt-kodeord\n", "reviewer 'carl' is not in this study"),
         (["add", "anna"], "kort\n", "got 4 characters, expected at least 10"),
         (["add", "anna"], "ANNA      \n", "expected something other than the name"),
+        (["add", "anna"], "aaaaaaaaaa\n", "too easy to guess"),
+        (["add", "anna"], "1234567890\n", "too easy to guess"),
+        (["add", "anna"], "anna123456\n", "too easy to guess"),
+        (["add", "anna"], "password123\n", "too easy to guess"),
+        (["add", "anna"], "x" * 201 + "\n", "expected at most 200"),
         (["add", "anna"], "", "expected the password as the first line"),
         (["passwd", "bo"], "et-godt-kodeord\n", "has no account"),
         (["disable", "bo"], "", "has no account"),
@@ -253,11 +258,28 @@ def test_schema_2_store_gains_the_accounts_table(tmp_path):
     con.commit()
     con.close()
     migrated = open_study(study.path)
-    assert migrated.meta()["schema_version"] == "3"
-    assert migrated.audit_log().iloc[-1]["details"] == "schema 2 -> 3"
+    assert migrated.meta()["schema_version"] == "4"
+    assert migrated.audit_log().iloc[-1]["details"] == "schema 2 -> 4"
     assert accounts.accounts(migrated) == ()
     accounts.add_account(migrated, "bo", "et-godt-kodeord", n=CHEAP_SCRYPT_N)
     assert [a.reviewer for a in accounts.accounts(migrated)] == ["bo"]
+
+
+def test_schema_3_store_gains_the_second_factor_columns(tmp_path):
+    """A schema-3 store is migrated to 4 on open: its accounts keep their passwords and
+    have no second factor yet (issue 19)."""
+    study = web_study(tmp_path)
+    con = sqlite3.connect(study.path)
+    con.execute("ALTER TABLE reviewer_accounts DROP COLUMN totp_secret")
+    con.execute("ALTER TABLE reviewer_accounts DROP COLUMN totp_last_step")
+    con.execute("PRAGMA user_version = 3")
+    con.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")
+    con.commit()
+    con.close()
+    migrated = open_study(study.path)
+    assert migrated.audit_log().iloc[-1]["details"] == "schema 3 -> 4"
+    anna = accounts.get_account(migrated, "anna")
+    assert anna.totp is False and accounts.verify_password("anna-hemmelig-1", anna.password_hash)
 
 
 def test_an_account_needs_a_reviewer_of_the_study(tmp_path):
@@ -265,7 +287,8 @@ def test_an_account_needs_a_reviewer_of_the_study(tmp_path):
     study = make_study(tmp_path)
     with pytest.raises(StoreError, match="refused by the study store"), study.transaction() as con:
         con.execute("PRAGMA foreign_keys = ON")
-        con.execute("INSERT INTO reviewer_accounts VALUES ('carl', 'scrypt$1$1$1$a$b', 0, 'now')")
+        con.execute("INSERT INTO reviewer_accounts (reviewer, password_hash, disabled, "
+                    "changed_at) VALUES ('carl', 'scrypt$1$1$1$a$b', 0, 'now')")
 
 
 def test_passwords_typed_twice_must_match(tmp_path, monkeypatch, capsys, cheap_scrypt):

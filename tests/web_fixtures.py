@@ -27,6 +27,16 @@ def web_study(tmp_path, **kwargs):
     return study
 
 
+def enrol(study, name: str):
+    """Enrol the reviewer's second factor; their authenticator (a ``pyotp.TOTP``)."""
+    from urllib.parse import parse_qs, urlparse
+
+    import pyotp
+
+    uri = accounts.enroll_totp(study, name)
+    return pyotp.TOTP(parse_qs(urlparse(uri).query)["secret"][0])
+
+
 def copy_study(template, tmp_path):
     """A copy of the store ``template`` (a Study) in ``tmp_path``, opened."""
     target = tmp_path / template.path.name

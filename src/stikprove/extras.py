@@ -2,7 +2,8 @@
 gives when the one it needs is missing.
 
 The base install holds the analysis and the reports; ``stikprove[web]`` adds the reviewers'
-web form (Flask, Flask-WTF, waitress, cheroot); ``stikprove[lab]`` adds JupyterLab for
+web form (Flask, Flask-WTF, waitress; pyotp, segno and zxcvbn for the second factor and
+the password check); ``stikprove[lab]`` adds JupyterLab for
 editing the notebooks.
 """
 
@@ -13,7 +14,7 @@ import importlib.util
 from stikprove.errors import StikproveError
 
 EXTRAS = {
-    "web": ("flask", "flask_wtf", "wtforms", "waitress", "cheroot"),
+    "web": ("flask", "flask_wtf", "wtforms", "waitress", "pyotp", "segno", "zxcvbn"),
     "lab": ("jupyterlab",),
 }
 """The modules each extra brings (import names)."""

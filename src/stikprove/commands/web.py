@@ -55,22 +55,37 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
     p = subparsers.add_parser(
         "reviewer",
-        help="reviewer accounts for the web form (add, passwd, disable)",
+        help="reviewer accounts for the web form (add, passwd, totp, disable)",
         description="Accounts for the web form, one per reviewer named in the assignment. "
         "The password is read from the terminal (twice), or as the first line of standard "
-        "input when that is not a terminal; it is stored only as a scrypt hash.",
+        "input when that is not a terminal; it is stored only as a scrypt hash. At least 10 "
+        "characters, and not weak or common (the zxcvbn strength estimator). The second "
+        "factor (a 6-digit code from an authenticator app, TOTP) is needed to log in "
+        "whenever the form is served beyond this machine (serve --behind-proxy).",
     )
     actions = p.add_subparsers(
-        dest="action", metavar="ACTION", required=True, help="add, passwd or disable"
+        dest="action", metavar="ACTION", required=True, help="add, passwd, totp or disable"
     )
     for action, text in (
         ("add", "give a reviewer an account"),
-        ("passwd", "set a new password (and enable a disabled account)"),
+        ("passwd", "set a new password (and enable a disabled account); also the recovery "
+         "of a lost authenticator: it removes the second factor, enrol a new one with totp"),
+        ("totp", "enrol a second factor (replacing any before it): shows the QR code for "
+         "the reviewer's authenticator app"),
         ("disable", "disable an account (ends its sessions)"),
-    ):
+    ):  # fmt: skip
         q = actions.add_parser(action, help=text, description=text[0].upper() + text[1:] + ".")
         q.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
         q.add_argument("name", metavar="NAME", help="the reviewer's name as in the assignment")
+        if action in ("add", "totp"):
+            if action == "add":
+                q.add_argument("--totp", action="store_true",
+                               help="enrol the second factor at once (as 'reviewer totp')")
+            q.add_argument(
+                "--qr", type=Path, default=None, metavar="FILE",
+                help="also write the QR code to FILE (.png or .svg; readable by you only), "
+                "to hand to the reviewer; it holds the secret: delete it once enrolled",
+            )  # fmt: skip
         q.set_defaults(func=run_reviewer, command="reviewer")
 
 
@@ -96,16 +111,62 @@ def run_reviewer(args: argparse.Namespace) -> int:
         accounts.disable_account(study, args.name)
         print(f"account of {args.name} disabled (their sessions end at their next request)")
         return 0
+    if args.action == "totp":
+        _check_qr_file(args.qr)
+        _show_totp(args.name, accounts.enroll_totp(study, args.name), args.qr)
+        return 0
     if args.action == "add":
         accounts.check_reviewer(study, args.name)
+        _check_qr_file(args.qr)
     password = _read_password(args.name)
     if args.action == "add":
         accounts.add_account(study, args.name, password)
         print(f"account for {args.name} added")
+        if args.totp or args.qr:
+            _show_totp(args.name, accounts.enroll_totp(study, args.name), args.qr)
     else:
+        had_totp = accounts.get_account(study, args.name)
         accounts.set_password(study, args.name, password)
         print(f"new password for {args.name} set (their other sessions end)")
+        if had_totp is not None and had_totp.totp:
+            print(f"their second factor is removed: enrol a new one with 'stikprove reviewer "
+                  f"totp {args.study} {args.name}' (needed behind a proxy)")  # fmt: skip
     return 0
+
+
+def _check_qr_file(path: Path | None) -> None:
+    if path is None:
+        return
+    if path.suffix.lower() not in (".png", ".svg"):
+        raise StikproveError(f"--qr {path}: expected a file name ending in .png or .svg")
+    if path.exists():
+        raise StikproveError(f"--qr {path}: the file exists; expected a new file (it holds a "
+                             "secret: nothing is overwritten)")  # fmt: skip
+    if not path.resolve().parent.is_dir():
+        raise StikproveError(f"--qr {path}: the folder {path.parent} does not exist")
+
+
+def _show_totp(name: str, uri: str, qr_file: Path | None) -> None:
+    """The second factor's QR code in the terminal (and in ``qr_file``, mode 0600), and
+    the secret for typing in by hand. segno draws the QR code (pure Python)."""
+    import os
+    from urllib.parse import parse_qs, urlparse
+
+    import segno
+
+    code = segno.make(uri, error="m")
+    secret = parse_qs(urlparse(uri).query)["secret"][0]
+    print(f"second factor for {name}: scan this QR code with an authenticator app "
+          "(for instance Microsoft Authenticator, Google Authenticator, FreeOTP)")  # fmt: skip
+    code.terminal(compact=True)
+    grouped = " ".join(secret[i : i + 4] for i in range(0, len(secret), 4))
+    print(f"or type the key by hand: {grouped} (time-based, 6 digits, 30 seconds)")
+    if qr_file is not None:
+        fd = os.open(qr_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as handle:
+            code.save(handle, kind=qr_file.suffix.lower()[1:], scale=8, border=4)
+        print(f"QR code written to {qr_file} (readable by you only; delete it once enrolled)")
+    print("Shown once: the key is not shown again (enrol anew with 'reviewer totp').")
 
 
 def run_serve(args: argparse.Namespace) -> int:

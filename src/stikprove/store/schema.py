@@ -26,7 +26,7 @@ from stikprove.errors import StoreError
 APPLICATION_ID = 0x53544B50
 """``PRAGMA application_id`` of a stikprove study store (ASCII 'STKP')."""
 APPLICATION_NAME = "stikprove study store"
-SCHEMA_VERSION = 3
+SCHEMA_VERSION = 4
 """The schema version this stikprove writes; older stores are migrated on open."""
 BUSY_TIMEOUT_S = 30.0
 """How long a writer waits for another process's transaction before giving up."""
@@ -332,9 +332,19 @@ def _migrate_to_3(con: sqlite3.Connection, codebook: Codebook) -> None:
     )
 
 
+def _migrate_to_4(con: sqlite3.Connection, codebook: Codebook) -> None:
+    """Version 4: a second factor for the web form's accounts (stikprove.web.accounts):
+    the TOTP secret (RFC 6238; NULL: none enrolled) and the last 30-second step whose code
+    was used, so a code is accepted once."""
+    con.execute("ALTER TABLE reviewer_accounts ADD COLUMN totp_secret TEXT")
+    con.execute(
+        "ALTER TABLE reviewer_accounts ADD COLUMN totp_last_step INTEGER NOT NULL DEFAULT 0"
+    )
+
+
 Migration = Callable[[sqlite3.Connection, Codebook], None]
 MIGRATIONS: list[tuple[int, Migration]] = [
-    (1, _migrate_to_1), (2, _migrate_to_2), (3, _migrate_to_3),
+    (1, _migrate_to_1), (2, _migrate_to_2), (3, _migrate_to_3), (4, _migrate_to_4),
 ]  # fmt: skip
 """(version reached, step) in order; a store at version v runs every step above v."""
 

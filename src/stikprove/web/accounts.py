@@ -50,12 +50,14 @@ _MAXMEM = 2**28  # 256 MiB: scrypt refuses to run above this, well over what N =
 @dataclass(frozen=True)
 class Account:
     """A reviewer's account: ``changed_at`` changes with every password change, so a
-    session started before it ends (see the web app)."""
+    session started before it ends (see the web app); ``totp``: whether a second factor
+    is enrolled (:func:`enroll_totp`)."""
 
     reviewer: str
     password_hash: str
     disabled: bool
     changed_at: str
+    totp: bool = False
 
 
 def hash_password(password: str, n: int | None = None, r: int = SCRYPT_R, p: int = SCRYPT_P) -> str:
@@ -99,42 +101,79 @@ def waste_time_like_a_login(password: str, like: str | None = None) -> None:
     verify_password(password, _DUMMY_HASHES[parameters])
 
 
-def check_new_password(reviewer: str, password: str) -> None:
-    """Refuse a password shorter than :data:`MIN_PASSWORD_LENGTH` or equal to the name."""
+MIN_PASSWORD_SCORE = 3
+"""The least zxcvbn score a new password must have (0-4; 3: "safely unguessable", some
+10^8 guesses or more)."""
+MAX_PASSWORD_LENGTH = 200
+"""Longer passwords are refused (scrypt takes any length, but nobody types more)."""
+
+
+def check_new_password(reviewer: str, password: str, study_id: str = "") -> None:
+    """Refuse a password shorter than :data:`MIN_PASSWORD_LENGTH` (or longer than
+    :data:`MAX_PASSWORD_LENGTH`), with a control character, equal to the name, or weak or
+    common by the zxcvbn strength estimator (Dropbox's, maintained as the ``zxcvbn``
+    package: dictionaries of common passwords, names and words, keyboard patterns,
+    repeats and sequences) below :data:`MIN_PASSWORD_SCORE`, with the reviewer's name
+    and the study's id as words it knows. The message gives zxcvbn's advice, never the
+    password."""
     if len(password) < MIN_PASSWORD_LENGTH:
         raise StoreError(
             f"password for {reviewer!r}: got {len(password)} characters, expected at least "
             f"{MIN_PASSWORD_LENGTH}"
         )
+    if len(password) > MAX_PASSWORD_LENGTH:
+        raise StoreError(
+            f"password for {reviewer!r}: got {len(password)} characters, expected at most "
+            f"{MAX_PASSWORD_LENGTH}"
+        )
+    if any(ord(c) < 32 or ord(c) == 127 for c in password):
+        raise StoreError(f"password for {reviewer!r}: expected no control characters")
     if password.strip().lower() == reviewer.lower():
         raise StoreError(f"password for {reviewer!r}: expected something other than the name")
+    from zxcvbn import zxcvbn
+
+    verdict = zxcvbn(password, user_inputs=[reviewer, study_id, "stikprove"])
+    if verdict["score"] < MIN_PASSWORD_SCORE:
+        feedback = verdict.get("feedback") or {}
+        advice = " ".join([feedback.get("warning") or "", *(feedback.get("suggestions") or [])])
+        raise StoreError(
+            f"password for {reviewer!r}: too easy to guess (strength {verdict['score']} of 4, "
+            f"expected at least {MIN_PASSWORD_SCORE}). {advice.strip()} A few unrelated "
+            "words, or a long phrase, are strong and easy to remember."
+        )
 
 
 def get_account(study: Study, reviewer: str) -> Account | None:
     """The reviewer's account, or None when they have none."""
     with study.reading() as con:
         row = con.execute(
-            "SELECT reviewer, password_hash, disabled, changed_at FROM reviewer_accounts "
-            "WHERE reviewer = ?",
-            (reviewer,),
+            f"SELECT {_ACCOUNT_COLUMNS} FROM reviewer_accounts WHERE reviewer = ?", (reviewer,)
         ).fetchone()
-    return None if row is None else Account(row[0], row[1], bool(row[2]), row[3])
+    return None if row is None else _account(row)
 
 
 def accounts(study: Study) -> tuple[Account, ...]:
     """Every account of the study, by reviewer name."""
     with study.reading() as con:
         rows = con.execute(
-            "SELECT reviewer, password_hash, disabled, changed_at FROM reviewer_accounts "
-            "ORDER BY reviewer"
+            f"SELECT {_ACCOUNT_COLUMNS} FROM reviewer_accounts ORDER BY reviewer"
         ).fetchall()
-    return tuple(Account(r[0], r[1], bool(r[2]), r[3]) for r in rows)
+    return tuple(_account(r) for r in rows)
+
+
+_ACCOUNT_COLUMNS = (
+    "reviewer, password_hash, disabled, changed_at, totp_secret IS NOT NULL AND totp_secret != ''"
+)
+
+
+def _account(row) -> Account:
+    return Account(row[0], row[1], bool(row[2]), row[3], bool(row[4]))
 
 
 def add_account(study: Study, reviewer: str, password: str, n: int | None = None) -> Account:
     """Give a reviewer named in the assignment an account (refused if they have one)."""
     check_reviewer(study, reviewer)
-    check_new_password(reviewer, password)
+    check_new_password(reviewer, password, study.study_id)
     hashed = hash_password(password, n=n)
     with study.transaction() as con:
         if con.execute(
@@ -155,19 +194,82 @@ def add_account(study: Study, reviewer: str, password: str, n: int | None = None
 
 
 def set_password(study: Study, reviewer: str, password: str, n: int | None = None) -> Account:
-    """Set a new password (and enable the account again): ends the reviewer's sessions."""
-    check_new_password(reviewer, password)
+    """Set a new password (and enable the account again): ends the reviewer's sessions.
+    It is also the recovery of a lost second factor: the second factor is removed, and a
+    new one is enrolled with :func:`enroll_totp` (``stikprove reviewer totp``)."""
+    check_new_password(reviewer, password, study.study_id)
     hashed = hash_password(password, n=n)
     with study.transaction() as con:
         _require_account(con, study, reviewer)
         con.execute(
-            "UPDATE reviewer_accounts SET password_hash = ?, disabled = 0, changed_at = ? "
-            "WHERE reviewer = ?",
+            "UPDATE reviewer_accounts SET password_hash = ?, disabled = 0, changed_at = ?, "
+            "totp_secret = NULL, totp_last_step = 0 WHERE reviewer = ?",
             (hashed, _later_stamp(con, reviewer), reviewer),
         )
         audit(con, "account_passwd", "stikprove reviewer passwd",
-              f"new password for reviewer {reviewer}", actor=os_user())  # fmt: skip
+              f"new password for reviewer {reviewer} (second factor removed)",
+              actor=os_user())  # fmt: skip
     return _existing(study, reviewer)
+
+
+# --------------------------------------------------------------------------------------
+# the second factor: TOTP (RFC 6238)
+
+TOTP_DRIFT_STEPS = 1
+"""A code of the 30-second step before or after the server's is accepted too (a phone's
+clock a little off, a code typed as it changed)."""
+
+
+def enroll_totp(study: Study, reviewer: str) -> str:
+    """Give the reviewer a new second factor (replacing any before it): a random TOTP
+    secret (RFC 6238: 6 digits, 30 seconds, HMAC-SHA1, as every authenticator app does;
+    pyotp), kept in the store beside the password hash. Ends the reviewer's sessions.
+    Returns the ``otpauth://`` URI an authenticator app reads (from its QR code): it holds
+    the secret, so it is shown once, to the reviewer only."""
+    import pyotp
+
+    secret = pyotp.random_base32(32)  # 160 bits, RFC 4226's recommended length
+    with study.transaction() as con:
+        _require_account(con, study, reviewer)
+        con.execute(
+            "UPDATE reviewer_accounts SET totp_secret = ?, totp_last_step = 0, changed_at = ? "
+            "WHERE reviewer = ?",
+            (secret, _later_stamp(con, reviewer), reviewer),
+        )
+        audit(con, "account_totp", "stikprove reviewer totp",
+              f"second factor enrolled for reviewer {reviewer}", actor=os_user())  # fmt: skip
+    return pyotp.TOTP(secret).provisioning_uri(name=reviewer,
+                                               issuer_name=f"stikprove {study.study_id}")
+
+
+def check_totp(study: Study, reviewer: str, code: str, now: float) -> bool:
+    """Is ``code`` the reviewer's TOTP code at ``now`` (seconds since the epoch; a step
+    either side allowed), and not used before? A code is used once: its step is written
+    as the last used (atomically: only if it is later than the last used), so the same
+    code, or an older one, is refused however quickly it is sent again."""
+    import pyotp
+
+    code = code.strip().replace(" ", "")
+    if not re.fullmatch(r"\d{6}", code):
+        return False
+    with study.reading() as con:
+        row = con.execute(
+            "SELECT totp_secret FROM reviewer_accounts WHERE reviewer = ?", (reviewer,)
+        ).fetchone()
+    if row is None or not row[0]:
+        return False
+    totp = pyotp.TOTP(row[0])
+    current = int(now // totp.interval)
+    for step in range(current - TOTP_DRIFT_STEPS, current + TOTP_DRIFT_STEPS + 1):
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            with study.transaction() as con:
+                used = con.execute(
+                    "UPDATE reviewer_accounts SET totp_last_step = ? "
+                    "WHERE reviewer = ? AND totp_last_step < ?",
+                    (step, reviewer, step),
+                ).rowcount
+            return used == 1
+    return False
 
 
 def disable_account(study: Study, reviewer: str) -> Account:
@@ -440,7 +542,7 @@ def throttle_key(name: str, account: Account | None) -> str:
 
 LOGIN = "login"
 LOGIN_FAILED = "login_failed"
-ACCOUNT_ACTIONS = ("account_add", "account_passwd", "account_disable")
+ACCOUNT_ACTIONS = ("account_add", "account_passwd", "account_disable", "account_totp")
 """Audit actions of a change to an account (their details name it: ``reviewer NAME``)."""
 _FAILED_FROM = re.compile(r"^failed login from (?P<address>[^;\s]+)")
 _ACCOUNT_OF = re.compile(r"\breviewer (?P<reviewer>\S+)")

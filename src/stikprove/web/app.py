@@ -74,6 +74,7 @@ def create_app(
     secret_key: bytes | None = None,
     secure_cookies: bool = False,
     behind_proxy: bool = False,
+    require_totp: bool | None = None,
     throttle: accounts.ThrottleSettings | None = None,
     clock: Callable[[], float] = time.time,
     language: str = "da",
@@ -86,6 +87,8 @@ def create_app(
     server ends every session); ``secure_cookies`` marks them Secure (set under TLS);
     ``behind_proxy``: served to other machines through a reverse proxy that terminates TLS
     (Secure cookies, HSTS, and a request that did not come over HTTPS is refused);
+    ``require_totp``: every login needs the second factor (default: behind a proxy, that
+    is beyond loopback; an account with a second factor enrolled always needs it);
     ``clock`` gives seconds for the idle timeout and the login throttle;
     ``hashing_slots``: how many password checks may run at once (default
     :func:`~stikprove.web.accounts.hashing_slots`).
@@ -116,6 +119,7 @@ def create_app(
         "checker": accounts.PasswordChecker(hashing_slots),
         "language": language,
         "behind_proxy": behind_proxy,
+        "require_totp": behind_proxy if require_totp is None else require_totp,
     }
     _register(app)
     CSRFProtect(app)  # after _register: its check runs after the session is read
@@ -247,6 +251,7 @@ def _register(app: Flask) -> None:
             return render_template("login.html", name="")
         name = (request.form.get("name") or "").strip()
         password = request.form.get("password") or ""
+        code = request.form.get("code") or ""
         address = accounts.client_address(request.remote_addr)
         study = _state("study")
         throttle: accounts.LoginThrottle = _state("throttle")
@@ -262,6 +267,7 @@ def _register(app: Flask) -> None:
             return render_template("login.html", name=shown,
                                    error=_text("locked", minutes=minutes)), 429  # fmt: skip
         outcome = None
+        unenrolled = False
         try:
             usable = account is not None and not account.disabled
             if usable:
@@ -270,11 +276,21 @@ def _register(app: Flask) -> None:
                 some = accounts.accounts(study)
                 _state("checker").verify(password, None, some[0].password_hash if some else None)
                 ok = False
-            outcome = ok
+            if ok and (account.totp or _state("require_totp")):
+                # the second factor, checked after the password and inside the same
+                # reservation: a wrong or reused code is a failed login like a wrong password
+                unenrolled = not account.totp
+                ok = not unenrolled and accounts.check_totp(study, account.reviewer, code,
+                                                            _state("clock")())  # fmt: skip
+            outcome = ok or (None if unenrolled else False)
         except accounts.HashingBusy:
             return render_template("login.html", name=shown, error=_text("busy_login")), 503
         finally:
             locked = throttle.end(key, address, outcome)
+        if unenrolled:
+            _audit(study, "login_refused_no_totp", who, f"login refused: no second factor "
+                   f"enrolled ({address})")  # fmt: skip
+            return render_template("login.html", name=shown, error=_text("no_totp")), 403
         if not ok:
             _audit(study, accounts.LOGIN_FAILED, who,
                    accounts.failed_login_details(address, locked))  # fmt: skip
@@ -412,7 +428,8 @@ def _register(app: Flask) -> None:
     def page_context():
         language = g.get("language", "da")
         return {"reviewer": g.get("reviewer"), "language": language,
-                "t": TEXT[language], "ui": UI_TEXT[language]}  # fmt: skip
+                "t": TEXT[language], "ui": UI_TEXT[language],
+                "totp_required": _state("require_totp")}  # fmt: skip
 
 
 def _end_session() -> None:

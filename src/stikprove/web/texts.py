@@ -6,7 +6,9 @@ from __future__ import annotations
 TEXT: dict[str, dict[str, str]] = {
     "da": {
         # messages
-        "bad_login": "Forkert navn eller adgangskode.",
+        "bad_login": "Forkert navn, adgangskode eller kode.",
+        "no_totp": "Din konto har ingen kode-app endnu, og den kræves her. Bed undersøgelsens "
+        "administrator om at oprette den (stikprove reviewer totp).",
         "locked": "For mange forkerte forsøg. Prøv igen om {minutes} minut(ter).",
         "logged_out": "Du er logget ud.",
         "expired": "Din session er udløbet. Log ind igen.",
@@ -39,6 +41,9 @@ TEXT: dict[str, dict[str, str]] = {
         "title_error": "Fejl",
         "name": "Navn",
         "password": "Adgangskode",
+        "code": "Kode fra godkendelsesappen",
+        "code_help": "6 cifre fra appen på din telefon.",
+        "code_help_optional": "Kun hvis din konto har en godkendelsesapp.",
         "login": "Log ind",
         "progress": "Du har vurderet {done} af {assigned} sager.",
         "open_heading": "Sager at vurdere (i rækkefølge)",
@@ -70,7 +75,9 @@ TEXT: dict[str, dict[str, str]] = {
         "problems": "Ikke gemt:",
     },
     "en": {
-        "bad_login": "Wrong name or password.",
+        "bad_login": "Wrong name, password or code.",
+        "no_totp": "Your account has no authenticator app yet, and it is required here. Ask "
+        "the study's administrator to enrol one (stikprove reviewer totp).",
         "locked": "Too many failed attempts. Try again in {minutes} minute(s).",
         "logged_out": "You are logged out.",
         "expired": "Your session has expired. Log in again.",
@@ -103,6 +110,9 @@ TEXT: dict[str, dict[str, str]] = {
         "title_error": "Error",
         "name": "Name",
         "password": "Password",
+        "code": "Code from the authenticator app",
+        "code_help": "6 digits from the app on your phone.",
+        "code_help_optional": "Only if your account has an authenticator app.",
         "login": "Log in",
         "progress": "You have assessed {done} of {assigned} cases.",
         "open_heading": "Cases to assess (in order)",
