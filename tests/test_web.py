@@ -5,6 +5,8 @@ security headers, and what stays out of URLs, titles and logs."""
 import html
 import logging
 import re
+import tomllib
+from pathlib import Path
 
 import pytest
 
@@ -632,3 +634,91 @@ def test_a_new_password_lifts_a_lockout(app, study):
     accounts.set_password(study, "anna", "nyt-kodeord-456", n=2**10)
     restarted = create_app(study).test_client()
     assert login_from(restarted, "anna", "nyt-kodeord-456", "127.0.2.3").status_code == 302
+
+
+CPR_FORMS = tomllib.loads((Path(__file__).parent / "catalogue/cpr_forms.toml").read_text("utf-8"))[
+    "found"
+]
+
+
+def test_every_catalogued_cpr_form_in_a_note_is_refused_by_the_form(anna, study):
+    """Every CPR form of tests/catalogue typed into the note is refused (422) and not
+    shown again, the zero-width, fullwidth and spaced forms of issue 19 included."""
+    case_id = first_review(study, "anna")
+    for form in CPR_FORMS:
+        answer = save(anna, case_id, {**ELIGIBLE_ENTRY, "note": f"ring {form} i dag"})
+        assert answer.status_code == 422, form
+        assert "ligner et CPR-nummer" in answer.get_data(as_text=True), form
+    assert study.assessments().empty
+
+
+@pytest.mark.parametrize("text", ["før\x00efter", "a\x07b", "a\x1bb", "linje\u2028to"])
+def test_a_note_or_reason_with_a_control_character_is_refused(anna, study, text):
+    """A NUL or another control character in the note or a reason is refused beside the
+    field, which comes back empty; nothing is stored (issue 19: a NUL was stored)."""
+    case_id = first_review(study, "anna")
+    answer = save(anna, case_id, {**ELIGIBLE_ENTRY, "note": text})
+    assert answer.status_code == 422
+    page = answer.get_data(as_text=True)
+    assert "kontroltegn" in page and text not in page
+    assert study.assessments().empty
+    save(anna, case_id)
+    answer = save(anna, case_id, {**ELIGIBLE_ENTRY, "confidence": "nogen_tvivl"}, reason=text)
+    assert answer.status_code == 422 and "kontroltegn" in answer.get_data(as_text=True)
+    assert len(study.assessments(current_only=False)) == 1
+
+
+def test_a_note_over_the_stated_length_is_refused(anna, study):
+    """A note of 2,001 characters is refused with the limit (the textarea states it as
+    maxlength); 2,000 are saved (issue 19: a 60,000-character note was stored)."""
+    from stikprove.web.forms import MAX_TEXT_LENGTH
+
+    case_id = first_review(study, "anna")
+    open_case(anna, case_id)
+    assert f'maxlength="{MAX_TEXT_LENGTH}"' in anna.get("/case").get_data(as_text=True)
+    answer = save(anna, case_id, {**ELIGIBLE_ENTRY, "note": "x" * (MAX_TEXT_LENGTH + 1)})
+    assert answer.status_code == 422 and "Højst 2000 tegn" in answer.get_data(as_text=True)
+    assert study.assessments().empty
+    assert save(anna, case_id, {**ELIGIBLE_ENTRY, "note": "x" * MAX_TEXT_LENGTH}).status_code == 302
+
+
+@pytest.mark.parametrize("path", ["/static//x", "/static//evil.example/x", "//evil.example/",
+                                  "/cases/", "/login/"])  # fmt: skip
+def test_no_redirect_goes_to_a_host_the_client_gives(app, path):
+    """A request with a forged Host is never redirected to that host (issue 19: GET
+    /static//x redirected to it): paths with doubled slashes are not found, and every
+    redirect is a relative path."""
+    answer = app.test_client().get(path, headers={"Host": "evil.example"})
+    location = answer.headers.get("Location") or ""
+    assert "evil" not in location and not location.startswith(("http", "//"))
+
+
+def test_a_session_ended_while_the_form_was_open_says_log_in_again(app, anna, study):
+    """The account disabled (or a new password) while a form is open: saving it answers
+    'logged out, log in again', nothing stored, and not the form's missing-token message
+    (issue 19)."""
+    case_id = first_review(study, "anna")
+    open_case(anna, case_id)
+    form = anna.get("/case")
+    accounts.disable_account(study, "anna")
+    data = {**{k: v or "" for k, v in ELIGIBLE_ENTRY.items()}, "case_id": case_id,
+            "csrf_token": token(form.data)}  # fmt: skip
+    answer = anna.post("/case", data=data)
+    assert answer.status_code == 303 and answer.headers["Location"] == "/login"
+    page = anna.get("/login").get_data(as_text=True)
+    assert "Du er logget ud" in page and "Log ind igen" in page and "Intet fra formularen" in page
+    assert "sikkerhedsnøgle" not in page
+    assert study.assessments().empty
+
+
+def test_a_session_ended_by_a_restart_says_log_in_again(study):
+    """After a restart of the server (a new app, a new key) a page asks the reviewer to
+    log in again, saying why."""
+    first = create_app(study, secret_key=b"k" * 32)
+    client = first.test_client()
+    assert login(client, "anna").status_code == 302
+    restarted = create_app(study, secret_key=b"k" * 32)
+    client.application = restarted
+    answer = client.get("/cases")
+    assert answer.status_code == 302 and answer.headers["Location"] == "/login"
+    assert "Du er logget ud" in client.get("/login").get_data(as_text=True)

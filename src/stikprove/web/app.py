@@ -55,7 +55,15 @@ from stikprove.kommuner import kommune
 from stikprove.recording import record_assessment
 from stikprove.store import Study, audit, open_study
 from stikprove.web import accounts
-from stikprove.web.forms import REASON, UI_TEXT, field_errors, form_fields, posted_values
+from stikprove.web.forms import (
+    MAX_TEXT_LENGTH,
+    REASON,
+    UI_TEXT,
+    field_errors,
+    form_fields,
+    posted_values,
+    text_problems,
+)
 from stikprove.web.headers import security_headers
 from stikprove.web.texts import TEXT
 
@@ -121,6 +129,11 @@ def create_app(
         "behind_proxy": behind_proxy,
         "require_totp": behind_proxy if require_totp is None else require_totp,
     }
+    # werkzeug answers a path with doubled slashes (/static//x) with a redirect to the
+    # merged path on the request's Host, which a client chooses: not merged, such a path
+    # is not found (every redirect of the form itself is a relative path)
+    app.url_map.merge_slashes = False
+    app.url_map.strict_slashes = False
     _register(app)
     CSRFProtect(app)  # after _register: its check runs after the session is read
     return app
@@ -206,11 +219,11 @@ def _register(app: Flask) -> None:
         account = accounts.get_account(_state("study"), name)
         if account is None or account.disabled or account.changed_at != session.get("stamp"):
             _end_session()
+            g.ended = "ended"
             return
         if used != "open":
             _end_session()
-            if used == "idle":
-                flash(TEXT[g.language]["expired"])
+            g.ended = "expired" if used == "idle" else "ended"
             return
         g.reviewer = name
 
@@ -222,7 +235,16 @@ def _register(app: Flask) -> None:
 
     @app.errorhandler(CSRFError)
     def csrf_refused(error):
+        if g.get("ended"):
+            # the session ended while the form was open (logout elsewhere, a new password,
+            # the account disabled, idle, a restart): its token went with it. Say so, not
+            # that the form lacks its token; nothing was stored.
+            return _to_login(g.ended, nothing_saved=True)
         return render_template("error.html", message=_text("csrf")), 400
+
+    def _to_login(why: str, nothing_saved: bool = False):
+        flash(_text(why) + (" " + _text("nothing_saved") if nothing_saved else ""))
+        return redirect(url_for("login"), code=303 if request.method == "POST" else 302)
 
     @app.errorhandler(Exception)
     def unexpected(error):
@@ -235,6 +257,8 @@ def _register(app: Flask) -> None:
 
     def login_required():
         if g.reviewer is None:
+            if g.get("ended"):
+                abort(_to_login(g.ended))
             abort(redirect(url_for("login")))
 
     @app.get("/favicon.ico")
@@ -249,9 +273,9 @@ def _register(app: Flask) -> None:
     def login():
         if request.method == "GET":
             return render_template("login.html", name="")
-        name = (request.form.get("name") or "").strip()
-        password = request.form.get("password") or ""
-        code = request.form.get("code") or ""
+        name = (request.form.get("name") or "").strip()[:200]
+        password = (request.form.get("password") or "")[:1000]
+        code = (request.form.get("code") or "")[:20]
         address = accounts.client_address(request.remote_addr)
         study = _state("study")
         throttle: accounts.LoginThrottle = _state("throttle")
@@ -361,6 +385,14 @@ def _register(app: Flask) -> None:
             return render_template("error.html", message=_text("other_case")), 409
         values = posted_values(study.codebook, request.form)
         reason = (request.form.get(REASON) or "").strip() or None
+        refused = text_problems({**values, REASON: reason}, g.language)
+        if refused:
+            # a NUL or another control character, or a text over the stated length: not
+            # passed on, and the field comes back empty
+            for name in refused:
+                values[name] = None
+            kept_reason = None if REASON in refused else reason
+            return _render_case(case_id, values, refused, [], kept_reason), 422
         today = date.today()
         try:
             # corrections allowed: a saved entry is changed only with a reason (the
@@ -422,6 +454,7 @@ def _register(app: Flask) -> None:
             other_errors=other or [],
             failed=bool(errors or other),
             today=date.today().isoformat(),
+            max_text=MAX_TEXT_LENGTH,
         )
 
     @app.context_processor

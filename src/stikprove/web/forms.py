@@ -63,6 +63,9 @@ UI_TEXT = {
         "future": "Datoen må ikke ligge efter i dag ({today}).",
         "date": "Skriv en dato som ÅÅÅÅ-MM-DD.",
         "code": "Vælg en af de viste værdier.",
+        "too_long": "Højst {most} tegn (her er {got}). Intet er gemt.",
+        "control": "Teksten indeholder et kontroltegn (fx fra en kopi fra et andet program). "
+        "Skriv den igen. Intet er gemt.",
         "cpr": "Ikke gemt: feltet indeholdt noget, der ligner et CPR-nummer. CPR-numre må "
         "ikke stå i undersøgelsen; skriv teksten igen uden.",
     },
@@ -78,6 +81,9 @@ UI_TEXT = {
         "future": "The date must not be after today ({today}).",
         "date": "Write a date as YYYY-MM-DD.",
         "code": "Choose one of the values shown.",
+        "too_long": "At most {most} characters (this has {got}). Nothing was saved.",
+        "control": "The text holds a control character (pasted from another program, say). "
+        "Type it again. Nothing was saved.",
         "cpr": "Not saved: the field held something like a CPR number. CPR numbers must not "
         "be in the study; write the text again without it.",
     },
@@ -121,6 +127,30 @@ def form_fields(
             )
         )
     return tuple(out)
+
+
+MAX_TEXT_LENGTH = 2000
+"""The most characters a note or a correction's reason may hold (a few paragraphs: the
+form is for an assessment, not a case record)."""
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029]")
+"""Control characters other than tab and line breaks (NUL among them), and Unicode's line
+and paragraph separators: nothing a reviewer types, and nothing a text field keeps."""
+
+
+def text_problems(values: Mapping[str, str | None], language: str = "da") -> dict[str, str]:
+    """The free-text values (a note, a reason) that are refused before anything is
+    checked or written: over :data:`MAX_TEXT_LENGTH` characters, or holding a control
+    character such as NUL. Field -> message in ``language``."""
+    text = UI_TEXT[language]
+    problems = {}
+    for name, value in values.items():
+        if not isinstance(value, str):
+            continue
+        if len(value) > MAX_TEXT_LENGTH:
+            problems[name] = text["too_long"].format(most=MAX_TEXT_LENGTH, got=len(value))
+        elif _CONTROL.search(value):
+            problems[name] = text["control"]
+    return problems
 
 
 def posted_values(codebook: Codebook, form: Mapping[str, str]) -> dict[str, str | None]:

@@ -12,6 +12,8 @@ TEXT: dict[str, dict[str, str]] = {
         "locked": "For mange forkerte forsøg. Prøv igen om {minutes} minut(ter).",
         "logged_out": "Du er logget ud.",
         "expired": "Din session er udløbet. Log ind igen.",
+        "ended": "Du er logget ud (din session er afsluttet). Log ind igen.",
+        "nothing_saved": "Intet fra formularen er gemt.",
         "not_yours": "Sagen er ikke på din liste.",
         "other_case": "Formularen hørte til en anden sag end den, du har åben. Intet er gemt; "
         "åbn sagen igen fra listen.",
@@ -81,6 +83,8 @@ TEXT: dict[str, dict[str, str]] = {
         "locked": "Too many failed attempts. Try again in {minutes} minute(s).",
         "logged_out": "You are logged out.",
         "expired": "Your session has expired. Log in again.",
+        "ended": "You are logged out (your session has ended). Log in again.",
+        "nothing_saved": "Nothing from the form was saved.",
         "not_yours": "The case is not on your list.",
         "other_case": "The form belonged to another case than the one you have open. "
         "Nothing was saved; open the case again from the list.",
