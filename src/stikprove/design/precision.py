@@ -46,6 +46,7 @@ import math
 from typing import Any
 
 import numpy as np
+import pandas as pd
 from scipy import special, stats
 from statsmodels.stats.proportion import proportion_confint
 
@@ -293,3 +294,146 @@ def sample_size(
     if N is not None:
         n = min(n, N)
     return max(n, 1)
+
+
+# ---- will the planned precision be publishable? (the NCHS presentation standard) ----------
+
+
+def expected_presentation(
+    population_sizes: Any,
+    sample_sizes: Any,
+    anticipated: Any = 0.5,
+    groups: Any = None,
+    confidence_level: float = 0.95,
+) -> pd.DataFrame:
+    """Whether each domain's estimate, as planned, will pass the NCHS presentation standard
+    (:mod:`stikprove.nchs`), i.e. whether the reports will be allowed to publish it.
+
+    ``population_sizes``, ``sample_sizes`` and ``anticipated`` give each stratum's N_h, n_h
+    and anticipated rate; ``groups`` each stratum's domain (None: all strata form one). The
+    standard is judged as the release judges an estimate, at the anticipated rates:
+
+    - the domain's rate p = Σ W_h p_h and the stratified variance se² =
+      Σ W_h² (1 − f_h) S_h² / n_h with S_h² = N_h / (N_h − 1) p_h q_h (:mod:`stikprove.variance`);
+    - the effective sample size n_eff = p q / se², capped at n = Σ n_h (the design effect
+      floored at 1, as NCHS and CDC's surveytable do); n_eff = n when se is 0 or p is 0 or 1;
+      0 when a stratum of the domain has no sampled case;
+    - the width of the Korn–Graubard interval with that floored n_eff (Clopper–Pearson at
+      n_eff (t(n − 1)/t(df))² trials, df = n − H for H strata); 0 for a census of every
+      stratum (no sampling error).
+
+    For a domain of one sampled stratum this is the Clopper–Pearson interval of n_h trials
+    (the finite population correction does not narrow it: the floor caps n_eff at n_h).
+
+    Returns one row per domain (sorted by domain) with ``domain``, ``strata`` (H),
+    ``population_size``, ``sample_size``, ``anticipated`` (p), ``nchs_n_eff``,
+    ``nchs_width``, ``nchs_relative_width``, ``publishable`` (bool) and ``nchs`` (the first
+    failing step: ``nchs_n_eff``, ``nchs_width`` or ``nchs_relative_width``; "" when
+    publishable).
+
+    >>> plan = expected_presentation([585, 37], [30, 37], 0.2, groups=["big", "small"])
+    >>> plan[["domain", "nchs_width", "publishable", "nchs"]].round(3).to_dict("records")
+    [{'domain': 'big', 'nchs_width': 0.309, 'publishable': False, 'nchs': 'nchs_width'}, {'domain': 'small', 'nchs_width': 0.0, 'publishable': True, 'nchs': ''}]
+    """  # noqa: E501
+    confidence_level = _check_unit_interval("confidence_level", confidence_level)
+    N = np.atleast_1d(np.asarray(population_sizes, dtype=float))
+    n = np.broadcast_to(np.asarray(sample_sizes, dtype=float), N.shape)
+    p = np.broadcast_to(np.asarray(anticipated, dtype=float), N.shape)
+    labels = pd.Series(["all"] * len(N) if groups is None else list(groups), dtype=object)
+    if len(labels) != len(N):
+        raise DesignError(
+            f"groups must give one domain per stratum ({len(N)}), got {len(labels)}"
+        )
+    codes, names = pd.factorize(labels.astype(str), sort=True)
+    out = _presentation(N, n, p, codes.astype(np.int64), len(names), confidence_level)
+    out.insert(0, "domain", [str(x) for x in names])
+    return out
+
+
+def _presentation(
+    N: np.ndarray, n: np.ndarray, p: np.ndarray, codes: np.ndarray, size: int, level: float
+) -> pd.DataFrame:
+    """:func:`expected_presentation` of the domains ``codes`` (0 .. size − 1), unlabelled."""
+    from stikprove import nchs
+    from stikprove.variance import NEGLIGIBLE_VARIANCE, binary_element_variance
+    from stikprove.variance import stratum_mean_variance as mean_variance
+
+    def total(values: np.ndarray) -> np.ndarray:
+        return np.bincount(codes, np.asarray(values, dtype=float), minlength=size)
+
+    N_d, n_d, H = total(N), total(n), np.bincount(codes, minlength=size).astype(float)
+    rate = total(N * p) / N_d
+    with np.errstate(invalid="ignore", divide="ignore"):
+        var = total(N * N * mean_variance(N, n, binary_element_variance(p, N))) / N_d**2
+        edge = (rate <= 0) | (rate >= 1)
+        quiet = var <= NEGLIGIBLE_VARIANCE
+        n_eff = np.where(edge | quiet, n_d, np.minimum(rate * (1 - rate) / var, n_d))
+        n_eff = np.where(np.isfinite(var), n_eff, 0.0)  # a stratum without a sampled case
+        ratio = _t(level, n_d - 1) / _t(level, n_d - H)
+        low, high = clopper_pearson_real(rate, np.maximum(n_eff, 1e-9) * ratio**2, 1 - level)
+    width = np.where(edge, 0.0, np.asarray(high) - np.asarray(low))
+    census = total(n < N) == 0
+    width = np.where(census, 0.0, width)
+    verdict = nchs.presentation(rate, n_eff, width)
+    return pd.DataFrame(
+        {
+            "strata": H.astype(np.int64),
+            "population_size": N_d.astype(np.int64),
+            "sample_size": n_d.astype(np.int64),
+            "anticipated": rate,
+            "nchs_n_eff": n_eff,
+            "nchs_width": width,
+            "nchs_relative_width": verdict["relative_width"].to_numpy(),
+            "publishable": verdict["present"].to_numpy(dtype=bool),
+            "nchs": verdict["nchs"].to_numpy(dtype=object),
+        }
+    )
+
+
+def publishable_sample_size(
+    population_size: Any, anticipated: Any = 0.5, confidence_level: float = 0.95
+) -> np.ndarray:
+    """The smallest sample of one stratum whose estimate the NCHS standard lets the reports
+    publish (:func:`expected_presentation` of the stratum alone), elementwise; NaN where no
+    sample can (a stratum of fewer than 30 cases: even a census has an effective sample
+    size under 30).
+
+    The Clopper–Pearson width at n trials falls as n grows and a census has width 0, so the
+    answer is the smallest n from 30 whose width passes, or N itself.
+
+    >>> publishable_sample_size([585, 37, 20], 0.2).tolist()
+    [42.0, 37.0, nan]
+    """
+    confidence_level = _check_unit_interval("confidence_level", confidence_level)
+    N, p = np.broadcast_arrays(
+        np.atleast_1d(np.asarray(population_size, dtype=float)),
+        np.atleast_1d(np.asarray(anticipated, dtype=float)),
+    )
+    sizes, rates = N.ravel(), p.ravel()
+    everyone = np.arange(len(sizes))
+
+    def publishable(m: np.ndarray) -> np.ndarray:
+        plan = _presentation(sizes, m, rates, everyone, len(sizes), confidence_level)
+        return plan["publishable"].to_numpy()
+
+    # below N the verdict only improves with n (n_eff = n grows, the width shrinks): bisect
+    # with lo never publishable and hi publishable (the census N, when N >= 30)
+    lo, hi = np.full(len(sizes), 29.0), np.floor(sizes)
+    while (live := hi - lo > 1).any():
+        mid = np.where(live, np.floor((lo + hi) / 2), hi)
+        ok = publishable(mid)
+        hi = np.where(live & ok, mid, hi)
+        lo = np.where(live & ~ok, mid, lo)
+    return np.where(sizes >= 30, hi, np.nan).reshape(N.shape)
+    owner = np.repeat(np.arange(len(sizes)), room)
+    starts = np.concatenate([[0], np.cumsum(room)[:-1]])
+    candidates = 30.0 + np.arange(room.sum()) - starts[owner]
+    plan = _presentation(sizes[owner], candidates, rates[owner], np.arange(len(candidates)),
+                         len(candidates), confidence_level)
+    ok = plan["publishable"].to_numpy()
+    first = np.where(ok, candidates, np.inf)
+    found = np.full(len(sizes), np.inf)
+    np.minimum.at(found, owner, first)
+    flat = out.reshape(-1)
+    flat[:] = np.where(np.isfinite(found), found, np.nan)
+    return out

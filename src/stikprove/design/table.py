@@ -19,7 +19,11 @@ from stikprove.design.allocation import (
     domain_half_width,
     several_strata_method,
 )
-from stikprove.design.precision import DESIGN_METHOD_OF
+from stikprove.design.precision import (
+    DESIGN_METHOD_OF,
+    expected_presentation,
+    publishable_sample_size,
+)
 from stikprove.errors import ProtocolError
 from stikprove.protocol import (
     DOMAIN_STRATUM,
@@ -37,7 +41,17 @@ class DesignTable:
     ``strata``: one row per stratum (sorted by key) with columns ``stratum``, the strata
     columns, ``population_size``, ``sample_size``, ``sampling_fraction``,
     ``expected_half_width`` (the protocol's interval method at the anticipated rate, with the
-    finite population correction) and ``target_met``.
+    finite population correction), ``target_met``, and what the NCHS presentation standard
+    will make of the stratum's own estimate (:func:`expected_presentation`): ``nchs_width``
+    (the expected width of its Korn–Graubard interval), ``publishable`` and
+    ``publishable_sample_size`` (the smallest n_h it would be publishable at; NA when no n_h
+    is: fewer than 30 cases).
+
+    "Met" means publishable: ``target_met`` (strata, domains, targets) is true only when the
+    expected half-width is within the margin *and* the estimate is expected to pass the NCHS
+    standard (effective n at least 30, interval narrower than 30 percentage points and not
+    wider than 130 % of the rate), since a group the reports must suppress has no precision
+    to speak of. ``warnings`` names every planned domain that will not be publishable.
 
     ``domains``: one row per kommune (when kommune is a strata column or there is only one
     kommune) and one for the whole study population (``domain_type`` "kommune" / "all"), with
@@ -49,7 +63,8 @@ class DesignTable:
     several strata the Korn–Graubard half-width at the anticipated rates, the interval
     estimation reports there, or z × se when the protocol's method is planned as ``wald``),
     and ``margin`` / ``target_met`` when the protocol has a target for kommuner
-    (``kommune_code``) or the whole study (``all``).
+    (``kommune_code``) or the whole study (``all``); ``nchs_n_eff``, ``nchs_width`` and
+    ``publishable`` as for the strata.
 
     ``summary``: totals (reviews, double reviews, review minutes, physician hours) and the
     settings used. ``allocation`` is the :class:`Allocation` behind ``strata``.
@@ -57,8 +72,8 @@ class DesignTable:
     ``targets``: one row per domain of each precision target of the protocol (the
     per-stratum ``margin`` included, as domain_type "stratum"): ``domain_type`` (e.g.
     "kommune_code × sex"), ``domain`` (e.g. "461|kvinde"), ``strata``, ``population_size``,
-    ``sample_size``, ``margin``, ``expected_half_width`` (:func:`domain_half_width`) and
-    ``target_met``.
+    ``sample_size``, ``margin``, ``expected_half_width`` (:func:`domain_half_width`),
+    ``target_met``, ``nchs_n_eff``, ``nchs_width`` and ``publishable``.
     """
 
     strata: pd.DataFrame
@@ -67,6 +82,7 @@ class DesignTable:
     allocation: Allocation
     notes: tuple[str, ...] = ()
     targets: pd.DataFrame = field(default_factory=pd.DataFrame)
+    warnings: tuple[str, ...] = ()
 
     def to_text(self) -> str:
         """The design as plain-text tables for the command line."""
@@ -95,9 +111,11 @@ class DesignTable:
         if len(targets):
             for kind, group in targets.groupby("domain_type", sort=False):
                 met = int(group["target_met"].sum())
+                narrow = int((group["expected_half_width"] <= group["margin"] + 1e-12).sum())
                 lines.append(
                     f"target half-width {group['margin'].iloc[0]:g} per {kind}: "
-                    f"{met} of {len(group)} domains met"
+                    f"{met} of {len(group)} domains met (half-width within the margin and "
+                    f"publishable under NCHS; {narrow} within the margin)"
                 )
             shown = targets.loc[targets["domain_type"] != DOMAIN_STRATUM]
             if len(shown):
@@ -113,6 +131,7 @@ class DesignTable:
             + (f" (budget {s['max_reviews']} reviews)" if s["max_reviews"] is not None else ""),
         ]
         lines += [f"note: {n}" for n in self.notes]
+        lines += [f"warning: {w}" for w in self.warnings]
         return "\n".join(lines)
 
     def _repr_html_(self) -> str:  # pragma: no cover - notebook display
@@ -230,6 +249,9 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
     rows.append(domain_row("all", "all", everything, half_all))
     domains = pd.DataFrame(rows)
     domains["target_met"] = domains["target_met"].astype("boolean")
+    strata, domains, targets, warnings = _with_presentation(
+        protocol, first, strata, domains, targets, kommune_of
+    )
     if (n == 0).any():
         notes.append(
             f"{int((n == 0).sum())} strata get no sampled case: their domains have no "
@@ -257,12 +279,118 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
         "margin": protocol.margin,
         "targets": [{"domain": t.domain, "margin": t.margin} for t in protocol.targets],
         "targets_missed": int((~targets["target_met"]).sum()) if len(targets) else 0,
+        "not_publishable": int((~strata["publishable"]).sum()),
         "confidence_level": protocol.confidence_level,
         "interval_method": protocol.interval_method,
         "design_method": DESIGN_METHOD_OF[protocol.interval_method],
         "domain_design_method": several_strata_method(DESIGN_METHOD_OF[protocol.interval_method]),
     }
-    return DesignTable(strata, domains, summary, alloc, tuple(notes), targets)
+    return DesignTable(strata, domains, summary, alloc, tuple(notes), targets, warnings)
+
+
+def _publishable_met(met: pd.Series, publishable: np.ndarray) -> pd.Series:
+    """``target_met`` and publishable; NA (no target) stays NA."""
+    met = met.astype("boolean")
+    return met.where(met.isna(), met & pd.array(publishable, dtype="boolean"))
+
+
+def _why(row: pd.Series) -> str:
+    """Why a planned domain will not be publishable, in a few words."""
+    if row["nchs"] == "nchs_n_eff":
+        return f"effective n {row['nchs_n_eff']:.0f}, under 30"
+    width = f"interval {100 * row['nchs_width']:.1f} points wide"
+    if row["nchs"] == "nchs_width":
+        return f"{width}, 30 or more"
+    return f"{width}, {100 * row['nchs_relative_width']:.0f} % of the rate, over 130 %"
+
+
+def _unpublishable(kind: str, table: pd.DataFrame, hint: pd.Series | None = None) -> str | None:
+    """The warning for the domains of one kind that will not be publishable (None: all are)."""
+    bad = table.loc[~table["publishable"].astype(bool)]
+    if bad.empty:
+        return None
+    shown = []
+    for i, row in bad.head(5).iterrows():
+        extra = ""
+        if hint is not None:
+            need = hint.loc[i]
+            extra = ("; too few cases even in a census" if pd.isna(need)
+                     else f"; publishable from n = {int(need)}")  # fmt: skip
+        shown.append(f"{row['domain']} ({_why(row)}{extra})")
+    more = ", ..." if len(bad) > 5 else ""
+    return (f"{len(bad)} of {len(table)} {kind} domains will not be publishable at the planned "
+            f"sizes (the reports suppress them under the NCHS standard): "
+            f"{', '.join(shown)}{more}")  # fmt: skip
+
+
+def _with_presentation(
+    protocol: Protocol,
+    first: pd.DataFrame,
+    strata: pd.DataFrame,
+    domains: pd.DataFrame,
+    targets: pd.DataFrame,
+    kommune_of: np.ndarray,
+) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, tuple[str, ...]]:
+    """The tables with what the NCHS standard will make of each planned domain
+    (:func:`expected_presentation`), ``target_met`` made to mean publishable too, and the
+    warnings for the domains that will not be (see :class:`DesignTable`)."""
+    level = protocol.confidence_level
+    N = strata["population_size"].to_numpy(dtype=float)
+    n = strata["sample_size"].to_numpy(dtype=float)
+    p = strata["anticipated"].to_numpy(dtype=float)
+    keys = strata["stratum"].astype(str)
+    columns = ["nchs_n_eff", "nchs_width", "nchs_relative_width", "publishable", "nchs"]
+
+    def plan(groups: object) -> pd.DataFrame:
+        return expected_presentation(N, n, p, groups, level).set_index("domain")[columns]
+
+    strata, domains, targets = strata.copy(), domains.copy(), targets.copy()
+    warnings = []
+    own = plan(keys).loc[keys]
+    strata["nchs_width"] = own["nchs_width"].to_numpy()
+    strata["publishable"] = own["publishable"].to_numpy(dtype=bool)
+    need = publishable_sample_size(N, p, level)
+    strata["publishable_sample_size"] = pd.array(
+        [pd.NA if np.isnan(v) else int(v) for v in need], dtype="Int64"
+    )
+    strata["target_met"] = _publishable_met(strata["target_met"], own["publishable"].to_numpy())
+    table = own.reset_index().assign(domain=keys.to_numpy())
+    warnings.append(_unpublishable("stratum", table, strata["publishable_sample_size"]))
+
+    by_kind = {"kommune": plan(kommune_of.astype(str)), "all": plan(None)}
+    found = pd.DataFrame(
+        [by_kind[kind].loc[str(name)] for kind, name in zip(domains["domain_type"],
+                                                             domains["domain"], strict=True)]
+    ).reset_index(drop=True)  # fmt: skip
+    for column in ("nchs_n_eff", "nchs_width", "publishable"):
+        domains[column] = found[column].to_numpy()
+    domains["publishable"] = domains["publishable"].astype(bool)
+    domains["target_met"] = _publishable_met(domains["target_met"], domains["publishable"])
+    for kind, group in domains.assign(nchs=found["nchs"].to_numpy(),
+                                      nchs_relative_width=found["nchs_relative_width"]
+                                      .to_numpy()).groupby("domain_type", sort=False):  # fmt: skip
+        warnings.append(_unpublishable(str(kind), group))
+
+    if len(targets):
+        plans = {DOMAIN_STRATUM: plan(keys)}
+        for target in protocol.targets:
+            if target.domain != DOMAIN_STRATUM:
+                plans[target.domain] = plan(joined_values(first, target.columns).to_numpy())
+        found = pd.DataFrame(
+            [plans[kind].loc[str(name)] for kind, name in zip(targets["domain_type"],
+                                                              targets["domain"], strict=True)]
+        ).reset_index(drop=True)  # fmt: skip
+        for column in ("nchs_n_eff", "nchs_width", "publishable"):
+            targets[column] = found[column].to_numpy()
+        targets["publishable"] = targets["publishable"].astype(bool)
+        targets["target_met"] = _publishable_met(targets["target_met"], targets["publishable"])
+        extra = targets.assign(nchs=found["nchs"].to_numpy(),
+                               nchs_relative_width=found["nchs_relative_width"].to_numpy())
+        for kind, group in extra.loc[extra["domain_type"] != DOMAIN_STRATUM].groupby(
+            "domain_type", sort=False
+        ):
+            warnings.append(_unpublishable(str(kind), group))
+    return strata, domains, targets, tuple(w for w in warnings if w)
 
 
 def design_table(protocol: Protocol, frame: pd.DataFrame) -> DesignTable:
