@@ -258,9 +258,9 @@ def test_budget_below_minimums_is_refused_and_nothing_written(study, capsys):
     text = (
         (study / "odense.toml")
         .read_text(encoding="utf-8")
-        .replace("max_reviews = 220", "max_reviews = 20")
-        .replace("minimum = 5", "minimum = 4")
     )
+    text = re.sub(r"max_reviews = \d+", "max_reviews = 20", text)
+    text = re.sub(r"minimum = \d+", "minimum = 4", text)
     (study / "p.toml").write_text(text, encoding="utf-8")
     assert run("design", study / "p.toml") == 2
     assert run("draw", study / "p.toml", "--study", study / "s") == 2
@@ -331,10 +331,11 @@ def test_check_protocol_refuses_worklist_fields_missing_from_the_frame(study, ca
 def test_design_shows_domain_targets_and_rates_by_group(study, capsys):
     """design prints each target's domains with their expected half-width and whether met."""
     text = (study / "odense.toml").read_text(encoding="utf-8")
-    text = text.replace(
-        "margin = 0.15",
-        "margin = 0.15\ntargets = ["
+    text = re.sub(
+        r"\nmargin = [0-9.]+",
+        "\nmargin = 0.13\ntargets = ["
         '{ domain = "sex", margin = 0.1 }, { domain = "all", margin = 0.05 }]',
+        text,
     ).replace(
         "anticipated = 0.2 ",
         'anticipated = { default = 0.2, by = "origin", '
@@ -349,6 +350,8 @@ def test_design_shows_domain_targets_and_rates_by_group(study, capsys):
     kinds = {t["domain_type"] for t in doc["targets"]}
     assert kinds == {"stratum", "sex", "all"}
     assert all(isinstance(t["target_met"], bool) for t in doc["targets"])
+    assert all(isinstance(t["publishable"], bool) for t in doc["targets"])
+    assert all(t["publishable"] for t in doc["targets"] if t["target_met"])
     assert doc["summary"]["anticipated_by"] == ["origin"]
     assert {s["anticipated"] for s in doc["strata"]} == {0.1, 0.2}
 
@@ -377,3 +380,33 @@ def test_draw_creates_the_study_folder_only_when_it_saves(study, capsys):
     assert run("draw", study / "odense.toml", "--study", study / "studies" / "x.sqlite") == 0
     assert "drew round 1" in capsys.readouterr().out
     assert saved_rounds(study / "studies" / "x.sqlite") == [1]
+
+
+def test_design_counts_a_target_met_only_when_publishable_and_warns(study, capsys):
+    """The old Odense plan (±15 points per group, 220 reviews, at least 5 per group) meets its
+    half-widths but would have every group suppressed under NCHS (interval 30 points or
+    wider, or effective n under 30): design no longer says "10 of 10 domains met", and warns
+    per group with the sample it would need; the JSON output says the same, the warnings on
+    standard error. The shipped protocol plans every group of 30 or more to be publishable."""
+    text = (study / "odense.toml").read_text(encoding="utf-8")
+    old = re.sub(r"\nmargin = [0-9.]+", "\nmargin = 0.15", text)
+    old = re.sub(r"max_reviews = \d+", "max_reviews = 220", old)
+    old = re.sub(r"minimum = \d+", "minimum = 5", old)
+    (study / "old.toml").write_text(old, encoding="utf-8")
+    assert run("design", study / "old.toml") == 0
+    out = capsys.readouterr().out
+    assert re.search(r"target half-width 0.15 per stratum: 0 of 10 domains met .*10 within", out)
+    assert "warning: 10 of 10 stratum domains will not be publishable" in out
+    assert "publishable from n = 42" in out and "too few cases even in a census" in out
+    assert run("design", study / "old.toml", "--format", "json") == 0
+    captured = capsys.readouterr()
+    doc = json.loads(captured.out)
+    assert not any(s["publishable"] or s["target_met"] for s in doc["strata"])
+    assert all(s["expected_half_width"] <= 0.15 for s in doc["strata"])
+    assert "warning: 10 of 10 stratum domains" in captured.err and doc["warnings"]
+    assert run("design", study / "odense.toml", "--format", "json") == 0
+    doc = json.loads(capsys.readouterr().out)
+    big = [s for s in doc["strata"] if s["population_size"] >= 30]
+    assert big and all(s["publishable"] and s["target_met"] for s in big)
+    small = [s for s in doc["strata"] if s["population_size"] < 30]
+    assert all(not s["publishable"] and s["publishable_sample_size"] is None for s in small)

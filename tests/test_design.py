@@ -543,17 +543,23 @@ def test_design_table_with_rates_by_group_bands_and_domain_targets():
     d = design_table(protocol, f)
     assert set(d.strata["years_on_benefit_band"]) == {"0-2", "2+"}
     assert (d.strata["anticipated"] == np.where(d.strata["sex"] == "kvinde", 0.1, 0.2)).all()
-    assert d.targets["target_met"].all()
+    # every half-width is within its margin, but a domain of this small frame (at most 80
+    # cases) is met only when the NCHS standard would let the reports publish it
+    assert (d.targets["expected_half_width"] <= d.targets["margin"] + 1e-12).all()
+    assert (d.targets["target_met"] == d.targets["publishable"]).all()
+    assert not d.targets.loc[d.targets["population_size"] < 30, "publishable"].any()
     kommuner = d.targets.loc[d.targets["domain_type"] == "kommune_code"]
     assert kommuner["domain"].tolist() == ["147", "461"]
     assert (kommuner["expected_half_width"] <= 0.12).all()
-    assert d.domains["target_met"].tolist() == [True, True, True]
+    assert d.domains["target_met"].tolist() == d.domains["publishable"].tolist()
     assert d.domains["margin"].tolist() == [0.12, 0.12, 0.1]
     assert d.domains.set_index("domain")["expected_half_width"]["461"] == pytest.approx(
         kommuner.set_index("domain")["expected_half_width"]["461"]
     )
     text_out = d.to_text()
-    assert "target half-width 0.12 per kommune_code: 2 of 2 domains met" in text_out
+    met = int(kommuner["target_met"].sum())
+    assert f"target half-width 0.12 per kommune_code: {met} of 2 domains met" in text_out
+    assert "2 within the margin" in text_out
     assert "anticipated too_ill rate by sex (0.1; otherwise 0.2)" in text_out
     # over budget: scaled down to the budget and the misses are named
     tight = parse_protocol(text.replace("max_reviews = 200", "max_reviews = 25"), "/tmp/p.toml")
@@ -975,3 +981,85 @@ def test_plan_borrows_as_estimation_pools():
     terms = _expected_pooled_terms(N, n, own, domain)
     assert terms[1] == pytest.approx(_unit_variances(N[1:2], n[1:2], domain[1:2])[0])  # n = 3
     assert terms[2] == 0.0  # a census stratum adds nothing
+
+
+# ---------------------------------------------------------------------------------------------
+# will the plan be publishable? (the NCHS presentation standard at the anticipated rates)
+
+from stikprove.design.precision import (  # noqa: E402
+    expected_presentation,
+    publishable_sample_size,
+)
+
+
+def test_one_stratum_is_judged_on_the_clopper_pearson_interval_of_its_n():
+    """A domain of one sampled stratum: effective n = n_h (the design effect floored at 1
+    caps it) and the Korn–Graubard interval is Clopper–Pearson at n_h trials. Expected
+    limits from scipy's beta quantiles at x = p n (Korn & Graubard 1998, eq. 4)."""
+    from scipy import stats
+
+    plan = expected_presentation([585, 120], [30, 45], [0.2, 0.3], groups=["a", "b"])
+    for (_, row), n, p in zip(plan.iterrows(), (30, 45), (0.2, 0.3), strict=True):
+        x = p * n
+        low, high = stats.beta.ppf(0.025, x, n - x + 1), stats.beta.ppf(0.975, x + 1, n - x)
+        assert row["nchs_n_eff"] == n
+        assert row["nchs_width"] == pytest.approx(high - low, rel=1e-9)
+    assert plan["publishable"].tolist() == [False, True]  # 30.9 points; 27.3 points at 30 %
+
+
+def test_several_strata_are_judged_on_estimations_floored_korn_graubard_interval():
+    """A domain of several strata: the width is estimation's korn-graubard-deff1 interval
+    (design_ci) at the domain's anticipated rate, the stratified standard error of the plan
+    and df = n − H; n_eff is p q / se² capped at n."""
+    from stikprove.estimation.design_intervals import design_ci
+    from stikprove.variance import binary_element_variance, stratum_mean_variance
+
+    N, n, p = np.array([400.0, 90.0, 60.0]), np.array([20.0, 15.0, 40.0]), np.array([.1, .3, .5])
+    W = N / N.sum()
+    rate = float((W * p).sum())
+    se = math.sqrt(float((W**2 * stratum_mean_variance(N, n, binary_element_variance(p, N)))
+                         .sum()))  # fmt: skip
+    ci = design_ci(rate, se, n.sum() - 3, n.sum(), 0.95, "korn-graubard-deff1")
+    row = expected_presentation(N, n, p).iloc[0]
+    assert row["anticipated"] == pytest.approx(rate)
+    assert row["nchs_n_eff"] == pytest.approx(min(rate * (1 - rate) / se**2, n.sum()))
+    assert row["nchs_width"] == pytest.approx(float(ci.high - ci.low), rel=1e-9)
+
+
+def test_census_and_unsampled_domains():
+    """A census of 30 or more is publishable (no sampling error, effective n = n); a census
+    of fewer is not; a domain with an unsampled stratum has effective n 0."""
+    plan = expected_presentation([37, 12, 50, 50], [37, 12, 0, 30], 0.2,
+                                 groups=["census", "tiny", "gap", "gap"])  # fmt: skip
+    plan = plan.set_index("domain")
+    assert plan.loc["census", "publishable"] and plan.loc["census", "nchs_width"] == 0
+    assert not plan.loc["tiny", "publishable"] and plan.loc["tiny", "nchs"] == "nchs_n_eff"
+    assert plan.loc["gap", "nchs_n_eff"] == 0 and not plan.loc["gap", "publishable"]
+
+
+@settings(max_examples=scaled(40), deadline=None)
+@given(size=st.integers(1, 700), rate=st.floats(0.02, 0.98))
+def test_publishable_sample_size_is_the_smallest(size, rate):
+    """The answer is publishable and one case fewer is not; none below 30 cases."""
+    need = publishable_sample_size(size, rate)[0]
+    if size < 30:
+        assert np.isnan(need)
+        return
+    assert 30 <= need <= size
+    both = expected_presentation([size, size], [need, need - 1], rate, groups=["a", "b"])
+    assert both["publishable"].tolist() == [True, False]
+
+
+@pytest.mark.parametrize("level", [0.0, 1.0, float("nan")])
+def test_presentation_refuses_a_bad_confidence_level(level):
+    """The confidence level must lie in (0, 1)."""
+    with pytest.raises(DesignError, match="confidence_level must be in"):
+        expected_presentation([100], [40], 0.2, confidence_level=level)
+    with pytest.raises(DesignError, match="confidence_level must be in"):
+        publishable_sample_size([100], 0.2, confidence_level=level)
+
+
+def test_presentation_refuses_groups_of_the_wrong_length():
+    """One domain per stratum."""
+    with pytest.raises(DesignError, match=r"one domain per stratum \(2\), got 3"):
+        expected_presentation([100, 50], [40, 20], 0.2, groups=["a", "b", "c"])

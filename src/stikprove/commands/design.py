@@ -18,8 +18,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Print the design of a protocol on its frame: per stratum N_h, n_h, "
         "sampling fraction and the expected interval half-width at the anticipated rate; "
         "the expected precision per kommune and overall, and of every precision target's "
-        "domains (met or missed); reviews and physician hours. "
-        "--format csv prints the strata table only; json prints everything.",
+        "domains; whether each planned domain will be publishable under the NCHS "
+        "presentation standard (effective n at least 30, interval narrower than 30 "
+        "percentage points and at most 130 % of the rate), with a warning for each that "
+        "will not; a target counts as met only when its domains are publishable; reviews "
+        "and physician hours. "
+        "--format csv prints the strata table only (warnings on standard error); json prints "
+        "everything.",
     )
     p.add_argument("protocol", type=Path, metavar="PROTOCOL", help="the protocol (TOML)")
     p.add_argument("--format", choices=FORMATS, default="table", help="output format")
@@ -74,9 +79,13 @@ def run(args: argparse.Namespace) -> int:
             "domains": _records(design.domains),
             "targets": _records(design.targets),
             "notes": list(design.notes),
+            "warnings": list(design.warnings),
         }
         json.dump(out, sys.stdout, indent=2, ensure_ascii=False)
         print()
+    if args.format != "table":  # the table prints them; csv and json keep stdout clean
+        for warning in design.warnings:
+            print(f"warning: {warning}", file=sys.stderr)
     if args.explore is not None:
         _explore(args)
     return 0

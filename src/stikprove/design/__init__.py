@@ -5,7 +5,8 @@ store → estimation), so it does not import :mod:`stikprove.estimation`; the ex
 the stratified variance it plans with are the ones estimation reports
 (:mod:`stikprove.exact_bounds`, :mod:`stikprove.variance`). Three modules:
 
-- :mod:`stikprove.design.precision`: interval half-widths and :func:`sample_size`;
+- :mod:`stikprove.design.precision`: interval half-widths, :func:`sample_size`, and whether
+  a planned domain will be publishable under the NCHS standard (:func:`expected_presentation`);
 - :mod:`stikprove.design.allocation`: :func:`allocate` and domain targets;
 - :mod:`stikprove.design.table`: the design table of a protocol on its frame.
 
@@ -22,6 +23,8 @@ from stikprove.design.precision import (
     DESIGN_METHOD_OF,
     SAMPLE_SIZE_METHODS,
     expected_half_width,
+    expected_presentation,
+    publishable_sample_size,
     sample_size,
 )
 from stikprove.design.table import (
@@ -48,7 +51,9 @@ __all__ = [
     "domain_half_width",
     "double_review_count",
     "expected_half_width",
+    "expected_presentation",
     "protocol_allocation",
     "protocol_targets",
+    "publishable_sample_size",
     "sample_size",
 ]

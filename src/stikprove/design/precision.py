@@ -341,9 +341,7 @@ def expected_presentation(
     p = np.broadcast_to(np.asarray(anticipated, dtype=float), N.shape)
     labels = pd.Series(["all"] * len(N) if groups is None else list(groups), dtype=object)
     if len(labels) != len(N):
-        raise DesignError(
-            f"groups must give one domain per stratum ({len(N)}), got {len(labels)}"
-        )
+        raise DesignError(f"groups must give one domain per stratum ({len(N)}), got {len(labels)}")
     codes, names = pd.factorize(labels.astype(str), sort=True)
     out = _presentation(N, n, p, codes.astype(np.int64), len(names), confidence_level)
     out.insert(0, "domain", [str(x) for x in names])
@@ -425,15 +423,3 @@ def publishable_sample_size(
         hi = np.where(live & ok, mid, hi)
         lo = np.where(live & ~ok, mid, lo)
     return np.where(sizes >= 30, hi, np.nan).reshape(N.shape)
-    owner = np.repeat(np.arange(len(sizes)), room)
-    starts = np.concatenate([[0], np.cumsum(room)[:-1]])
-    candidates = 30.0 + np.arange(room.sum()) - starts[owner]
-    plan = _presentation(sizes[owner], candidates, rates[owner], np.arange(len(candidates)),
-                         len(candidates), confidence_level)
-    ok = plan["publishable"].to_numpy()
-    first = np.where(ok, candidates, np.inf)
-    found = np.full(len(sizes), np.inf)
-    np.minimum.at(found, owner, first)
-    flat = out.reshape(-1)
-    flat[:] = np.where(np.isfinite(found), found, np.nan)
-    return out

@@ -384,8 +384,10 @@ def _with_presentation(
             targets[column] = found[column].to_numpy()
         targets["publishable"] = targets["publishable"].astype(bool)
         targets["target_met"] = _publishable_met(targets["target_met"], targets["publishable"])
-        extra = targets.assign(nchs=found["nchs"].to_numpy(),
-                               nchs_relative_width=found["nchs_relative_width"].to_numpy())
+        extra = targets.assign(
+            nchs=found["nchs"].to_numpy(),
+            nchs_relative_width=found["nchs_relative_width"].to_numpy(),
+        )
         for kind, group in extra.loc[extra["domain_type"] != DOMAIN_STRATUM].groupby(
             "domain_type", sort=False
         ):
