@@ -323,6 +323,29 @@ def _unpublishable(kind: str, table: pd.DataFrame, hint: pd.Series | None = None
             f"{', '.join(shown)}{more}")  # fmt: skip
 
 
+def _judged(
+    table: pd.DataFrame, plans: dict[str, pd.DataFrame], skip: str | None
+) -> tuple[pd.DataFrame, list[str | None]]:
+    """``table`` (rows of domain_type, domain) with each row's ``nchs_n_eff``, ``nchs_width``
+    and ``publishable`` from ``plans`` (by domain_type, indexed by domain), ``target_met``
+    made to mean publishable too, and a warning per domain_type (but ``skip``)."""
+    found = pd.DataFrame(
+        [plans[kind].loc[str(name)]
+         for kind, name in zip(table["domain_type"], table["domain"], strict=True)]
+    ).reset_index(drop=True)  # fmt: skip
+    table = table.copy()
+    for column in ("nchs_n_eff", "nchs_width"):
+        table[column] = found[column].to_numpy()
+    table["publishable"] = found["publishable"].to_numpy(dtype=bool)
+    table["target_met"] = _publishable_met(table["target_met"], table["publishable"])
+    reasons = table.assign(nchs=found["nchs"].to_numpy(),
+                           nchs_relative_width=found["nchs_relative_width"].to_numpy())
+    warnings = [_unpublishable(str(kind), group)
+                for kind, group in reasons.groupby("domain_type", sort=False)
+                if kind != skip]  # fmt: skip
+    return table, warnings
+
+
 def _with_presentation(
     protocol: Protocol,
     first: pd.DataFrame,
@@ -344,9 +367,10 @@ def _with_presentation(
     def plan(groups: object) -> pd.DataFrame:
         return expected_presentation(N, n, p, groups, level).set_index("domain")[columns]
 
-    strata, domains, targets = strata.copy(), domains.copy(), targets.copy()
-    warnings = []
-    own = plan(keys).loc[keys]
+    strata = strata.copy()
+    warnings: list[str | None] = []
+    own = plan(keys)
+    own = own.loc[keys]
     strata["nchs_width"] = own["nchs_width"].to_numpy()
     strata["publishable"] = own["publishable"].to_numpy(dtype=bool)
     need = publishable_sample_size(N, p, level)
@@ -357,41 +381,16 @@ def _with_presentation(
     table = own.reset_index().assign(domain=keys.to_numpy())
     warnings.append(_unpublishable("stratum", table, strata["publishable_sample_size"]))
 
-    by_kind = {"kommune": plan(kommune_of.astype(str)), "all": plan(None)}
-    found = pd.DataFrame(
-        [by_kind[kind].loc[str(name)] for kind, name in zip(domains["domain_type"],
-                                                             domains["domain"], strict=True)]
-    ).reset_index(drop=True)  # fmt: skip
-    for column in ("nchs_n_eff", "nchs_width", "publishable"):
-        domains[column] = found[column].to_numpy()
-    domains["publishable"] = domains["publishable"].astype(bool)
-    domains["target_met"] = _publishable_met(domains["target_met"], domains["publishable"])
-    for kind, group in domains.assign(nchs=found["nchs"].to_numpy(),
-                                      nchs_relative_width=found["nchs_relative_width"]
-                                      .to_numpy()).groupby("domain_type", sort=False):  # fmt: skip
-        warnings.append(_unpublishable(str(kind), group))
-
+    plans = {"kommune": plan(kommune_of.astype(str)), "all": plan(None)}
+    domains, more = _judged(domains, plans, skip=None)
+    warnings += more
     if len(targets):
-        plans = {DOMAIN_STRATUM: plan(keys)}
+        plans = {DOMAIN_STRATUM: own}
         for target in protocol.targets:
             if target.domain != DOMAIN_STRATUM:
                 plans[target.domain] = plan(joined_values(first, target.columns).to_numpy())
-        found = pd.DataFrame(
-            [plans[kind].loc[str(name)] for kind, name in zip(targets["domain_type"],
-                                                              targets["domain"], strict=True)]
-        ).reset_index(drop=True)  # fmt: skip
-        for column in ("nchs_n_eff", "nchs_width", "publishable"):
-            targets[column] = found[column].to_numpy()
-        targets["publishable"] = targets["publishable"].astype(bool)
-        targets["target_met"] = _publishable_met(targets["target_met"], targets["publishable"])
-        extra = targets.assign(
-            nchs=found["nchs"].to_numpy(),
-            nchs_relative_width=found["nchs_relative_width"].to_numpy(),
-        )
-        for kind, group in extra.loc[extra["domain_type"] != DOMAIN_STRATUM].groupby(
-            "domain_type", sort=False
-        ):
-            warnings.append(_unpublishable(str(kind), group))
+        targets, more = _judged(targets, plans, skip=DOMAIN_STRATUM)
+        warnings += more
     return strata, domains, targets, tuple(w for w in warnings if w)
 
 
