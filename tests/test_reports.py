@@ -479,15 +479,20 @@ def test_design_explorer_uses_the_protocols_threshold_and_the_report_language():
     assert "Fewer than 5 cases" in english and ">Equal<" in english
 
 
-def test_design_explorer_hours_say_what_each_allocation_buys():
+def test_design_explorer_hours_say_what_each_allocation_buys(tmp_path):
     """The three allocations split the same total (same hours), so the table also gives the
     expected precision each buys: the study's half-width is the design step's for those n_h,
-    and equal allocation trades overall precision for its least precise stratum's."""
+    and equal allocation trades overall precision for its least precise stratum's (with a
+    minimum of 5 per group: the Odense protocol's 42 leaves the three nothing to share)."""
     from stikprove.design import DESIGN_METHOD_OF, domain_half_width
     from stikprove.protocol import load_protocol
     from stikprove.reports import design_explorer
 
-    path = ROOT / "protocols" / "odense-replication.toml"
+    odense = (ROOT / "protocols" / "odense-replication.toml").read_text(encoding="utf-8")
+    frame = (ROOT / "synthetic_data" / "frame.csv").as_posix()
+    path = tmp_path / "odense.toml"
+    path.write_text(re.sub(r"minimum = \d+", "minimum = 5", odense).replace(
+        '"../synthetic_data/frame.csv"', f'"{frame}"'), encoding="utf-8")
     hours = design_explorer.review_hours(path).set_index("allocation")
     assert len(set(hours["hours"])) == 1
     protocol = load_protocol(path)

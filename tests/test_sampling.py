@@ -482,7 +482,8 @@ def test_years_on_benefit_bands_rates_and_targets_in_a_draw(tmp_path):
     from stikprove.design import design_table
 
     d = design_table(p, frame())
-    assert d.targets["target_met"].all()
+    assert (d.targets["expected_half_width"] <= d.targets["margin"] + 1e-12).all()
+    assert (d.targets["target_met"] == d.targets["publishable"]).all()  # met: publishable too
     assert s.strata["sample_size"].tolist() == d.strata["sample_size"].tolist()
     back = read_sample(write_sample(s, tmp_path / "s"))
     assert back.units["years_on_benefit_band"].tolist() == s.units["years_on_benefit_band"].tolist()
