@@ -1007,23 +1007,30 @@ def test_one_stratum_is_judged_on_the_clopper_pearson_interval_of_its_n():
     assert plan["publishable"].tolist() == [False, True]  # 30.9 points; 27.3 points at 30 %
 
 
-def test_several_strata_are_judged_on_estimations_floored_korn_graubard_interval():
-    """A domain of several strata: the width is estimation's korn-graubard-deff1 interval
-    (design_ci) at the domain's anticipated rate, the stratified standard error of the plan
-    and df = n − H; n_eff is p q / se² capped at n."""
-    from stikprove.estimation.design_intervals import design_ci
+def test_several_strata_are_judged_as_the_release_judges_an_estimate():
+    """A domain of several strata: effective n and interval are the release's NCHS judgement
+    (nchs_presentation: Korn–Graubard with the design effect floored at 1, as surveytable)
+    of an estimate at the domain's anticipated rate with the plan's stratified standard error
+    and df = n − H; so is the verdict."""
+    from stikprove.release.disclosure import nchs_presentation
     from stikprove.variance import binary_element_variance, stratum_mean_variance
 
-    N, n, p = np.array([400.0, 90.0, 60.0]), np.array([20.0, 15.0, 40.0]), np.array([.1, .3, .5])
-    W = N / N.sum()
-    rate = float((W * p).sum())
-    se = math.sqrt(float((W**2 * stratum_mean_variance(N, n, binary_element_variance(p, N)))
-                         .sum()))  # fmt: skip
-    ci = design_ci(rate, se, n.sum() - 3, n.sum(), 0.95, "korn-graubard-deff1")
-    row = expected_presentation(N, n, p).iloc[0]
-    assert row["anticipated"] == pytest.approx(rate)
-    assert row["nchs_n_eff"] == pytest.approx(min(rate * (1 - rate) / se**2, n.sum()))
-    assert row["nchs_width"] == pytest.approx(float(ci.high - ci.low), rel=1e-9)
+    for N, n, p in (
+        (np.array([400.0, 90.0, 60.0]), np.array([20.0, 15.0, 40.0]), np.array([.1, .3, .5])),
+        (np.array([300.0, 300.0]), np.array([60.0, 60.0]), np.array([0.2, 0.25])),
+        (np.array([30.0, 8.0]), np.array([3.0, 2.0]), np.array([0.3, 0.3])),
+    ):  # fmt: skip
+        W = N / N.sum()
+        rate = float((W * p).sum())
+        var = float((W**2 * stratum_mean_variance(N, n, binary_element_variance(p, N))).sum())
+        deff = n.sum() * var / (rate * (1 - rate))
+        judged = nchs_presentation([rate], [math.sqrt(var)], [n.sum()], [n.sum() - len(N)],
+                                   deff=[deff]).iloc[0]  # fmt: skip
+        row = expected_presentation(N, n, p).iloc[0]
+        assert row["anticipated"] == pytest.approx(rate)
+        assert row["nchs_n_eff"] == pytest.approx(judged["n_eff"], rel=1e-9)
+        assert row["nchs_width"] == pytest.approx(judged["ci_width"], rel=1e-9)
+        assert bool(row["publishable"]) == bool(judged["present"])
 
 
 def test_census_and_unsampled_domains():

@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from stikprove import nchs
-from stikprove.release.disclosure import nchs_proportion_standard
+from stikprove.release.disclosure import nchs_presentation
 from strategies import scaled
 
 
@@ -37,19 +37,17 @@ def test_each_step_at_its_cut_off(p, n_eff, width, present, code):
 @given(
     p=st.one_of(st.sampled_from([0.0, 1.0]), st.floats(0.001, 0.999)),
     n=st.integers(1, 400),
-    deff=st.floats(0.3, 4),
-    low=st.floats(0, 1),
-    width=st.floats(0, 1),
+    deff=st.floats(0.0, 4),
+    strata=st.integers(1, 5),
 )
-def test_the_releases_verdict_is_the_standards(p, n, deff, low, width):
-    """The release's NCHS check presents exactly what stikprove.nchs presents, with the same
-    suppressing code first (the design step plans with the one, the release applies the
-    other)."""
-    se = np.sqrt(p * (1 - p) * deff / n) if 0 < p < 1 else 0.0
-    high = min(low + width, 1.0)
-    release = nchs_proportion_standard([p], [se], [n], [n - 1], [low], [high])
-    verdict = nchs.presentation(p, release["n_eff_nchs"], high - low)
-    assert bool(verdict["present"].iloc[0]) == bool(release["present"].iloc[0])
-    first = release["nchs"].iloc[0].split(",")[0]
+def test_the_releases_verdict_is_the_standards(p, n, deff, strata):
+    """The release's NCHS verdict presents exactly what stikprove.nchs presents on the
+    effective n and interval it judges, with the same suppressing code first (the design
+    step plans with the one, the release applies the other)."""
+    se = np.sqrt(p * (1 - p) * deff / n)
+    release = nchs_presentation([p], [se], [n], [n - strata], deff=[deff]).iloc[0]
+    verdict = nchs.presentation(p, release["n_eff"], release["nchs_high"] - release["nchs_low"])
+    assert bool(verdict["present"].iloc[0]) == bool(release["present"])
+    first = release["nchs"].split(",")[0]
     expected = first if first in nchs.SUPPRESSING_STEPS else ""
     assert verdict["nchs"].iloc[0] == expected

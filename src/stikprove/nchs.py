@@ -5,8 +5,8 @@ effective sample size, the absolute width of its (Korn–Graubard) confidence in
 that width relative to the proportion. The cut-offs and the decision live here, below every
 step, because two steps apply them: the design step *plans* with them (will the planned
 precision be publishable? :func:`stikprove.design.expected_presentation`) and the release
-*applies* them to estimates (:func:`stikprove.release.disclosure.nchs_proportion_standard`,
-which adds the review flags of a presented proportion).
+*applies* them to estimates (:func:`stikprove.release.disclosure.nchs_presentation`, which
+adds the review flags of a presented proportion; a test holds the two to one verdict).
 
 Written by hand: the standard is published as a decision diagram; its authors' own
 implementation (CDC's R package surveytable) is R.

@@ -315,12 +315,13 @@ def expected_presentation(
 
     - the domain's rate p = Σ W_h p_h and the stratified variance se² =
       Σ W_h² (1 − f_h) S_h² / n_h with S_h² = N_h / (N_h − 1) p_h q_h (:mod:`stikprove.variance`);
-    - the effective sample size n_eff = p q / se², capped at n = Σ n_h (the design effect
-      floored at 1, as NCHS and CDC's surveytable do); n_eff = n when se is 0 or p is 0 or 1;
-      0 when a stratum of the domain has no sampled case;
-    - the width of the Korn–Graubard interval with that floored n_eff (Clopper–Pearson at
-      n_eff (t(n − 1)/t(df))² trials, df = n − H for H strata); 0 for a census of every
-      stratum (no sampling error).
+    - the effective sample size n_eff = p q / se² · (t(n − 1)/t(df))², df = n − H for H
+      strata, capped at n = Σ n_h (the design effect floored at 1, as CDC's surveytable
+      applies the standard, and as the release judges an estimate:
+      :func:`stikprove.release.disclosure.nchs_presentation`); n_eff = n when se is 0 or p
+      is 0 or 1; 0 when a stratum of the domain has no sampled case or df ≤ 0;
+    - the width of the Korn–Graubard interval on it (Clopper–Pearson at n_eff trials); 0 for
+      a census of every stratum (no sampling error).
 
     For a domain of one sampled stratum this is the Clopper–Pearson interval of n_h trials
     (the finite population correction does not narrow it: the floor caps n_eff at n_h).
@@ -365,10 +366,11 @@ def _presentation(
         var = total(N * N * mean_variance(N, n, binary_element_variance(p, N))) / N_d**2
         edge = (rate <= 0) | (rate >= 1)
         quiet = var <= NEGLIGIBLE_VARIANCE
-        n_eff = np.where(edge | quiet, n_d, np.minimum(rate * (1 - rate) / var, n_d))
-        n_eff = np.where(np.isfinite(var), n_eff, 0.0)  # a stratum without a sampled case
         ratio = _t(level, n_d - 1) / _t(level, n_d - H)
-        low, high = clopper_pearson_real(rate, np.maximum(n_eff, 1e-9) * ratio**2, 1 - level)
+        n_eff = np.minimum(rate * (1 - rate) / var * ratio**2, n_d)
+        n_eff = np.where(edge | quiet, n_d, n_eff)
+        n_eff = np.where(np.isfinite(var) & (n_d - H > 0), n_eff, 0.0)  # unsampled, or no df
+        low, high = clopper_pearson_real(rate, np.maximum(n_eff, 1e-9), 1 - level)
     width = np.where(edge, 0.0, np.asarray(high) - np.asarray(low))
     census = total(n < N) == 0
     width = np.where(census, 0.0, width)
