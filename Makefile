@@ -11,7 +11,8 @@ SHELL := /bin/bash
 QUIET_MIRRORS := sed -u '/^WARNING: Location/d'
 PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
-.PHONY: demo test test-fast test-exhaustive lab bench lint clean browser screenshots
+.PHONY: demo test test-fast test-exhaustive lab bench lint clean browser screenshots docs \
+	docs-serve wheel-check
 
 $(STAMP): pyproject.toml
 	@echo "== setting up $(VENV) (first run only: about a minute) =="
@@ -61,8 +62,26 @@ browser:
 screenshots: $(STAMP)
 	$(BIN)/python docs/screenshots.py
 
+# The built sdist and wheel, checked and installed into a clean venv outside the work tree,
+# where init, check-protocol, demo --no-national and a report run (.ci/wheel-check; CI).
+wheel-check: $(STAMP)
+	bash .ci/wheel-check
+
+# The documentation site (mkdocs.yml) in strict mode: a warning fails the build.
+DOCS_STAMP := $(VENV)/.docs-stamp
+DOCS_ENV := NO_MKDOCS_2_WARNING=1 DISABLE_MKDOCS_2_WARNING=true
+$(DOCS_STAMP): $(STAMP) pyproject.toml
+	$(PIP) -e '.[dev,docs]' 2>&1 | $(QUIET_MIRRORS)
+	touch $(DOCS_STAMP)
+
+docs: $(DOCS_STAMP)
+	$(DOCS_ENV) $(BIN)/mkdocs build --strict
+
+docs-serve: $(DOCS_STAMP)
+	$(DOCS_ENV) $(BIN)/mkdocs serve
+
 lint: $(STAMP)
 	$(BIN)/ruff check src tests benchmarks
 
 clean:
-	rm -rf $(VENV) demo-output .pytest_cache
+	rm -rf $(VENV) demo-output .pytest_cache site

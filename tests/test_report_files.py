@@ -135,3 +135,19 @@ def test_own_notebooks_are_refused_when_they_do_not_fit(tmp_path, capsys):
         err = capsys.readouterr().err
         assert expected in err, (args, err)
         assert "none.sqlite" not in err
+
+
+@pytest.mark.slow
+def test_every_report_names_the_stikprove_version_that_wrote_it(rendered):
+    """The executed notebook's metadata and the HTML (a generator tag and a closing line)
+    name the version, with either engine."""
+    from stikprove._version import __version__
+
+    _, out, _ = rendered
+    for name in ("147", "national"):
+        nb = json.loads((out / f"{name}.ipynb").read_text(encoding="utf-8"))
+        assert nb["metadata"]["stikprove"] == {"version": __version__}
+        html = (out / f"{name}.html").read_text(encoding="utf-8")
+        generator = re.search(r'<meta [^>]*name="generator"[^>]*>', html)
+        assert generator and f'content="stikprove {__version__}"' in generator.group(0)
+        assert f">stikprove {__version__}</footer>" in html

@@ -41,6 +41,7 @@ from datetime import datetime
 from pathlib import Path
 
 from stikprove import packaged
+from stikprove._version import __version__
 from stikprove.errors import StikproveError
 
 NOTEBOOKS = packaged.notebooks_folder()
@@ -380,6 +381,7 @@ def render_notebook(
     timings["execute"] = executed - started
     timings.update(cell_timings(nb))
     clean_notebook(nb, template.name, name)
+    nb.metadata["stikprove"] = {"version": __version__}  # shown at the end of the HTML
     html = html_of(nb)
     exported = time.perf_counter()
     timings["html"] = exported - executed

@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from stikprove._version import __version__
 from stikprove.codebook import Codebook, default_codebook, parse_codebook
 from stikprove.errors import MissingStudyError, StoreError
 from stikprove.store.assignment import assign_reviewers
@@ -280,6 +281,7 @@ def _initialise(
             "unit_columns": json.dumps(drawn_columns),
             "strata_table_columns": json.dumps([str(c) for c in strata.columns]),
             "created_at": stamp,
+            "stikprove_version": __version__,
         }
         con.executemany("INSERT OR REPLACE INTO meta VALUES (?, ?)", meta.items())
         con.execute(
