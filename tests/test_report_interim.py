@@ -89,6 +89,10 @@ def test_rendered_open_report_shows_the_preliminary_section(open_study, tmp_path
                                 tmp_path / "reports", name="open", session=session)  # fmt: skip
     html = shown.html.read_text(encoding="utf-8")
     assert text.INTERIM_LABEL["da"] in html and "venter på en tidligere sag" in html
+    # it leads with the share reviewed, before the preliminary section, never "alle sager"
+    lead = html.index("er i gang: ")
+    assert "af de udtrukne sager er vurderet" in html[lead:lead + 80]
+    assert lead < html.index(text.INTERIM_LABEL["da"]) and "Blandt alle sager" not in html
     frame = open_study[1]
     for path in (shown.html, shown.notebook):
         page = path.read_text(encoding="utf-8")

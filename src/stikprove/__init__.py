@@ -94,6 +94,7 @@ _EXPORTS: dict[str, str] = {
     "estimate_proportions": "stikprove.estimation.domains",
     "estimate_categories": "stikprove.estimation.domains",
     "outcome_bounds": "stikprove.estimation.domains",
+    "partial_coverage": "stikprove.estimation.partial",
     "domain_linearization": "stikprove.estimation.domains",
     "DomainLinearization": "stikprove.estimation.domains",
     "simulate_coverage": "stikprove.estimation.coverage",
@@ -255,6 +256,9 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.estimation.multiplicity import (
         funnel_limits as funnel_limits,
+    )
+    from stikprove.estimation.partial import (
+        partial_coverage as partial_coverage,
     )
     from stikprove.estimation.sequential import (
         SEQUENCE_METHODS as SEQUENCE_METHODS,

@@ -367,10 +367,13 @@ def _with_settings(table: pd.DataFrame, settings: Settings | None) -> pd.DataFra
     return out
 
 
-def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | None = None) -> None:
+def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | None = None,
+          notes: list[str] | None = None) -> None:  # fmt: skip
     """Write a result table as ``--format`` asks, to stdout or ``--out``. With ``settings``
     the readable table is captioned with its level, method and threshold, and files carry
-    the level and method as columns."""
+    the level and method as columns. ``notes`` follow the caption (on stderr beside a
+    file or CSV)."""
+    notes = notes or []
     from stikprove.release.disclosure import NOT_FOR_PUBLICATION
     from stikprove.reports.tables import danish_csv_text, plain_csv_text, write_table
 
@@ -383,6 +386,8 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
             raise EstimationError("--format xlsx: give the file with --out FILE.xlsx")
         write_table(_with_settings(table, settings), args.out, "xlsx", args.language,
                     threshold=threshold)  # fmt: skip
+        if notes:
+            print("\n".join(notes), file=sys.stderr)
         print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
         return
     if fmt == "csv":
@@ -401,10 +406,13 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
             table = table.drop(columns="publication")
         if settings is not None:
             lines.append(settings.caption())
+        lines += notes
         lines.append(
             table.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters)
         )
         text = "\n".join(lines) + "\n"
+    if fmt != "table" and notes:
+        print("\n".join(notes), file=sys.stderr)
     if args.out is None:
         sys.stdout.write(text)
         return
@@ -421,9 +429,11 @@ def run_estimate(args: argparse.Namespace) -> int:
         estimate_proportions,
         outcome_bounds,
     )
+    from stikprove.estimation.partial import partial_coverage
 
     settings = command_settings(args)
     data = read_analysis_table(args.source)
+    require_outcomes(data, args.outcome, args.source)
     design = {
         "strata": _columns(args.strata),
         "population_size": args.population_size,
@@ -432,6 +442,7 @@ def run_estimate(args: argparse.Namespace) -> int:
         "method": settings.method,
         "degenerate_strata": args.degenerate_strata,
     }
+    notes: list[str] = []
     if args.categories:
         categories, missing = _category_codes(args.source, args.outcome, data, args.missing)
         table = estimate_categories(
@@ -439,13 +450,21 @@ def run_estimate(args: argparse.Namespace) -> int:
         )
     else:
         table = estimate_proportions(data, args.outcome, **design)
-        if args.bounds:
+        coverage = partial_coverage(data, args.outcome, design["strata"],
+                                    design["population_size"], design["by"])  # fmt: skip
+        notes = partial_notes(coverage, design["by"] or [], args.source)
+        if args.bounds or notes:
             scope = _indicator_scope(args.source, data, args.outcome)
             bounds = outcome_bounds(data, args.outcome, **design, in_scope=scope)
             keys = [c for c in (design["by"] or []) if c in bounds.columns]
             extra = [c for c in bounds.columns if c not in table.columns or c in keys]
             table = table.merge(bounds[extra], on=keys) if keys else table.join(bounds[extra])
-    _emit(_disclosed(table, None, args, settings), args, settings)
+        if notes:  # label each estimate with the share of its domain it covers
+            keys = design["by"] or []
+            share = coverage[[*keys, "population_share_covered"]]
+            table = (table.merge(share, on=keys, how="left") if keys
+                     else table.assign(population_share_covered=share.iloc[0, -1]))  # fmt: skip
+    _emit(_disclosed(table, None, args, settings), args, settings, notes)
     if "reviewed" in data.columns and not data["reviewed"].astype(bool).all():
         _stopped_early_note(args.source)  # a stratum can only stop early with cases left
     return 0
@@ -466,6 +485,65 @@ def _indicator_scope(source: Path, data: pd.DataFrame, outcome: str):
         return None
     exempt = data["health_exempt"] if "health_exempt" in data.columns else None
     return codebook.indicator_scope(outcome, data, exempt).to_numpy(dtype=bool)
+
+
+def require_outcomes(data: pd.DataFrame, outcome: str, source: Path) -> None:
+    """Refuse an estimate of ``outcome`` when no case has one yet (no review entered),
+    naming the next command; an unknown outcome is named with the closest column."""
+    import difflib
+
+    if outcome not in data.columns:
+        indicators = [c for c in ("too_ill", "misclassified", "no_effort") if c in data.columns]
+        close = difflib.get_close_matches(outcome, [*indicators, *map(str, data.columns)], n=1)
+        hint = f"did you mean {close[0]!r}? " if close else ""
+        known = indicators or list(map(str, data.columns))
+        what = "the indicators are" if indicators else "the columns are"
+        raise EstimationError(
+            f"--outcome {outcome!r}: not a column of {source}; {hint}{what} {', '.join(known)}"
+        )
+    if data[outcome].notna().any():
+        return
+    reviewed = "reviewed" in data.columns and data["reviewed"].astype(bool).any()
+    if reviewed:
+        why = "no reviewed case has an outcome yet (all ineligible or not assessable)"
+    else:
+        why = "no case is reviewed yet"
+    raise EstimationError(
+        f"{source}: nothing to estimate for {outcome!r}: {why}. The review comes first: "
+        f"'stikprove worklist STUDY --reviewer NAME --out NAME.xlsx', then 'stikprove import "
+        f"STUDY NAME.xlsx --reviewer NAME' (or 'stikprove serve STUDY' for the web form); "
+        f"'stikprove status STUDY' shows the progress"
+    )
+
+
+def partial_notes(coverage: pd.DataFrame, by: list[str], source: Path) -> list[str]:
+    """Lines saying plainly that estimates cover only the strata with a reviewed case, when
+    some stratum of a domain has none (docs/interim.md); none when every stratum has one."""
+    without = coverage["strata_without_outcome"].astype(int)
+    if not (without > 0).any():
+        return []
+    uncovered = sorted({s for text in coverage["strata_not_covered"] for s in text.split(", ")
+                        if s})  # fmt: skip
+    empty = coverage[coverage["population_share_covered"] == 0]
+    lines = [
+        f"PARTIAL: {len(uncovered)} stratum/strata have no case with an outcome yet, so each "
+        "estimate covers only the strata of its domain that have one: "
+        "population_share_covered is their share of the domain's population, and "
+        "estimate_missing_as_0 and estimate_missing_as_1 are the domain's worst and best case "
+        "(every case in scope without an outcome, reviewed or not, counted as 0 or as 1).",
+        "  strata without an outcome: " + _listed(uncovered),
+    ]
+    if len(empty) and by:
+        names = [", ".join(f"{c}={row[c]}" for c in by) for _, row in empty.iterrows()]
+        lines.append("  no estimate at all for: " + _listed(names))
+    study = source if is_study_store(Path(source)) else "STUDY"
+    lines.append(f"  progress per stratum: stikprove status {study} --interim (docs/interim.md)")
+    return lines
+
+
+def _listed(names: list[str], most: int = 8) -> str:
+    shown = ", ".join(names[:most])
+    return shown + (f" and {len(names) - most} more" if len(names) > most else "")
 
 
 def stopped_early(plan: pd.DataFrame) -> list[str]:

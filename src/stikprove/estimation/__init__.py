@@ -6,6 +6,7 @@ Public names (re-exported here; the modules hold the documentation):
 - :func:`design_ci`, :data:`DESIGN_METHODS` (design_intervals.py)
 - :func:`estimate_proportions`, :func:`outcome_bounds`, :func:`estimate_categories` (domains.py)
 - :func:`simulate_coverage` (coverage.py)
+- :func:`partial_coverage`: what an estimate covers while a review is under way (partial.py)
 - :class:`StratifiedSample`, the design object every analysis takes (stratified_sample.py)
 """
 
@@ -25,6 +26,7 @@ _EXPORTS = {
     "estimate_categories": "stikprove.estimation.domains",
     "estimate_proportions": "stikprove.estimation.domains",
     "outcome_bounds": "stikprove.estimation.domains",
+    "partial_coverage": "stikprove.estimation.partial",
     "proportion_ci": "stikprove.estimation.intervals",
     "simulate_coverage": "stikprove.estimation.coverage",
 }
@@ -59,6 +61,9 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.estimation.intervals import (
         proportion_ci as proportion_ci,
+    )
+    from stikprove.estimation.partial import (
+        partial_coverage as partial_coverage,
     )
     from stikprove.estimation.stratified_sample import (
         StratifiedSample as StratifiedSample,

@@ -31,7 +31,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import EstimationError
-from stikprove.estimation import comparison, domains, multiplicity
+from stikprove.estimation import comparison, domains, multiplicity, partial
 from stikprove.estimation.design_intervals import check_design_method
 from stikprove.estimation.intervals import check_confidence_level
 
@@ -198,6 +198,15 @@ class StratifiedSample:
             confidence_level, method, categories, missing_values,
             degenerate_strata=degenerate_strata,
         )  # fmt: skip
+
+    def coverage(self, outcome: str, by: str | Sequence[str] | None = None) -> pd.DataFrame:
+        """Per domain, the strata with no case with an outcome yet and the share of the
+        domain's population the estimate covers (:func:`~stikprove.estimation.partial.
+        partial_coverage`): while a review is under way an estimate covers only the strata
+        with a reviewed case (docs/interim.md)."""
+        return partial.partial_coverage(
+            self.data, outcome, self.strata, self.population_size, by
+        )
 
     def bounds(
         self,

@@ -40,8 +40,8 @@ from stikprove.reports.content import (
     stack_groups,
 )
 
-__all__ = ["INTERIM_TABLE_COLUMNS", "InterimProgress", "disclose_interim", "interim_progress",
-           "interim_table", "is_open"]  # fmt: skip
+__all__ = ["INTERIM_TABLE_COLUMNS", "InterimProgress", "ReviewShare", "disclose_interim",
+           "interim_progress", "interim_table", "is_open", "review_share"]  # fmt: skip
 
 INTERIM_TABLE_COLUMNS = ["group", "sex", "origin", "n", "estimate", "ci_low", "ci_high",
                          "disclosure"]  # fmt: skip
@@ -155,3 +155,28 @@ def interim_progress(
     return InterimProgress(_shown(int(in_run.sum()), threshold),
                            _shown(int(waiting.sum()), threshold), threshold)  # fmt: skip
 
+
+@dataclass(frozen=True)
+class ReviewShare:
+    """What an open review's report leads with (:func:`review_share`): ``reviewed``, the
+    share of the kommune's sampled cases reviewed (None when the count of reviewed cases is
+    from 1 to threshold − 1: suppressed), and ``covered``, the share of the kommune's
+    population in strata with a case with an outcome for the indicator (what its overall
+    figure covers; :func:`stikprove.estimation.partial.partial_coverage`)."""
+
+    reviewed: float | None
+    covered: float
+
+
+def review_share(
+    study: StudyData, kommune: str, outcome: str, threshold: int | None = None
+) -> ReviewShare:
+    """The share reviewed and the share of the population covered for the kommune's lead
+    sentence while its review is open (:class:`ReviewShare`)."""
+    from stikprove.estimation.partial import partial_coverage
+
+    rows = _kommune_rows(study, kommune)
+    done = int(rows["reviewed"].astype(bool).sum())
+    reviewed = None if _shown(done, _threshold(study, threshold)) is None else done / len(rows)
+    coverage = partial_coverage(rows, outcome, "stratum", "population_size")
+    return ReviewShare(reviewed, float(coverage["population_share_covered"].iloc[0]))

@@ -261,6 +261,34 @@ def disclosure_notes(codes: object, language: str = "da", threshold: int = 5) ->
     return out
 
 
+def open_review_lead(reviewed: float | None, covered: float, place: str,
+                     language: str = "da", threshold: int = 5) -> str:  # fmt: skip
+    """The lead sentence of a report whose review is still running, instead of a figure
+    "among all cases": the share of the sampled cases reviewed (None: fewer than the
+    threshold), the share of the population the figures cover, and where the preliminary
+    results are (docs/interim.md).
+
+    >>> open_review_lead(0.38, 0.51, "Odense", "en")[:80]
+    'The review in Odense is under way: 38% of the sampled cases are reviewed so far.'
+    """
+    language = check_language(language)
+    share = (percent(reviewed, language) if reviewed is not None
+             else {"da": f"færre end {threshold}", "en": f"fewer than {threshold}"}[language])
+    if language == "da":
+        return (
+            f"Genvurderingen i {place} er i gang: {share} af de udtrukne sager er vurderet "
+            "indtil nu. Alle tal er foreløbige og dækker kun grupper med vurderede sager "
+            f"({percent(covered, language)} af sagerne i {place}); se de foreløbige "
+            "resultater nedenfor."
+        )
+    return (
+        f"The review in {place} is under way: {share} of the sampled cases are reviewed so "
+        "far. Every figure is preliminary and covers only the groups with reviewed cases "
+        f"({percent(covered, language)} of the cases in {place}); see the preliminary "
+        "results below."
+    )
+
+
 def headline(
     row: Mapping[str, object],
     group: str,
