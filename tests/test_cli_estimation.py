@@ -279,3 +279,28 @@ def test_compare_keeps_domain_as_a_hidden_alias_of_by(capsys):
     new = capsys.readouterr().out
     assert main([*base, "--domain", "kommune"]) == 0
     assert capsys.readouterr().out == new
+
+
+METHODS = ["pooled-hypergeometric", "korn-graubard", "korn-graubard-deff1", "jeffreys", "logit",
+           "wald", "wilson"]  # fmt: skip
+
+
+def test_estimate_verdict_and_effective_n_do_not_change_with_method(capsys):
+    """Issue 17: a domain suppressed under the default method was presented under
+    --method korn-graubard. Now every --method shows the same NCHS verdict (disclosure
+    codes), the same n and n_eff, and hides the same percentages; only the interval differs.
+    The fixture's domain-by-sex groups include both verdicts."""
+    tables = {}
+    for method in METHODS:
+        argv = ["estimate", str(DOMAINS), "--outcome", "y", "--by", "dom,sex",
+                "--population-size", "N", "--format", "csv", "--method", method]  # fmt: skip
+        assert main(argv) == 0
+        tables[method] = pd.read_csv(io.StringIO(capsys.readouterr().out),
+                                     keep_default_na=False, na_values=[""])  # fmt: skip
+    first = tables[METHODS[0]]
+    assert first["disclosure"].isna().any() and first["disclosure"].notna().any()
+    for method in METHODS[1:]:
+        table = tables[method]
+        assert table["disclosure"].fillna("").tolist() == first["disclosure"].fillna("").tolist()
+        assert table["estimate"].isna().tolist() == first["estimate"].isna().tolist()
+        pd.testing.assert_series_equal(table["n_eff"], first["n_eff"])

@@ -341,7 +341,7 @@ def test_methods_section_names_the_interval_the_tables_show(method, says, not_sa
     paragraph = text.methods("en", 5, method, ("kommune_code", "sex", "origin")).split("\n")[0]
     assert all(s in paragraph for s in says) and not any(s in paragraph for s in not_says)
     assert "(strata: kommune × sex × origin)" in paragraph
-    assert "checked on the Korn–Graubard interval" in paragraph
+    assert "Korn–Graubard interval with the design effect floored at 1" in paragraph
     danish = text.methods("da", 5, method, ("sex", "origin"))
     assert "(strata: køn × herkomst)" in danish and "Wright" in danish  # reference list
 

@@ -362,8 +362,12 @@ METHODS: dict[str, str] = {
         "forskel og forhold med intervaller og med Rao–Scotts test. Tal under "
         "{threshold} udelades med komplementær undertrykkelse, og andele, der ikke opfylder "
         "NCHS' præsentationsstandard (Parker m.fl. 2017), udelades eller markeres; "
-        "standarden vurderes på Korn–Graubard-intervallet, som den er defineret på, "
-        "uanset hvilket interval tabellerne viser."
+        "standarden vurderes som i NCHS' eget R-program surveytable på "
+        "Korn–Graubard-intervallet med designeffekten sat til mindst 1 (effektiv n højst n), "
+        "uanset hvilket interval tabellerne viser. Kommunerne sammenlignes med landstallet i "
+        "et tragtdiagram (Spiegelhalter 2005); en kommune markeres som afvigende, når den "
+        "ligger uden for den tegnede grænse, som Benjamini–Hochberg-korrektionen for antallet "
+        "af kommuner giver (Jones m.fl. 2008)."
     ),
     "en": (
         "Cases were drawn as a stratified simple random sample without replacement (strata: "
@@ -375,8 +379,12 @@ METHODS: dict[str, str] = {
         "difference and ratio with intervals and by the Rao–Scott test. Counts under "
         "{threshold} are suppressed with complementary suppression, and proportions that "
         "fail the NCHS presentation standard (Parker et al. 2017) are suppressed or flagged; "
-        "the standard is checked on the Korn–Graubard interval it is defined on, whichever "
-        "interval the tables show."
+        "the standard is checked as NCHS's own R package surveytable checks it, on the "
+        "Korn–Graubard interval with the design effect floored at 1 (effective n at most n), "
+        "whichever interval the tables show. Kommuner are compared with the national rate in "
+        "a funnel plot (Spiegelhalter 2005); a kommune is flagged as differing when it lies "
+        "outside the drawn limit, which the Benjamini–Hochberg correction for the number of "
+        "kommuner gives (Jones et al. 2008)."
     ),
 }
 """The methods paragraph; ``{interval}`` is the sentence of :data:`INTERVAL_METHODS`."""
