@@ -26,6 +26,9 @@ def test_demo_runs_the_whole_flow_and_can_run_again(tmp_path, capsys):
     assert (out / "worklists" / "overlaege_a.xlsx").is_file()
     coverage = pd.read_csv(out / "coverage.csv")
     assert set(coverage["method"]) >= {"korn-graubard", "wilson"}
+    # the protocol names its frame relative to itself: a copied demo folder reads its own
+    protocol = (out / "odense-replication.toml").read_text(encoding="utf-8")
+    assert 'path = "frame/frame.csv"' in protocol and str(tmp_path) not in protocol
     assert main(["demo", "--out", str(out), "--replications", "50", "--no-national"]) == 0
 
 

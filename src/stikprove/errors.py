@@ -12,9 +12,10 @@ A message never shows a CPR-like number: :class:`StikproveError` masks every one
 from __future__ import annotations
 
 import errno
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-from stikprove.cpr import mask_cpr, masked_repr
+from stikprove.cpr import contains_cpr, mask_cpr, masked_repr
 
 EXIT_USAGE = 2
 """Exit status of the command line for bad input (a StikproveError)."""
@@ -102,7 +103,8 @@ class Problem:
         if self.column is not None:
             where.append(f"column {self.column!r}")
         place = ", ".join(where) if where else "input"
-        return f"{place}: got {masked_repr(self.value)}, expected {mask_cpr(self.expected)}"
+        got = "an empty cell" if self.value is None else masked_repr(self.value)
+        return f"{place}: got {got}, expected {mask_cpr(self.expected)}"
 
 
 def format_problems(header: str, problems: list[Problem], limit: int = 20) -> str:
@@ -134,3 +136,22 @@ def os_error_text(error: OSError) -> str:
     name = next((n for n in (error.filename2, error.filename) if n is not None), "(file)")
     what = _OS_ADVICE.get(error.errno or -1, error.strerror or str(error))
     return mask_cpr(f"{name}: {what} (no file was left half-written)")
+
+
+def did_you_mean(given: object, known: Sequence[str]) -> str:
+    """" (did you mean 'ja'?)" for the known name closest to ``given`` (the same name in
+    other case first, then difflib's closest), or "" when none is close. For the messages
+    of every name a user types: outcomes, indicators, codes, kommune codes, columns.
+
+    >>> did_you_mean("Ja", ["ja", "nej"]), did_you_mean("too_il", ["too_ill"]), did_you_mean("x", ["ja"])
+    (" (did you mean 'ja'?)", " (did you mean 'too_ill'?)", '')
+    """  # noqa: E501
+    import difflib
+
+    text = str(given).strip()
+    if contains_cpr(text):
+        return ""
+    names = [str(k) for k in known]
+    same = [k for k in names if k.casefold() == text.casefold()]
+    close = same or difflib.get_close_matches(text, names, n=1, cutoff=0.6)
+    return f" (did you mean {close[0]!r}?)" if close else ""

@@ -17,6 +17,7 @@ run only if it holds an earlier demo (a marker file says so).
 from __future__ import annotations
 
 import argparse
+import os
 import shutil
 from pathlib import Path
 
@@ -77,6 +78,12 @@ def _protocol_text(frame_path: Path) -> str:
     return text.replace(old, f'path = "{frame_path.as_posix()}"')
 
 
+def _relative(frame: Path, protocol: Path) -> Path:
+    """The frame's path as the protocol at ``protocol`` reads it: relative to the protocol's
+    own folder, so a copied or moved demo folder reads its own frame, not the original's."""
+    return Path(os.path.relpath(frame.resolve(), protocol.resolve().parent))
+
+
 def run(args: argparse.Namespace) -> int:
     from stikprove import cli
 
@@ -90,7 +97,9 @@ def run(args: argparse.Namespace) -> int:
 
     _step("2. Protocol and design")
     protocol_path = out / "odense-replication.toml"
-    protocol_path.write_text(_protocol_text(out / "frame" / "frame.csv"), encoding="utf-8")
+    protocol_path.write_text(
+        _protocol_text(_relative(out / "frame" / "frame.csv", protocol_path)), encoding="utf-8"
+    )
     cli_run("check-protocol", str(protocol_path))
     cli_run("design", str(protocol_path))
 
@@ -145,7 +154,7 @@ def _national(out: Path, cli_run, jobs: int) -> None:
     if old not in text:
         raise StikproveError(f"{NATIONAL_PROTOCOL}: expected the line {old!r}")
     protocol_path = national / "national-template.toml"
-    frame_path = (national / "frame" / "frame.csv").as_posix()
+    frame_path = _relative(national / "frame" / "frame.csv", protocol_path).as_posix()
     protocol_path.write_text(text.replace(old, f'path = "{frame_path}"'), encoding="utf-8")
     study = national / "national.sqlite"
     cli_run("draw", str(protocol_path), "--study", str(study))

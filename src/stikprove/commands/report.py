@@ -81,6 +81,7 @@ def run(args: argparse.Namespace) -> int:
     indicators = None
     if args.indicators:
         indicators = [i.strip() for i in args.indicators.split(",") if i.strip()]
+    _require_a_review(args.study)
     result = render_reports(
         args.study, kommuner, args.out, national=args.national, jobs=args.jobs,
         progress=not args.no_progress, engine=args.engine, language=args.language,
@@ -98,3 +99,19 @@ def run(args: argparse.Namespace) -> int:
             print(f"  {name}: {message}", file=sys.stderr)
         return 1
     return 0
+
+
+def _require_a_review(path: Path) -> None:
+    """Refuse a report of a study in which no case is reviewed yet, naming the next step
+    (the reports would otherwise fail one by one on an empty estimate)."""
+    from stikprove.store import open_study
+
+    study = open_study(path)
+    if study.export()["reviewed"].astype(bool).any():
+        return
+    raise StikproveError(
+        f"{path}: no case is reviewed yet, so there is nothing to report. The review comes "
+        "first: 'stikprove worklist STUDY --reviewer NAME --out NAME.xlsx', then 'stikprove "
+        "import STUDY NAME.xlsx --reviewer NAME' (or 'stikprove serve STUDY' for the web "
+        "form); 'stikprove status STUDY' shows the progress"
+    )

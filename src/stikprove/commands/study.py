@@ -186,7 +186,23 @@ def run_import(args: argparse.Namespace) -> int:
     study = _open(args)
     result = import_assessments(study, args.file, args.reviewer, corrections=args.corrections)
     print(result.summary())
+    extra = _columns_not_imported(study, args.file, result.reviewer)
+    if extra:
+        print(f"note: column(s) {', '.join(map(repr, extra))} are not on the worklist and were "
+              "not imported (free text goes in 'note', which never leaves the study store)",
+              file=sys.stderr)  # fmt: skip
     return 0
+
+
+def _columns_not_imported(study, path: Path, reviewer: str) -> list[str]:
+    """The columns of an imported file that neither the worklist nor the import knows: a
+    column a physician added is not silently dropped without a word."""
+    from stikprove.recording.read import read_rows
+    from stikprove.worklist import worklist_table
+
+    known = {*worklist_table(study, reviewer).columns, *study.codebook.field_names, "reason",
+             "case_id", "round"}  # fmt: skip
+    return [c for c in read_rows(path).columns if c and c not in known]
 
 
 def run_record(args: argparse.Namespace) -> int:

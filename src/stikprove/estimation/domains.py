@@ -142,8 +142,12 @@ def _as_list(columns: str | Sequence[str] | None) -> list[str]:
 def _check_columns(data: pd.DataFrame, role: str, columns: list[str]) -> None:
     for column in columns:
         if column not in data.columns:
+            from stikprove.errors import did_you_mean
+
+            hint = did_you_mean(column, [str(c) for c in data.columns])
             raise EstimationError(
-                f"{role} column {column!r} is not in the data; columns are {list(data.columns)}"
+                f"{role} column {column!r} is not in the data{hint}; columns are "
+                f"{list(data.columns)}"
             )
 
 

@@ -3,6 +3,7 @@ collapsed strata values, banded numeric columns, and each case's stratum key).""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import numpy as np
@@ -22,8 +23,17 @@ def load_study_frame(protocol: Protocol, path: str | Path | None = None) -> pd.D
 
     source = Path(path) if path is not None else protocol.frame_path
     if not source.exists():
+        hint = ""
+        if path is None:
+            written = os.path.relpath(source, protocol.path.parent)
+            hint = (
+                f": [frame] path = \"{Path(written).as_posix()}\" in {protocol.path} is relative "
+                f"to the protocol's own folder ({protocol.path.parent}), not to the folder the "
+                "command runs in; write it from the protocol's folder, or as an absolute path"
+            )
         raise MissingProtocolFileError(
             f"frame file {source} does not exist (protocol {protocol.path.name}, [frame] path)"
+            + hint
         )
     if protocol.frame_columns:
         table = frame_module.read_table(source)

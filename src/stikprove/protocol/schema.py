@@ -935,8 +935,16 @@ def load_protocol(path: str | Path) -> Protocol:
         data = path.read_bytes()
     except OSError as error:
         raise ProtocolError(f"cannot read protocol {path}: {error.strerror}") from None
+    if data.startswith(b"SQLite format 3\x00"):
+        raise ProtocolError(
+            f"{path} is a study store (SQLite), not a protocol: give the protocol's TOML file "
+            "(the one the study was drawn from; 'stikprove init' writes a new one)"
+        )
     try:
         text = data.decode("utf-8")
     except UnicodeDecodeError:
-        raise ProtocolError(f"protocol {path}: expected UTF-8 text") from None
+        raise ProtocolError(
+            f"protocol {path}: expected UTF-8 text (a TOML file such as "
+            "protocols/odense-replication.toml)"
+        ) from None
     return parse_protocol(text, path)

@@ -19,7 +19,13 @@ import pandas as pd
 
 from stikprove.codebook import Codebook, Field
 from stikprove.cpr import contains_cpr
-from stikprove.errors import ImportRowsError, Problem, StoreError, format_problems
+from stikprove.errors import (
+    ImportRowsError,
+    Problem,
+    StoreError,
+    did_you_mean,
+    format_problems,
+)
 from stikprove.files import REASON_COLUMN, ROUND_COLUMN
 from stikprove.recording.read import Rows, read_rows
 from stikprove.store import Study, audit, now_utc
@@ -175,7 +181,7 @@ def _required_text(field: Field) -> str:
 
 def _check_value(field: Field, value: str, today: date) -> str | None:
     if field.kind == "choice" and value not in field.codes:
-        return f"one of {', '.join(field.codes)}"
+        return f"one of {', '.join(field.codes)}{did_you_mean(value, field.codes)}"
     if field.kind == "date":
         try:
             day = date.fromisoformat(value) if _DATE.match(value) else None

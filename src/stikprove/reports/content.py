@@ -119,8 +119,11 @@ def load_study(path: str | Path) -> StudyData:
 def check_kommune(study: StudyData, kommune: str) -> str:
     kommune = str(kommune).strip()
     if kommune not in study.kommuner:
+        from stikprove.errors import did_you_mean
+
         raise StikproveError(
-            f"kommune {kommune!r} is not in study {study.path.name}; its kommuner are "
+            f"kommune {kommune!r} is not in study {study.path.name}"
+            f"{did_you_mean(kommune, study.kommuner)}; its kommuner are "
             f"{', '.join(study.kommuner)}"
         )
     return kommune

@@ -194,13 +194,20 @@ def _error_message(error: BaseException) -> str:
 
     from nbclient.exceptions import CellExecutionError
 
+    from stikprove import errors
+
+    if isinstance(error, errors.StikproveError):
+        return str(error)  # the package's own message says what is wrong: no class name
     if not isinstance(error, CellExecutionError):
         return f"{type(error).__name__}: {error}"
     text = re.sub(r"\x1b\[[0-9;]*m", "", str(error)).strip()
     lines = [line for line in text.splitlines() if line.strip()]
+    ours = {n for n in dir(errors) if isinstance(getattr(errors, n), type)
+            and issubclass(getattr(errors, n), errors.StikproveError)}  # fmt: skip
     for line in reversed(lines):
-        if re.match(r"^[A-Za-z_.]*(Error|Exception)\b", line):
-            return line.strip()
+        match = re.match(r"^(?:[A-Za-z_]+\.)*([A-Za-z_]*(?:Error|Exception))\b:?\s*", line)
+        if match:
+            return line[match.end():].strip() if match.group(1) in ours else line.strip()
     return lines[-1].strip() if lines else type(error).__name__
 
 
@@ -437,15 +444,23 @@ def check_report_parameters(data, parameters: Mapping[str, object]) -> None:
     from stikprove.reports.text import check_language
 
     check_language(str(parameters.get("language", "da")))
+    from stikprove.errors import did_you_mean
+
     unknown = [i for i in parameters.get("indicators") or () if i not in data.data.columns]
     if unknown:
+        known = [c for c in ("too_ill", "misclassified", "no_effort") if c in data.data.columns]
         raise ReportError(
-            f"indicator(s) {unknown} not in study {data.path.name}; expected columns of its "
-            "analysis table, e.g. too_ill, misclassified, no_effort"
+            f"indicator(s) {unknown} not in study {data.path.name}"
+            f"{did_you_mean(unknown[0], known)}; expected columns of its analysis table, "
+            f"e.g. {', '.join(known)}"
         )
     level = parameters.get("confidence_level")
     if level is not None and not (isinstance(level, (int, float)) and 0 < level < 1):
-        raise ReportError(f"confidence level must be between 0 and 1 (e.g. 0.95); got {level!r}")
+        hint = (f" (if {level:g} is a percentage, write {level / 100:g})"
+                if isinstance(level, (int, float)) and 1 < level <= 100 else "")  # fmt: skip
+        raise ReportError(
+            f"confidence level must be between 0 and 1 (e.g. 0.95); got {level!r}{hint}"
+        )
     method = parameters.get("interval_method")
     if method is not None and method not in (*DOMAIN_INTERVAL_METHODS, *DEPRECATED_METHOD_NAMES):
         raise ReportError(
