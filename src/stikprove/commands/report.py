@@ -106,6 +106,8 @@ def _require_a_review(path: Path) -> None:
     (the reports would otherwise fail one by one on an empty estimate)."""
     from stikprove.store import open_study
 
+    if not Path(path).is_file():  # render_reports refuses it, after checking --notebook
+        return
     study = open_study(path)
     if study.export()["reviewed"].astype(bool).any():
         return
