@@ -104,6 +104,12 @@ def test_design_explorer_renders_from_the_design_command(study, capsys):
     assert len(re.findall(r'<img[^>]+src="data:image/png;base64,', page)) == 1
     assert "Physician hours" in page and "Expected ± whole study" in page and "Neyman" in page
     assert "Traceback" not in page and not re.search(r"<script[^>]+src=", page)
+    # a title naming the protocol, an explanation, the protocol's own allocation beside the
+    # others, which groups will be publishable, and groups in words, not stratum codes
+    assert "<title>Design explorer: Odense: genvurdering" in page
+    assert "Before the sample is drawn" in page and "The protocol&#x27;s allocation" in page
+    assert "Which groups can be published?" in page and "Women of Danish origin" in page
+    assert "kvinde|dansk_oprindelse" not in page
     frame = study / "data" / "frame.csv"
     assert run("design", study / "odense.toml", "--explore", out, "--frame", frame) == 2
     assert "leave out --frame" in capsys.readouterr().err

@@ -136,7 +136,7 @@ def test_comparison_sentence_quotes_the_design_objects_comparison(study):
     result = content.sample(data, "147").compare("no_effort", by="sex",
                                                  groups=("kvinde", "mand"))  # fmt: skip
     sentence = text.comparison_sentence(result.to_frame().iloc[0], "en")
-    low = round(100 * result.ci_low_difference)
+    low = f"{round(100 * result.ci_low_difference)}".replace("-", "\u2212")  # a true minus
     assert sentence.startswith("The difference between women and men is ")
     assert f"CI {low} to " in sentence and "p = " in sentence
 
@@ -401,7 +401,7 @@ def test_compare_writes_csv_danish_csv_and_xlsx_like_estimate_and_flag(study, tm
     base = ["compare", path, "--outcome", "no_effort", "--by", "sex", "--groups", "kvinde,mand"]
     assert main([*base, "--format", "csv-da", "--out", str(tmp_path / "c.csv")]) == 0
     danish = pd.read_csv(tmp_path / "c.csv", sep=";", decimal=",", encoding="utf-8-sig")
-    assert {"Forskel", "Vurderede sager, første (n)", "Note"} <= set(danish.columns)
+    assert {"Forskel", "Vurderede personer, første (n)", "Note"} <= set(danish.columns)
     assert danish["Forskel"].dtype.kind == "f" and len(danish) == 1
     assert main([*base, "--format", "xlsx", "--out", str(tmp_path / "c.xlsx")]) == 0
     sheet = pd.read_excel(tmp_path / "c.xlsx", engine="calamine")
@@ -476,7 +476,7 @@ def test_design_explorer_uses_the_protocols_threshold_and_the_report_language():
     allocations = design_explorer.allocations(protocol)
     assert allocations["disclosure"].eq("small").any()
     english = tables.gt_table(allocations, "en", threshold=threshold).as_raw_html()
-    assert "Fewer than 5 cases" in english and ">Equal<" in english
+    assert "Fewer than 5 people" in english and ">Equal<" in english
 
 
 def test_design_explorer_hours_say_what_each_allocation_buys(tmp_path):
@@ -504,7 +504,7 @@ def test_design_explorer_hours_say_what_each_allocation_buys(tmp_path):
     assert hours.loc["equal", "half_width_all"] > hours.loc["proportional", "half_width_all"]
     assert hours.loc["equal", "half_width_widest"] < hours.loc["proportional", "half_width_widest"]
     danish = design_explorer.review_hours(path, "da")["allocation"].tolist()
-    assert danish == ["Proportional", "Lige store", "Neyman"]
+    assert danish == ["Protokollens fordeling", "Proportional", "Lige store", "Neyman"]
 
 
 @pytest.mark.parametrize("method", [None, "korn-graubard", "wilson"])
@@ -603,3 +603,297 @@ def test_funnel_plot_and_flags_tell_one_story(national, language):
             assert any(words in entry for entry in legend), (words, legend)
         plt.close(figure)
     assert seen == {True, False}
+
+
+# ---------------------------------------------------------------------------------------------
+# what a reader sees (issue 17, item 5): plain words, true minus signs, a glossary, where the
+# figures come from, and a short report for a kommune too small for figures of its own
+
+
+@pytest.mark.parametrize(
+    ("row", "language", "expected"),
+    [
+        ({"sex": "kvinde", "origin": "dansk_oprindelse"}, "da", "kvinder af dansk oprindelse"),
+        ({"sex": "mand", "origin": "dansk"}, "da", "mænd af dansk oprindelse"),
+        ({"sex": "kvinde", "origin": "ikke_vestlig"}, "da", "kvinder af ikke-vestlig oprindelse"),
+        ({"sex": "kvinde", "origin": "indvandrer_ikke_vestlig"}, "da",
+         "kvindelige indvandrere fra ikke-vestlige lande"),
+        ({"sex": "mand", "origin": "efterkommer_vestlig"}, "da",
+         "mandlige efterkommere fra vestlige lande"),
+        ({"origin": "indvandrer_vestlig"}, "da", "indvandrere fra vestlige lande"),
+        ({"sex": "kvinde", "origin": "dansk_oprindelse"}, "en", "women of Danish origin"),
+        ({"sex": "mand", "origin": "indvandrer_ikke_vestlig"}, "en",
+         "male immigrants from non-Western countries"),
+    ],
+)  # fmt: skip
+def test_groups_are_named_in_danmarks_statistiks_words(row, language, expected):
+    """A group reads as Danmarks Statistik names it ("kvinder af dansk oprindelse"), not as
+    a list of codes' labels ("kvinder, dansk oprindelse")."""
+    from stikprove.reports import text
+
+    assert text.group_phrase(row, language) == expected
+
+
+def test_report_tables_label_their_rows_in_those_words(study):
+    """The estimates table's group column uses the same words, capitalised."""
+    table = content.estimates_table(content.load_study(study[0]), "too_ill", "147")
+    assert "Kvinder af dansk oprindelse" in set(table["group"])
+    assert "Mænd af ikke-vestlig oprindelse" in set(table["group"])
+    assert not table["group"].str.contains(r", dansk", regex=True).any()
+
+
+def test_numbers_are_written_with_a_true_minus_sign():
+    """Negative numbers and differences carry U+2212, never the hyphen-minus; no "−0"."""
+    from stikprove.reports import text
+
+    assert text.number(-3.25, "da", 1) == "\u22123,2" or text.number(-3.25, "da", 1) == "\u22123,3"
+    assert text.percent(-0.125, "en", 1) == "\u221212.5%"
+    assert text.percent(-0.001, "da") == "0 %" and text.number(-0.2, "da") == "0"
+    row = {"first": "kvinde", "second": "mand", "difference": -0.07,
+           "ci_low_difference": -0.15, "ci_high_difference": 0.01, "p_value": 0.08}  # fmt: skip
+    sentence = text.comparison_sentence(row, "da")
+    assert "\u22127 procentpoint" in sentence and "\u221215 til 1" in sentence
+    assert not re.search(r"-\d", sentence)
+
+
+def test_the_headline_sentence_gives_the_place_its_interval_and_the_rates_beside_it():
+    """One sentence: the kommune's rate of persons with its interval, then the region's and
+    the nation's; a hidden rate is said in plain words, and the others are still given."""
+    from stikprove.reports import text
+
+    row = {"estimate": 0.184, "ci_low": 0.141, "ci_high": 0.232, "disclosure": ""}
+    da = text.lead_sentence(row, "Odense", "too_ill", "da", 0.95,
+                            [("Region Syddanmark", 0.19), ("hele landet", 0.211)])  # fmt: skip
+    assert da == ("I Odense vurderes 18 % af personerne at være for syge til en "
+                  "beskæftigelsesrettet indsats (95 %-KI 14–23 %); i Region Syddanmark er "
+                  "andelen 19 % og i hele landet 21 %.")  # fmt: skip
+    en = text.lead_sentence(row, "Odense", "too_ill", "en", 0.95, [("the whole country", 0.2)])
+    assert en.startswith("In Odense, 18% of the people are assessed too ill")
+    assert en.endswith("; in the whole country it is 20%.")
+    hidden = text.lead_sentence({"estimate": None, "disclosure": "small"}, "Læsø", "too_ill",
+                                "da", 0.95, [("hele landet", 0.21)])  # fmt: skip
+    assert hidden == ("I Læsø er for få personer med i undersøgelsen til at vise et tal; "
+                      "i hele landet er andelen 21 %.")  # fmt: skip
+    assert text.lead_sentence(row, "Odense", "too_ill").endswith("(95 %-KI 14–23 %).")
+
+
+def test_glossary_explains_the_four_terms_in_both_languages():
+    """Konfidensinterval, effektiv stikprøvestørrelse, NCHS and Rao–Scott, in both languages."""
+    from stikprove.reports import text
+
+    da, en = text.glossary("da"), text.glossary("en")
+    for term in ("Konfidensinterval", "Effektiv stikprøvestørrelse", "NCHS", "Rao–Scott"):
+        assert f"**{term}" in da
+    for term in ("Confidence interval", "Effective sample size", "The NCHS", "Rao–Scott"):
+        assert f"**{term}" in en
+    assert "30" in da and "30 percentage points" in en
+
+
+def test_an_indicator_that_restates_another_is_found(study):
+    """In a study of health-exempt cases only, 'misclassified' is exactly 1 − 'too_ill' (the
+    same cases, the complementary answer): found, so the report does not show it as a second
+    finding; 'no_effort' (another question) is not."""
+    from stikprove.reports import text
+
+    data = content.load_study(study[0])
+    both = data.data[["too_ill", "misclassified"]].dropna()
+    assert len(both) and ((both["too_ill"] + both["misclassified"]) == 1).all()
+    assert content.complement_of(data, "misclassified", ["too_ill"]) == "too_ill"
+    assert content.complement_of(data, "no_effort", ["too_ill", "misclassified"]) is None
+    assert content.complement_of(data, "too_ill", []) is None
+    sentence = text.complement_sentence("misclassified", "too_ill", "da")
+    assert "100 % minus" in sentence and "vises ikke som et fund for sig" in sentence
+
+
+def test_region_estimates_are_the_regions_cases(study):
+    """A kommune alone in its region in the study: the region's figures are the kommune's
+    (same n and estimate, disclosed by the same rules); its region is the kommuner table's."""
+    data = content.load_study(study[0])
+    region = content.region_estimates(data, "too_ill", "147")
+    own = content.estimates_table(data, "too_ill", "147")
+    pd.testing.assert_frame_equal(region, own)
+    assert content.region_estimates(data, "too_ill", "825")["n"].isna().all()  # Læsø alone
+
+
+def test_published_rows_leave_out_groups_under_the_threshold():
+    """A row hidden for its own small count is not shown at all (its existence would say
+    "1 to 4"); a row hidden to protect another stays, dashed."""
+    from stikprove.reports import tables
+
+    table = pd.DataFrame({"group": ["a", "b", "c"], "n": [None, None, 40],
+                          "disclosure": ["small", "complementary", "nchs_df"]})  # fmt: skip
+    assert tables.published_rows(table)["group"].tolist() == ["b", "c"]
+
+
+def test_about_names_date_source_protocol_version_and_synthetic_data(study):
+    """The provenance of the fixture study: its protocol id and fingerprint, the frame's file
+    name and fingerprint (no path), the draw's date, and synthetic data (the frame has synth's
+    truth.csv beside it), with the notice."""
+    from datetime import date
+
+    from stikprove.reports import about
+    from stikprove.store import open_study
+
+    facts = about.about(study[0])
+    rounds = open_study(study[0]).rounds()
+    assert facts.study_id == "national-template" and facts.synthetic
+    assert facts.protocol_version == rounds["protocol_fingerprint"].iloc[-1][:12]
+    text_da = facts.markdown("da", today=date(2027, 3, 1))
+    assert "**Dato:** 1. marts 2027" in text_da
+    assert f"**Protokol:** national-template, version {facts.protocol_version}" in text_da
+    assert "**Datakilde:** syntetisk registerudtræk frame.csv (fingeraftryk " in text_da
+    assert str(study[0].parent) not in text_da
+    assert "Syntetiske data" in facts.notice_html("da")
+    assert "Synthetic data" in facts.notice_html("en")
+    real = about.ReportAbout("x", "abc", "extract.csv", "def", None, False, "1.0")
+    assert real.notice_html("da") == "" and "registerudtræk extract.csv" in real.markdown("da")
+
+
+def test_index_page_is_styled_like_the_reports(tmp_path):
+    """index.html carries the reports' own style sheet and layout, and a title that says
+    what the reports are."""
+    from stikprove.reports.render import TEMPLATES, RenderedReport, write_index
+
+    (tmp_path / "461.html").write_text("<html></html>")
+    report = RenderedReport("461", tmp_path / "461.ipynb", tmp_path / "461.html", 1.0)
+    page = write_index(tmp_path, [report], [], "da").read_text(encoding="utf-8")
+    css = (TEMPLATES / "stikprove" / "stikprove.css").read_text(encoding="utf-8")
+    assert css in page and '<main class="stikprove-page">' in page
+    assert "<title>Genvurdering af aktivitetsparate kontanthjælpsmodtagere: rapporter" in page
+    assert 'href="461.html">Odense (461)<' in page
+
+
+def _visible(html: str):
+    """The text a reader sees in a rendered report (no style sheet, no script), and the
+    page's parts as BeautifulSoup."""
+    from bs4 import BeautifulSoup
+
+    soup = BeautifulSoup(html, "html.parser")
+    for hidden in soup(["style", "script"]):
+        hidden.decompose()
+    return " ".join(soup.get_text(" ").split()), soup
+
+
+@pytest.fixture(scope="module")
+def three_kommuner(tmp_path_factory):
+    """Odense (461) beside Frederiksberg (147), Læsø (825, a handful of cases) and
+    Frederikshavn (813, Læsø's region)."""
+    folder = tmp_path_factory.mktemp("three-kommuner")
+    return make_report_study(folder, kommuner=("461", "147", "825", "813"), max_reviews=450)
+
+
+@pytest.mark.slow
+def test_a_reader_sees_the_headline_first_in_plain_words(three_kommuner, tmp_path):
+    """Odense's report (Danish) and Frederiksberg's (English), rendered: the browser title
+    names the kommune; the first thing after the title and the synthetic-data notice is one
+    sentence with the kommune's rate of persons and the region's and the nation's beside it;
+    groups in Danmarks Statistik's words; no complement indicator as a second finding; a
+    glossary; date, data source, protocol id and version; no hyphen-minus before a number."""
+    path, frame = three_kommuner
+    out = tmp_path / "reports"
+    with KernelSession(cwd=tmp_path) as session:
+        odense = render_notebook("kommune", {"study": str(path), "kommune": "461"}, out,
+                                 session=session)  # fmt: skip
+        english = render_notebook("kommune", {"study": str(path), "kommune": "147",
+                                              "language": "en"}, out, session=session)  # fmt: skip
+    html = odense.html.read_text(encoding="utf-8")
+    seen, soup = _visible(html)
+    assert soup.title.string.startswith("Genvurdering af aktivitetsparate") and "Odense" in (
+        soup.title.string)
+    notice = soup.select_one(".stikprove-notice")
+    assert notice is not None and "Syntetiske data" in notice.get_text()
+    lead = soup.select_one(".stikprove-lead")
+    assert lead is not None
+    sentence = lead.get_text()
+    assert re.fullmatch(r"I Odense vurderes \d+ % af personerne at være for syge til en "
+                        r"beskæftigelsesrettet indsats \(95 %-KI \d+–\d+ %\); i Region "
+                        r"Syddanmark er andelen \d+ % og i hele landet \d+ %\.", sentence)
+    assert html.index("stikprove-lead") < html.index("<table")  # the headline before any table
+    assert "Kvinder af dansk oprindelse" in seen and "kvinder af dansk oprindelse" in seen
+    assert "alle sager" not in seen and "Sager i alt" not in seen
+    assert "Vurderede personer (n)" in seen
+    assert "Fritaget af helbredsgrunde, men kan deltage" not in seen.replace(
+        '"fritaget af helbredsgrunde, men kan deltage"', "")  # only named in its sentence
+    assert "vises ikke som et fund for sig" in seen
+    for term in ("Ordforklaring", "Konfidensinterval", "Effektiv stikprøvestørrelse",
+                 "NCHS' standard", "Rao–Scotts test"):  # fmt: skip
+        assert term in seen
+    assert re.search(r"Dato: \d{1,2}\. [a-zæøå]+ \d{4}", seen)
+    assert "Datakilde: syntetisk registerudtræk frame.csv" in seen
+    assert re.search(r"Protokol: national-template, version [0-9a-f]{12}", seen)
+    assert not re.search(r"(?<![\w.])-\d", seen)  # a minus is U+2212
+    assert "Færre end 5 personer" not in seen  # no row for a group under the threshold
+    page = english.html.read_text(encoding="utf-8")
+    seen_en, soup_en = _visible(page)
+    assert "Frederiksberg" in soup_en.title.string
+    assert soup_en.select_one(".stikprove-lead").get_text().startswith("In Frederiksberg, ")
+    assert "Women of Danish origin" in seen_en and "Glossary" in seen_en
+    assert "Synthetic data" in seen_en and "Protocol: national-template, version" in seen_en
+    assert _scan([odense.html, odense.notebook, english.html], list(frame["case_id"]), [],
+                 ("case_id",)) == []  # fmt: skip
+
+
+@pytest.mark.slow
+def test_a_kommune_too_small_for_any_figure_gets_a_short_report(three_kommuner, tmp_path):
+    """Læsø (a handful of cases): the report says in one sentence that the kommune is too
+    small for figures of its own and gives Region Nordjylland's and the nation's; it has no
+    table of the kommune's own groups (no row for a group under the threshold), no
+    "fewer than 5" footnote, and no case id."""
+    path, frame = three_kommuner
+    data = content.load_study(path)
+    own = content.estimates_table(data, "too_ill", "825")
+    assert own["estimate"].isna().all()  # too small for any figure
+    assert content.too_small(data, "825") and not content.too_small(data, "147")
+    report = render_notebook("kommune", {"study": str(path), "kommune": "825"}, tmp_path)
+    html = report.html.read_text(encoding="utf-8")
+    seen, soup = _visible(html)
+    assert "Læsø" in soup.title.string
+    lead = soup.select_one(".stikprove-lead").get_text()
+    assert re.fullmatch(r"I Læsø er for få personer med i undersøgelsen til at vise et tal; i "
+                        r"Region Nordjylland er andelen \d+ % og i hele landet \d+ %\.", lead)
+    assert "Læsø har for få personer i undersøgelsen" in seen
+    assert "Region Nordjylland" in seen and "hele landet" in seen
+    for section in ("Stikprøvens design", "Fremdrift i genvurderingen", "Resultater pr. gruppe",
+                    "Sammenligning af grupper"):  # fmt: skip
+        assert section not in seen
+    assert "Færre end 5 personer" not in seen and "Ordforklaring" in seen
+    rows = [r.get_text(" ", strip=True) for r in soup.select("table tbody tr")]
+    assert rows and not any(r.startswith("–") for r in rows)
+    notebook = report.notebook.read_text(encoding="utf-8")
+    assert _scan([report.html], list(frame["case_id"]), [], ("case_id",)) == []
+    assert not any(c in notebook for c in frame["case_id"])
+
+
+def test_design_explorer_shows_the_protocols_allocation_its_target_and_what_is_publishable():
+    """Beside the alternatives, the protocol's own allocation (the design table's n_h); each
+    group in words; per group whether the plan is publishable (the design table's verdict);
+    the curves say from which n a group is publishable; the target is the protocol's margin;
+    a title and an explanation naming the protocol's numbers."""
+    from stikprove.design import design_table
+    from stikprove.protocol import load_protocol, load_study_frame
+    from stikprove.reports import design_explorer
+
+    path = ROOT / "protocols" / "odense-replication.toml"
+    protocol = load_protocol(path)
+    design = design_table(protocol, load_study_frame(protocol))
+    shown = design_explorer.allocations(path, "da")
+    assert list(shown.columns[:3]) == ["group", "population_size", "protocol"]
+    assert "Kvindelige indvandrere fra ikke-vestlige lande" in set(shown["group"])
+    visible = shown["disclosure"] == ""
+    assert (shown.loc[visible, "protocol"].astype(int).to_numpy()
+            == design.strata.loc[visible.to_numpy(), "sample_size"].to_numpy()).all()  # fmt: skip
+    verdict = design_explorer.publishability(path, "en")
+    assert "Women of Danish origin" in set(verdict["group"])
+    both = verdict["disclosure"] == ""
+    assert (verdict.loc[both, "publishable"].astype(bool).to_numpy()
+            == design.strata.loc[both.to_numpy(), "publishable"].to_numpy()).all()  # fmt: skip
+    assert str(verdict["publishable_sample_size"].dtype) == "Int64"
+    curves = design_explorer.precision_curves(path, 200, "da")
+    for _, part in curves.groupby("group"):
+        flags = part["publishable"].tolist()
+        assert flags == sorted(flags)  # once publishable, publishable at every larger n
+    assert design_explorer.target(path) == protocol.margin == 0.13
+    assert design_explorer.title(path, "da").startswith("Designudforsker: Odense")
+    intro = design_explorer.intro(path, "da")
+    assert "±13 procentpoint" in intro and f"{int(design.summary['reviews'])} genvurderinger" in (
+        intro)

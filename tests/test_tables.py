@@ -18,7 +18,7 @@ def test_xlsx_has_danish_headers_percent_numbers_and_no_formulas(tmp_path):
 
     path = write_table(TABLE, tmp_path / "t.xlsx", "xlsx", "da")
     sheet = load_workbook(path).active
-    assert [c.value for c in sheet[1]] == ["Køn", "Vurderede sager (n)", "Andel", "Note"]
+    assert [c.value for c in sheet[1]] == ["Køn", "Vurderede personer (n)", "Andel", "Note"]
     assert sheet["C2"].value == 0.125 and sheet["C2"].number_format == "0.0%"
     assert sheet["B3"].value is None and sheet["C3"].value is None
     assert sheet["A3"].data_type == "s" and sheet["A3"].value == "=HYPERLINK(1)"
@@ -70,7 +70,7 @@ def test_html_table_writes_flags_as_words_and_suppressed_cells_as_dashes():
                           "flagged": [True, None], "disclosure": ["", "small"]})  # fmt: skip
     danish = gt_table(table, "da").as_raw_html()
     assert ">ja<" in danish and "True" not in danish and "–" in danish
-    assert "Færre end 5 sager" in danish
+    assert "Færre end 5 personer" in danish
     assert ">yes<" in gt_table(table, "en").as_raw_html()
 
 
@@ -116,12 +116,12 @@ def test_notes_are_words_in_the_language_in_xlsx_and_csv_da_codes_in_plain_csv(t
 
     sheet = load_workbook(write_table(TABLE, tmp_path / "t.xlsx", "xlsx", threshold=3)).active
     assert sheet["D2"].value is None
-    assert sheet["D3"].value == "Færre end 3 sager: tallet er udeladt af hensyn til diskretion."
+    assert sheet["D3"].value == "Færre end 3 personer: tallet er udeladt af hensyn til diskretion."
     english = load_workbook(write_table(TABLE, tmp_path / "e.xlsx", "xlsx", "en")).active
-    assert english["D3"].value == "Fewer than 5 cases: suppressed for confidentiality."
+    assert english["D3"].value == "Fewer than 5 people: suppressed for confidentiality."
     danish = write_table(TABLE, tmp_path / "t.csv", "csv-da").read_text("utf-8-sig")
     assert danish.splitlines()[2].endswith(
-        ";Færre end 5 sager: tallet er udeladt af hensyn til diskretion."
+        ";Færre end 5 personer: tallet er udeladt af hensyn til diskretion."
     )
     plain = write_table(TABLE, tmp_path / "p.csv", "csv").read_text("utf-8")
     assert plain.splitlines()[2].endswith(",small")
@@ -173,4 +173,4 @@ def test_a_complementary_suppression_is_not_called_too_small():
     danish = headline(row, "kvinder", "Odense", "too_ill", language="da")
     assert danish.startswith("For kvinder i Odense vises tallet ikke: udeladt, så ")
     small = headline({**row, "disclosure": "small"}, "women", "Læsø", "too_ill", language="en")
-    assert "too small to conclude anything: fewer than 5 cases" in small
+    assert "too small to conclude anything: fewer than 5 people" in small

@@ -22,7 +22,7 @@ import pandas as pd
 from stikprove.errors import EstimationError, StikproveError
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 from stikprove.release import disclosure as dc
-from stikprove.reports.text import group_label
+from stikprove.reports.text import capitalised, group_label, group_phrase
 
 INDICATORS = ("too_ill", "misclassified", "no_effort")
 """The default codebook's indicators, in the order the reports show them."""
@@ -289,6 +289,8 @@ def kommune_estimates(
 def _label(row: pd.Series, by: Sequence[str], language: str) -> str:
     if not by:
         return "I alt" if language == "da" else "All"
+    if set(by) <= {"sex", "origin"}:  # "Kvinder af dansk oprindelse"
+        return capitalised(group_phrase({c: row[c] for c in by}, language))
     parts = [group_label(row[c], language) for c in by]
     return ", ".join(p[:1].upper() + p[1:] if i == 0 else p for i, p in enumerate(parts))
 
@@ -602,3 +604,87 @@ def funnel_points(flags: pd.DataFrame) -> pd.DataFrame:
         points["upper"] = points["n_eff"].map(limits["upper"]).to_numpy(float)
     points.attrs.update(national_rate=rate, limit_level=level, alpha=alpha)
     return points
+
+
+# ---- the region of a kommune, and indicators that only restate another ----------------------
+
+
+@lru_cache(maxsize=16)
+def _by_region(path: str, mtime: float, outcome: str, by: tuple[str, ...], level: float,
+               method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
+    """Estimates for every region × ``by`` domain, disclosed as one table over all regions."""
+    from stikprove.estimation.stratified_sample import StratifiedSample
+    from stikprove.kommuner import kommune_table
+
+    study = _load(path, mtime)
+    region_of = kommune_table().set_index("kommune_code")["region"]
+    data = study.data.assign(region=study.data["kommune_code"].map(region_of))
+    design = StratifiedSample(data, strata="stratum", population_size="population_size")
+    table = design.estimate(outcome, by=["region", *by], confidence_level=level, method=method)
+    return dc.disclose_estimates(table, ["region", *by], threshold, confidence_level=level)
+
+
+def region_estimates(
+    study: StudyData,
+    outcome: str,
+    kommune: str,
+    *,
+    groupings: Sequence[Sequence[str]] = GROUPINGS,
+    confidence_level: float | None = None,
+    method: str | None = None,
+    threshold: int | None = None,
+    language: str = "da",
+) -> pd.DataFrame:
+    """The indicator per group in the region of ``kommune`` (its cases in the study: all of
+    the region's kommuner that the study covers), disclosed over all regions at once like
+    :func:`estimates_table` per grouping; columns :data:`ESTIMATE_COLUMNS`. A kommune too
+    small for figures of its own shows these beside the nation's (``estimates_table`` with
+    ``kommune=None``)."""
+    from stikprove.kommuner import kommune as kommune_of
+
+    region = kommune_of(kommune).region
+    level = study.confidence_level if confidence_level is None else confidence_level
+    method = method or study.interval_method
+    threshold = _threshold(study, threshold)
+    tables = []
+    for by in groupings:
+        by = [c for c in by if c in study.data.columns]
+        table = _by_region(str(study.path), study.mtime, outcome, tuple(by), level, method,
+                           threshold)  # fmt: skip
+        mine = table[table["region"] == region].drop(columns="region").reset_index(drop=True)
+        tables.append((by, mine))
+    out = stack_groups(tables, ESTIMATE_COLUMNS, language)
+    out["n"] = out["n"].astype("Int64")
+    return out
+
+
+def complement_of(study: StudyData, indicator: str, others: Sequence[str]) -> str | None:
+    """The first of ``others`` that ``indicator`` is the exact complement of in this study
+    (missing for the same cases, and 1 − it everywhere else), else None: such an indicator
+    restates the other and is not a finding of its own (e.g. ``misclassified`` when every
+    case in the study is exempted for health reasons: 1 − ``too_ill``)."""
+    data = study.data
+    if indicator not in data.columns:
+        return None
+    values = data[indicator]
+    for other in others:
+        if other == indicator or other not in data.columns:
+            continue
+        theirs = data[other]
+        known = values.notna()
+        if known.any() and known.equals(theirs.notna()) and (
+            values[known] + theirs[known] == 1
+        ).all():
+            return other
+    return None
+
+
+def too_small(study: StudyData, kommune: str) -> bool:
+    """Whether ``kommune`` has too few sampled cases for any figure of its own, however the
+    review goes: fewer than the 30 the NCHS standard asks of an estimate's effective sample
+    size (:data:`stikprove.nchs.MIN_EFFECTIVE_N`). Its report then gives its region's and
+    the nation's figures instead."""
+    from stikprove.nchs import MIN_EFFECTIVE_N
+
+    mine = study.strata["kommune_code"].astype(str) == str(kommune)
+    return int(study.strata.loc[mine, "sample_size"].sum()) < MIN_EFFECTIVE_N

@@ -122,16 +122,31 @@ def funnel_plot(points: pd.DataFrame, national_rate: float, language: str = "da"
     return fig
 
 
-def precision_plot(curves: pd.DataFrame, language: str = "da", title: str = ""):
+def precision_plot(curves: pd.DataFrame, language: str = "da", title: str = "",
+                   target: float | None = None):  # fmt: skip
     """Expected half-width of the interval against the sample size, one line per group
-    (columns group, sample_size, half_width)."""
+    (columns group, sample_size, half_width); with ``target``, the protocol's target
+    half-width as a dashed line; with a ``publishable`` column, a dot where each group's
+    proportion becomes publishable under the NCHS standard."""
     import matplotlib.pyplot as plt
 
+    da = language == "da"
     fig, ax = plt.subplots(figsize=(7.5, 4.2), dpi=100)
     for group, part in curves.groupby("group", sort=False):
-        ax.plot(part["sample_size"], part["half_width"], label=str(group))
-    ax.set_xlabel("Stikprøvestørrelse (n)" if language == "da" else "Sample size (n)")
-    ax.set_ylabel("Forventet halv intervalbredde" if language == "da" else "Expected half-width")
+        (line,) = ax.plot(part["sample_size"], part["half_width"], label=str(group))
+        if "publishable" in part.columns and part["publishable"].any():
+            first = part.loc[part["publishable"].astype(bool)].iloc[0]
+            ax.plot(first["sample_size"], first["half_width"], "o", color=line.get_color())
+    if target is not None:
+        points = f"{100 * target:g}".replace(".", "," if da else ".")
+        ax.axhline(target, color="0.3", linestyle="--", linewidth=1,
+                   label=(f"Protokollens mål: ±{points} procentpoint" if da
+                          else f"The protocol's target: ±{points} percentage points"))  # fmt: skip
+    if "publishable" in curves.columns and curves["publishable"].any():
+        ax.plot([], [], "o", color="0.3", label=("Kan offentliggøres herfra (NCHS)" if da
+                                                 else "Publishable from here (NCHS)"))  # fmt: skip
+    ax.set_xlabel("Stikprøvestørrelse (n)" if da else "Sample size (n)")
+    ax.set_ylabel("Forventet halv intervalbredde" if da else "Expected half-width")
     _percent_axis(ax.yaxis, language)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)

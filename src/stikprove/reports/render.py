@@ -651,7 +651,8 @@ def write_index(
     from stikprove.reports.content import kommune_name
 
     da = language == "da"
-    title = "Rapporter" if da else "Reports"
+    title = ("Genvurdering af aktivitetsparate kontanthjælpsmodtagere: rapporter" if da
+             else "Re-assessment of non-job-ready cash-benefit recipients: reports")  # fmt: skip
     failed_names = {name for name, _ in failures}
     names = [r.name for r in reports]
     earlier = sorted(
@@ -667,10 +668,15 @@ def write_index(
         items.append(f'<li><a href="{escape(name)}.html">{escape(label)}</a></li>')
     failed = "".join(f"<li>{escape(n)}: {escape(m)}</li>" for n, m in failures)
     failed_head = "Fejlede" if da else "Failed"
+    css = (TEMPLATES / "stikprove" / "stikprove.css").read_text(encoding="utf-8")
     body = (f"<!DOCTYPE html><html lang=\"{language}\"><head><meta charset=\"utf-8\">"
-            f"<title>{title}</title></head><body><h1>{title}</h1><ul>{''.join(items)}</ul>"
-            + (f"<h2>{failed_head}</h2><ul>{failed}</ul>" if failures else "")
-            + "</body></html>\n")  # fmt: skip
+            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1.0\">"
+            f"<title>{escape(title)}</title><style>{css}</style></head><body>"
+            f"<main class=\"stikprove-page\"><h1>{escape(title)}</h1>"
+            f"<ul class=\"stikprove-reports\">{''.join(items)}</ul>"
+            + (f"<h2>{failed_head}</h2><ul class=\"stikprove-failed\">{failed}</ul>"
+               if failures else "")
+            + "</main></body></html>\n")  # fmt: skip
     path = out / "index.html"
     _write(path, body)
     return path

@@ -33,7 +33,7 @@ PERCENT_COLUMNS = ("estimate", "ci_low", "ci_high", "estimate_missing_as_0",
                    "estimate_first", "estimate_second", "ci_low_first", "ci_high_first",
                    "ci_low_second", "ci_high_second", "difference", "ci_low_difference",
                    "ci_high_difference", "national_rate", "half_width_all",
-                   "half_width_widest")  # fmt: skip
+                   "half_width_widest", "expected_half_width", "nchs_width")  # fmt: skip
 """Columns holding proportions: shown as percentages."""
 
 
@@ -63,7 +63,7 @@ def danish_csv_text(table: pd.DataFrame, language: str = "da", threshold: int = 
     """The table as Danish CSV: ``;``, decimal comma, headers and notes in ``language``.
 
     >>> print(danish_csv_text(pd.DataFrame({"n": [12], "estimate": [0.125]})), end="")
-    Vurderede sager (n);Andel
+    Vurderede personer (n);Andel
     12;0,125
     """
     # numbers held in object columns (a row masked by disclosure control) are numbers too:
@@ -200,3 +200,13 @@ def gt_table(
                 gt = gt.tab_footnote(footnote=notes[0], locations=loc.body(rows=rows,
                                      columns=[shown.columns[0]]))  # fmt: skip
     return gt
+
+
+def published_rows(table: pd.DataFrame) -> pd.DataFrame:
+    """The rows a report shows: a row suppressed for its own small count (disclosure code
+    ``small``) is left out, since a row of dashes still says that a group of 1 to
+    threshold − 1 persons exists; rows hidden for other reasons (a complement, NCHS) stay."""
+    if "disclosure" not in table.columns:
+        return table
+    small = table["disclosure"].fillna("").astype(str).str.split(",").map(lambda c: "small" in c)
+    return table.loc[~small].reset_index(drop=True)

@@ -20,21 +20,36 @@ GROUP_LABELS: dict[str, dict[str, str]] = {
     # sex
     "kvinde": {"da": "kvinder", "en": "women"},
     "mand": {"da": "mænd", "en": "men"},
-    # origin (DST categories)
+    # origin (Danmarks Statistik's categories and their own wording)
     "dansk_oprindelse": {"da": "dansk oprindelse", "en": "Danish origin"},
-    "indvandrer_vestlig": {"da": "vestlige indvandrere", "en": "Western immigrants"},
-    "indvandrer_ikke_vestlig": {"da": "ikke-vestlige indvandrere", "en": "non-Western immigrants"},
-    "efterkommer_vestlig": {"da": "vestlige efterkommere", "en": "Western descendants"},
-    "efterkommer_ikke_vestlig": {
-        "da": "ikke-vestlige efterkommere",
-        "en": "non-Western descendants",
-    },
+    "indvandrer_vestlig": {"da": "indvandrere fra vestlige lande",
+                           "en": "immigrants from Western countries"},
+    "indvandrer_ikke_vestlig": {"da": "indvandrere fra ikke-vestlige lande",
+                                "en": "immigrants from non-Western countries"},
+    "efterkommer_vestlig": {"da": "efterkommere fra vestlige lande",
+                            "en": "descendants from Western countries"},
+    "efterkommer_ikke_vestlig": {"da": "efterkommere fra ikke-vestlige lande",
+                                 "en": "descendants from non-Western countries"},
     # collapsed origin groups of the national template protocol
     "dansk": {"da": "dansk oprindelse", "en": "Danish origin"},
     "vestlig": {"da": "vestlig oprindelse", "en": "Western origin"},
     "ikke_vestlig": {"da": "ikke-vestlig oprindelse", "en": "non-Western origin"},
     "all": {"da": "alle", "en": "all"},
+}  # fmt: skip
+
+_OF_ORIGIN: dict[str, dict[str, str]] = {
+    "dansk_oprindelse": {"da": "af dansk oprindelse", "en": "of Danish origin"},
+    "dansk": {"da": "af dansk oprindelse", "en": "of Danish origin"},
+    "vestlig": {"da": "af vestlig oprindelse", "en": "of Western origin"},
+    "ikke_vestlig": {"da": "af ikke-vestlig oprindelse", "en": "of non-Western origin"},
 }
+"""Origins said of a sex: "kvinder af dansk oprindelse"."""
+
+_SEX_ADJECTIVE: dict[str, dict[str, str]] = {
+    "kvinde": {"da": "kvindelige", "en": "female"},
+    "mand": {"da": "mandlige", "en": "male"},
+}
+"""A sex said of immigrants or descendants: "kvindelige indvandrere fra ikke-vestlige lande"."""
 
 COLUMN_LABELS: dict[str, dict[str, str]] = {
     "kommune_code": {"da": "Kommunekode", "en": "Kommune code"},
@@ -44,14 +59,14 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "origin": {"da": "Herkomst", "en": "Origin"},
     "group": {"da": "Gruppe", "en": "Group"},
     "indicator": {"da": "Indikator", "en": "Indicator"},
-    "population_size": {"da": "Sager i alt (N)", "en": "Cases (N)"},
+    "population_size": {"da": "Personer i alt (N)", "en": "People (N)"},
     "sample_size": {"da": "Udtrukket (n)", "en": "Sampled (n)"},
     "taken": {"da": "Taget ud (stikprøve og reserver)", "en": "Taken (sample and reserves)"},
     "sampling_fraction": {"da": "Udvælgelsesandel", "en": "Sampling fraction"},
     "done": {"da": "Vurderet", "en": "Reviewed"},
     "remaining": {"da": "Mangler", "en": "Remaining"},
     "share_done": {"da": "Andel vurderet", "en": "Share reviewed"},
-    "n": {"da": "Vurderede sager (n)", "en": "Assessed cases (n)"},
+    "n": {"da": "Vurderede personer (n)", "en": "People assessed (n)"},
     "estimate": {"da": "Andel", "en": "Proportion"},
     "se": {"da": "Standardfejl", "en": "Standard error"},
     "df": {"da": "Frihedsgrader", "en": "Degrees of freedom"},
@@ -83,11 +98,18 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "half_width_all": {"da": "Forventet ± hele undersøgelsen", "en": "Expected ± whole study"},
     "half_width_widest": {"da": "Forventet ± mindst præcise stratum",
                           "en": "Expected ± least precise stratum"},
+    "protocol": {"da": "Protokollens fordeling", "en": "The protocol's allocation"},
+    "precision": {"da": "Præcisionsstyret", "en": "Precision-driven"},
+    "expected_half_width": {"da": "Forventet ±", "en": "Expected ±"},
+    "nchs_width": {"da": "Forventet intervalbredde (NCHS)", "en": "Expected interval width (NCHS)"},
+    "publishable": {"da": "Kan offentliggøres", "en": "Publishable"},
+    "publishable_sample_size": {"da": "Kan offentliggøres fra n =",
+                                "en": "Publishable from n ="},
     # compare (two groups) and compare --test (Rao–Scott)
     "first": {"da": "Første gruppe", "en": "First group"},
     "second": {"da": "Anden gruppe", "en": "Second group"},
-    "n_first": {"da": "Vurderede sager, første (n)", "en": "Assessed cases, first (n)"},
-    "n_second": {"da": "Vurderede sager, anden (n)", "en": "Assessed cases, second (n)"},
+    "n_first": {"da": "Vurderede personer, første (n)", "en": "People assessed, first (n)"},
+    "n_second": {"da": "Vurderede personer, anden (n)", "en": "People assessed, second (n)"},
     "estimate_first": {"da": "Andel, første", "en": "Proportion, first"},
     "estimate_second": {"da": "Andel, anden", "en": "Proportion, second"},
     "se_first": {"da": "Standardfejl, første", "en": "Standard error, first"},
@@ -114,16 +136,17 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
 
 DISCLOSURE_NOTES: dict[str, dict[str, str]] = {
     "small": {
-        "da": "Færre end {threshold} sager: tallet er udeladt af hensyn til diskretion.",
-        "en": "Fewer than {threshold} cases: suppressed for confidentiality.",
+        "da": "Færre end {threshold} personer: tallet er udeladt af hensyn til diskretion.",
+        "en": "Fewer than {threshold} people: suppressed for confidentiality.",
     },
     "complementary": {
         "da": "Udeladt, så et udeladt lille tal ikke kan regnes ud fra totalen.",
         "en": "Suppressed so that a suppressed small count cannot be derived from the total.",
     },
     "nchs_n_eff": {
-        "da": "For få sager til et pålideligt tal (effektiv stikprøve under 30; NCHS).",
-        "en": "Too few cases for a reliable figure (effective sample size under 30; NCHS).",
+        "da": "For få personer til et pålideligt tal (effektiv stikprøvestørrelse under 30; "
+              "NCHS).",
+        "en": "Too few people for a reliable figure (effective sample size under 30; NCHS).",
     },
     "nchs_width": {
         "da": "For usikkert: konfidensintervallet er 30 procentpoint bredt eller mere (NCHS).",
@@ -168,7 +191,7 @@ PHRASES: dict[str, dict[str, str]] = {
         "da": "For {group} i {place} vises tallet ikke: {why}",
         "en": "For {group} in {place} the figure is not shown: {why}",
     },
-    "all_cases": {"da": "alle sager", "en": "all cases"},
+    "all_cases": {"da": "alle personer", "en": "everyone"},
     "not_for_publication": {
         "da": "IKKE TIL OFFENTLIGGØRELSE: rå tabel uden diskretionskontrol",
         "en": "NOT FOR PUBLICATION: raw table without disclosure control",
@@ -203,14 +226,36 @@ def group_label(code: object, language: str = "da") -> str:
 
 
 def group_phrase(row: Mapping[str, object], language: str = "da") -> str:
-    """The group of an estimates row for a sentence: "kvinder, dansk oprindelse" / "women,
-    Danish origin" (labels keep their own capitals; missing parts are left out).
+    """The group of an estimates row in words, as Danmarks Statistik names it: "kvinder af
+    dansk oprindelse", "kvindelige indvandrere fra ikke-vestlige lande" / "women of Danish
+    origin", "female immigrants from non-Western countries"; one part alone: "mænd",
+    "indvandrere fra vestlige lande", "personer af dansk oprindelse"; "" for no part. (A
+    table's origin column keeps the short label, :func:`group_label`: "dansk oprindelse".)
 
-    >>> group_phrase({"sex": "kvinde", "origin": "ikke_vestlig"}, "en")
-    'women, non-Western origin'
+    >>> group_phrase({"sex": "kvinde", "origin": "dansk_oprindelse"})
+    'kvinder af dansk oprindelse'
+    >>> group_phrase({"sex": "kvinde", "origin": "indvandrer_ikke_vestlig"})
+    'kvindelige indvandrere fra ikke-vestlige lande'
+    >>> group_phrase({"sex": "mand", "origin": "ikke_vestlig"}, "en")
+    'men of non-Western origin'
     """
-    parts = [row.get(c) for c in ("sex", "origin")]
-    return ", ".join(group_label(p, language) for p in parts if isinstance(p, str) and p)
+    sex, origin = (row.get(c) for c in ("sex", "origin"))
+    sex = sex if isinstance(sex, str) and sex else None
+    origin = origin if isinstance(origin, str) and origin else None
+    if sex and origin:
+        if origin in _OF_ORIGIN:
+            return f"{group_label(sex, language)} {_OF_ORIGIN[origin][language]}"
+        if sex in _SEX_ADJECTIVE and origin in GROUP_LABELS:
+            return f"{_SEX_ADJECTIVE[sex][language]} {group_label(origin, language)}"
+        return f"{group_label(sex, language)}, {group_label(origin, language)}"
+    if origin in _OF_ORIGIN:  # "personer af dansk oprindelse"
+        return f"{'personer' if language == 'da' else 'people'} {_OF_ORIGIN[origin][language]}"
+    return group_label(sex or origin, language) if (sex or origin) else ""
+
+
+def capitalised(text: str) -> str:
+    """The text with its first letter upper case (a label at the start of a table row)."""
+    return text[:1].upper() + text[1:]
 
 
 def column_label(column: str, language: str = "da") -> str:
@@ -226,29 +271,47 @@ def phrase(key: str, language: str = "da", **values: object) -> str:
     return PHRASES[key][check_language(language)].format(**values)
 
 
+MINUS = "\u2212"
+"""The minus sign (U+2212) numbers are written with, not the hyphen-minus."""
+
+
+def _signed(text: str) -> str:
+    return MINUS + text[1:] if text.startswith("-") else text
+
+
 def percent(value: float, language: str = "da", digits: int = 0) -> str:
-    """A proportion as a percentage: Danish "11 %" / "12,5 %", English "11%" / "12.5%".
+    """A proportion as a percentage: Danish "11 %" / "12,5 %", English "11%" / "12.5%";
+    a negative one with a true minus sign.
 
     >>> percent(0.125, "da", 1), percent(0.125, "en", 1), percent(float("nan"))
     ('12,5 %', '12.5%', '–')
+    >>> percent(-0.04) == "\u22124 %"
+    True
     """
     if value is None or not math.isfinite(value):
         return "–"
-    text = f"{100 * value:.{digits}f}"
+    text = _signed(f"{100 * value:.{digits}f}")
+    if text.lstrip(MINUS).strip("0.") == "":
+        text = text.lstrip(MINUS)  # no "−0 %"
     return f"{text.replace('.', ',')} %" if language == "da" else f"{text}%"
 
 
 def number(value: float, language: str = "da", digits: int = 0) -> str:
-    """A number with the language's decimal mark (Danish comma).
+    """A number with the language's decimal mark (Danish comma) and a true minus sign.
 
     >>> number(0.4321, "da", 2), number(0.4321, "en", 2)
     ('0,43', '0.43')
+    >>> number(-12.5, "da", 1) == "\u221212,5"
+    True
     """
     if value is None or not math.isfinite(value):
         return "–"
     text = f"{value:,.{digits}f}"
     if language == "da":
         text = text.replace(",", "\x00").replace(".", ",").replace("\x00", ".")
+    text = _signed(text)
+    if text.lstrip(MINUS).strip("0.,") == "":
+        text = text.lstrip(MINUS)  # no "−0"
     return text
 
 
@@ -326,6 +389,180 @@ def headline(
     )  # fmt: skip
 
 
+def _rate_clause(places: Sequence[tuple[str, float]], language: str) -> str:
+    """"i Region Syddanmark er andelen 19 % og i hele landet 21 %" (places without a
+    figure left out; "" when none has one)."""
+    shown = [(place, rate) for place, rate in places if not _missing(rate)]
+    if not shown:
+        return ""
+    parts = [f"{'i' if language == 'da' else 'in'} {place} " for place, _ in shown]
+    rates = [percent(float(rate), language) for _, rate in shown]
+    if language == "da":
+        first = f"{parts[0]}er andelen {rates[0]}"
+        rest = [f"{p}{r}" for p, r in zip(parts[1:], rates[1:], strict=True)]
+        return " og ".join([first, *rest])
+    first = f"{parts[0]}it is {rates[0]}"
+    rest = [f"{p}{r}" for p, r in zip(parts[1:], rates[1:], strict=True)]
+    return " and ".join([first, *rest])
+
+
+def lead_sentence(
+    row: Mapping[str, object],
+    place: str,
+    indicator: str,
+    language: str = "da",
+    confidence_level: float = 0.95,
+    compared: Sequence[tuple[str, float]] = (),
+    threshold: int = 5,
+) -> str:
+    """The report's headline: one sentence with the place's rate, its interval, and the rates
+    of ``compared`` places beside it (e.g. the region's and the nation's); when the place's
+    own rate is hidden, says why in plain words and still gives the others.
+
+    >>> lead_sentence({"estimate": 0.18, "ci_low": 0.14, "ci_high": 0.23, "disclosure": ""},
+    ...               "Odense", "too_ill", compared=[("hele landet", 0.21)])
+    'I Odense vurderes 18 % af personerne at være for syge til en beskæftigelsesrettet indsats (95 %-KI 14–23 %); i hele landet er andelen 21 %.'
+    >>> lead_sentence({"estimate": None, "disclosure": "small"}, "Læsø", "too_ill", "en",
+    ...               compared=[("Region Nordjylland", 0.2), ("the whole country", 0.21)])
+    'In Læsø too few people are in the study to show a figure; in Region Nordjylland it is 20% and in the whole country 21%.'
+    """  # noqa: E501
+    language = check_language(language)
+    clause = _rate_clause(compared, language)
+    estimate = row.get("estimate")
+    if _missing(estimate):
+        codes = str(row.get("disclosure") or "").split(",")
+        if codes[0] == "complementary":
+            own = (f"I {place} vises tallet ikke, så et lille tal for en anden gruppe ikke kan "
+                   "regnes ud" if language == "da" else f"In {place} the figure is not shown, "
+                   "so that a small count of another group cannot be worked out")  # fmt: skip
+        else:
+            own = (f"I {place} er for få personer med i undersøgelsen til at vise et tal"
+                   if language == "da" else
+                   f"In {place} too few people are in the study to show a figure")  # fmt: skip
+        return own + (f"; {clause}." if clause else ".")
+    what = INDICATOR_WHAT.get(indicator, {}).get(language, indicator)
+    level = percent(confidence_level, language)
+    rate = percent(float(estimate), language)  # type: ignore[arg-type]
+    low = percent(float(row["ci_low"]), language).rstrip(" %")  # type: ignore[arg-type]
+    high = percent(float(row["ci_high"]), language)  # type: ignore[arg-type]
+    if language == "da":
+        own = f"I {place} vurderes {rate} af personerne {what} ({level}-KI {low}–{high})"
+    else:
+        own = f"In {place}, {rate} of the people are assessed {what} ({level} CI {low}–{high})"
+    return own + (f"; {clause}." if clause else ".")
+
+
+def small_kommune_sentence(place: str, region: str, language: str = "da",
+                           threshold: int = 5) -> str:  # fmt: skip
+    """Why a kommune's report is short: too few people in the study for any figure of its
+    own; what it shows instead."""
+    if check_language(language) == "da":
+        return (f"{place} har for få personer i undersøgelsen til, at kommunens egne tal kan "
+                f"vises: tal bygget på færre end {threshold} personer udelades af hensyn til "
+                "diskretion, og andele med for stor usikkerhed udelades efter NCHS' standard. "
+                f"Rapporten viser i stedet tallene for {region} og hele landet.")
+    return (f"{place} has too few people in the study for any figure of its own: figures "
+            f"built on fewer than {threshold} people are withheld for confidentiality, and "
+            "proportions too uncertain to present are withheld under the NCHS standard. The "
+            f"report shows the figures for {region} and the whole country instead.")
+
+
+def complement_sentence(indicator: str, complement_of: str, language: str = "da") -> str:
+    """Why an indicator is not shown as a finding of its own: in this study it is exactly
+    100 % minus another indicator, so it says nothing new."""
+    name = indicator_name(indicator, language).lower()
+    other = indicator_name(complement_of, language).lower()
+    if check_language(language) == "da":
+        return (f"Andelen \"{name}\" vises ikke som et fund for sig: i denne undersøgelse er "
+                f"den præcis 100 % minus andelen \"{other}\".")
+    return (f"The proportion \"{name}\" is not shown as a finding of its own: in this study "
+            f"it is exactly 100% minus the proportion \"{other}\".")
+
+
+NATION: dict[str, str] = {"da": "hele landet", "en": "the whole country"}
+"""The nation, as a place in a sentence."""
+
+SYNTHETIC_NOTICE: dict[str, str] = {
+    "da": "Syntetiske data: alle tal i denne rapport er beregnet på opdigtede data til "
+          "afprøvning af metoden. De siger intet om virkelige personer eller kommuner.",
+    "en": "Synthetic data: every figure in this report is computed from made-up data for "
+          "trying out the method. They say nothing about real people or kommuner.",
+}  # fmt: skip
+"""The notice a report shows, visibly, when its data are synthetic."""
+
+
+def provenance(
+    study_id: str,
+    protocol_version: str,
+    source: str,
+    report_date: str,
+    drawn: str,
+    language: str = "da",
+    package_version: str = "",
+) -> str:
+    """Where the figures come from, as Markdown: the report's date, the data source, the
+    protocol's id and version (its fingerprint), the date of the draw."""
+    if check_language(language) == "da":
+        lines = [f"**Dato:** {report_date}", f"**Datakilde:** {source}",
+                 f"**Protokol:** {study_id}, version {protocol_version}",
+                 f"**Stikprøven udtrukket:** {drawn}"]  # fmt: skip
+        if package_version:
+            lines.append(f"**Beregnet med:** stikprove {package_version}")
+    else:
+        lines = [f"**Date:** {report_date}", f"**Data source:** {source}",
+                 f"**Protocol:** {study_id}, version {protocol_version}",
+                 f"**Sample drawn:** {drawn}"]  # fmt: skip
+        if package_version:
+            lines.append(f"**Computed with:** stikprove {package_version}")
+    return "  \n".join(lines)
+
+
+GLOSSARY: dict[str, tuple[tuple[str, str], ...]] = {
+    "da": (
+        ("Konfidensinterval (KI)",
+         "Det interval, som den sande andel i kommunen med 95 % sikkerhed ligger i. Jo færre "
+         "personer der er vurderet, jo bredere er intervallet."),
+        ("Effektiv stikprøvestørrelse (effektiv n)",
+         "Det antal personer i en simpel tilfældig stikprøve, der ville give samme usikkerhed "
+         "som den faktiske stikprøve. Den er mindre end antallet af vurderede, når grupperne "
+         "er udtrukket med forskellig sandsynlighed."),
+        ("NCHS' standard",
+         "Regler fra det amerikanske National Center for Health Statistics for, hvornår en "
+         "andel er sikker nok til at blive vist: den effektive stikprøvestørrelse skal være "
+         "mindst 30, og konfidensintervallet skal være smallere end 30 procentpoint og ikke "
+         "for bredt i forhold til andelen. Andre andele udelades."),
+        ("Rao–Scotts test",
+         "En test af, om andelen er den samme i alle herkomstgrupper, som tager højde for, at "
+         "personerne er udtrukket som en stikprøve. En lille p-værdi (under 0,05) tyder på en "
+         "reel forskel."),
+    ),
+    "en": (
+        ("Confidence interval (CI)",
+         "The interval that holds the true proportion in the kommune with 95% confidence. The "
+         "fewer people assessed, the wider the interval."),
+        ("Effective sample size (effective n)",
+         "The number of people in a simple random sample that would give the same "
+         "uncertainty as the actual sample. It is smaller than the number assessed when the "
+         "groups were sampled with different probabilities."),
+        ("The NCHS standard",
+         "Rules of the US National Center for Health Statistics for when a proportion is "
+         "reliable enough to show: the effective sample size must be at least 30, and the "
+         "confidence interval narrower than 30 percentage points and not too wide relative "
+         "to the proportion. Other proportions are withheld."),
+        ("Rao–Scott test",
+         "A test of whether the proportion is the same in every origin group that allows for "
+         "the people being a sample. A small p-value (under 0.05) suggests a real "
+         "difference."),
+    ),
+}  # fmt: skip
+"""The report's short glossary, per language: (term, explanation)."""
+
+
+def glossary(language: str = "da") -> str:
+    """The glossary as Markdown, one term a paragraph."""
+    return "\n\n".join(f"**{term}.** {text}" for term, text in GLOSSARY[check_language(language)])
+
+
 SECTIONS: dict[str, dict[str, str]] = {
     "summary": {"da": "Sammenfatning", "en": "Summary"},
     "design": {"da": "Stikprøvens design", "en": "The sample design"},
@@ -339,6 +576,9 @@ SECTIONS: dict[str, dict[str, str]] = {
     "national_estimates": {"da": "Landstal pr. gruppe", "en": "National estimates per group"},
     "funnel": {"da": "Kommunerne mod landstallet", "en": "Kommuner against the national rate"},
     "kommuner": {"da": "Alle kommuner", "en": "All kommuner"},
+    "glossary": {"da": "Ordforklaring", "en": "Glossary"},
+    "about": {"da": "Om rapporten", "en": "About this report"},
+    "region": {"da": "Regionen og hele landet", "en": "The region and the whole country"},
 }
 
 INDICATOR_NAMES: dict[str, dict[str, str]] = {
@@ -518,8 +758,8 @@ def comparison_sentence(row: Mapping[str, object] | None, language: str = "da",
     """The difference of two groups with its interval (at ``confidence_level``, the level the
     comparison was computed at) and p-value, in words."""
     if row is None or _missing(row.get("difference")):
-        return ("Forskellen mellem grupperne kan ikke vises (for få sager)." if language == "da"
-                else "The difference between the groups cannot be shown (too few cases).")
+        return ("Forskellen mellem grupperne kan ikke vises (for få personer)." if language == "da"
+                else "The difference between the groups cannot be shown (too few people).")
     first, second = group_label(row["first"], language), group_label(row["second"], language)
     diff = float(row["difference"])  # type: ignore[arg-type]
     low = float(row["ci_low_difference"])  # type: ignore[arg-type]
@@ -551,8 +791,8 @@ def bounds_sentence(row: Mapping[str, object], language: str = "da") -> str:
     cases that could not be assessed (``n_missing``) when it is shown."""
     low, high = row.get("estimate_missing_as_0"), row.get("estimate_missing_as_1")
     if _missing(low) or _missing(high):
-        return ("Grænserne kan ikke vises (for få sager)." if language == "da"
-                else "The bounds cannot be shown (too few cases).")
+        return ("Grænserne kan ikke vises (for få personer)." if language == "da"
+                else "The bounds cannot be shown (too few people).")
     lo, hi = percent(float(low), language), percent(float(high), language)  # type: ignore[arg-type]
     count = row.get("n_missing")
     if language == "da":
@@ -641,3 +881,64 @@ def interim_sentence(analysed: int | None, waiting: int | None, language: str = 
         "reviews come in. They are wider than the final confidence intervals, which replace "
         "them once every sampled case is reviewed."
     )
+
+
+# ---- the design explorer (stikprove.reports.design_explorer) --------------------------------
+
+DESIGN_SECTIONS: dict[str, dict[str, str]] = {
+    "precision": {"da": "Præcision mod stikprøvestørrelse", "en": "Precision against sample size"},
+    "allocations": {"da": "Protokollens fordeling og alternativerne",
+                    "en": "The protocol's allocation and the alternatives"},
+    "hours": {"da": "Lægetimer og hvad de køber", "en": "Physician hours and what they buy"},
+    "publishable": {"da": "Hvilke grupper kan offentliggøres?",
+                    "en": "Which groups can be published?"},
+}  # fmt: skip
+
+
+def design_section(key: str, language: str = "da") -> str:
+    """A heading of the design explorer as Markdown."""
+    return f"## {DESIGN_SECTIONS[key][check_language(language)]}"
+
+
+def design_explorer_title(title: str, study_id: str, language: str = "da") -> str:
+    """The design explorer's heading, naming the protocol."""
+    if check_language(language) == "da":
+        return f"Designudforsker: {title} (protokol {study_id})"
+    return f"Design explorer: {title} (protocol {study_id})"
+
+
+def design_explorer_intro(
+    reviews: int, allocation: str, margin: float | None, anticipated: float, level: float,
+    language: str = "da",
+) -> str:
+    """What the design explorer shows and how to read it."""
+    rate, conf = percent(anticipated, language), percent(level, language)
+    if check_language(language) == "da":
+        goal = (f"Protokollen sigter mod et {conf}-konfidensinterval på højst ±"
+                f"{number(100 * margin, language)} procentpoint for hver gruppe "
+                "(den stiplede linje). " if margin else "")
+        return (f"Før stikprøven udtrækkes: hvor mange personer skal genvurderes, og hvor "
+                f"sikre bliver tallene? Protokollen fordeler {reviews} genvurderinger "
+                f"({column_label(allocation, language).lower()} fordeling) og regner med, at "
+                f"{rate} er for syge. {goal}"
+                "Kurverne viser, hvor bredt intervallet forventes at blive for hver "
+                "herkomstgruppe, jo flere personer der udtrækkes; prikken markerer, fra hvilken "
+                "stikprøvestørrelse gruppens andel kan offentliggøres efter NCHS' standard "
+                "(effektiv stikprøvestørrelse mindst 30, interval smallere end 30 procentpoint "
+                "og højst 130 % af andelen). Tabellerne sammenligner protokollens fordeling med "
+                "tre alternativer af samme antal og viser lægetimerne og, gruppe for gruppe, "
+                "om tallet vil kunne offentliggøres.")
+    goal = (f"The protocol aims at a {conf} confidence interval of at most ±"
+            f"{number(100 * margin, language)} percentage points for each group (the dashed "
+            "line). " if margin else "")
+    return (f"Before the sample is drawn: how many people must be re-assessed, and how sure "
+            f"will the figures be? The protocol shares out {reviews} re-assessments "
+            f"({column_label(allocation, language).lower()} allocation) and expects {rate} "
+            f"to be too ill. {goal}"
+            "The curves show how wide the interval is expected to be for each origin group "
+            "as more people are sampled; the dot marks the sample size from which the group's "
+            "proportion can be published under the NCHS standard (effective sample size at "
+            "least 30, interval narrower than 30 percentage points and at most 130% of the "
+            "proportion). The tables compare the protocol's allocation with three "
+            "alternatives of the same size and give the physician hours and, group by group, "
+            "whether the figure will be publishable.")
