@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import html
 import json
 import re
 from functools import cache
@@ -107,7 +108,8 @@ def test_design_explorer_renders_from_the_design_command(study, capsys):
     # a title naming the protocol, an explanation, the protocol's own allocation beside the
     # others, which groups will be publishable, and groups in words, not stratum codes
     assert "<title>Design explorer: Odense: genvurdering" in page
-    assert "Before the sample is drawn" in page and "The protocol&#x27;s allocation" in page
+    words = html.unescape(page)
+    assert "Before the sample is drawn" in words and "The protocol's allocation" in words
     assert "Which groups can be published?" in page and "Women of Danish origin" in page
     assert "kvinde|dansk_oprindelse" not in page
     frame = study / "data" / "frame.csv"
