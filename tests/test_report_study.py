@@ -43,7 +43,7 @@ def test_comparison_and_agreement_sentences_name_their_level():
     compared = {"first": "kvinde", "second": "mand", "difference": 0.05,
                 "ci_low_difference": -0.02, "ci_high_difference": 0.12, "p_value": 0.2}  # fmt: skip
     agreed = {"kappa": 0.6, "ci_low": 0.4, "ci_high": 0.8, "percent_agreement": 85.0}
-    assert "(90 %-KI -2 til 12; p = 0,200)" in text.comparison_sentence(compared, "da", 5, 0.9)
-    assert "(90% CI -2 to 12; p = 0.200)" in text.comparison_sentence(compared, "en", 5, 0.9)
+    assert "(90 %-KI \u22122 til 12; p = 0,200)" in text.comparison_sentence(compared, "da", 5, 0.9)
+    assert "(90% CI \u22122 to 12; p = 0.200)" in text.comparison_sentence(compared, "en", 5, 0.9)
     assert "kappa 0,60, 99 %-KI 0,40 til 0,80)" in text.agreement_sentence(agreed, "da", 5, 0.99)
     assert "kappa 0.60, 95% CI 0.40 to 0.80)" in text.agreement_sentence(agreed, "en")
