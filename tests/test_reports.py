@@ -210,7 +210,13 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
         assert len(images) == 1  # the forest plot; the funnel plot
         with PIL.Image.open(io.BytesIO(base64.b64decode(images[0]))) as image:
             assert image.format == "PNG" and min(image.size) >= 300
-    assert "National estimates per group" in reports[1].html.read_text(encoding="utf-8")
+    national = reports[1].html.read_text(encoding="utf-8")
+    assert "National estimates per group" in national
+    # the national overview too: the headline sentence, the synthetic-data notice, the
+    # glossary, and the indicator that restates another given as a sentence, not a table
+    assert re.search(r'class="stikprove-lead">In the whole country, \d+% of the people', national)
+    assert "stikprove-notice" in national and "Glossary" in national
+    assert "is not shown as a finding of its own" in national
     assert _open_in_chromium([r.html for r in reports]) == []
     exports = []
     for fmt, suffix in (("csv", ".csv"), ("csv-da", ".csv"), ("xlsx", ".xlsx")):
