@@ -151,3 +151,24 @@ def test_every_report_names_the_stikprove_version_that_wrote_it(rendered):
         generator = re.search(r'<meta [^>]*name="generator"[^>]*>', html)
         assert generator and f'content="stikprove {__version__}"' in generator.group(0)
         assert f">stikprove {__version__}</footer>" in html
+
+
+def test_kernels_are_stopped_without_an_interrupt(monkeypatch):
+    """A report kernel is stopped by a shutdown request: jupyter_client's shutdown_kernel
+    sends SIGINT first (a busy kernel prints a KeyboardInterrupt traceback), so it is never
+    used; the kernel process is gone afterwards."""
+    from jupyter_client.manager import KernelManager
+
+    from stikprove.reports.render import KernelSession
+
+    interrupts = []
+
+    async def interrupt(self):
+        interrupts.append(self)
+
+    monkeypatch.setattr(KernelManager, "_async_interrupt_kernel", interrupt)
+    session = KernelSession()
+    session.kc.execute_interactive("x = 1", timeout=60)
+    km = session.km
+    session.close()
+    assert interrupts == [] and not km.is_alive()

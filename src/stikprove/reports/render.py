@@ -22,8 +22,8 @@ What is saved carries nothing a reader does not see (:func:`portable_parameters`
 report's folder (no absolute path in the parameters, the injected cell or papermill's
 metadata), and an output keeps only its richest form (the table's HTML, not the plain-text
 repr behind it, which held the unrounded numbers). Kernels talk over local IPC sockets and
-are stopped at once (SIGKILL after the last cell), so no kernel prints a KeyboardInterrupt
-or a transport warning on the way out, with either engine.
+are stopped by a shutdown request, never an interrupt (:func:`_stop_kernel`), so no kernel
+prints a KeyboardInterrupt or a transport warning on the way out, with either engine.
 
 Batches (:func:`render_reports`) run ``jobs`` workers, each with its own kernel; a kommune
 that fails does not stop the others: all failures are collected and returned.
@@ -224,12 +224,22 @@ def _kernel_manager():
     return km, sockets
 
 
+SHUTDOWN_SECONDS = 3.0
+"""How long a kernel has to exit after its shutdown request before it is terminated."""
+
+
 def _stop_kernel(km, sockets: str) -> None:
-    """Stop a kernel at once (no shutdown request it could answer with a traceback)."""
+    """Stop a kernel by a shutdown request, never by an interrupt: jupyter_client's
+    ``shutdown_kernel`` (also with ``now=True``) first sends the kernel SIGINT, which a
+    kernel that is busy or still starting answers with a KeyboardInterrupt traceback on the
+    terminal. A kernel still running after :data:`SHUTDOWN_SECONDS` is terminated."""
     import shutil
 
     with contextlib.suppress(Exception):
-        km.shutdown_kernel(now=True)
+        if km.has_kernel:
+            km.request_shutdown()
+            km.finish_shutdown(waittime=SHUTDOWN_SECONDS)
+        km.cleanup_resources()
     shutil.rmtree(sockets, ignore_errors=True)
 
 
@@ -401,7 +411,7 @@ def render_notebook(
 
 def _papermill(template: Path, out: Path, name: str, parameters: Mapping[str, object]):
     """``papermill.execute_notebook`` in ``out``, with a kernel of :func:`_kernel_manager`
-    (stopped at once afterwards)."""
+    (stopped without an interrupt afterwards)."""
     import papermill
 
     km, sockets = _kernel_manager()
