@@ -73,6 +73,8 @@ SOURCE = "stikprove serve"
 IDLE_TIMEOUT_S = 30 * 60
 """A session unused this long ends (the reviewer logs in again)."""
 LANGUAGES = ("da", "en")
+HTTP_MESSAGES = {400: "bad_request", 404: "not_found", 405: "not_allowed", 413: "too_large"}
+"""The statuses answered with the form's own error page (the text's key)."""
 
 
 
@@ -249,6 +251,10 @@ def _register(app: Flask) -> None:
     @app.errorhandler(Exception)
     def unexpected(error):
         if isinstance(error, HTTPException):
+            if error.code in HTTP_MESSAGES and error.response is None:
+                # the form's own page in the reviewer's language, not werkzeug's
+                message = _text(HTTP_MESSAGES[error.code])
+                return render_template("error.html", message=message), error.code
             return error
         # the type only: a message may carry case data
         LOG.error("unexpected %s while answering %s %s", type(error).__name__,

@@ -29,6 +29,10 @@ TEXT: dict[str, dict[str, str]] = {
         "csrf": "Formularen mangler sin sikkerhedsnøgle eller er for gammel. Gå tilbage, "
         "genindlæs siden og prøv igen.",
         "no_case": "Vælg en sag fra listen.",
+        "bad_request": "Forespørgslen kunne ikke læses. Gå tilbage og prøv igen.",
+        "not_found": "Siden findes ikke.",
+        "not_allowed": "Siden kan ikke åbnes sådan. Gå tilbage til listen.",
+        "too_large": "Formularen er for stor til at blive gemt. Intet er gemt.",
         "internal": "Der skete en intern fejl. Intet halvt er gemt; prøv igen.",
         # pages
         "app_name": "stikprove – indtastning af vurderinger",
@@ -101,6 +105,10 @@ TEXT: dict[str, dict[str, str]] = {
         "csrf": "The form lacks its security token or is too old. Go back, reload the page "
         "and try again.",
         "no_case": "Choose a case from the list.",
+        "bad_request": "The request could not be read. Go back and try again.",
+        "not_found": "The page does not exist.",
+        "not_allowed": "The page cannot be opened that way. Go back to the list.",
+        "too_large": "The form is too large to be saved. Nothing was saved.",
         "internal": "An internal error occurred. Nothing was half saved; try again.",
         "app_name": "stikprove – entering re-assessments",
         "skip": "Skip to content",
