@@ -1,8 +1,10 @@
 """A bounded load on the web form over loopback: several reviewers saving at once, each
-through its own HTTP connection (log in, open a case, load its form, save it), and a check
-of the store afterwards: every save there once, with the values sent, nothing else.
+through its own HTTP connection (log in, open a case, load its form, save it), optionally
+with a login flood beside them (clients posting wrong logins under invented names until the
+reviewers are done, bounded in count and time), and a check of the store afterwards: every
+save there once, with the values sent, nothing else.
 
-Used by tests/test_web_load.py (small) and benchmarks/bench_web.py (2,000 saves, with the
+Used by tests/test_web_load.py (small) and benchmarks/bench_web.py (20 reviewers, with the
 save latencies).
 """
 
@@ -69,12 +71,14 @@ class ReviewerRun:
 
 
 def _reviewer(port: int, reviewer: str, password: str, saves: int, ineligible_every: int,
-              run: ReviewerRun) -> None:  # fmt: skip
+              run: ReviewerRun, logged_in: threading.Barrier | None = None,
+              think_s: float = 0.0) -> None:  # fmt: skip
     client = Client(port)
+    waited = False
     try:
         status, page = client.request("GET", "/login")
         token = _TOKEN.search(page).group(1)
-        for _ in range(100):  # 503: the server is checking other passwords; try again
+        for _ in range(1200):  # 503: the server is checking other passwords; try again
             status, _ = client.request(
                 "POST", "/login", {"name": reviewer, "password": password, "csrf_token": token}
             )
@@ -84,6 +88,9 @@ def _reviewer(port: int, reviewer: str, password: str, saves: int, ineligible_ev
         if status != 302:
             run.failures.append(f"{reviewer}: login answered {status}")
             return
+        if logged_in is not None:  # every reviewer logged in before the saves (and a flood)
+            waited = True
+            logged_in.wait()
         number = 0
         while number < saves:
             status, page = client.request("GET", "/cases")
@@ -95,6 +102,8 @@ def _reviewer(port: int, reviewer: str, password: str, saves: int, ineligible_ev
             for case_id in waiting:
                 if number >= saves:
                     break
+                if think_s:
+                    time.sleep(think_s)  # reading the case before opening the next
                 client.request("POST", "/cases/open", {"case_id": case_id, "csrf_token": token})
                 client.request("GET", "/case")
                 values = entry_for(reviewer, number, ineligible_every)
@@ -109,6 +118,39 @@ def _reviewer(port: int, reviewer: str, password: str, saves: int, ineligible_ev
                     run.sent[case_id] = values
                 number += 1
     finally:
+        if logged_in is not None and not waited:
+            logged_in.wait()
+        client.close()
+
+
+@dataclass
+class Flood:
+    """What the login flood got: the statuses of its answers."""
+
+    statuses: dict[int, int] = field(default_factory=dict)
+
+    @property
+    def attempts(self) -> int:
+        return sum(self.statuses.values())
+
+
+def _flooder(port: int, number: int, done: threading.Event, flood: Flood, lock: threading.Lock,
+             most: int, until: float) -> None:  # fmt: skip
+    """Post wrong logins under invented names (each name once: no account lockout stops
+    them) until ``done``, ``most`` attempts or the clock passes ``until``."""
+    client = Client(port)
+    try:
+        _, page = client.request("GET", "/login")
+        token = _TOKEN.search(page).group(1)
+        attempt = 0
+        while not done.is_set() and attempt < most and time.monotonic() < until:
+            form = {"name": f"x{number}-{attempt}", "password": "forkert-kodeord-1",
+                    "csrf_token": token}  # fmt: skip
+            status, _ = client.request("POST", "/login", form)
+            with lock:
+                flood.statuses[status] = flood.statuses.get(status, 0) + 1
+            attempt += 1
+    finally:
         client.close()
 
 
@@ -116,6 +158,7 @@ def _reviewer(port: int, reviewer: str, password: str, saves: int, ineligible_ev
 class LoadResult:
     runs: tuple[ReviewerRun, ...]
     seconds: float
+    flood: Flood | None = None
 
     @property
     def latencies_s(self) -> np.ndarray:
@@ -130,20 +173,40 @@ class LoadResult:
 
 
 def run_load(port: int, passwords: dict[str, str], saves_per_reviewer: int,
-             ineligible_every: int = 20) -> LoadResult:  # fmt: skip
-    """Every reviewer in ``passwords`` saves ``saves_per_reviewer`` cases at once."""
+             ineligible_every: int = 20, flooders: int = 0, flood_most: int = 5000,
+             flood_seconds: float = 300, think_s: float = 0.0) -> LoadResult:  # fmt: skip
+    """Every reviewer in ``passwords`` logs in, then all save ``saves_per_reviewer`` cases
+    at once (the time is from the first save), each pausing ``think_s`` seconds before
+    opening the next case (0: none, a stress test); with ``flooders`` > 0, that many clients
+    post wrong logins meanwhile (each at most ``flood_most`` times, for at most
+    ``flood_seconds``), stopping when the reviewers are done."""
     runs = tuple(ReviewerRun(name) for name in passwords)
+    logged_in = threading.Barrier(len(runs) + 1)
     threads = []
     for run in runs:
         password = passwords[run.reviewer]
-        args = (port, run.reviewer, password, saves_per_reviewer, ineligible_every, run)
+        args = (port, run.reviewer, password, saves_per_reviewer, ineligible_every, run,
+                logged_in, think_s)  # fmt: skip
         threads.append(threading.Thread(target=_reviewer, args=args))
-    start = time.perf_counter()
+    flood = Flood() if flooders else None
+    done, lock = threading.Event(), threading.Lock()
+    until = time.monotonic() + flood_seconds
+    flooding = [threading.Thread(target=_flooder, args=(port, n, done, flood, lock, flood_most,
+                                                        until))
+                for n in range(flooders)]  # fmt: skip
     for thread in threads:
+        thread.start()
+    logged_in.wait()  # the reviewers' logins first: the flood is beside their saves
+    start = time.perf_counter()
+    for thread in flooding:
         thread.start()
     for thread in threads:
         thread.join()
-    return LoadResult(runs, time.perf_counter() - start)
+    seconds = time.perf_counter() - start
+    done.set()
+    for thread in flooding:
+        thread.join()
+    return LoadResult(runs, seconds, flood)
 
 
 def store_problems(study: Study, result: LoadResult) -> list[str]:
