@@ -154,3 +154,17 @@ def test_a_missing_nginx_fails_with_how_to_install_it(monkeypatch, tmp_path):
     monkeypatch.setattr(web_fixtures, "NGINX", "/nonexistent/nginx")
     with pytest.raises(RuntimeError, match=r"make browser.*apt-get install -y nginx"):
         web_fixtures.Proxied(tmp_path, None, tmp_path, tmp_path)
+
+
+def test_nginx_limits_logins_per_address_before_the_form(proxied):
+    """A flood of logins from one address is cut by nginx (30 a minute, a burst of 10:
+    429 from nginx), before it reaches the form's password checks; the pages go on."""
+    proxy, _, study, ca = proxied
+    browser = Browser(proxy, ca)
+    _, page = browser.request("GET", "/login")
+    form = {"name": "ingen", "password": "forkert-kodeord", "csrf_token": token(page)}
+    statuses = [browser.request("POST", "/login", form)[0].status for _ in range(20)]
+    assert statuses.count(401) <= 11 and statuses.count(429) >= 9
+    failed = (study.audit_log()["action"] == "login_failed").sum()
+    assert failed == statuses.count(401)
+    assert browser.request("GET", "/login")[0].status == 200

@@ -166,6 +166,8 @@ class Proxied:
         site = re.sub(r"ssl_certificate .*;", f"ssl_certificate {cert};", site)
         site = re.sub(r"ssl_certificate_key .*;", f"ssl_certificate_key {key};", site)
         site = site.replace("http://127.0.0.1:8765", f"http://127.0.0.1:{served.port}")
+        site = site.replace("zone=stikprove_login:", f"zone=stikprove_login_{self.https_port}:")
+        site = site.replace("zone=stikprove_login ", f"zone=stikprove_login_{self.https_port} ")
         self.config = folder / "nginx.conf"
         self.config.write_text(
             "daemon off;\nmaster_process off;\nworker_processes 1;\n"
