@@ -20,12 +20,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "serve",
         help="serve the reviewers' web form for a study",
-        description="Serve the web form where reviewers log in, see their cases in review "
-        "order and enter or correct their assessments. It listens on a loopback address "
-        "only; for reviewers on other machines put a reverse proxy that terminates TLS "
-        "(nginx or Caddy, docs/web.md) in front and use --behind-proxy: then every "
-        "reviewer also needs a second factor ('stikprove reviewer totp'). Give reviewers "
-        "accounts first with 'stikprove reviewer add'. Stop with Ctrl-C.",
+        description="Serve the web form where reviewers log in, see their cases in "
+        "review order and enter or correct their assessments. It listens on a loopback "
+        "address only; for reviewers on other machines put a reverse proxy that "
+        "terminates TLS (nginx: deploy/nginx/stikprove.conf, docs/web.md) in front and "
+        "use --behind-proxy: then every reviewer also needs a second factor ('stikprove "
+        "reviewer totp'). Give reviewers accounts first with 'stikprove reviewer add'. "
+        "Stop with Ctrl-C.",
     )
     p.add_argument("study", metavar="STUDY", type=Path, help=STUDY_HELP)
     p.add_argument(

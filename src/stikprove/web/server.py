@@ -2,14 +2,14 @@
 
 The server is waitress, on a loopback address only (127.0.0.1, ::1, localhost): the form
 carries health data and passwords, and waitress has no TLS of its own. For reviewers on
-other machines it is served behind a reverse proxy on the same machine (nginx or Caddy:
-docs/web.md, deploy/) that terminates TLS and forwards to it (``--behind-proxy``). The
-proxy does the TLS handshake in its own event loop, holds slow and idle connections,
-and passes on whole requests; waitress, asynchronous itself, reads them without tying up
-a worker thread. Behind the proxy, the forwarded headers it sets (``X-Forwarded-For``,
-``X-Forwarded-Proto``) are trusted from the proxy's loopback address only, and every other
-forwarded header is removed, so a client cannot name its own address. Served directly, no
-forwarded header is read at all.
+other machines it is served behind a reverse proxy on the same machine (nginx:
+deploy/nginx/stikprove.conf, docs/web.md) that terminates TLS and forwards to it
+(``--behind-proxy``). The proxy does the TLS handshake in its own event loop, holds slow
+and idle connections, and passes on whole requests; waitress, asynchronous itself, reads
+them without tying up a worker thread. Behind the proxy, the forwarded headers it sets
+(``X-Forwarded-For``, ``X-Forwarded-Proto``) are trusted from the proxy's loopback address
+only, and every other forwarded header is removed, so a client cannot name its own
+address. Served directly, no forwarded header is read at all.
 
 The server's own error pages (a malformed request, headers too large) carry the same
 security headers as the form's pages.
@@ -85,7 +85,7 @@ def is_loopback(host: str) -> bool:
 NO_TLS = (
     "stikprove serve does not terminate TLS itself (its TLS server did the handshake on "
     "the loop that accepts connections, so one silent client stalled every reviewer): "
-    "serve on loopback with --behind-proxy and let nginx or Caddy terminate TLS in front "
+    "serve on loopback with --behind-proxy and let nginx terminate TLS in front "
     "of it (docs/web.md, 'Serving to other machines'; deploy/nginx/stikprove.conf)"
 )
 
@@ -103,7 +103,7 @@ def check_listen(host: str, port: int, cert: Path | None = None, key: Path | Non
         raise ServeError(
             f"--host {host}: the form is served on a loopback address only (127.0.0.1, "
             "::1, localhost), over plain HTTP, which never leaves this machine; serving "
-            "it beyond this machine needs TLS: put nginx or Caddy in front and use "
+            "it beyond this machine needs TLS: put nginx in front and use "
             "--behind-proxy (docs/web.md, 'Serving to other machines')"
         )
     if behind_proxy and host == "localhost":
