@@ -23,7 +23,7 @@ $(STAMP): pyproject.toml
 	@echo "== $(VENV) ready =="
 
 demo: $(STAMP)
-	$(BIN)/stikprove demo --out demo-output
+	$(BIN)/stikprove demo --out demo-output --jobs 2
 
 # The suite on two workers, then the date-sensitive tests (marker `clock`) again with the
 # clock a year ahead, so that no test passes only on the day it was written (collected from

@@ -22,6 +22,7 @@ import shutil
 from pathlib import Path
 
 from stikprove import packaged
+from stikprove.commands import out_dir_argument
 from stikprove.errors import StikproveError
 
 MARKER = ".stikprove-demo"
@@ -43,12 +44,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "analysis table, estimates with confidence intervals, comparison, agreement and "
         "coverage. Writes everything under --out.",
     )
-    p.add_argument("--out", type=Path, default=Path("demo-output"), help="output folder")
+    out_dir_argument(p, Path("demo-output"), "output folder")
     p.add_argument("--replications", type=int, default=1000,
                    help="replications of the coverage simulation")  # fmt: skip
     p.add_argument("--no-national", action="store_true",
                    help="skip the national study and its reports")  # fmt: skip
-    p.add_argument("--jobs", type=int, default=2, help="report jobs (default 2)")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="reports rendered in parallel, one kernel each")  # fmt: skip
     p.set_defaults(func=run)
 
 
@@ -92,7 +94,7 @@ def run(args: argparse.Namespace) -> int:
 
     _step("1. Synthetic frame (Odense 461, Frederiksberg 147, Læsø 825)")
     cli_run = _cli_runner(cli)
-    cli_run("synth", "--out", str(out / "frame"), "--seed", str(SEED), "--kommuner", KOMMUNER)
+    cli_run("synth", "--out-dir", str(out / "frame"), "--seed", str(SEED), "--kommuner", KOMMUNER)
     cli_run("validate-frame", str(out / "frame" / "frame.csv"))
 
     _step("2. Protocol and design")
@@ -148,7 +150,7 @@ def _national(out: Path, cli_run, jobs: int) -> None:
     """Steps 7-8: the national template study in all 98 kommuner, reviewed, and reports."""
     national = out / "national"
     _step("7. National study: all 98 kommuner (the national template)")
-    cli_run("synth", "--out", str(national / "frame"), "--seed", str(SEED))
+    cli_run("synth", "--out-dir", str(national / "frame"), "--seed", str(SEED))
     text = packaged.protocol_template("national").read_text(encoding="utf-8")
     old = 'path = "../synthetic_data/national/frame.csv"'
     if old not in text:
@@ -169,7 +171,7 @@ def _national(out: Path, cli_run, jobs: int) -> None:
     _step("8. Reports: Odense, København, Aarhus, Aalborg, Læsø and the national overview")
     reports = out / "reports"
     cli_run("report", str(study), "--kommune", ",".join(REPORT_KOMMUNER), "--national",
-            "--out", str(reports), "--jobs", str(jobs))  # fmt: skip
+            "--out-dir", str(reports), "--jobs", str(jobs))  # fmt: skip
     _print_headline(study, reports)
 
 

@@ -13,18 +13,19 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from stikprove.commands import (
+    METHOD_HELP,
+    TABLE_FORMATS,
+    confidence_level_argument,
+    method_argument,
+)
 from stikprove.errors import EstimationError
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 
 if TYPE_CHECKING:
     import pandas as pd
 
-METHODS_HELP = (
-    "interval method (default: the study protocol's; pooled-hypergeometric, chosen by "
-    "simulation in docs/intervals.md, for an exported CSV): pooled-hypergeometric, "
-    "korn-graubard (as R survey), korn-graubard-deff1, logit, wald, wilson, jeffreys, "
-    "hypergeometric (exact)"
-)
+METHODS_HELP = METHOD_HELP
 
 
 def _source_arg(p: argparse.ArgumentParser) -> None:
@@ -43,13 +44,11 @@ def _design_args(p: argparse.ArgumentParser) -> None:
 
 
 def _level_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--confidence-level", type=float, default=None, metavar="LEVEL",
-                   help="confidence level of the intervals, e.g. 0.90 (default: the study "
-                   "protocol's; 0.95 for an exported CSV)")  # fmt: skip
+    confidence_level_argument(p)
 
 
 def _method_arg(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--method", default=None, help=METHODS_HELP)
+    method_argument(p)
 
 
 def _disclosure_args(p: argparse.ArgumentParser) -> None:
@@ -68,14 +67,16 @@ def _disclosure_args(p: argparse.ArgumentParser) -> None:
     )
 
 
-def _output_args(p: argparse.ArgumentParser) -> None:
-    p.add_argument("--format", choices=("table", "csv", "csv-da", "xlsx"), default="table",
+def _output_args(p: argparse.ArgumentParser, disclosure: bool = True) -> None:
+    p.add_argument("--format", choices=TABLE_FORMATS, default="table",
                    help="a readable table (default), CSV, Danish CSV (';' and decimal comma, "
                    "Danish headers) or xlsx (needs --out; percent format)")  # fmt: skip
     p.add_argument("--language", choices=("da", "en"), default="da",
                    help="headers of csv-da and xlsx output (default da)")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None, help="write to FILE instead of stdout")
-    _disclosure_args(p)
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write to FILE instead of stdout")  # fmt: skip
+    if disclosure:
+        _disclosure_args(p)
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -162,11 +163,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _source_arg(p)
     p.add_argument("--outcome", required=True, help="0/1 indicator column")
-    p.add_argument("--by", default=None, help="the column whose groups are compared")
-    p.add_argument("--domain", dest="by", help=argparse.SUPPRESS)  # old name of --by
+    column = p.add_mutually_exclusive_group(required=True)
+    column.add_argument("--by", default=None, help="the column whose groups are compared")
+    column.add_argument("--domain", dest="by", help=argparse.SUPPRESS)  # old name of --by
     p.add_argument("--groups", default=None, metavar="A,B", help="the two groups (A minus B)")
     p.add_argument("--test", action="store_true", help="Rao-Scott test across all groups")
-    p.add_argument("--method", default=None,
+    p.add_argument("--method", default=None, metavar="METHOD",
                    help="interval method of each group's own interval (the difference has its "
                    "own: Newcombe or design-based); " + METHODS_HELP)  # fmt: skip
     _design_args(p)
@@ -183,6 +185,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--field", default="health_assessment",
                    help="codebook field to compare (default health_assessment)")  # fmt: skip
     _level_arg(p)
+    _output_args(p, disclosure=False)
     p.set_defaults(func=run_agreement)
 
     p = subparsers.add_parser(
@@ -206,7 +209,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--domains", choices=("all", "strata", "kommuner"), default="all",
                    help="which domains to report (default: all)")  # fmt: skip
-    _output_args(p)
+    _output_args(p, disclosure=False)  # coverage and widths: no count to suppress
     p.set_defaults(func=run_simulate)
 
 
@@ -384,7 +387,8 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
     if fmt == "xlsx":
         if args.out is None:
             raise EstimationError("--format xlsx: give the file with --out FILE.xlsx")
-        write_table(_with_settings(table, settings), args.out, "xlsx", args.language,
+        write_table(_with_settings(table, settings), args.out, "xlsx",
+                    getattr(args, "language", "da"),
                     threshold=threshold)  # fmt: skip
         if notes:
             print("\n".join(notes), file=sys.stderr)
@@ -393,7 +397,8 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
     if fmt == "csv":
         text = plain_csv_text(_with_settings(table, settings))
     elif fmt == "csv-da":
-        text = danish_csv_text(_with_settings(table, settings), args.language, threshold)
+        text = danish_csv_text(_with_settings(table, settings), getattr(args, "language", "da"),
+                               threshold)
     else:
         formatters = {
             c: (lambda v, c=c: _shown(c, v))
@@ -421,6 +426,11 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
     encoding = "utf-8-sig" if fmt == "csv-da" else "utf-8"
     atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding=encoding))
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
+
+
+def write_result(table: pd.DataFrame, args: argparse.Namespace) -> None:
+    """Write a result table as ``--format`` and ``--out`` ask (for the other commands)."""
+    _emit(table, args)
 
 
 def run_estimate(args: argparse.Namespace) -> int:
@@ -720,6 +730,12 @@ def run_agreement(args: argparse.Namespace) -> int:
     settings = command_settings(args, args.study)
     result = reviewer_agreement(both[first], both[second],
                                 confidence_level=settings.confidence_level)  # fmt: skip
+    fmt = args.format
+    if args.out is not None and fmt == "table":
+        fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(args.out.suffix.lower(), "table")
+    if fmt != "table" or args.out is not None:
+        _emit(result.to_frame(), args)
+        return 0
     print(f"confidence level {100 * settings.confidence_level:g} % "
           f"({settings.origin['confidence_level']})")  # fmt: skip
     _print_result(result)

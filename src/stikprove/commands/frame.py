@@ -6,6 +6,7 @@ import argparse
 import textwrap
 from pathlib import Path
 
+from stikprove.commands import out_dir_argument
 from stikprove.errors import StikproveError
 
 
@@ -31,9 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
             "handful. The same --seed gives byte-identical files."
         ),
         epilog="example:\n"
-        "  stikprove synth --out synthetic_data --seed 2016 --kommuner 461,147,825",
+        "  stikprove synth --out-dir synthetic_data --seed 2016 --kommuner 461,147,825",
     )
-    synth.add_argument("--out", type=Path, required=True, metavar="DIR", help="output folder")
+    out_dir_argument(synth, None, "output folder")
     synth.add_argument(
         "--seed", type=int, required=True, metavar="N", help="random seed (whole number ≥ 0)"
     )

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from stikprove.commands import out_dir_argument
+
 
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
@@ -14,10 +16,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "national_overview.ipynb, design_explorer.ipynb, and their README.md) into --out, "
         "to open in JupyterLab (pip install 'stikprove[lab]') and edit. Render an edited "
         "one with 'stikprove report STUDY ... --notebook DIR/kommune_report.ipynb'. Files "
-        "already in --out are never overwritten.",
+        "already in --out-dir are never overwritten.",
     )
-    p.add_argument("--out", type=Path, default=Path("notebooks"),
-                   help="folder to copy them into (default: notebooks)")  # fmt: skip
+    out_dir_argument(p, Path("notebooks"), "folder to copy them into")
     p.set_defaults(func=run)
 
 

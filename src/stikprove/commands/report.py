@@ -12,8 +12,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from stikprove.commands import confidence_level_argument, method_argument, out_dir_argument
 from stikprove.errors import StikproveError
-from stikprove.methods import DOMAIN_INTERVAL_METHODS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -33,20 +33,16 @@ def register(subparsers: argparse._SubParsersAction) -> None:
                        help="kommune code(s), comma-separated, e.g. 461 or 461,101")  # fmt: skip
     which.add_argument("--all", action="store_true", help="every kommune of the study")
     which.add_argument("--national", action="store_true", help="the national overview")
-    p.add_argument("--out", type=Path, default=Path("reports"),
-                   help="output folder (default: reports)")  # fmt: skip
+    out_dir_argument(p, Path("reports"), "output folder")
     p.add_argument("--jobs", type=int, default=1, metavar="N",
-                   help="reports rendered in parallel, one kernel each (default 1)")  # fmt: skip
+                   help="reports rendered in parallel, one kernel each")  # fmt: skip
     p.add_argument("--language", choices=("da", "en"), default="da",
                    help="report language: da (default) or en")  # fmt: skip
     p.add_argument("--indicators", default=None,
                    help="indicators, comma-separated (default: too_ill,misclassified,no_effort)")
-    p.add_argument("--confidence-level", type=float, default=None,
-                   help="default: the protocol's")  # fmt: skip
-    p.add_argument("--method", default=None,
-                   help="interval method (default: the protocol's, usually "
-                   "pooled-hypergeometric); one of: " + ", ".join(DOMAIN_INTERVAL_METHODS))
-    p.add_argument("--disclosure-threshold", type=int, default=None,
+    confidence_level_argument(p)
+    method_argument(p)
+    p.add_argument("--disclosure-threshold", type=int, default=None, metavar="K",
                    help="suppress counts under this (default: the protocol's, usually 5)")
     p.add_argument("--engine", choices=("reuse", "papermill"), default="reuse",
                    help="reuse one kernel per job (default) or papermill's kernel per report "

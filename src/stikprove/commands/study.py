@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 if TYPE_CHECKING:
     import pandas as pd
 
+from stikprove.commands import format_argument
 from stikprove.errors import ImportRowsError, StoreError
 
 # one-line `record` flags: option names -> codebook field (default codebook)
@@ -74,7 +75,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--reviewer", required=True, help="reviewer name")
     p.add_argument("--format", choices=("xlsx", "csv"), default=None,
                    help="file format (default: from --out's suffix, else xlsx)")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None,
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
                    help="output file (default: worklist-STUDYID-REVIEWER.FORMAT here)")  # fmt: skip
     p.set_defaults(func=run_worklist)
 
@@ -123,8 +124,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "table form ends with totals per reviewer and for the whole study.",
     )
     _study_arg(p)
-    p.add_argument("--format", choices=("table", "csv"), default="table",
-                   help="a readable table with totals (default) or CSV")  # fmt: skip
+    format_argument(p)
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write the table to FILE instead of stdout")  # fmt: skip
     p.add_argument("--interim", action="store_true",
                    help="interim results instead: each stratum's and domain's confidence "
                    "sequence (valid however often it is looked at), whether its precision "
@@ -140,7 +142,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "never exported) as CSV, or the double reviews for agreement analysis.",
     )
     _study_arg(p)
-    p.add_argument("--out", type=Path, default=None, help="CSV file (default: standard output)")
+    format_argument(p, default="csv")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write to FILE instead of stdout")  # fmt: skip
     p.add_argument("--double-reviews", action="store_true",
                    help="export both reviewers' entries of the double-reviewed cases")  # fmt: skip
     p.set_defaults(func=run_export)
@@ -153,7 +157,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     _study_arg(p, round_help="only checks that the study has round N: the audit trail is "
                "the whole study's, every round")  # fmt: skip
-    p.add_argument("--out", type=Path, default=None, help="CSV file (default: standard output)")
+    format_argument(p, default="csv")
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write to FILE instead of stdout")  # fmt: skip
     p.set_defaults(func=run_audit)
 
 
@@ -274,20 +280,19 @@ def _record_summary(case_id: str, reviewer: str, result) -> str:
 
 
 def run_status(args: argparse.Namespace) -> int:
-    from stikprove.cells import csv_safe
     from stikprove.estimation.interim import interim_status, waiting_cases
 
     study = _open(args)
     if args.interim:
         interim = interim_status(study)
-        if args.format == "csv":
-            csv_safe(interim.plan).to_csv(sys.stdout, index=False)
+        if args.format != "table" or args.out is not None:
+            _write_table(interim.plan, args)
         else:
             print(interim.summary())
         return 0
     status = study.status()
-    if args.format == "csv":
-        csv_safe(status).to_csv(sys.stdout, index=False)
+    if args.format != "table" or args.out is not None:
+        _write_table(status, args)
     else:
         print(status.to_string(index=False) if not status.empty else "(no sampled cases)")
         short = status[status["unreplaced"] > 0].groupby("stratum")["unreplaced"].sum()
@@ -344,14 +349,23 @@ def _write_csv(df: pd.DataFrame, out: Path | None) -> None:
     print(f"wrote {out}: {len(df)} row(s)", file=sys.stderr)
 
 
-def run_export(args: argparse.Namespace) -> int:
+def _write_table(table: pd.DataFrame, args: argparse.Namespace) -> None:
+    """A table as ``--format`` asks (the estimation commands' writer); plain CSV as before."""
+    if args.format == "csv" and (args.out is None or args.out.suffix.lower() != ".xlsx"):
+        _write_csv(table, args.out)
+        return
+    from stikprove.commands.estimation import write_result
 
+    write_result(table, args)
+
+
+def run_export(args: argparse.Namespace) -> int:
     study = _open(args)
     table = study.export_double_reviews() if args.double_reviews else study.export()
-    _write_csv(table, args.out)
+    _write_table(table, args)
     return 0
 
 
 def run_audit(args: argparse.Namespace) -> int:
-    _write_csv(_open(args).audit_log(), args.out)
+    _write_table(_open(args).audit_log(), args)
     return 0
