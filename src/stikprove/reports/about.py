@@ -11,6 +11,7 @@ import json
 import tomllib
 from dataclasses import dataclass
 from datetime import date
+from functools import lru_cache
 from pathlib import Path, PurePath
 
 from stikprove.reports import text
@@ -100,10 +101,17 @@ def is_synthetic_frame(frame_path: str, store: Path) -> bool:
 
 
 def about(study_path: str | Path) -> ReportAbout:
-    """The provenance of the study store at ``study_path`` (its current round)."""
+    """The provenance of the study store at ``study_path`` (its current round), read once
+    per process while the file is unchanged (a batch of 98 reports reads it once)."""
+    study_path = Path(study_path).resolve()
+    return _about(str(study_path), study_path.stat().st_mtime)
+
+
+@lru_cache(maxsize=4)
+def _about(path: str, mtime: float) -> ReportAbout:
     from stikprove.store import open_study
 
-    study_path = Path(study_path).resolve()
+    study_path = Path(path)
     study = open_study(study_path)
     rounds = study.rounds()
     last = rounds.iloc[-1]
