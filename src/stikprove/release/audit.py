@@ -5,9 +5,9 @@ each suppressed cell it finds the *feasibility interval* of its value: the least
 greatest value it can take over all non-negative atoms that reproduce every shown cell
 within its published interval. That is a pair of linear programs per hidden cell (Hundepool
 et al. 2012, §4.2 and §4.4; the "attacker" or "audit" problem of τ-ARGUS and of R's
-sdcTable, ``attack()``), solved here with HiGHS through :func:`scipy.optimize.milp` (an LP:
-no integer variables) and :func:`scipy.optimize.linprog` where the dual values are needed.
-Only the building of the programs is written by hand.
+sdcTable, ``attack()``), solved here with HiGHS through scipy (:class:`_Solver`: scipy's
+binding of the HiGHS object, or :func:`scipy.optimize.milp` and
+:func:`scipy.optimize.linprog`). Only the building of the programs is written by hand.
 
 The program
     variables: the atoms x, 0 ≤ x ≤ ``atom_upper``;
@@ -31,13 +31,17 @@ Protection rule (docs/release.md)
     or more) **and** high − low ≥ t − 1 (nor narrow it to fewer than t values). Zeros and
     cells of t or more need no protection of their own.
 
-Speed: the atoms split into the connected components of the atom–cell incidence, and each
-component into neighbourhoods of at most a few hundred atoms (joined along the cells with
-the smallest support first: strata, then margins, then kommune totals). A hidden cell is
-first bounded with the atoms outside its neighbourhood fixed at their true values (an
-intruder who knows more than anyone can: the interval can only be narrower than the true
-one, so a cell protected there is protected); only cells that fail there are bounded again
-over their whole component.
+Speed: the atoms split into neighbourhoods (a kommune's strata, margins and total; then a
+region), and a hidden cell is first bounded in its neighbourhood twice: with the atoms
+outside fixed at their true values (an intruder who knows more than anyone can: the interval
+lies within the true one) and with only the cells wholly inside (one who knows less: the
+interval contains the true one). Where the first program's dual solution uses no cell that
+reaches outside, or the two intervals agree, the interval is exact; the rest is bounded in
+a region, then over its whole connected component. Each program is passed to HiGHS once and
+solved for one objective after another from the last basis (:class:`_Solver`). An
+:class:`Auditor` keeps what it found per neighbourhood, for the next pattern of
+:func:`stikprove.release.suppression.protect`; without ``exact`` it only judges the small
+counts (:meth:`Auditor.run`).
 
 References
 ----------
@@ -50,7 +54,7 @@ Meindl, B. sdcTable: Methods for statistical disclosure control in tabular data 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -61,7 +65,7 @@ from scipy.sparse.csgraph import connected_components
 
 from stikprove.release.linear import TOLERANCE, LinearTableSet, ReleaseError
 
-__all__ = ["AUDIT_COLUMNS", "Audit", "audit"]
+__all__ = ["AUDIT_COLUMNS", "Audit", "Auditor", "audit"]
 
 AUDIT_COLUMNS = (
     "cell_id", "table", "value", "low", "high", "sensitive", "protected", "reason",
@@ -73,8 +77,9 @@ for it; ``sensitive`` (a small count that must be protected); ``protected``; ``r
 ("" or why it is not protected); ``denominator``, ``denominator_low``/``_high`` for a ratio
 cell (NaN for a count cell)."""
 
-#: The largest neighbourhood (in atoms) a hidden cell is first bounded in.
-NEIGHBOURHOOD_ATOMS = 400
+#: The sizes (in atoms) of the neighbourhoods a hidden cell is bounded in before its whole
+#: component: a kommune's strata and margins, then a region's.
+NEIGHBOURHOOD_ATOMS = (400, 4000)
 
 #: A dual value this small does not count as binding.
 DUAL_TOLERANCE = 1e-7
@@ -87,13 +92,17 @@ class Audit:
     ``table``: one row per suppressed cell (:data:`AUDIT_COLUMNS`). ``threshold``: t.
     ``pinned_by``: for each unprotected cell, the shown cells whose published values bound
     its interval (the binding constraints of the intruder's program): hiding one of them is
-    necessary to protect it (:func:`stikprove.release.suppression.protect` adds exactly that
-    as a constraint).
+    necessary to protect it. ``cuts``: for each unprotected cell, one or two mappings from
+    those cells to a weight w_j in (0, 1] such that every pattern that protects it hides
+    cells with Σ w_j ≥ 1 (w_j = 1: hiding that cell alone could be enough; the weights come
+    from the dual values of the intruder's program, see :func:`audit`);
+    :func:`stikprove.release.suppression.protect` adds them as constraints.
     """
 
     table: pd.DataFrame
     threshold: int
     pinned_by: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    cuts: Mapping[str, tuple[Mapping[str, float], ...]] = field(default_factory=dict)
 
     @property
     def ok(self) -> bool:
@@ -136,8 +145,10 @@ class _Program:
     lb: np.ndarray
     ub: np.ndarray
     row_cell: np.ndarray  # the cell each row comes from
+    nonnegative: np.ndarray  # the row has no negative coefficient
     x_true: np.ndarray
     x_upper: np.ndarray
+    Gc: sp.csc_matrix  # G by columns, to find the rows touching a set of atoms
 
 
 def _program(tables: LinearTableSet, shown: np.ndarray) -> _Program:
@@ -153,7 +164,10 @@ def _program(tables: LinearTableSet, shown: np.ndarray) -> _Program:
     lb = np.concatenate([tables.published_low[plain], zero, -inf])
     ub = np.concatenate([tables.published_high[plain], inf, zero])
     row_cell = np.concatenate([plain, ratio, ratio])
-    return _Program(G, lb, ub, row_cell, tables.atom_values.astype(float), tables.atom_upper)
+    x_true = tables.atom_values.astype(float)
+    nonnegative = np.ones(G.shape[0], dtype=bool)
+    nonnegative[np.unique(G.tocoo().row[G.tocoo().data < 0])] = False
+    return _Program(G, lb, ub, row_cell, nonnegative, x_true, tables.atom_upper, G.tocsc())
 
 
 def _components(tables: LinearTableSet) -> tuple[int, np.ndarray]:
@@ -195,99 +209,326 @@ def _neighbourhoods(tables: LinearTableSet, limit: int) -> np.ndarray:
     return np.array([find(a) for a in range(tables.n_atoms)])
 
 
-@dataclass
-class _Bounds:
-    low: float
-    high: float
-    pinned: tuple[int, ...] = ()  # cells of binding rows (filled only when asked)
+class _Solver:
+    """One intruder's program, lb ≤ A x ≤ ub and 0 ≤ x ≤ upper, solved for one objective
+    after another.
+
+    HiGHS through scipy: scipy's own binding of the HiGHS object (``scipy.optimize._highspy``,
+    which :func:`scipy.optimize.milp` and :func:`~scipy.optimize.linprog` drive) where it
+    exists, so that the model is passed once and each objective is solved from the previous
+    basis (hot start: about 0.3 ms a program of a kommune's 110 atoms instead of 3–5 ms);
+    otherwise
+    :func:`scipy.optimize.milp` (an LP: no integer variables) per objective and
+    :func:`scipy.optimize.linprog` for the dual values.
+    """
+
+    def __init__(self, A: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, upper: np.ndarray):
+        self.A, self.lb, self.ub, self.upper = A, lb, ub, upper
+        self.n = A.shape[1]
+        self.highs = _highs_object(A, lb, ub, upper) if _HIGHS is not None else None
+        self.last: np.ndarray = np.zeros(0, dtype=np.int32)
+
+    def optimum(self, columns: np.ndarray, coefs: np.ndarray, sense: int) -> float:
+        """min over the program of sense · (coefs · x[columns]), times sense (so the max for
+        sense = −1): ±inf when unbounded."""
+        if len(columns) == 0:
+            return 0.0
+        if self.highs is None:
+            c = np.zeros(self.n)
+            c[columns] = sense * coefs
+            constraints = LinearConstraint(self.A, self.lb, self.ub) if self.A.shape[0] else None
+            result = milp(c, constraints=constraints, bounds=Bounds(np.zeros(self.n), self.upper))
+            if result.status == 0:
+                return sense * float(result.fun)
+            if result.status == 3 or "unbounded" in result.message.lower():
+                return -sense * np.inf
+            raise _unsolved(result.message)
+        h = self.highs
+        if len(self.last):
+            h.changeColsCost(len(self.last), self.last, np.zeros(len(self.last)))
+        columns = columns.astype(np.int32)
+        h.changeColsCost(len(columns), columns, (sense * coefs).astype(float))
+        self.last = columns
+        h.run()
+        status = h.getModelStatus()
+        if status == _HIGHS.HighsModelStatus.kOptimal:
+            return sense * float(h.getInfo().objective_function_value)
+        if status in (
+            _HIGHS.HighsModelStatus.kUnbounded,
+            _HIGHS.HighsModelStatus.kUnboundedOrInfeasible,
+        ):
+            return -sense * np.inf
+        raise _unsolved(h.modelStatusToString(status))
+
+    def last_certificate(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """The rows with a non-zero dual value at the last optimum, and those dual values
+        (None without the HiGHS object: then every binding row counts as decisive). A
+        positive value (HiGHS's sign for a minimisation) marks a row held at its lower
+        bound, a negative one at its upper bound."""
+        dual = np.asarray(self.highs.getSolution().row_dual)
+        used = np.flatnonzero(np.abs(dual) > DUAL_TOLERANCE)
+        return used, dual[used]
+
+    def certificate(
+        self, columns: np.ndarray, coefs: np.ndarray, sense: int
+    ) -> tuple[np.ndarray, np.ndarray | None]:
+        """Solve for sense · (coefs · x) and return :meth:`last_certificate`."""
+        if self.A.shape[0] == 0 or len(columns) == 0:
+            return np.zeros(0, dtype=np.int64), np.zeros(0)
+        if self.highs is not None:
+            if not np.isfinite(self.optimum(columns, coefs, sense)):
+                return np.zeros(0, dtype=np.int64), np.zeros(0)
+            return self.last_certificate()
+        c = np.zeros(self.n)
+        c[columns] = sense * coefs
+        equal = self.lb == self.ub
+        upper = ~equal & np.isfinite(self.ub)
+        lower = ~equal & np.isfinite(self.lb)
+        A_ub = sp.vstack([self.A[upper], -self.A[lower]], format="csr")
+        b_ub = np.concatenate([self.ub[upper], -self.lb[lower]])
+        rows_ub = np.concatenate([np.flatnonzero(upper), np.flatnonzero(lower)])
+        result = linprog(
+            c,
+            A_ub=A_ub if A_ub.shape[0] else None,
+            b_ub=b_ub if A_ub.shape[0] else None,
+            A_eq=self.A[equal] if equal.any() else None,
+            b_eq=self.lb[equal] if equal.any() else None,
+            bounds=np.column_stack([np.zeros(self.n), self.upper]),
+            method="highs",
+        )
+        if result.status != 0:
+            return np.zeros(0, dtype=np.int64), None
+        used = [np.zeros(0, dtype=np.int64)]
+        if equal.any():
+            used.append(np.flatnonzero(equal)[np.abs(result.eqlin.marginals) > DUAL_TOLERANCE])
+        if A_ub.shape[0]:
+            used.append(rows_ub[np.abs(result.ineqlin.marginals) > DUAL_TOLERANCE])
+        return np.unique(np.concatenate(used)), None
 
 
-def _solve_range(
-    program: _Program,
-    atoms: np.ndarray,
-    objectives: sp.csr_matrix,
-    *,
-    fix_outside: bool,
-) -> tuple[np.ndarray, np.ndarray]:
-    """min and max of each objective row over ``atoms`` (others fixed at their true values
-    when ``fix_outside``; otherwise the rows touching other atoms are those of another
-    component and are dropped)."""
-    G = program.G
-    columns = G[:, atoms]
-    touching = np.flatnonzero(np.diff(columns.indptr) > 0)
-    A = columns[touching]
-    lb, ub = program.lb[touching], program.ub[touching]
-    if fix_outside:
-        outside = np.ones(G.shape[1], dtype=bool)
-        outside[atoms] = False
-        offset = G[touching][:, outside] @ program.x_true[outside]
-        lb, ub = lb - offset, ub - offset
-    constraints = LinearConstraint(A, lb, ub) if A.shape[0] else None
-    bounds = Bounds(np.zeros(len(atoms)), program.x_upper[atoms])
-    obj = objectives[:, atoms].tocsr()
-    lows = np.empty(obj.shape[0])
-    highs = np.empty(obj.shape[0])
-    for k in range(obj.shape[0]):
-        c = obj[k].toarray().ravel()
-        lows[k] = _optimum(c, constraints, bounds)
-        highs[k] = -_optimum(-c, constraints, bounds)
-    return lows, highs
-
-
-def _optimum(c: np.ndarray, constraints, bounds: Bounds) -> float:
-    if not np.any(c):
-        return 0.0
-    result = milp(c, constraints=constraints, bounds=bounds)
-    if result.status == 0:
-        return float(result.fun)
-    if result.status == 3 or "unbounded" in result.message.lower():
-        return -np.inf
-    raise ReleaseError(
-        f"the intruder's program could not be solved ({result.message}); the published "
-        "intervals may be inconsistent"
+def _unsolved(message: str) -> ReleaseError:
+    return ReleaseError(
+        f"the intruder's program could not be solved ({message}); the published intervals "
+        "may be inconsistent"
     )
 
 
-def _pinning_cells(
-    program: _Program, atoms: np.ndarray, c: np.ndarray, sense: int
-) -> tuple[int, ...]:
-    """The cells whose rows bind at the optimum of sense·c (by the dual values)."""
-    G = program.G[:, atoms]
-    touching = np.flatnonzero(np.diff(G.indptr) > 0)
-    A = G[touching]
+def _load_highs():
+    """scipy's binding of the HiGHS object, or None where this scipy has none."""
+    try:
+        from scipy.optimize._highspy import _core
+    except ImportError:  # pragma: no cover - older or newer scipy
+        return None
+    needed = ("_Highs", "HighsLp", "MatrixFormat", "HighsModelStatus", "kHighsInf")
+    return _core if all(hasattr(_core, name) for name in needed) else None
+
+
+_HIGHS = _load_highs()
+
+
+def _highs_object(A: sp.csr_matrix, lb: np.ndarray, ub: np.ndarray, upper: np.ndarray):
+    core = _HIGHS
+    inf = core.kHighsInf
+    h = core._Highs()
+    h.setOptionValue("output_flag", False)
+    # primal simplex: a new objective leaves the last basis feasible, so each solve starts
+    # from it (a few iterations instead of a few hundred with the dual simplex)
+    h.setOptionValue("simplex_strategy", 4)
+    if A.shape[1] < 1000:
+        h.setOptionValue("presolve", "off")
+    csc = A.tocsc()
+    lp = core.HighsLp()
+    lp.num_col_ = A.shape[1]
+    lp.num_row_ = A.shape[0]
+    lp.col_cost_ = np.zeros(A.shape[1])
+    lp.col_lower_ = np.zeros(A.shape[1])
+    lp.col_upper_ = np.where(np.isfinite(upper), upper, inf)
+    lp.row_lower_ = np.where(np.isfinite(lb), lb, -inf)
+    lp.row_upper_ = np.where(np.isfinite(ub), ub, inf)
+    lp.a_matrix_.format_ = core.MatrixFormat.kColwise
+    lp.a_matrix_.start_ = csc.indptr
+    lp.a_matrix_.index_ = csc.indices
+    lp.a_matrix_.value_ = csc.data
+    lp.a_matrix_.num_col_ = A.shape[1]
+    lp.a_matrix_.num_row_ = A.shape[0]
+    h.passModel(lp)
+    return h
+
+
+def _subprograms(
+    program: _Program, atoms: np.ndarray
+) -> tuple[_Solver, _Solver, np.ndarray, np.ndarray]:
+    """Two programs over ``atoms``: the *inner* one with every other atom fixed at its true
+    value (an intruder who knows more than anyone can: its interval lies within the true
+    one) and the *outer* one with only the rows of cells wholly among ``atoms`` (one who
+    knows less: its interval contains the true one); and the program's rows of each."""
+    pieces = [program.Gc.indices[program.Gc.indptr[a] : program.Gc.indptr[a + 1]] for a in atoms]
+    touching = np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.int64)
+    rows = program.G[touching]
+    A = rows[:, atoms].tocsr()
+    offset = rows @ program.x_true - A @ program.x_true[atoms]
     lb, ub = program.lb[touching], program.ub[touching]
-    equal = np.isclose(lb, ub, rtol=0, atol=0)
-    A_eq, b_eq = A[equal], lb[equal]
-    upper = ~equal & np.isfinite(ub)
-    lower = ~equal & np.isfinite(lb)
-    A_ub = sp.vstack([A[upper], -A[lower]], format="csr")
-    b_ub = np.concatenate([ub[upper], -lb[lower]])
-    rows_ub = np.concatenate([touching[upper], touching[lower]])
-    result = linprog(
-        sense * c,
-        A_ub=A_ub if A_ub.shape[0] else None,
-        b_ub=b_ub if A_ub.shape[0] else None,
-        A_eq=A_eq if A_eq.shape[0] else None,
-        b_eq=b_eq if A_eq.shape[0] else None,
-        bounds=np.column_stack([np.zeros(len(atoms)), program.x_upper[atoms]]),
-        method="highs",
-    )
-    if result.status != 0:
-        return ()
-    binding = []
-    if A_eq.shape[0]:
-        binding.append(touching[equal][np.abs(result.eqlin.marginals) > DUAL_TOLERANCE])
-    if A_ub.shape[0]:
-        binding.append(rows_ub[np.abs(result.ineqlin.marginals) > DUAL_TOLERANCE])
-    rows = np.concatenate(binding) if binding else np.array([], dtype=np.int64)
-    return tuple(sorted({int(program.row_cell[r]) for r in rows}))
+    upper = program.x_upper[atoms]
+    inner = _Solver(A, lb - offset, ub - offset, upper)
+    internal = np.diff(A.indptr) == np.diff(rows.indptr)
+    if internal.all():
+        return inner, inner, touching, touching
+    outer = _Solver(A[internal], lb[internal], ub[internal], upper)
+    return inner, outer, touching, touching[internal]
 
 
-def _whole(row: sp.csr_matrix) -> bool:
-    return bool(np.all(row.data == np.round(row.data)))
+def _rounded(low: float, high: float, whole: bool) -> tuple[float, float]:
+    """An interval rounded inwards to whole numbers when the target has whole coefficients."""
+    if whole:
+        low = float(np.ceil(low - 1e-6)) if np.isfinite(low) else low
+        high = float(np.floor(high + 1e-6)) if np.isfinite(high) else high
+    return low + 0.0, high + 0.0  # no -0.0
 
 
-def _judge(value: float, low: float, high: float, threshold: int) -> str:
+def _bound(
+    inner: _Solver, outer: _Solver, rows: np.ndarray, outer_rows: np.ndarray,
+    wide: np.ndarray, columns: np.ndarray, coefs: np.ndarray, whole: bool,
+    judge: int | None = None,
+) -> tuple[float, float, Callable[[], list]] | None:  # fmt: skip
+    """The exact interval of a target in a neighbourhood, and how to get the certificates
+    (program rows and dual values) of its minimum and maximum; or None when the
+    neighbourhood cannot tell.
+
+    The inner program's bound is exact when its dual solution uses no row that reaches
+    outside (that dual solution then bounds the whole program as well), or when the outer
+    program's bound is the same.
+
+    With ``judge`` = t, an interval that decides the protection rule as the exact one would
+    (:meth:`Auditor.run` without ``exact``)."""
+    if judge is not None:
+        return _decide(inner, outer, rows, outer_rows, wide, columns, coefs, whole, judge)
+    bounds = []
+    found: list = []  # per direction: (program rows, duals), or how to find them
+    for sense in (1, -1):
+        value = inner.optimum(columns, coefs, sense)
+        if inner.highs is not None and np.isfinite(value):
+            used, dual = inner.last_certificate()
+        else:
+            used, dual = np.zeros(0, dtype=np.int64), None
+        if inner is outer or (inner.highs is not None and not wide[used].any()):
+            bounds.append(value)
+            if inner.highs is None:  # solve again when asked
+                found.append(lambda s=sense: _global(rows, inner.certificate(columns, coefs, s)))
+            else:
+                found.append((rows[used], dual))
+            continue
+        other = outer.optimum(columns, coefs, sense)
+        if _rounded(value, value, whole) != _rounded(other, other, whole):
+            return None
+        bounds.append(other)
+        if outer.highs is None or not np.isfinite(other):
+            found.append(lambda s=sense: _global(outer_rows, outer.certificate(columns, coefs, s)))
+        else:
+            found.append(_global(outer_rows, outer.last_certificate()))
+    low, high = bounds
+
+    def certificates() -> list:
+        return [f() if callable(f) else f for f in found]
+
+    return low, high, certificates
+
+
+def _decide(
+    inner: _Solver, outer: _Solver, rows: np.ndarray, outer_rows: np.ndarray,
+    wide: np.ndarray, columns: np.ndarray, coefs: np.ndarray, whole: bool, threshold: int,
+    observe: Callable[[], tuple[float, float]] | None = None,
+) -> tuple[float, float, Callable[[], list]] | None:  # fmt: skip
+    """The first part of :func:`_bound` with ``judge``. ``observe``, when given, takes the
+    inner program's last solution as a witness for every target of the neighbourhood and
+    returns this target's range over all witnesses so far: a range that already passes the
+    rule proves protection without solving further (every witness is a point the intruder
+    cannot exclude)."""
+    found = []
+    values = []
+    certified = inner.highs is not None or inner is outer
+    for sense in (1, -1):
+        values.append(inner.optimum(columns, coefs, sense))
+        if inner.highs is not None and np.isfinite(values[-1]):
+            if observe is not None:
+                seen = observe()
+                if _judge(*_rounded(*seen, whole), threshold) == "":
+                    return seen[0], seen[1], list  # protected: no certificate needed
+            used, dual = inner.last_certificate()
+            certified = certified and (inner is outer or not wide[used].any())
+            found.append((rows[used], dual))
+        else:
+            found.append(lambda s=sense: _global(rows, inner.certificate(columns, coefs, s)))
+    low, high = values
+    if _judge(*_rounded(low, high, whole), threshold) == "":
+        return low, high, list  # protected: no certificate needed
+    if certified:
+        return low, high, lambda: [f() if callable(f) else f for f in found]
+    found = []
+    values = []
+    for sense in (1, -1):
+        values.append(outer.optimum(columns, coefs, sense))
+        if outer.highs is not None and np.isfinite(values[-1]):
+            found.append(_global(outer_rows, outer.last_certificate()))
+        else:
+            found.append(lambda s=sense: _global(outer_rows, outer.certificate(columns, coefs, s)))
+    low, high = values
+    if _judge(*_rounded(low, high, whole), threshold) == "":
+        return None  # the inner program fails it, the outer passes it: cannot tell here
+    return low, high, lambda: [f() if callable(f) else f for f in found]
+
+
+def _global(rows: np.ndarray, certificate: tuple) -> tuple:
+    used, dual = certificate
+    return rows[used], dual
+
+
+def _gains(program: _Program, certificate: tuple) -> dict[int, float]:
+    """How far hiding each cell could move the bound a certificate proves (weak duality with
+    the same dual values): a row held at its lower bound l ≥ 0 by a dual value y, whose cell
+    has only non-negative coefficients, moves it by at most y·l when hidden (its bound
+    becomes 0); any other binding row without limit."""
+    rows, dual = certificate
+    gains: dict[int, float] = {}
+    for i, r in enumerate(rows):
+        cell = int(program.row_cell[r])
+        gain = np.inf
+        if dual is not None and dual[i] > 0 and program.nonnegative[r]:
+            gain = float(dual[i] * program.lb[r])
+        gains[cell] = gains.get(cell, 0.0) + gain
+    return gains
+
+
+def _cuts(
+    program: _Program, threshold: int, low: float, high: float, whole: bool, certificates: list
+) -> list[dict[int, float]]:
+    """The audit cuts of an unprotected cell (:mod:`stikprove.release.suppression`): each a
+    weight w_j ∈ (0, 1] per shown cell j, with Σ w_j · s_j ≥ 1 for every pattern that
+    protects it. ``low``/``high`` are the program's (unrounded) bounds, ``certificates``
+    those of the minimum and the maximum."""
+    down = _gains(program, certificates[0]) if low > TOLERANCE else {}
+    up = _gains(program, certificates[1])
+    lo, hi = _rounded(low, high, whole)
+    cuts = []
+    if hi - lo < threshold - 1:  # protection needs U − L ≥ t − 1
+        deficit = threshold - 1 - (high - low)
+        cells = set(up) | set(down)
+        gain = {j: up.get(j, 0.0) + down.get(j, 0.0) for j in cells}
+        cuts.append({j: 1.0 if deficit <= 0 else min(g / deficit, 1.0) for j, g in gain.items()})
+    if lo >= 1 and hi <= threshold - 1:  # and U ≥ t or L ≤ 0
+        cells = set(up) | set(down)
+        cuts.append(
+            {
+                j: min(
+                    up.get(j, 0.0) / (threshold - high) + down.get(j, 0.0) / max(low, TOLERANCE),
+                    1.0,
+                )
+                for j in cells
+            }
+        )
+    return [{j: w for j, w in cut.items() if w > 0} for cut in cuts]
+
+
+def _judge(low: float, high: float, threshold: int) -> str:
     """'' when a sensitive cell with this interval is protected, else why not."""
     small = low >= 1 and high <= threshold - 1
     narrow = high - low < threshold - 1
@@ -303,129 +544,242 @@ def _judge(value: float, low: float, high: float, threshold: int) -> str:
     return ""
 
 
-def intervals(tables: LinearTableSet, suppressed: np.ndarray, *, pinning: bool = False) -> Audit:
-    """The work of :func:`audit`; with ``pinning`` also the cells that pin each unprotected
-    cell (:attr:`Audit.pinned_by`)."""
-    suppressed = tables.check_suppressed(suppressed)
-    program = _program(tables, ~suppressed)
-    hidden = np.flatnonzero(suppressed)
-    has_den = np.diff(tables.denominator.indptr) > 0
-    sensitive = tables.sensitive()
-    x_true = program.x_true
-    num_true = tables.numerator @ x_true
-    den_true = tables.denominator @ x_true
+class Auditor:
+    """The intruder's audit of one table set, run for one suppression pattern after another.
 
-    # objectives: the numerator of every hidden cell, then the denominators of hidden ratios
-    ratio_hidden = hidden[has_den[hidden]]
-    objectives = sp.vstack(
-        [tables.numerator[hidden], tables.denominator[ratio_hidden]], format="csr"
-    )
-    target_cell = np.concatenate([hidden, ratio_hidden])
-    low = np.full(len(target_cell), np.nan)
-    high = np.full(len(target_cell), np.nan)
+    What does not depend on the pattern (the neighbourhoods, the components) is found once,
+    and the bounds found in a neighbourhood are kept with the pattern of the cells that
+    touch it: when :func:`stikprove.release.suppression.protect` audits its next pattern,
+    a neighbourhood whose cells were neither hidden nor shown since gives the same bounds
+    without solving again (its programs are the same).
+    """
 
-    _n_comp, component = _components(tables)
-    neighbourhood = _neighbourhoods(tables, NEIGHBOURHOOD_ATOMS)
-    objectives_abs = abs(objectives).tocsr()
-    # the neighbourhoods each objective touches
-    keys: dict[tuple[int, ...], list[int]] = {}
-    for k in range(len(target_cell)):
-        atoms = objectives_abs.indices[objectives_abs.indptr[k] : objectives_abs.indptr[k + 1]]
-        cell = target_cell[k]
-        cell_atoms = np.concatenate(
-            [
-                atoms,
-                tables.denominator.indices[
-                    tables.denominator.indptr[cell] : tables.denominator.indptr[cell + 1]
-                ],
-            ]
-        )
-        key = tuple(sorted({int(neighbourhood[a]) for a in cell_atoms})) or (-1,)
-        keys.setdefault(key, []).append(k)
-    for key, ks in keys.items():
-        atoms = np.flatnonzero(np.isin(neighbourhood, key))
-        if len(atoms) == 0:
-            low[ks] = high[ks] = 0.0
-            continue
-        lo, hi = _solve_range(program, atoms, objectives[ks], fix_outside=True)
-        low[ks], high[ks] = lo, hi
+    def __init__(self, tables: LinearTableSet):
+        self.tables = tables
+        self.incidence = (abs(tables.numerator) + abs(tables.denominator)).tocsr()
+        self.cells_of_atom = self.incidence.tocsc()
+        self.neighbourhoods = [_neighbourhoods(tables, limit) for limit in NEIGHBOURHOOD_ATOMS]
+        self.component = _components(tables)[1]
+        self.sensitive = tables.sensitive()
+        x_true = tables.atom_values.astype(float)
+        self.num_true = tables.numerator @ x_true
+        self.den_true = tables.denominator @ x_true
+        self.cache: dict[tuple, tuple[np.ndarray, dict]] = {}
 
-    whole = np.array([_whole(objectives[k]) for k in range(len(target_cell))], dtype=bool)
+    def _touching(self, atoms: np.ndarray) -> np.ndarray:
+        """The cells with an atom among ``atoms``."""
+        csc = self.cells_of_atom
+        pieces = [csc.indices[csc.indptr[a] : csc.indptr[a + 1]] for a in atoms]
+        return np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.int64)
 
-    def rounded(k: int) -> tuple[float, float]:
-        lo, hi = low[k], high[k]
-        if whole[k]:
-            lo = float(np.ceil(lo - 1e-6)) if np.isfinite(lo) else lo
-            hi = float(np.floor(hi + 1e-6)) if np.isfinite(hi) else hi
-        return lo + 0.0, hi + 0.0  # no -0.0
+    def run(self, suppressed: np.ndarray, *, pinning: bool = True, exact: bool = True) -> Audit:
+        """The :class:`Audit` of a pattern; with ``pinning`` also the cells that pin each
+        unprotected cell and the cuts (:attr:`Audit.pinned_by`, :attr:`Audit.cuts`).
 
-    n_hidden = len(hidden)
-    # escalate: a sensitive cell that fails with the outside fixed is bounded over its component
-    retry = [
-        k
-        for k in range(n_hidden)
-        if sensitive[hidden[k]] and _judge(num_true[hidden[k]], *rounded(k), tables.threshold)
-    ]
-    by_component: dict[int, list[int]] = {}
-    for k in retry:
-        atoms = objectives_abs.indices[objectives_abs.indptr[k] : objectives_abs.indptr[k + 1]]
-        comp = int(component[atoms[0]]) if len(atoms) else -1
-        by_component.setdefault(comp, []).append(k)
-    for comp, ks in by_component.items():
-        if comp < 0:
-            continue
-        atoms = np.flatnonzero(component == comp)
-        lo, hi = _solve_range(program, atoms, objectives[ks], fix_outside=False)
-        low[ks], high[ks] = lo, hi
+        Without ``exact`` only the hidden sensitive cells are bounded, and only as far as it
+        takes to judge them: an interval found with the atoms outside a neighbourhood fixed
+        that passes the rule passes in truth (the true interval contains it), and one found
+        with only the rows inside it that fails fails in truth (the true interval lies within
+        it). ``low``/``high`` are then those intervals (NaN for cells not judged), and
+        ``protected`` is the same as with ``exact``."""
+        tables = self.tables
+        suppressed = tables.check_suppressed(suppressed)
+        program: _Program | None = None
+        hidden = np.flatnonzero(suppressed)
+        n_hidden = len(hidden)
+        has_den = np.diff(tables.denominator.indptr) > 0
+        ratio_hidden = hidden[has_den[hidden]] if exact else np.zeros(0, dtype=np.int64)
+        # the targets: the numerator of every hidden cell, the denominator of hidden ratios
+        target_cell = np.concatenate([hidden, ratio_hidden]).astype(np.int64)
+        target_part = np.r_[
+            np.zeros(n_hidden, dtype=np.int64), np.ones(len(ratio_hidden), np.int64)
+        ]
+        matrices = (tables.numerator, tables.denominator)
+        low = np.full(len(target_cell), np.nan)
+        high = np.full(len(target_cell), np.nan)
+        whole = np.ones(len(target_cell), dtype=bool)
+        certificates: dict[int, Callable[[], list]] = {}
+        threshold = tables.threshold
 
-    rows = []
-    pinned_by: dict[str, tuple[str, ...]] = {}
-    den_of = {int(c): n_hidden + j for j, c in enumerate(ratio_hidden)}
-    for k, cell in enumerate(hidden):
-        lo, hi = rounded(k)
-        reason = _judge(num_true[cell], lo, hi, tables.threshold) if sensitive[cell] else ""
-        row = {
-            "cell_id": tables.cell_id[cell],
-            "table": tables.table[cell],
-            "value": float(num_true[cell]),
-            "low": lo,
-            "high": hi,
-            "sensitive": bool(sensitive[cell]),
-            "protected": reason == "",
-            "reason": reason,
-            "denominator": np.nan,
-            "denominator_low": np.nan,
-            "denominator_high": np.nan,
-        }
-        if cell in den_of:
-            d_lo, d_hi = rounded(den_of[cell])
-            row.update(
-                denominator=float(den_true[cell]), denominator_low=d_lo, denominator_high=d_hi
-            )
-        rows.append(row)
-        if reason and pinning:
-            atoms = np.flatnonzero(component == component[objectives_abs[k].indices[0]])
-            c = objectives[k, atoms].toarray().ravel()
-            cells: set[int] = set()
-            if lo > TOLERANCE:  # the minimum could still come down
-                cells.update(_pinning_cells(program, atoms, c, 1))
-            cells.update(_pinning_cells(program, atoms, c, -1))
-            pinned_by[str(tables.cell_id[cell])] = tuple(
-                str(tables.cell_id[j]) for j in sorted(cells)
-            )
-    table = pd.DataFrame(rows, columns=list(AUDIT_COLUMNS))
-    table = table.astype({"sensitive": bool, "protected": bool})
-    if pinning:
-        reasons = table["reason"].copy()
-        for i, cell_id in enumerate(table["cell_id"]):
-            if pinned_by.get(cell_id):
-                shown = ", ".join(pinned_by[cell_id][:5])
-                more = len(pinned_by[cell_id]) - 5
-                reasons.iloc[i] += f"; pinned by {shown}" + (
-                    f" and {more} more" if more > 0 else ""
+        def target(k: int) -> tuple[np.ndarray, np.ndarray]:
+            matrix, cell = matrices[target_part[k]], target_cell[k]
+            start, stop = matrix.indptr[cell], matrix.indptr[cell + 1]
+            return matrix.indices[start:stop], matrix.data[start:stop]
+
+        for k in range(len(target_cell)):
+            coefs = target(k)[1]
+            whole[k] = bool(np.all(coefs == np.round(coefs)))
+
+        def the_program() -> _Program:
+            nonlocal program
+            if program is None:
+                program = _program(tables, ~suppressed)
+            return program
+
+        # Each target is bounded in neighbourhoods of growing size, by the inner and the
+        # outer program; where the two agree the interval is exact. What is left is bounded
+        # over its whole component.
+        todo = np.arange(len(target_cell)) if exact else np.flatnonzero(self.sensitive[target_cell])
+        levels = [*self.neighbourhoods, None]
+        for level, neighbourhood in enumerate(levels):
+            if len(todo) == 0:
+                break
+            labels = self.component if neighbourhood is None else neighbourhood
+            keys: dict[tuple[int, ...], list[int]] = {}
+            for k in todo:
+                cell = target_cell[k]
+                atoms = self.incidence.indices[
+                    self.incidence.indptr[cell] : self.incidence.indptr[cell + 1]
+                ]
+                keys.setdefault(tuple(np.unique(labels[atoms])), []).append(int(k))
+            left: list[int] = []
+            for key, ks in keys.items():
+                atoms = np.flatnonzero(np.isin(labels, key))
+                if len(atoms) == 0:  # a cell of no atoms is 0
+                    continue
+                touching = self._touching(atoms)
+                status = suppressed[touching]
+                cached = self.cache.get((exact, level, key))
+                if cached is None or not np.array_equal(cached[0], status):
+                    cached = (status, {})
+                    self.cache[(exact, level, key)] = cached
+                results = cached[1]
+                missing = [k for k in ks if (target_cell[k], target_part[k]) not in results]
+                if missing:
+                    self._bound_all(
+                        the_program(), atoms, missing, target, whole, results, target_cell,
+                        target_part, last=neighbourhood is None, judge=None if exact else threshold,
+                    )  # fmt: skip
+                for k in ks:
+                    result = results[(target_cell[k], target_part[k])]
+                    if result is None:
+                        left.append(k)
+                    else:
+                        low[k], high[k], certificates[k] = result
+            todo = np.array(left, dtype=np.int64)
+
+        rows_out = []
+        pinned_by: dict[str, tuple[str, ...]] = {}
+        cut_weights: dict[str, tuple[dict[str, float], ...]] = {}
+        den_of = {int(c): n_hidden + j for j, c in enumerate(ratio_hidden)}
+        for k, cell in enumerate(hidden):
+            lo, hi = _rounded(low[k], high[k], whole[k])
+            reason = _judge(lo, hi, threshold) if self.sensitive[cell] else ""
+            if not exact and not self.sensitive[cell]:
+                lo = hi = np.nan
+            cell_id = str(tables.cell_id[cell])
+            if reason and pinning:
+                found = certificates[k]()
+                cuts = _cuts(found[0], threshold, low[k], high[k], whole[k], found[1:])
+                pinning_cells = sorted({j for c in cuts for j in c})
+                pinned_by[cell_id] = tuple(str(tables.cell_id[j]) for j in pinning_cells)
+                cut_weights[cell_id] = tuple(
+                    {str(tables.cell_id[j]): w for j, w in sorted(c.items())} for c in cuts
                 )
-        table["reason"] = reasons
-    return Audit(table=table, threshold=tables.threshold, pinned_by=pinned_by)
+                if pinned_by[cell_id]:
+                    more = len(pinned_by[cell_id]) - 5
+                    reason += f"; pinned by {', '.join(pinned_by[cell_id][:5])}" + (
+                        f" and {more} more" if more > 0 else ""
+                    )
+            row = {
+                "cell_id": cell_id,
+                "table": str(tables.table[cell]),
+                "value": float(self.num_true[cell]),
+                "low": lo,
+                "high": hi,
+                "sensitive": bool(self.sensitive[cell]),
+                "protected": reason == "",
+                "reason": reason,
+                "denominator": np.nan,
+                "denominator_low": np.nan,
+                "denominator_high": np.nan,
+            }
+            if cell in den_of:
+                d = den_of[cell]
+                d_lo, d_hi = _rounded(low[d], high[d], whole[d])
+                row.update(
+                    denominator=float(self.den_true[cell]),
+                    denominator_low=d_lo,
+                    denominator_high=d_hi,
+                )
+            rows_out.append(row)
+        table = pd.DataFrame(rows_out, columns=list(AUDIT_COLUMNS))
+        table = table.astype({"sensitive": bool, "protected": bool, "low": float, "high": float})
+        return Audit(table, threshold, pinned_by, cut_weights)
+
+    @staticmethod
+    def _bound_all(
+        program: _Program, atoms: np.ndarray, ks: list[int], target, whole: np.ndarray,
+        results: dict, target_cell: np.ndarray, target_part: np.ndarray, *, last: bool,
+        judge: int | None,
+    ) -> None:  # fmt: skip
+        """Bound the targets ``ks`` over ``atoms`` into ``results`` (None: not exact here;
+        with ``judge`` = t, not decided here)."""
+        inner, outer, rows, outer_rows = _subprograms(program, atoms)
+        if last:
+            outer, outer_rows = inner, rows  # a whole component: nothing reaches outside
+        wide = ~np.isin(rows, outer_rows)  # inner rows that reach outside the atoms
+        local = np.full(program.G.shape[1], -1)
+        local[atoms] = np.arange(len(atoms))
+        unique: dict[tuple[bytes, bytes], int] = {}
+        objectives: list[tuple[np.ndarray, np.ndarray, bool]] = []
+        for k in ks:
+            columns, coefs = target(k)
+            columns = local[columns]
+            same = (columns.tobytes(), coefs.tobytes())
+            if same not in unique:
+                unique[same] = len(objectives)
+                objectives.append((columns, coefs, bool(whole[k])))
+        observe_for = None
+        if judge is not None and inner.highs is not None:
+            matrix = sp.csr_matrix(
+                (
+                    np.concatenate([c for _, c, _ in objectives]),
+                    np.concatenate([i for i, _, _ in objectives]),
+                    np.r_[0, np.cumsum([len(i) for i, _, _ in objectives])],
+                ),
+                shape=(len(objectives), len(atoms)),
+            )
+            seen_low = matrix @ program.x_true[atoms]
+            seen_high = seen_low.copy()
+
+            def observe_for(i: int) -> Callable[[], tuple[float, float]]:
+                def observe() -> tuple[float, float]:
+                    values = matrix @ np.asarray(inner.highs.getSolution().col_value)
+                    np.minimum(seen_low, values, out=seen_low)
+                    np.maximum(seen_high, values, out=seen_high)
+                    return float(seen_low[i]), float(seen_high[i])
+
+                return observe
+
+        done: list[tuple | None] = []
+        for i, (columns, coefs, is_whole) in enumerate(objectives):
+            if observe_for is not None:
+                seen = (float(seen_low[i]), float(seen_high[i]))
+                if _judge(*_rounded(*seen, is_whole), judge) == "":
+                    done.append((seen[0], seen[1], list))
+                    continue
+                result = _decide(
+                    inner, outer, rows, outer_rows, wide, columns, coefs, is_whole, judge,
+                    observe_for(i),
+                )  # fmt: skip
+            else:
+                result = _bound(
+                    inner, outer, rows, outer_rows, wide, columns, coefs, is_whole, judge
+                )
+            if result is not None:
+                low, high, found = result
+                result = (low, high, lambda f=found: [program, *f()])
+            done.append(result)
+        for k in ks:
+            columns, coefs = target(k)
+            same = (local[columns].tobytes(), coefs.tobytes())
+            results[(target_cell[k], target_part[k])] = done[unique[same]]
+
+
+def intervals(tables: LinearTableSet, suppressed: np.ndarray, *, pinning: bool = False) -> Audit:
+    """:func:`audit`, with the cuts only when ``pinning``."""
+    return Auditor(tables).run(suppressed, pinning=pinning)
 
 
 def audit(tables: LinearTableSet, suppressed: np.ndarray) -> Audit:
@@ -437,4 +791,4 @@ def audit(tables: LinearTableSet, suppressed: np.ndarray) -> Audit:
     whose ``table`` has one row per suppressed cell, and whose ``pinned_by`` names, for each
     unprotected cell, the shown cells that pin it.
     """
-    return intervals(tables, suppressed, pinning=True)
+    return Auditor(tables).run(suppressed, pinning=True)

@@ -59,7 +59,7 @@ import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
-from stikprove.release.audit import Audit, intervals
+from stikprove.release.audit import Audit, Auditor
 from stikprove.release.linear import LinearTableSet, ReleaseError
 
 __all__ = ["METHODS", "STATUSES", "Protection", "protect"]
@@ -80,6 +80,9 @@ class Protection:
     suppressed and not primary); ``cost``: Σ cost of the suppressed cells; ``status``: one of
     :data:`STATUSES`; ``rounds``: how many times the pattern was chosen and audited (1 when
     the first pattern passed); ``audit``: the final :class:`~stikprove.release.audit.Audit`;
+    ``relaxed``: ids of the cells whose constraints (no singleton, capacity, audit cut) could
+    not all be met, because the cells they need are forced shown (the audit says whether
+    that leaves a small count unprotected);
     ``unprotected``: ids of the suppressed small counts that are still not protected (an
     intruder can narrow them to within 1..t−1 or to fewer than t values), empty when the
     release is safe.
@@ -93,6 +96,7 @@ class Protection:
     rounds: int
     audit: Audit
     unprotected: tuple[str, ...]
+    relaxed: tuple[str, ...] = ()
 
     @property
     def ok(self) -> bool:
@@ -173,14 +177,15 @@ def _relation_rows(tables: LinearTableSet) -> _Rows:
     return _Rows(A, np.array(lb), np.array(owner, dtype=np.int64))
 
 
-def _cut_rows(tables: LinearTableSet, cuts: list[tuple[int, tuple[int, ...]]]) -> _Rows:
+def _cut_rows(tables: LinearTableSet, cuts: list[tuple[int, dict[int, float]]]) -> _Rows:
+    """Rows Σ_j w_j · s_j − s_p ≥ 0, one per audit cut."""
     if not cuts:
         return _Rows(sp.csr_matrix((0, tables.n_cells)), np.zeros(0), np.zeros(0, dtype=np.int64))
     rows, cols, vals = [], [], []
     for n, (cell, partners) in enumerate(cuts):
         rows += [n] * (len(partners) + 1)
         cols += [*partners, cell]
-        vals += [1.0] * len(partners) + [-1.0]
+        vals += [*partners.values(), -1.0]
     A = sp.csr_matrix((vals, (rows, cols)), shape=(len(cuts), tables.n_cells))
     return _Rows(A, np.zeros(len(cuts)), np.array([c for c, _ in cuts], dtype=np.int64))
 
@@ -350,9 +355,11 @@ def protect(
     ]
     s = lower.copy()
     cell_status = np.zeros(tables.n_cells, dtype=np.int64)  # index into STATUSES
-    cuts: list[tuple[int, tuple[int, ...]]] = []
+    cuts: list[tuple[int, dict[int, float]]] = []
     dirty: set[int] | None = None  # cells whose components must be solved again (None: all)
+    cell_relaxed = np.zeros(tables.n_cells, dtype=bool)
     rounds = 0
+    auditor = Auditor(tables)
     while True:
         rounds += 1
         cut = _cut_rows(tables, cuts)
@@ -370,6 +377,7 @@ def protect(
             row_ids = np.flatnonzero(row_label == label)
             eq_ids = np.flatnonzero(eq_label == label)
             cell_status[cells] = 0
+            cell_relaxed[cells] = False
             if len(row_ids) == 0 and len(eq_ids) == 0:
                 s[cells] = lower[cells]
                 continue
@@ -377,31 +385,36 @@ def protect(
             local_groups = [
                 np.array([local[int(m)] for m in g]) for g in group_lists if int(g[0]) in local
             ]
-            pattern, status, _relaxed = _solve_component(
+            pattern, status, relaxed = _solve_component(
                 tables.cost[cells], rows.A[row_ids][:, cells], rows.lb[row_ids], lower[cells],
                 upper[cells], local_groups, groups_eq[eq_ids][:, cells], time_limit, method,
             )  # fmt: skip
             s[cells] = pattern
             cell_status[cells] = STATUSES.index(status)
+            cell_relaxed[rows.owner[row_ids[relaxed]]] = True
         suppressed = s > 0.5
-        result_audit = intervals(tables, suppressed, pinning=True)
+        result_audit = auditor.run(suppressed, exact=False)
         if result_audit.ok or rounds >= max_rounds:
             break
         new_dirty: set[int] = set()
         for cell_id in result_audit.unprotected:
             p = tables.index(cell_id)
-            partners = tuple(
-                j
-                for j in (tables.index(c) for c in result_audit.pinned_by.get(cell_id, ()))
-                if upper[j] == 1 and not suppressed[j]
-            )
-            if partners:
+            for weights in result_audit.cuts.get(cell_id, ()):
+                partners = {
+                    j: w
+                    for j, w in ((tables.index(c), w) for c, w in weights.items())
+                    if upper[j] == 1 and not suppressed[j]
+                }
+                if sum(partners.values()) < 1 - 1e-9:
+                    continue  # hiding every partner cannot protect it: stays unprotected
                 cuts.append((p, partners))
                 new_dirty.update((p, *partners))
         if not new_dirty:
             break
         dirty = new_dirty
 
+    # the rounds judged each small count; the final audit gives every interval exactly
+    result_audit = auditor.run(suppressed, exact=True)
     status = STATUSES[int(cell_status.max())] if tables.n_cells else "optimal"
     # the audit is the judge: a relaxed capacity row (a sufficient rule) need not leave its
     # cell unprotected, and a cell it leaves unprotected is in the audit
@@ -416,6 +429,7 @@ def protect(
         rounds=rounds,
         audit=result_audit,
         unprotected=tuple(sorted(unprotected, key=order.__getitem__)),
+        relaxed=tuple(str(c) for c in tables.cell_id[cell_relaxed]),
     )
 
 
