@@ -476,6 +476,8 @@ def test_unknown_cell_and_bad_suppression_pattern_are_refused():
         audit(tables, np.zeros(3, bool))
     with pytest.raises(ReleaseError, match="suppressed must be a boolean array"):
         audit(tables, np.zeros(9))
+    with pytest.raises(ReleaseError, match="cells \\('every'\\) must be one of 'all', 'small'"):
+        audit(tables, np.zeros(9, bool), cells="every")
 
 
 @pytest.mark.parametrize(
@@ -484,6 +486,7 @@ def test_unknown_cell_and_bad_suppression_pattern_are_refused():
         ("method", "fast", "method ('fast') must be one of 'optimal', 'greedy'"),
         ("time_limit", 0, "time_limit must be a number of seconds > 0; got 0"),
         ("max_rounds", 0, "max_rounds must be a whole number ≥ 1; got 0"),
+        ("final_audit", "some", "final_audit ('some') must be one of 'all', 'small', 'judge'"),
     ],
 )
 def test_protect_refuses_bad_options(keyword, value, message):
@@ -577,8 +580,11 @@ def test_judging_only_agrees_with_the_exact_audit(tables, data):
         data.draw(st.lists(st.booleans(), min_size=tables.n_cells, max_size=tables.n_cells))
     )
     auditor = Auditor(tables)
-    exact = auditor.run(suppressed, exact=True).table.set_index("cell_id")
-    judged = auditor.run(suppressed, exact=False).table.set_index("cell_id")
+    exact = auditor.run(suppressed, cells="all").table.set_index("cell_id")
+    judged = auditor.run(suppressed, cells="judge").table.set_index("cell_id")
+    small = auditor.run(suppressed, cells="small").table.set_index("cell_id")
+    pd.testing.assert_frame_equal(small[small["sensitive"]], exact[exact["sensitive"]])
+    assert small.loc[~small["sensitive"], ["low", "high"]].isna().all().all()
     assert judged["protected"].equals(exact["protected"])
     small = judged[judged["sensitive"]]
     inside = small["protected"]

@@ -40,8 +40,8 @@ reaches outside, or the two intervals agree, the interval is exact; the rest is 
 a region, then over its whole connected component. Each program is passed to HiGHS once and
 solved for one objective after another from the last basis (:class:`_Solver`). An
 :class:`Auditor` keeps what it found per neighbourhood, for the next pattern of
-:func:`stikprove.release.suppression.protect`; without ``exact`` it only judges the small
-counts (:meth:`Auditor.run`).
+:func:`stikprove.release.suppression.protect`, and may bound the small counts only, or only
+judge them (:meth:`Auditor.run`).
 
 References
 ----------
@@ -65,7 +65,7 @@ from scipy.sparse.csgraph import connected_components
 
 from stikprove.release.linear import TOLERANCE, LinearTableSet, ReleaseError
 
-__all__ = ["AUDIT_COLUMNS", "Audit", "Auditor", "audit"]
+__all__ = ["AUDIT_CELLS", "AUDIT_COLUMNS", "Audit", "Auditor", "audit"]
 
 AUDIT_COLUMNS = (
     "cell_id", "table", "value", "low", "high", "sensitive", "protected", "reason",
@@ -76,6 +76,10 @@ the true count (for a ratio cell its numerator); ``low``/``high``, the intruder'
 for it; ``sensitive`` (a small count that must be protected); ``protected``; ``reason``
 ("" or why it is not protected); ``denominator``, ``denominator_low``/``_high`` for a ratio
 cell (NaN for a count cell)."""
+
+AUDIT_CELLS = ("all", "small", "judge")
+"""What :func:`audit` bounds exactly: every hidden cell, the hidden small counts, or the small
+counts only as far as it takes to judge them (:meth:`Auditor.run`)."""
 
 #: The sizes (in atoms) of the neighbourhoods a hidden cell is bounded in before its whole
 #: component: a kommune's strata and margins, then a region's.
@@ -399,7 +403,7 @@ def _bound(
     program's bound is the same.
 
     With ``judge`` = t, an interval that decides the protection rule as the exact one would
-    (:meth:`Auditor.run` without ``exact``)."""
+    (:meth:`Auditor.run` with ``cells="judge"``)."""
     if judge is not None:
         return _decide(inner, outer, rows, outer_rows, wide, columns, coefs, whole, judge)
     bounds = []
@@ -572,23 +576,28 @@ class Auditor:
         pieces = [csc.indices[csc.indptr[a] : csc.indptr[a + 1]] for a in atoms]
         return np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.int64)
 
-    def run(self, suppressed: np.ndarray, *, pinning: bool = True, exact: bool = True) -> Audit:
+    def run(self, suppressed: np.ndarray, *, pinning: bool = True, cells: str = "all") -> Audit:
         """The :class:`Audit` of a pattern; with ``pinning`` also the cells that pin each
         unprotected cell and the cuts (:attr:`Audit.pinned_by`, :attr:`Audit.cuts`).
 
-        Without ``exact`` only the hidden sensitive cells are bounded, and only as far as it
-        takes to judge them: an interval found with the atoms outside a neighbourhood fixed
-        that passes the rule passes in truth (the true interval contains it), and one found
-        with only the rows inside it that fails fails in truth (the true interval lies within
-        it). ``low``/``high`` are then those intervals (NaN for cells not judged), and
-        ``protected`` is the same as with ``exact``."""
+        ``cells`` (:data:`AUDIT_CELLS`): ``"all"``, the exact interval of every hidden cell;
+        ``"small"``, of the hidden small counts only (NaN for the others); ``"judge"``, the
+        small counts bounded only as far as it takes to judge them: an interval found with the
+        atoms outside a neighbourhood fixed that passes the rule passes in truth (the true
+        interval contains it), and one found with only the rows inside it that fails fails in
+        truth (the true interval lies within it). ``protected`` is the same in all three."""
+        if cells not in AUDIT_CELLS:
+            raise ReleaseError(
+                f"cells ({cells!r}) must be one of {', '.join(map(repr, AUDIT_CELLS))}"
+            )
+        exact = cells != "judge"
         tables = self.tables
         suppressed = tables.check_suppressed(suppressed)
         program: _Program | None = None
         hidden = np.flatnonzero(suppressed)
         n_hidden = len(hidden)
         has_den = np.diff(tables.denominator.indptr) > 0
-        ratio_hidden = hidden[has_den[hidden]] if exact else np.zeros(0, dtype=np.int64)
+        ratio_hidden = hidden[has_den[hidden]] if cells == "all" else np.zeros(0, dtype=np.int64)
         # the targets: the numerator of every hidden cell, the denominator of hidden ratios
         target_cell = np.concatenate([hidden, ratio_hidden]).astype(np.int64)
         target_part = np.r_[
@@ -619,7 +628,11 @@ class Auditor:
         # Each target is bounded in neighbourhoods of growing size, by the inner and the
         # outer program; where the two agree the interval is exact. What is left is bounded
         # over its whole component.
-        todo = np.arange(len(target_cell)) if exact else np.flatnonzero(self.sensitive[target_cell])
+        todo = (
+            np.arange(len(target_cell))
+            if cells == "all"
+            else np.flatnonzero(self.sensitive[target_cell])
+        )
         levels = [*self.neighbourhoods, None]
         for level, neighbourhood in enumerate(levels):
             if len(todo) == 0:
@@ -665,7 +678,7 @@ class Auditor:
         for k, cell in enumerate(hidden):
             lo, hi = _rounded(low[k], high[k], whole[k])
             reason = _judge(lo, hi, threshold) if self.sensitive[cell] else ""
-            if not exact and not self.sensitive[cell]:
+            if cells != "all" and not self.sensitive[cell]:
                 lo = hi = np.nan
             cell_id = str(tables.cell_id[cell])
             if reason and pinning:
@@ -782,13 +795,15 @@ def intervals(tables: LinearTableSet, suppressed: np.ndarray, *, pinning: bool =
     return Auditor(tables).run(suppressed, pinning=pinning)
 
 
-def audit(tables: LinearTableSet, suppressed: np.ndarray) -> Audit:
+def audit(tables: LinearTableSet, suppressed: np.ndarray, *, cells: str = "all") -> Audit:
     """The intruder's feasibility interval of every suppressed cell, and whether each small
     count among them is protected (the rule in the module docstring).
 
     ``suppressed``: a boolean array over the cells of ``tables`` (True = hidden). Everything
     else is taken as published, within its published interval. Returns an :class:`Audit`
-    whose ``table`` has one row per suppressed cell, and whose ``pinned_by`` names, for each
-    unprotected cell, the shown cells that pin it.
+    whose ``table`` has one row per suppressed cell, and whose ``pinned_by`` and ``cuts``
+    name, for each unprotected cell, the shown cells that pin it. ``cells="small"`` bounds
+    only the small counts (the others' intervals are NaN; faster where many cells are
+    hidden), ``cells="judge"`` only judges them (:data:`AUDIT_CELLS`).
     """
-    return Auditor(tables).run(suppressed, pinning=True)
+    return Auditor(tables).run(suppressed, pinning=True, cells=cells)

@@ -54,18 +54,20 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import scipy.sparse as sp
 from scipy.optimize import Bounds, LinearConstraint, milp
 from scipy.sparse.csgraph import connected_components
 
-from stikprove.release.audit import Audit, Auditor
+from stikprove.release.audit import AUDIT_CELLS, Audit, Auditor
 from stikprove.release.linear import LinearTableSet, ReleaseError
 
 __all__ = ["METHODS", "STATUSES", "Protection", "protect"]
 
 METHODS = ("optimal", "greedy")
 """How :func:`protect` chooses the pattern: the cost-minimising program, or the greedy rule."""
+
+#: Added to (or taken from) a cell's cost when it changes from the last round's pattern.
+TIE_BREAK = 1e-6
 
 STATUSES = ("optimal", "time limit", "heuristic")
 """:attr:`Protection.status`, worst over the components: every component solved to
@@ -274,8 +276,11 @@ def _greedy(
 def _solve_component(
     cost: np.ndarray, A: sp.csr_matrix, lb: np.ndarray, lower: np.ndarray, upper: np.ndarray,
     groups: list[np.ndarray], eq: sp.csr_matrix, time_limit: float, method: str,
+    previous: np.ndarray | None = None,
 ) -> tuple[np.ndarray, str, np.ndarray]:  # fmt: skip
-    """The pattern of one component, its status and the rows left broken (relaxed)."""
+    """The pattern of one component, its status and the rows left broken (relaxed). Among
+    patterns of equal cost, the one closest to ``previous`` (a tie-break of 1e-6 per cell
+    that changes), so that a round changes only what its cuts ask for."""
     n = len(cost)
     none_broken = np.zeros(A.shape[0], dtype=bool)
     if method == "greedy":
@@ -285,8 +290,9 @@ def _solve_component(
     if eq.shape[0]:
         constraints.append(LinearConstraint(eq, 0, 0))
     options = {"time_limit": time_limit, "disp": False}
+    objective = cost if previous is None else cost + TIE_BREAK * (1 - 2 * previous)
     result = milp(
-        cost, integrality=np.ones(n), bounds=Bounds(lower, upper), constraints=constraints,
+        objective, integrality=np.ones(n), bounds=Bounds(lower, upper), constraints=constraints,
         options=options,
     )  # fmt: skip
     if result.status == 0:
@@ -331,6 +337,7 @@ def protect(
     time_limit: float = 20.0,
     max_rounds: int = 10,
     method: str = "optimal",
+    final_audit: str = "small",
 ) -> Protection:
     """Choose the suppression pattern of least cost that protects every small count, and
     audit it (the program and the rule in the module docstring).
@@ -338,7 +345,11 @@ def protect(
     ``time_limit``: seconds per independent component of the program; ``max_rounds``: how
     many times at most the pattern is chosen and audited (each round adds a constraint for
     every cell the audit still finds unprotected); ``method``: ``"optimal"`` (the integer
-    program) or ``"greedy"`` (the greedy rule alone, for comparison).
+    program) or ``"greedy"`` (the greedy rule alone, for comparison); ``final_audit``: what
+    the returned audit bounds exactly (:data:`~stikprove.release.audit.AUDIT_CELLS`): by
+    default the small counts (what the protection rule judges; the other hidden cells'
+    intervals are NaN: :func:`~stikprove.release.audit.audit` gives them), ``"all"`` every
+    hidden cell.
     """
     if method not in METHODS:
         raise ReleaseError(f"method ({method!r}) must be one of {', '.join(map(repr, METHODS))}")
@@ -346,6 +357,10 @@ def protect(
         raise ReleaseError(f"time_limit must be a number of seconds > 0; got {time_limit!r}")
     if isinstance(max_rounds, bool) or not isinstance(max_rounds, int) or max_rounds < 1:
         raise ReleaseError(f"max_rounds must be a whole number ≥ 1; got {max_rounds!r}")
+    if final_audit not in AUDIT_CELLS:
+        raise ReleaseError(
+            f"final_audit ({final_audit!r}) must be one of {', '.join(map(repr, AUDIT_CELLS))}"
+        )
 
     base = _relation_rows(tables)
     groups_eq = _group_matrix(tables)
@@ -388,12 +403,13 @@ def protect(
             pattern, status, relaxed = _solve_component(
                 tables.cost[cells], rows.A[row_ids][:, cells], rows.lb[row_ids], lower[cells],
                 upper[cells], local_groups, groups_eq[eq_ids][:, cells], time_limit, method,
+                None if rounds == 1 else s[cells],
             )  # fmt: skip
             s[cells] = pattern
             cell_status[cells] = STATUSES.index(status)
             cell_relaxed[rows.owner[row_ids[relaxed]]] = True
         suppressed = s > 0.5
-        result_audit = auditor.run(suppressed, exact=False)
+        result_audit = auditor.run(suppressed, cells="judge")
         if result_audit.ok or rounds >= max_rounds:
             break
         new_dirty: set[int] = set()
@@ -413,8 +429,8 @@ def protect(
             break
         dirty = new_dirty
 
-    # the rounds judged each small count; the final audit gives every interval exactly
-    result_audit = auditor.run(suppressed, exact=True)
+    # the rounds judged each small count; the final audit bounds them exactly
+    result_audit = auditor.run(suppressed, cells=final_audit)
     status = STATUSES[int(cell_status.max())] if tables.n_cells else "optimal"
     # the audit is the judge: a relaxed capacity row (a sufficient rule) need not leave its
     # cell unprotected, and a cell it leaves unprotected is in the audit
@@ -430,18 +446,4 @@ def protect(
         audit=result_audit,
         unprotected=tuple(sorted(unprotected, key=order.__getitem__)),
         relaxed=tuple(str(c) for c in tables.cell_id[cell_relaxed]),
-    )
-
-
-def protection_table(tables: LinearTableSet, protection: Protection) -> pd.DataFrame:
-    """One row per cell: cell_id, table, value, primary, secondary, suppressed."""
-    return pd.DataFrame(
-        {
-            "cell_id": tables.cell_id,
-            "table": tables.table,
-            "value": tables.value,
-            "primary": protection.primary,
-            "secondary": protection.secondary,
-            "suppressed": protection.suppressed,
-        }
     )
