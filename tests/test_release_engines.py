@@ -16,10 +16,12 @@ import pytest
 import scipy.sparse as sp
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from scipy.optimize import OptimizeResult
 
 from release_fixtures import synthetic_release
 from stikprove.errors import StikproveError
 from stikprove.release import audit as audit_module
+from stikprove.release import suppression as suppression_module
 from stikprove.release.audit import AUDIT_COLUMNS, Auditor, audit
 from stikprove.release.linear import LinearTableSet, ReleaseError
 from stikprove.release.suppression import STATUSES, protect
@@ -658,3 +660,27 @@ def test_a_regional_synthetic_release_is_protected():
     protection = protect(tables)
     assert protection.ok, str(protection)
     assert protection.cost <= protect(tables, method="greedy").cost
+
+
+def test_a_program_stopped_at_the_time_limit_says_so(monkeypatch):
+    """HiGHS's best pattern at the limit is used (status "time limit"); with no pattern at
+    all, the greedy rule (status "heuristic"); the audit judges both."""
+    tables = two_way(TEXTBOOK)
+    real = suppression_module.milp
+
+    def stopped(*args, **kwargs):
+        result = real(*args, **kwargs)
+        return OptimizeResult(x=result.x, status=1, message="Time limit reached", fun=result.fun)
+
+    monkeypatch.setattr(suppression_module, "milp", stopped)
+    protection = protect(tables, time_limit=0.5)
+    assert protection.status == "time limit" and protection.ok
+    assert protection.cost == 39
+
+    def nothing(*args, **kwargs):
+        return OptimizeResult(x=None, status=1, message="Time limit reached", fun=None)
+
+    monkeypatch.setattr(suppression_module, "milp", nothing)
+    protection = protect(tables, time_limit=0.5)
+    assert protection.status == "heuristic" and protection.ok
+    assert protection.cost >= 39
