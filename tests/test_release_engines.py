@@ -586,6 +586,7 @@ def test_judging_only_agrees_with_the_exact_audit(tables, data):
     judged = auditor.run(suppressed, cells="judge").table.set_index("cell_id")
     small = auditor.run(suppressed, cells="small").table.set_index("cell_id")
     pd.testing.assert_frame_equal(small[small["sensitive"]], exact[exact["sensitive"]])
+    pd.testing.assert_frame_equal(auditor.run(suppressed, exact=False).table, judged.reset_index())
     assert small.loc[~small["sensitive"], ["low", "high"]].isna().all().all()
     assert judged["protected"].equals(exact["protected"])
     small = judged[judged["sensitive"]]

@@ -576,7 +576,14 @@ class Auditor:
         pieces = [csc.indices[csc.indptr[a] : csc.indptr[a + 1]] for a in atoms]
         return np.unique(np.concatenate(pieces)) if pieces else np.zeros(0, dtype=np.int64)
 
-    def run(self, suppressed: np.ndarray, *, pinning: bool = True, cells: str = "all") -> Audit:
+    def run(
+        self,
+        suppressed: np.ndarray,
+        *,
+        pinning: bool = True,
+        cells: str = "all",
+        exact: bool | None = None,
+    ) -> Audit:
         """The :class:`Audit` of a pattern; with ``pinning`` also the cells that pin each
         unprotected cell and the cuts (:attr:`Audit.pinned_by`, :attr:`Audit.cuts`).
 
@@ -585,7 +592,10 @@ class Auditor:
         small counts bounded only as far as it takes to judge them: an interval found with the
         atoms outside a neighbourhood fixed that passes the rule passes in truth (the true
         interval contains it), and one found with only the rows inside it that fails fails in
-        truth (the true interval lies within it). ``protected`` is the same in all three."""
+        truth (the true interval lies within it). ``protected`` is the same in all three.
+        ``exact=False`` is ``cells="judge"``, ``exact=True`` ``cells="all"``."""
+        if exact is not None:
+            cells = "all" if exact else "judge"
         if cells not in AUDIT_CELLS:
             raise ReleaseError(
                 f"cells ({cells!r}) must be one of {', '.join(map(repr, AUDIT_CELLS))}"
@@ -788,11 +798,6 @@ class Auditor:
             columns, coefs = target(k)
             same = (local[columns].tobytes(), coefs.tobytes())
             results[(target_cell[k], target_part[k])] = done[unique[same]]
-
-
-def intervals(tables: LinearTableSet, suppressed: np.ndarray, *, pinning: bool = False) -> Audit:
-    """:func:`audit`, with the cuts only when ``pinning``."""
-    return Auditor(tables).run(suppressed, pinning=pinning)
 
 
 def audit(tables: LinearTableSet, suppressed: np.ndarray, *, cells: str = "all") -> Audit:
