@@ -606,6 +606,10 @@ def test_an_auditor_gives_the_same_audit_again():
     pd.testing.assert_frame_equal(first.table, again.table)
     assert first.cuts == again.cuts
     pd.testing.assert_frame_equal(first.table, audit(tables, tables.primary.copy()).table)
+    # with percentages known within their rounding, judging still agrees with the exact audit
+    judged = auditor.run(tables.primary.copy(), cells="judge")
+    assert judged.table["protected"].equals(first.table["protected"])
+    assert not first.ok and set(judged.unprotected) == set(first.unprotected)
 
 
 def test_audit_without_the_highs_object_gives_the_same_intervals(monkeypatch):
