@@ -111,6 +111,7 @@ def test_design_explorer_renders_from_the_design_command(study, capsys):
     words = html.unescape(page)
     assert "Before the sample is drawn" in words and "The protocol's allocation" in words
     assert "Which groups can be published?" in page and "Women of Danish origin" in page
+    assert "Warning:</strong> 2 of 10 groups cannot be published" in page
     assert "kvinde|dansk_oprindelse" not in page
     frame = study / "data" / "frame.csv"
     assert run("design", study / "odense.toml", "--explore", out, "--frame", frame) == 2

@@ -900,6 +900,10 @@ def test_design_explorer_shows_the_protocols_allocation_its_target_and_what_is_p
         assert flags == sorted(flags)  # once publishable, publishable at every larger n
     assert design_explorer.target(path) == protocol.margin == 0.13
     assert design_explorer.title(path, "da").startswith("Designudforsker: Odense")
+    warned = design_explorer.warning(path, "da")
+    missed = verdict.loc[~verdict["publishable"].fillna(False).astype(bool), "group"]
+    assert warned.startswith("**Advarsel:** 2 af 10 grupper kan ikke offentliggøres")
+    assert "Kvindelige efterkommere fra vestlige lande" in warned and len(missed) == 2
     intro = design_explorer.intro(path, "da")
     assert "±13 procentpoint" in intro and f"{int(design.summary['reviews'])} genvurderinger" in (
         intro)

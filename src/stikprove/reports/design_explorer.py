@@ -19,7 +19,7 @@ from stikprove.reports import text
 from stikprove.reports.text import group_label
 
 __all__ = ["allocations", "disclosure_threshold", "intro", "precision_curves", "publishability",
-           "review_hours", "target", "title"]  # fmt: skip
+           "review_hours", "target", "title", "warning"]  # fmt: skip
 
 
 def _population(protocol_path: str | Path):
@@ -207,3 +207,13 @@ def review_hours(protocol_path: str | Path, language: str | None = None) -> pd.D
                      "half_width_all": domain_half_width(big_n, n, rate, level, method),
                      "half_width_widest": float(np.nanmax(per_stratum))})  # fmt: skip
     return pd.DataFrame(rows)
+
+
+def warning(protocol_path: str | Path, language: str = "da") -> str:
+    """The warning naming the groups the plan will not be allowed to publish (NCHS), as
+    ``stikprove design`` warns; "" when every group will be publishable."""
+    protocol, design = _design(protocol_path)
+    strata = design.strata
+    labels = _group_labels(strata[list(protocol.strata)], language)
+    missed = [label for label, ok in zip(labels, strata["publishable"], strict=True) if not ok]
+    return text.unpublishable_warning(missed, len(labels), language)

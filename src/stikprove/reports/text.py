@@ -942,3 +942,20 @@ def design_explorer_intro(
             "proportion). The tables compare the protocol's allocation with three "
             "alternatives of the same size and give the physician hours and, group by group, "
             "whether the figure will be publishable.")
+
+
+def unpublishable_warning(groups: Sequence[str], total: int, language: str = "da") -> str:
+    """The design explorer's warning naming the groups whose rate the plan will not let a
+    report publish (NCHS); "" when every group will be publishable."""
+    if not groups:
+        return ""
+    named = ", ".join(groups)
+    if check_language(language) == "da":
+        return (f"**Advarsel:** {len(groups)} af {total} grupper kan ikke offentliggøres med den "
+                f"planlagte stikprøve (NCHS' standard): {named}. Rapporterne vil udelade "
+                "deres andele. Øg stikprøven til det antal, tabellen nedenfor viser; en gruppe "
+                "med færre end 30 personer kan kun vises lagt sammen med andre.")
+    return (f"**Warning:** {len(groups)} of {total} groups cannot be published with the planned "
+            f"sample (the NCHS standard): {named}. The reports will withhold their "
+            "proportions. Enlarge the sample to the size the table below gives; a group of "
+            "fewer than 30 people can only be shown combined with others.")
