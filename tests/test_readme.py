@@ -24,4 +24,4 @@ def test_readme_python_example_runs_as_written(tmp_path, monkeypatch, capsys):
     exec(compile(blocks[0], "README.md", "exec"), {"__name__": "readme"})
     printed = capsys.readouterr().out
     assert "indvandrer_ikke_vestlig" in printed and "ci_low" in printed
-    assert (tmp_path / "odense.sqlite").is_file()
+    assert (tmp_path / "odense-python.sqlite").is_file()

@@ -31,8 +31,8 @@ class _Parser(argparse.ArgumentParser):
 
 WORK_ORDER = (
     "demo", "init", "synth", "validate-frame", "pseudonymize", "check-protocol", "design",
-    "simulate", "draw", "assign", "worklist", "import", "record", "serve", "reviewer",
-    "status", "export", "audit", "estimate", "compare", "flag", "agreement", "report",
+    "simulate", "draw", "assign", "worklist", "fill-worklist", "import", "record", "serve",
+    "reviewer", "status", "export", "audit", "estimate", "compare", "flag", "agreement", "report",
     "notebooks", "reidentify",
 )  # fmt: skip
 """The commands in the order of the work (frame, protocol, design, draw, review, analyse,
@@ -50,6 +50,8 @@ EXAMPLES = {
     "draw": "stikprove draw protocols/odense-replication.toml --study odense.sqlite",
     "assign": "stikprove assign odense.sqlite --reviewers overlaege_a,overlaege_b",
     "worklist": "stikprove worklist odense.sqlite --reviewer overlaege_a --out overlaege_a.xlsx",
+    "fill-worklist": "stikprove fill-worklist overlaege_a.xlsx --truth data/truth.csv "
+    "--out overlaege_a-filled.csv",
     "import": "stikprove import odense.sqlite overlaege_a.xlsx --reviewer overlaege_a",
     "record": "stikprove record odense.sqlite --reviewer overlaege_a",
     "serve": "stikprove serve odense.sqlite",

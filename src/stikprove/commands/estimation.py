@@ -415,6 +415,7 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
         lines.append(
             table.to_string(index=False, float_format=lambda v: f"{v:.4f}", formatters=formatters)
         )
+        lines += _legend(table, threshold)
         text = "\n".join(lines) + "\n"
     if fmt != "table" and notes:
         print("\n".join(notes), file=sys.stderr)
@@ -426,6 +427,18 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
     encoding = "utf-8-sig" if fmt == "csv-da" else "utf-8"
     atomic_write(args.out, lambda tmp: Path(tmp).write_text(text, encoding=encoding))
     print(f"wrote {len(table)} rows to {args.out}", file=sys.stderr)
+
+
+def _legend(table: pd.DataFrame, threshold: int) -> list[str]:
+    """Under a readable table: what each disclosure code in it means (docs/glossary.md)."""
+    if "disclosure" not in table.columns:
+        return []
+    from stikprove.reports.text import disclosure_notes
+
+    codes = sorted({c for cell in table["disclosure"].fillna("") for c in str(cell).split(",")
+                    if c})  # fmt: skip
+    lines = [f"  {code}: {' '.join(disclosure_notes(code, 'en', threshold))}" for code in codes]
+    return ["disclosure codes (docs/glossary.md):", *lines] if lines else []
 
 
 def write_result(table: pd.DataFrame, args: argparse.Namespace) -> None:
