@@ -198,7 +198,7 @@ def synthetic_release(
     small_ratio = has_den & (((top >= 1) & (top < threshold)) | (bottom < 30))
     never_shown = np.array([i.rsplit("|", 1)[1] in UNPUBLISHED for i in ids])
     primary = small_count | small_ratio | never_shown
-    cost = np.log1p(np.abs(value))
+    cost = 0.1 + np.log1p(np.abs(value))  # a zero shown is worth something too
     cost[~is_count] = 1.0
     cost[level == "margin"] *= 5
     cost[level == "kommune"] = 1000.0
