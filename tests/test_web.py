@@ -722,3 +722,22 @@ def test_a_session_ended_by_a_restart_says_log_in_again(study):
     answer = client.get("/cases")
     assert answer.status_code == 302 and answer.headers["Location"] == "/login"
     assert "Du er logget ud" in client.get("/login").get_data(as_text=True)
+
+
+def test_a_login_finding_the_checker_full_is_refused_before_the_store_is_read(app, monkeypatch):
+    """While as many password checks run and wait as allowed, a login is answered 503 at
+    once, without reading the store (a flood's cheapest refusal), and nothing is counted."""
+    from stikprove.store import Study
+
+    checker = app.extensions["stikprove"]["checker"]
+    client = app.test_client()
+    page = client.get("/login")
+    monkeypatch.setattr(checker, "has_room", lambda: False)
+
+    def no_reading(self):
+        raise AssertionError("the store was read")
+
+    monkeypatch.setattr(Study, "reviewers", no_reading)
+    form = {"name": "anna", "password": "forkert", "csrf_token": token(page.data)}
+    answer = client.post("/login", data=form)
+    assert answer.status_code == 503 and "travlt" in answer.get_data(as_text=True)

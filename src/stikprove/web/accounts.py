@@ -355,6 +355,13 @@ class PasswordChecker:
         self._admitted = 0
         self._lock = threading.Lock()
 
+    def has_room(self) -> bool:
+        """Could a check be admitted now (running and waiting below their bounds)? A
+        login asks first, so that a flood finding the checker full is answered without
+        reading the store at all."""
+        with self._lock:
+            return self._admitted < self.slots + self.waiting
+
     def _admit(self) -> None:
         with self._lock:
             if self._admitted >= self.slots + self.waiting:

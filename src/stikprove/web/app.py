@@ -282,6 +282,9 @@ def _register(app: Flask) -> None:
         name = (request.form.get("name") or "").strip()[:200]
         password = (request.form.get("password") or "")[:1000]
         code = (request.form.get("code") or "")[:20]
+        if not _state("checker").has_room():
+            # a flood of logins: answered before the store is read (the cheapest refusal)
+            return render_template("login.html", name="", error=_text("busy_login")), 503
         address = accounts.client_address(request.remote_addr)
         study = _state("study")
         throttle: accounts.LoginThrottle = _state("throttle")
