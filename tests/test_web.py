@@ -119,6 +119,9 @@ def test_repeated_wrong_passwords_lock_the_account_for_a_while(app, study, test_
     assert locked.status_code == 429
     assert "Prøv igen om 15 minut" in locked.get_data(as_text=True)
     assert "login_refused_locked" in set(study.audit_log()["action"])
+    for _ in range(20):  # a flood against the locked account: one audit row a minute
+        assert login(client, "anna").status_code == 429
+    assert list(study.audit_log()["action"]).count("login_refused_locked") == 1
     test_clock.shift(16 * 60)
     assert login(client, "anna").status_code == 302
 

@@ -127,6 +127,7 @@ def create_app(
         "clock": clock,
         "sessions": Sessions(idle_timeout_s, clock),
         "checker": accounts.PasswordChecker(hashing_slots),
+        "refusals": Once(60.0, clock),
         "language": language,
         "behind_proxy": behind_proxy,
         "require_totp": behind_proxy if require_totp is None else require_totp,
@@ -139,6 +140,27 @@ def create_app(
     _register(app)
     CSRFProtect(app)  # after _register: its check runs after the session is read
     return app
+
+
+class Once:
+    """Whether something keyed happened for the first time within ``interval_s`` seconds
+    (a dict and a lock): the audit of refused logins is written once a minute per account."""
+
+    def __init__(self, interval_s: float, clock: Callable[[], float]):
+        self.interval_s = interval_s
+        self._clock = clock
+        self._last: dict[str, float] = {}
+        self._lock = threading.Lock()
+
+    def first_in_a_while(self, key: str) -> bool:
+        now = self._clock()
+        with self._lock:
+            if now - self._last.get(key, -self.interval_s - 1) <= self.interval_s:
+                return False
+            if len(self._last) > 10_000:  # invented names: forget the old ones
+                self._last = {k: t for k, t in self._last.items() if now - t <= self.interval_s}
+            self._last[key] = now
+            return True
 
 
 class Sessions:
@@ -295,7 +317,10 @@ def _register(app: Flask) -> None:
         key = accounts.throttle_key(name, account)
         wait = throttle.begin(key, address)
         if wait > 0:
-            _audit(study, "login_refused_locked", who, f"login refused: locked ({address})")
+            if _state("refusals").first_in_a_while(key):
+                # once a minute per account: a flood against a locked account (or while
+                # the global limit holds) must not write an audit row per attempt
+                _audit(study, "login_refused_locked", who, f"login refused: locked ({address})")
             minutes = max(1, round(wait / 60))
             return render_template("login.html", name=shown,
                                    error=_text("locked", minutes=minutes)), 429  # fmt: skip
