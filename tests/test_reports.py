@@ -895,6 +895,7 @@ def test_design_explorer_shows_the_protocols_allocation_its_target_and_what_is_p
             == design.strata.loc[both.to_numpy(), "publishable"].to_numpy()).all()  # fmt: skip
     assert str(verdict["publishable_sample_size"].dtype) == "Int64"
     curves = design_explorer.precision_curves(path, 200, "da")
+    assert "personer af dansk oprindelse" in set(curves["group"])
     for _, part in curves.groupby("group"):
         flags = part["publishable"].tolist()
         assert flags == sorted(flags)  # once publishable, publishable at every larger n

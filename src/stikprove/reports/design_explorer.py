@@ -116,7 +116,9 @@ def precision_curves(
         plan = expected_presentation(np.full(len(n), len(part)), n, rate,
                                      groups=[f"{k:06d}" for k in range(len(n))],
                                      confidence_level=level)  # fmt: skip
-        rows.append(pd.DataFrame({"group": group_label(group, language), "sample_size": n,
+        label = (text.group_phrase({"origin": group}, language) if column == "origin"
+                 else group_label(group, language))  # "personer af dansk oprindelse"
+        rows.append(pd.DataFrame({"group": label, "sample_size": n,
                                   "half_width": np.asarray(width, dtype=float),
                                   "publishable": plan["publishable"].to_numpy()}))  # fmt: skip
     return pd.concat(rows, ignore_index=True)
