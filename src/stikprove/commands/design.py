@@ -8,7 +8,7 @@ import math
 import sys
 from pathlib import Path
 
-FORMATS = ("table", "csv", "json")
+FORMATS = ("table", "csv", "csv-da", "xlsx", "json")
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -27,7 +27,11 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "everything.",
     )
     p.add_argument("protocol", type=Path, metavar="PROTOCOL", help="the protocol (TOML)")
-    p.add_argument("--format", choices=FORMATS, default="table", help="output format")
+    p.add_argument("--format", choices=FORMATS, default="table",
+                   help="a readable design, the strata table as CSV, Danish CSV or xlsx (needs "
+                   "--out FILE.xlsx), or the whole design as json")  # fmt: skip
+    p.add_argument("--out", type=Path, default=None, metavar="FILE",
+                   help="write the strata table to FILE instead of stdout")  # fmt: skip
     p.add_argument(
         "--frame", type=Path, default=None, help="use this frame instead of [frame] path"
     )
@@ -66,7 +70,11 @@ def run(args: argparse.Namespace) -> int:
     protocol = load_protocol(args.protocol)
     frame = load_study_frame(protocol, args.frame)
     design = design_table(protocol, frame)
-    if args.format == "table":
+    if args.format in ("csv-da", "xlsx") or (args.out is not None and args.format != "json"):
+        from stikprove.commands.estimation import write_result
+
+        write_result(design.strata, args)
+    elif args.format == "table":
         print(design.to_text())
     elif args.format == "csv":
         from stikprove.cells import csv_safe

@@ -397,8 +397,9 @@ def _emit(table: pd.DataFrame, args: argparse.Namespace, settings: Settings | No
     if fmt == "csv":
         text = plain_csv_text(_with_settings(table, settings))
     elif fmt == "csv-da":
-        text = danish_csv_text(_with_settings(table, settings), getattr(args, "language", "da"),
-                               threshold)
+        # for Excel: 6 decimals (a proportion to 0.0001 %), not 17-digit floats
+        text = danish_csv_text(_with_settings(table, settings).round(6),
+                               getattr(args, "language", "da"), threshold)  # fmt: skip
     else:
         formatters = {
             c: (lambda v, c=c: _shown(c, v))
