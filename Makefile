@@ -11,7 +11,7 @@ SHELL := /bin/bash
 QUIET_MIRRORS := sed -u '/^WARNING: Location/d'
 PIP := $(BIN)/python -m pip install --progress-bar on --disable-pip-version-check
 
-.PHONY: demo test test-fast test-exhaustive lab bench lint clean browser screenshots docs \
+.PHONY: demo test test-slow test-fast test-exhaustive lab bench lint clean browser screenshots docs \
 	docs-serve wheel-check
 
 $(STAMP): pyproject.toml
@@ -25,14 +25,20 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	$(BIN)/stikprove demo --out demo-output --jobs 2
 
-# The suite on two workers, then the date-sensitive tests (marker `clock`) again with the
-# clock a year ahead, so that no test passes only on the day it was written (collected from
-# the test files that use the marker: collecting the whole suite again costs seconds).
+# The suite on two workers without the slow tier (end-to-end runs, browsers, simulations,
+# the national release: `make test-slow`, which CI runs too), then the date-sensitive tests
+# (marker `clock`) again with the clock a year ahead, so that no test passes only on the day
+# it was written (collected from the test files that use the marker).
 CLOCK_TESTS = $(shell grep -l 'mark\.clock' tests/test_*.py)
 test: $(STAMP) browser
 	$(BIN)/ruff check src tests benchmarks
-	$(BIN)/python -m pytest -n 2
-	$(BIN)/python -m pytest -n 2 -q -m clock --clock-shift-days=365 $(CLOCK_TESTS)
+	$(BIN)/python -m pytest -n 2 -m "not slow"
+	$(BIN)/python -m pytest -n 2 -q -m "clock and not slow" --clock-shift-days=365 $(CLOCK_TESTS)
+
+# The slow tier: end-to-end runs (the demo, rendered reports), browser and load tests, long
+# simulations. CI runs it after `make test`.
+test-slow: $(STAMP) browser
+	$(BIN)/python -m pytest -n 2 -m slow
 
 # Every hypothesis test with ten times its examples (CI runs it after `make test`).
 test-exhaustive: $(STAMP)

@@ -296,8 +296,9 @@ def test_status_interim_command(study, capsys):
     assert (f"note: stratum {ODENSE_WOMEN}: 1 reviewed case(s) wait on case 5 of its list"
             in capsys.readouterr().out)  # fmt: skip
     assert main(["status", path, "--interim", "--format", "csv"]) == 0
-    csv = capsys.readouterr().out
-    assert csv.splitlines()[0] == ",".join(PLAN_COLUMNS)
+    csv = capsys.readouterr().out  # the study team's raw figures, marked as such
+    assert csv.splitlines()[0] == ",".join(["publication", *PLAN_COLUMNS])
+    assert "NOT FOR PUBLICATION" in csv.splitlines()[1]
 
 
 def test_status_interim_shows_domain_targets(tmp_path, capsys):

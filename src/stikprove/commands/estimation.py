@@ -447,6 +447,69 @@ def write_result(table: pd.DataFrame, args: argparse.Namespace) -> None:
     _emit(table, args)
 
 
+def _check_grouping(data: pd.DataFrame, by: list[str] | None, args: argparse.Namespace) -> None:
+    """Refuse a grouping by an identifying column (raw or not): it would list cases."""
+    from stikprove.release.disclosure import check_grouping
+
+    check_grouping(data, by or [], _threshold(args))
+
+
+def _is_release_source(args: argparse.Namespace, data: pd.DataFrame) -> bool:
+    """A study store, or a table exported from one analysed with its own design columns: its
+    estimates are cells of the study's release. Any other table (other strata or population
+    columns, another variance rule) is disclosed on its own."""
+    return (getattr(args, "strata", "stratum") == "stratum"
+            and getattr(args, "population_size", "population_size") == "population_size"
+            and getattr(args, "degenerate_strata", None) is None
+            and (is_study_store(Path(args.source))
+                 or {"stratum", "kommune_code", "population_size"} <= set(data.columns)))
+
+
+def _release(args: argparse.Namespace, data: pd.DataFrame, settings):
+    """The protected release the command reads, at the command's settings (the protocol's
+    threshold, level and method unless given): the study store's, or that of an exported
+    analysis table."""
+    from stikprove.release.release import analysis_release, study_release
+
+    level, method = settings.confidence_level, settings.method
+    if is_study_store(Path(args.source)):
+        return study_release(args.source, settings.threshold, level, method)
+    return analysis_release(data, threshold=settings.threshold, confidence_level=level,
+                            interval_method=method)
+
+
+def _published(args: argparse.Namespace, data: pd.DataFrame, by: list[str] | None, settings):
+    """``estimate``'s table as the release publishes it (with ``--bounds``, the release's
+    nonresponse bounds of the kommuner or the nation beside it)."""
+    from stikprove.release.release import published_estimates
+
+    release = _release(args, data, settings)
+    table = published_estimates(release, args.outcome, by)
+    if not args.bounds:
+        return table
+    if by not in (None, [], ["kommune_code"]):
+        raise EstimationError(
+            "--bounds: the release publishes the nonresponse bounds of each kommune and of the "
+            "whole study: use --by kommune_code or no --by"
+        )
+    bounds = release.table("bounds")
+    bounds = bounds[bounds["indicator"].eq(args.outcome)
+                    & bounds["level"].eq("kommune" if by else "nation")]  # fmt: skip
+    bounds = bounds.assign(kommune_code=bounds["kommune_code"].astype(str))
+    extra = ["n_missing", "estimate_missing_as_0", "estimate_missing_as_1"]
+    bounds = bounds.rename(columns={"disclosure": "disclosure_bounds"})
+    if by:
+        table = table.merge(bounds[["kommune_code", *extra, "disclosure_bounds"]],
+                            on="kommune_code", how="left")  # fmt: skip
+    else:
+        table = table.assign(**{c: bounds[c].to_numpy() for c in [*extra, "disclosure_bounds"]})
+    table["disclosure"] = [
+        ",".join(sorted({*str(a).split(","), *str(b).split(",")} - {"", "nan"}))
+        for a, b in zip(table["disclosure"], table.pop("disclosure_bounds"), strict=True)
+    ]
+    return table[[c for c in table.columns if c != "disclosure"] + ["disclosure"]]
+
+
 def run_estimate(args: argparse.Namespace) -> int:
     from stikprove.estimation.domains import (
         estimate_categories,
@@ -467,12 +530,15 @@ def run_estimate(args: argparse.Namespace) -> int:
         "degenerate_strata": args.degenerate_strata,
     }
     notes: list[str] = []
+    _check_grouping(data, design["by"], args)
     if args.categories:
         categories, missing = _category_codes(args.source, args.outcome, data, args.missing)
         table = estimate_categories(
             data, args.outcome, **design, categories=categories, missing_values=missing
         )
-    else:
+        _emit(_disclosed(table, None, args, settings), args, settings)
+    elif args.raw or not _is_release_source(args, data):
+        # raw (marked), or a table no release holds (other design columns): disclosed alone
         table = estimate_proportions(data, args.outcome, **design)
         coverage = partial_coverage(data, args.outcome, design["strata"],
                                     design["population_size"], design["by"])  # fmt: skip
@@ -488,7 +554,12 @@ def run_estimate(args: argparse.Namespace) -> int:
             share = coverage[[*keys, "population_share_covered"]]
             table = (table.merge(share, on=keys, how="left") if keys
                      else table.assign(population_share_covered=share.iloc[0, -1]))  # fmt: skip
-    _emit(_disclosed(table, None, args, settings), args, settings, notes)
+        _emit(_disclosed(table, None, args, settings), args, settings, notes)
+    else:
+        coverage = partial_coverage(data, args.outcome, design["strata"],
+                                    design["population_size"], design["by"])  # fmt: skip
+        notes = partial_notes(coverage, design["by"] or [], args.source)
+        _emit(_published(args, data, design["by"], settings), args, settings, notes)
     if "reviewed" in data.columns and not data["reviewed"].astype(bool).all():
         _stopped_early_note(args.source)  # a stratum can only stop early with cases left
     return 0
@@ -638,6 +709,18 @@ def run_flag(args: argparse.Namespace) -> int:
     settings = command_settings(args)
     data = read_analysis_table(args.source)
     strata, by = _columns(args.strata), _columns(args.by)
+    _check_grouping(data, by, args)
+    if not args.raw and _is_release_source(args, data):
+        from stikprove.release.release import published_flags
+
+        if by != ["kommune_code"] or args.alpha != 0.05 or args.adjust != "fdr_bh":
+            raise EstimationError(
+                "flag: the release flags each kommune (--by kommune_code) at alpha 0.05 with "
+                "Benjamini-Hochberg (--adjust fdr_bh), the flags every report shows; other "
+                "choices are for quality checks: add --raw (NOT FOR PUBLICATION)"
+            )
+        _emit(published_flags(_release(args, data, settings), args.outcome), args, settings)
+        return 0
     estimates = estimate_proportions(
         data, args.outcome, strata, args.population_size, by=by,
         confidence_level=settings.confidence_level, method=settings.method,
@@ -672,12 +755,34 @@ def run_compare(args: argparse.Namespace) -> int:
         degenerate_strata="pooled" if settings.method == DEFAULT_DOMAIN_INTERVAL_METHOD
         else "standard",
     )  # fmt: skip
+    import pandas as pd
+
     from stikprove.release.disclosure import disclose_comparison, mark_raw
 
     if args.raw:
         _emit_row(mark_raw(result.to_frame()), args)
-    else:
-        _emit_row(disclose_comparison(result.to_frame(), settings.threshold), args)
+        return 0
+    row = disclose_comparison(result.to_frame(), settings.threshold)
+    if not _is_release_source(args, data):
+        _emit_row(row, args)
+        return 0
+    if args.by not in ("sex", "origin", "kommune_code", "region"):
+        raise EstimationError(
+            f"compare --by {args.by}: the release publishes groups of sex, origin, kommune_code "
+            "and region; add --raw (NOT FOR PUBLICATION) for others"
+        )
+    from stikprove.release.release import published_estimates
+
+    shown = published_estimates(_release(args, data, settings), args.outcome, [args.by])
+    mine = shown[shown[args.by].astype(str).isin([str(result.first), str(result.second)])]
+    protected = mine["disclosure"].str.contains("small|complementary", regex=True).any()
+    if (protected or len(mine) < 2) and row["disclosure"].iloc[0] == "":
+        keep = {"first", "second", "method", "confidence_level", "interval_method"}
+        for column in row.columns:
+            if column not in keep and column != "disclosure":
+                row[column] = pd.Series([None] * len(row), dtype=object)
+        row["disclosure"] = "complementary"
+    _emit_row(row, args)
     return 0
 
 
@@ -742,17 +847,34 @@ def run_agreement(args: argparse.Namespace) -> int:
             f"({len(pairs)} cases are assigned a second reviewer)"
         )
     settings = command_settings(args, args.study)
-    result = reviewer_agreement(both[first], both[second],
-                                confidence_level=settings.confidence_level)  # fmt: skip
+    if args.field == "health_assessment":  # the agreement every report shows: the release's
+        from stikprove.release.build import published_level
+        from stikprove.release.release import study_release
+
+        release = study_release(args.study, settings.threshold, settings.confidence_level)
+        table = release.table("agreement")
+        level = published_level(release.raw_tables, "nation")
+        row = table[table["level"].eq(level)].head(1)  # one kommune: its row is the study's
+        if row.empty:
+            row = table.head(1)
+        row = row.drop(columns=["level", "kommune_code"]).reset_index(drop=True)
+    else:
+        result = reviewer_agreement(both[first], both[second],
+                                    confidence_level=settings.confidence_level)  # fmt: skip
+        row = result.to_frame()
+        agree = round(result.percent_agreement * result.n_pairs / 100)
+        counts = (result.n_pairs, agree, result.n_pairs - agree)
+        if any(1 <= c < settings.threshold for c in counts):
+            row = row[["n_pairs"]].astype(object).assign(n_pairs=None, disclosure="small")
     fmt = args.format
     if args.out is not None and fmt == "table":
         fmt = {".csv": "csv", ".xlsx": "xlsx"}.get(args.out.suffix.lower(), "table")
     if fmt != "table" or args.out is not None:
-        _emit(result.to_frame(), args)
+        _emit(row, args)
         return 0
     print(f"confidence level {100 * settings.confidence_level:g} % "
           f"({settings.origin['confidence_level']})")  # fmt: skip
-    _print_result(result)
+    _print_row(row.iloc[0])
     return 0
 
 

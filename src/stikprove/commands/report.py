@@ -78,6 +78,14 @@ def run(args: argparse.Namespace) -> int:
     if args.indicators:
         indicators = [i.strip() for i in args.indicators.split(",") if i.strip()]
     _require_a_review(args.study)
+    # the study's protected release, solved once here: each report's kernel reads its pattern
+    # (bad parameters are refused by the renderer below, with its own messages)
+    import contextlib
+
+    from stikprove.release.release import study_release
+
+    with contextlib.suppress(StikproveError):
+        study_release(args.study, args.disclosure_threshold, args.confidence_level, args.method)
     result = render_reports(
         args.study, kommuner, args.out, national=args.national, jobs=args.jobs,
         progress=not args.no_progress, engine=args.engine, language=args.language,

@@ -281,19 +281,24 @@ def _record_summary(case_id: str, reviewer: str, result) -> str:
 
 def run_status(args: argparse.Namespace) -> int:
     from stikprove.estimation.interim import interim_status, waiting_cases
+    from stikprove.release.disclosure import NOT_FOR_PUBLICATION, mark_raw
 
+    # the study team's working figures, per stratum and unprotected: never for publication
+    # (the published progress is the release's: stikprove release, the reports)
     study = _open(args)
     if args.interim:
         interim = interim_status(study)
         if args.format != "table" or args.out is not None:
-            _write_table(interim.plan, args)
+            _write_table(mark_raw(interim.plan), args)
         else:
+            print(NOT_FOR_PUBLICATION)
             print(interim.summary())
         return 0
     status = study.status()
     if args.format != "table" or args.out is not None:
-        _write_table(status, args)
+        _write_table(mark_raw(status), args)
     else:
+        print(NOT_FOR_PUBLICATION)
         print(status.to_string(index=False) if not status.empty else "(no sampled cases)")
         short = status[status["unreplaced"] > 0].groupby("stratum")["unreplaced"].sum()
         for stratum, n in short.items():

@@ -59,6 +59,7 @@ __all__ = [
     "ESTIMATE_VALUE_COLUMNS",
     "NOT_FOR_PUBLICATION",
     "DisclosureError",
+    "check_grouping",
     "check_threshold",
     "complementary_suppression",
     "disclose_comparison",
@@ -466,6 +467,10 @@ def _implied_counts(estimates: pd.DataFrame, published: np.ndarray | None) -> pd
     n = pd.to_numeric(estimates["n"], errors="coerce").to_numpy(dtype=float)
     p = pd.to_numeric(estimates["estimate"], errors="coerce").to_numpy(dtype=float)
     with_outcome = np.round(p * n)
+    # a weighted share can round to no case (1.07 % of 37 is 0.4): any share strictly between
+    # 0 and 1 stands for at least one case with and one without the outcome
+    with_outcome = np.where((p > 0) & (p < 1), np.clip(with_outcome, 1, np.maximum(n - 1, 1)),
+                            with_outcome)
     if published is not None:
         with_outcome = np.where(published, with_outcome, np.nan)
     return pd.DataFrame({columns[0]: with_outcome, columns[1]: n - with_outcome})
@@ -492,6 +497,35 @@ def disclose_comparison(row: pd.DataFrame, threshold: int = DEFAULT_THRESHOLD) -
             out[column] = out[column].astype(object).mask(pd.Series(hidden))
     out["disclosure"] = np.where(hidden, "small", "")
     return out
+
+
+IDENTIFYING_COLUMNS = frozenset({"case_id", "cpr", "name", "navn", "note", "sagsnummer"})
+"""Columns that name a case: never a grouping, raw or not."""
+
+
+def check_grouping(data: pd.DataFrame, by: Sequence[str], threshold: int = DEFAULT_THRESHOLD
+                   ) -> None:  # fmt: skip
+    """Refuse a grouping by an identifying column: a case id, or any column with nearly one
+    value per case (more than half as many values as rows), whose table would list cases
+    one by one (raw or not).
+
+    >>> check_grouping(pd.DataFrame({"sex": ["kvinde", "mand"] * 5}), ["sex"])
+    """
+    check_threshold(threshold)
+    for column in by:
+        if column in IDENTIFYING_COLUMNS:
+            raise DisclosureError(
+                f"--by {column}: identifies cases one by one; a grouping must hold groups of "
+                f"cases (e.g. kommune_code, sex, origin)"
+            )
+        if column in data.columns and len(data) >= 2 * threshold:
+            values = data[column].nunique(dropna=True)
+            if values > len(data) / 2:
+                raise DisclosureError(
+                    f"--by {column}: {values} values for {len(data)} cases, nearly one per "
+                    "case: a table by it would list cases; expected a grouping of cases (e.g. "
+                    "kommune_code, sex, origin)"
+                )
 
 
 def mark_raw(table: pd.DataFrame) -> pd.DataFrame:

@@ -162,8 +162,11 @@ class LinearTableSet:
         put(self, "denominator", _csr(self.denominator, "denominator", (n_cells, n_atoms)))
         for name in ("value", "published_low", "published_high", "cost"):
             array = _vector(getattr(self, name), name, n_cells, float)
-            if not np.all(np.isfinite(array)):
-                bad = int(np.flatnonzero(~np.isfinite(array))[0])
+            # a published interval may be unbounded on a side (a derived count no table
+            # shows: (−inf, inf); a structural fact such as events ≤ cases: [0, inf))
+            finite = ~np.isnan(array) if name.startswith("published") else np.isfinite(array)
+            if not np.all(finite):
+                bad = int(np.flatnonzero(~finite)[0])
                 raise ReleaseError(
                     f"cell {str(ids[bad])!r}: {name} is {array[bad]}; expected a number"
                 )

@@ -171,59 +171,58 @@ def _kommune_slice(table: pd.DataFrame, kommune: str) -> pd.DataFrame:
     return mine.drop(columns="kommune_code").reset_index(drop=True)
 
 
-@lru_cache(maxsize=16)
-def _design_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
-    """N_h, n_h and f_h of every stratum, disclosed over the whole study (see
-    :func:`design_table`)."""
-    study = _load(path, mtime)
-    strata = study.strata.copy()
-    by = _strata_by(study)
-    strata["sampling_fraction"] = strata["sample_size"] / strata["population_size"]
-    table = strata[["kommune_code", *by, "population_size", "sample_size", "sampling_fraction"]]
-    return dc.disclose_counts(table, ["population_size", "sample_size"], ["kommune_code", *by],
-                              threshold, hide_columns=["sampling_fraction"])  # fmt: skip
+def release(study: StudyData, threshold: int | None = None, confidence_level: float | None = None,
+            method: str | None = None):  # fmt: skip
+    """The study's protected release (:func:`stikprove.release.study_release`): every table
+    a report shows is read from it, so that all reports of a study are protected jointly and
+    show one number per figure (None: the protocol's threshold, level and method)."""
+    from stikprove.release.release import study_release
+
+    return study_release(study.path, threshold, confidence_level, method)
+
+
+def _nation(rel) -> str:
+    """The level of the whole study's rows (a study of one kommune publishes the kommune)."""
+    from stikprove.release.build import published_level
+
+    return published_level(rel.raw_tables, "nation")
+
+
+def _release_slice(study: StudyData, name: str, threshold: int | None,
+                   kommune: str | None) -> pd.DataFrame:  # fmt: skip
+    table = release(study, threshold).table(name)
+    if kommune is None:
+        return table
+    return table[table["kommune_code"].astype(str) == kommune].reset_index(drop=True)
 
 
 def design_table(
     study: StudyData, kommune: str, threshold: int | None = None, language: str = "da"
 ) -> pd.DataFrame:
-    """The kommune's strata: N_h, n_h and the sampling fraction, small counts suppressed.
-
-    Disclosure control runs over the strata of the whole study (every kommune's report is
-    published): a kommune's stratum is also protected against differencing with the other
-    kommuner's reports and national totals.
+    """The kommune's strata: N_h, n_h and the sampling fraction, from the study's protected
+    release (disclosure control over every table of every kommune at once).
 
     Columns: the strata columns other than kommune_code (e.g. sex, origin; labelled in
     ``language``), population_size, sample_size, sampling_fraction, disclosure."""
-    table = _design_all(str(study.path), study.mtime, _threshold(study, threshold))
-    return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
-
-
-@lru_cache(maxsize=16)
-def _progress_all(path: str, mtime: float, threshold: int) -> pd.DataFrame:
-    study = _load(path, mtime)
-    by = ["kommune_code", *_strata_by(study)]
-    table = study.data.groupby(by, sort=True).agg(
-        taken=("case_id", "size"), done=("reviewed", "sum")
-    ).reset_index()  # fmt: skip
-    table["remaining"] = table["taken"] - table["done"]
-    table["share_done"] = table["done"] / table["taken"]
-    return dc.disclose_counts(table, ["taken", "done", "remaining"], by, threshold,
-                              hide_columns=["share_done"])  # fmt: skip
+    by = _strata_by(study)
+    table = _release_slice(study, "design", threshold, kommune)
+    table = table[[*by, "population_size", "sample_size", "sampling_fraction", "disclosure"]]
+    return _labelled(table, by, language)
 
 
 def progress_table(
     study: StudyData, kommune: str, threshold: int | None = None, language: str = "da"
 ) -> pd.DataFrame:
-    """Review progress per stratum of the kommune: cases taken (sample plus activated
-    reserves), reviewed by the first reviewer, remaining; disclosed over the whole study
-    like :func:`design_table`.
+    """Review progress per stratum of the kommune, from the protected release: cases taken
+    (sample plus activated reserves), reviewed by the first reviewer, remaining.
 
     Columns: the strata columns other than kommune_code (labelled in ``language``),
     taken (the design's n_h plus the reserves activated for ineligible cases, so it can
     exceed the design table's n), done, remaining, share_done, disclosure."""
-    table = _progress_all(str(study.path), study.mtime, _threshold(study, threshold))
-    return _labelled(_kommune_slice(table, kommune), _strata_by(study), language)
+    by = _strata_by(study)
+    table = _release_slice(study, "progress", threshold, kommune)
+    table = table[[*by, "taken", "done", "remaining", "share_done", "disclosure"]]
+    return _labelled(table, by, language)
 
 
 def _strata_by(study: StudyData) -> list[str]:
@@ -245,45 +244,44 @@ def _estimate(study, kommune, outcome, by, confidence_level, method):
                                            confidence_level=confidence_level, method=method)
 
 
-@lru_cache(maxsize=64)
-def _by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...], level: float,
-                method: str) -> pd.DataFrame:  # fmt: skip
-    """Estimates for every kommune × ``by`` domain of the study at once (cached)."""
-    study = _load(path, mtime)
-    return _estimate(study, None, outcome, ("kommune_code", *by), level, method)
-
-
-@lru_cache(maxsize=64)
-def _disclosed_by_kommune(path: str, mtime: float, outcome: str, by: tuple[str, ...],
-                          level: float, method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
-    """:func:`_by_kommune` disclosed as one table over all kommuner (cached)."""
-    table = _by_kommune(path, mtime, outcome, by, level, method)
-    return dc.disclose_estimates(table, ["kommune_code", *by], threshold,
-                                 confidence_level=level)  # fmt: skip
+def _release_estimates(study: StudyData, outcome: str, kommune: str | None, by: Sequence[str],
+                       threshold: int | None, raw: bool = False, level: float | None = None,
+                       method: str | None = None, region: str | None = None
+                       ) -> pd.DataFrame:  # fmt: skip
+    """One grouping's rows of the release's estimates table: a kommune's (or, with
+    ``kommune`` None, the nation's; with ``region``, that region's) domains of ``by`` (e.g.
+    ["sex"]; [] for all cases)."""
+    rel = release(study, threshold, level, method)
+    if outcome not in rel.indicators:
+        raise StikproveError(
+            f"indicator {outcome!r} is not in the study's release; its indicators are "
+            f"{', '.join(rel.indicators)}"
+        )
+    table = rel.raw("estimates").drop(columns="publication") if raw else rel.table("estimates")
+    mask = table["indicator"].eq(outcome)
+    if region is not None and _nation(rel) != "kommune":
+        mask &= table["level"].eq("region") & table["region"].eq(region)
+    elif kommune is None:
+        mask &= table["level"].eq(_nation(rel))
+    else:
+        mask &= table["level"].eq("kommune") & table["kommune_code"].astype(str).eq(kommune)
+    for column in ("sex", "origin"):
+        mask &= table[column].notna() if column in by else table[column].isna()
+    out = table[mask].reset_index(drop=True)
+    keep = [*by, "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff"]
+    return out[[*keep, "disclosure"]] if "disclosure" in out.columns else out[keep]
 
 
 def kommune_estimates(
     study: StudyData, outcome: str, kommune: str | None, by: list[str], level: float,
     method: str, threshold: int | None,
 ) -> pd.DataFrame:  # fmt: skip
-    """A kommune's domain estimates (``kommune`` None: the whole study), disclosed
-    (``threshold`` None: raw).
-
-    When the strata are nested in kommuner (kommune_code is a strata column) a domain inside
-    a kommune involves only that kommune's strata, so its estimate, variance and df are the
-    same computed on the whole study as on the kommune's cases: all kommuner are then
-    estimated in one call, and disclosed as one table (so that no kommune's suppressed cell
-    can be recovered from the other kommuners' reports and the national totals); both are
-    kept for the next report."""
-    if kommune is None or "kommune_code" not in study.strata_columns:
-        table = _estimate(study, kommune, outcome, by, level, method)
-        if threshold is None:
-            return table
-        return dc.disclose_estimates(table, by, threshold, confidence_level=level)
-    args = (str(study.path), study.mtime, outcome, tuple(by), level, method)
-    if threshold is None:
-        return _kommune_slice(_by_kommune(*args), kommune)
-    return _kommune_slice(_disclosed_by_kommune(*args, threshold), kommune)
+    """A kommune's domain estimates (``kommune`` None: the whole study) as the release
+    publishes them at ``level`` with ``method`` (``threshold`` None: raw, for quality checks,
+    not for publication)."""
+    raw = threshold is None
+    return _release_estimates(study, outcome, kommune, by, None if raw else threshold, raw,
+                              level, method)  # fmt: skip
 
 
 def _label(row: pd.Series, by: Sequence[str], language: str) -> str:
@@ -325,11 +323,9 @@ def estimates_table(
     raw: bool = False,
 ) -> pd.DataFrame:
     """The indicator per group (sex × origin, by sex, by origin, all) of a kommune (or of
-    the whole study with ``kommune=None``), disclosed; columns :data:`ESTIMATE_COLUMNS`.
-
-    Each grouping is disclosed on its own with complementary suppression across its margins
-    (:func:`~stikprove.release.disclosure.disclose_estimates`); with ``raw=True`` nothing is
-    suppressed and every row says it is not for publication.
+    the whole study with ``kommune=None``) as the study's protected release publishes it;
+    columns :data:`ESTIMATE_COLUMNS`. With ``raw=True`` nothing is suppressed and every row
+    says it is not for publication.
     """
     data = _subset(study, kommune)
     if outcome not in data.columns:
@@ -361,68 +357,25 @@ def headline_row(table: pd.DataFrame, sex: str | None, origin: str | None) -> pd
     return rows.iloc[0]
 
 
-def _indicator_scope(path: str, data: pd.DataFrame, outcome: str) -> np.ndarray:
-    """Which cases belong to the indicator's population (the study codebook's
-    ``indicator_scope``: eligible, and health-exempt where the indicator asks; a case not yet
-    reviewed counts as in scope); every case when ``outcome`` is not a codebook indicator."""
-    from stikprove.store import open_study
-
-    codebook = open_study(path).codebook
-    if outcome not in {i.name for i in codebook.indicators}:
-        return np.ones(len(data), dtype=bool)
-    exempt = data["health_exempt"] if "health_exempt" in data.columns else None
-    return codebook.indicator_scope(outcome, data, exempt).to_numpy(dtype=bool)
-
-
 def bounds_table(
     study: StudyData, outcome: str, kommune: str | None = None, threshold: int | None = None
 ) -> pd.DataFrame:
-    """Worst/best case of the indicator for the kommune's (or the study's) cases in the
-    indicator's population, counting the missing outcomes as no or as yes
-    (``outcome_bounds``), disclosed: the bounds reveal the number of missing outcomes, so
-    they are hidden with it when it is small (over all kommuner, like
-    :func:`design_table`), and they bracket the overall estimate, so they are hidden with it
-    too.
+    """Worst/best case of the indicator for all cases of the kommune (or the study),
+    counting the missing outcomes as no or as yes, from the protected release (the bounds
+    reveal the number of missing outcomes and are hidden with it).
 
-    Columns: n_missing (eligible cases that could not be assessed or are not yet reviewed;
-    cases found ineligible, replaced by reserves, are outside the indicator and not
-    counted), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
-    threshold = _threshold(study, threshold)
-    if kommune is None or "kommune_code" not in study.strata_columns:
-        data = _subset(study, kommune)
-        scope = _indicator_scope(str(study.path), data, outcome)
-        bounds = sample(study, kommune).bounds(outcome, in_scope=scope)
-        table = bounds[["n_missing", "estimate_missing_as_0", "estimate_missing_as_1"]]
-        table = dc.disclose_counts(table, ["n_missing"], (), threshold,
-                                   hide_columns=list(table.columns[1:]))  # fmt: skip
+    Columns: n_missing (eligible cases without an outcome: not assessable, not yet reviewed
+    or out of the indicator's scope; ineligible cases, replaced by reserves, are not
+    missing), estimate_missing_as_0, estimate_missing_as_1, disclosure."""
+    rel = release(study, threshold)
+    table = rel.table("bounds")
+    mask = table["indicator"].eq(outcome)
+    if kommune is None:
+        mask &= table["level"].eq(_nation(rel))
     else:
-        table = _kommune_slice(_bounds_all(str(study.path), study.mtime, outcome, threshold),
-                               kommune)  # fmt: skip
-    hidden = _total_hidden(study, outcome, kommune, threshold)
-    if hidden and table["disclosure"].iloc[0] == "":
-        # the bounds bracket the overall estimate: hidden where it is
-        table[["estimate_missing_as_0", "estimate_missing_as_1"]] = np.nan
-        table["disclosure"] = hidden
-    return table
-
-
-@lru_cache(maxsize=16)
-def _bounds_all(path: str, mtime: float, outcome: str, threshold: int) -> pd.DataFrame:
-    study = _load(path, mtime)
-    scope = _indicator_scope(path, study.data, outcome)
-    bounds = sample(study).bounds(outcome, by="kommune_code", in_scope=scope)
-    # a kommune without a case in the indicator's population has no bounds: a row of its own
-    kommuner = pd.DataFrame({"kommune_code": study.kommuner})
-    bounds = kommuner.merge(bounds.assign(kommune_code=bounds["kommune_code"].astype(str)),
-                            on="kommune_code", how="left")  # fmt: skip
-    table = pd.DataFrame({
-        "kommune_code": bounds["kommune_code"],
-        "n_missing": bounds["n_missing"].fillna(0).astype(int).to_numpy(),
-        "estimate_missing_as_0": bounds["estimate_missing_as_0"].to_numpy(),
-        "estimate_missing_as_1": bounds["estimate_missing_as_1"].to_numpy(),
-    })  # fmt: skip
-    return dc.disclose_counts(table, ["n_missing"], ["kommune_code"], threshold,
-                              hide_columns=["estimate_missing_as_0", "estimate_missing_as_1"])
+        mask &= table["kommune_code"].astype(str).eq(kommune)
+    table = table[mask].reset_index(drop=True)
+    return table[["n_missing", "estimate_missing_as_0", "estimate_missing_as_1", "disclosure"]]
 
 
 def comparison_table(
@@ -455,7 +408,7 @@ def comparison_table(
     # one (e.g. as a complement), the comparison must not show it either
     shown = kommune_estimates(study, outcome, kommune, [domain], study.confidence_level,
                                study.interval_method, threshold)  # fmt: skip
-    hidden = shown[shown[domain].astype(str).isin(groups)]["disclosure"].ne("").any()
+    hidden = shown[shown[domain].astype(str).isin(groups)]["estimate"].isna().any()
     if hidden and out["disclosure"].iloc[0] == "":
         keep = {"first", "second", "method", "confidence_level", "interval_method"}
         for column in out.columns:
@@ -507,33 +460,27 @@ def agreement_table(
     threshold: int | None = None,
     confidence_level: float | None = None,
 ) -> pd.DataFrame:
-    """Cohen's kappa of the two reviewers on the kommune's double-reviewed cases (one row:
-    n_pairs, percent_agreement, kappa, ci_low, ci_high, disclosure), its interval at
-    ``confidence_level`` (default: the protocol's); the values hidden when there are fewer
-    pairs than the threshold. The cross-table of codes is never shown."""
-    from stikprove.estimation.agreement import reviewer_agreement
-
-    pairs = study.pairs
-    if kommune is not None:
-        pairs = pairs[pairs["kommune_code"].astype(str) == kommune]
-    both = pairs[pairs["reviewed_1"] & pairs["reviewed_2"]]
-    first, second = f"{field_name}_1", f"{field_name}_2"
-    row = {"n_pairs": len(both), "percent_agreement": np.nan, "kappa": np.nan,
-           "ci_low": np.nan, "ci_high": np.nan}  # fmt: skip
-    if len(both) and first in both.columns:
-        try:
-            level = confidence_level or study.confidence_level
-            result = reviewer_agreement(both[first], both[second], confidence_level=level)
-            row.update(n_pairs=result.n_pairs, percent_agreement=result.percent_agreement,
-                       kappa=result.kappa, ci_low=result.ci_low,
-                       ci_high=result.ci_high)  # fmt: skip
-        except EstimationError:
-            pass
-    table = pd.DataFrame([row])
-    return dc.disclose_counts(
-        table, ["n_pairs"], (), _threshold(study, threshold),
-        hide_columns=["percent_agreement", "kappa", "ci_low", "ci_high"],
-    )  # fmt: skip
+    """Cohen's kappa of the two reviewers on the kommune's (or the study's) double-reviewed
+    cases, from the protected release (one row: n_pairs, percent_agreement, kappa, ci_low,
+    ci_high, disclosure; ``confidence_level`` None: the protocol's). The cross-table of codes
+    is never shown."""
+    if field_name != "health_assessment":
+        raise StikproveError(
+            f"agreement on {field_name!r}: the release publishes the agreement on "
+            "health_assessment only"
+        )
+    rel = release(study, threshold, confidence_level)
+    table = rel.table("agreement")
+    if kommune is None:
+        row = table[table["level"].eq(_nation(rel))]
+    else:
+        row = table[table["kommune_code"].astype(str).eq(kommune)]
+    columns = ["n_pairs", "percent_agreement", "kappa", "ci_low", "ci_high", "disclosure"]
+    if row.empty:  # no double review in the kommune
+        return pd.DataFrame([{"n_pairs": 0, "percent_agreement": np.nan, "kappa": np.nan,
+                              "ci_low": np.nan, "ci_high": np.nan,
+                              "disclosure": ""}])[columns]  # fmt: skip
+    return row[columns].reset_index(drop=True)
 
 
 # ---- the nation ------------------------------------------------------------------------------
@@ -548,37 +495,40 @@ def kommune_flags(
     confidence_level: float | None = None,
     method: str | None = None,
 ) -> pd.DataFrame:
-    """Each kommune's rate against the nation, the test the funnel plot draws
-    (:func:`~stikprove.estimation.multiplicity.funnel_flags`): z on the funnel's null variance
-    θ(1 − θ)/n_eff at the kommune's effective n, Benjamini–Hochberg at ``alpha`` over all
-    kommuner, flagged exactly when outside the plotted limit; disclosed, with the ``method``
-    interval at ``confidence_level`` (None: the protocol's).
+    """Each kommune's rate against the nation, from the protected release: the kommune totals
+    of its estimates table (the same numbers as each kommune's report) with the test the
+    funnel plot draws (:func:`~stikprove.estimation.multiplicity.funnel_flags`: z on the
+    funnel's null variance θ(1 − θ)/n_eff at the kommune's effective n, Benjamini–Hochberg at
+    0.05 over all kommuner, flagged exactly when outside the plotted limit).
 
     Columns: kommune_code, kommune_name, n, estimate, se, df, ci_low, ci_high, n_eff, deff,
-    p_value, p_adjusted, flagged, disclosure. ``attrs`` holds ``national_rate`` (θ),
-    ``limit_level`` (the level of the limit that separates flagged from not) and ``alpha``
-    for :func:`funnel_points`."""
-    from stikprove.estimation.multiplicity import funnel_flags
-
-    level = study.confidence_level if confidence_level is None else confidence_level
-    method = method or study.interval_method
-    table = _estimate(study, None, outcome, ("kommune_code",), level, method)
-    rate = national_rate(study, outcome)
-    test = funnel_flags(table["estimate"], table["n_eff"], rate, alpha=alpha)
-    table["p_value"], table["p_adjusted"] = test.p_value, test.p_adjusted
-    table["flagged"] = test.flagged
-    wanted = ("kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",
-              "p_value", "p_adjusted", "flagged")  # fmt: skip
-    table = dc.disclose_estimates(table[list(wanted)], ["kommune_code"],
-                                  _threshold(study, threshold), confidence_level=level)  # fmt: skip
+    p_value, p_adjusted, flagged, disclosure. ``attrs`` holds ``national_rate`` (θ, as
+    published), ``limit_level`` and ``alpha`` for :func:`funnel_points`."""
+    if alpha != 0.05:
+        raise StikproveError(f"alpha {alpha}: the release flags kommuner at 0.05")
+    rel = release(study, threshold, confidence_level, method)
+    totals = rel.table("estimates")
+    totals = totals[totals["indicator"].eq(outcome) & totals["level"].eq("kommune")
+                    & totals["sex"].isna() & totals["origin"].isna()]  # fmt: skip
+    flags = rel.table("flags")
+    flags = flags[flags["indicator"].eq(outcome)].drop(columns=["indicator", "disclosure"])
+    keep = ["kommune_code", "n", "estimate", "se", "df", "ci_low", "ci_high", "n_eff", "deff",
+            "disclosure"]  # fmt: skip
+    table = totals[keep].merge(flags, on="kommune_code", how="left")
+    table = table[[*keep[:-1], "p_value", "p_adjusted", "flagged", "disclosure"]]
     table.insert(1, "kommune_name", table["kommune_code"].map(kommune_name))
-    table.attrs.update(national_rate=rate, limit_level=test.limit_level, alpha=alpha)
+    table = table.reset_index(drop=True)
+    raw = rel.raw_tables.flags
+    raw = raw[raw["indicator"].eq(outcome)]
+    if len(raw):
+        table.attrs.update(national_rate=float(raw["national_rate"].iloc[0]),
+                           limit_level=float(raw["limit_level"].iloc[0]), alpha=alpha)
     return table
 
 
 def national_rate(study: StudyData, outcome: str) -> float:
-    """The whole study population's estimated rate of the indicator."""
-    table = _estimate(study, None, outcome, (), study.confidence_level, study.interval_method)
+    """The whole study population's estimated rate of the indicator, as published."""
+    table = _release_estimates(study, outcome, None, [], study.threshold)
     return float(table["estimate"].iloc[0])
 
 
@@ -609,21 +559,6 @@ def funnel_points(flags: pd.DataFrame) -> pd.DataFrame:
 # ---- the region of a kommune, and indicators that only restate another ----------------------
 
 
-@lru_cache(maxsize=16)
-def _by_region(path: str, mtime: float, outcome: str, by: tuple[str, ...], level: float,
-               method: str, threshold: int) -> pd.DataFrame:  # fmt: skip
-    """Estimates for every region × ``by`` domain, disclosed as one table over all regions."""
-    from stikprove.estimation.stratified_sample import StratifiedSample
-    from stikprove.kommuner import kommune_table
-
-    study = _load(path, mtime)
-    region_of = kommune_table().set_index("kommune_code")["region"]
-    data = study.data.assign(region=study.data["kommune_code"].map(region_of))
-    design = StratifiedSample(data, strata="stratum", population_size="population_size")
-    table = design.estimate(outcome, by=["region", *by], confidence_level=level, method=method)
-    return dc.disclose_estimates(table, ["region", *by], threshold, confidence_level=level)
-
-
 def region_estimates(
     study: StudyData,
     outcome: str,
@@ -636,23 +571,21 @@ def region_estimates(
     language: str = "da",
 ) -> pd.DataFrame:
     """The indicator per group in the region of ``kommune`` (its cases in the study: all of
-    the region's kommuner that the study covers), disclosed over all regions at once like
-    :func:`estimates_table` per grouping; columns :data:`ESTIMATE_COLUMNS`. A kommune too
-    small for figures of its own shows these beside the nation's (``estimates_table`` with
-    ``kommune=None``)."""
+    the region's kommuner that the study covers), as the study's release publishes it (the
+    region rows are cells of the same protected table set); columns :data:`ESTIMATE_COLUMNS`.
+    A kommune too small for figures of its own shows these beside the nation's
+    (``estimates_table`` with ``kommune=None``)."""
     from stikprove.kommuner import kommune as kommune_of
 
     region = kommune_of(kommune).region
     level = study.confidence_level if confidence_level is None else confidence_level
     method = method or study.interval_method
-    threshold = _threshold(study, threshold)
     tables = []
     for by in groupings:
         by = [c for c in by if c in study.data.columns]
-        table = _by_region(str(study.path), study.mtime, outcome, tuple(by), level, method,
-                           threshold)  # fmt: skip
-        mine = table[table["region"] == region].drop(columns="region").reset_index(drop=True)
-        tables.append((by, mine))
+        table = _release_estimates(study, outcome, kommune, by, threshold, level=level,
+                                   method=method, region=region)  # fmt: skip
+        tables.append((by, table))
     out = stack_groups(tables, ESTIMATE_COLUMNS, language)
     out["n"] = out["n"].astype("Int64")
     return out

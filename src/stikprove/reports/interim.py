@@ -132,7 +132,10 @@ class InterimProgress:
     """The counts the preliminary section's sentence quotes for a kommune: ``analysed``
     (cases in the interim analysis: the unbroken runs from the top of the lists) and
     ``waiting`` (reviewed cases that wait on an earlier case of their list). A count from 1
-    to threshold − 1 is None (suppressed)."""
+    to threshold − 1 is None (suppressed). The progress table publishes the reviewed cases,
+    and reviewed − analysed = waiting: while ``waiting`` is suppressed, ``analysed`` is
+    published rounded down to a multiple of the threshold (the sentence says "at least"), so
+    that the difference spans the threshold's number of values and cannot be pinned to 1..4."""
 
     analysed: int | None
     waiting: int | None
@@ -152,8 +155,10 @@ def interim_progress(
     rows = _kommune_rows(study, kommune)
     in_run = rows["in_complete_run"].astype(bool)
     waiting = rows["reviewed"].astype(bool) & ~in_run
-    return InterimProgress(_shown(int(in_run.sum()), threshold),
-                           _shown(int(waiting.sum()), threshold), threshold)  # fmt: skip
+    analysed, waits = int(in_run.sum()), _shown(int(waiting.sum()), threshold)
+    if waits is None:
+        analysed -= analysed % threshold
+    return InterimProgress(_shown(analysed, threshold), waits, threshold)
 
 
 @dataclass(frozen=True)

@@ -855,15 +855,21 @@ def interim_sentence(analysed: int | None, waiting: int | None, language: str = 
     reviewed cases wait on an earlier case, and why the intervals stay valid. A count from 1
     to threshold − 1, or None (suppressed before), is written "færre end 5" / "fewer than 5".
 
-    >>> interim_sentence(40, 3, "en")[:73]
-    'The review is not finished: 40 cases are analysed so far, and fewer than '
+    >>> interim_sentence(40, 3, "en")[:82]
+    'The review is not finished: at least 40 cases are analysed so far, and fewer than '
     """
     language = check_language(language)
     level = percent(confidence_level, language)
     n, w = _count(analysed, language, threshold), _count(waiting, language, threshold)
+    # while the waiting cases are suppressed, the analysed ones come rounded down to a multiple
+    # of the threshold (reports.interim.interim_progress): a lower bound
+    rounded = analysed is not None and analysed >= threshold and (
+        waiting is None or 1 <= waiting < threshold)  # fmt: skip
+    at_least = ("mindst " if language == "da" else "at least ") if rounded else ""
     if language == "da":
         return (
-            f"Genvurderingen er ikke afsluttet: {n} sager er analyseret indtil nu, og {w} "
+            f"Genvurderingen er ikke afsluttet: {at_least}{n} sager er analyseret indtil nu, "
+            f"og {w} "
             "vurderede sager venter på en tidligere sag i deres stratums liste. Hvert stratum "
             "analyseres i den tilfældige rækkefølge, sagerne blev udtrukket i, så langt alle "
             f"sager fra toppen af listen er vurderet. Intervallerne er {level}-"
@@ -873,7 +879,8 @@ def interim_sentence(analysed: int | None, waiting: int | None, language: str = 
             "udtrukne sager er vurderet."
         )
     return (
-        f"The review is not finished: {n} cases are analysed so far, and {w} reviewed cases "
+        f"The review is not finished: {at_least}{n} cases are analysed so far, and {w} "
+        "reviewed cases "
         "wait on an earlier case of their stratum's list. Each stratum is analysed in the "
         "random order its cases were drawn in, as far as every case from the top of the list "
         f"is reviewed. The intervals are {level} confidence sequences (Waudby-Smith & Ramdas "
