@@ -238,15 +238,7 @@ class _Solver:
         if len(columns) == 0:
             return 0.0
         if self.highs is None:
-            c = np.zeros(self.n)
-            c[columns] = sense * coefs
-            constraints = LinearConstraint(self.A, self.lb, self.ub) if self.A.shape[0] else None
-            result = milp(c, constraints=constraints, bounds=Bounds(np.zeros(self.n), self.upper))
-            if result.status == 0:
-                return sense * float(result.fun)
-            if result.status == 3 or "unbounded" in result.message.lower():
-                return -sense * np.inf
-            raise _unsolved(result.message)
+            return self._cold(columns, coefs, sense)
         h = self.highs
         if len(self.last):
             h.changeColsCost(len(self.last), self.last, np.zeros(len(self.last)))
@@ -262,7 +254,21 @@ class _Solver:
             _HIGHS.HighsModelStatus.kUnboundedOrInfeasible,
         ):
             return -sense * np.inf
-        raise _unsolved(h.modelStatusToString(status))
+        # a hot start that ends without a verdict (HiGHS's "Unknown", seen on the national
+        # demo's badly scaled programs): this objective afresh
+        return self._cold(columns, coefs, sense)
+
+    def _cold(self, columns: np.ndarray, coefs: np.ndarray, sense: int) -> float:
+        """The optimum by :func:`scipy.optimize.milp` from scratch (an LP: no integers)."""
+        c = np.zeros(self.n)
+        c[columns] = sense * coefs
+        constraints = LinearConstraint(self.A, self.lb, self.ub) if self.A.shape[0] else None
+        result = milp(c, constraints=constraints, bounds=Bounds(np.zeros(self.n), self.upper))
+        if result.status == 0:
+            return sense * float(result.fun)
+        if result.status == 3 or "unbounded" in result.message.lower():
+            return -sense * np.inf
+        raise _unsolved(result.message)
 
     def last_certificate(self) -> tuple[np.ndarray, np.ndarray | None]:
         """The rows with a non-zero dual value at the last optimum, and those dual values
