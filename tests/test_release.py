@@ -150,7 +150,7 @@ def test_a_grouping_outside_the_release_needs_raw(study, capsys):
 
 def test_the_release_command_writes_every_protected_table(study, tmp_path, capsys):
     out = tmp_path / "release"
-    assert main(["release", str(study), "--out", str(out)]) == 0
+    assert main(["release", str(study), "--out-dir", str(out)]) == 0
     assert sorted(p.stem for p in out.iterdir()) == sorted(TABLES)
     estimates = pd.read_csv(out / "estimates.csv")
     assert not _small(estimates["n"])

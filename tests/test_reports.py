@@ -852,7 +852,7 @@ def test_a_reader_sees_the_headline_first_in_plain_words(three_kommuner, tmp_pat
 @pytest.mark.slow
 def test_a_kommune_too_small_for_any_figure_gets_a_short_report(three_kommuner, tmp_path):
     """Læsø (a handful of cases): the report says in one sentence that the kommune is too
-    small for figures of its own and gives Region Nordjylland's and the nation's; it has no
+    small for figures of its own and gives its region's (where shown) and the nation's; no
     table of the kommune's own groups (no row for a group under the threshold), no
     "fewer than 5" footnote, and no case id."""
     path, frame = three_kommuner
@@ -865,10 +865,13 @@ def test_a_kommune_too_small_for_any_figure_gets_a_short_report(three_kommuner, 
     seen, soup = _visible(html)
     assert "Læsø" in soup.title.string
     lead = soup.select_one(".stikprove-lead").get_text()
+    # the region's figure where the release shows it (in this four-kommune study it hides
+    # Region Nordjylland's: with Frederikshavn's and the nation's it would give Læsø's)
     assert re.fullmatch(r"I Læsø er for få personer med i undersøgelsen til at vise et tal; i "
-                        r"Region Nordjylland er andelen \d+ % og i hele landet \d+ %\.", lead)
+                        r"(Region Nordjylland er andelen \d+ % og i hele landet|hele landet er "
+                        r"andelen) \d+ %\.", lead)  # fmt: skip
     assert "Læsø har for få personer i undersøgelsen" in seen
-    assert "Region Nordjylland" in seen and "hele landet" in seen
+    assert "hele landet" in seen
     for section in ("Stikprøvens design", "Fremdrift i genvurderingen", "Resultater pr. gruppe",
                     "Sammenligning af grupper"):  # fmt: skip
         assert section not in seen

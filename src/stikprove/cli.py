@@ -33,7 +33,7 @@ WORK_ORDER = (
     "demo", "init", "synth", "validate-frame", "pseudonymize", "check-protocol", "design",
     "simulate", "draw", "assign", "worklist", "fill-worklist", "import", "record", "serve",
     "reviewer", "status", "export", "audit", "estimate", "compare", "flag", "agreement", "report",
-    "notebooks", "reidentify",
+    "release", "audit-release", "notebooks", "reidentify",
 )  # fmt: skip
 """The commands in the order of the work (frame, protocol, design, draw, review, analyse,
 report), as ``stikprove --help`` lists them; a command not named here comes last."""
@@ -64,6 +64,8 @@ EXAMPLES = {
     "flag": "stikprove flag national.sqlite --outcome too_ill --by kommune_code",
     "agreement": "stikprove agreement odense.sqlite --field health_assessment",
     "report": "stikprove report odense.sqlite --kommune 461 --out reports",
+    "release": "stikprove release national.sqlite --out-dir release",
+    "audit-release": "stikprove audit-release national.sqlite",
     "notebooks": "stikprove notebooks --out notebooks",
     "reidentify": "stikprove reidentify STUDY --extract extract.csv --column cpr --key-file KEY",
 }

@@ -1,6 +1,6 @@
 """Commands of the publication step: ``release`` and ``audit-release``.
 
-``stikprove release STUDY --out DIR`` writes every table the study publishes, protected as one
+``stikprove release STUDY --out-dir DIR`` writes every table the study publishes, protected as one
 release (the same numbers as every report); ``stikprove audit-release STUDY`` plays the
 intruder over all of it and exits 1 when a hidden small count can be worked out.
 """
@@ -23,13 +23,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "protocol's disclosure threshold and the percentages that imply them hidden, with the "
         "least costly secondary suppression over all tables at once; proportions failing the "
         "NCHS standard withheld) and write its tables (design, progress, estimates, bounds, "
-        "agreement, flags) to --out. Example: stikprove release study.sqlite --out release/",
+        "agreement, flags) to --out-dir.",
     )
     p.add_argument("study", metavar="STUDY", type=Path, help="the study store (.sqlite)")
-    p.add_argument("--out", type=Path, required=True, metavar="DIR",
-                   help="folder for the tables (created; existing tables are replaced)")
-    p.add_argument("--format", choices=("csv", "csv-da", "xlsx"), default="csv",
-                   help="csv (default), csv-da (';' and decimal comma) or xlsx")
+    p.add_argument("--out-dir", type=Path, required=True, metavar="DIR",
+                   help="folder for the tables, one file each (created; existing tables are "
+                   "replaced)")  # fmt: skip
+    p.add_argument("--format", choices=("table", "csv", "csv-da", "xlsx"), default="csv",
+                   help="csv (default), csv-da (';' and decimal comma), xlsx, or table "
+                   "(aligned text, .txt)")  # fmt: skip
     p.add_argument("--disclosure-threshold", type=int, default=None, metavar="K",
                    help="suppress counts under K (default: the protocol's, usually 5)")
     p.add_argument("--raw", action="store_true",
@@ -44,7 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "take given everything the release shows (all tables, all kommuner, the region and "
         "national tables, percentages within their rounding), by linear programming. Exits 1 "
         "when a hidden count of 1 to threshold-1 can be narrowed to within 1..threshold-1 or "
-        "to fewer than threshold values. Example: stikprove audit-release study.sqlite",
+        "to fewer than threshold values.",
     )
     p.add_argument("study", metavar="STUDY", type=Path, help="the study store (.sqlite)")
     p.add_argument("--disclosure-threshold", type=int, default=None, metavar="K",
@@ -58,28 +60,28 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_release(args: argparse.Namespace) -> int:
-    from stikprove.files import atomic_write
+    from stikprove.files import atomic_write_text
     from stikprove.release.release import TABLES, study_release
     from stikprove.reports.tables import danish_csv_text, plain_csv_text, write_table
 
     release = study_release(args.study, args.disclosure_threshold)
-    if args.out.exists() and not args.out.is_dir():
-        raise StikproveError(f"--out {args.out}: is a file; expected a folder for the tables")
-    args.out.mkdir(parents=True, exist_ok=True)
+    folder = args.out_dir
+    if folder.exists() and not folder.is_dir():
+        raise StikproveError(f"--out-dir {folder}: is a file; expected a folder for the tables")
+    folder.mkdir(parents=True, exist_ok=True)
     for name in TABLES:
         table = release.raw(name) if args.raw else release.table(name)
         if args.format == "xlsx":
-            path = args.out / f"{name}.xlsx"
-            write_table(table, path, "xlsx", "da", threshold=release.threshold)
-            continue
-        path = args.out / f"{name}.csv"
-        text = (danish_csv_text(table, "da", release.threshold) if args.format == "csv-da"
-                else plain_csv_text(table))  # fmt: skip
-        encoding = "utf-8-sig" if args.format == "csv-da" else "utf-8"
-        atomic_write(path, lambda tmp, text=text, encoding=encoding: Path(tmp).write_text(
-            text, encoding=encoding))  # fmt: skip
+            write_table(table, folder / f"{name}.xlsx", "xlsx", "da", threshold=release.threshold)
+        elif args.format == "csv-da":
+            atomic_write_text(folder / f"{name}.csv",
+                              "\ufeff" + danish_csv_text(table, "da", release.threshold))
+        elif args.format == "csv":
+            atomic_write_text(folder / f"{name}.csv", plain_csv_text(table))
+        else:
+            atomic_write_text(folder / f"{name}.txt", table.to_string(index=False) + "\n")
     state = "RAW, NOT FOR PUBLICATION" if args.raw else "protected"
-    print(f"wrote {len(TABLES)} {state} tables of {release!r} to {args.out}", file=sys.stderr)
+    print(f"wrote {len(TABLES)} {state} tables of {release!r} to {folder}", file=sys.stderr)
     return 0
 
 

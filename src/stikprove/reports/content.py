@@ -254,8 +254,8 @@ def _release_estimates(study: StudyData, outcome: str, kommune: str | None, by: 
     rel = release(study, threshold, level, method)
     if outcome not in rel.indicators:
         raise StikproveError(
-            f"indicator {outcome!r} is not in the study's release; its indicators are "
-            f"{', '.join(rel.indicators)}"
+            f"indicator {outcome!r} is not an indicator of the study's release (a column that "
+            f"must hold 0/1 for each case); its indicators are {', '.join(rel.indicators)}"
         )
     table = rel.raw("estimates").drop(columns="publication") if raw else rel.table("estimates")
     mask = table["indicator"].eq(outcome)
@@ -520,14 +520,20 @@ def kommune_flags(
     table = table.reset_index(drop=True)
     raw = rel.raw_tables.flags
     raw = raw[raw["indicator"].eq(outcome)]
-    if len(raw):
+    rate = _release_estimates(study, outcome, None, [], threshold, level=confidence_level,
+                              method=method)["estimate"]  # fmt: skip
+    if len(raw) and len(rate) and pd.notna(rate.iloc[0]):
         table.attrs.update(national_rate=float(raw["national_rate"].iloc[0]),
                            limit_level=float(raw["limit_level"].iloc[0]), alpha=alpha)
+    else:  # the national rate is withheld: so are the tests against it
+        table[["p_value", "p_adjusted"]] = np.nan
+        table["flagged"] = pd.Series([None] * len(table), dtype=object)
     return table
 
 
 def national_rate(study: StudyData, outcome: str) -> float:
-    """The whole study population's estimated rate of the indicator, as published."""
+    """The whole study population's estimated rate of the indicator, as published (NaN when
+    the release withholds it)."""
     table = _release_estimates(study, outcome, None, [], study.threshold)
     return float(table["estimate"].iloc[0])
 
