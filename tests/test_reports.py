@@ -206,19 +206,24 @@ def test_rendered_reports_and_exports_hold_no_case_id_note_or_frame_field(study,
                    render_notebook("national", {"study": str(path), "language": "en"}, out,
                                    name="national", session=session)]  # fmt: skip
     html = reports[0].html.read_text(encoding="utf-8")
-    assert "Frederiksberg" in html and "95 %-KI" in html and "data:image/png;base64" in html
+    # in this two-kommune study the release withholds Frederiksberg's rates (with the
+    # nation's they would give Læsø's): the report stands, without them
+    assert "Frederiksberg" in html and "data:image/png;base64" in html
     assert "Foreløbige resultater" not in html  # fully reviewed: no preliminary section
     assert not re.search(r"<script[^>]+src=", html)
     for page in (html, reports[1].html.read_text(encoding="utf-8")):  # the figures decode
         images = re.findall(r'<img[^>]+src="data:image/png;base64,([^"]+)"', page)
         assert len(images) == 1  # the forest plot; the funnel plot
         with PIL.Image.open(io.BytesIO(base64.b64decode(images[0]))) as image:
-            assert image.format == "PNG" and min(image.size) >= 300
+            # a drawn figure (or the note that the release withholds what it would draw)
+            assert image.format == "PNG" and image.size[0] >= 300 and image.size[1] >= 200
     national = reports[1].html.read_text(encoding="utf-8")
     assert "National estimates per group" in national
     # the national overview too: the headline sentence, the synthetic-data notice, the
     # glossary, and the indicator that restates another given as a sentence, not a table
-    assert re.search(r'class="stikprove-lead">In the whole country, \d+% of the people', national)
+    # the headline first (this two-kommune study's release withholds the national rate, which
+    # with Frederiksberg's would give Læsø's; the national study of 16 kommuner shows it)
+    assert re.search(r'class="stikprove-lead">', national)
     assert "stikprove-notice" in national and "Glossary" in national
     assert "is not shown as a finding of its own" in national
     assert _open_in_chromium([r.html for r in reports]) == []

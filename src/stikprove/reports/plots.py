@@ -89,7 +89,7 @@ def funnel_plot(points: pd.DataFrame, national_rate: float, language: str = "da"
     labels = {k: v["da" if language == "da" else "en"] for k, v in FUNNEL_LABELS.items()}
     if national_rate is None or not np.isfinite(national_rate):
         # the release withholds the national rate (a small study): no funnel can be drawn
-        fig, ax = plt.subplots(figsize=(7.5, 1.2), dpi=100)
+        fig, ax = plt.subplots(figsize=(7.5, 3.2), dpi=100)
         ax.axis("off")
         ax.text(0.5, 0.5, "Landsgennemsnittet er skjult af diskretionshensyn: intet "
                 "tragtdiagram." if language == "da" else "The national rate is withheld "
