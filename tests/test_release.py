@@ -177,3 +177,17 @@ def test_the_pattern_is_solved_once_per_study_state(study, release, tmp_path):
     stale = tmp_path / "other.json"
     stale.write_text(json.dumps({"0" * 64: entry}), encoding="utf-8")
     assert _read_pattern(stale, _digest(release.model.tables), release.model.tables) is None
+
+
+def test_bounds_of_a_one_kommune_table_are_its_kommunes(study, tmp_path, capsys):
+    """`estimate TABLE --bounds` on one kommune's cases (the Odense replication's shape): its
+    release publishes the kommune only, and the bounds are that kommune's row."""
+    from stikprove.store import open_study
+
+    export = open_study(study).export()
+    table = tmp_path / "one.csv"
+    export[export["kommune_code"].astype(str) == "147"].to_csv(table, index=False)
+    assert main(["estimate", str(table), "--outcome", "too_ill", "--bounds",
+                 "--format", "csv"]) == 0  # fmt: skip
+    printed = pd.read_csv(pd.io.common.StringIO(capsys.readouterr().out))
+    assert len(printed) == 1 and "n_missing" in printed.columns

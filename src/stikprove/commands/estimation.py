@@ -493,8 +493,10 @@ def _published(args: argparse.Namespace, data: pd.DataFrame, by: list[str] | Non
             "whole study: use --by kommune_code or no --by"
         )
     bounds = release.table("bounds")
-    bounds = bounds[bounds["indicator"].eq(args.outcome)
-                    & bounds["level"].eq("kommune" if by else "nation")]  # fmt: skip
+    from stikprove.release.build import published_level
+
+    level = "kommune" if by else published_level(release.raw_tables, "nation")
+    bounds = bounds[bounds["indicator"].eq(args.outcome) & bounds["level"].eq(level)]
     bounds = bounds.assign(kommune_code=bounds["kommune_code"].astype(str))
     extra = ["n_missing", "estimate_missing_as_0", "estimate_missing_as_1"]
     bounds = bounds.rename(columns={"disclosure": "disclosure_bounds"})
