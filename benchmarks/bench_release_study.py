@@ -65,7 +65,7 @@ def _steps(path: Path) -> dict:
 
 
 def main(argv: list[str] | None = None) -> dict:
-    argv = sys.argv[1:] if argv is None else argv
+    argv = [] if argv is None else argv  # run.py calls main() with none
     with tempfile.TemporaryDirectory() as tmp:
         if argv:
             path = Path(argv[0])
@@ -86,4 +86,4 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    main()
+    main(sys.argv[1:])
