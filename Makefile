@@ -31,7 +31,7 @@ demo: $(STAMP)
 # it was written (collected from the test files that use the marker).
 CLOCK_TESTS = $(shell grep -l 'mark\.clock' tests/test_*.py)
 test: $(STAMP) browser
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks research
 	$(BIN)/python -m pytest -n 2 -m "not slow"
 	$(BIN)/python -m pytest -n 2 -q -m "clock and not slow" --clock-shift-days=365 $(CLOCK_TESTS)
 
@@ -83,7 +83,7 @@ docs-serve: $(STAMP)
 	$(DOCS_ENV) $(BIN)/mkdocs serve
 
 lint: $(STAMP)
-	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff check src tests benchmarks research
 
 clean:
 	rm -rf $(VENV) demo-output .pytest_cache site

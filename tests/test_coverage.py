@@ -13,6 +13,7 @@ from stikprove.estimation.coverage import (
     _domain_intervals,
     _intervals,
     _stratum_quantities,
+    domain_intervals,
 )
 
 # Edge-prone designs: small strata, rates near 0 or 1, census strata, one dominant stratum.
@@ -122,7 +123,7 @@ def test_simulation_uses_the_same_intervals_as_estimate_proportions():
     methods = ("pooled-hypergeometric", "korn-graubard", "korn-graubard-deff1", "logit", "wald",
                "wilson", "jeffreys")  # fmt: skip
     for method in methods:
-        estimate, low, high = _domain_intervals(counts, population, sample, 0.95, method)
+        estimate, low, high = domain_intervals(counts, population, sample, 0.95, method)
         for row, x in enumerate(counts):
             data = pd.concat(
                 pd.DataFrame(
@@ -135,6 +136,33 @@ def test_simulation_uses_the_same_intervals_as_estimate_proportions():
             assert mine["estimate"] == pytest.approx(estimate[row])
             assert mine["ci_low"] == pytest.approx(low[row], abs=1e-9)
             assert mine["ci_high"] == pytest.approx(high[row], abs=1e-9)
+
+
+@pytest.mark.parametrize(
+    ("arguments", "message"),
+    [
+        ({"counts": [1.0, 2.0]}, r"counts must be \(samples, strata\).*got counts of shape \(2,\)"),
+        ({"counts": [[1.0, 2.0, 0.0]]}, r"population_sizes \(2,\), sample_sizes \(2,\)"),
+        ({"counts": [[5.0, 0.0]]}, r"row 0, stratum 0: 5 of n_h = 4"),
+        ({"counts": [[0.0, 1.5]]}, r"row 0, stratum 1: 1.5 of n_h = 3"),
+        ({"sample_sizes": [4.0, 12.0]}, r"1 <= n_h <= N_h .*\[4.0, 12.0\].*\[10.0, 9.0\]"),
+        ({"sample_sizes": [0.0, 3.0]}, r"1 <= n_h <= N_h .*sample_sizes \[0.0, 3.0\]"),
+        ({"confidence_level": 95}, r"confidence"),
+        ({"method": "beta"}, r"method must be one of .*got 'beta'"),
+        ({"method": "hypergeometric"}, r"one stratum only; got 2"),
+        ({"degenerate_strata": "sometimes"}, r"degenerate_strata"),
+        ({"degenerate_strata": "sometimes", "counts": [[1.0]], "population_sizes": [10.0],
+          "sample_sizes": [4.0]}, r"degenerate_strata must be one of .*got 'sometimes'"),
+    ],
+)
+def test_domain_intervals_refuses_bad_input(arguments, message):
+    """Each refusal of the public domain_intervals names the argument and the value given."""
+    given = {"counts": [[1.0, 0.0]], "population_sizes": [10.0, 9.0],
+             "sample_sizes": [4.0, 3.0]} | arguments  # fmt: skip
+    counts, big, small = (np.asarray(given.pop(k)) for k in
+                          ("counts", "population_sizes", "sample_sizes"))  # fmt: skip
+    with pytest.raises(EstimationError, match=message):
+        domain_intervals(counts, big, small, **given)
 
 
 @pytest.mark.parametrize("degenerate_strata", ["standard", "conservative", "pooled"])
@@ -160,8 +188,8 @@ def test_simulation_with_conservative_variance_matches_estimate_proportions():
     population = np.array([117.0, 509.0, 9.0, 35.0])
     sample = np.array([4.0, 40.0, 3.0, 6.0])
     counts = np.array([[0, 40, 1, 0], [1, 38, 3, 2]], dtype=float)
-    _, low, high = _domain_intervals(
-        counts, population, sample, 0.95, "korn-graubard", "conservative"
+    _, low, high = domain_intervals(
+        counts, population, sample, 0.95, "korn-graubard", degenerate_strata="conservative"
     )
     for row, x in enumerate(counts):
         data = pd.concat(

@@ -1,4 +1,5 @@
-"""Tests for the interval study (stikprove.estimation.interval_study) and the default it chose."""
+"""Tests for the interval study (research/interval_study.py, outside the package) and the
+default it chose."""
 
 from __future__ import annotations
 
@@ -12,10 +13,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from scipy import stats
 
-from stikprove.errors import EstimationError
-from stikprove.estimation import design_ci, estimate_proportions, simulate_coverage
-from stikprove.estimation.domains import DEFAULT_METHOD
-from stikprove.estimation.interval_study import (
+from interval_study import (
     CANDIDATES,
     STUDY_COLUMNS,
     CutDesign,
@@ -33,6 +31,9 @@ from stikprove.estimation.interval_study import (
     study_grid,
     twin_designs,
 )
+from stikprove.errors import EstimationError
+from stikprove.estimation import design_ci, estimate_proportions, simulate_coverage
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 from strategies import cut_domain_samples, scaled, stratified_samples
 
 
@@ -57,7 +58,7 @@ def test_small_study_reproduces_the_choice_of_the_default():
     np.testing.assert_allclose(table["coverage"] + table["below"] + table["above"], 1.0)
     assert (table["median_width"] >= 0).all() and (table["mean_width"] >= 0).all()
     choice = choose_default(table)
-    assert choice.method == DEFAULT_METHOD == "pooled-hypergeometric"
+    assert choice.method == DEFAULT_DOMAIN_INTERVAL_METHOD == "pooled-hypergeometric"
     assert not choice.relaxed and choice.threshold == pytest.approx(0.945)
     chosen = table[table["method"] == "pooled-hypergeometric"]
     r_kg = table[(table["method"] == "korn-graubard") & table["design"].str.startswith("issue")]

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import ast
 import fnmatch
+import importlib.util
 import subprocess
 import sys
 import tomllib
@@ -57,6 +59,43 @@ def test_no_command_looks_for_a_source_checkout():
                  if "parents[3]" in p.read_text(encoding="utf-8")
                  or "source checkout" in p.read_text(encoding="utf-8")]  # fmt: skip
     assert offenders == []
+
+
+def _private_uses_of_stikprove(path: Path) -> list[str]:
+    """Names with a leading underscore that a file takes from stikprove: imported from it,
+    a module of it imported, or read as an attribute of a name imported from it."""
+    tree = ast.parse(path.read_text(encoding="utf-8"))
+    found, bound = [], set()
+    for node in ast.walk(tree):
+        if isinstance(node, ast.ImportFrom) and (node.module or "").split(".")[0] == "stikprove":
+            names = [*node.module.split("."), *(alias.name for alias in node.names)]
+            found += [f"{node.module}: {n}" for n in names if n.startswith("_")]
+            bound |= {alias.asname or alias.name for alias in node.names}
+        elif isinstance(node, ast.Import):
+            for alias in node.names:
+                if alias.name.split(".")[0] == "stikprove":
+                    found += [alias.name for n in alias.name.split(".") if n.startswith("_")]
+                    bound.add(alias.asname or alias.name.split(".")[0])
+    for node in ast.walk(tree):
+        if (isinstance(node, ast.Attribute) and node.attr.startswith("_")
+                and not node.attr.startswith("__") and isinstance(node.value, ast.Name)
+                and node.value.id in bound):  # fmt: skip
+            found.append(f"{node.value.id}.{node.attr}")
+    return found
+
+
+def test_research_code_is_beside_the_package_and_uses_its_public_names_only():
+    """The interval study lives in research/ (not in the package users install: the wheel
+    is src/stikprove only, and .ci/wheel-check looks inside it), and takes no private name
+    of stikprove, so the package may change its internals freely."""
+    assert importlib.util.find_spec("stikprove.estimation.interval_study") is None
+    research = sorted((ROOT / "research").glob("*.py"))
+    assert {p.name for p in research} >= {"interval_study.py", "run_interval_study.py"}
+    assert (ROOT / "research" / "README.md").is_file()
+    uses = {p.name: _private_uses_of_stikprove(p) for p in research}
+    assert {name: found for name, found in uses.items() if found} == {}
+    sample = ROOT / "tests" / "test_coverage.py"  # the check itself sees a private import
+    assert "stikprove.estimation.coverage: _domain_intervals" in _private_uses_of_stikprove(sample)
 
 
 def test_an_unknown_notebook_or_template_is_refused():

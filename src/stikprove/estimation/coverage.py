@@ -56,7 +56,7 @@ from stikprove.variance import (
     stratum_mean_variance,
 )
 
-__all__ = ["COVERAGE_COLUMNS", "simulate_coverage"]
+__all__ = ["COVERAGE_COLUMNS", "domain_intervals", "simulate_coverage"]
 
 COVERAGE_COLUMNS = (
     "domain",
@@ -294,6 +294,60 @@ def _domain_intervals(
     quantities = _domain_quantities(counts, big_n, small_n, member, variance)
     low, high = _intervals(quantities, level, _form(method))
     return quantities["estimate"][:, 0], low[:, 0], high[:, 0]
+
+
+def domain_intervals(
+    counts: np.ndarray,
+    population_sizes: np.ndarray,
+    sample_sizes: np.ndarray,
+    confidence_level: float = 0.95,
+    method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
+    *,
+    degenerate_strata: str | None = None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Estimate and interval of one domain made of whole strata, for many samples at once.
+
+    ``counts`` is (k, H): the events x_h among the n_h (``sample_sizes``) cases sampled from
+    N_h (``population_sizes``) in each of the domain's H strata, one row per sample. Returns
+    (estimate, ci_low, ci_high), each of length k: what
+    :func:`~stikprove.estimation.estimate_proportions` reports for such a domain with the same
+    ``method`` and ``degenerate_strata`` (its estimate, variance, df and edge rule), computed
+    for all rows together without a data frame per sample. ``hypergeometric`` (exact) takes a
+    domain of one stratum only. Meant for simulation studies of one's own
+    (:func:`simulate_coverage` draws the samples itself; research/interval_study.py draws its
+    own and calls this).
+    """
+    level = check_confidence_level(confidence_level)
+    method = check_design_method(method, extra=("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD))
+    _check_degenerate(degenerate_strata, method)
+    x = np.asarray(counts, dtype=float)
+    big_n = np.asarray(population_sizes, dtype=float)
+    small_n = np.asarray(sample_sizes, dtype=float)
+    shapes = (x.ndim, big_n.ndim, small_n.shape, x.shape[1:])
+    if shapes != (2, 1, big_n.shape, big_n.shape):
+        raise EstimationError(
+            f"counts must be (samples, strata) with one population and sample size per stratum; "
+            f"got counts of shape {x.shape}, population_sizes {big_n.shape}, "
+            f"sample_sizes {small_n.shape}"
+        )
+    whole = (small_n >= 1) & (small_n <= big_n) & (small_n == np.round(small_n))
+    if not len(big_n) or not whole.all():
+        raise EstimationError(
+            f"need whole numbers 1 <= n_h <= N_h in every stratum, got sample_sizes "
+            f"{small_n.tolist()!r}, population_sizes {big_n.tolist()!r}"
+        )
+    bad = ~((x >= 0) & (x <= small_n) & (x == np.round(x)))
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise EstimationError(
+            f"counts must be whole numbers within 0..n_h; row {row}, stratum {col}: "
+            f"{x[row, col]:g} of n_h = {small_n[col]:g}"
+        )
+    if method == "hypergeometric" and len(big_n) != 1:
+        raise EstimationError(
+            f"method 'hypergeometric' is exact for a domain of one stratum only; got {len(big_n)}"
+        )
+    return _domain_intervals(x, big_n, small_n, level, method, degenerate_strata)
 
 
 def _stratum_quantities(

@@ -1,11 +1,12 @@
-"""The simulation study behind the default interval method (docs/intervals.md).
+"""Run the interval study (interval_study.py beside this file) and write its tables to docs/.
 
-    .venv/bin/python benchmarks/interval_study.py            # the full grid (a few minutes)
-    .venv/bin/python benchmarks/interval_study.py --designs 40 --replications 2000  # quicker
-    .venv/bin/python benchmarks/interval_study.py --from-csv  # summary and plot from the CSV
-    .venv/bin/python benchmarks/interval_study.py --designs 0 --cut-designs 60  # cut domains
+    .venv/bin/python research/run_interval_study.py            # the full grid (docs/intervals.md)
+    .venv/bin/python research/run_interval_study.py --designs 40 --replications 2000  # quicker
+    .venv/bin/python research/run_interval_study.py --from-csv  # summary and plots from the CSV
+    .venv/bin/python research/run_interval_study.py --designs 0 --cut-designs 60  # cut domains
+    .venv/bin/python research/run_interval_study.py --out /tmp/study  # elsewhere than docs/
 
-Runs :func:`stikprove.estimation.interval_study.run_study` on :func:`study_grid` (300 random
+Runs :func:`interval_study.run_study` on :func:`interval_study.study_grid` (300 random
 designs and 60 whose domains cut strata by default), applies :func:`choose_default` and writes
 
 - docs/interval_study.csv: one row per (design, domain, method), the columns of ``run_study``;
@@ -16,7 +17,8 @@ designs and 60 whose domains cut strata by default), applies :func:`choose_defau
   is more than 15 % wider than R's Korn–Graubard (``twin_designs``);
 - docs/interval_coverage.png: coverage against the true rate, one panel per method.
 
-It is a benchmark, not a test: it prints its run time and never fails on a figure.
+It prints its run time and never fails on a figure (research/README.md: what it reproduces
+and how long it takes).
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.estimation.interval_study import (
+from interval_study import (
     choose_default,
     run_study,
     study_grid,

@@ -1,4 +1,8 @@
-"""The simulation study that chooses the default interval method (docs/intervals.md).
+"""The simulation study that chose the default interval method (docs/intervals.md).
+
+Research code beside the product, not part of the installed package (research/README.md):
+it imports only public names of stikprove; ``python research/run_interval_study.py`` runs it
+and writes the docs' tables.
 
 A grid of small-kommune designs (:func:`study_grid`), each with its true population fixed
 (M_h = round(p_h·N_h) events among N_h cases), is sampled many times as the package samples
@@ -11,7 +15,7 @@ upper non-coverage separately. :func:`choose_default` applies the stated rule.
 Vectorised: a domain's interval depends only on the events of its strata, so each distinct
 row of events is computed once and weighted by how often it was drawn (``numpy.unique`` over
 the replications); the estimates, variances, intervals and edge rule come from
-:mod:`stikprove.estimation.coverage` (``_domain_intervals``): what
+:func:`stikprove.estimation.coverage.domain_intervals`: what
 :func:`~stikprove.estimation.estimate_proportions` computes for a domain that is a union of
 strata (tests/test_coverage.py checks that sample by sample).
 
@@ -64,17 +68,18 @@ from scipy import fft as sp_fft
 from scipy import stats
 
 from stikprove.errors import EstimationError
-from stikprove.estimation.coverage import (
-    COVERAGE_COLUMNS,
-    _domain_intervals,
-    _domain_quantities,
-    _exact_intervals,
-    _intervals,
-    _pooled_variance,
-)
-from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation import estimate_proportions
+from stikprove.estimation.coverage import COVERAGE_COLUMNS, domain_intervals
+from stikprove.estimation.design_intervals import domain_interval
 from stikprove.estimation.intervals import check_confidence_level
-from stikprove.variance import POOLED_FEW
+from stikprove.exact_bounds import hypergeometric_interval
+from stikprove.variance import (
+    POOLED_FEW,
+    binary_element_variance,
+    borrows_domain_rate,
+    negligible_to_zero,
+    stratified_variance,
+)
 
 __all__ = [
     "CANDIDATES",
@@ -201,8 +206,10 @@ def _design_based(
     method: str,
 ) -> tuple[np.ndarray, np.ndarray]:
     """The interval ``estimate_proportions(method=method, degenerate_strata=variance)`` gives
-    a domain made of these strata (coverage._domain_intervals)."""
-    _, low, high = _domain_intervals(counts, big_n, small_n, level, method, variance)
+    a domain made of these strata (:func:`stikprove.estimation.coverage.domain_intervals`)."""
+    _, low, high = domain_intervals(
+        counts, big_n, small_n, level, method, degenerate_strata=variance
+    )
     return low, high
 
 
@@ -414,6 +421,77 @@ def fpb_interval(
     return (observed + low) / total, (observed + high) / total
 
 
+def _r_quantities(counts: np.ndarray, big_n: np.ndarray, small_n: np.ndarray) -> dict:
+    """Per sample (rows of ``counts``, (k, H)) the estimate, R's standard error, df and the
+    edge rule's pieces of :func:`~stikprove.estimation.design_intervals.domain_interval` for
+    one domain made of all H strata, each (k, 1) or (1, 1).
+
+    The package computes these inside stikprove.estimation.coverage (the intervals that
+    :func:`~stikprove.estimation.coverage.domain_intervals` returns); a copy of its formulas
+    with ``degenerate_strata="standard"``, for :func:`_pooled_family`, which changes the
+    variance before the interval. tests/test_interval_study.py holds the copy to the package:
+    the family's end points are the package's ``korn-graubard`` and ``pooled-hypergeometric``.
+    """
+    member = np.ones((len(big_n), 1))
+    size_d = big_n @ member
+    share = big_n[:, None] * member / size_d
+    rate = counts / small_n
+    census = small_n >= big_n
+    sampled = ~census
+    s2 = binary_element_variance(rate, small_n)
+    r_variance = negligible_to_zero(stratified_variance(big_n, small_n, s2, share))
+    census_pop = (big_n * census) @ member
+    sampled_pop = (big_n * sampled) @ member
+    kish_den = (big_n**2 / small_n * sampled) @ member
+    with np.errstate(invalid="ignore", divide="ignore"):
+        census_estimate = np.where(
+            census_pop > 0, (counts * census) @ member / np.maximum(census_pop, 1e-300), 0.0
+        )
+        sampled_estimate = np.where(
+            sampled_pop > 0,
+            (rate * (big_n * sampled)) @ member / np.maximum(sampled_pop, 1e-300),
+            0.0,
+        )
+        kish = np.where(kish_den > 0, sampled_pop**2 / np.maximum(kish_den, 1e-300), 0.0)
+    n_d = small_n @ member
+    return {
+        "estimate": rate @ share,
+        "se": np.sqrt(r_variance),
+        "no_variance": r_variance == 0,
+        "df": (n_d - member.sum(axis=0))[None, :],
+        "n": n_d[None, :],
+        "census_share": (census_pop / size_d)[None, :],
+        "census_estimate": census_estimate,
+        "sampled_estimate": sampled_estimate,
+        "sampled_kish_n": kish[None, :],
+        "sampled_strata": (sampled @ member)[None, :],
+        "sampled_x": (counts * sampled) @ member,
+        "sampled_n": ((small_n * sampled) @ member)[None, :],
+        "sampled_population": sampled_pop[None, :],
+    }
+
+
+def _pooled_variance_few(
+    counts: np.ndarray, big_n: np.ndarray, small_n: np.ndarray, few: float
+) -> np.ndarray:
+    """The pooled sum of ``degenerate_strata="pooled"`` for the domain of all strata, (k, 1),
+    with ``few`` in place of the package's :data:`~stikprove.variance.POOLED_FEW`: a sampled
+    stratum with at most ``few`` events or non-events (or one case) gets the element variance
+    c_h·p̂_d(1 − p̂_d), c_h = n_h/(n_h − 1) (1 for n_h = 1), at the domain's rate; the others
+    keep R's c_h·p̂_h(1 − p̂_h). The package's formula (stikprove.estimation.coverage), through
+    the public :func:`~stikprove.variance.borrows_domain_rate` and
+    :func:`~stikprove.variance.stratified_variance`."""
+    share = big_n[:, None] / big_n.sum()
+    sampled = small_n < big_n
+    rate = counts / small_n
+    estimate = rate @ share
+    borrow = borrows_domain_rate(counts, small_n, small_n, few) & sampled
+    c = np.where(small_n > 1, small_n / np.maximum(small_n - 1, 1), 1.0)
+    own = stratified_variance(big_n, small_n, np.where(borrow, 0.0, c * rate * (1 - rate)), share)
+    unit = stratified_variance(big_n, small_n, np.where(borrow, c, 0.0), share)
+    return own + estimate * (1 - estimate) * unit
+
+
 def _pooled_family(
     counts: np.ndarray,
     big_n: np.ndarray,
@@ -431,7 +509,7 @@ def _pooled_family(
     strata the variance is R's V_R raised towards the pooled one,
     V = V_R + weight·(max(V_R, V_few) − V_R), where V_few gives every sampled stratum with at
     most ``few`` events or non-events the element variance c_h·p̂_d(1 − p̂_d) at the domain's
-    rate and the others R's (coverage._pooled_variance): ``few`` 1 and weight 1 is the
+    rate and the others R's (:func:`_pooled_variance_few`): ``few`` 1 and weight 1 is the
     default's variance; ``few`` 0 pools only strata that show one outcome (the default until
     the pooling rule was chosen by this study); ``few`` infinite pools every stratum (the
     stratified variance at the domain's rate as a floor for R's); weight below 1 moves the
@@ -442,17 +520,20 @@ def _pooled_family(
     only: these are not methods of ``estimate_proportions`` (docs/intervals.md).
     """
     counts = np.asarray(counts, dtype=float)
+    big_n = np.asarray(big_n, dtype=float)
+    small_n = np.asarray(small_n, dtype=float)
     if len(big_n) == 1:
-        return _exact_intervals(counts[:, 0], small_n[0], big_n[0], level)
-    member = np.ones((len(big_n), 1))
-    quantities = _domain_quantities(counts, big_n, small_n, member, "standard")
-    share = big_n[:, None] * member / big_n.sum()
-    sampled = small_n < big_n
+        return hypergeometric_interval(counts[:, 0], small_n[0], big_n[0], 1.0 - level)
+    quantities = _r_quantities(counts, big_n, small_n)
     r_variance = quantities["se"] ** 2
-    pooled = np.maximum(r_variance, _pooled_variance(counts, big_n, small_n, sampled, share, few))
+    pooled = np.maximum(r_variance, _pooled_variance_few(counts, big_n, small_n, few))
     quantities["se"] = np.sqrt(r_variance + weight * (pooled - r_variance))
-    low, high = _intervals(quantities, level, form)
-    return low[:, 0], high[:, 0]
+    shape = np.broadcast_shapes(*(v.shape for v in quantities.values()))
+    flat = {key: np.broadcast_to(value, shape).ravel() for key, value in quantities.items()}
+    low, high = domain_interval(
+        flat.pop("estimate"), flat.pop("se"), flat.pop("df"), flat.pop("n"), level, form, **flat
+    )
+    return np.asarray(low).reshape(shape)[:, 0], np.asarray(high).reshape(shape)[:, 0]
 
 
 Candidate = Callable[[np.ndarray, np.ndarray, np.ndarray, float], tuple[np.ndarray, np.ndarray]]
