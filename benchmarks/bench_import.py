@@ -34,6 +34,30 @@ RESERVES_PER_STRATUM = 100
 REVIEWERS = ("anna", "bo", "carl", "dorte")
 
 
+PROTOCOL_TEXT = """\
+[study]
+id = "bench"
+title = "Import benchmark"
+seed = 1
+
+[frame]
+path = "frame.csv"
+
+[strata]
+columns = ["kommune_code"]
+
+[precision]
+indicator = "too_ill"
+anticipated = 0.2
+
+[budget]
+max_reviews = 1000
+minutes_per_review = 30
+"""
+"""A whole protocol (the store keeps only one its readers can read); its strata are not the
+benchmark's groups, which no reader of this study asks for."""
+
+
 @dataclass(frozen=True)
 class _Sample:
     units: pd.DataFrame
@@ -61,7 +85,7 @@ def _sample(seed: int = 1) -> _Sample:
             })  # fmt: skip
     metadata = {"study_id": "bench", "round": 1, "frame_fingerprint": "0" * 64,
                 "strata_columns": ["kommune_code", "group"]}  # fmt: skip
-    return _Sample(pd.DataFrame(rows), pd.DataFrame(strata), metadata, 'study_id = "bench"\n')
+    return _Sample(pd.DataFrame(rows), pd.DataFrame(strata), metadata, PROTOCOL_TEXT)
 
 
 def _entries(cases: list[str], rng: np.random.Generator) -> pd.DataFrame:

@@ -28,7 +28,7 @@ def _steps(path: Path) -> dict:
     figures: dict = {}
     start = time.perf_counter()
     study = open_study(path)
-    settings = study.settings()
+    protocol = study.protocol
     data = study.export()
     data["kommune_code"] = data["kommune_code"].astype(str)
     strata = study.strata()
@@ -41,8 +41,8 @@ def _steps(path: Path) -> dict:
     tables = release_tables(
         data, strata, study.export_double_reviews(), study_id=study.study_id,
         strata_columns=study.strata_columns, indicators=indicators,
-        threshold=settings.disclosure_threshold, confidence_level=settings.confidence_level,
-        interval_method=settings.interval_method, key_groups=KEY_GROUPS, scope=scope,
+        threshold=protocol.disclosure_threshold, confidence_level=protocol.confidence_level,
+        interval_method=protocol.interval_method, key_groups=KEY_GROUPS, scope=scope,
     )  # fmt: skip
     figures["tables_s"] = time.perf_counter() - start
     start = time.perf_counter()

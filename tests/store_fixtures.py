@@ -14,13 +14,28 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-PROTOCOL_TEXT = """\
-study_id = "test-study"
-title = "Testundersøgelse"
-strata = ["kommune_code", "sex", "origin"]
-seed = 20261120
-double_review_fraction = 0.2
-"""
+_PROTOCOL_KEYS: dict[str, dict[str, str]] = {
+    "study": {"id": '"test-study"', "title": '"Testundersøgelse"', "seed": "20261120"},
+    "frame": {"path": '"frame.csv"'},
+    "strata": {"columns": '["kommune_code", "sex", "origin"]'},
+    "precision": {"indicator": '"too_ill"', "anticipated": "0.2"},
+    "budget": {"max_reviews": "13", "minutes_per_review": "30"},
+    "review": {"double_review_fraction": "0.2"},
+}
+
+
+def protocol_text(**sections: dict[str, str | None]) -> str:
+    """A whole protocol (one the protocol module reads) for the test studies, stratified as
+    :data:`STRATA`; ``sections`` add or change keys, each value written as TOML (``None``
+    leaves the key out), e.g. ``protocol_text(review={"disclosure_threshold": "10"})``."""
+    lines = []
+    for section in dict.fromkeys([*_PROTOCOL_KEYS, *sections]):
+        keys = {**_PROTOCOL_KEYS.get(section, {}), **sections.get(section, {})}
+        lines += [f"[{section}]", *(f"{k} = {v}" for k, v in keys.items() if v is not None), ""]
+    return "\n".join(lines)
+
+
+PROTOCOL_TEXT = protocol_text()
 
 # stratum key -> (kommune_code, sex, origin, N_h, n_h)
 STRATA = {
@@ -111,6 +126,18 @@ def make_sample(
         "coordination": None,
     }
     return FakeSample(pd.DataFrame(rows), pd.DataFrame(srows), metadata, protocol_text)
+
+
+def tamper_protocol(study, text: str, round: int = 1) -> None:
+    """Overwrite the protocol text a study stores for ``round`` behind the store's back (as
+    an editor of the SQLite file, or a damaged copy, could): what ``study.protocol`` must
+    refuse to read with a default."""
+    import sqlite3
+
+    con = sqlite3.connect(study.path)
+    with con:
+        con.execute("UPDATE rounds SET protocol_text = ? WHERE round = ?", (text, round))
+    con.close()
 
 
 def make_study(tmp_path: Path, reviewers=("anna", "bo"), **kwargs):

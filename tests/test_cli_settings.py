@@ -1,5 +1,5 @@
 """A study's protocol settings are the defaults of the commands that read it
-(``Study.settings()``, :func:`stikprove.protocol.protocol_settings`): confidence level,
+(``Study.protocol``, :func:`stikprove.protocol.parse_stored_protocol`): confidence level,
 interval method and disclosure threshold; every table names them, and an option given
 overrides and is named."""
 
@@ -11,7 +11,7 @@ import pytest
 
 from stikprove.cli import main
 from stikprove.estimation.domains import estimate_proportions
-from stikprove.protocol import load_protocol, protocol_settings
+from stikprove.protocol import load_protocol
 from stikprove.recording import import_entries
 from store_fixtures import PROTOCOL_TEXT, entry, make_study
 
@@ -55,27 +55,15 @@ def _reviewed_study(tmp_path, text):
     return study
 
 
-def test_the_stored_protocol_is_parsed_by_the_protocol_parser():
-    """protocol_settings of a whole protocol gives what load_protocol gives; complete."""
+def test_the_stored_protocol_is_parsed_by_the_protocol_parser(tmp_path):
+    """study.protocol of a study storing the Odense protocol gives what load_protocol
+    gives (tests/test_study_protocol.py: the refusals)."""
     protocol = load_protocol(ODENSE)
-    settings = protocol_settings(protocol.text)
-    assert settings.complete
-    assert settings.confidence_level == protocol.confidence_level
-    assert settings.interval_method == protocol.interval_method
-    assert settings.disclosure_threshold == protocol.disclosure_threshold
-    assert settings.indicator == protocol.indicator and settings.targets == protocol.targets
-
-
-def test_a_fragment_takes_the_schema_defaults():
-    """A text the parser refuses gives the keys it has and the schema's defaults; the
-    defaults are those of an empty text."""
-    empty = protocol_settings("")
-    assert not empty.complete
-    assert (empty.confidence_level, empty.interval_method, empty.disclosure_threshold) == (
-        0.95, "pooled-hypergeometric", 5)  # fmt: skip
-    partial = protocol_settings('[precision]\nconfidence_level = 0.8\ninterval_method = "exact"\n')
-    assert partial.confidence_level == 0.8 and partial.interval_method == "hypergeometric"
-    assert partial.disclosure_threshold == 5
+    stored = make_study(tmp_path, protocol_text=protocol.text).protocol
+    assert stored.confidence_level == protocol.confidence_level
+    assert stored.interval_method == protocol.interval_method
+    assert stored.disclosure_threshold == protocol.disclosure_threshold
+    assert stored.indicator == protocol.indicator and stored.targets == protocol.targets
 
 
 def test_estimate_takes_the_protocols_level_and_method_and_says_so(tmp_path, capsys):

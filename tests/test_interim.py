@@ -26,7 +26,7 @@ from stikprove.estimation.interim import (
 from stikprove.estimation.sequential import combine_strata
 from stikprove.protocol import PrecisionTarget
 from stikprove.recording import import_entries
-from store_fixtures import PROTOCOL_TEXT, entry, make_study
+from store_fixtures import entry, make_study, protocol_text
 from strategies import scaled
 
 REVIEW_DATE = "2026-11-20"  # the fixtures' draw date: no test here reads today's date
@@ -168,9 +168,9 @@ def test_no_targets_no_early_stop(study):
 
 def test_protocol_targets_are_read_from_the_stored_protocol(tmp_path):
     """The [precision] margin and targets of the stored protocol become the interim targets."""
-    text = PROTOCOL_TEXT + ('[precision]\nindicator = "misclassified"\nmargin = 0.2\n'
-                            'confidence_level = 0.9\n'
-                            'targets = [{domain = "kommune_code", margin = 0.1}]\n')  # fmt: skip
+    text = protocol_text(precision={"indicator": '"misclassified"', "margin": "0.2",
+                                    "confidence_level": "0.9",
+                                    "targets": '[{domain = "kommune_code", margin = 0.1}]'})
     settings_ = study_interim_settings(make_study(tmp_path, protocol_text=text))
     assert settings_.outcome == "misclassified" and settings_.confidence_level == 0.9
     assert settings_.targets == (PrecisionTarget("stratum", STRATA, 0.2),
@@ -303,8 +303,8 @@ def test_status_interim_command(study, capsys):
 
 def test_status_interim_shows_domain_targets(tmp_path, capsys):
     """With a kommune target in the protocol the kommune table shows whether it is met."""
-    text = PROTOCOL_TEXT + ('[precision]\nindicator = "too_ill"\nmargin = 0.3\n'
-                            'targets = [{domain = "kommune_code", margin = 0.45}]\n')  # fmt: skip
+    text = protocol_text(precision={"margin": "0.3",
+                                    "targets": '[{domain = "kommune_code", margin = 0.45}]'})
     study = make_study(tmp_path, protocol_text=text)
     review(study, list_of(study, LAESOE))
     status = interim_status(study)
@@ -318,7 +318,7 @@ def test_status_interim_shows_domain_targets(tmp_path, capsys):
 def test_status_interim_marks_a_stratum_that_met_its_target(tmp_path, capsys):
     """Five of six Odense women reviewed, none too ill: the sequence's half-width (0.25) is
     within the stratum target (0.3), so the stratum is marked as one that may stop early."""
-    text = PROTOCOL_TEXT + '[precision]\nindicator = "too_ill"\nmargin = 0.3\n'
+    text = protocol_text(precision={"margin": "0.3"})
     study = make_study(tmp_path, protocol_text=text)
     review(study, list_of(study, ODENSE_WOMEN)[:5], health_assessment="kan_med_skaanehensyn")
     assert main(["status", str(study.path), "--interim"]) == 0
@@ -358,7 +358,7 @@ def test_status_interim_after_each_imported_batch(tmp_path, capsys):
     half-width reaches the protocol's margin (0.15) with cases still unreviewed, and the
     men's stratum is then the one that most needs reviews; `stikprove estimate` on the study
     names it as stopped early."""
-    text = PROTOCOL_TEXT + '[precision]\nindicator = "too_ill"\nmargin = 0.15\n'
+    text = protocol_text(precision={"margin": "0.15"})
     study = make_study(tmp_path, strata=WALK_STRATA, double_every=1000, protocol_text=text)
     path = str(study.path)
     units = study.units(in_sample_only=True).set_index("case_id")

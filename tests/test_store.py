@@ -11,7 +11,7 @@ import pytest
 from stikprove.errors import StoreError
 from stikprove.recording import import_entries
 from stikprove.store import APPLICATION_ID, SCHEMA_VERSION, create_study, open_study
-from store_fixtures import PROTOCOL_TEXT, STRATA, entry, make_sample, make_study
+from store_fixtures import PROTOCOL_TEXT, STRATA, entry, make_sample, make_study, protocol_text
 
 #: Reads today's date: run again a year ahead by `make test` (see conftest.py).
 pytestmark = pytest.mark.clock
@@ -257,7 +257,7 @@ def test_export_double_reviews_pairs_both_reviewers(tmp_path):
 
 def test_worklist_fields_come_from_protocol(tmp_path):
     """A protocol's [review] worklist_fields are kept; unknown ones are refused."""
-    text = 'study_id = "x"\n[review]\nworklist_fields = ["age"]\n'
+    text = protocol_text(review={"worklist_fields": '["age"]'})
     study = create_study(tmp_path / "a.sqlite", make_sample(protocol_text=text,
                                                            extra_columns=True))  # fmt: skip
     assert study.worklist_fields == ("age",)

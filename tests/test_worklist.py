@@ -18,7 +18,7 @@ from stikprove.worklist import (
     worklist_table,
     write_worklist,
 )
-from store_fixtures import entry, make_sample, make_study
+from store_fixtures import entry, make_sample, make_study, protocol_text
 
 FIXED = ["case_id", "kommune_code", "kommune_name", "stratum"]
 
@@ -63,7 +63,7 @@ def test_frame_fields_only_when_protocol_allows(tmp_path):
     plain = create_study(tmp_path / "a.sqlite", make_sample(extra_columns=True),
                          reviewers=["anna", "bo"])  # fmt: skip
     assert "age" not in worklist_table(plain, "anna").columns
-    text = 'study_id = "x"\n[review]\nworklist_fields = ["age"]\n'
+    text = protocol_text(review={"worklist_fields": '["age"]'})
     allowed = create_study(tmp_path / "b.sqlite",
                            make_sample(extra_columns=True, protocol_text=text),
                            reviewers=["anna", "bo"])  # fmt: skip
@@ -185,7 +185,7 @@ def test_formula_payloads_in_frame_fields_never_become_formulas(tmp_path):
     """Frame fields carrying formula payloads: openpyxl finds no formula cell in any sheet
     of the xlsx worklist (the drop-downs' sources are validations, not cells), the text is
     kept as written, and no CSV cell begins like a formula."""
-    text = 'study_id = "x"\n[review]\nworklist_fields = ["bemaerkning"]\n'
+    text = protocol_text(review={"worklist_fields": '["bemaerkning"]'})
     sample = make_sample(protocol_text=text)
     ids = sample.units["case_id"]
     values = pd.DataFrame({"case_id": ids,

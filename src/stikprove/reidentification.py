@@ -32,7 +32,6 @@ import contextlib
 import json
 import os
 import secrets
-import tomllib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -418,7 +417,7 @@ def _compare_fingerprint(
     is a frame with another fingerprint."""
     if not recorded:
         return "not compared (the study records no frame fingerprint)"
-    renames = _frame_columns(study.protocol_text)
+    renames = dict(study.protocol.frame_columns)
     id_column = renames.get("case_id", "case_id")
     candidates = [table] + ([table.drop(columns=columns)] if columns else [])
     computed = []
@@ -441,15 +440,6 @@ def _compare_fingerprint(
         "the CPR column and the lookup columns (each case is still matched exactly once by "
         "its keyed pseudonym, but no fingerprint is compared)"
     )
-
-
-def _frame_columns(protocol_text: str) -> dict[str, str]:
-    """The protocol's ``[frame.columns]`` (canonical name -> name in the file)."""
-    try:
-        columns = tomllib.loads(protocol_text).get("frame", {}).get("columns", {})
-    except tomllib.TOMLDecodeError:
-        return {}
-    return {str(k): str(v) for k, v in columns.items()} if isinstance(columns, dict) else {}
 
 
 # --------------------------------------------------------------------------------------

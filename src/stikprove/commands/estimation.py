@@ -268,7 +268,7 @@ def _shown(name: object, value: object) -> str:
 @dataclass(frozen=True)
 class Settings:
     """The confidence level, interval method and disclosure threshold a command uses: the
-    study protocol's (``Study.settings()``), each overridden by its option when given."""
+    study protocol's (``Study.protocol``), each overridden by its option when given."""
 
     confidence_level: float
     method: str
@@ -306,16 +306,23 @@ def command_settings(args: argparse.Namespace, source: Path | None = None) -> Se
     protocol's for a study store, the protocol defaults for an exported CSV; an option given
     (``--confidence-level``, ``--method``, ``--disclosure-threshold``) overrides."""
     from stikprove.estimation.intervals import check_confidence_level
-    from stikprove.protocol import protocol_settings
+    from stikprove.protocol import setting_default
     from stikprove.release.disclosure import check_threshold
 
     source = getattr(args, "source", None) if source is None else source
     if source is not None and is_study_store(Path(source)):
         from stikprove.store import open_study
 
-        stored, where = open_study(source).settings(), "the study protocol's"
-    else:
-        stored, where = protocol_settings(""), "the default"
+        protocol = open_study(source).protocol  # the one reader of the stored settings
+        stored = (protocol.confidence_level, protocol.interval_method,
+                  protocol.disclosure_threshold)  # fmt: skip
+        where = "the study protocol's"
+    else:  # an exported CSV carries no protocol: the protocol module's defaults
+        stored = (setting_default("precision", "confidence_level"),
+                  setting_default("precision", "interval_method"),
+                  setting_default("review", "disclosure_threshold"))  # fmt: skip
+        where = "the default"
+    stored_level, stored_method, stored_threshold = stored
     given = {
         "confidence_level": getattr(args, "confidence_level", None),
         "method": getattr(args, "method", None),
@@ -331,11 +338,9 @@ def command_settings(args: argparse.Namespace, source: Path | None = None) -> Se
     if threshold is not None and threshold < 1:
         raise EstimationError(f"--disclosure-threshold {threshold}: expected a whole number ≥ 1")
     return Settings(
-        confidence_level=check_confidence_level(
-            stored.confidence_level if level is None else level
-        ),
-        method=stored.interval_method if given["method"] is None else given["method"],
-        threshold=check_threshold(stored.disclosure_threshold if threshold is None else threshold),
+        confidence_level=check_confidence_level(stored_level if level is None else level),
+        method=stored_method if given["method"] is None else given["method"],
+        threshold=check_threshold(stored_threshold if threshold is None else threshold),
         origin={k: where if v is None else _OPTIONS[k] for k, v in given.items()},
     )
 

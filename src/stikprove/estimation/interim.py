@@ -44,7 +44,7 @@ import pandas as pd
 from stikprove.errors import EstimationError
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.estimation.sequential import combine_strata, confidence_sequence
-from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, PrecisionTarget
+from stikprove.protocol import DOMAIN_ALL, DOMAIN_STRATUM, PrecisionTarget, Protocol
 
 __all__ = [
     "INTERIM_COLUMNS",
@@ -52,6 +52,7 @@ __all__ = [
     "InterimStatus",
     "interim_from_export",
     "interim_results",
+    "interim_settings",
     "interim_status",
     "stopping_plan",
     "stopping_plan_from_export",
@@ -127,14 +128,17 @@ class InterimSettings:
 # ---- reading a study ---------------------------------------------------------------------
 
 
+def interim_settings(protocol: Protocol) -> InterimSettings:
+    """The indicator, confidence level and precision targets of a study's ``protocol``
+    (``study.protocol``, the one reader of a stored protocol; this step takes it as an
+    argument and never opens a store)."""
+    return InterimSettings(protocol.indicator, protocol.confidence_level, protocol.targets)
+
+
 def study_interim_settings(study) -> InterimSettings:
-    """The indicator, confidence level and precision targets of ``study``'s protocol, as
-    ``study.settings()`` (:func:`stikprove.protocol.protocol_settings`) reads them. Without
-    an indicator there, the codebook's first indicator is used."""
-    settings = study.settings()
-    indicators = [i.name for i in study.codebook.indicators]
-    outcome = settings.indicator or (indicators[0] if indicators else "")
-    return InterimSettings(outcome, settings.confidence_level, settings.targets)
+    """:func:`interim_settings` of ``study.protocol`` (``study``: a
+    :class:`stikprove.store.Study`, or anything with its ``protocol``)."""
+    return interim_settings(study.protocol)
 
 
 def interim_results(

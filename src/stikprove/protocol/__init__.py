@@ -7,6 +7,11 @@ The format is documented in ``protocols/README.md`` with two commented examples
 against the protocol file's folder. The protocol's ``fingerprint`` is the SHA-256 of its
 text, recorded with every sample drawn from it.
 
+:func:`parse_stored_protocol` reads the protocol a study store keeps (``Study.protocol``):
+the one reader of a stored study's settings, refusing a stored value it cannot read rather
+than taking a default; :func:`setting_default` gives a key's default, the one place
+defaults live.
+
 :func:`study_population` applies a protocol to a frame: the eligibility and kommune filters,
 the collapsing of strata values, and the stratum key of each case.
 
@@ -30,7 +35,6 @@ from stikprove.protocol.model import (
     STRATUM_SEPARATOR,
     PrecisionTarget,
     Protocol,
-    ProtocolSettings,
     band_labels,
     band_values,
 )
@@ -41,7 +45,12 @@ from stikprove.protocol.population import (
     load_study_frame,
     study_population,
 )
-from stikprove.protocol.schema import load_protocol, parse_protocol, protocol_settings
+from stikprove.protocol.schema import (
+    load_protocol,
+    parse_protocol,
+    parse_stored_protocol,
+    setting_default,
+)
 
 __all__ = [
     "ALLOCATION_METHODS",
@@ -59,7 +68,6 @@ __all__ = [
     "STRATUM_SEPARATOR",
     "PrecisionTarget",
     "Protocol",
-    "ProtocolSettings",
     "anticipated_rates",
     "band_labels",
     "band_values",
@@ -68,6 +76,7 @@ __all__ = [
     "load_protocol",
     "load_study_frame",
     "parse_protocol",
-    "protocol_settings",
+    "parse_stored_protocol",
+    "setting_default",
     "study_population",
 ]

@@ -132,6 +132,7 @@ class Protocol:
     minimum_per_stratum: int
     confidence_level: float
     interval_method: str
+    """Under its current name (a deprecated name in the text is given its new one)."""
     double_review_fraction: float
     disclosure_threshold: int
     worklist_fields: tuple[str, ...]
@@ -190,23 +191,3 @@ class Protocol:
             f"fingerprint {self.fingerprint}",
         ]
         return "\n".join(lines)
-
-
-@dataclass(frozen=True)
-class ProtocolSettings:
-    """What the steps after the draw take from a study's protocol: the defaults of every
-    command and report that reads a study (:func:`stikprove.protocol.protocol_settings`)."""
-
-    title: str
-    indicator: str | None
-    """``[precision] indicator`` (None only for a stored text without one)."""
-    confidence_level: float
-    interval_method: str
-    """Under its current name (a deprecated name in the file is given its new one)."""
-    disclosure_threshold: int
-    worklist_fields: tuple[str, ...]
-    targets: tuple[PrecisionTarget, ...]
-    complete: bool
-    """True when the text is a whole protocol the parser accepts; False for a stored text
-    it refuses (a fragment), whose keys the parser read were taken and the rest defaulted."""
-

@@ -45,7 +45,6 @@ from stikprove.protocol.model import (
     STRATUM_SEPARATOR,
     PrecisionTarget,
     Protocol,
-    ProtocolSettings,
     band_labels,
 )
 from stikprove.protocol.placeholders import placeholder_problems
@@ -559,7 +558,12 @@ def _absolute(path: str | Path) -> Path:
 
 
 def parse_protocol(
-    text: str, path: str | Path = "protocol.toml", *, codebook: Codebook | None = None
+    text: str,
+    path: str | Path = "protocol.toml",
+    *,
+    codebook: Codebook | None = None,
+    name: str | None = None,
+    advice: str = "",
 ) -> Protocol:
     """Parse and check a protocol's TOML text; relative paths resolve against ``path``'s folder.
 
@@ -570,17 +574,22 @@ def parse_protocol(
 
     ``codebook``: the codebook to use instead of reading ``[review] codebook`` (a study
     store keeps its protocol's text and its codebook, but not the codebook file).
+    ``name``: what the errors call the text (default ``protocol <path>``); ``advice``:
+    added at the end of an error.
     """
     path = _absolute(path)
+    name = name or f"protocol {path}"
     try:
         doc = tomllib.loads(text)
     except tomllib.TOMLDecodeError as error:
-        raise ProtocolError(f"{path}: not valid TOML: {error}") from None
+        raise ProtocolError(f"{name}: not valid TOML: {error}{advice}") from None
     problems: list[str] = _cpr_problems(text, doc) + _control_problems(doc)
     left = placeholder_problems(doc, path.parent)
     if left:
-        header = f"protocol {path} is not filled in yet; {len(left)} thing(s) left"
-        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems + left))
+        header = f"{name} is not filled in yet; {len(left)} thing(s) left"
+        raise ProtocolError(
+            header + ":\n" + "\n".join(f"  - {p}" for p in problems + left) + advice
+        )
     read = _read_sections(doc, problems)
     values = read.sections
     elig, strata_sec, prec = values["eligibility"], values["strata"], values["precision"]
@@ -605,8 +614,8 @@ def parse_protocol(
     _check_indicator(prec["indicator"], codebook, problems)
     _check_needed_keys(read, targets, problems)
     if problems:
-        header = f"protocol {path} has {len(problems)} problem(s)"
-        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems))
+        header = f"{name} has {len(problems)} problem(s)"
+        raise ProtocolError(header + ":\n" + "\n".join(f"  - {p}" for p in problems) + advice)
 
     study, review, coord = values["study"], values["review"], values["coordination"]
     folder = path.parent
@@ -633,7 +642,8 @@ def parse_protocol(
         allocation=values["allocation"]["method"],
         minimum_per_stratum=values["allocation"]["minimum"],
         confidence_level=float(prec["confidence_level"]),
-        interval_method=prec["interval_method"],
+        interval_method=DEPRECATED_METHOD_NAMES.get(prec["interval_method"],
+                                                    prec["interval_method"]),
         double_review_fraction=float(review["double_review_fraction"]),
         disclosure_threshold=review["disclosure_threshold"],
         worklist_fields=tuple(review["worklist_fields"]),
@@ -876,56 +886,43 @@ def _eligibility(elig: Mapping[str, Any]) -> dict[str, tuple[Any, ...]]:
     return eligibility
 
 
-def protocol_settings(
-    text: str, *, codebook: Codebook | None = None, strata: tuple[str, ...] = ()
-) -> ProtocolSettings:
-    """The settings the steps after the draw take from a stored protocol's text: the one
-    reader of a study's confidence level, interval method, disclosure threshold, indicator,
-    title, worklist fields and precision targets (``Study.settings()`` calls it).
+def setting_default(section: str, key: str) -> Any:
+    """The default of ``[section] key`` (protocols/README.md documents each): the one place
+    a setting's default lives. What a command takes when it reads no protocol (an exported
+    CSV) and what a stored protocol without the key (one written before the key was added)
+    is read with. ProtocolError for a key without a default (a required one) or not in the
+    schema."""
+    spec = _SCHEMA.get(section, {}).get(key)
+    if spec is None or spec.default is _NO_DEFAULT:
+        why = "no such key in a protocol" if spec is None else "required, it has no default"
+        raise ProtocolError(f"[{section}] {key}: {why}")
+    return spec.default
 
-    The text is parsed by :func:`parse_protocol` (with ``codebook``, the study's own, in
-    place of the codebook file). A text the parser refuses (a fragment, as test stores hold)
-    gives the keys as the parser's schema check read them, each refused or absent key at the
-    schema's default, and ``complete=False``; ``strata`` (the study's strata columns) are
-    then the columns its targets may name.
+
+def parse_stored_protocol(
+    text: str, study: str | Path, *, codebook: Codebook, round: int | None = None
+) -> Protocol:
+    """A study's stored protocol (the text it was drawn from, kept in its store) as its
+    frozen :class:`Protocol`: the one reader of a stored study's settings
+    (``Study.protocol`` calls it; reports, interim analyses, commands and the release read
+    their settings from what it returns).
+
+    The text is parsed by :func:`parse_protocol` with ``codebook``, the study's own (the
+    store keeps the codebook, not its file); its relative paths resolve against the folder
+    of the study file ``study`` (``stikprove init`` keeps protocol.toml beside
+    study.sqlite). A key the text lacks takes its default (:func:`setting_default`, as for
+    a protocol file: a protocol stored before a key was added). A key whose stored value
+    cannot be read is never replaced by a default: ProtocolError naming the study file
+    (and ``round``), each such key with its stored value and what was expected.
     """
-    try:
-        protocol = parse_protocol(text, codebook=codebook)
-    except ProtocolError:
-        protocol = None
-    if protocol is not None:
-        return ProtocolSettings(
-            title=protocol.title, indicator=protocol.indicator,
-            confidence_level=protocol.confidence_level,
-            interval_method=DEPRECATED_METHOD_NAMES.get(protocol.interval_method,
-                                                        protocol.interval_method),
-            disclosure_threshold=protocol.disclosure_threshold,
-            worklist_fields=protocol.worklist_fields, targets=protocol.targets, complete=True,
-        )  # fmt: skip
-    try:
-        doc = tomllib.loads(text)
-    except tomllib.TOMLDecodeError:
-        doc = {}
-    problems: list[str] = []
-    values = _read_sections(doc, problems).sections
-    study, precision, review = values["study"], values["precision"], values["review"]
-    title = study["title"] if study["title"] is not _NO_DEFAULT else ""
-    if not title and isinstance(doc.get("title"), str):  # a fragment's top-level title
-        title = doc["title"]
-    indicator = precision["indicator"]
-    method = precision["interval_method"]
-    return ProtocolSettings(
-        title=title,
-        indicator=indicator if indicator is not _NO_DEFAULT else None,
-        confidence_level=float(precision["confidence_level"]),
-        interval_method=DEPRECATED_METHOD_NAMES.get(method, method),
-        disclosure_threshold=int(review["disclosure_threshold"]),
-        worklist_fields=tuple(review["worklist_fields"]),
-        targets=_check_targets(
-            precision["targets"], precision["margin"], tuple(strata), problems
-        ),
-        complete=False,
-    )
+    where = f"study {study}" + (f" (round {round})" if round is not None else "")
+    return parse_protocol(
+        text, Path(study).parent / "protocol.toml", codebook=codebook,
+        name=f"{where}: its stored protocol",
+        advice="\n(a stored setting that cannot be read is not replaced by a default: the "
+        "store keeps the protocol its sample was drawn from, and this text has been changed "
+        "or damaged since; restore the study file from a backup)",
+    )  # fmt: skip
 
 
 def load_protocol(path: str | Path) -> Protocol:

@@ -346,7 +346,7 @@ def _study_release(path: str, mtime: float, threshold: int | None, confidence_le
     from stikprove.store import open_study
 
     study = open_study(path)
-    settings = study.settings()
+    protocol = study.protocol  # the one reader of the stored settings
     data = study.export()
     data["kommune_code"] = data["kommune_code"].astype(str)
     strata = study.strata()
@@ -360,9 +360,9 @@ def _study_release(path: str, mtime: float, threshold: int | None, confidence_le
     tables = release_tables(
         data, strata, study.export_double_reviews(), study_id=study.study_id,
         strata_columns=study.strata_columns, indicators=indicators,
-        threshold=settings.disclosure_threshold if threshold is None else threshold,
-        confidence_level=confidence_level or settings.confidence_level,
-        interval_method=interval_method or settings.interval_method, key_groups=KEY_GROUPS,
+        threshold=protocol.disclosure_threshold if threshold is None else threshold,
+        confidence_level=confidence_level or protocol.confidence_level,
+        interval_method=interval_method or protocol.interval_method, key_groups=KEY_GROUPS,
         scope=scope,
     )  # fmt: skip
     return build_release(tables, cache=pattern_file(Path(path)))

@@ -8,7 +8,6 @@ Nothing here is a figure: no count, no estimate; the frame's path is reduced to 
 from __future__ import annotations
 
 import json
-import tomllib
 from dataclasses import dataclass
 from datetime import date
 from functools import lru_cache
@@ -76,15 +75,6 @@ def report_date(day: date, language: str = "da") -> str:
     return f"{day.day}. {month} {day.year}" if language == "da" else f"{day.day} {month} {day.year}"
 
 
-def _frame_path(protocol_text: str) -> str:
-    try:
-        doc = tomllib.loads(protocol_text)
-    except tomllib.TOMLDecodeError:
-        return ""
-    frame = doc.get("frame", {})
-    return str(frame.get("path", "")) if isinstance(frame, dict) else ""
-
-
 def is_synthetic_frame(frame_path: str, store: Path) -> bool:
     """Whether the protocol's frame was made by ``stikprove synth``: its folder (the path as
     written, or resolved against the store's folder) holds the ``truth.csv`` that synth
@@ -121,7 +111,7 @@ def _about(path: str, mtime: float) -> ReportAbout:
         drawn = date.fromisoformat(drawn_at)
     except ValueError:
         drawn = None
-    frame = _frame_path(study.protocol_text)
+    frame = str(study.protocol.frame_path)  # resolved against the study's folder
     return ReportAbout(
         study_id=study.study_id,
         protocol_version=str(last["protocol_fingerprint"])[:12],

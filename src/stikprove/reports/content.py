@@ -72,17 +72,17 @@ def _load(path: str, mtime: float) -> StudyData:
     from stikprove.store import open_study
 
     study = open_study(path)
-    settings = study.settings()
+    protocol = study.protocol  # the one reader of the stored settings
     data = study.export()
     data["kommune_code"] = data["kommune_code"].astype(str)
     strata = _with_kommune(study.strata(), data, path)
     status = study.status()
     status["kommune_code"] = status["kommune_code"].astype(str)
     return StudyData(
-        path=Path(path), study_id=study.study_id, title=settings.title, data=data,
+        path=Path(path), study_id=study.study_id, title=protocol.title, data=data,
         strata=strata, status=status, pairs=study.export_double_reviews(),
-        threshold=settings.disclosure_threshold, confidence_level=settings.confidence_level,
-        interval_method=settings.interval_method, strata_columns=study.strata_columns,
+        threshold=protocol.disclosure_threshold, confidence_level=protocol.confidence_level,
+        interval_method=protocol.interval_method, strata_columns=study.strata_columns,
         mtime=mtime,
     )  # fmt: skip
 

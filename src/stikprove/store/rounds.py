@@ -11,17 +11,17 @@ import hashlib
 import json
 import os
 import sqlite3
-import tomllib
 from dataclasses import dataclass, replace
 from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import numpy as np
 import pandas as pd
 
 from stikprove._version import __version__
 from stikprove.codebook import Codebook, default_codebook, parse_codebook
-from stikprove.errors import MissingStudyError, StoreError
+from stikprove.errors import MissingStudyError, ProtocolError, StoreError
 from stikprove.store.assignment import assign_reviewers
 from stikprove.store.schema import (
     APPLICATION_ID,
@@ -41,6 +41,9 @@ from stikprove.store.schema import (
     os_user,
 )
 from stikprove.store.study import Study
+
+if TYPE_CHECKING:
+    from stikprove.protocol import Protocol
 
 # --------------------------------------------------------------------------------------
 # create and open
@@ -73,12 +76,32 @@ ALWAYS_ON_WORKLISTS = ("case_id", "kommune_code", "stratum")
 protocol lists them in ``[review] worklist_fields``."""
 
 
-def protocol_worklist_fields(protocol_text: str) -> tuple[str, ...]:
-    """``[review] worklist_fields`` of a protocol's text, as
-    :func:`stikprove.protocol.protocol_settings` reads it; none by default."""
-    from stikprove.protocol import protocol_settings
+def _drawn_protocol(text: str, store: Path, codebook: Codebook | None = None,
+                    search: tuple[Path, ...] | None = None) -> Protocol:  # fmt: skip
+    """The protocol a drawn sample was drawn from, read from its text by the protocol
+    module (:func:`stikprove.protocol.parse_protocol`), so that a store keeps only a
+    protocol its readers (``Study.protocol``) can read: refused with every problem named.
 
-    return protocol_settings(protocol_text).worklist_fields
+    With ``codebook`` (the one the store keeps) the protocol's ``[review] codebook`` file is
+    not read; without it, it is looked up relative to each folder of ``search`` in turn
+    (default: the store's folder)."""
+    from stikprove.protocol import parse_protocol
+
+    name = f"the protocol of the sample for study {store}"
+    if codebook is not None:
+        return parse_protocol(text, store.parent / "protocol.toml", codebook=codebook, name=name)
+    first: ProtocolError | None = None
+    for folder in search or (store.parent,):
+        try:
+            return parse_protocol(text, folder / "protocol.toml", name=name)
+        except ProtocolError as error:  # e.g. its codebook file is not in this folder
+            first = first or error
+    assert first is not None
+    raise ProtocolError(
+        f"{first}\n(the protocol's files were looked for in "
+        f"{', '.join(str(f) for f in search or (store.parent,))}: run the command from the "
+        "protocol's folder)"
+    ) from None
 
 
 def _worklist_fields(fields: tuple[str, ...], available: list[str]) -> tuple[str, ...]:
@@ -148,10 +171,13 @@ class _Drawn:
         cls,
         sample: object,
         path: Path,
+        codebook: Codebook,
         worklist_fields: tuple[str, ...] | None = None,
         worklist_values: pd.DataFrame | None = None,
     ) -> _Drawn:
-        """``worklist_fields``: the protocol's (default: read from its text);
+        """The sample's protocol text is read with ``codebook`` (the store's) by the
+        protocol module; a text it refuses is not stored. ``worklist_fields``: the
+        protocol's (default: its ``[review] worklist_fields``);
         ``worklist_values``: case_id and frame columns to take them from when the units
         lack them (the draw command passes the frame)."""
         units = _require_columns(getattr(sample, "units", None), "units", UNIT_COLUMNS)
@@ -164,8 +190,9 @@ class _Drawn:
         if units["case_id"].duplicated().any():
             dup = units.loc[units["case_id"].duplicated(), "case_id"].iloc[0]
             raise StoreError(f"sample.units: case_id {dup!r} appears twice; expected unique ids")
+        protocol = _drawn_protocol(protocol_text, path, codebook)
         if worklist_fields is None:
-            worklist_fields = protocol_worklist_fields(protocol_text)
+            worklist_fields = protocol.worklist_fields
         wanted = [f for f in worklist_fields if f not in units.columns]
         if wanted and worklist_values is not None:
             have = [f for f in wanted if f in worklist_values.columns]
@@ -207,7 +234,7 @@ def create_study(
     are assigned at once (:func:`stikprove.assignment.assign_reviewers`).
 
     Worklists show the frame fields in ``worklist_fields`` (default: the protocol's
-    ``[review] worklist_fields``, :func:`protocol_worklist_fields`), taken from the units
+    ``[review] worklist_fields``), taken from the units
     or else from ``worklist_values`` (case_id and frame columns; the draw passes the
     frame). They are kept with the units but are not part of the stored sample that
     :func:`read_stored_sample` gives back.
@@ -217,7 +244,7 @@ def create_study(
     path = Path(path)
     codebook = _codebook_of(sample, codebook)
     check_codebook_for_store(codebook)
-    d = _Drawn.of(sample, path, worklist_fields, worklist_values)
+    d = _Drawn.of(sample, path, codebook, worklist_fields, worklist_values)
     units, strata, metadata, protocol_text = d.units, d.strata, d.metadata, d.protocol_text
     strata_cols, extra, worklist_fields = d.strata_columns, d.extra, d.worklist_fields
     study_id, protocol_fingerprint, round_no = d.study_id, d.protocol_fingerprint, d.round
@@ -464,25 +491,12 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
 # the draw's saving step (commands/sampling.py's save_drawn_sample calls this)
 
 
-def _protocol_codebook(protocol_text: str, search: tuple[Path, ...]) -> Codebook:
-    """The codebook a protocol names (``[review] codebook``: "default" or a path, looked
-    up relative to each folder in ``search``)."""
-    from stikprove.codebook import load_codebook
-
-    try:
-        spec = tomllib.loads(protocol_text).get("review", {}).get("codebook", "default")
-    except tomllib.TOMLDecodeError:
-        spec = "default"
-    if spec == "default":
-        return default_codebook()
-    for folder in search:
-        candidate = folder / spec
-        if candidate.is_file():
-            return load_codebook(candidate)
-    raise StoreError(
-        f"the protocol's codebook {spec!r} was not found (looked in "
-        f"{', '.join(str(f) for f in search)}): run the command from the protocol's folder"
-    )
+def _protocol_codebook(protocol_text: str, path: Path) -> Codebook:
+    """The codebook the protocol names (``[review] codebook``: "default" or a path, looked
+    up relative to the working folder, then the store's folder), as the protocol module
+    reads it."""
+    search = (Path.cwd(), path.resolve().parent)
+    return _drawn_protocol(protocol_text, path, search=search).codebook
 
 
 def stored_rounds(path: str | Path) -> list[int]:
@@ -549,10 +563,10 @@ def store_drawn_sample(
                 f"study {path} already has a sample (round {round_no}): it is never drawn "
                 "again over (nothing was written)"
             )
-        codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
+        codebook = _protocol_codebook(protocol_text, path)
         study = add_round(path, sample, codebook, worklist_fields, worklist_values)
     else:
-        codebook = _protocol_codebook(protocol_text, (Path.cwd(), path.resolve().parent))
+        codebook = _protocol_codebook(protocol_text, path)
         study = create_study(path, sample, codebook, None, worklist_fields, worklist_values)
     checkpoint(path)  # the .sqlite file alone is now the whole study
     return study
@@ -577,7 +591,7 @@ def add_round(
     """
     path = Path(path)
     study = open_study(path)
-    d = _Drawn.of(sample, path, worklist_fields, worklist_values)
+    d = _Drawn.of(sample, path, study.codebook, worklist_fields, worklist_values)
     rounds = [int(r) for r in study.rounds()["round"]]
     latest = max(rounds)
     meta = study.meta()

@@ -27,7 +27,7 @@ from stikprove.store.schema import BUSY_TIMEOUT_S, _connect, _quote, _restrict_s
 
 if TYPE_CHECKING:
     from stikprove.estimation.stratified_sample import StratifiedSample
-    from stikprove.protocol import ProtocolSettings
+    from stikprove.protocol import Protocol
 
 # --------------------------------------------------------------------------------------
 # the study
@@ -43,6 +43,30 @@ def _writer_lock(path: Path) -> threading.RLock:
     key = Path(path).resolve()
     with _WRITER_LOCKS_GUARD:
         return _WRITER_LOCKS.setdefault(key, threading.RLock())
+
+
+_PROTOCOLS: dict[tuple[str, int, str, str], Protocol] = {}
+_PROTOCOLS_KEPT = 32
+_PROTOCOLS_GUARD = threading.Lock()
+
+
+def _stored_protocol(path: Path, round_no: int, text: str, codebook: Codebook) -> Protocol:
+    """The stored ``text`` of ``path``'s round ``round_no`` parsed by the protocol module,
+    once per (study, round, text, codebook): a batch of 98 reports reads it once, and a
+    changed text (another round, a restored file) is parsed anew."""
+    from stikprove.protocol import parse_stored_protocol
+
+    key = (str(Path(path).resolve()), int(round_no), text, codebook.fingerprint)
+    with _PROTOCOLS_GUARD:
+        found = _PROTOCOLS.get(key)
+    if found is not None:
+        return found
+    protocol = parse_stored_protocol(text, path, codebook=codebook, round=round_no)
+    with _PROTOCOLS_GUARD:
+        while len(_PROTOCOLS) >= _PROTOCOLS_KEPT:
+            del _PROTOCOLS[next(iter(_PROTOCOLS))]
+        _PROTOCOLS[key] = protocol
+    return protocol
 
 
 @dataclass(frozen=True)
@@ -197,17 +221,26 @@ class Study:
             ).fetchone()
         return row[0]
 
-    def settings(self) -> ProtocolSettings:
-        """The settings of this Study's protocol (confidence level, interval method,
-        disclosure threshold, indicator, title, worklist fields, precision targets): the
-        defaults of every command and report that reads the study, from the stored protocol
-        text parsed by :func:`stikprove.protocol.protocol_settings` with this study's
-        codebook."""
-        from stikprove.protocol import protocol_settings
+    @property
+    def protocol(self) -> Protocol:
+        """The protocol of this Study's round, as the protocol module reads it: the frozen
+        :class:`stikprove.protocol.Protocol` that :func:`stikprove.protocol.
+        parse_stored_protocol` makes of the stored text with this study's codebook. The one
+        reader of a study's settings (confidence level, interval method, disclosure
+        threshold, indicator, precision targets, title, worklist fields): every report,
+        interim analysis and command that reads a study takes them from here.
 
-        return protocol_settings(
-            self.protocol_text, codebook=self.codebook, strata=tuple(self.strata_columns)
-        )
+        Parsed once per stored text (kept while the process runs). A stored value that
+        cannot be read raises ProtocolError naming the study file, the round, the key, its
+        value and what was expected; it never falls back on a default."""
+        with self.reading() as con:
+            round_no = self.round_in(con)
+            row = con.execute(
+                "SELECT protocol_text FROM rounds WHERE round = ?", (round_no,)
+            ).fetchone()
+        if row is None:
+            raise StoreError(f"{self.path} holds no round {round_no}")
+        return _stored_protocol(self.path, round_no, row[0], self.codebook)
 
     def rounds(self) -> pd.DataFrame:
         """round, protocol_fingerprint, frame_fingerprint, metadata (JSON), stored_at."""
