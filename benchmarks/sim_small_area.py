@@ -242,6 +242,9 @@ def direct_estimator(replicate: Replicate) -> pd.DataFrame:
 
 ESTIMATORS: dict[str, Estimator] = {"direct": direct_estimator}
 """The estimators of the full run, by family name (a family may return several estimators)."""
+REPRODUCED_FAMILIES = ("direct",)
+"""The families whose rows of the committed CSV the slow test reproduces from a fresh run
+(the parametric bootstrap is left out: too slow for a test)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -535,6 +538,50 @@ def plot(summary: pd.DataFrame, rmse_path: Path, coverage_path: Path) -> None:
     plt.close(fig)
 
 
+PAGE = DOCS / "small_area_simulation.md"
+HEADLINE_START = "<!-- headline table: written by benchmarks/sim_small_area.py -->"
+HEADLINE_END = "<!-- end of headline table -->"
+
+
+def _percent(value: float) -> str:
+    return "–" if not np.isfinite(value) else f"{100 * value:.1f} %"
+
+
+def headline_markdown(top: pd.DataFrame) -> str:
+    """The headline table of docs/small_area_simulation.md from the summary CSV's rows."""
+    lines = [
+        "| estimator | RMSE reduction, kommuner < 40 cases (mean of ratios; pooled) "
+        "| coverage (MC s.e.) | lowest kommune | kommuner < 85 % | targets met |",
+        "|---|---:|---:|---:|---:|---|",
+    ]
+    for row in top.itertuples():
+        met = [
+            ("RMSE", row.rmse_target_met),
+            ("coverage", row.coverage_target_met),
+            ("lowest", row.lowest_coverage_target_met),
+        ]
+        verdict = ", ".join(f"{name} {'yes' if ok else 'no'}" for name, ok in met)
+        reduction = f"{_percent(row.small_rmse_reduction)}; "
+        reduction += _percent(row.small_rmse_reduction_pooled)
+        if row.estimator == "direct":
+            reduction = "(reference)"
+        lines.append(
+            f"| {row.estimator} | {reduction} | {_percent(row.coverage)} "
+            f"({100 * row.coverage_mc_se:.2f}) | {_percent(row.lowest_coverage)} "
+            f"({row.lowest_coverage_kommune}) | {row.kommuner_under_85} | {verdict} |"
+        )
+    return "\n".join(lines)
+
+
+def write_headline(top: pd.DataFrame, page: Path = PAGE) -> None:
+    """Replace the page's headline table (between its two markers) by :func:`headline_markdown`."""
+    text = page.read_text(encoding="utf-8")
+    before, rest = text.split(HEADLINE_START, 1)
+    _, after = rest.split(HEADLINE_END, 1)
+    table = headline_markdown(top)
+    page.write_text(f"{before}{HEADLINE_START}\n{table}\n{HEADLINE_END}{after}", encoding="utf-8")
+
+
 def main(argv: list[str] | None = None) -> dict:
     """Run the simulation, print the headline table, write docs/ on a full run; return the
     headline figures (``benchmarks/run.py`` prints them)."""
@@ -570,6 +617,7 @@ def main(argv: list[str] | None = None) -> dict:
         top.to_csv(DOCS / "small_area_simulation_summary.csv", index=False,
                    float_format="%.6g", lineterminator="\n")  # fmt: skip
         plot(summary, DOCS / "small_area_rmse.png", DOCS / "small_area_coverage.png")
+        write_headline(top)
         print(f"wrote {csv} and the summary and figures beside it")
     figures: dict[str, object] = {"wall_seconds": wall, "replicates": len(results.replicates)}
     for row in top.itertuples():

@@ -154,3 +154,38 @@ def test_replicates_do_not_depend_on_which_others_run(tiny):
     np.testing.assert_array_equal(both.estimate[:, 1], alone.estimate[:, 0])
     with pytest.raises(ValueError, match="outcome"):
         sim.run_simulation(population, 2, "not_an_indicator")
+
+
+def test_page_headline_is_the_summary_csv():
+    summary = pd.read_csv(ROOT / "docs" / "small_area_simulation_summary.csv")
+    page = (ROOT / "docs" / "small_area_simulation.md").read_text(encoding="utf-8")
+    block = page.split(sim.HEADLINE_START, 1)[1].split(sim.HEADLINE_END, 1)[0]
+    assert block.strip() == sim.headline_markdown(summary)
+    table = pd.read_csv(ROOT / "docs" / "small_area_simulation.csv", dtype={"kommune_code": str})
+    assert set(summary["estimator"]) == set(table["estimator"])
+    assert (table["replicates"] == sim.REPLICATES).all()
+
+
+REPRODUCED_KOMMUNER = ("825", "741", "461")
+"""Læsø (4 cases in the sample), Samsø (6) and Odense (206): rows of the committed CSV that the
+slow test reproduces."""
+
+
+@pytest.mark.slow
+def test_committed_table_rows_are_reproduced():
+    """The committed docs/small_area_simulation.csv rows of three kommuner, for every
+    estimator of :data:`REPRODUCED_ESTIMATORS`, from a fresh run of all its replicates."""
+    committed = pd.read_csv(ROOT / "docs" / "small_area_simulation.csv",
+                            dtype={"kommune_code": str})  # fmt: skip
+    population = sim.national_population()
+    estimators = {name: sim.ESTIMATORS[name] for name in sim.REPRODUCED_FAMILIES}
+    results = sim.run_simulation(population, sim.REPLICATES, sim.OUTCOME, estimators)
+    fresh = sim.summarise(population, results, sim.OUTCOME)
+    keys = ["estimator", "kommune_code"]
+    fresh = fresh[fresh["kommune_code"].isin(REPRODUCED_KOMMUNER)].set_index(keys).sort_index()
+    expected = committed.set_index(keys).loc[fresh.index]
+    numbers = [c for c in fresh.columns if c not in ("outcome",)]
+    # the CSV holds 6 significant digits
+    np.testing.assert_allclose(fresh[numbers].to_numpy(float), expected[numbers].to_numpy(float),
+                               rtol=5e-6, atol=1e-9)  # fmt: skip
+    assert len(fresh) >= len(REPRODUCED_KOMMUNER)
