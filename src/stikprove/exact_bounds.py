@@ -78,28 +78,16 @@ def hypergeometric_bounds(
     inverse = inverse.ravel()
     x, n, big_n = keys[:, 0], keys[:, 1], keys[:, 2]
     half = alpha / 2
+    top = big_n - n + x
 
     # Upper bound: largest M in [x, N - n + x] with cdf(x; M) > alpha/2 (true at M = x).
-    lo = x.copy()
-    hi = big_n - n + x
-    while np.any(lo < hi):
-        mid = (lo + hi + 1) // 2
-        accept = stats.hypergeom.cdf(x, big_n, mid, n) > half
-        active = lo < hi
-        lo = np.where(active & accept, mid, lo)
-        hi = np.where(active & ~accept, mid - 1, hi)
-    m_high = lo
-
+    m_high = _bisect(
+        x, top, lambda i, m: stats.hypergeom.cdf(x[i], big_n[i], m, n[i]) > half, up=True
+    )
     # Lower bound: smallest M in [x, N - n + x] with sf(x - 1; M) > alpha/2 (true at the top).
-    lo = x.copy()
-    hi = big_n - n + x
-    while np.any(lo < hi):
-        mid = (lo + hi) // 2
-        accept = stats.hypergeom.sf(x - 1, big_n, mid, n) > half
-        active = lo < hi
-        hi = np.where(active & accept, mid, hi)
-        lo = np.where(active & ~accept, mid + 1, lo)
-    m_low = hi
+    m_low = _bisect(
+        x, top, lambda i, m: stats.hypergeom.sf(x[i] - 1, big_n[i], m, n[i]) > half, up=False
+    )
 
     # With few unsampled cases the inversion can leave a single M although N > n (x = 0 of 49
     # from 50: P(X = 0 | M = 1) = 1/50 < 0.025, so M = 1 is rejected and the interval is
@@ -116,6 +104,34 @@ def hypergeometric_bounds(
         m_high[single] = np.where(go_up, ms + 1, ms)
         m_low[single] = np.where(~go_up & down_ok, ms - 1, ms)
     return m_low[inverse].reshape(shape), m_high[inverse].reshape(shape)
+
+
+def _bisect(low: np.ndarray, high: np.ndarray, accept, *, up: bool) -> np.ndarray:
+    """Integer bisection on [low, high] elementwise for the boundary of a monotone ``accept``.
+
+    ``up``: the largest M with accept(M) (accept true at ``low``, false above the boundary);
+    else the smallest M with accept(M) (true at ``high``). ``accept(i, m)`` takes the indices
+    of the searches still open and their midpoints: each tail probability is computed only
+    where a search is open (a domain of a few cases closes in a step or two while a large
+    stratum takes about log2(N) steps), and each search sees the same midpoints as it would
+    alone, so the bounds do not depend on which others are searched with it.
+    """
+    lo, hi = low.copy(), high.copy()
+    open_ = np.flatnonzero(lo < hi)
+    while open_.size:
+        a, b = lo[open_], hi[open_]
+        if up:
+            mid = (a + b + 1) // 2
+            ok = accept(open_, mid)
+            lo[open_] = np.where(ok, mid, a)
+            hi[open_] = np.where(ok, b, mid - 1)
+        else:
+            mid = (a + b) // 2
+            ok = accept(open_, mid)
+            hi[open_] = np.where(ok, mid, b)
+            lo[open_] = np.where(ok, a, mid + 1)
+        open_ = open_[lo[open_] < hi[open_]]
+    return lo
 
 
 def hypergeometric_interval(
