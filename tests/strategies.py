@@ -119,3 +119,24 @@ def toml_documents(leaves: st.SearchStrategy) -> st.SearchStrategy[dict]:
 
     values = st.recursive(leaves, nested, max_leaves=12)
     return st.dictionaries(toml_keys, st.dictionaries(toml_keys, values, max_size=4), max_size=4)
+
+
+@st.composite
+def fay_herriot_areas(draw, min_areas: int = 8, max_areas: int = 30) -> pd.DataFrame:
+    """Area-level data for a Fay–Herriot model: direct rates in (0, 1), design variances > 0,
+    one covariate x and the population size, some areas without a sample (direct NaN)."""
+    m = draw(st.integers(min_areas, max_areas))
+    seed = draw(st.integers(0, 2**32 - 1))
+    rng = np.random.default_rng(seed)
+    x = rng.uniform(0, 1, m)
+    n = rng.integers(3, 200, m)
+    true = np.clip(0.2 + 0.3 * x + rng.normal(0, draw(st.sampled_from([0.0, 0.03, 0.1])), m),
+                   0.02, 0.98)  # fmt: skip
+    direct = np.clip(rng.binomial(n, true) / n, 0.01, 0.99)
+    variance = 0.25 / n * rng.uniform(0.5, 1.5, m)
+    missing = rng.uniform(size=m) < draw(st.sampled_from([0.0, 0.1]))
+    missing[:4] = False  # enough areas in sample for two coefficients
+    return pd.DataFrame({
+        "area": [f"a{i:03d}" for i in range(m)], "direct": np.where(missing, np.nan, direct),
+        "variance": variance, "n": n, "x": x, "population_size": n * rng.integers(5, 50, m),
+    })  # fmt: skip
