@@ -65,7 +65,8 @@ def test_a_fully_reviewed_kommune_has_no_preliminary_section(tmp_path):
     frame = pd.DataFrame({"kommune_code": ["147"] * 3 + ["825"] * 2,
                           "reviewed": [True, True, True, True, False]})  # fmt: skip
     data = content.StudyData(path=tmp_path, study_id="s", title="", data=frame,
-                             strata=frame, status=frame, pairs=frame)  # fmt: skip
+                             strata=frame, status=frame, pairs=frame, threshold=5,
+                             confidence_level=0.95, interval_method="korn-graubard")  # fmt: skip
     assert not interim.is_open(data, "147")
     assert interim.is_open(data, "825")
 

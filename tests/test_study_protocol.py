@@ -106,3 +106,21 @@ def test_a_sample_whose_protocol_cannot_be_read_is_not_stored(tmp_path):
     assert not path.exists()
     with pytest.raises(StoreError):
         open_study(path)
+
+
+def test_each_round_is_read_with_its_own_protocol(tmp_path):
+    """A second round drawn from a protocol with another threshold: the study (latest
+    round) reads 8, round 1 still reads its 5; the parse kept for one is not the other's."""
+    from dataclasses import replace
+
+    from stikprove.store import add_round
+    from store_fixtures import next_round
+
+    first = make_sample()
+    study = create_study(tmp_path / "s.sqlite", first, reviewers=["anna", "bo"])
+    assert study.protocol.disclosure_threshold == 5
+    second = replace(next_round(first),
+                     protocol_text=protocol_text(review={"disclosure_threshold": "8"}))  # fmt: skip
+    add_round(study.path, second)
+    assert study.protocol.disclosure_threshold == 8
+    assert study.for_round(1).protocol.disclosure_threshold == 5

@@ -20,7 +20,6 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import EstimationError, StikproveError
-from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 from stikprove.release import disclosure as dc
 from stikprove.reports.text import capitalised, group_label, group_phrase
 
@@ -54,9 +53,11 @@ class StudyData:
     strata: pd.DataFrame = field(repr=False)
     status: pd.DataFrame = field(repr=False)
     pairs: pd.DataFrame = field(repr=False)
-    threshold: int = dc.DEFAULT_THRESHOLD
-    confidence_level: float = 0.95
-    interval_method: str = DEFAULT_DOMAIN_INTERVAL_METHOD
+    threshold: int
+    confidence_level: float
+    interval_method: str
+    """The disclosure threshold, confidence level and interval method of the study's
+    protocol (``study.protocol``; no default of their own here)."""
     strata_columns: tuple[str, ...] = ()
     mtime: float = 0.0
     """Modification time of the store when it was read (with ``path``, the cache key)."""
