@@ -14,7 +14,8 @@ import stikprove
 from stikprove.errors import EstimationError
 from stikprove.estimation import StratifiedSample, estimate_categories, outcome_bounds
 from stikprove.estimation.comparison import compare_proportions, rao_scott_test
-from stikprove.estimation.domains import domain_linearization, estimate_proportions
+from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation.linearization import domain_linearization
 from stikprove.estimation.multiplicity import flag_differences, funnel_limits
 from stikprove.recording import import_assessments
 from store_fixtures import entry, make_study, write_entries_csv
@@ -51,10 +52,10 @@ def test_methods_give_the_module_functions_numbers(data, sample):
         domain_linearization(data, "y", "stratum", "N", by="kommune"),
     )
     np.testing.assert_array_equal(lin.covariance(), expected.covariance())
-    assert sample.compare("y", "kommune", ("k1", "k3")) == compare_proportions(
-        data, "y", "stratum", "N", "kommune", ("k1", "k3")
+    assert sample.compare("y", "kommune", groups=("k1", "k3")) == compare_proportions(
+        data, "y", "stratum", "N", "kommune", groups=("k1", "k3")
     )
-    assert sample.rao_scott("y", "origin") == rao_scott_test(data, "y", "origin", "stratum", "N")
+    assert sample.rao_scott("y", "origin") == rao_scott_test(data, "y", "stratum", "N", "origin")
 
 
 def test_flag_and_funnel_against_the_nation(data, sample):
@@ -113,6 +114,55 @@ def test_looks_right_in_a_notebook(sample):
     assert repr(sample).startswith("StratifiedSample(")
     html = sample._repr_html_()
     assert html.startswith("<table>") and "strata" in html
+
+
+def test_every_construction_path_gives_a_working_repr(data, sample):
+    """Made, copied, deep-copied or pickled: repr and _repr_html_ read the kept strata (the
+    object made without its design, whose repr raised KeyError, is gone)."""
+    import copy
+    import pickle
+
+    expected = (
+        f"StratifiedSample({len(data)} cases in {data['stratum'].nunique()} strata of "
+        f"{int(data.groupby('stratum')['N'].first().sum())}; strata=['stratum'], "
+        "population_size='N')"
+    )
+    made = [sample, StratifiedSample(data, ["stratum"], "N"), copy.copy(sample),
+            copy.deepcopy(sample), pickle.loads(pickle.dumps(sample))]  # fmt: skip
+    for other in made:
+        assert repr(other) == expected
+        assert other._repr_html_() == sample._repr_html_()
+    assert not hasattr(StratifiedSample, "_unchecked")
+
+
+def test_the_design_is_coded_once_and_reused(data, monkeypatch):
+    """code_strata runs once, when the sample is made; a second estimate (and every other
+    method) codes only its outcome and domains."""
+    from stikprove.estimation import design_coding, stratified_sample
+
+    calls = []
+
+    def counted(*args, **kwargs):
+        calls.append(1)
+        return design_coding.code_strata.__wrapped__(*args, **kwargs)
+
+    counted.__wrapped__ = design_coding.code_strata  # type: ignore[attr-defined]
+    for module in (design_coding, stratified_sample):
+        monkeypatch.setattr(module, "code_strata", counted)
+    sample = StratifiedSample(data, "stratum", "N")
+    assert len(calls) == 1
+    first = sample.estimate("y", by="kommune")
+    second = sample.estimate("y", by="kommune")
+    pd.testing.assert_frame_equal(first, second)
+    sample.bounds("y", by="kommune")
+    sample.categories("origin")
+    sample.linearization("y", "kommune")
+    sample.compare("y", "kommune", groups=("k1", "k3"))
+    sample.rao_scott("y", "origin")
+    sample.flag("y", by="kommune")
+    sample.funnel("y", by="kommune")
+    assert len(calls) == 1
+    assert sample.coded_strata.population.sum() == data.groupby("stratum")["N"].first().sum()
 
 
 def test_from_study_takes_the_study_export(tmp_path):

@@ -30,6 +30,7 @@ _EXPORTS: dict[str, str] = {
     "StoreError": "stikprove.errors",
     "ImportRowsError": "stikprove.errors",
     "EstimationError": "stikprove.errors",
+    "NotEstimableError": "stikprove.errors",
     "MissingFileError": "stikprove.errors",
     # kommuner
     "kommune_table": "stikprove.kommuner",
@@ -95,8 +96,8 @@ _EXPORTS: dict[str, str] = {
     "estimate_categories": "stikprove.estimation.domains",
     "outcome_bounds": "stikprove.estimation.domains",
     "partial_coverage": "stikprove.estimation.partial",
-    "domain_linearization": "stikprove.estimation.domains",
-    "DomainLinearization": "stikprove.estimation.domains",
+    "domain_linearization": "stikprove.estimation.linearization",
+    "DomainLinearization": "stikprove.estimation.linearization",
     "simulate_coverage": "stikprove.estimation.coverage",
     "compare_proportions": "stikprove.estimation.comparison",
     "rao_scott_test": "stikprove.estimation.comparison",
@@ -177,6 +178,9 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
         MissingFileError as MissingFileError,
     )
     from stikprove.errors import (
+        NotEstimableError as NotEstimableError,
+    )
+    from stikprove.errors import (
         PrivacyError as PrivacyError,
     )
     from stikprove.errors import (
@@ -222,12 +226,6 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
         design_ci as design_ci,
     )
     from stikprove.estimation.domains import (
-        DomainLinearization as DomainLinearization,
-    )
-    from stikprove.estimation.domains import (
-        domain_linearization as domain_linearization,
-    )
-    from stikprove.estimation.domains import (
         estimate_categories as estimate_categories,
     )
     from stikprove.estimation.domains import (
@@ -250,6 +248,12 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.estimation.intervals import (
         proportion_ci as proportion_ci,
+    )
+    from stikprove.estimation.linearization import (
+        DomainLinearization as DomainLinearization,
+    )
+    from stikprove.estimation.linearization import (
+        domain_linearization as domain_linearization,
     )
     from stikprove.estimation.multiplicity import (
         flag_differences as flag_differences,

@@ -59,7 +59,17 @@ class ImportRowsError(StoreError):
 
 
 class EstimationError(StikproveError):
-    """An estimate cannot be computed from the data as given."""
+    """An estimate was asked for with bad input: a missing column, a value that is not an
+    outcome, an unknown method, a confidence level outside (0, 1), ... (the message names it).
+    Its subclass :class:`NotEstimableError` is the other case: valid input, nothing to
+    estimate from."""
+
+
+class NotEstimableError(EstimationError):
+    """The input is valid, but the estimate cannot be computed here: a domain or group with
+    no case with an outcome, an outcome with a single value where a test needs both, or a
+    design that gives no variance (every stratum a census, single-case strata). Reports show
+    such a table as empty; bad input is an :class:`EstimationError` and is not caught."""
 
 
 class MissingFileError(StikproveError, FileNotFoundError):

@@ -8,7 +8,10 @@ in one place is accepted in the others. The functions behind the names live with
 
 from __future__ import annotations
 
+import functools
 import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
 
 __all__ = [
     "ALLOCATION_METHODS",
@@ -21,6 +24,7 @@ __all__ = [
     "PROPORTION_INTERVAL_METHODS",
     "SAMPLE_SIZE_METHODS",
     "canonical_method",
+    "old_positional_order",
     "renamed_argument",
 ]
 
@@ -120,3 +124,51 @@ def renamed_argument(name: str, value: object, old_name: str, old_value: object)
         stacklevel=3,
     )
     return old_value
+
+
+def old_positional_order(
+    old_order: Sequence[str], is_old: Callable[[tuple, dict], bool]
+) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
+    """Decorate a function whose positional arguments were reordered so that a call in the old
+    order keeps working, with a DeprecationWarning.
+
+    ``old_order`` names the positional parameters as they were (``self`` first for a method);
+    ``is_old(args, kwargs)`` says whether a call's arguments are in that order. Such a call
+    has its positional arguments passed by their old names; any other call goes through as it
+    is. The decorated function keeps its new signature (``inspect.signature``).
+
+    >>> @old_positional_order(("b", "a"), lambda args, kwargs: isinstance(args[0], str))
+    ... def f(a, b="x"):
+    ...     return a, b
+    >>> f(1, "y")
+    (1, 'y')
+    """
+
+    def decorate(function: Callable[..., Any]) -> Callable[..., Any]:
+        @functools.wraps(function)
+        def wrapper(*args: Any, **kwargs: Any) -> Any:
+            if not is_old(args, kwargs):
+                return function(*args, **kwargs)
+            name = function.__qualname__
+            if len(args) > len(old_order):
+                raise TypeError(
+                    f"{name}() takes at most {len(old_order)} positional arguments in its old "
+                    f"order, got {len(args)}"
+                )
+            named = dict(zip(old_order, args, strict=False))
+            both = sorted(named.keys() & kwargs.keys())
+            if both:
+                raise TypeError(f"{name}() got multiple values for argument {both[0]!r}")
+            shown = [n for n in old_order[: len(args)] if n != "self"]
+            warnings.warn(
+                f"{name}(): positional arguments in the old order ({', '.join(shown)}) are "
+                f"deprecated: pass them by name, or in the order of estimate_proportions "
+                f"(help({name}) shows it)",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            return function(**named, **kwargs)
+
+        return wrapper
+
+    return decorate

@@ -20,7 +20,6 @@ from stikprove.commands import (
     method_argument,
 )
 from stikprove.errors import EstimationError
-from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -710,7 +709,8 @@ def _category_codes(
 
 
 def run_flag(args: argparse.Namespace) -> int:
-    from stikprove.estimation.domains import domain_linearization, estimate_proportions
+    from stikprove.estimation.domains import estimate_proportions
+    from stikprove.estimation.linearization import domain_linearization
     from stikprove.estimation.multiplicity import flag_differences
 
     settings = command_settings(args)
@@ -747,7 +747,7 @@ def run_compare(args: argparse.Namespace) -> int:
     data = read_analysis_table(args.source)
     strata = _columns(args.strata)
     if args.test:  # a statistic and a p-value: no count to suppress (docs/reports.md)
-        result = rao_scott_test(data, args.outcome, args.by, strata, args.population_size)
+        result = rao_scott_test(data, args.outcome, strata, args.population_size, args.by)
         _emit_row(result.to_frame(), args)
         return 0
     groups = None
@@ -757,10 +757,8 @@ def run_compare(args: argparse.Namespace) -> int:
             raise EstimationError(f"--groups {args.groups!r}: expected two groups as A,B")
         groups = _matching_groups(data, args.by, parts)
     result = compare_proportions(
-        data, args.outcome, strata, args.population_size, args.by, groups,
-        confidence_level=settings.confidence_level, interval_method=settings.method,
-        degenerate_strata="pooled" if settings.method == DEFAULT_DOMAIN_INTERVAL_METHOD
-        else "standard",
+        data, args.outcome, strata, args.population_size, args.by,
+        settings.confidence_level, groups=groups, interval_method=settings.method,
     )  # fmt: skip
     import pandas as pd
 

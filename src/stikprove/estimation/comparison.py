@@ -8,7 +8,7 @@ checked against it (tests/fixtures/r/comparison.R).
 
 The two domain estimates, their standard errors and their intervals come from
 :func:`stikprove.estimation.domains.estimate_proportions`, their covariance from
-:func:`stikprove.estimation.domains.domain_linearization` (the same linearization). Written by
+:func:`stikprove.estimation.linearization.domain_linearization` (the same linearization). Written by
 hand here, because no library we depend on has them for a stratified design: Newcombe's hybrid
 score interval and the MOVER-R ratio interval built on design-adjusted Wilson limits, and the
 Rao–Scott design-effect matrix.
@@ -42,6 +42,7 @@ second-order correction).
 
 from __future__ import annotations
 
+import numbers
 import warnings
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass
@@ -50,28 +51,34 @@ import numpy as np
 import pandas as pd
 from scipy import stats
 
-from stikprove.errors import EstimationError
-from stikprove.estimation.design_intervals import check_design_method
-from stikprove.estimation.domains import (
-    DomainLinearization,
-    _check_degenerate,
-    _design,
-    _domain_linearization,
-    _linearize,
-    _sample,
-    _summarise,
-    _table,
+from stikprove.errors import EstimationError, NotEstimableError
+from stikprove.estimation.design_coding import (
+    CodedDesign,
+    CodedStrata,
+    as_columns,
+    code_design,
+    code_sample,
+    code_strata,
 )
+from stikprove.estimation.domain_summary import check_degenerate_strata, summarise_domains
+from stikprove.estimation.domains import check_domain_method, domain_table
 from stikprove.estimation.intervals import check_confidence_level
-from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, renamed_argument
+from stikprove.estimation.linearization import DomainLinearization, linearize
+from stikprove.methods import (
+    DEFAULT_DOMAIN_INTERVAL_METHOD,
+    old_positional_order,
+    renamed_argument,
+)
 
 __all__ = [
     "COMPARISON_METHODS",
     "RAO_SCOTT_STATISTICS",
     "GroupComparison",
     "RaoScottTest",
+    "compare_coded",
     "compare_proportions",
     "mover_ratio",
+    "rao_scott_coded",
     "rao_scott_test",
 ]
 
@@ -245,21 +252,43 @@ def _ratio(p1: float, p2: float) -> float:
     return float("inf") if p1 > 0 else float("nan")
 
 
+def _is_level(value: object) -> bool:
+    """A confidence level where one is expected positionally (else an old-order ``groups``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
+
+
+_OLD_COMPARE_ORDER = (
+    "data", "outcome", "strata", "population_size", "by", "groups", "confidence_level",
+    "method", "interval_method",
+)  # fmt: skip
+"""compare_proportions' positional order before 0.2.0: groups before confidence_level."""
+
+
+def _compare_in_old_order(args: tuple, kwargs: dict) -> bool:
+    return len(args) > 6 or (len(args) == 6 and not _is_level(args[5]))
+
+
+@old_positional_order(_OLD_COMPARE_ORDER, _compare_in_old_order)
 def compare_proportions(
     data: pd.DataFrame,
     outcome: str,
     strata: str | Sequence[str],
     population_size: str,
     by: str | None = None,
-    groups: tuple[object, object] | None = None,
     confidence_level: float = 0.95,
-    method: str = "auto",
-    interval_method: str = "korn-graubard",
     *,
-    degenerate_strata: str = "standard",
+    groups: tuple[object, object] | None = None,
+    method: str = "auto",
+    interval_method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
+    degenerate_strata: str | None = None,
     domain: str | None = None,
 ) -> GroupComparison:
     """Difference and ratio of the rates of two domains, with intervals and a p-value.
+
+    The arguments come in the order of :func:`~stikprove.estimation.domains.
+    estimate_proportions` (data, outcome, strata, population_size, by, confidence_level), the
+    others by name. The old order (``groups`` after ``by``, then ``confidence_level``,
+    ``method``, ``interval_method``) still works, with a DeprecationWarning.
 
     Parameters
     ----------
@@ -285,16 +314,28 @@ def compare_proportions(
           var(p̂1 − p̂2) = v1 + v2 − 2·cov: v1, v2 the squared standard errors of
           ``estimate_proportions`` and cov from the two domains' linearized values within the
           shared strata (as R's ``svyby(..., covmat=TRUE)`` + ``svycontrast``), both from
-          :func:`~stikprove.estimation.domains.domain_linearization`.
+          :func:`~stikprove.estimation.linearization.domain_linearization`.
         - ``"auto"`` (default): newcombe for domains in disjoint strata, else linearization.
     interval_method
         Method of the two single-domain intervals reported (``ci_low_first``, ...); any method of
-        ``estimate_proportions``. It does not affect the difference.
+        ``estimate_proportions``, and its default (``pooled-hypergeometric``). It does not
+        affect the difference.
     degenerate_strata
-        As for ``estimate_proportions``: ``"standard"`` (default; R's variances, so the
-        linearization results equal R's), ``"conservative"`` or ``"pooled"`` (the variance
-        of ``pooled-hypergeometric``: with it and that interval method, the two groups'
-        estimates, standard errors and intervals are those of ``estimate_proportions``).
+        As for ``estimate_proportions``, and with its default: None follows
+        ``interval_method`` (``"pooled"`` for ``pooled-hypergeometric``, else ``"standard"``),
+        so the two groups' estimates, standard errors and intervals are those of
+        ``estimate_proportions`` with the same method. ``"standard"`` gives R's variances (with
+        ``interval_method="korn-graubard"`` the linearization results equal R's);
+        ``"conservative"`` or ``"pooled"`` add to a group's variance where a stratum gives it
+        none, and so to the difference's.
+
+    Raises
+    ------
+    EstimationError
+        Bad input: a missing column, a value that is not 0/1, an unknown method, groups that
+        are not a pair of different values, ``"newcombe"`` for groups sharing strata.
+    NotEstimableError
+        Nothing to compare: a group with no case with an outcome, or fewer than two groups.
 
     Returns
     -------
@@ -329,48 +370,76 @@ def compare_proportions(
       ``degenerate_strata``).
     """
     by = renamed_argument("by", by, "domain", domain)
-    return _sample(data, strata, population_size).compare(
-        outcome, by, groups, confidence_level, method, interval_method,
-        degenerate_strata=degenerate_strata,
-    )  # fmt: skip
+    level, interval_method, variance = _check_comparison(
+        data, by, confidence_level, method, interval_method, degenerate_strata
+    )
+    # Validates everything else (columns, 0/1 outcome, N_h) with the same messages as elsewhere.
+    design = code_sample(data, outcome, strata, population_size, by)
+    return _compare_design(design, by, groups, level, method, interval_method, variance)
 
 
-def _compare(
+def compare_coded(
     data: pd.DataFrame,
+    strata: CodedStrata,
     outcome: str,
-    strata: str | Sequence[str],
-    population_size: str,
-    domain: str,
-    groups: tuple[object, object] | None,
+    by: str,
+    confidence_level: float = 0.95,
+    *,
+    groups: tuple[object, object] | None = None,
+    method: str = "auto",
+    interval_method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
+    degenerate_strata: str | None = None,
+) -> GroupComparison:
+    """:func:`compare_proportions` on strata already coded (:func:`~stikprove.estimation.
+    design_coding.code_strata` of ``data``): the same result and checks, the strata not
+    checked again (what the design object calls)."""
+    level, interval_method, variance = _check_comparison(
+        data, by, confidence_level, method, interval_method, degenerate_strata
+    )
+    design = code_design(data, strata, outcome, by)
+    return _compare_design(design, by, groups, level, method, interval_method, variance)
+
+
+def _check_comparison(
+    data: pd.DataFrame,
+    by: object,
     confidence_level: float,
     method: str,
     interval_method: str,
-    degenerate_strata: str,
-) -> GroupComparison:
-    """The computation behind :func:`compare_proportions`: one design, built once."""
+    degenerate_strata: str | None,
+) -> tuple[float, str, str]:
+    """(level, interval method, variance choice) of a comparison, checked."""
     level = check_confidence_level(confidence_level)
     if method not in COMPARISON_METHODS:
         raise EstimationError(f"method must be one of {COMPARISON_METHODS}, got {method!r}")
     if not isinstance(data, pd.DataFrame):
         raise EstimationError(f"data must be a pandas DataFrame, got {type(data).__name__}")
-    if not isinstance(domain, str) or domain not in data.columns:
+    if not isinstance(by, str) or by not in data.columns:
         raise EstimationError(
-            f"by must name a column of data, got {domain!r}; columns are {list(data.columns)}"
+            f"by must name a column of data, got {by!r}; columns are {list(data.columns)}"
         )
-    interval_method = check_design_method(
-        interval_method, extra=("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD)
-    )
-    _check_degenerate(degenerate_strata)
-    # Validates everything else (columns, 0/1 outcome, N_h) with the same messages as elsewhere.
-    # The design is built and summarised once; the intervals, the Wilson limits and the
-    # covariance all come from it.
-    design = _design(data, outcome, strata, population_size, domain)
-    summary = _summarise(design, degenerate_strata)
-    table = _table(design, summary, level, interval_method)
+    interval_method = check_domain_method(interval_method)
+    return level, interval_method, check_degenerate_strata(degenerate_strata, interval_method)
+
+
+def _compare_design(
+    design: CodedDesign,
+    domain: str,
+    groups: tuple[object, object] | None,
+    level: float,
+    method: str,
+    interval_method: str,
+    degenerate_strata: str,
+) -> GroupComparison:
+    """The computation behind :func:`compare_proportions` on a design coded by ``domain``:
+    summarised once; the intervals, the Wilson limits and the covariance all come from it."""
+    summary = summarise_domains(design, degenerate_strata)
+    table = domain_table(design, summary, level, interval_method)
     present = table[domain].tolist()
     if groups is None:
         if len(present) != 2:
-            raise EstimationError(
+            error = NotEstimableError if len(present) < 2 else EstimationError
+            raise error(
                 f"domain column {domain!r} has {len(present)} values with an outcome "
                 f"({present[:10]!r}); give the two groups to compare (groups=(a, b) in "
                 "Python, --groups A,B on the command line)"
@@ -387,14 +456,14 @@ def _compare(
             raise EstimationError(f"groups must be two different values, got {groups!r}")
         for g in (first, second):
             if g not in present:
-                raise EstimationError(
+                raise NotEstimableError(
                     f"group {g!r} has no case with an outcome in domain column {domain!r}; "
                     f"values with an outcome are {present[:10]!r}"
                 )
     row1 = table.loc[table[domain] == first].iloc[0]
     row2 = table.loc[table[domain] == second].iloc[0]
 
-    lin = _linearize(design, summary if degenerate_strata == "standard" else None)
+    lin = linearize(design, summary if degenerate_strata == "standard" else None)
     labels = lin.keys[domain].tolist()
     i1, i2 = labels.index(first), labels.index(second)
     in_1 = np.unique(lin.stratum[lin.domain == i1])
@@ -423,7 +492,7 @@ def _compare(
     se_d = float(np.sqrt(var_d))
     t = float(stats.t.isf((1.0 - level) / 2.0, max(df, 1)))
 
-    wil = _table(design, summary, level, "wilson")
+    wil = domain_table(design, summary, level, "wilson")
     w1 = wil.loc[wil[domain] == first].iloc[0]
     w2 = wil.loc[wil[domain] == second].iloc[0]
     if chosen == "linearization" and se_d == 0.0 and sampled_union:
@@ -516,18 +585,63 @@ class RaoScottTest:
         return self.to_frame().to_html(index=False, float_format=lambda v: f"{v:.4g}")
 
 
+_OLD_RAO_SCOTT_ORDER = ("data", "outcome", "by", "strata", "population_size", "statistic")
+"""rao_scott_test's positional order before 0.2.0: by before strata and population_size."""
+
+
+def _numeric_column(data: object, name: object) -> bool | None:
+    """Whether ``name`` is a numeric column of ``data`` (None: not a column at all)."""
+    if not isinstance(data, pd.DataFrame) or not isinstance(name, str) or name not in data:
+        return None
+    return bool(pd.api.types.is_numeric_dtype(data[name].dtype))
+
+
+def _codes(data: pd.DataFrame, strata: object, population_size: object) -> bool:
+    """Whether (strata, population_size) is a valid design of ``data``."""
+    try:
+        code_strata(data, strata, population_size)  # type: ignore[arg-type]
+    except (EstimationError, TypeError):
+        return False
+    return True
+
+
+def _rao_scott_in_old_order(args: tuple, kwargs: dict) -> bool:
+    """An old-order call: a sixth positional argument (statistic), a name given both by
+    position in the new order and by keyword, or five positional names of which only the old
+    reading (by, strata, population_size) names a design: N_h is the numeric column."""
+    new_order = ("data", "outcome", "strata", "population_size", "by")
+    if len(args) > len(new_order) or any(n in kwargs for n in new_order[2 : len(args)]):
+        return True
+    if len(args) < len(new_order):
+        return False
+    data, _, third, fourth, fifth = args
+    new_n, old_n = _numeric_column(data, fourth), _numeric_column(data, fifth)
+    if new_n is False and old_n:
+        return True
+    if new_n and old_n:  # both numeric: the reading whose design holds
+        return not _codes(data, third, fourth) and _codes(data, fourth, fifth)
+    return False
+
+
+@old_positional_order(_OLD_RAO_SCOTT_ORDER, _rao_scott_in_old_order)
 def rao_scott_test(
     data: pd.DataFrame,
     outcome: str,
+    strata: str | Sequence[str],
+    population_size: str,
     by: str | None = None,
-    strata: str | Sequence[str] | None = None,
-    population_size: str | None = None,
-    statistic: str = "F",
     *,
-    degenerate_strata: str = "standard",
+    statistic: str = "F",
+    degenerate_strata: str | None = None,
     group: str | None = None,
 ) -> RaoScottTest:
-    """Test of equal rates across the groups of ``group``, Rao–Scott corrected for the design.
+    """Test of equal rates across the groups of ``by``, Rao–Scott corrected for the design.
+
+    The arguments come in the order of :func:`~stikprove.estimation.domains.
+    estimate_proportions` (data, outcome, strata, population_size, by), ``statistic`` and
+    ``degenerate_strata`` by name. The old order (data, outcome, by, strata, population_size,
+    statistic) still works, with a DeprecationWarning (five column names given by position
+    are read in the old order when only that reading's N_h column is numeric).
 
     The same computation as R's ``svychisq(~outcome + group, design, statistic=...)``
     (survey 4.1) for ``design = svydesign(ids=~1, strata=~stratum, fpc=~N, data=d)`` on the
@@ -555,11 +669,13 @@ def rao_scott_test(
     statistic
         ``"F"`` or ``"Chisq"``.
     degenerate_strata
-        As for ``estimate_proportions``, and with the same default. ``"standard"`` (default):
-        R's stratified linearization variance, in which a sampled stratum with a single case
-        with an outcome contributes 0 (R's ``options(survey.lonely.psu = "certainty")``, which
-        ``estimate_proportions`` follows too); such a stratum still counts in ν = cases − strata,
-        as in R. ``"conservative"`` is refused: no conservative design-effect matrix has been
+        None (default) or ``"standard"``: the test has no interval method, and None means
+        ``"standard"`` here as it does for every method but ``pooled-hypergeometric`` in
+        ``estimate_proportions``: R's stratified linearization variance, in which a sampled
+        stratum with a single case with an outcome contributes 0 (R's
+        ``options(survey.lonely.psu = "certainty")``, which ``estimate_proportions`` follows
+        too); such a stratum still counts in ν = cases − strata, as in R. ``"conservative"``
+        and ``"pooled"`` are refused: no conservative design-effect matrix has been
         worked out and checked for the test (estimate's added term is for one proportion, not
         for the cells of the table). If single-case strata carry much of the weight, collapse
         them with similar strata instead.
@@ -572,32 +688,41 @@ def rao_scott_test(
     Raises
     ------
     EstimationError
-        Bad columns or values (as estimate_proportions), fewer than two groups or outcome values,
-        a missing group value, ``degenerate_strata="conservative"``, or a design that gives no
-        variance for the table (every stratum a census, or each sampled stratum a single case or
-        its cases all in one cell): there is then nothing to correct the test with.
+        Bad input: bad columns or values (as estimate_proportions), a missing group value, an
+        unknown ``statistic``, ``degenerate_strata`` other than ``"standard"``.
+    NotEstimableError
+        Nothing to test: fewer than two groups or outcome values among the cases with an
+        outcome, or a design that gives no variance for the table (every stratum a census, or
+        each sampled stratum a single case or its cases all in one cell): there is then nothing
+        to correct the test with.
     """
     by = renamed_argument("by", by, "group", group)
-    if strata is None or population_size is None:
-        raise EstimationError(
-            f"strata and population_size must name columns of data, got {strata!r} and "
-            f"{population_size!r}"
-        )
-    return _sample(data, strata, population_size).rao_scott(
-        outcome, by, statistic, degenerate_strata=degenerate_strata
-    )
+    variance = _check_rao_scott(data, by, statistic, degenerate_strata)
+    lin = linearize(code_sample(data, outcome, strata, population_size, by))  # validates
+    return _rao_scott(lin, data, outcome, by, as_columns(strata), statistic, variance)
 
 
-def _rao_scott(
+def rao_scott_coded(
     data: pd.DataFrame,
+    strata: CodedStrata,
     outcome: str,
-    group: str,
-    strata: str | Sequence[str],
-    population_size: str,
-    statistic: str,
-    degenerate_strata: str,
+    by: str,
+    *,
+    statistic: str = "F",
+    degenerate_strata: str | None = None,
 ) -> RaoScottTest:
-    """The computation behind :func:`rao_scott_test`."""
+    """:func:`rao_scott_test` on strata already coded (:func:`~stikprove.estimation.
+    design_coding.code_strata` of ``data``): the same result and checks, the strata not
+    checked again (what the design object calls)."""
+    variance = _check_rao_scott(data, by, statistic, degenerate_strata)
+    lin = linearize(code_design(data, strata, outcome, by))
+    return _rao_scott(lin, data, outcome, by, list(strata.columns), statistic, variance)
+
+
+def _check_rao_scott(
+    data: pd.DataFrame, group: object, statistic: str, degenerate_strata: str | None
+) -> str:
+    """The variance choice of a Rao–Scott test (None: ``standard``), the arguments checked."""
     if statistic not in RAO_SCOTT_STATISTICS:
         raise EstimationError(f"statistic must be one of {RAO_SCOTT_STATISTICS}, got {statistic!r}")
     if not isinstance(data, pd.DataFrame):
@@ -606,8 +731,19 @@ def _rao_scott(
         raise EstimationError(
             f"by must name a column of data, got {group!r}; columns are {list(data.columns)}"
         )
-    _check_degenerate(degenerate_strata)
-    lin = _domain_linearization(data, outcome, strata, population_size, by=group)  # validates
+    return check_degenerate_strata(degenerate_strata)
+
+
+def _rao_scott(
+    lin: DomainLinearization,
+    data: pd.DataFrame,
+    outcome: str,
+    group: str,
+    strata: list[str],
+    statistic: str,
+    degenerate_strata: str,
+) -> RaoScottTest:
+    """The computation behind :func:`rao_scott_test`, on the linearization by ``group``."""
     if degenerate_strata != "standard":
         lonely = _lonely_strata(lin, data, strata)
         where = f"; single-case strata here: {', '.join(lonely[:5])}" if lonely else ""
@@ -622,12 +758,12 @@ def _rao_scott(
     levels = sorted(pd.unique(labels).tolist(), key=lambda v: (str(type(v)), v))
     y_levels = np.unique(lin.y)
     if len(levels) < 2:
-        raise EstimationError(
+        raise NotEstimableError(
             f"group column {group!r} has {len(levels)} value(s) among cases with an outcome "
             f"({levels!r}); expected at least two groups to compare"
         )
     if len(y_levels) < 2:
-        raise EstimationError(
+        raise NotEstimableError(
             f"outcome column {outcome!r} takes the single value {y_levels[0]:g} among the cases "
             "with an outcome; the test needs both 0 and 1"
         )
@@ -692,7 +828,7 @@ def _rao_scott(
                 "undefined: within each stratum all cases with an outcome fall in one "
                 f"outcome-group cell{single}"
             )
-        raise EstimationError(f"rao_scott_test of {outcome!r} by {group!r}: {why}")
+        raise NotEstimableError(f"rao_scott_test of {outcome!r} by {group!r}: {why}")
     if statistic == "F":
         ndf = trace**2 / trace2
         ddf = ndf * nu

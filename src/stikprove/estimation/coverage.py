@@ -43,7 +43,7 @@ from stikprove.estimation.design_intervals import (
     check_design_method,
     domain_interval,
 )
-from stikprove.estimation.domains import _check_degenerate
+from stikprove.estimation.domain_summary import check_degenerate_strata
 from stikprove.estimation.intervals import check_confidence_level
 from stikprove.exact_bounds import hypergeometric_interval
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, DOMAIN_INTERVAL_METHODS
@@ -290,7 +290,7 @@ def _domain_intervals(
         low, high = _exact_intervals(counts[:, 0], small_n[0], big_n[0], level)
         return counts[:, 0] / small_n[0], low, high
     member = np.ones((len(big_n), 1))
-    variance = _check_degenerate(degenerate_strata, method)
+    variance = check_degenerate_strata(degenerate_strata, method)
     quantities = _domain_quantities(counts, big_n, small_n, member, variance)
     low, high = _intervals(quantities, level, _form(method))
     return quantities["estimate"][:, 0], low[:, 0], high[:, 0]
@@ -449,7 +449,7 @@ def simulate_coverage(
         raise EstimationError("methods must name at least one method, got none")
     extra = ("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD)
     methods = [check_design_method(method, extra=extra) for method in methods]
-    variance_of = {m: _check_degenerate(degenerate_strata, m) for m in methods}
+    variance_of = {m: check_degenerate_strata(degenerate_strata, m) for m in methods}
     if isinstance(replications, bool) or not isinstance(replications, (int, np.integer)):
         raise EstimationError(f"replications must be a whole number >= 1, got {replications!r}")
     if replications < 1:

@@ -6,7 +6,7 @@ Two tools for a national overview that shows 98 kommuner side by side:
   differs from the national rate, and adjusts the p-values for the number of kommuner tested with
   Benjamini & Hochberg's false discovery rate (through
   :func:`statsmodels.stats.multitest.multipletests`). Given the design
-  (:func:`~stikprove.estimation.domains.domain_linearization`), the test is of p̂_k − p̂_nation
+  (:func:`~stikprove.estimation.linearization.domain_linearization`), the test is of p̂_k − p̂_nation
   with the covariance of the two estimates: the kommune is part of the nation.
 - :func:`funnel_limits` gives the control limits of a funnel plot (Spiegelhalter 2005) as a tidy
   frame, ready to draw beside each kommune's estimate plotted against its (effective) sample size.
@@ -42,8 +42,8 @@ import pandas as pd
 from scipy import stats
 from statsmodels.stats.multitest import multipletests
 
-from stikprove.errors import EstimationError
-from stikprove.estimation.domains import DomainLinearization
+from stikprove.errors import EstimationError, NotEstimableError
+from stikprove.estimation.linearization import DomainLinearization
 from stikprove.variance import NEGLIGIBLE_VARIANCE
 
 __all__ = [
@@ -104,8 +104,9 @@ def flag_differences(
     - ``"design"`` (the default when ``design`` is given): the national rate is the design's
       own whole-population estimate p̂ and the kommune is part of it, so the test is of the
       contrast p̂_d − p̂ with var = v_d + v − 2·cov(p̂_d, p̂), all three from the one
-      linearization (:meth:`~stikprove.estimation.domains.DomainLinearization.covariance` with
-      :meth:`~stikprove.estimation.domains.DomainLinearization.overall`; as R's ``svycontrast``
+      linearization (:meth:`~stikprove.estimation.linearization.DomainLinearization.covariance`
+      with :meth:`~stikprove.estimation.linearization.DomainLinearization.overall`; as R's
+      ``svycontrast``
       on ``svytotal`` of the indicator variables, tests/fixtures/r/flag_national.R), and
       t = (p̂_d − p̂)/se on the design's degrees of freedom (cases − strata of the whole
       sample, R's ``degf``; the contrast involves every stratum). ``estimate``, ``se`` and
@@ -137,7 +138,7 @@ def flag_differences(
         The reference rate p₀ in [0, 1], for ``reference="fixed"``; leave it None with
         ``reference="design"`` (the design's own estimate is used).
     design
-        :func:`~stikprove.estimation.domains.domain_linearization` of the sample, with ``by``
+        :func:`~stikprove.estimation.linearization.domain_linearization` of the sample, with ``by``
         the columns that identify the rows of ``estimates`` (e.g. ``"kommune_code"``).
     reference
         One of :data:`REFERENCES`.
@@ -290,7 +291,7 @@ def _design_contrasts(
         )
     if len(design.keys) == 1:
         only = design.keys.iloc[0].to_dict()
-        raise EstimationError(
+        raise NotEstimableError(
             f"the design has a single domain ({_plain_keys(only)}), so the nation it would be "
             "tested against is that domain itself (difference 0 by construction): flagging "
             "needs a sample with at least two domains, or reference='fixed' with a national "

@@ -11,17 +11,27 @@ takes ``des`` (``svyby(~y, ~g, des, svyciprop)``, ``svychisq(~y + g, des)``,
     sample.rao_scott("too_ill", by="origin")
     sample.flag("too_ill", by="kommune_code")
 
-or, from a study store, ``StratifiedSample.from_study(study)``. The sample checks the strata
-and N_h columns when it is made (a stratum value missing, N_h not a whole number, varying
-within a stratum or below the stratum's rows: refused with the row named) and is frozen. The
-methods take the outcome and the domains (``by``, one name everywhere); the numbers are those
-of the module functions (:func:`~stikprove.estimation.estimate_proportions` and the rest),
-which are thin wrappers over this object, so every figure checked against R stays checked.
+or, from a study store, ``StratifiedSample.from_study(study)``. The sample checks and codes
+the strata and N_h columns once, when it is made (a stratum value missing, N_h not a whole
+number, varying within a stratum or below the stratum's rows: refused with the row named;
+:func:`~stikprove.estimation.design_coding.code_strata`), keeps the coded strata and is frozen.
+The methods take the outcome and the domains (``by``, one name everywhere) and do only their
+own work on the kept strata.
+
+This module sits on top of the computations, as R's ``svyciprop`` calls ``svymean``: it calls
+the public functions of :mod:`~stikprove.estimation.domains`,
+:mod:`~stikprove.estimation.linearization`, :mod:`~stikprove.estimation.comparison` and
+:mod:`~stikprove.estimation.multiplicity`, which never import it. Each method's numbers are
+those of the module function of the same arguments (:func:`~stikprove.estimation.
+estimate_proportions` and the rest: the same computation on the same coded design), so every
+figure checked against R stays checked. The methods take their arguments in the order of
+``estimate_proportions`` (outcome, by, confidence_level, method) and its default method.
 """
 
 from __future__ import annotations
 
 import html
+import numbers
 from collections.abc import Sequence
 from dataclasses import dataclass
 from functools import cached_property
@@ -31,13 +41,15 @@ import numpy as np
 import pandas as pd
 
 from stikprove.errors import EstimationError
-from stikprove.estimation import comparison, domains, multiplicity, partial
-from stikprove.estimation.design_intervals import check_design_method
+from stikprove.estimation import comparison, domains, linearization, multiplicity, partial
+from stikprove.estimation.design_coding import CodedStrata, code_design, code_strata
+from stikprove.estimation.domain_summary import check_degenerate_strata, summarise_domains
 from stikprove.estimation.intervals import check_confidence_level
+from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, old_positional_order
 
 if TYPE_CHECKING:
     from stikprove.estimation.comparison import GroupComparison, RaoScottTest
-    from stikprove.estimation.domains import DomainLinearization
+    from stikprove.estimation.linearization import DomainLinearization
 
 __all__ = ["StratifiedSample"]
 
@@ -45,6 +57,11 @@ STUDY_STRATA = "stratum"
 """The stratum column of a study store's analysis table (``Study.export()``)."""
 STUDY_POPULATION_SIZE = "population_size"
 """The N_h column of a study store's analysis table."""
+
+
+def _is_level(value: object) -> bool:
+    """A confidence level where one is expected positionally (else an old-order ``groups``)."""
+    return isinstance(value, numbers.Real) and not isinstance(value, bool)
 
 
 @dataclass(frozen=True, init=False, eq=False)
@@ -90,24 +107,18 @@ class StratifiedSample:
         strata: str | Sequence[str],
         population_size: str = STUDY_POPULATION_SIZE,
     ) -> None:
-        strata_cols, _ = domains._validate(data, None, strata, population_size, None)
-        # The N_h checks of the analyses, once, on every row (with or without an outcome).
-        domains._build(data, np.zeros(len(data)), strata_cols, population_size, [])
+        # The design's checks, once, on every row (with or without an outcome), and its coding.
+        coded = code_strata(data, strata, population_size)
         object.__setattr__(self, "data", data.copy())
-        object.__setattr__(self, "strata", tuple(strata_cols))
+        object.__setattr__(self, "strata", coded.columns)
         object.__setattr__(self, "population_size", population_size)
+        object.__setattr__(self, "_coded", coded)
 
-    @classmethod
-    def _unchecked(
-        cls, data: pd.DataFrame, strata: str | Sequence[str], population_size: str
-    ) -> StratifiedSample:
-        """The object over the caller's frame, neither checked nor copied: for the module
-        functions, whose one computation checks everything with the same messages."""
-        sample = object.__new__(cls)
-        object.__setattr__(sample, "data", data)
-        object.__setattr__(sample, "strata", strata)
-        object.__setattr__(sample, "population_size", population_size)
-        return sample
+    @property
+    def coded_strata(self) -> CodedStrata:
+        """The strata as checked and coded when the sample was made
+        (:func:`~stikprove.estimation.design_coding.code_strata`), which every method uses."""
+        return self._coded
 
     @cached_property
     def stratum_sizes(self) -> pd.Series:
@@ -139,18 +150,20 @@ class StratifiedSample:
     # -- what it is ---------------------------------------------------------------------------
 
     def __repr__(self) -> str:
+        coded = self._coded
         return (
-            f"StratifiedSample({len(self.data)} cases in {len(self.stratum_sizes)} strata of "
-            f"{int(self.stratum_sizes.sum())}; strata={list(self.strata)}, "
+            f"StratifiedSample({len(self.data)} cases in {len(coded)} strata of "
+            f"{int(coded.population.sum())}; strata={list(self.strata)}, "
             f"population_size={self.population_size!r})"
         )
 
     def _repr_html_(self) -> str:
-        census = int((self.sample_sizes >= self.stratum_sizes).sum())
+        coded = self._coded
+        census = int((coded.rows >= coded.population).sum())
         rows = [
             ("cases (rows)", f"{len(self.data):,}"),
-            ("strata", f"{len(self.stratum_sizes):,} ({census:,} census)"),
-            ("population (Σ N_h)", f"{int(self.stratum_sizes.sum()):,}"),
+            ("strata", f"{len(coded):,} ({census:,} census)"),
+            ("population (Σ N_h)", f"{int(coded.population.sum()):,}"),
             ("strata columns", ", ".join(self.strata)),
             ("N_h column", self.population_size),
         ]
@@ -168,16 +181,16 @@ class StratifiedSample:
         outcome: str,
         by: str | Sequence[str] | None = None,
         confidence_level: float = 0.95,
-        method: str = domains.DEFAULT_METHOD,
+        method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
         *,
         degenerate_strata: str | None = None,
     ) -> pd.DataFrame:
         """Proportion of ``outcome`` per domain of ``by``, with se, df and interval: the table
         of :func:`~stikprove.estimation.estimate_proportions` (its docstring lists the
         columns and the methods)."""
-        return domains._estimate_proportions(
-            self.data, outcome, self.strata, self.population_size, by,
-            confidence_level, method, degenerate_strata=degenerate_strata,
+        return domains.proportions_table(
+            self.data, self._coded, outcome, by, confidence_level, method,
+            degenerate_strata=degenerate_strata,
         )  # fmt: skip
 
     def categories(
@@ -185,7 +198,7 @@ class StratifiedSample:
         variable: str,
         by: str | Sequence[str] | None = None,
         confidence_level: float = 0.95,
-        method: str = domains.DEFAULT_METHOD,
+        method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
         categories: Sequence[object] | None = None,
         missing_values: Sequence[object] = (),
         *,
@@ -193,10 +206,9 @@ class StratifiedSample:
     ) -> pd.DataFrame:
         """Every category of ``variable`` per domain, in one long tidy frame
         (:func:`~stikprove.estimation.estimate_categories`)."""
-        return domains._estimate_categories(
-            self.data, variable, self.strata, self.population_size, by,
-            confidence_level, method, categories, missing_values,
-            degenerate_strata=degenerate_strata,
+        return domains.categories_table(
+            self.data, self._coded, variable, by, confidence_level, method, categories,
+            missing_values, degenerate_strata=degenerate_strata,
         )  # fmt: skip
 
     def coverage(self, outcome: str, by: str | Sequence[str] | None = None) -> pd.DataFrame:
@@ -213,7 +225,7 @@ class StratifiedSample:
         outcome: str,
         by: str | Sequence[str] | None = None,
         confidence_level: float = 0.95,
-        method: str = domains.DEFAULT_METHOD,
+        method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
         *,
         in_scope: str | Sequence[bool] | np.ndarray | pd.Series | None = None,
         degenerate_strata: str | None = None,
@@ -221,65 +233,72 @@ class StratifiedSample:
         """Worst- and best-case estimates when missing outcomes are not missing at random
         (:func:`~stikprove.estimation.outcome_bounds`; ``in_scope``: the cases of the
         indicator's population, the others are neither outcomes nor missing)."""
-        return domains._outcome_bounds(
-            self.data, outcome, self.strata, self.population_size, by,
-            confidence_level, method, in_scope=in_scope, degenerate_strata=degenerate_strata,
+        return domains.bounds_table(
+            self.data, self._coded, outcome, by, confidence_level, method,
+            in_scope=in_scope, degenerate_strata=degenerate_strata,
         )  # fmt: skip
 
     def linearization(
         self, outcome: str, by: str | Sequence[str] | None = None
     ) -> DomainLinearization:
         """Linearized values of the domain proportions, for covariances
-        (:func:`~stikprove.estimation.domains.domain_linearization`)."""
-        return domains._domain_linearization(
-            self.data, outcome, self.strata, self.population_size, by
-        )
+        (:func:`~stikprove.estimation.linearization.domain_linearization`)."""
+        return linearization.outcome_linearization(self.data, self._coded, outcome, by)
 
     # -- comparisons --------------------------------------------------------------------------
 
+    @old_positional_order(
+        ("self", "outcome", "by", "groups", "confidence_level", "method", "interval_method"),
+        lambda args, kwargs: len(args) > 4 or (len(args) == 4 and not _is_level(args[3])),
+    )
     def compare(
         self,
         outcome: str,
-        by: str,
-        groups: tuple[object, object] | None = None,
+        by: str | None = None,
         confidence_level: float = 0.95,
-        method: str = "auto",
-        interval_method: str = "korn-graubard",
         *,
-        degenerate_strata: str = "standard",
+        groups: tuple[object, object] | None = None,
+        method: str = "auto",
+        interval_method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
+        degenerate_strata: str | None = None,
     ) -> GroupComparison:
         """Difference and ratio of the rates of two domains of ``by``
-        (:func:`~stikprove.estimation.compare_proportions`); the design is built once."""
-        return comparison._compare(
-            self.data, outcome, self.strata, self.population_size, by, groups,
-            confidence_level, method, interval_method, degenerate_strata,
+        (:func:`~stikprove.estimation.compare_proportions`, with its defaults); the design is
+        coded once. The old order (``groups`` after ``by``) warns."""
+        return comparison.compare_coded(
+            self.data, self._coded, outcome, by, confidence_level, groups=groups,
+            method=method, interval_method=interval_method, degenerate_strata=degenerate_strata,
         )  # fmt: skip
 
+    @old_positional_order(
+        ("self", "outcome", "by", "statistic"), lambda args, kwargs: len(args) > 3
+    )
     def rao_scott(
         self,
         outcome: str,
         by: str,
-        statistic: str = "F",
         *,
-        degenerate_strata: str = "standard",
+        statistic: str = "F",
+        degenerate_strata: str | None = None,
     ) -> RaoScottTest:
         """Rao–Scott test of equal rates across the groups of ``by`` (R's ``svychisq``;
-        :func:`~stikprove.estimation.comparison.rao_scott_test`)."""
-        return comparison._rao_scott(
-            self.data, outcome, by, self.strata, self.population_size, statistic,
-            degenerate_strata,
+        :func:`~stikprove.estimation.comparison.rao_scott_test`). ``statistic`` by name (by
+        position it warns)."""
+        return comparison.rao_scott_coded(
+            self.data, self._coded, outcome, by, statistic=statistic,
+            degenerate_strata=degenerate_strata,
         )  # fmt: skip
 
     def flag(
         self,
         outcome: str,
         by: str | Sequence[str],
+        confidence_level: float = 0.95,
+        method: str = DEFAULT_DOMAIN_INTERVAL_METHOD,
         *,
         alpha: float = 0.05,
         adjust: str = "fdr_bh",
         alternative: str = "two-sided",
-        confidence_level: float = 0.95,
-        method: str = domains.DEFAULT_METHOD,
     ) -> pd.DataFrame:
         """Each domain of ``by`` tested against the whole sample (the nation), adjusted for
         the many domains: the estimates of :meth:`estimate` with the columns
@@ -287,14 +306,14 @@ class StratifiedSample:
         contrast). A sample with a single domain (a one-kommune study) is refused: it would
         be compared with itself. The intervals are ``method``'s (with its own variance); the
         test uses R's linearization variance whatever the method."""
-        method = check_design_method(method, extra=domains._NOT_FROM_SE)
-        check_confidence_level(confidence_level)
-        design = domains._design(self.data, outcome, self.strata, self.population_size, by)
-        summary = domains._summarise(design, domains._check_degenerate(None, method))
-        estimates = domains._table(design, summary, confidence_level, method)
+        method = domains.check_domain_method(method)
+        level = check_confidence_level(confidence_level)
+        design = code_design(self.data, self._coded, outcome, by)
+        summary = summarise_domains(design, check_degenerate_strata(None, method))
+        estimates = domains.domain_table(design, summary, level, method)
         return multiplicity.flag_differences(
             estimates,
-            design=domains._linearize(design, summary),
+            design=linearization.linearize(design, summary),
             alpha=alpha,
             adjust=adjust,
             alternative=alternative,
@@ -314,9 +333,9 @@ class StratifiedSample:
         ``level``, ``national_rate``, ``lower``, ``upper`` and ``outside`` (the estimate lies
         outside the limits).
         """
-        design = domains._design(self.data, outcome, self.strata, self.population_size, by)
-        summary = domains._summarise(design)
-        nation = domains._linearize(design, summary).overall()
+        design = code_design(self.data, self._coded, outcome, by)
+        summary = summarise_domains(design)
+        nation = linearization.linearize(design, summary).overall()
         points = design.keys.copy()
         points["n"] = summary["n"]
         points["estimate"] = summary["estimate"]

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from stikprove.errors import EstimationError, StikproveError
+from stikprove.errors import NotEstimableError, StikproveError
 from stikprove.release import disclosure as dc
 from stikprove.reports.text import capitalised, group_label, group_phrase
 
@@ -399,9 +399,10 @@ def comparison_table(
     level = study.confidence_level if confidence_level is None else confidence_level
     try:
         result = sample(study, kommune).compare(
-            outcome, by=domain, groups=groups, confidence_level=level
-        )
-    except EstimationError:
+            outcome, by=domain, groups=groups, confidence_level=level,
+            interval_method=study.interval_method,
+        )  # fmt: skip
+    except NotEstimableError:  # nothing to compare here; bad input is not hidden
         return pd.DataFrame()
     threshold = _threshold(study, threshold)
     out = dc.disclose_comparison(result.to_frame(), threshold)
@@ -448,7 +449,7 @@ def group_test(
         return pd.DataFrame()
     try:
         result = sample(study, kommune).rao_scott(outcome, by=group)
-    except EstimationError:
+    except NotEstimableError:  # too few groups or events, no variance; bad input is not hidden
         return pd.DataFrame()
     frame = result.to_frame()
     return frame[["statistic", "df", "df_denominator", "p_value", "groups"]]
