@@ -319,7 +319,7 @@ def domain_intervals(
     """
     level = check_confidence_level(confidence_level)
     method = check_design_method(method, extra=("hypergeometric", DEFAULT_DOMAIN_INTERVAL_METHOD))
-    _check_degenerate(degenerate_strata, method)
+    check_degenerate_strata(degenerate_strata, method)
     x = np.asarray(counts, dtype=float)
     big_n = np.asarray(population_sizes, dtype=float)
     small_n = np.asarray(sample_sizes, dtype=float)
