@@ -30,6 +30,8 @@ Monte Carlo error of coverage, and writes
 - docs/small_area_simulation.csv: one row per (estimator, kommune), the columns of
   :func:`summarise`;
 - docs/small_area_simulation_summary.csv: one row per estimator (:func:`headline`);
+- docs/small_area_simulation_fits.csv: one row per model fit (:func:`fit_summary`);
+- the two tables of docs/small_area_simulation.md between their markers (:func:`write_tables`);
 - docs/small_area_rmse.png and docs/small_area_coverage.png (:func:`plot`).
 
 It is a benchmark, not a test: it prints its figures and never fails on one.
@@ -91,8 +93,11 @@ class Population:
     sample holds before replacements), population_size (Σ N_h), and per indicator
     ``true_<indicator>`` (its rate among the kommune's cases in scope with an assessable
     truth) and ``in_scope_<indicator>`` (the number of those cases)."""
+    study_frame: pd.DataFrame
+    """The frame's rows of the study population (uncollapsed values): the small-area
+    models' covariates are aggregated from them."""
     frame: pd.DataFrame
-    """The whole frame (every case, also outside the study population), for covariates."""
+    """The whole frame (also the cases outside the study population)."""
     indicators: tuple[str, ...]
 
 
@@ -142,7 +147,8 @@ def build_population(
         kommuner[f"true_{name}"] = per[name].mean()  # NaN (out of scope) left out
         kommuner[f"in_scope_{name}"] = per[name].count()
     kommuner = kommuner.reset_index()
-    return Population(protocol, units, strata, kommuner, frame, names)
+    study_frame = frame.loc[population.index].reset_index(drop=True)
+    return Population(protocol, units, strata, kommuner, study_frame, frame, names)
 
 
 def national_population(seed: int = POPULATION_SEED, **kwargs) -> Population:
@@ -240,9 +246,116 @@ def direct_estimator(replicate: Replicate) -> pd.DataFrame:
     return out
 
 
-ESTIMATORS: dict[str, Estimator] = {"direct": direct_estimator}
+_COVARIATES: dict[tuple[int, str], pd.DataFrame] = {}
+COVARIATE_SOURCES = ("study", "register")
+"""Whose cases the covariates are aggregated over: ``study``, every case of the study
+population (the health-exempt aktivitetsparate: the health-exempt share is then constant and
+dropped); ``register``, every aktivitetsparat case of the frame, exempt or not (so the
+kommune's share of health-exempt cases is a covariate)."""
+
+
+def kommune_covariates(population: Population, source: str = "study") -> pd.DataFrame:
+    """The models' covariates per kommune: ``stikprove.small_area.area_covariates`` with its
+    default sets over the cases ``source`` names (:data:`COVARIATE_SOURCES`), once per
+    population."""
+    from stikprove.small_area import area_covariates
+
+    if source not in COVARIATE_SOURCES:
+        raise ValueError(f"source {source!r}: expected one of {COVARIATE_SOURCES}")
+    key = (id(population), source)
+    if key not in _COVARIATES:
+        if source == "study":
+            cases = population.study_frame
+        else:
+            frame = population.frame
+            codes = set(population.kommuner["kommune_code"])
+            cases = frame[(frame["category"] == "aktivitetsparat")
+                          & frame["kommune_code"].astype(str).isin(codes)]  # fmt: skip
+        _COVARIATES[key] = area_covariates(cases)
+    return _COVARIATES[key]
+
+
+def _interval_rows(name: str, codes, estimate, mse, z: float) -> pd.DataFrame:
+    half = z * np.sqrt(np.asarray(mse, dtype=float))
+    estimate = np.asarray(estimate, dtype=float)
+    return pd.DataFrame({"estimator": name, "kommune_code": np.asarray(codes, dtype=str),
+                         "estimate": estimate, "ci_low": estimate - half,
+                         "ci_high": estimate + half})  # fmt: skip
+
+
+FAY_HERRIOT_FITS = (
+    ("eblup_reml", "REML", "study"),
+    ("eblup_ml", "ML", "study"),
+    ("eblup_reml_register", "REML", "register"),
+)
+"""The linear Fay–Herriot fits of :func:`fay_herriot_estimators`: name, method, covariates."""
+
+
+def fay_herriot_estimators(replicate: Replicate) -> pd.DataFrame:
+    """The linear Fay–Herriot model (``stikprove.small_area``) on the replicate's direct
+    estimates with GVF-smoothed variances (``smooth_variances``, its defaults) and the default
+    covariate sets (:data:`FAY_HERRIOT_FITS`):
+
+    - ``eblup_reml``: EBLUP, σ²_u by REML, interval EBLUP ± z·√MSE with MSE by Prasad–Rao,
+      covariates over the study population;
+    - ``eblup_ml``: EBLUP, σ²_u by ML, MSE by Datta–Lahiri;
+    - ``synthetic``: the REML fit's synthetic estimate x_d'β̂ with the MSE the model gives a
+      kommune without a sample, σ̂²_u + x_d'(X'V̂⁻¹X)⁻¹x_d (from the fit's ``sigma2_u`` and
+      ``beta_cov``): how the estimate of an unsampled kommune would do;
+    - ``eblup_reml_register``: as ``eblup_reml`` with the covariates over every aktivitetsparat
+      case of the frame (a sensitivity check: the health-exempt share becomes a covariate).
+
+    A fit that fails (``SmallAreaError``, e.g. Fisher scoring not converging in its default
+    100 iterations) gives no estimate in that replicate: a user would get the error.
+    ``.attrs["diagnostics"]``: σ̂²_u of each fit, whether it is 0, whether the fit failed.
+    """
+    import warnings
+
+    from scipy import stats
+    from stikprove.small_area import (
+        SmallAreaError,
+        ZeroRandomEffectWarning,
+        fit_fay_herriot,
+        smooth_variances,
+    )
+
+    smoothed = smooth_variances(replicate.direct)
+    z = float(stats.norm.ppf(0.5 + replicate.confidence_level / 2))
+    parts, diagnostics = [], {}
+    for name, method, source in FAY_HERRIOT_FITS:
+        covariates = kommune_covariates(replicate.population, source)
+        columns = [c for c in covariates.columns if c not in ("kommune_code", "population_size")]
+        data = covariates.merge(smoothed.loc[:, ["kommune_code", "direct", "variance"]],
+                                on="kommune_code", how="left")  # fmt: skip
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", ZeroRandomEffectWarning)
+                fit = fit_fay_herriot(data, columns, method=method,
+                                      confidence_level=replicate.confidence_level)  # fmt: skip
+        except SmallAreaError:  # e.g. no convergence: the user gets an error, here no estimate
+            diagnostics[f"{name}_failed"] = 1.0
+            continue
+        diagnostics[f"{name}_failed"] = 0.0
+        table = fit.estimates()
+        parts.append(_interval_rows(name, table["kommune_code"], table["eblup"], table["mse"], z))
+        diagnostics[f"{name}_sigma2_u"] = fit.sigma2_u
+        diagnostics[f"{name}_sigma2_u_zero"] = float(fit.sigma2_u == 0)
+        if name == "eblup_reml":
+            x = np.column_stack([np.ones(len(data)), data[columns].to_numpy(dtype=float)])
+            g2 = np.einsum("ij,jk,ik->i", x, fit.beta_cov, x)
+            parts.append(_interval_rows("synthetic", table["kommune_code"], table["synthetic"],
+                                        fit.sigma2_u + g2, z))  # fmt: skip
+    out = pd.concat(parts, ignore_index=True)
+    out.attrs["diagnostics"] = diagnostics
+    return out
+
+
+ESTIMATORS: dict[str, Estimator] = {
+    "direct": direct_estimator,
+    "fay_herriot": fay_herriot_estimators,
+}
 """The estimators of the full run, by family name (a family may return several estimators)."""
-REPRODUCED_FAMILIES = ("direct",)
+REPRODUCED_FAMILIES = ("direct", "fay_herriot")
 """The families whose rows of the committed CSV the slow test reproduces from a fresh run
 (the parametric bootstrap is left out: too slow for a test)."""
 
@@ -266,6 +379,9 @@ class Results:
     """Assessable cases per (replicate, kommune) in the analysis table."""
     seconds: dict[str, float]
     """Time spent per estimator family (and ``draw`` and ``direct``), summed over workers."""
+    diagnostics: pd.DataFrame
+    """One row per replicate: ``replicate`` and what the families report in their output's
+    ``.attrs["diagnostics"]`` (e.g. σ̂²_u)."""
 
 
 def _one(population: Population, replicate: int, outcome: str,
@@ -279,12 +395,15 @@ def _one(population: Population, replicate: int, outcome: str,
     clock["direct"] = time.perf_counter() - start
     seen = Replicate(replicate, outcome, table, direct, population)
     parts = []
+    diagnostics = {"replicate": replicate}
     for name, estimator in estimators.items():
         start = time.perf_counter()
-        parts.append(estimator(seen).loc[:, list(ESTIMATE_COLUMNS)])
+        out = estimator(seen)
+        diagnostics.update(out.attrs.get("diagnostics", {}))
+        parts.append(out.loc[:, list(ESTIMATE_COLUMNS)])
         clock[name] = clock.get(name, 0.0) + time.perf_counter() - start
     n = direct.set_index("kommune_code")["n"]
-    return pd.concat(parts, ignore_index=True), n, clock
+    return pd.concat(parts, ignore_index=True), n, clock, diagnostics
 
 
 _WORKER: dict = {}
@@ -334,7 +453,7 @@ def run_simulation(
     column = pd.Index(kommuner)
     row = pd.Index(names)
     seconds: dict[str, float] = {}
-    for i, (estimates, counts, clock) in enumerate(outputs):
+    for i, (estimates, counts, clock, _) in enumerate(outputs):
         e = row.get_indexer(estimates["estimator"])
         k = column.get_indexer(estimates["kommune_code"].astype(str))
         if (k < 0).any():
@@ -344,8 +463,9 @@ def run_simulation(
         n[i, column.get_indexer(counts.index.astype(str))] = counts.to_numpy()
         for name, value in clock.items():
             seconds[name] = seconds.get(name, 0.0) + value
+    diagnostics = pd.DataFrame([out[3] for out in outputs])
     return Results(names, numbers, kommuner, arrays["estimate"], arrays["ci_low"],
-                   arrays["ci_high"], n, seconds)  # fmt: skip
+                   arrays["ci_high"], n, seconds, diagnostics)  # fmt: skip
 
 
 SUMMARY_COLUMNS = (
@@ -516,7 +636,7 @@ def plot(summary: pd.DataFrame, rmse_path: Path, coverage_path: Path) -> None:
     fig.savefig(rmse_path, dpi=110)
     plt.close(fig)
 
-    fig, ax = plt.subplots(figsize=(10, 5))
+    fig, (ax, right) = plt.subplots(1, 2, figsize=(13, 5), width_ratios=(3, 2), sharey=True)
     order = (summary[summary["estimator"] == names[0]].sort_values(["sample_size", "kommune_code"])
              ["kommune_code"].tolist())  # fmt: skip
     position = {code: i for i, code in enumerate(order)}
@@ -530,9 +650,17 @@ def plot(summary: pd.DataFrame, rmse_path: Path, coverage_path: Path) -> None:
     ax.axhline(TARGET_LOWEST_COVERAGE, color="tab:red", linestyle="--", linewidth=1)
     ax.set_xlabel("kommune, in order of sample size (smallest left)")
     ax.set_ylabel("coverage of the nominal 95 % interval")
-    ax.set_title("Interval coverage by kommune (dashed: the 92 % and 85 % targets)")
+    ax.set_title("Coverage by kommune (dashed: the 92 % and 85 % targets)", fontsize=10)
     ax.set_ylim(max(0.0, float(summary["coverage"].min()) - 0.05), 1.005)
     ax.legend(fontsize=8, loc="lower right")
+    for name in names:
+        part = summary[summary["estimator"] == name]
+        style = {"color": "black", "marker": "o"} if name == "direct" else {"marker": "."}
+        share = (part["bias"].abs() / part["rmse"]).clip(upper=1.0)
+        right.plot(share, part["coverage"], linestyle="none", alpha=0.8, label=name, **style)
+    right.axhline(TARGET_LOWEST_COVERAGE, color="tab:red", linestyle="--", linewidth=1)
+    right.set_xlabel("|bias| / RMSE of the kommune's estimate")
+    right.set_title("Coverage against the bias's share of the error", fontsize=10)
     fig.tight_layout()
     fig.savefig(coverage_path, dpi=110)
     plt.close(fig)
@@ -573,13 +701,55 @@ def headline_markdown(top: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
-def write_headline(top: pd.DataFrame, page: Path = PAGE) -> None:
-    """Replace the page's headline table (between its two markers) by :func:`headline_markdown`."""
+def write_tables(top: pd.DataFrame, fits: pd.DataFrame, page: Path = PAGE) -> None:
+    """Replace the page's headline and model fits tables (each between its two markers) by
+    :func:`headline_markdown` and :func:`fits_markdown`."""
     text = page.read_text(encoding="utf-8")
-    before, rest = text.split(HEADLINE_START, 1)
-    _, after = rest.split(HEADLINE_END, 1)
-    table = headline_markdown(top)
-    page.write_text(f"{before}{HEADLINE_START}\n{table}\n{HEADLINE_END}{after}", encoding="utf-8")
+    text = _replace_block(text, HEADLINE_START, HEADLINE_END, headline_markdown(top))
+    text = _replace_block(text, FITS_START, FITS_END, fits_markdown(fits))
+    page.write_text(text, encoding="utf-8")
+
+
+FITS_START = "<!-- model fits table: written by benchmarks/sim_small_area.py -->"
+FITS_END = "<!-- end of model fits table -->"
+
+
+def fit_summary(results: Results) -> pd.DataFrame:
+    """One row per model fit that reports diagnostics: ``fit``, ``replicates``, ``failed``
+    (share of replicates whose fit raised), ``sigma2_u_mean`` and ``sigma2_u_median`` (over
+    the fits that succeeded), ``sigma2_u_zero`` (share of those with σ̂²_u = 0)."""
+    d = results.diagnostics
+    fits = [c.removesuffix("_failed") for c in d.columns if c.endswith("_failed")]
+    rows = []
+    for fit in fits:
+        sigma = d.get(f"{fit}_sigma2_u", pd.Series(dtype=float)).dropna()
+        rows.append({
+            "fit": fit, "replicates": len(d), "failed": float(d[f"{fit}_failed"].mean()),
+            "sigma2_u_mean": float(sigma.mean()), "sigma2_u_median": float(sigma.median()),
+            "sigma2_u_zero": float((sigma == 0).mean()),
+        })  # fmt: skip
+    columns = ["fit", "replicates", "failed", "sigma2_u_mean", "sigma2_u_median", "sigma2_u_zero"]
+    return pd.DataFrame(rows, columns=columns)
+
+
+def fits_markdown(fits: pd.DataFrame) -> str:
+    """The model fits table of docs/small_area_simulation.md from its CSV's rows."""
+    lines = [
+        "| fit | replicates | fit failed | mean σ̂²_u | median σ̂²_u | σ̂²_u = 0 |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for row in fits.itertuples():
+        lines.append(
+            f"| {row.fit} | {row.replicates} | {_percent(row.failed)} | {row.sigma2_u_mean:.5f} "
+            f"| {row.sigma2_u_median:.5f} | {_percent(row.sigma2_u_zero)} |"
+        )
+    return "\n".join(lines)
+
+
+def _replace_block(text: str, start: str, end: str, block: str) -> str:
+    before, rest = text.split(start, 1)
+    _, after = rest.split(end, 1)
+    return f"{before}{start}\n{block}\n{end}{after}"
 
 
 def main(argv: list[str] | None = None) -> dict:
@@ -610,6 +780,10 @@ def main(argv: list[str] | None = None) -> dict:
         print(top.to_string(index=False, float_format=lambda v: f"{v:.4f}"))
     print(f"population built in {built:.1f} s; {len(results.replicates)} replicates, "
           f"{args.jobs} jobs: {wall:.1f} s wall")  # fmt: skip
+    if len(results.diagnostics.columns) > 1:
+        print("diagnostics, mean over replicates: " + ", ".join(
+            f"{k} {v:.4g}" for k, v in results.diagnostics.drop(columns="replicate").mean().items()
+        ))  # fmt: skip
     print("seconds per family (summed over workers): "
           + ", ".join(f"{k} {v:.1f}" for k, v in results.seconds.items()))  # fmt: skip
     if args.write or args.replicates == REPLICATES:
@@ -617,7 +791,10 @@ def main(argv: list[str] | None = None) -> dict:
         top.to_csv(DOCS / "small_area_simulation_summary.csv", index=False,
                    float_format="%.6g", lineterminator="\n")  # fmt: skip
         plot(summary, DOCS / "small_area_rmse.png", DOCS / "small_area_coverage.png")
-        write_headline(top)
+        fits = fit_summary(results)
+        fits.to_csv(DOCS / "small_area_simulation_fits.csv", index=False, float_format="%.6g",
+                    lineterminator="\n")  # fmt: skip
+        write_tables(top, fits)
         print(f"wrote {csv} and the summary and figures beside it")
     figures: dict[str, object] = {"wall_seconds": wall, "replicates": len(results.replicates)}
     for row in top.itertuples():

@@ -161,6 +161,9 @@ def test_page_headline_is_the_summary_csv():
     page = (ROOT / "docs" / "small_area_simulation.md").read_text(encoding="utf-8")
     block = page.split(sim.HEADLINE_START, 1)[1].split(sim.HEADLINE_END, 1)[0]
     assert block.strip() == sim.headline_markdown(summary)
+    fits = pd.read_csv(ROOT / "docs" / "small_area_simulation_fits.csv")
+    block = page.split(sim.FITS_START, 1)[1].split(sim.FITS_END, 1)[0]
+    assert block.strip() == sim.fits_markdown(fits)
     table = pd.read_csv(ROOT / "docs" / "small_area_simulation.csv", dtype={"kommune_code": str})
     assert set(summary["estimator"]) == set(table["estimator"])
     assert (table["replicates"] == sim.REPLICATES).all()
