@@ -312,6 +312,7 @@ def fay_herriot_estimators(replicate: Replicate) -> pd.DataFrame:
     import warnings
 
     from scipy import stats
+
     from stikprove.small_area import (
         SmallAreaError,
         ZeroRandomEffectWarning,
@@ -345,7 +346,7 @@ def fay_herriot_estimators(replicate: Replicate) -> pd.DataFrame:
             g2 = np.einsum("ij,jk,ik->i", x, fit.beta_cov, x)
             parts.append(_interval_rows("synthetic", table["kommune_code"], table["synthetic"],
                                         fit.sigma2_u + g2, z))  # fmt: skip
-    out = pd.concat(parts, ignore_index=True)
+    out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ESTIMATE_COLUMNS)
     out.attrs["diagnostics"] = diagnostics
     return out
 
@@ -540,9 +541,10 @@ def summarise(population: Population, results: Results, outcome: str = OUTCOME) 
 
 HEADLINE_COLUMNS = (
     "outcome", "estimator", "replicates", "kommuner", "small_kommuner",
-    "small_rmse_reduction", "small_rmse_reduction_pooled", "coverage", "coverage_mc_se",
-    "lowest_coverage", "lowest_coverage_kommune", "kommuner_under_85", "rmse_target_met",
-    "coverage_target_met", "lowest_coverage_target_met",
+    "small_rmse_reduction", "small_rmse_reduction_pooled", "small_rmse_worse", "coverage",
+    "coverage_mc_se", "coverage_small", "coverage_large", "lowest_coverage",
+    "lowest_coverage_kommune", "kommuner_under_85", "rmse_target_met", "coverage_target_met",
+    "lowest_coverage_target_met",
 )  # fmt: skip
 """The columns of :func:`headline` (docs/small_area_simulation_summary.csv):
 
@@ -551,9 +553,11 @@ HEADLINE_COLUMNS = (
 - small_rmse_reduction: 1 - mean over the small kommuner of rmse_ratio (the target: >= 0.30;
   a kommune sampled whole, whose direct RMSE is 0, is left out of this mean);
   small_rmse_reduction_pooled: 1 - (mean rmse) / (mean direct rmse) over the same kommuner;
+  small_rmse_worse: small kommuner whose rmse is above the direct estimator's;
 - coverage: over all (replicate, kommune) estimates; coverage_mc_se: its Monte Carlo standard
   error from the spread of the replicates' own coverage (kommuner within a replicate are not
-  independent);
+  independent); coverage_small, coverage_large: the same over the kommuner with fewer than 40
+  and with at least 40 cases in the sample;
 - lowest_coverage and its kommune; kommuner_under_85: kommuner whose coverage is below 0.85;
 - the three targets, met or not (True/False).
 """
@@ -575,6 +579,11 @@ def headline(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
         covered = (results.low[e][:, k] <= truth.to_numpy()) & (
             truth.to_numpy() <= results.high[e][:, k]
         )
+        is_small = (part["sample_size"] < SMALL).to_numpy()
+        by_size = [
+            (covered & seen)[:, mask].sum() / max(seen[:, mask].sum(), 1)
+            for mask in (is_small, ~is_small)
+        ]
         hits, counts = (covered & seen).sum(axis=1), seen.sum(axis=1)
         use = counts > 0
         per_replicate = hits[use] / counts[use]
@@ -594,8 +603,11 @@ def headline(summary: pd.DataFrame, results: Results) -> pd.DataFrame:
                 "small_kommuner": len(small),
                 "small_rmse_reduction": reduction,
                 "small_rmse_reduction_pooled": pooled,
+                "small_rmse_worse": int((ratios["rmse_ratio"] > 1).sum()),
                 "coverage": coverage,
                 "coverage_mc_se": mc_se,
+                "coverage_small": by_size[0],
+                "coverage_large": by_size[1],
                 "lowest_coverage": lowest["coverage"],
                 "lowest_coverage_kommune": lowest["kommune_code"],
                 "kommuner_under_85": int((part["coverage"] < TARGET_LOWEST_COVERAGE).sum()),
@@ -679,8 +691,9 @@ def headline_markdown(top: pd.DataFrame) -> str:
     """The headline table of docs/small_area_simulation.md from the summary CSV's rows."""
     lines = [
         "| estimator | RMSE reduction, kommuner < 40 cases (mean of ratios; pooled) "
-        "| coverage (MC s.e.) | lowest kommune | kommuner < 85 % | targets met |",
-        "|---|---:|---:|---:|---:|---|",
+        "| of them worse than direct | coverage (MC s.e.) | coverage < 40 cases; ≥ 40 "
+        "| lowest kommune | kommuner < 85 % | targets met |",
+        "|---|---:|---:|---:|---:|---:|---:|---|",
     ]
     for row in top.itertuples():
         met = [
@@ -694,8 +707,9 @@ def headline_markdown(top: pd.DataFrame) -> str:
         if row.estimator == "direct":
             reduction = "(reference)"
         lines.append(
-            f"| {row.estimator} | {reduction} | {_percent(row.coverage)} "
-            f"({100 * row.coverage_mc_se:.2f}) | {_percent(row.lowest_coverage)} "
+            f"| {row.estimator} | {reduction} | {row.small_rmse_worse} | {_percent(row.coverage)} "
+            f"({100 * row.coverage_mc_se:.2f}) | {_percent(row.coverage_small)}; "
+            f"{_percent(row.coverage_large)} | {_percent(row.lowest_coverage)} "
             f"({row.lowest_coverage_kommune}) | {row.kommuner_under_85} | {verdict} |"
         )
     return "\n".join(lines)

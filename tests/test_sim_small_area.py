@@ -152,6 +152,9 @@ def test_replicates_do_not_depend_on_which_others_run(tiny):
     both = sim.run_simulation(population, [2, 5], "too_ill")
     alone = sim.run_simulation(population, [5], "too_ill")
     np.testing.assert_array_equal(both.estimate[:, 1], alone.estimate[:, 0])
+    # four kommuner are too few for the models' covariates: every fit fails, none is kept
+    assert both.estimators == ("direct",)
+    assert (both.diagnostics.filter(like="_failed") == 1).all().all()
     with pytest.raises(ValueError, match="outcome"):
         sim.run_simulation(population, 2, "not_an_indicator")
 
