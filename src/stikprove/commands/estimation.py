@@ -78,6 +78,87 @@ def _output_args(p: argparse.ArgumentParser, disclosure: bool = True) -> None:
         _disclosure_args(p)
 
 
+def _small_area_args(p: argparse.ArgumentParser) -> None:
+    g = p.add_argument_group(
+        "small-area estimates (docs/small_area.md)",
+        "--small-area: a model-based estimate with an MSE-based interval for every kommune "
+        "of a study store (Fay-Herriot model across kommuner with covariates from the study "
+        "population, chosen by the protocol's [small_area] covariates); printed NOT FOR "
+        "PUBLICATION: model-based figures are not yet part of the protected release",
+    )
+    g.add_argument("--small-area", action="store_true",
+                   help="model-based estimates per kommune (needs --by kommune_code)")  # fmt: skip
+    g.add_argument("--model", dest="small_area_model", choices=("arcsin", "linear"),
+                   default="arcsin",
+                   help="arcsine-transformed with a parametric bootstrap MSE, or linear with "
+                   "the Prasad-Rao / Datta-Lahiri MSE (default arcsin)")  # fmt: skip
+    g.add_argument("--fit", dest="fh_method", choices=("REML", "ML"), default="REML",
+                   help="how the random-effect variance is fitted (default REML)")  # fmt: skip
+    g.add_argument("--bootstrap", type=int, default=200, metavar="B",
+                   help="bootstrap replicates of the arcsin model's MSE (default 200)")  # fmt: skip
+    g.add_argument("--seed", type=int, default=None,
+                   help="seed of the bootstrap (default: the protocol's seed)")  # fmt: skip
+    g.add_argument("--benchmark", choices=("ratio", "difference"), default=None,
+                   help="adjust the kommune estimates so that their population-weighted mean "
+                   "is the national direct estimate")  # fmt: skip
+    g.add_argument("--min-n", type=int, default=30, metavar="N",
+                   help="kommuner with fewer cases with an outcome take the generalised "
+                   "variance function's variance (default 30)")  # fmt: skip
+
+
+def run_small_area(args: argparse.Namespace) -> int:
+    """``estimate --small-area``: the model-based kommune table, marked NOT FOR PUBLICATION."""
+    from stikprove.estimation import StratifiedSample
+    from stikprove.release.disclosure import NOT_FOR_PUBLICATION
+    from stikprove.small_area import small_area_estimates
+    from stikprove.store import open_study
+
+    if not is_study_store(Path(args.source)):
+        raise EstimationError(
+            f"--small-area: {args.source} is not a study store; the model needs the study's "
+            "whole population for its covariates (give the .sqlite file)"
+        )
+    if _columns(args.by) != ["kommune_code"]:
+        raise EstimationError(
+            f"--small-area: --by {args.by or '(none)'}: the model estimates per kommune; "
+            "use --by kommune_code"
+        )
+    for option in ("categories", "bounds", "raw"):
+        if getattr(args, option, False):
+            raise EstimationError(f"--small-area: --{option} does not apply to the model")
+    settings = command_settings(args)
+    study = open_study(args.source)
+    data = study.export()
+    require_outcomes(data, args.outcome, args.source)
+    protocol = study.protocol
+    seed = protocol.seed if args.seed is None else args.seed
+    sample = StratifiedSample(data, _columns(args.strata) or "stratum", args.population_size)
+    result = small_area_estimates(
+        sample, study.units(), args.outcome, covariates=protocol.small_area_covariates,
+        model=args.small_area_model, method=args.fh_method, min_n=args.min_n,
+        bootstrap=args.bootstrap, seed=seed, benchmark=args.benchmark,
+        confidence_level=settings.confidence_level,
+    )  # fmt: skip
+    table = result.table.copy()
+    table.insert(0, "publication", NOT_FOR_PUBLICATION)
+    level = f"{100 * settings.confidence_level:g} %"
+    notes = [
+        "model-based (small-area) estimates, not yet part of the protected release: for "
+        "quality checks only",
+        f"model: {result.describe()}",
+        f"intervals: {level} ({settings.origin['confidence_level']}), MSE-based; national "
+        f"direct estimate {result.national_direct:.4f}; variances of kommuner with fewer "
+        f"than {args.min_n} cases or none from the GVF (pooled rate "
+        f"{result.gvf.get('pooled_rate', float('nan')):.4f}, design effect "
+        f"{result.gvf.get('deff', float('nan')):.3f})",
+    ]
+    if result.dropped_covariates:
+        notes.append("left out (constant over the kommuner): "
+                     + ", ".join(result.dropped_covariates))  # fmt: skip
+    _emit(table, args, None, notes)
+    return 0
+
+
 def register(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
         "estimate",
@@ -124,6 +205,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "most one event or non-event take the domain's rate; see docs/estimation.md); "
         "default: 'pooled' for --method pooled-hypergeometric, else 'standard'",
     )
+    _small_area_args(p)
     _design_args(p)
     _output_args(p)
     p.set_defaults(func=run_estimate)
@@ -524,6 +606,8 @@ def run_estimate(args: argparse.Namespace) -> int:
     )
     from stikprove.estimation.partial import partial_coverage
 
+    if args.small_area:
+        return run_small_area(args)
     settings = command_settings(args)
     data = read_analysis_table(args.source)
     require_outcomes(data, args.outcome, args.source)

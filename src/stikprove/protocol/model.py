@@ -91,6 +91,10 @@ class PrecisionTarget:
     margin: float
 
 
+SMALL_AREA_COVARIATES = ("women", "origin", "age", "years_on_benefit", "health_exempt")
+"""The covariate sets a protocol may name in ``[small_area] covariates`` (all by default)."""
+
+
 @dataclass(frozen=True)
 class Protocol:
     """A study protocol as loaded from its TOML file (see ``protocols/README.md``)."""
@@ -149,6 +153,9 @@ class Protocol:
     """The key of the permanent random numbers (HMAC-SHA256 of case_id)."""
     text: str = field(repr=False)
     fingerprint: str = ""
+    small_area_covariates: tuple[str, ...] = SMALL_AREA_COVARIATES
+    """Covariate sets of the small-area model (``[small_area] covariates``; names in
+    :data:`SMALL_AREA_COVARIATES`, documented in stikprove.small_area.COVARIATE_SETS)."""
 
     def summary(self) -> str:
         """A few lines for the command line."""

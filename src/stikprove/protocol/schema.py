@@ -41,6 +41,7 @@ from stikprove.protocol.model import (
     DOMAIN_STRATUM,
     FRAME_VALUES,
     INTERVAL_METHODS,
+    SMALL_AREA_COVARIATES,
     STRATIFIERS,
     STRATUM_SEPARATOR,
     PrecisionTarget,
@@ -267,6 +268,18 @@ _SCHEMA: dict[str, dict[str, _Key]] = {
         ),
         "key": _Key(
             False, None, _is_str, "a string keying the permanent random numbers (default: the seed)"
+        ),
+    },
+    "small_area": {
+        "covariates": _Key(
+            False,
+            list(SMALL_AREA_COVARIATES),
+            lambda v: (
+                isinstance(v, list)
+                and all(x in SMALL_AREA_COVARIATES for x in v)
+                and len(set(v)) == len(v)
+            ),
+            "a list of distinct covariate sets from " + ", ".join(SMALL_AREA_COVARIATES),
         ),
     },
 }
@@ -654,6 +667,7 @@ def parse_protocol(
         coordination_key=coord["key"] if coord["key"] is not None else f"seed:{study['seed']}",
         text=text,
         fingerprint=hashlib.sha256(text.encode("utf-8")).hexdigest(),
+        small_area_covariates=tuple(values["small_area"]["covariates"]),
     )
 
 

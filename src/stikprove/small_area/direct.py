@@ -24,6 +24,7 @@ from collections.abc import Sequence
 import numpy as np
 import pandas as pd
 
+from stikprove.protocol.model import SMALL_AREA_COVARIATES
 from stikprove.small_area.model import SmallAreaError
 
 __all__ = [
@@ -45,10 +46,11 @@ COVARIATE_SETS = {
     "years_on_benefit": "mean_years_on_benefit: mean years on benefit (missing values ignored)",
     "health_exempt": "share_health_exempt: share of health-exempt cases",
 }
-"""Covariate set name (as the protocol's ``[small_area] covariates`` lists them) -> the
-column(s) it adds per kommune."""
+"""Covariate set name (as the protocol's ``[small_area] covariates`` lists them; the names
+are :data:`stikprove.protocol.model.SMALL_AREA_COVARIATES`) -> the column(s) it adds per
+kommune."""
 
-DEFAULT_COVARIATES = tuple(COVARIATE_SETS)
+DEFAULT_COVARIATES = SMALL_AREA_COVARIATES
 """All five sets; a set whose columns are constant over the kommuner (e.g. health_exempt
 when only health-exempt cases are eligible) is dropped by :func:`area_covariates`."""
 

@@ -34,7 +34,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
-from scipy import stats
+from scipy import optimize, stats
 
 from stikprove.errors import StikproveError
 
@@ -79,35 +79,57 @@ class _Core:
     loglike: float
 
 
-def _fisher_scoring(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str,
-                    max_iter: int, tolerance: float) -> tuple[float, float, int, bool]:  # fmt: skip
-    """σ²_u by Fisher scoring as sae's eblupFH: start at median(ψ), stop when the relative
-    change is below ``tolerance``; truncated at 0 at the end (and, unlike sae, held at 0 when
-    an iterate falls below 0 with a negative score there: the boundary maximum)."""
-    a = float(np.median(psi))
-    information = math.nan
-    for k in range(1, max_iter + 1):
+FISHER_STEPS_BEFORE_BRACKETING = 20
+"""Fisher scoring steps before a slowly converging (oscillating) iteration is finished by
+Brent's method on the score, between the last iterates of either sign."""
+
+
+def _score_function(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str):
+    """The score of σ²_u and its Fisher information (REML or ML), as sae's eblupFH."""
+
+    def score(a: float) -> tuple[float, float]:
         vi = 1.0 / (a + psi)
         xtvi = (vi[:, None] * X).T
         q = np.linalg.inv(xtvi @ X)
         p = np.diag(vi) - xtvi.T @ q @ xtvi
         py = p @ y
         if method == "REML":
-            score = -0.5 * np.trace(p) + 0.5 * (py @ py)
-            information = 0.5 * np.sum(p * p)  # tr(PP), P symmetric
-        else:
-            score = -0.5 * vi.sum() + 0.5 * (py @ py)
-            information = 0.5 * np.sum(vi**2)
-        new = a + score / information
+            return -0.5 * np.trace(p) + 0.5 * (py @ py), 0.5 * np.sum(p * p)  # tr(PP)
+        return -0.5 * vi.sum() + 0.5 * (py @ py), 0.5 * np.sum(vi**2)
+
+    return score
+
+
+def _fisher_scoring(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str,
+                    max_iter: int, tolerance: float) -> tuple[float, float, int, bool]:  # fmt: skip
+    """σ²_u by Fisher scoring as sae's eblupFH: start at median(ψ), stop when the relative
+    change is below ``tolerance``; truncated at 0 (an iterate below 0 is set to 0, and the
+    iteration stops there when the score at 0 is negative: the boundary maximum). With few
+    areas the iterates can oscillate around the root for many steps: after
+    :data:`FISHER_STEPS_BEFORE_BRACKETING` steps the root of the score is found by Brent's
+    method between the last iterates with a positive and a negative score (the same root)."""
+    score = _score_function(y, X, psi, method)
+    a = float(np.median(psi))
+    below, above = None, None  # iterates with a positive / negative score
+    for k in range(1, max_iter + 1):
+        s, information = score(a)
+        if s > 0:
+            below = a
+        elif s < 0:
+            above = a
+        new = a + s / information
         if new < 0 and a == 0:
-            return 0.0, information, k, True
-        if new < 0:
-            new = 0.0
+            return 0.0, float(information), k, True
+        new = max(new, 0.0)
         diff = abs(new - a) / a if a > 0 else abs(new - a)
         a = new
         if diff <= tolerance:
-            return max(a, 0.0), information, k, True
-    return max(a, 0.0), information, max_iter, False
+            return a, float(score(a)[1]), k, True
+        if k >= FISHER_STEPS_BEFORE_BRACKETING and below is not None and above is not None:
+            root = optimize.brentq(lambda v: score(v)[0], below, above, xtol=1e-15,
+                                   rtol=4 * np.finfo(float).eps)  # fmt: skip
+            return float(root), float(score(root)[1]), k, True
+    return a, float(score(a)[1]), max_iter, False
 
 
 def fit_arrays(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str = "REML",
