@@ -18,8 +18,8 @@ import pandas as pd
 import pytest
 
 from stikprove.errors import EstimationError, NotEstimableError
-from stikprove.estimation import comparison, domains, linearization
-from stikprove.estimation.comparison import compare_proportions, rao_scott_test
+from stikprove.estimation import comparison, domains, linearization, rao_scott
+from stikprove.estimation.comparison import compare_proportions
 from stikprove.estimation.design_coding import (
     CodedDesign,
     CodedStrata,
@@ -40,6 +40,7 @@ from stikprove.estimation.domain_summary import (
     summarise_domains,
 )
 from stikprove.estimation.domains import estimate_proportions
+from stikprove.estimation.rao_scott import rao_scott_test
 from stikprove.estimation.stratified_sample import StratifiedSample
 from stikprove.exact_bounds import hypergeometric_interval
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, old_positional_order
@@ -226,10 +227,12 @@ def test_coded_twins_give_the_module_functions_tables(data, coded):
 
 
 def test_comparison_twins_give_the_module_functions_results(data, coded):
-    """compare_coded and rao_scott_coded on coded strata equal the module functions."""
+    """compare_coded and rao_scott_coded on coded strata equal the module functions; the
+    comparison module re-exports the Rao–Scott test."""
+    assert comparison.rao_scott_test is rao_scott_test
     assert comparison.compare_coded(data, coded, "y", "kommune", groups=("k1", "k3")) == (
         compare_proportions(data, "y", "stratum", "N", "kommune", groups=("k1", "k3")))  # fmt: skip
-    assert comparison.rao_scott_coded(data, coded, "y", "origin") == rao_scott_test(
+    assert rao_scott.rao_scott_coded(data, coded, "y", "origin") == rao_scott_test(
         data, "y", "stratum", "N", "origin"
     )
 

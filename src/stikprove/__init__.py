@@ -100,9 +100,9 @@ _EXPORTS: dict[str, str] = {
     "DomainLinearization": "stikprove.estimation.linearization",
     "simulate_coverage": "stikprove.estimation.coverage",
     "compare_proportions": "stikprove.estimation.comparison",
-    "rao_scott_test": "stikprove.estimation.comparison",
+    "rao_scott_test": "stikprove.estimation.rao_scott",
     "GroupComparison": "stikprove.estimation.comparison",
-    "RaoScottTest": "stikprove.estimation.comparison",
+    "RaoScottTest": "stikprove.estimation.rao_scott",
     "mover_ratio": "stikprove.estimation.comparison",
     "flag_differences": "stikprove.estimation.multiplicity",
     "funnel_limits": "stikprove.estimation.multiplicity",
@@ -205,16 +205,10 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
         GroupComparison as GroupComparison,
     )
     from stikprove.estimation.comparison import (
-        RaoScottTest as RaoScottTest,
-    )
-    from stikprove.estimation.comparison import (
         compare_proportions as compare_proportions,
     )
     from stikprove.estimation.comparison import (
         mover_ratio as mover_ratio,
-    )
-    from stikprove.estimation.comparison import (
-        rao_scott_test as rao_scott_test,
     )
     from stikprove.estimation.coverage import (
         simulate_coverage as simulate_coverage,
@@ -263,6 +257,12 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.estimation.partial import (
         partial_coverage as partial_coverage,
+    )
+    from stikprove.estimation.rao_scott import (
+        RaoScottTest as RaoScottTest,
+    )
+    from stikprove.estimation.rao_scott import (
+        rao_scott_test as rao_scott_test,
     )
     from stikprove.estimation.sequential import (
         SEQUENCE_METHODS as SEQUENCE_METHODS,

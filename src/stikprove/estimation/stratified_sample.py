@@ -20,12 +20,13 @@ own work on the kept strata.
 
 This module sits on top of the computations, as R's ``svyciprop`` calls ``svymean``: it calls
 the public functions of :mod:`~stikprove.estimation.domains`,
-:mod:`~stikprove.estimation.linearization`, :mod:`~stikprove.estimation.comparison` and
-:mod:`~stikprove.estimation.multiplicity`, which never import it. Each method's numbers are
-those of the module function of the same arguments (:func:`~stikprove.estimation.
-estimate_proportions` and the rest: the same computation on the same coded design), so every
-figure checked against R stays checked. The methods take their arguments in the order of
-``estimate_proportions`` (outcome, by, confidence_level, method) and its default method.
+:mod:`~stikprove.estimation.linearization`, :mod:`~stikprove.estimation.comparison`,
+:mod:`~stikprove.estimation.rao_scott` and :mod:`~stikprove.estimation.multiplicity`, which
+never import it. Each method's numbers are those of the module function of the same arguments
+(:func:`~stikprove.estimation.estimate_proportions` and the rest: the same computation on the
+same coded design), so every figure checked against R stays checked. The methods take their
+arguments in the order of ``estimate_proportions`` (outcome, by, confidence_level, method) and
+its default method.
 """
 
 from __future__ import annotations
@@ -45,11 +46,13 @@ from stikprove.estimation import comparison, domains, linearization, multiplicit
 from stikprove.estimation.design_coding import CodedStrata, code_design, code_strata
 from stikprove.estimation.domain_summary import check_degenerate_strata, summarise_domains
 from stikprove.estimation.intervals import check_confidence_level
+from stikprove.estimation.rao_scott import rao_scott_coded
 from stikprove.methods import DEFAULT_DOMAIN_INTERVAL_METHOD, old_positional_order
 
 if TYPE_CHECKING:
-    from stikprove.estimation.comparison import GroupComparison, RaoScottTest
+    from stikprove.estimation.comparison import GroupComparison
     from stikprove.estimation.linearization import DomainLinearization
+    from stikprove.estimation.rao_scott import RaoScottTest
 
 __all__ = ["StratifiedSample"]
 
@@ -282,9 +285,9 @@ class StratifiedSample:
         degenerate_strata: str | None = None,
     ) -> RaoScottTest:
         """Rao–Scott test of equal rates across the groups of ``by`` (R's ``svychisq``;
-        :func:`~stikprove.estimation.comparison.rao_scott_test`). ``statistic`` by name (by
+        :func:`~stikprove.estimation.rao_scott.rao_scott_test`). ``statistic`` by name (by
         position it warns)."""
-        return comparison.rao_scott_coded(
+        return rao_scott_coded(
             self.data, self._coded, outcome, by, statistic=statistic,
             degenerate_strata=degenerate_strata,
         )  # fmt: skip
