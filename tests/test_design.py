@@ -970,16 +970,16 @@ def test_plan_of_a_synthetic_kommune_at_twenty_percent_matches_the_simulated_def
 def test_plan_borrows_as_estimation_pools():
     """The expected pooled terms are the strata's own when every rate equals the domain's, the
     domain's when every sample is small enough to show at most one event or non-event."""
-    from stikprove.design.allocation import _expected_pooled_terms, _unit_variances
+    from stikprove.design.allocation import _expected_pooled_terms, total_variance_terms
 
     N, n = np.array([50.0, 80.0, 30.0]), np.array([10.0, 3.0, 30.0])
     same = np.full(3, 0.2)
     np.testing.assert_allclose(
-        _expected_pooled_terms(N, n, same, same), _unit_variances(N, n, same)
+        _expected_pooled_terms(N, n, same, same), total_variance_terms(N, n, same)
     )
     own, domain = np.array([0.05, 0.4, 0.3]), np.full(3, 0.25)
     terms = _expected_pooled_terms(N, n, own, domain)
-    assert terms[1] == pytest.approx(_unit_variances(N[1:2], n[1:2], domain[1:2])[0])  # n = 3
+    assert terms[1] == pytest.approx(total_variance_terms(N[1:2], n[1:2], domain[1:2])[0])  # n = 3
     assert terms[2] == 0.0  # a census stratum adds nothing
 
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from stikprove._version import __version__ as __version__
-from stikprove.lazy import lazy_exports
+from stikprove.lazy import lazy_exports, provide
 
 # public name -> module that defines it
 _EXPORTS: dict[str, str] = {
@@ -405,5 +405,10 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
 
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS, globals())
+
+# What a lower step offers but a higher step computes, bound here, above every step, so that
+# the lower step never imports the higher one (docs/CONTRACTS.md): Study.sample() (store)
+# returns the estimation step's design object.
+provide("study.sample", "stikprove.estimation.stratified_sample:StratifiedSample.from_study")
 
 __all__ = sorted(_EXPORTS)  # resolved lazily by __getattr__

@@ -34,3 +34,30 @@ def lazy_exports(
         return sorted({*exports, *dunders})
 
     return __getattr__, __dir__
+
+
+_PROVIDERS: dict[str, str] = {}
+
+
+def provide(role: str, target: str) -> None:
+    """Let ``target`` (``"package.module:attribute"``, the attribute possibly dotted, as
+    ``"stikprove.estimation.stratified_sample:StratifiedSample.from_study"``) fill ``role``.
+    Called by the package root (``stikprove/__init__.py``), which runs before any module of
+    the package; nothing is imported until :func:`provider` asks."""
+    module, colon, attribute = target.partition(":")
+    if not (module and colon and attribute):
+        raise ValueError(f"target must be 'package.module:attribute', got {target!r}")
+    _PROVIDERS[role] = target
+
+
+def provider(role: str) -> Any:
+    """The object that fills ``role`` (:func:`provide`), its module imported on first use.
+    A role nobody provides raises LookupError naming it."""
+    target = _PROVIDERS.get(role)
+    if target is None:
+        raise LookupError(f"nothing provides {role!r} (stikprove/__init__.py names the providers)")
+    module, _, attribute = target.partition(":")
+    value: Any = importlib.import_module(module)
+    for name in attribute.split("."):
+        value = getattr(value, name)
+    return value

@@ -15,13 +15,13 @@ import numpy as np
 import pandas as pd
 
 from stikprove.design.precision import (
-    _check_margin,
-    _check_method,
-    _smallest_sizes,
-    _z,
+    check_margin,
+    check_method,
     clopper_pearson_half_width,
     expected_half_width,
     korn_graubard_half_width,
+    normal_quantile,
+    smallest_sizes,
 )
 from stikprove.errors import DesignError
 from stikprove.methods import ALLOCATION_METHODS
@@ -142,7 +142,7 @@ class DomainTarget:
     margin: float
 
 
-def _unit_variances(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
+def total_variance_terms(sizes: np.ndarray, n: np.ndarray, p: np.ndarray) -> np.ndarray:
     """N_h² (1 − f_h) S_h² / n_h per stratum at the anticipated rates (S_h² the population's,
     N_h/(N_h − 1) p_h q_h): the stratum's term of the variance of a domain total, from the one
     stratified variance (:mod:`stikprove.variance`); 0 for a census, inf with no case."""
@@ -173,8 +173,8 @@ def _expected_pooled_terms(
             0.0,
         )
     few = np.where(sampled, np.clip(1.0 - np.nan_to_num(middle), 0.0, 1.0), 0.0)
-    own = _unit_variances(N, n, p)
-    borrowed = _unit_variances(N, n, domain_rate)
+    own = total_variance_terms(N, n, p)
+    borrowed = total_variance_terms(N, n, domain_rate)
     return few * borrowed + (1 - few) * own
 
 
@@ -255,9 +255,10 @@ def _several_strata_half_widths(
     N_d = total(N)
     sampled = n < N
     with np.errstate(invalid="ignore", divide="ignore"):
-        var = total(_unit_variances(N, n, p)) / N_d**2
+        var = total(total_variance_terms(N, n, p)) / N_d**2
         if plan == "wald":
-            return np.where(np.isfinite(var), _z(confidence_level) * np.sqrt(var), np.nan)
+            z = normal_quantile(confidence_level)
+            return np.where(np.isfinite(var), z * np.sqrt(var), np.nan)
         rate = total(N * p) / N_d
         if plan == "korn-graubard-pooled":
             # planning the default (or the exact method, the default's inside a stratum): its
@@ -295,7 +296,7 @@ def _group_codes(target: DomainTarget, size: int) -> tuple[np.ndarray, list[str]
     return codes.astype(np.int64), [str(x) for x in names]
 
 
-def _target_half_widths(
+def target_half_widths(
     codes: np.ndarray,
     groups: int,
     sizes: np.ndarray,
@@ -304,7 +305,9 @@ def _target_half_widths(
     confidence_level: float,
     method: str,
 ) -> np.ndarray:
-    """domain_half_width of every domain of one target at once."""
+    """:func:`domain_half_width` of every domain of one target at once: ``codes`` gives each
+    stratum's domain (0 .. groups − 1); ``sizes``, ``n`` and ``p`` are the strata's N_h, n_h
+    and anticipated rates."""
     count = np.bincount(codes, minlength=groups)
     out = _several_strata_half_widths(codes, groups, sizes, n, p, confidence_level, method)
     single = np.flatnonzero(count == 1)
@@ -339,12 +342,12 @@ def _meet_target(
     count = np.bincount(codes, minlength=groups)
     singles = np.flatnonzero(count[codes] == 1)
     if len(singles):
-        req = _smallest_sizes(margin, p[singles], sizes[singles], confidence_level, method)
+        req = smallest_sizes(margin, p[singles], sizes[singles], confidence_level, method)
         req = np.minimum(np.maximum(req, 1), sizes[singles]).astype(np.int64)
         n[singles] = np.maximum(n[singles], req)
     s = np.sqrt(np.where(sizes > 1, sizes / np.maximum(sizes - 1, 1), 0.0) * p * (1 - p))
     weights = sizes * s + 1e-12 * sizes / sizes.sum()
-    hw = _target_half_widths(codes, groups, sizes, n, p, confidence_level, method)
+    hw = target_half_widths(codes, groups, sizes, n, p, confidence_level, method)
     for g in np.flatnonzero((count > 1) & ~(hw <= margin + 1e-12)):
         idx = np.flatnonzero(codes == g)
         N_d, low = sizes[idx], n[idx]
@@ -440,14 +443,14 @@ def allocate(
     p = _as_array("anticipated", 0.5 if anticipated is None else anticipated, H)
     if ((p < 0) | (p > 1) | np.isnan(p)).any():
         raise DesignError(f"anticipated rates must be in [0, 1], got {p.tolist()}")
-    _check_method(interval_method)
+    check_method(interval_method)
     if margin is not None:
-        margin = _check_margin("margin", margin)
+        margin = check_margin("margin", margin)
     coded = [
         (
             target,
             *_group_codes(target, H),
-            _check_margin(f"target {target.domain!r} margin", target.margin),
+            check_margin(f"target {target.domain!r} margin", target.margin),
         )
         for target in targets
     ]
@@ -525,7 +528,7 @@ def _precision_sizes(
     all at once) and then every domain target, the finest first (see :func:`allocate`)."""
     H = len(sizes)
     if margin is not None:
-        required = _smallest_sizes(margin, p, sizes, confidence_level, interval_method)
+        required = smallest_sizes(margin, p, sizes, confidence_level, interval_method)
     else:
         required = np.ones(H)
     required = np.minimum(np.maximum(required, 1), sizes).astype(np.int64)
@@ -645,7 +648,7 @@ def _targets_table(
                 }
             )
     for target, codes, names, target_margin in coded:
-        widths = _target_half_widths(
+        widths = target_half_widths(
             codes, len(names), sizes, n, p, confidence_level, interval_method
         )
         count = np.bincount(codes, minlength=len(names))

@@ -62,7 +62,8 @@ DESIGN_METHOD_OF = PLANNING_METHOD_OF
 """The sample-size method that plans each domain interval method (see :mod:`stikprove.methods`)."""
 
 
-def _z(confidence_level: float) -> float:
+def normal_quantile(confidence_level: float) -> float:
+    """The two-sided standard normal quantile z of ``confidence_level`` (1.96 at 0.95)."""
     return float(stats.norm.ppf(1 - (1 - confidence_level) / 2))
 
 
@@ -120,8 +121,9 @@ def _check_unit_interval(name: str, value: float, *, closed: bool = False) -> fl
     return value
 
 
-def _check_margin(name: str, value: Any) -> float:
-    """A target half-width in (0, 0.5); 0.5 or more is met by [0, 1] and plans nothing."""
+def check_margin(name: str, value: Any) -> float:
+    """``value`` as a target half-width in (0, 0.5), or DesignError naming ``name``: 0.5 or
+    more is met by [0, 1] and plans nothing."""
     value = _check_unit_interval(name, value)
     if value >= MARGIN_LIMIT:
         raise DesignError(
@@ -131,7 +133,8 @@ def _check_margin(name: str, value: Any) -> float:
     return value
 
 
-def _check_method(method: str) -> None:
+def check_method(method: str) -> None:
+    """Refuse a planning method not in :data:`SAMPLE_SIZE_METHODS` (DesignError naming them)."""
     if method not in SAMPLE_SIZE_METHODS:
         raise DesignError(
             f"method {method!r} must be one of {', '.join(repr(m) for m in SAMPLE_SIZE_METHODS)}"
@@ -150,7 +153,7 @@ def expected_half_width(
     Vectorised over ``n``, ``anticipated`` and ``population_size`` (broadcast). n = 0 gives
     NaN; a census (n >= N) gives 0.
     """
-    _check_method(method)
+    check_method(method)
     scalar = np.ndim(n) == 0 and np.ndim(anticipated) == 0 and np.ndim(population_size) == 0
     n_arr = np.asarray(n, dtype=float)
     p = np.asarray(anticipated, dtype=float)
@@ -164,7 +167,7 @@ def expected_half_width(
         nn, pp, NN = n_arr[live], p[live], N[live]
         if method == "wald":
             fpc = np.where(np.isfinite(NN), (NN - nn) / np.maximum(NN - 1, 1), 1.0)
-            out[live] = _z(confidence_level) * np.sqrt(pp * (1 - pp) / nn * fpc)
+            out[live] = normal_quantile(confidence_level) * np.sqrt(pp * (1 - pp) / nn * fpc)
         elif method in ("wilson", "clopper-pearson"):
             finite = np.isfinite(NN)
             n_eff = nn.copy()
@@ -189,7 +192,7 @@ def expected_half_width(
     return float(out) if scalar else out
 
 
-def _smallest_sizes(
+def smallest_sizes(
     margin: float, anticipated: Any, population_size: Any, confidence_level: float, method: str
 ) -> np.ndarray:
     """The smallest n with half-width <= margin, elementwise (N may be inf for none).
@@ -201,7 +204,7 @@ def _smallest_sizes(
     p, N = np.broadcast_arrays(
         np.asarray(anticipated, dtype=float), np.asarray(population_size, dtype=float)
     )
-    z = _z(confidence_level)
+    z = normal_quantile(confidence_level)
     pq = p * (1 - p)
     if method == "wald":
         with np.errstate(divide="ignore", invalid="ignore"):
@@ -257,10 +260,10 @@ def sample_size(
     at least 1. ``margin`` must be below 0.5 (the interval [0, 1] has half-width 0.5), and
     ``wald`` refuses ``anticipated`` 0 or 1 (its half-width there is 0 for any n).
     """
-    margin = _check_margin("margin", margin)
+    margin = check_margin("margin", margin)
     p = _check_unit_interval("anticipated", anticipated, closed=True)
     confidence_level = _check_unit_interval("confidence_level", confidence_level)
-    _check_method(method)
+    check_method(method)
     if method == "wald" and p in (0.0, 1.0):
         raise DesignError(
             f"anticipated {p:g} with method 'wald': the Wald half-width at a rate of 0 or 1 is "
@@ -289,7 +292,7 @@ def sample_size(
         raise DesignError(
             "method 'hypergeometric' needs population_size (the stratum's N_h), got None"
         )
-    n0 = int(_smallest_sizes(margin, p, np.inf if N is None else N, confidence_level, method))
+    n0 = int(smallest_sizes(margin, p, np.inf if N is None else N, confidence_level, method))
     n = math.ceil(max(n0, 1) * design_effect / response_rate - 1e-9)
     if N is not None:
         n = min(n, N)

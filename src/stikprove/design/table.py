@@ -13,11 +13,11 @@ import pandas as pd
 from stikprove.design.allocation import (
     Allocation,
     DomainTarget,
-    _target_half_widths,
-    _unit_variances,
     allocate,
     domain_half_width,
     several_strata_method,
+    target_half_widths,
+    total_variance_terms,
 )
 from stikprove.design.precision import (
     DESIGN_METHOD_OF,
@@ -201,7 +201,7 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
     N = strata["population_size"].to_numpy()
     p = strata["anticipated"].to_numpy(dtype=float)
     design_method = DESIGN_METHOD_OF[protocol.interval_method]
-    unit_var = _unit_variances(N, n, p)
+    unit_var = total_variance_terms(N, n, p)
     notes = list(alloc.notes)
     targets = alloc.targets
     target_of = {t.columns: t for t in protocol.targets}
@@ -239,7 +239,7 @@ def design_from_population(protocol: Protocol, population: pd.DataFrame) -> Desi
     level = protocol.confidence_level
     if "kommune_code" in columns or len(set(population["kommune_code"])) == 1:
         codes, code_of = np.unique(kommune_of, return_inverse=True)
-        halves = _target_half_widths(code_of, len(codes), N, n, p, level, design_method)
+        halves = target_half_widths(code_of, len(codes), N, n, p, level, design_method)
         for g, code in enumerate(codes):
             rows.append(domain_row("kommune", str(code), code_of == g, float(halves[g])))
     else:

@@ -153,7 +153,7 @@ def check_values(
             if field.is_required(eligible) or (field.required == "always"):
                 problems.append((field.name, value, _required_text(field)))
             continue
-        problem = _check_value(field, value, today)
+        problem = value_problem(field, value, today)
         if problem:
             problems.append((field.name, value, problem))
         elif (
@@ -179,7 +179,10 @@ def _required_text(field: Field) -> str:
     return f"a value{when}"
 
 
-def _check_value(field: Field, value: str, today: date) -> str | None:
+def value_problem(field: Field, value: str, today: date) -> str | None:
+    """What ``field`` expected when ``value`` (a non-empty answer) is not one of its codes
+    or not a date up to ``today`` (for the error message: "one of ...", "a date
+    YYYY-MM-DD"), or None when the value is good."""
     if field.kind == "choice" and value not in field.codes:
         return f"one of {', '.join(field.codes)}{did_you_mean(value, field.codes)}"
     if field.kind == "date":

@@ -8,7 +8,7 @@ from typing import TextIO
 
 from stikprove.codebook import Codebook
 from stikprove.errors import ImportRowsError
-from stikprove.recording.entries import Activation, _check_value, record_assessment
+from stikprove.recording.entries import Activation, record_assessment, value_problem
 from stikprove.store import Study
 from stikprove.store.assignment import reviewer_of
 
@@ -129,7 +129,7 @@ def _ask_case(codebook: Codebook, ask, say, today: date) -> dict[str, str | None
                 answer = ask(f"{label} (Enter: {today.isoformat()}): ") or today.isoformat()
                 if answer.lower() == "s":
                     return None
-                problem = _check_value(field, answer, today)
+                problem = value_problem(field, answer, today)
                 if problem is None:
                     values[field.name] = answer
                     break

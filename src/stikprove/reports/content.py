@@ -69,7 +69,10 @@ class StudyData:
 
 
 @lru_cache(maxsize=4)
-def _load(path: str, mtime: float) -> StudyData:
+def cached_study(path: str, mtime: float) -> StudyData:
+    """The study store at ``path`` (resolved, as text) as it was at modification time
+    ``mtime``, read once per (path, mtime) and kept: :func:`load_study`'s reader, and the key
+    other cached tables of a study use (reports.interim)."""
     from stikprove.store import open_study
 
     study = open_study(path)
@@ -114,7 +117,7 @@ def load_study(path: str | Path) -> StudyData:
     path = Path(path).resolve()
     if not path.is_file():
         raise StikproveError(f"study {path}: no such file; expected a study store (.sqlite)")
-    return _load(str(path), path.stat().st_mtime)
+    return cached_study(str(path), path.stat().st_mtime)
 
 
 def check_kommune(study: StudyData, kommune: str) -> str:
@@ -151,7 +154,7 @@ def _sample_of(path: str, mtime: float, kommune: str | None):
     of one kommune's cases (its strata lie inside it), bound once and kept."""
     from stikprove.estimation.stratified_sample import StratifiedSample
 
-    return StratifiedSample(_subset(_load(path, mtime), kommune), strata="stratum",
+    return StratifiedSample(_subset(cached_study(path, mtime), kommune), strata="stratum",
                             population_size="population_size")  # fmt: skip
 
 
@@ -160,14 +163,18 @@ def sample(study: StudyData, kommune: str | None = None):
     return _sample_of(str(study.path), study.mtime, kommune)
 
 
-def _threshold(study: StudyData, threshold: int | None) -> int:
+def study_threshold(study: StudyData, threshold: int | None) -> int:
+    """The disclosure threshold a table of ``study`` uses: ``threshold``, or the study's own
+    (its protocol's) when None, checked: a whole number ≥ 1, else DisclosureError."""
     return dc.check_threshold(study.threshold if threshold is None else threshold)
 
 
 # ---- design and progress ---------------------------------------------------------------------
 
 
-def _kommune_slice(table: pd.DataFrame, kommune: str) -> pd.DataFrame:
+def kommune_rows(table: pd.DataFrame, kommune: str) -> pd.DataFrame:
+    """The rows of ``table`` whose ``kommune_code`` (compared as text) is ``kommune``,
+    without that column and numbered from 0."""
     mine = table[table["kommune_code"].astype(str) == kommune]
     return mine.drop(columns="kommune_code").reset_index(drop=True)
 
@@ -333,7 +340,7 @@ def estimates_table(
         raise StikproveError(f"indicator {outcome!r} is not a column of the study's analysis table")
     level = study.confidence_level if confidence_level is None else confidence_level
     method = method or study.interval_method
-    threshold = _threshold(study, threshold)
+    threshold = study_threshold(study, threshold)
     tables = []
     for by in groupings:
         by = [c for c in by if c in data.columns]
@@ -404,7 +411,7 @@ def comparison_table(
         )  # fmt: skip
     except NotEstimableError:  # nothing to compare here; bad input is not hidden
         return pd.DataFrame()
-    threshold = _threshold(study, threshold)
+    threshold = study_threshold(study, threshold)
     out = dc.disclose_comparison(result.to_frame(), threshold)
     # the groups' counts are cells of the published estimates table: where that table hides
     # one (e.g. as a complement), the comparison must not show it either
@@ -442,7 +449,7 @@ def group_test(
     df_denominator, p_value, groups); empty when it cannot be computed (fewer than two
     groups, no events) or when the kommune's overall estimate is hidden by disclosure
     control (too few cases to say anything)."""
-    if _total_hidden(study, outcome, kommune, _threshold(study, threshold)):
+    if _total_hidden(study, outcome, kommune, study_threshold(study, threshold)):
         return pd.DataFrame()
     data = _subset(study, kommune)
     if data.loc[data[outcome].notna(), group].nunique() < 2:

@@ -34,10 +34,10 @@ from stikprove.release import disclosure as dc
 from stikprove.reports.content import (
     GROUPINGS,
     StudyData,
-    _kommune_slice,
-    _load,
-    _threshold,
+    cached_study,
+    kommune_rows,
     stack_groups,
+    study_threshold,
 )
 
 __all__ = ["INTERIM_TABLE_COLUMNS", "InterimProgress", "ReviewShare", "disclose_interim",
@@ -81,7 +81,7 @@ def _interim_all(path: str, mtime: float, outcome: str, by: tuple[str, ...], lev
                  threshold: int) -> pd.DataFrame:  # fmt: skip
     """Interim results for every kommune × ``by`` group of the study, disclosed as one table
     over all kommuner (cached: a batch of kommune reports computes it once)."""
-    study = _load(path, mtime)
+    study = cached_study(path, mtime)
     table = interim_from_export(study.data, outcome, by=["kommune_code", *by],
                                 confidence_level=level)  # fmt: skip
     table["kommune_code"] = table["kommune_code"].astype(str)
@@ -116,9 +116,9 @@ def interim_table(
     """The kommune's preliminary results for ``outcome`` per group, disclosed; columns
     :data:`INTERIM_TABLE_COLUMNS`. The level defaults to the protocol's."""
     level = study.confidence_level if confidence_level is None else confidence_level
-    threshold = _threshold(study, threshold)
+    threshold = study_threshold(study, threshold)
     tables = [
-        (by, _kommune_slice(
+        (by, kommune_rows(
             _interim_all(str(study.path), study.mtime, outcome, tuple(by), level, threshold),
             str(kommune),
         ))
@@ -151,7 +151,7 @@ def interim_progress(
 ) -> InterimProgress:
     """How many of the kommune's cases are analysed and how many wait on an earlier case,
     small counts suppressed (:class:`InterimProgress`)."""
-    threshold = _threshold(study, threshold)
+    threshold = study_threshold(study, threshold)
     rows = _kommune_rows(study, kommune)
     in_run = rows["in_complete_run"].astype(bool)
     waiting = rows["reviewed"].astype(bool) & ~in_run
@@ -182,6 +182,6 @@ def review_share(
 
     rows = _kommune_rows(study, kommune)
     done = int(rows["reviewed"].astype(bool).sum())
-    reviewed = None if _shown(done, _threshold(study, threshold)) is None else done / len(rows)
+    reviewed = None if _shown(done, study_threshold(study, threshold)) is None else done / len(rows)
     coverage = partial_coverage(rows, outcome, "stratum", "population_size")
     return ReviewShare(reviewed, float(coverage["population_share_covered"].iloc[0]))

@@ -72,7 +72,9 @@ def os_user() -> str:
 # schema
 
 
-def _quote(name: str) -> str:
+def quote_identifier(name: str) -> str:
+    """``name`` as an SQL identifier in double quotes (an inner ``"`` doubled), for the
+    codebook's field names, which become assessment columns."""
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -95,7 +97,7 @@ def _field_column(field, in_list: bool = True) -> str:
     ``IN (...)``; schema 2 as ``= a OR = b ...``: the same test, but SQLite builds a
     temporary table for an IN list in a CHECK at every row, five times the cost of an
     insert."""
-    col = _quote(field.name)
+    col = quote_identifier(field.name)
     if field.kind == "choice" and in_list:
         codes = ", ".join(_sql_text(c) for c in field.codes)
         check = f"{col} IS NULL OR {col} IN ({codes})"
@@ -210,7 +212,7 @@ def _migrate_to_2(con: sqlite3.Connection, codebook: Codebook) -> None:
     assessments carry the round and every key includes it (a case may be drawn in more than
     one round). The version-1 rows (one round) move over with that round's number."""
     fields = ",\n  ".join(_field_column(f, in_list=False) for f in codebook.fields)
-    names = ", ".join(_quote(f.name) for f in codebook.fields)
+    names = ", ".join(quote_identifier(f.name) for f in codebook.fields)
     for name in (
         "units_role", "assignments_reviewer",
     ):  # fmt: skip
@@ -293,7 +295,7 @@ def _migrate_to_2(con: sqlite3.Connection, codebook: Codebook) -> None:
         f"""INSERT INTO assessments (assessment_id, round, case_id, reviewer, version, {names},
   supersedes, reason, entered_at, source)
   SELECT a.assessment_id, u.round, a.case_id, a.reviewer, a.version,
-    {", ".join("a." + _quote(f.name) for f in codebook.fields)},
+    {", ".join("a." + quote_identifier(f.name) for f in codebook.fields)},
     a.supersedes, a.reason, a.entered_at, a.source
   FROM v1_assessments a JOIN v1_units u USING (case_id) ORDER BY a.assessment_id""",
         *(f"DROP TABLE v1_{table}" for table in reversed(moved)),
@@ -349,7 +351,11 @@ MIGRATIONS: list[tuple[int, Migration]] = [
 """(version reached, step) in order; a store at version v runs every step above v."""
 
 
-def _migrate(con: sqlite3.Connection, from_version: int, codebook: Codebook) -> None:
+def migrate(con: sqlite3.Connection, from_version: int, codebook: Codebook) -> None:
+    """Bring the store on ``con`` from schema ``from_version`` (0: an empty file) to
+    :data:`SCHEMA_VERSION`, one step of :data:`MIGRATIONS` at a time, recording each version
+    reached (``PRAGMA user_version`` and ``meta.schema_version``) inside the caller's
+    transaction."""
     for version, step in MIGRATIONS:
         if version > from_version:
             step(con, codebook)
@@ -361,7 +367,11 @@ def _migrate(con: sqlite3.Connection, from_version: int, codebook: Codebook) -> 
 # connections
 
 
-def _connect(path: Path) -> sqlite3.Connection:
+def connect(path: Path) -> sqlite3.Connection:
+    """A connection to the existing store at ``path`` (read-write, never creating it; in
+    autocommit mode, so the caller opens its own transaction), waiting up to
+    :data:`BUSY_TIMEOUT_S` for another writer, with foreign keys on and full synchronous
+    writes. A file SQLite cannot read as a database raises :class:`StoreError`."""
     uri = f"file:{quote(str(path.resolve()))}?mode=rw"
     con = sqlite3.connect(uri, uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None)
     try:
@@ -408,14 +418,16 @@ def open_problem(path: Path, error: sqlite3.Error) -> str | None:
 def checkpoint(path: Path) -> None:
     """Copy the write-ahead log into the study file and empty it, so that the .sqlite file
     alone is the whole study (a copy of it holds everything written so far)."""
-    con = _connect(path)
+    con = connect(path)
     try:
         con.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     finally:
         con.close()
 
 
-def _restrict_side_files(path: Path) -> None:
+def restrict_side_files(path: Path) -> None:
+    """Make the -wal, -shm and -journal files SQLite keeps beside the store at ``path``
+    readable by their owner only (mode 600), as the store itself is."""
     for suffix in ("-wal", "-shm", "-journal"):
         side = path.with_name(path.name + suffix)
         # another connection's close may remove the file between the test and the chmod
@@ -434,3 +446,10 @@ def audit(
         "INSERT INTO audit (at, actor, os_user, action, source, details) VALUES (?, ?, ?, ?, ?, ?)",
         (now_utc(), actor or user, user, action, source, details),
     )
+
+
+# The old private names, for store/rounds.py until it takes the public ones (it is being
+# edited on another branch; tests/test_imports.py allows exactly these three imports).
+_connect = connect
+_migrate = migrate
+_restrict_side_files = restrict_side_files

@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pandas as pd
@@ -23,10 +23,15 @@ import pandas as pd
 from stikprove.codebook import Codebook
 from stikprove.errors import StikproveError, StoreError
 from stikprove.kommuner import kommune, kommune_codes
-from stikprove.store.schema import BUSY_TIMEOUT_S, _connect, _quote, _restrict_side_files
+from stikprove.lazy import provider
+from stikprove.store.schema import (
+    BUSY_TIMEOUT_S,
+    connect,
+    quote_identifier,
+    restrict_side_files,
+)
 
 if TYPE_CHECKING:
-    from stikprove.estimation.stratified_sample import StratifiedSample
     from stikprove.protocol import Protocol
 
 # --------------------------------------------------------------------------------------
@@ -122,7 +127,7 @@ class Study:
     @contextmanager
     def reading(self) -> Iterator[sqlite3.Connection]:
         """A connection for reading (one consistent snapshot inside ``BEGIN``)."""
-        con = _connect(self.path)
+        con = connect(self.path)
         try:
             con.execute("BEGIN")
             yield con
@@ -154,7 +159,7 @@ class Study:
 
     @contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        con = _connect(self.path)
+        con = connect(self.path)
         try:
             try:
                 con.execute("BEGIN IMMEDIATE")
@@ -176,7 +181,7 @@ class Study:
             raise StoreError(f"{self.path}: nothing was written: {error}") from None
         finally:
             con.close()
-            _restrict_side_files(self.path)
+            restrict_side_files(self.path)
 
     @contextmanager
     def kept_open(self) -> Iterator[None]:
@@ -186,13 +191,13 @@ class Study:
         the WAL into the database and deletes it (an fsync or two each time: it made a
         web save two to three times slower). An idle connection holds no snapshot, so
         automatic checkpoints go on; the last close at the end checkpoints as usual."""
-        con = _connect(self.path)
+        con = connect(self.path)
         try:
             con.execute("SELECT count(*) FROM meta").fetchone()  # opens the WAL index
             yield
         finally:
             con.close()
-            _restrict_side_files(self.path)
+            restrict_side_files(self.path)
 
     def query(self, sql: str, params: tuple | dict = ()) -> pd.DataFrame:
         with self.reading() as con:
@@ -312,7 +317,7 @@ class Study:
             if current_only
             else ""
         )
-        fields = ", ".join(f"a.{_quote(f)}" for f in self.codebook.field_names)
+        fields = ", ".join(f"a.{quote_identifier(f)}" for f in self.codebook.field_names)
         return self._round_query(
             f"""SELECT a.assessment_id, a.case_id, a.reviewer, g.review_slot, a.version,
                  {fields}, a.supersedes, a.reason, a.entered_at, a.source
@@ -361,7 +366,7 @@ class Study:
         """The reviewer's current assessment of one case in this round (the codebook
         fields), or None when they have entered none. Never another reviewer's entry."""
         names = self.codebook.field_names
-        cols = ", ".join(f"a.{_quote(f)}" for f in names)
+        cols = ", ".join(f"a.{quote_identifier(f)}" for f in names)
         with self.reading() as con:
             row = con.execute(
                 f"""SELECT {cols} FROM assessments a
@@ -375,7 +380,7 @@ class Study:
         """The cases the reviewer has entered in this round, in stratum and draw order,
         with their current entry: case_id, review_slot, stratum, kommune_code,
         draw_order, version, then the codebook fields. Only this reviewer's entries."""
-        fields = ", ".join(f"a.{_quote(f)}" for f in self.codebook.field_names)
+        fields = ", ".join(f"a.{quote_identifier(f)}" for f in self.codebook.field_names)
         return self._round_query(
             f"""SELECT g.case_id, g.review_slot, u.stratum, u.kommune_code, u.draw_order,
                  a.version, {fields}
@@ -504,18 +509,19 @@ class Study:
             out[f] = out[f].astype(object).where(out[f].notna(), None)
         return out
 
-    def sample(self) -> StratifiedSample:
-        """The study's sample as a design object, ready for analysis.
+    def sample(self) -> Any:
+        """The study's sample as a design object, ready for analysis: a
+        :class:`stikprove.estimation.StratifiedSample`, the :meth:`export` table bound once
+        to its strata and N_h.
 
         ``study.sample().estimate("too_ill", by="origin")`` is the notebook's way of writing
-        ``StratifiedSample.from_study(study)``: the :meth:`export` table bound once to its
-        strata and N_h. The store's own code never calls this; it is the one place the store
-        names the estimation step, imported here (not at the top) so that opening a study
-        does not load the analysis code.
+        ``StratifiedSample.from_study(study)``, which it returns. The store does not import
+        the estimation step (a lower step never imports a higher one, docs/CONTRACTS.md): the
+        package root names the function behind the role ``"study.sample"``
+        (:func:`stikprove.lazy.provide`), and the estimation code is loaded on the first
+        call. The store's own code never calls this.
         """
-        from stikprove.estimation.stratified_sample import StratifiedSample
-
-        return StratifiedSample.from_study(self)
+        return provider("study.sample")(self)
 
     def export_double_reviews(self) -> pd.DataFrame:
         """Both reviewers' current entries of each double-reviewed case, for agreement.
