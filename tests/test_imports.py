@@ -225,15 +225,13 @@ def _private_attributes(importer, tree, aliases, modules) -> list[Import]:
 # -- the three checks -------------------------------------------------------------------------
 
 
-def cycles(imports: Iterable[Import], ignore: Iterable[tuple[str, str]] = ()) -> list[list[str]]:
+def cycles(imports: Iterable[Import]) -> list[list[str]]:
     """The import circles among the imports that run (not type-only), each as a path
     ``[a, b, ..., a]``; one circle per strongly connected group of modules, starting at its
-    first module in sorted order. ``ignore``: (importer, target) edges left out."""
-    skip = set(ignore)
+    first module in sorted order."""
     graph: dict[str, set[str]] = {}
     for imp in imports:
-        edge = (imp.importer, imp.target)
-        if not imp.type_only and imp.importer != imp.target and edge not in skip:
+        if not imp.type_only and imp.importer != imp.target:
             graph.setdefault(imp.importer, set()).add(imp.target)
             graph.setdefault(imp.target, set())
     found = []
@@ -376,43 +374,6 @@ def upward_imports(imports: Iterable[Import], index: Mapping[str, int]) -> list[
     ]
 
 
-# -- the temporary allow-list -----------------------------------------------------------------
-# Violations inside src/stikprove/estimation/ that issue 21 items 1-2 are removing (and one
-# in store/rounds.py, below): each entry is exact, so any new circle or private import still
-# fails, and an entry that no longer occurs fails too (remove it when its violation is gone).
-
-#: (importer, target): a deferred import that closes a circle; left out of the circle check.
-ALLOWED_CIRCLE_EDGES = {
-    # domains' functions build StratifiedSample, whose module imports domains (and
-    # comparison and multiplicity, which import domains): the design object and the
-    # functions call each other.
-    ("stikprove.estimation.domains", "stikprove.estimation.stratified_sample"),
-}
-
-_DOMAINS = "stikprove.estimation.domains"
-_COMPARISON = "stikprove.estimation.comparison"
-_COVERAGE = "stikprove.estimation.coverage"
-_SAMPLE = "stikprove.estimation.stratified_sample"
-#: (importer, target, name): a private name taken from another module of estimation/.
-ALLOWED_PRIVATE = {
-    *((_COMPARISON, _DOMAINS, name) for name in (
-        "_check_degenerate", "_design", "_domain_linearization", "_linearize", "_sample",
-        "_summarise", "_table")),
-    (_COVERAGE, _DOMAINS, "_check_degenerate"),
-    *((_SAMPLE, _DOMAINS, name) for name in (
-        "_NOT_FROM_SE", "_build", "_check_degenerate", "_design", "_domain_linearization",
-        "_estimate_categories", "_estimate_proportions", "_linearize", "_outcome_bounds",
-        "_summarise", "_table", "_validate")),
-    (_SAMPLE, _COMPARISON, "_compare"),
-    (_SAMPLE, _COMPARISON, "_rao_scott"),
-    # store/rounds.py is being edited on another branch (issue 21 item 6); store/schema.py
-    # has the public names (connect, migrate, restrict_side_files) and keeps these aliases
-    # until rounds.py takes them.
-    *(("stikprove.store.rounds", "stikprove.store.schema", name) for name in (
-        "_connect", "_migrate", "_restrict_side_files")),
-}  # fmt: skip
-
-
 # -- the package ------------------------------------------------------------------------------
 
 
@@ -428,30 +389,15 @@ def layers() -> list[tuple[str, tuple[str, ...]]]:
 
 def test_no_import_circle(imports):
     """No circle among the package's modules, counting imports inside functions."""
-    found = cycles(imports, ignore=ALLOWED_CIRCLE_EDGES)
+    found = cycles(imports)
     assert not found, "import circles:\n" + "\n".join(" -> ".join(c) for c in found)
 
 
-def test_circle_allow_list_is_current(imports):
-    """Each allowed edge still exists and still closes a circle (else: remove it)."""
-    edges = {(i.importer, i.target) for i in imports if not i.type_only}
-    for edge in ALLOWED_CIRCLE_EDGES:
-        assert edge in edges, f"{edge} is gone: remove it from ALLOWED_CIRCLE_EDGES"
-        closing = [c for c in cycles(imports) if edge[0] in c and edge[1] in c]
-        assert closing, f"{edge} closes no circle now: remove it from ALLOWED_CIRCLE_EDGES"
-
-
 def test_no_private_name_across_modules(imports):
-    """No module takes a ``_name`` from another module of the package."""
-    found = [i for i in private_imports(imports) if (i.importer, i.target, i.name)
-             not in ALLOWED_PRIVATE]  # fmt: skip
+    """No module takes a ``_name`` from another module of the package: what another module
+    needs is a documented public function or type of the module that owns it."""
+    found = private_imports(imports)
     assert not found, "private names across modules:\n" + "\n".join(i.where() for i in found)
-
-
-def test_private_allow_list_is_current(imports):
-    """Each allowed private import still occurs (else: remove it from ALLOWED_PRIVATE)."""
-    seen = {(i.importer, i.target, i.name) for i in private_imports(imports)}
-    assert not ALLOWED_PRIVATE - seen, f"no longer imported: {sorted(ALLOWED_PRIVATE - seen)}"
 
 
 def test_every_module_has_a_step(layers):
@@ -500,7 +446,6 @@ def test_cycle_is_found_with_its_path():
         "c.py": "def f():\n    from pkg.a import x\n",
     })  # fmt: skip
     assert cycles(imports) == [["pkg.a", "pkg.b", "pkg.c", "pkg.a"]]
-    assert cycles(imports, ignore=[("pkg.c", "pkg.a")]) == []
 
 
 def test_type_only_import_makes_no_cycle():

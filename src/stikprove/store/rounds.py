@@ -30,15 +30,15 @@ from stikprove.store.schema import (
     SQLITE_MAGIC,
     STRATA_COLUMNS,
     UNIT_COLUMNS,
-    _connect,
-    _migrate,
-    _restrict_side_files,
     audit,
     check_codebook_for_store,
     checkpoint,
+    connect,
+    migrate,
     now_utc,
     open_problem,
     os_user,
+    restrict_side_files,
 )
 from stikprove.store.study import Study
 
@@ -288,13 +288,13 @@ def _initialise(
     extra: list[str],
     drawn_columns: list[str],
 ) -> None:
-    con = _connect(path)
+    con = connect(path)
     try:
         con.execute(f"PRAGMA application_id = {APPLICATION_ID}")
         con.execute("PRAGMA journal_mode = WAL")
-        _restrict_side_files(path)
+        restrict_side_files(path)
         con.execute("BEGIN IMMEDIATE")
-        _migrate(con, 0, codebook)
+        migrate(con, 0, codebook)
         stamp = now_utc()
         meta = {
             "application": APPLICATION_NAME,
@@ -343,7 +343,7 @@ def _initialise(
         raise StoreError(f"cannot store the sample in {path}: {error}") from None
     finally:
         con.close()
-    _restrict_side_files(path)
+    restrict_side_files(path)
 
 
 def _insert_strata(
@@ -434,7 +434,7 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
             f"{path} is not a study store: it is not an SQLite database "
             "(expected a file made by 'stikprove draw ... --study')"
         )
-    con = _connect(path)
+    con = connect(path)
     try:
         try:
             app_id = con.execute("PRAGMA application_id").fetchone()[0]
@@ -460,7 +460,7 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
                 # another process may have migrated it while this one waited for the lock
                 version = con.execute("PRAGMA user_version").fetchone()[0]
                 if version < SCHEMA_VERSION:
-                    _migrate(con, version, codebook)
+                    migrate(con, version, codebook)
                     con.execute(
                         "INSERT INTO audit (at, actor, os_user, action, source, details) "
                         "VALUES (?, ?, ?, 'migrate', 'open_study', ?)",
@@ -475,7 +475,7 @@ def open_study(path: str | Path, round: int | None = None) -> Study:
             raise StoreError(f"{path} is corrupt: meta key {error} is missing") from None
     finally:
         con.close()
-    _restrict_side_files(path)
+    restrict_side_files(path)
     study = Study(
         path=path.resolve(),
         study_id=meta["study_id"],

@@ -447,9 +447,3 @@ def audit(
         (now_utc(), actor or user, user, action, source, details),
     )
 
-
-# The old private names, for store/rounds.py until it takes the public ones (it is being
-# edited on another branch; tests/test_imports.py allows exactly these three imports).
-_connect = connect
-_migrate = migrate
-_restrict_side_files = restrict_side_files
