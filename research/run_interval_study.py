@@ -160,7 +160,6 @@ def cut_summary(table, reference: str = "korn-graubard") -> pd.DataFrame:
     return summarise_study(table[_cuts(table)], reference)
 
 
-
 TWIN_METHODS = ("korn-graubard", "pooled-hypergeometric", "pooled-all", "pooled-0.5")
 """Methods run on the twins of the cells where the default is too wide."""
 
