@@ -113,6 +113,10 @@ _EXPORTS: dict[str, str] = {
     "interim_results": "stikprove.estimation.interim",
     "stopping_plan": "stikprove.estimation.interim",
     "ReviewerAgreement": "stikprove.estimation.agreement",
+    # small area
+    "small_area_estimates": "stikprove.small_area.kommuner",
+    "fit_fay_herriot": "stikprove.small_area.model",
+    "fit_arcsine_fay_herriot": "stikprove.small_area.arcsine",
     # reports
     "render_report": "stikprove.reports.render",
     "render_reports": "stikprove.reports.render",
@@ -374,6 +378,15 @@ if TYPE_CHECKING:  # the lazy exports, spelled out for type checkers and IDEs
     )
     from stikprove.sampling import (
         write_sample as write_sample,
+    )
+    from stikprove.small_area.arcsine import (
+        fit_arcsine_fay_herriot as fit_arcsine_fay_herriot,
+    )
+    from stikprove.small_area.kommuner import (
+        small_area_estimates as small_area_estimates,
+    )
+    from stikprove.small_area.model import (
+        fit_fay_herriot as fit_fay_herriot,
     )
     from stikprove.store import (
         Study as Study,
