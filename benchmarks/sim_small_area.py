@@ -32,6 +32,8 @@ Monte Carlo error of coverage, and writes
 - docs/small_area_simulation_summary.csv: one row per estimator (:func:`headline`);
 - docs/small_area_simulation_fits.csv: one row per model fit (:func:`fit_summary`);
 - the two tables of docs/small_area_simulation.md between their markers (:func:`write_tables`);
+- tests/fixtures/small_area_head.csv: the table's rows of three kommuner over the first 20
+  replicates (:data:`HEAD_KOMMUNER`), which a slow test reproduces.
 - docs/small_area_rmse.png and docs/small_area_coverage.png (:func:`plot`).
 
 It is a benchmark, not a test: it prints its figures and never fails on one.
@@ -52,7 +54,7 @@ import numpy as np
 import pandas as pd
 
 from stikprove.design import design_from_population
-from stikprove.estimation import estimate_proportions
+from stikprove.estimation import StratifiedSample, estimate_proportions
 from stikprove.protocol import Protocol, load_protocol, study_population
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -61,6 +63,13 @@ TEMPLATE = ROOT / "protocols" / "national-template.toml"
 POPULATION_SEED = 2016
 """The national demo's synthetic frame (``stikprove demo``: ``synth --seed 2016``)."""
 REPLICATES = 400
+HEAD_REPLICATES = 20
+HEAD_KOMMUNER = ("825", "741", "461")
+"""Læsø (4 cases in the sample), Samsø (6) and Odense (206): their rows of the table over the
+first :data:`HEAD_REPLICATES` replicates are committed as tests/fixtures/small_area_head.csv,
+which a slow test reproduces (every replicate is seeded by its number alone, so the first
+ones reproducing means the run does)."""
+HEAD_FIXTURE = ROOT / "tests" / "fixtures" / "small_area_head.csv"
 OUTCOME = "too_ill"
 SMALL = 40
 """Kommuner with fewer than this many cases in the sample are the small ones of the target."""
@@ -94,8 +103,10 @@ class Population:
     ``true_<indicator>`` (its rate among the kommune's cases in scope with an assessable
     truth) and ``in_scope_<indicator>`` (the number of those cases)."""
     study_frame: pd.DataFrame
-    """The frame's rows of the study population (uncollapsed values): the small-area
-    models' covariates are aggregated from them."""
+    """The study population as :func:`stikprove.protocol.study_population` gives it (origin
+    collapsed to the template's groups, as a study's ``units()`` hold it, with the worklist
+    fields age and years_on_benefit): what ``stikprove estimate --small-area`` takes its
+    covariates from."""
     frame: pd.DataFrame
     """The whole frame (also the cases outside the study population)."""
     indicators: tuple[str, ...]
@@ -147,7 +158,7 @@ def build_population(
         kommuner[f"true_{name}"] = per[name].mean()  # NaN (out of scope) left out
         kommuner[f"in_scope_{name}"] = per[name].count()
     kommuner = kommuner.reset_index()
-    study_frame = frame.loc[population.index].reset_index(drop=True)
+    study_frame = population.reset_index(drop=True)
     return Population(protocol, units, strata, kommuner, study_frame, frame, names)
 
 
@@ -227,8 +238,11 @@ class Replicate:
     table: pd.DataFrame
     """The analysis table (:func:`draw_replicate`)."""
     direct: pd.DataFrame
-    """The direct estimates per kommune (:func:`direct_estimates`)."""
+    """The direct estimates per kommune (``sample.estimate(outcome, by="kommune_code")``: the
+    table of :func:`direct_estimates`)."""
     population: Population
+    sample: StratifiedSample
+    """The design object on ``table`` (strata ``stratum``, N_h ``population_size``)."""
     confidence_level: float = 0.95
 
 
@@ -246,68 +260,66 @@ def direct_estimator(replicate: Replicate) -> pd.DataFrame:
     return out
 
 
-_COVARIATES: dict[tuple[int, str], pd.DataFrame] = {}
 COVARIATE_SOURCES = ("study", "register")
-"""Whose cases the covariates are aggregated over: ``study``, every case of the study
-population (the health-exempt aktivitetsparate: the health-exempt share is then constant and
-dropped); ``register``, every aktivitetsparat case of the frame, exempt or not (so the
-kommune's share of health-exempt cases is a covariate)."""
+"""Whose cases the covariates are aggregated over: ``study``, the study population (what
+``estimate --small-area`` uses: the study's units; the health-exempt share is constant there
+and dropped); ``register``, every aktivitetsparat case of the frame, exempt or not, origin
+uncollapsed (so the kommune's share of health-exempt cases is a covariate)."""
 
 
-def kommune_covariates(population: Population, source: str = "study") -> pd.DataFrame:
-    """The models' covariates per kommune: ``stikprove.small_area.area_covariates`` with its
-    default sets over the cases ``source`` names (:data:`COVARIATE_SOURCES`), once per
-    population."""
-    from stikprove.small_area import area_covariates
-
-    if source not in COVARIATE_SOURCES:
-        raise ValueError(f"source {source!r}: expected one of {COVARIATE_SOURCES}")
-    key = (id(population), source)
-    if key not in _COVARIATES:
-        if source == "study":
-            cases = population.study_frame
-        else:
-            frame = population.frame
-            codes = set(population.kommuner["kommune_code"])
-            cases = frame[(frame["category"] == "aktivitetsparat")
-                          & frame["kommune_code"].astype(str).isin(codes)]  # fmt: skip
-        _COVARIATES[key] = area_covariates(cases)
-    return _COVARIATES[key]
+def covariate_cases(population: Population, source: str = "study") -> pd.DataFrame:
+    """The cases the covariates are aggregated over (:data:`COVARIATE_SOURCES`)."""
+    if source == "study":
+        return population.study_frame
+    if source == "register":
+        frame = population.frame
+        codes = set(population.kommuner["kommune_code"])
+        return frame[(frame["category"] == "aktivitetsparat")
+                     & frame["kommune_code"].astype(str).isin(codes)]  # fmt: skip
+    raise ValueError(f"source {source!r}: expected one of {COVARIATE_SOURCES}")
 
 
-def _interval_rows(name: str, codes, estimate, mse, z: float) -> pd.DataFrame:
-    half = z * np.sqrt(np.asarray(mse, dtype=float))
-    estimate = np.asarray(estimate, dtype=float)
-    return pd.DataFrame({"estimator": name, "kommune_code": np.asarray(codes, dtype=str),
-                         "estimate": estimate, "ci_low": estimate - half,
-                         "ci_high": estimate + half})  # fmt: skip
+BOOTSTRAP = 200
+"""B of the arcsine model's parametric bootstrap (the package's default, emdi's advice)."""
 
-
-FAY_HERRIOT_FITS = (
-    ("eblup_reml", "REML", "study"),
-    ("eblup_ml", "ML", "study"),
-    ("eblup_reml_register", "REML", "register"),
+MODEL_FITS = (
+    ("eblup_reml", "linear", "REML", "study"),
+    ("eblup_ml", "linear", "ML", "study"),
+    ("eblup_reml_register", "linear", "REML", "register"),
+    ("arcsine_reml", "arcsin", "REML", "study"),
 )
-"""The linear Fay–Herriot fits of :func:`fay_herriot_estimators`: name, method, covariates."""
+"""The model fits of :func:`small_area_estimators`: estimator name, model, method, covariates."""
 
 
-def fay_herriot_estimators(replicate: Replicate) -> pd.DataFrame:
-    """The linear Fay–Herriot model (``stikprove.small_area``) on the replicate's direct
-    estimates with GVF-smoothed variances (``smooth_variances``, its defaults) and the default
-    covariate sets (:data:`FAY_HERRIOT_FITS`):
+def _rows(name: str, table: pd.DataFrame, estimate: str = "estimate") -> pd.DataFrame:
+    return pd.DataFrame({"estimator": name, "kommune_code": table["kommune_code"].astype(str),
+                         "estimate": table[estimate].to_numpy(dtype=float),
+                         "ci_low": table["ci_low"].to_numpy(dtype=float),
+                         "ci_high": table["ci_high"].to_numpy(dtype=float)})  # fmt: skip
 
-    - ``eblup_reml``: EBLUP, σ²_u by REML, interval EBLUP ± z·√MSE with MSE by Prasad–Rao,
-      covariates over the study population;
-    - ``eblup_ml``: EBLUP, σ²_u by ML, MSE by Datta–Lahiri;
-    - ``synthetic``: the REML fit's synthetic estimate x_d'β̂ with the MSE the model gives a
-      kommune without a sample, σ̂²_u + x_d'(X'V̂⁻¹X)⁻¹x_d (from the fit's ``sigma2_u`` and
-      ``beta_cov``): how the estimate of an unsampled kommune would do;
-    - ``eblup_reml_register``: as ``eblup_reml`` with the covariates over every aktivitetsparat
-      case of the frame (a sensitivity check: the health-exempt share becomes a covariate).
 
-    A fit that fails (``SmallAreaError``, e.g. Fisher scoring not converging in its default
-    100 iterations) gives no estimate in that replicate: a user would get the error.
-    ``.attrs["diagnostics"]``: σ̂²_u of each fit, whether it is 0, whether the fit failed.
+def small_area_estimators(replicate: Replicate, fits=MODEL_FITS) -> pd.DataFrame:
+    """The model-based estimates of ``stikprove.small_area.small_area_estimates`` (what
+    ``stikprove estimate --small-area`` computes) on the replicate's design object, with the
+    protocol's covariate sets and the package's defaults (GVF-smoothed variances, no
+    benchmarking), one call per fit of ``fits`` (:data:`MODEL_FITS`):
+
+    - ``eblup_reml``: the linear Fay–Herriot EBLUP, σ²_u by REML, interval EBLUP ± z·√MSE
+      (clipped to [0, 1]) with MSE by Prasad–Rao;
+    - ``eblup_ml``: the same with σ²_u by ML and MSE by Datta–Lahiri;
+    - ``eblup_reml_register``: as ``eblup_reml`` with covariates over the register
+      (:data:`COVARIATE_SOURCES`; a sensitivity check);
+    - ``arcsine_reml``: the arcsine model (the package's default), back-transformed, MSE and
+      interval by the parametric bootstrap, B = :data:`BOOTSTRAP`, seeded by the replicate's
+      number;
+    - ``synthetic`` (with ``eblup_reml``): that fit's synthetic estimate x_d'β̂ with the
+      interval from the MSE the model gives a kommune without a sample,
+      σ̂²_u + x_d'(X'V̂⁻¹X)⁻¹x_d (the fit's ``sigma2_u`` and ``beta_cov``; not clipped): how
+      the estimate of an unsampled kommune does.
+
+    A fit that raises ``SmallAreaError`` (e.g. Fisher scoring not converging) gives no
+    estimate in that replicate: a user would get the error. ``.attrs["diagnostics"]``: per fit
+    σ̂²_u, whether it is 0, whether the fit failed (and the bootstrap's failed refits).
     """
     import warnings
 
@@ -316,49 +328,67 @@ def fay_herriot_estimators(replicate: Replicate) -> pd.DataFrame:
     from stikprove.small_area import (
         SmallAreaError,
         ZeroRandomEffectWarning,
-        fit_fay_herriot,
-        smooth_variances,
+        area_covariates,
+        small_area_estimates,
     )
 
-    smoothed = smooth_variances(replicate.direct)
+    population = replicate.population
+    sets = getattr(population.protocol, "small_area_covariates", None)
+    options = {} if sets is None else {"covariates": sets}
     z = float(stats.norm.ppf(0.5 + replicate.confidence_level / 2))
     parts, diagnostics = [], {}
-    for name, method, source in FAY_HERRIOT_FITS:
-        covariates = kommune_covariates(replicate.population, source)
-        columns = [c for c in covariates.columns if c not in ("kommune_code", "population_size")]
-        data = covariates.merge(smoothed.loc[:, ["kommune_code", "direct", "variance"]],
-                                on="kommune_code", how="left")  # fmt: skip
+    for name, model, method, source in fits:
+        cases = covariate_cases(population, source)
         try:
             with warnings.catch_warnings():
                 warnings.simplefilter("ignore", ZeroRandomEffectWarning)
-                fit = fit_fay_herriot(data, columns, method=method,
-                                      confidence_level=replicate.confidence_level)  # fmt: skip
-        except SmallAreaError:  # e.g. no convergence: the user gets an error, here no estimate
+                result = small_area_estimates(
+                    replicate.sample, cases, replicate.outcome, model=model, method=method,
+                    bootstrap=BOOTSTRAP, seed=replicate.number,
+                    confidence_level=replicate.confidence_level, **options,
+                )  # fmt: skip
+        except SmallAreaError:
             diagnostics[f"{name}_failed"] = 1.0
             continue
         diagnostics[f"{name}_failed"] = 0.0
-        table = fit.estimates()
-        parts.append(_interval_rows(name, table["kommune_code"], table["eblup"], table["mse"], z))
-        diagnostics[f"{name}_sigma2_u"] = fit.sigma2_u
-        diagnostics[f"{name}_sigma2_u_zero"] = float(fit.sigma2_u == 0)
+        diagnostics[f"{name}_sigma2_u"] = result.fit.sigma2_u
+        diagnostics[f"{name}_sigma2_u_zero"] = float(result.fit.sigma2_u == 0)
+        if model == "arcsin":
+            diagnostics[f"{name}_failed_refits"] = float(result.fit.failed_refits)
+        parts.append(_rows(name, result.table))
         if name == "eblup_reml":
-            x = np.column_stack([np.ones(len(data)), data[columns].to_numpy(dtype=float)])
-            g2 = np.einsum("ij,jk,ik->i", x, fit.beta_cov, x)
-            parts.append(_interval_rows("synthetic", table["kommune_code"], table["synthetic"],
-                                        fit.sigma2_u + g2, z))  # fmt: skip
+            fit = result.fit
+            covariates = area_covariates(cases, **options)
+            x = covariates.set_index("kommune_code").loc[result.table["kommune_code"]]
+            x = np.column_stack([np.ones(len(x)), x[list(result.covariates)].to_numpy(float)])
+            mse = fit.sigma2_u + np.einsum("ij,jk,ik->i", x, fit.beta_cov, x)
+            synthetic = fit.estimates()["synthetic"].to_numpy()
+            half = z * np.sqrt(mse)
+            parts.append(pd.DataFrame({
+                "estimator": "synthetic", "kommune_code": result.table["kommune_code"],
+                "estimate": synthetic, "ci_low": synthetic - half, "ci_high": synthetic + half,
+            }))  # fmt: skip
     out = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(columns=ESTIMATE_COLUMNS)
     out.attrs["diagnostics"] = diagnostics
     return out
 
 
+def linear_estimators(replicate: Replicate) -> pd.DataFrame:
+    """:func:`small_area_estimators` with the linear fits only (no bootstrap)."""
+    return small_area_estimators(replicate, [f for f in MODEL_FITS if f[1] == "linear"])
+
+
+def arcsine_estimators(replicate: Replicate) -> pd.DataFrame:
+    """:func:`small_area_estimators` with the arcsine fit only."""
+    return small_area_estimators(replicate, [f for f in MODEL_FITS if f[1] == "arcsin"])
+
+
 ESTIMATORS: dict[str, Estimator] = {
     "direct": direct_estimator,
-    "fay_herriot": fay_herriot_estimators,
+    "linear": linear_estimators,
+    "arcsine": arcsine_estimators,
 }
 """The estimators of the full run, by family name (a family may return several estimators)."""
-REPRODUCED_FAMILIES = ("direct", "fay_herriot")
-"""The families whose rows of the committed CSV the slow test reproduces from a fresh run
-(the parametric bootstrap is left out: too slow for a test)."""
 
 
 # --------------------------------------------------------------------------------------------
@@ -385,6 +415,16 @@ class Results:
     ``.attrs["diagnostics"]`` (e.g. σ̂²_u)."""
 
 
+def head(results: Results, replicates: int) -> Results:
+    """The same results restricted to the first ``replicates`` replicates."""
+    k = slice(0, replicates)
+    diagnostics = results.diagnostics.iloc[k].reset_index(drop=True)
+    return dataclasses.replace(
+        results, replicates=results.replicates[k], estimate=results.estimate[:, k],
+        low=results.low[:, k], high=results.high[:, k], n=results.n[k], diagnostics=diagnostics,
+    )  # fmt: skip
+
+
 def _one(population: Population, replicate: int, outcome: str,
          estimators: dict[str, Estimator]) -> tuple[pd.DataFrame, pd.Series, dict]:  # fmt: skip
     clock = {}
@@ -392,9 +432,10 @@ def _one(population: Population, replicate: int, outcome: str,
     table = draw_replicate(population, replicate)
     clock["draw"] = time.perf_counter() - start
     start = time.perf_counter()
-    direct = direct_estimates(table, outcome)
+    sample = StratifiedSample(table, "stratum", "population_size")
+    direct = sample.estimate(outcome, by="kommune_code")
     clock["direct"] = time.perf_counter() - start
-    seen = Replicate(replicate, outcome, table, direct, population)
+    seen = Replicate(replicate, outcome, table, direct, population, sample)
     parts = []
     diagnostics = {"replicate": replicate}
     for name, estimator in estimators.items():
@@ -809,6 +850,9 @@ def main(argv: list[str] | None = None) -> dict:
         fits.to_csv(DOCS / "small_area_simulation_fits.csv", index=False, float_format="%.6g",
                     lineterminator="\n")  # fmt: skip
         write_tables(top, fits)
+        few = summarise(population, head(results, HEAD_REPLICATES), args.outcome)
+        few = few[few["kommune_code"].isin(HEAD_KOMMUNER)]
+        few.to_csv(HEAD_FIXTURE, index=False, float_format="%.10g", lineterminator="\n")
         print(f"wrote {csv} and the summary and figures beside it")
     figures: dict[str, object] = {"wall_seconds": wall, "replicates": len(results.replicates)}
     for row in top.itertuples():

@@ -172,26 +172,23 @@ def test_page_headline_is_the_summary_csv():
     assert (table["replicates"] == sim.REPLICATES).all()
 
 
-REPRODUCED_KOMMUNER = ("825", "741", "461")
-"""Læsø (4 cases in the sample), Samsø (6) and Odense (206): rows of the committed CSV that the
-slow test reproduces."""
-
-
 @pytest.mark.slow
-def test_committed_table_rows_are_reproduced():
-    """The committed docs/small_area_simulation.csv rows of three kommuner, for every
-    estimator of :data:`REPRODUCED_ESTIMATORS`, from a fresh run of all its replicates."""
-    committed = pd.read_csv(ROOT / "docs" / "small_area_simulation.csv",
-                            dtype={"kommune_code": str})  # fmt: skip
+def test_committed_rows_are_reproduced():
+    """tests/fixtures/small_area_head.csv, written by the full run: three kommuners' rows of
+    the table over its first 20 replicates, every estimator (the arcsine bootstrap too),
+    reproduced by a fresh run of those replicates."""
+    committed = pd.read_csv(sim.HEAD_FIXTURE, dtype={"kommune_code": str})
     population = sim.national_population()
-    estimators = {name: sim.ESTIMATORS[name] for name in sim.REPRODUCED_FAMILIES}
-    results = sim.run_simulation(population, sim.REPLICATES, sim.OUTCOME, estimators)
+    results = sim.run_simulation(population, sim.HEAD_REPLICATES, sim.OUTCOME)
     fresh = sim.summarise(population, results, sim.OUTCOME)
     keys = ["estimator", "kommune_code"]
-    fresh = fresh[fresh["kommune_code"].isin(REPRODUCED_KOMMUNER)].set_index(keys).sort_index()
-    expected = committed.set_index(keys).loc[fresh.index]
-    numbers = [c for c in fresh.columns if c not in ("outcome",)]
-    # the CSV holds 6 significant digits
+    fresh = fresh[fresh["kommune_code"].isin(sim.HEAD_KOMMUNER)].set_index(keys).sort_index()
+    expected = committed.set_index(keys).sort_index()
+    assert fresh.index.equals(expected.index)
+    assert {"direct", "eblup_reml", "eblup_ml", "synthetic", "arcsine_reml"} <= set(
+        fresh.index.get_level_values("estimator")
+    )
+    numbers = [c for c in fresh.columns if c != "outcome"]
+    # the fixture holds 10 significant digits
     np.testing.assert_allclose(fresh[numbers].to_numpy(float), expected[numbers].to_numpy(float),
-                               rtol=5e-6, atol=1e-9)  # fmt: skip
-    assert len(fresh) >= len(REPRODUCED_KOMMUNER)
+                               rtol=1e-9, atol=1e-12)  # fmt: skip
