@@ -62,7 +62,7 @@ DOCS = ROOT / "docs"
 TEMPLATE = ROOT / "protocols" / "national-template.toml"
 POPULATION_SEED = 2016
 """The national demo's synthetic frame (``stikprove demo``: ``synth --seed 2016``)."""
-REPLICATES = 400
+REPLICATES = 1000
 HEAD_REPLICATES = 20
 HEAD_KOMMUNER = ("825", "741", "461")
 """Læsø (4 cases in the sample), Samsø (6) and Odense (206): their rows of the table over the
