@@ -15,7 +15,8 @@ every check can fail):
   a module whose file name starts with an underscore is private to the package, not to a
   module of it); otherwise, when the package re-exports ``name`` lazily (its ``_EXPORTS``
   table, read by :func:`stikprove.lazy.lazy_exports`), an import of the module the table
-  names: the lazy exports would otherwise hide which step is imported;
+  names: the lazy exports would otherwise hide which step is imported (a package that
+  writes its own ``__getattr__``, as stikprove.release does, is walked like any function);
 - a package's ``_EXPORTS`` table is itself a (deferred) import of each module it names, and
   so is each ``provide(role, "module:attribute")`` (:func:`stikprove.lazy.provide`, the
   package root's way of letting a lower step offer what a higher step computes) and each
@@ -91,24 +92,24 @@ def _is_type_checking(test: ast.expr) -> bool:
     )
 
 
-def _statements(tree: ast.AST) -> Iterable[tuple[ast.AST, bool, bool]]:
-    """Each node of ``tree`` with (in a function body, under TYPE_CHECKING)."""
-
-    def walk(node: ast.AST, deferred: bool, type_only: bool):
-        for child in ast.iter_child_nodes(node):
-            child_deferred = deferred or isinstance(
-                node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda)
-            )
-            if isinstance(node, ast.If) and _is_type_checking(node.test) and child in node.body:
-                yield from visit(child, child_deferred, True)
-            else:
-                yield from visit(child, child_deferred, type_only)
-
-    def visit(node: ast.AST, deferred: bool, type_only: bool):
-        yield node, deferred, type_only
-        yield from walk(node, deferred, type_only)
-
-    yield from walk(tree, False, False)
+def _statements(tree: ast.AST) -> list[tuple[ast.AST, bool, bool]]:
+    """Each node of ``tree`` with (in a function body, under TYPE_CHECKING), depth first."""
+    found = []
+    stack: list[tuple[ast.AST, bool, bool]] = [(tree, False, False)]
+    while stack:
+        node, deferred, type_only = stack.pop()
+        found.append((node, deferred, type_only))
+        inner = deferred or isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.Lambda))
+        guarded = (
+            {id(child) for child in node.body}
+            if isinstance(node, ast.If) and _is_type_checking(node.test)
+            else set()
+        )
+        stack.extend(
+            (child, inner, type_only or id(child) in guarded)
+            for child in reversed(list(ast.iter_child_nodes(node)))
+        )
+    return found[1:]
 
 
 def _lazy_exports(tree: ast.Module) -> dict[str, str]:
@@ -143,7 +144,8 @@ def scan(files: Mapping[str, str]) -> list[Import]:
         for public, module in exports[importer].items():
             if module in modules:
                 found.append(Import(importer, module, public, 1, deferred=True))
-        for node, deferred, type_only in _statements(tree):
+        nodes = _statements(tree)
+        for node, deferred, type_only in nodes:
             here = {"line": getattr(node, "lineno", 0), "deferred": deferred,
                     "type_only": type_only}  # fmt: skip
             if isinstance(node, ast.Import):
@@ -173,7 +175,8 @@ def scan(files: Mapping[str, str]) -> list[Import]:
                         found.append(Import(importer, source, alias.name, **here))
             elif isinstance(node, ast.Call):
                 found.extend(_string_imports(importer, node, modules, here))
-        found.extend(_private_attributes(importer, tree, aliases, modules))
+        attributes = [node for node, _, _ in nodes if isinstance(node, ast.Attribute)]
+        found.extend(_private_attributes(importer, attributes, aliases, modules))
     return found
 
 
@@ -196,12 +199,11 @@ def _string_imports(importer, call: ast.Call, modules, here) -> list[Import]:
                    type_only=here["type_only"])]  # fmt: skip
 
 
-def _private_attributes(importer, tree, aliases, modules) -> list[Import]:
-    """``module._name`` where ``module`` is a local name bound to a module of the package."""
+def _private_attributes(importer, attributes, aliases, modules) -> list[Import]:
+    """``module._name`` where ``module`` is a local name bound to a module of the package
+    (``attributes``: the module's ast.Attribute nodes)."""
     found = []
-    for node in ast.walk(tree):
-        if not isinstance(node, ast.Attribute):
-            continue
+    for node in attributes:
         chain = []
         value: ast.expr = node
         while isinstance(value, ast.Attribute):
@@ -423,9 +425,13 @@ def test_no_lower_step_imports_a_higher_one(imports, layers):
 
 
 def test_layer_table_order(layers):
-    """The table reads in the flow's order (the order the package's docstring names)."""
+    """The table reads in the order of the flow the package's docstring draws (frame →
+    protocol → ... → reports), between the base and the command line."""
+    docstring = ast.get_docstring(ast.parse((SRC / PACKAGE / "__init__.py").read_text("utf-8")))
+    line = next(line for line in docstring.splitlines() if " → " in line)
+    flow = [step.strip() for step in line.split("→")]
     steps = [step for step, _ in layers]
-    flow = ["frame", "protocol", "design", "sampling", "store", "estimation", "reports"]
+    assert len(flow) >= 5 and set(flow) <= set(steps)
     assert [s for s in steps if s in flow] == flow
     assert steps[0] == "base" and steps[-1] == "command line"
 

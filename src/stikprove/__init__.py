@@ -1,6 +1,7 @@
 """stikprove: sampling and re-assessment studies in Danish kommuner.
 
-The flow, one module (or sub-package) per step, each importing only lower steps:
+The flow, one module (or sub-package) per step, each importing only lower steps (the layer
+table of docs/CONTRACTS.md, which tests/test_imports.py holds):
 
 frame → protocol → design → sampling → store → estimation → reports
 
