@@ -86,14 +86,19 @@ def _private_uses_of_stikprove(path: Path) -> list[str]:
 
 def test_research_code_is_beside_the_package_and_uses_its_public_names_only():
     """The interval study lives in research/ (not in the package users install: the wheel
-    is src/stikprove only, and .ci/wheel-check looks inside it), and takes no private name
-    of stikprove, so the package may change its internals freely."""
+    is src/stikprove only, and .ci/wheel-check looks inside it), takes no private name of
+    stikprove, so the package may change its internals freely, and neither the package nor
+    its docs name the module it once was."""
     assert importlib.util.find_spec("stikprove.estimation.interval_study") is None
     research = sorted((ROOT / "research").glob("*.py"))
     assert {p.name for p in research} >= {"interval_study.py", "run_interval_study.py"}
     assert (ROOT / "research" / "README.md").is_file()
     uses = {p.name: _private_uses_of_stikprove(p) for p in research}
     assert {name: found for name, found in uses.items() if found} == {}
+    old = "stikprove.estimation.interval_study"
+    texts = [*PACKAGE.rglob("*.py"), *(ROOT / "docs").rglob("*.md"), ROOT / "mkdocs.yml",
+             ROOT / "README.md"]  # fmt: skip
+    assert [str(p.relative_to(ROOT)) for p in texts if old in p.read_text(encoding="utf-8")] == []
     sample = ROOT / "tests" / "test_coverage.py"  # the check itself sees a private import
     assert "stikprove.estimation.coverage: _domain_intervals" in _private_uses_of_stikprove(sample)
 

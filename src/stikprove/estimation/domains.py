@@ -50,7 +50,7 @@ stratum's variance: 0 events give none, 1 event gives 1/n_hd, usually far above 
 domain's rate. It is the variance of the default method ``pooled-hypergeometric`` (exact
 hypergeometric interval for a domain inside one stratum, Korn–Graubard on this variance
 otherwise), chosen by the simulation study of docs/intervals.md
-(:mod:`stikprove.estimation.interval_study`). Where R's variance is 0 the edge rule above
+(research/interval_study.py of the repository). Where R's variance is 0 the edge rule above
 applies under every choice.
 
 
