@@ -90,11 +90,14 @@ def test_arcsine_bad_input_is_named(national_inputs, change, kwargs, message):
 
 
 @pytest.mark.slow
-def test_arcsine_bootstrap_mse_and_interval_by_simulation():
+@pytest.mark.parametrize(("method", "coverage"), [("REML", 0.90), ("AMRL", 0.92)])
+def test_arcsine_bootstrap_mse_and_interval_by_simulation(method, coverage):
     """A simulation check of the bootstrap (no outside reference has the arcsine bootstrap
     with our interval): data drawn from the arcsine model itself (30 areas, known θ), 100
     replicates, B = 100: the mean bootstrap MSE is within 25 % of the empirical MSE of the
-    back-transformed EBLUP, and the 95 % intervals cover at least 90 % overall."""
+    back-transformed EBLUP, and the 95 % intervals cover at least 90 % overall with REML
+    (measured 90.3 %: the bootstrap draws too few area effects where σ̂²_u is near 0) and
+    92 % with AMRL (measured 94.1 %)."""
     rng = np.random.default_rng(20261207)
     m = 30
     x = rng.uniform(0, 1, m)
@@ -110,14 +113,15 @@ def test_arcsine_bootstrap_mse_and_interval_by_simulation():
                              "n_eff": n_eff, "x": x})  # fmt: skip
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", ZeroRandomEffectWarning)
-            e = fit_arcsine_fay_herriot(data, ["x"], area="area", bootstrap=100, seed=r).estimates()
+            e = fit_arcsine_fay_herriot(data, ["x"], area="area", bootstrap=100, seed=r,
+                                        method=method).estimates()
         truth = np.sin(theta) ** 2
         errors.append((e["eblup"] - truth) ** 2)
         mses.append(e["mse"])
         covered.append((e["ci_low"] <= truth) & (truth <= e["ci_high"]))
     ratio = np.mean(mses) / np.mean(errors)
     assert 0.75 < ratio < 1.25, ratio
-    assert np.mean(covered) >= 0.90, np.mean(covered)
+    assert np.mean(covered) >= coverage, np.mean(covered)
 
 
 @settings(max_examples=scaled(40))

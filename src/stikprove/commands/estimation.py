@@ -92,8 +92,9 @@ def _small_area_args(p: argparse.ArgumentParser) -> None:
                    default="arcsin",
                    help="arcsine-transformed with a parametric bootstrap MSE, or linear with "
                    "the Prasad-Rao / Datta-Lahiri MSE (default arcsin)")  # fmt: skip
-    g.add_argument("--fit", dest="fh_method", choices=("REML", "ML"), default="REML",
-                   help="how the random-effect variance is fitted (default REML)")  # fmt: skip
+    g.add_argument("--fit", dest="fh_method", choices=("REML", "ML", "AMRL"), default="REML",
+                   help="how the random-effect variance is fitted: REML, ML or AMRL (Li-Lahiri "
+                   "adjusted REML, never 0; docs/small_area.md) (default REML)")  # fmt: skip
     g.add_argument("--bootstrap", type=int, default=200, metavar="B",
                    help="bootstrap replicates of the arcsin model's MSE (default 200)")  # fmt: skip
     g.add_argument("--seed", type=int, default=None,

@@ -79,7 +79,7 @@ class SmallAreaEstimates:
                f"(B={self.fit.bootstrap}, seed {self.fit.seed})"  # type: ignore[union-attr]
                if self.model == "arcsin" else
                f"Fay–Herriot, {self.method}, MSE by "
-               f"{'Prasad–Rao' if self.method == 'REML' else 'Datta–Lahiri'}")  # fmt: skip
+               f"{'Datta–Lahiri' if self.method == 'ML' else 'Prasad–Rao'}")  # fmt: skip
         bench = f"; benchmarked ({self.benchmark}) to the national direct estimate " \
             f"{self.national_direct:.4f}" if self.benchmark else ""  # fmt: skip
         return (

@@ -17,12 +17,21 @@ MSE as sae's ``mseFH``: g1 = γ_d ψ_d, g2 = (1 - γ_d)² x_d'(X'V̂⁻¹X)⁻¹
 g3 = (1 - γ_d)² V̄/(σ̂²_u + ψ_d) with V̄ = 2/Σ(σ̂²_u + ψ_d)⁻², and
 MSE = g1 + g2 + 2 g3 for REML (Prasad & Rao 1990; Datta & Lahiri 2000) and
 MSE = g1 + g2 + 2 g3 - b (1 - γ_d)² for ML, b = -tr((X'V̂⁻¹X)⁻¹X'V̂⁻²X)/Σ(σ̂²_u + ψ_d)⁻² the
-bias of the ML estimator (Datta & Lahiri 2000). An area without a direct estimate has
-MSE = σ̂²_u + x_d'(X'V̂⁻¹X)⁻¹x_d (Rao & Molina 2015, section 6.2.3).
+bias of the ML estimator (Datta & Lahiri 2000).
+
+A third method, ``"AMRL"``, maximizes the adjusted residual likelihood L_R(σ²_u)·σ²_u (Li &
+Lahiri 2010; emdi's ``method = "amrl"``), which is never 0: with few areas REML puts σ̂²_u at
+or near 0 in a share of samples, and the EBLUP and its MSE then lean wholly on the synthetic
+estimate. Its MSE here is the Prasad–Rao formula at the adjusted estimate (an approximation;
+the arcsine model's bootstrap needs no formula). Not checked against an outside package.
+
+An area without a direct estimate has MSE = σ̂²_u + x_d'(X'V̂⁻¹X)⁻¹x_d (Rao & Molina 2015,
+section 6.2.3).
 
 Written by hand: no maintained Python library gives the area-level model with these MSEs and
-sae's exact iteration (samplics' ``EblupAreaModel`` is superseded, its successor svy has no
-area-level model). Checked against sae 1.3 to 1e-6 (tests/reference/fay_herriot_sae.R).
+sae's exact iteration (samplics' ``EblupAreaModel`` is archived and unmaintained; its REML
+agrees, benchmarks/README.md). Checked against sae 1.3 to 1e-6
+(tests/reference/fay_herriot_sae.R).
 """
 
 from __future__ import annotations
@@ -48,8 +57,9 @@ __all__ = [
     "fit_fay_herriot",
 ]
 
-FH_METHODS = ("REML", "ML")
-"""Methods of fitting σ²_u; the MSE is Prasad–Rao for REML and Datta–Lahiri for ML."""
+FH_METHODS = ("REML", "ML", "AMRL")
+"""Methods of fitting σ²_u: REML (MSE by Prasad–Rao), ML (MSE by Datta–Lahiri), and AMRL,
+the adjusted residual likelihood of Li & Lahiri (2010), never 0 (the Prasad–Rao formula)."""
 
 ESTIMATE_COLUMNS = (
     "in_sample", "direct", "variance", "synthetic", "gamma", "eblup", "g1", "g2", "g3",
@@ -108,6 +118,8 @@ def _fisher_scoring(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str,
     areas the iterates can oscillate around the root for many steps: after
     :data:`FISHER_STEPS_BEFORE_BRACKETING` steps the root of the score is found by Brent's
     method between the last iterates with a positive and a negative score (the same root)."""
+    if method == "AMRL":
+        return _adjusted_residual_likelihood(y, X, psi)
     score = _score_function(y, X, psi, method)
     a = float(np.median(psi))
     below, above = None, None  # iterates with a positive / negative score
@@ -130,6 +142,29 @@ def _fisher_scoring(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str,
                                    rtol=4 * np.finfo(float).eps)  # fmt: skip
             return float(root), float(score(root)[1]), k, True
     return a, float(score(a)[1]), max_iter, False
+
+
+def _adjusted_residual_likelihood(y: np.ndarray, X: np.ndarray,
+                                  psi: np.ndarray) -> tuple[float, float, int, bool]:  # fmt: skip
+    """σ²_u maximizing the adjusted residual likelihood L_R(σ²_u)·σ²_u (Li & Lahiri 2010;
+    emdi's method "amrl"): the root of the REML score + 1/σ²_u, by Brent's method. The
+    adjustment makes the estimate strictly positive, so the EBLUP never collapses onto the
+    synthetic estimate (the REML estimate is 0 in a share of small samples)."""
+    score = _score_function(y, X, psi, "REML")
+
+    def adjusted(a: float) -> float:
+        return score(a)[0] + 1.0 / a
+
+    low = 1e-10 * float(np.median(psi))
+    high = float(np.median(psi))
+    steps = 0
+    while adjusted(high) > 0:
+        high *= 2
+        steps += 1
+        if steps > 200:
+            return high, float(score(high)[1]), steps, False
+    root = optimize.brentq(adjusted, low, high, xtol=1e-15, rtol=4 * np.finfo(float).eps)
+    return float(root), float(score(root)[1]), steps + 1, True
 
 
 def fit_arrays(y: np.ndarray, X: np.ndarray, psi: np.ndarray, method: str = "REML",
@@ -278,7 +313,8 @@ def fit_fay_herriot(
         :func:`stikprove.small_area.smooth_variances`) and the ``covariates`` (known for
         every area). An intercept is always included.
     method
-        ``"REML"`` (MSE by Prasad–Rao) or ``"ML"`` (MSE by Datta–Lahiri).
+        ``"REML"`` (MSE by Prasad–Rao), ``"ML"`` (MSE by Datta–Lahiri) or ``"AMRL"``
+        (adjusted REML, never 0; Prasad–Rao formula).
     max_iter, tolerance
         Fisher scoring stops when the relative change of σ²_u is below ``tolerance`` (sae's
         PRECISION, whose default 1e-4 is coarser).
