@@ -801,6 +801,13 @@ def fits_markdown(fits: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def outcome_markers(outcome: str) -> tuple[str, str]:
+    """The markers of the page's headline table for another outcome than :data:`OUTCOME`
+    (written by ``--outcome OUTCOME --write``: its summary CSV and that table only)."""
+    return (HEADLINE_START.replace("headline table", f"headline table ({outcome})"),
+            HEADLINE_END.replace("headline table", f"headline table ({outcome})"))  # fmt: skip
+
+
 def _replace_block(text: str, start: str, end: str, block: str) -> str:
     before, rest = text.split(start, 1)
     _, after = rest.split(end, 1)
@@ -841,7 +848,14 @@ def main(argv: list[str] | None = None) -> dict:
         ))  # fmt: skip
     print("seconds per family (summed over workers): "
           + ", ".join(f"{k} {v:.1f}" for k, v in results.seconds.items()))  # fmt: skip
-    if args.write or args.replicates == REPLICATES:
+    if args.outcome != OUTCOME and args.write:
+        other = DOCS / f"small_area_simulation_summary_{args.outcome}.csv"
+        top.to_csv(other, index=False, float_format="%.6g", lineterminator="\n")
+        text = PAGE.read_text(encoding="utf-8")
+        start, end = outcome_markers(args.outcome)
+        PAGE.write_text(_replace_block(text, start, end, headline_markdown(top)), encoding="utf-8")
+        print(f"wrote {other} and its table in {PAGE.name}")
+    elif args.write or args.replicates == REPLICATES:
         summary.to_csv(csv, index=False, float_format="%.6g", lineterminator="\n")
         top.to_csv(DOCS / "small_area_simulation_summary.csv", index=False,
                    float_format="%.6g", lineterminator="\n")  # fmt: skip

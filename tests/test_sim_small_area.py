@@ -167,6 +167,9 @@ def test_page_headline_is_the_summary_csv():
     fits = pd.read_csv(ROOT / "docs" / "small_area_simulation_fits.csv")
     block = page.split(sim.FITS_START, 1)[1].split(sim.FITS_END, 1)[0]
     assert block.strip() == sim.fits_markdown(fits)
+    other = pd.read_csv(ROOT / "docs" / "small_area_simulation_summary_no_effort.csv")
+    start, end = sim.outcome_markers("no_effort")
+    assert page.split(start, 1)[1].split(end, 1)[0].strip() == sim.headline_markdown(other)
     table = pd.read_csv(ROOT / "docs" / "small_area_simulation.csv", dtype={"kommune_code": str})
     assert set(summary["estimator"]) == set(table["estimator"])
     assert (table["replicates"] == sim.REPLICATES).all()
