@@ -190,7 +190,7 @@ def test_cli_small_area_table(small_study, capsys, tmp_path):
     assert main(argv) == 0
     out = capsys.readouterr().out
     assert out.startswith("NOT FOR PUBLICATION")
-    assert "model-based (small-area) estimates, not yet part of the protected release" in out
+    assert "model-based (small-area) estimates as the model gives them, before the release" in out
     assert "bootstrap MSE (B=20" in out
     for code in KOMMUNER:
         assert f"\n{code:>12} " in out

@@ -83,8 +83,10 @@ def _small_area_args(p: argparse.ArgumentParser) -> None:
         "small-area estimates (docs/small_area.md)",
         "--small-area: a model-based estimate with an MSE-based interval for every kommune "
         "of a study store (Fay-Herriot model across kommuner with covariates from the study "
-        "population, chosen by the protocol's [small_area] covariates); printed NOT FOR "
-        "PUBLICATION: model-based figures are not yet part of the protected release",
+        "population, chosen by the protocol's [small_area] covariates): the study's release "
+        "publishes them (docs/release.md, model-based estimates), protected with every other "
+        "number; --raw or any model option below prints the model's own figures, NOT FOR "
+        "PUBLICATION",
     )
     g.add_argument("--small-area", action="store_true",
                    help="model-based estimates per kommune (needs --by kommune_code)")  # fmt: skip
@@ -107,8 +109,16 @@ def _small_area_args(p: argparse.ArgumentParser) -> None:
                    "variance function's variance (default 30)")  # fmt: skip
 
 
+SMALL_AREA_DEFAULTS = {"small_area_model": "arcsin", "fh_method": "REML", "bootstrap": 200,
+                       "seed": None, "benchmark": None, "min_n": 30}  # fmt: skip
+"""The model options of ``--small-area`` at the release's own model: with these the command
+prints the release's published figures."""
+
+
 def run_small_area(args: argparse.Namespace) -> int:
-    """``estimate --small-area``: the model-based kommune table, marked NOT FOR PUBLICATION."""
+    """``estimate --small-area``: the release's published model-based kommune figures (the
+    same numbers as the reports); with ``--raw`` or another model, the model's own table,
+    marked NOT FOR PUBLICATION."""
     from stikprove.estimation import StratifiedSample
     from stikprove.release.disclosure import NOT_FOR_PUBLICATION
     from stikprove.small_area import small_area_estimates
@@ -124,10 +134,13 @@ def run_small_area(args: argparse.Namespace) -> int:
             f"--small-area: --by {args.by or '(none)'}: the model estimates per kommune; "
             "use --by kommune_code"
         )
-    for option in ("categories", "bounds", "raw"):
+    for option in ("categories", "bounds"):
         if getattr(args, option, False):
             raise EstimationError(f"--small-area: --{option} does not apply to the model")
     settings = command_settings(args)
+    own = any(getattr(args, k, v) != v for k, v in SMALL_AREA_DEFAULTS.items())
+    if not own and not getattr(args, "raw", False):
+        return _published_small_area(args, settings)
     study = open_study(args.source)
     data = study.export()
     require_outcomes(data, args.outcome, args.source)
@@ -144,8 +157,8 @@ def run_small_area(args: argparse.Namespace) -> int:
     table.insert(0, "publication", NOT_FOR_PUBLICATION)
     level = f"{100 * settings.confidence_level:g} %"
     notes = [
-        "model-based (small-area) estimates, not yet part of the protected release: for "
-        "quality checks only",
+        "model-based (small-area) estimates as the model gives them, before the release's "
+        "protection: for quality checks only",
         f"model: {result.describe()}",
         f"intervals: {level} ({settings.origin['confidence_level']}), MSE-based; national "
         f"direct estimate {result.national_direct:.4f}; variances of kommuner with fewer "
@@ -323,6 +336,24 @@ def read_analysis_table(path: Path) -> pd.DataFrame:
     except (pd.errors.ParserError, UnicodeDecodeError) as error:
         reason = " ".join(str(error).split())  # pandas' message may span lines
         raise EstimationError(f"analysis table {path}: not a readable CSV ({reason})") from None
+
+
+def _published_small_area(args: argparse.Namespace, settings) -> int:
+    """The release's ``small_area`` rows of the outcome (protected: the reports' numbers)."""
+    from stikprove.release.release import published_small_area, study_release
+
+    release = study_release(args.source, settings.threshold, settings.confidence_level,
+                            settings.method)  # fmt: skip
+    table = published_small_area(release, args.outcome)
+    notes = [
+        "model-based (small-area) estimates as the study's release publishes them "
+        "(docs/release.md): basis eblup = the model-based estimate, eblup_1pp = the same "
+        "rounded to 1 percentage point, synthetic = the covariates' prediction (published "
+        "where the EBLUP could reveal a hidden count); direct = the release's direct estimate",
+        f"model: {release.small_area.figures[args.outcome].describe}",
+    ]
+    _emit(table, args, settings, notes)
+    return 0
 
 
 def _columns(text: str | None) -> list[str] | None:

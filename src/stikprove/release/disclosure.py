@@ -86,6 +86,10 @@ DISCLOSURE_CODES = {
     "nchs_complement": "interval wider than 130 % of the complement (NCHS): review",
     "nchs_df": "fewer than 8 degrees of freedom (NCHS): review",
     "nchs_zero": "estimate of 0 % or 100 % (NCHS): review",
+    "model_rounded": "model-based estimate rounded to 1 percentage point so that it cannot "
+    "reveal a suppressed count",
+    "model_synthetic": "model-based estimate from the covariates alone (synthetic), as the "
+    "model-based estimate could reveal a suppressed count",
 }
 """Codes of the ``disclosure`` column and what each means (English; Danish in text.py)."""
 

@@ -35,8 +35,13 @@ from stikprove.release.cells import CellModel, cell_model
 
 __all__ = ["TABLES", "Release", "build_release", "study_release"]
 
-TABLES = ("design", "progress", "estimates", "bounds", "agreement", "flags")
-"""The tables of a release."""
+TABLES = ("design", "progress", "estimates", "bounds", "agreement", "flags", "small_area",
+          "small_area_model")  # fmt: skip
+"""The tables of a release (``small_area`` and ``small_area_model``: the model-based kommune
+estimates and the model's coefficients, empty where the study has no model:
+:mod:`stikprove.release.small_area`)."""
+
+MODEL_TABLES = ("small_area", "small_area_model")
 
 COUNTS = {
     "design": ("population_size", "sample_size"),
@@ -72,6 +77,9 @@ class Release:
     model: CellModel = field(repr=False)
     suppressed: np.ndarray = field(repr=False)
     protection: object = field(repr=False)
+    small_area: object = field(default=None, repr=False)
+    """The model-based figures (:class:`~stikprove.release.small_area.SmallAreaRelease`), or
+    None for a study without a model (fewer than :data:`MIN_MODEL_KOMMUNER` kommuner)."""
 
     @property
     def threshold(self) -> int:
@@ -100,12 +108,22 @@ class Release:
     def table(self, name: str) -> pd.DataFrame:
         """The protected table ``name`` (one of :data:`TABLES`): hidden values missing, shown
         proportions rounded, a ``disclosure`` column saying why a value is missing."""
-        return _protected(self, _check_table(name))
+        if _check_table(name) in MODEL_TABLES:
+            return _model_table(self, name)
+        return _protected(self, name)
 
     def raw(self, name: str) -> pd.DataFrame:
         """The raw table ``name``, every value, marked NOT FOR PUBLICATION in its first
         column: for quality checks only."""
-        return dc.mark_raw(getattr(self.raw_tables, _check_table(name)).copy())
+        if _check_table(name) in MODEL_TABLES:
+            from stikprove.release.small_area import raw_model_table
+
+            if self.small_area is None:
+                return dc.mark_raw(_model_table(self, name))
+            if name == "small_area":
+                return dc.mark_raw(raw_model_table(self.small_area))
+            return dc.mark_raw(_model_table(self, name))
+        return dc.mark_raw(getattr(self.raw_tables, name).copy())
 
     def audit(self, exact: bool = False):
         """The intruder's audit of this release: whether each hidden small count is protected
@@ -114,13 +132,33 @@ class Release:
         its verdict needs, which gives the same verdicts."""
         from stikprove.release.audit import Auditor
 
-        return Auditor(self.model.tables).run(self.suppressed, pinning=False, exact=exact)
+        tables, suppressed = self.model.tables, self.suppressed
+        if self.small_area is not None:  # the model-based figures are shown cells too
+            tables = self.small_area.extend(tables)
+            suppressed = np.r_[suppressed, np.zeros(tables.n_cells - len(suppressed), bool)]
+        return Auditor(tables).run(suppressed, pinning=False, exact=exact)
 
 
 def _check_table(name: str) -> str:
     if name not in TABLES:
         raise StikproveError(f"release table {name!r}: expected one of {', '.join(TABLES)}")
     return name
+
+
+def _model_table(release: Release, name: str) -> pd.DataFrame:
+    from stikprove.release.small_area import (
+        COEFFICIENT_COLUMNS,
+        MODEL_COLUMNS,
+        published_coefficients,
+        published_model_table,
+    )
+
+    if release.small_area is None:
+        columns = MODEL_COLUMNS if name == "small_area" else COEFFICIENT_COLUMNS
+        return pd.DataFrame(columns=list(columns))
+    if name == "small_area":
+        return published_model_table(release.small_area, _protected(release, "estimates"))
+    return published_coefficients(release.small_area)
 
 
 def _protected(release: Release, name: str) -> pd.DataFrame:
@@ -365,7 +403,127 @@ def _study_release(path: str, mtime: float, threshold: int | None, confidence_le
         interval_method=interval_method or protocol.interval_method, key_groups=KEY_GROUPS,
         scope=scope,
     )  # fmt: skip
-    return build_release(tables, cache=pattern_file(Path(path)))
+    release = build_release(tables, cache=pattern_file(Path(path)))
+    figures = study_model_figures(study, indicators, tables.confidence_level)
+    return with_model_figures(release, figures, cache=pattern_file(Path(path)))
+
+
+MIN_MODEL_KOMMUNER = 10
+"""A study publishes model-based kommune estimates when its population holds at least this
+many kommuner (the model borrows strength across kommuner; with a handful it has little to
+borrow, and a study of one kommune has none)."""
+
+
+def study_model_figures(study, indicators, confidence_level: float) -> dict:
+    """The raw model-based figures (:class:`~stikprove.release.small_area.ModelFigures`) of
+    each indicator of a study: the model of ``stikprove estimate --small-area`` with its
+    defaults (arcsine model, REML, bootstrap B = 200 seeded with the protocol's seed, the
+    protocol's covariates), unbenchmarked. Empty for a study of fewer than
+    :data:`MIN_MODEL_KOMMUNER` kommuner, or where the model cannot be fitted."""
+    import warnings
+
+    from stikprove.errors import NotEstimableError
+    from stikprove.estimation import StratifiedSample
+    from stikprove.release.small_area import model_figures
+    from stikprove.small_area import SmallAreaError, area_covariates, small_area_estimates
+
+    units = study.units()
+    if units["kommune_code"].astype(str).nunique() < MIN_MODEL_KOMMUNER:
+        return {}
+    protocol = study.protocol
+    sample = StratifiedSample.from_study(study)
+    out = {}
+    for indicator in indicators:
+        try:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # σ²_u at 0: the estimates are synthetic
+                result = small_area_estimates(
+                    sample, units, indicator, covariates=protocol.small_area_covariates,
+                    seed=protocol.seed, confidence_level=confidence_level,
+                )  # fmt: skip
+            covariates = area_covariates(units, protocol.small_area_covariates)
+        except (SmallAreaError, NotEstimableError):
+            continue
+        out[indicator] = model_figures(result, covariates, confidence_level)
+    return out
+
+
+def with_model_figures(release: Release, figures: dict, cache: Path | None = None) -> Release:
+    """The release with its model-based figures protected by the rule of
+    :mod:`stikprove.release.small_area` (the release's own pattern unchanged). ``cache``:
+    the pattern file, whose entry keeps the rule's decisions for these very figures."""
+    import dataclasses
+
+    from stikprove.release.small_area import SmallAreaRelease, protect_model_figures
+
+    if not figures:
+        return release
+    n_hidden = set()
+    estimates = _protected(release, "estimates")
+    totals = estimates[estimates["level"].eq("kommune") & estimates["sex"].isna()
+                       & estimates["origin"].isna()]  # fmt: skip
+    for indicator, code, n in zip(totals["indicator"], totals["kommune_code"], totals["n"],
+                                  strict=True):  # fmt: skip
+        if pd.isna(n):
+            n_hidden.add((indicator, str(code)))
+    key = _figures_digest(release, figures, n_hidden)
+    decided = _read_decisions(cache, key) if cache is not None else None
+    if decided is not None:
+        from stikprove.release.small_area import decided_model_figures
+
+        small = decided_model_figures(release.model, release.raw_tables.estimates, figures,
+                                      *decided)
+    else:
+        small = protect_model_figures(release.model, release.raw_tables.estimates,
+                                      release.suppressed, figures, n_hidden)
+        if cache is not None:
+            _write_decisions(cache, key, small)
+    assert isinstance(small, SmallAreaRelease)
+    return dataclasses.replace(release, small_area=small)
+
+
+def _figures_digest(release: Release, figures: dict, n_hidden: set) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    h.update(_digest(release.model.tables).encode())
+    h.update(np.ascontiguousarray(release.suppressed).tobytes())
+    h.update(repr(sorted(n_hidden)).encode())
+    for indicator in sorted(figures):
+        fig = figures[indicator]
+        h.update(indicator.encode())
+        h.update(pd.util.hash_pandas_object(fig.table, index=False).to_numpy().tobytes())
+        h.update(np.ascontiguousarray(fig.beta).tobytes())
+    return h.hexdigest()
+
+
+def _decisions_file(cache: Path) -> Path:
+    return cache.with_name(cache.name.replace(".release.json", ".release-model.json"))
+
+
+def _read_decisions(cache: Path, key: str):
+    import json
+
+    try:
+        doc = json.loads(_decisions_file(cache).read_text(encoding="utf-8"))
+        entry = doc[key]
+        basis = {(i, c): b for i, c, b in entry["basis"]}
+        decimals = {i: (None if d is None else int(d)) for i, d in entry["decimals"].items()}
+        return basis, decimals, tuple(entry.get("unprotected", ()))
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_decisions(cache: Path, key: str, small) -> None:
+    import contextlib
+    import json
+
+    from stikprove.files import atomic_write_text
+
+    entry = {"basis": [[i, c, b] for (i, c), b in sorted(small.basis.items())],
+             "decimals": small.coefficient_decimals, "unprotected": list(small.unprotected)}
+    with contextlib.suppress(OSError):
+        atomic_write_text(_decisions_file(cache), json.dumps({key: entry}))
 
 
 def study_release(path: str | Path, threshold: int | None = None,
@@ -432,6 +590,23 @@ def published_estimates(release: Release, indicator: str, by: list[str] | None,
     out = out[[*keep, "disclosure"]] if not raw else out[keep].assign(disclosure="")
     out = out.sort_values(by).reset_index(drop=True) if by else out.reset_index(drop=True)
     return dc.mark_raw(out) if raw else out
+
+
+def published_small_area(release: Release, indicator: str) -> pd.DataFrame:
+    """The release's model-based figures of ``indicator`` (the ``small_area`` table's rows
+    without the indicator column: kommune_code, basis, estimate, ci_low, ci_high, gamma,
+    direct, direct_disclosure, disclosure). Raises StikproveError where the release has no
+    model for it (a study of fewer than :data:`MIN_MODEL_KOMMUNER` kommuner)."""
+    figures = release.small_area.figures if release.small_area is not None else {}
+    if indicator not in figures:
+        raise StikproveError(
+            f"--small-area: the study's release has no model-based estimates of {indicator!r} "
+            f"(they need a study of at least {MIN_MODEL_KOMMUNER} kommuner and an indicator "
+            f"the model can fit; the release has them for: {', '.join(figures) or 'none'})"
+        )
+    table = release.table("small_area")
+    table = table[table["indicator"].eq(indicator)].drop(columns="indicator")
+    return table.sort_values("kommune_code").reset_index(drop=True)
 
 
 def _stratum_estimates(release: Release, indicator: str, raw: bool) -> pd.DataFrame:

@@ -135,6 +135,18 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
 }
 
 DISCLOSURE_NOTES: dict[str, dict[str, str]] = {
+    "model_rounded": {
+        "da": "Det modelbaserede tal er afrundet til hele procentpoint, så det ikke kan "
+        "afsløre et udeladt lille tal.",
+        "en": "The model-based figure is rounded to whole percentage points so that it "
+        "cannot reveal a suppressed small count.",
+    },
+    "model_synthetic": {
+        "da": "Det modelbaserede tal bygger kun på kommunens sammensætning (syntetisk "
+        "estimat), da kommunens egne tal ellers kunne regnes ud af det.",
+        "en": "The model-based figure rests on the kommune's composition alone (synthetic "
+        "estimate), as the kommune's own figures could otherwise be worked out from it.",
+    },
     "small": {
         "da": "Færre end {threshold} personer: tallet er udeladt af hensyn til diskretion.",
         "en": "Fewer than {threshold} people: suppressed for confidentiality.",
