@@ -16,6 +16,7 @@ from stikprove.small_area import (
     SmallAreaError,
     ZeroRandomEffectWarning,
     area_covariates,
+    fit_arcsine_fay_herriot,
     fit_fay_herriot,
     smooth_variances,
 )
@@ -53,6 +54,22 @@ def test_equals_r_sae(dataset, method):
     assert fit.sigma2_u == pytest.approx(ref["sigma2_u"].iloc[0], abs=1e-6)
     np.testing.assert_allclose(fit.beta, coef["estimate"], rtol=0, atol=1e-6)
     np.testing.assert_allclose(fit.coefficients()["se"], coef["std_error"], rtol=0, atol=1e-6)
+
+
+@pytest.mark.parametrize("method", ["REML", "ML"])
+def test_arcsine_fit_equals_r_sae_on_the_arcsine_scale(method):
+    """The arcsine model's fit (y = asin(√p), ψ = 1/(4 n_eff)) equals sae's eblupFH/mseFH on
+    the transformed national data (dataset national_arcsin, fay_herriot_sae.R), and its
+    estimate is sae's EBLUP back-transformed by sin²; tolerance 1e-6 absolute."""
+    ref = pd.read_csv(REFERENCE / "fay_herriot_sae_R.csv", dtype={"area": str})
+    ref = ref[(ref["dataset"] == "national_arcsin") & (ref["method"] == method)]
+    data, covariates, _ = _reference_inputs("national")
+    fit = fit_arcsine_fay_herriot(data, covariates, method=method, bootstrap=10)
+    t = fit.transformed.estimates()
+    np.testing.assert_allclose(t["eblup"], ref["eblup"], rtol=0, atol=1e-6)
+    np.testing.assert_allclose(t["mse"], ref["mse"], rtol=0, atol=1e-6)
+    assert fit.sigma2_u == pytest.approx(ref["sigma2_u"].iloc[0], abs=1e-6)
+    np.testing.assert_allclose(fit.estimates()["eblup"], np.sin(ref["eblup"]) ** 2, atol=1e-6)
 
 
 def test_milk_sigma2_u_is_the_published_value():

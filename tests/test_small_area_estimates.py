@@ -238,3 +238,19 @@ def test_cli_small_area_gives_all_98_kommuner_an_estimate(tmp_path):
     assert sorted(table["kommune_code"]) == sorted(kommune_codes())
     assert table[["estimate", "rmse", "ci_low", "ci_high"]].notna().all().all()
     assert ((table["ci_low"] <= table["estimate"]) & (table["estimate"] <= table["ci_high"])).all()
+
+
+def test_cli_small_area_names_a_zero_random_effect(small_study, capsys, monkeypatch):
+    """A σ²_u estimated at 0 is said in the table's notes, with the option to try."""
+    import stikprove.small_area as small_area
+
+    real = small_area.small_area_estimates
+
+    def zero(*args, **kwargs):
+        warnings.warn("sigma2_u estimated at 0", ZeroRandomEffectWarning, stacklevel=1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(small_area, "small_area_estimates", zero)
+    assert main(["estimate", str(small_study), "--outcome", "too_ill", "--by", "kommune_code",
+                 "--small-area", "--model", "linear"]) == 0  # fmt: skip
+    assert "WARNING: sigma2_u estimated at 0 (try --fit AMRL)" in capsys.readouterr().out

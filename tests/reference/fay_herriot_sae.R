@@ -4,7 +4,9 @@
 #    of ?mseFH), exported here to tests/reference/fay_herriot_milk_data.csv with the major
 #    area as dummy columns major_area_2..4 so that stikprove fits the same design; and
 #  - tests/reference/fay_herriot_national_data.csv: the kommune direct estimates, variances
-#    and covariates of a national demo study (written by fay_herriot_national_data.py).
+#    and covariates of a national demo study (written by fay_herriot_national_data.py); and
+#  - the same on the arcsine scale (dataset national_arcsin: asin(sqrt(direct)) with
+#    vardir = 1/(4 n_eff)), the fit of stikprove's arcsine model.
 # Fisher scoring is run to PRECISION = 1e-12 (sae's default 1e-4 stops earlier), as
 # stikprove's default tolerance (1e-10) converges to the same point.
 #
@@ -53,6 +55,12 @@ for (method in c("REML", "ML")) {
       milk_out$area, milk_out, method)
   run("national", as.formula(paste("direct ~", paste(covariates, collapse = " + "))),
       national$variance, national$kommune_code, national, method)
+  # the arcsine model's fit (emdi's fh(transformation = "arcsin")): y = asin(sqrt(p)),
+  # vardir = 1/(4 n_eff); its EBLUP back-transformed by sin^2 is stikprove's estimate
+  arcsin <- national
+  arcsin$y_arcsin <- asin(sqrt(national$direct))
+  run("national_arcsin", as.formula(paste("y_arcsin ~", paste(covariates, collapse = " + "))),
+      1 / (4 * national$n_eff), national$kommune_code, arcsin, method)
 }
 write.csv(do.call(rbind, fits), file.path(here, "fay_herriot_sae_R.csv"), row.names = FALSE)
 write.csv(do.call(rbind, coefs), file.path(here, "fay_herriot_sae_coef_R.csv"),

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -121,7 +122,7 @@ def run_small_area(args: argparse.Namespace) -> int:
     marked NOT FOR PUBLICATION."""
     from stikprove.estimation import StratifiedSample
     from stikprove.release.disclosure import NOT_FOR_PUBLICATION
-    from stikprove.small_area import small_area_estimates
+    from stikprove.small_area import ZeroRandomEffectWarning, small_area_estimates
     from stikprove.store import open_study
 
     if not is_study_store(Path(args.source)):
@@ -147,12 +148,14 @@ def run_small_area(args: argparse.Namespace) -> int:
     protocol = study.protocol
     seed = protocol.seed if args.seed is None else args.seed
     sample = StratifiedSample(data, _columns(args.strata) or "stratum", args.population_size)
-    result = small_area_estimates(
-        sample, study.units(), args.outcome, covariates=protocol.small_area_covariates,
-        model=args.small_area_model, method=args.fh_method, min_n=args.min_n,
-        bootstrap=args.bootstrap, seed=seed, benchmark=args.benchmark,
-        confidence_level=settings.confidence_level,
-    )  # fmt: skip
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always", ZeroRandomEffectWarning)
+        result = small_area_estimates(
+            sample, study.units(), args.outcome, covariates=protocol.small_area_covariates,
+            model=args.small_area_model, method=args.fh_method, min_n=args.min_n,
+            bootstrap=args.bootstrap, seed=seed, benchmark=args.benchmark,
+            confidence_level=settings.confidence_level,
+        )  # fmt: skip
     table = result.table.copy()
     table.insert(0, "publication", NOT_FOR_PUBLICATION)
     level = f"{100 * settings.confidence_level:g} %"
@@ -166,6 +169,8 @@ def run_small_area(args: argparse.Namespace) -> int:
         f"{result.gvf.get('pooled_rate', float('nan')):.4f}, design effect "
         f"{result.gvf.get('deff', float('nan')):.3f})",
     ]
+    notes += [f"WARNING: {w.message} (try --fit AMRL)" for w in caught
+              if issubclass(w.category, ZeroRandomEffectWarning)]  # fmt: skip
     if result.dropped_covariates:
         notes.append("left out (constant over the kommuner): "
                      + ", ".join(result.dropped_covariates))  # fmt: skip
