@@ -72,12 +72,16 @@ def test_direct_interval_without_shrinkage_or_sample_tells_nothing():
 
 
 @pytest.fixture(scope="module")
-def released(tmp_path_factory):
+def study(tmp_path_factory):
+    return make_report_study(tmp_path_factory.mktemp("release-small-area"), kommuner=KOMMUNER,
+                             max_reviews=700)  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def released(study):
     from stikprove.release.release import study_release
 
-    path, _ = make_report_study(tmp_path_factory.mktemp("release-small-area"),
-                                kommuner=KOMMUNER, max_reviews=700)  # fmt: skip
-    return path, study_release(path)
+    return study[0], study_release(study[0])
 
 
 def _hidden_direct(release) -> pd.DataFrame:
@@ -162,3 +166,79 @@ def test_model_based_figures_are_one_number_everywhere(released, capsys, tmp_pat
     assert main(["estimate", str(path), "--outcome", "too_ill", "--by", "kommune_code",
                  "--small-area", "--raw"]) == 0  # fmt: skip
     assert capsys.readouterr().out.startswith("NOT FOR PUBLICATION")
+
+
+def _text(html: str) -> str:
+    """A rendered report's visible text, one space between words."""
+    import html as html_module
+    import re
+
+    html = re.sub(r"<(style|script)\b.*?</\1>", " ", html, flags=re.S)
+    html = re.sub(r"<img[^>]*>", " [figure] ", html)
+    return re.sub(r"\s+", " ", html_module.unescape(re.sub(r"<[^>]+>", " ", html)))
+
+
+@pytest.mark.slow
+def test_reports_show_the_model_based_figures_and_keep_suppressed_cells_suppressed(
+    study, released, tmp_path
+):
+    """A kommune report whose direct estimate is hidden leads with the model-based one,
+    labelled "modelbaseret" with the plain explanation; a kommune with a shown one keeps its
+    lead and shows both; the national overview (English) has the shrinkage plot and the table
+    of every kommune with both. Every figure is the release's; no hidden direct estimate
+    appears; no case id or note appears."""
+    from report_fixtures import NOTE
+    from stikprove.reports.render import KernelSession, render_notebook
+    from stikprove.reports.text import MODEL_EXPLANATION, percent
+
+    path, frame = study
+    _, release = released
+    model = release.table("small_area")
+    model = model[model["indicator"].eq("too_ill")].set_index("kommune_code")
+    raw = release.raw("estimates")
+    raw = raw[raw["indicator"].eq("too_ill") & raw["level"].eq("kommune") & raw["sex"].isna()
+              & raw["origin"].isna()].set_index("kommune_code")  # fmt: skip
+    hidden = [k for k in KOMMUNER if pd.isna(model.loc[k, "direct"])]
+    shown = [k for k in KOMMUNER if pd.notna(model.loc[k, "direct"])]
+    small, large = hidden[0], shown[0]
+    out = tmp_path / "reports"
+    with KernelSession(cwd=tmp_path) as session:
+        pages = {k: render_notebook("kommune", {"study": str(path), "kommune": k}, out,
+                                    session=session).html.read_text(encoding="utf-8")
+                 for k in (small, large)}  # fmt: skip
+        pages["national"] = render_notebook(
+            "national", {"study": str(path), "language": "en"}, out, name="national",
+            session=session,
+        ).html.read_text(encoding="utf-8")  # fmt: skip
+    texts = {k: _text(v) for k, v in pages.items()}
+    lead = texts[small].split("Dato:")[0]
+    assert "modelbaseret" in texts[small] and "Modelbaserede estimater" in texts[small]
+    assert MODEL_EXPLANATION["da"].split(":")[0].replace("**", "") in texts[small]
+    row = model.loc[small]
+    assert (f"efter et modelbaseret estimat {percent(row['estimate'], 'da')} af personerne"
+            in texts[small]), lead  # fmt: skip
+    assert percent(row["estimate"], "da", 1) in texts[small]  # the table: the release's
+    assert "modelbaseret estimat" not in texts[large].split("Dato:")[0]  # its own figure leads
+    assert percent(model.loc[large, "estimate"], "da", 1) in texts[large]
+    assert percent(model.loc[large, "direct"], "da", 1) in texts[large]
+    national = texts["national"]
+    assert "Direct and model-based estimates for every kommune" in national
+    assert national.count("[figure]") == 2  # the funnel plot and the shrinkage plot
+    for code in KOMMUNER:
+        assert percent(model.loc[code, "estimate"], "en", 1) in national
+    for code in hidden:  # the direct estimate stays hidden: in the rows of its kommune
+        value = raw.loc[code, "estimate"]
+        for page, language in ((texts[small], "da"), (national, "en")):
+            after = [part[:80] for part in page.split(f" {_name(code)} ")[1:]]
+            assert not any(percent(value, language, 1) in part for part in after), (code, after)
+    assert percent(raw.loc[small, "estimate"], "da", 1) not in texts[small]
+    notes = [NOTE.format(c) for c in frame["case_id"]]
+    for page in pages.values():
+        assert not any(c in page for c in frame["case_id"])
+        assert not any(n in page for n in notes)
+
+
+def _name(code: str) -> str:
+    from stikprove.reports.content import kommune_name
+
+    return kommune_name(code)

@@ -636,3 +636,97 @@ def too_small(study: StudyData, kommune: str) -> bool:
 
     mine = study.strata["kommune_code"].astype(str) == str(kommune)
     return int(study.strata.loc[mine, "sample_size"].sum()) < MIN_EFFECTIVE_N
+
+
+# ---- model-based (small-area) estimates ---------------------------------------------------------
+
+MODEL_COLUMNS = ["kommune_code", "kommune_name", "indicator", "n", "direct", "direct_ci_low",
+                 "direct_ci_high", "model_estimate", "model_ci_low", "model_ci_high", "basis",
+                 "gamma", "leads", "disclosure"]  # fmt: skip
+"""Columns of :func:`model_table`: the release's direct kommune estimate (``n``, ``direct``
+and its interval, hidden where the release hides them) beside its model-based one
+(``model_estimate`` and its interval, ``basis``: eblup, eblup_1pp or synthetic, ``gamma``
+where published), ``leads`` (the report leads with the model-based figure: the direct one is
+hidden or fails the NCHS standard) and ``disclosure`` (the direct row's codes and the model's,
+joined)."""
+
+
+def has_model(study: StudyData, indicator: str, threshold: int | None = None,
+              confidence_level: float | None = None, method: str | None = None) -> bool:
+    """Whether the study's release publishes model-based estimates of ``indicator``."""
+    rel = release(study, threshold, confidence_level, method)
+    return rel.small_area is not None and indicator in rel.small_area.figures
+
+
+def model_table(study: StudyData, indicator: str, kommune: str | None = None, *,
+                threshold: int | None = None, confidence_level: float | None = None,
+                method: str | None = None, language: str = "da") -> pd.DataFrame:  # fmt: skip
+    """The kommune's (``kommune`` None: every kommune's) direct and model-based estimates of
+    ``indicator`` as the study's release publishes them (:data:`MODEL_COLUMNS`; empty where
+    the release has no model): the same numbers as the release's ``estimates`` and
+    ``small_area`` tables and ``stikprove estimate --small-area``."""
+    from stikprove.release.disclosure import SUPPRESSING_CODES
+
+    rel = release(study, threshold, confidence_level, method)
+    if rel.small_area is None or indicator not in rel.small_area.figures:
+        return pd.DataFrame(columns=MODEL_COLUMNS)
+    model = rel.table("small_area")
+    model = model[model["indicator"].eq(indicator)]
+    estimates = rel.table("estimates")
+    totals = estimates[estimates["indicator"].eq(indicator) & estimates["level"].eq("kommune")
+                       & estimates["sex"].isna() & estimates["origin"].isna()]  # fmt: skip
+    totals = totals.assign(kommune_code=totals["kommune_code"].astype(str))
+    direct = totals.set_index("kommune_code")
+    if kommune is not None:
+        model = model[model["kommune_code"].astype(str).eq(str(kommune))]
+    rows = []
+    for row in model.to_dict("records"):
+        code = str(row["kommune_code"])
+        own = direct.loc[code] if code in direct.index else None
+        codes = str(row["direct_disclosure"] or "")
+        nchs = any(c.startswith("nchs_") or c in SUPPRESSING_CODES for c in codes.split(",") if c)
+        rows.append({
+            "kommune_code": code, "kommune_name": kommune_name(code), "indicator": indicator,
+            "n": own["n"] if own is not None else pd.NA,
+            "direct": row["direct"],
+            "direct_ci_low": own["ci_low"] if own is not None else np.nan,
+            "direct_ci_high": own["ci_high"] if own is not None else np.nan,
+            "model_estimate": row["estimate"], "model_ci_low": row["ci_low"],
+            "model_ci_high": row["ci_high"], "basis": row["basis"], "gamma": row["gamma"],
+            "leads": bool(pd.isna(row["direct"]) or nchs),
+            "disclosure": ",".join(c for c in (codes, str(row["disclosure"] or "")) if c),
+        })  # fmt: skip
+    out = pd.DataFrame(rows, columns=MODEL_COLUMNS)
+    out["n"] = out["n"].astype("Int64")
+    return out.sort_values("kommune_code").reset_index(drop=True)
+
+
+def model_display(table: pd.DataFrame, language: str = "da", by: str = "indicator"
+                  ) -> pd.DataFrame:  # fmt: skip
+    """:func:`model_table` as a report shows it: ``by`` ("indicator": one row per indicator,
+    named; "kommune": one row per kommune, named), the direct estimate and interval, the
+    model-based one with its basis in words ("modelbaseret", "model-based"), the notes."""
+    from stikprove.reports.text import basis_label, indicator_name
+
+    out = table.copy()
+    label = "indicator" if by == "indicator" else "kommune_name"
+    if by == "indicator":
+        out["indicator"] = [indicator_name(i, language) for i in out["indicator"]]
+    out["basis"] = [basis_label(b, language) for b in out["basis"]]
+    keep = [label, "n", "direct", "direct_ci_low", "direct_ci_high", "model_estimate",
+            "model_ci_low", "model_ci_high", "basis", "disclosure"]  # fmt: skip
+    return out[keep].reset_index(drop=True)
+
+
+def kommune_models(study: StudyData, indicators: Sequence[str], kommune: str, *,
+                   threshold: int | None = None, confidence_level: float | None = None,
+                   method: str | None = None) -> pd.DataFrame:  # fmt: skip
+    """:func:`model_table` of one kommune for each of ``indicators`` (one row each, in that
+    order; none for an indicator the release has no model of)."""
+    parts = [model_table(study, i, kommune, threshold=threshold,
+                         confidence_level=confidence_level, method=method)
+             for i in indicators]  # fmt: skip
+    parts = [p for p in parts if len(p)]
+    if not parts:
+        return pd.DataFrame(columns=MODEL_COLUMNS)
+    return pd.concat(parts, ignore_index=True)

@@ -162,3 +162,53 @@ def precision_plot(curves: pd.DataFrame, language: str = "da", title: str = "",
         ax.set_title(title, fontsize=11)
     fig.tight_layout()
     return fig
+
+
+SHRINKAGE_LABELS = {
+    "x": {"da": "Direkte estimat (kommunens egne vurderinger)",
+          "en": "Direct estimate (the kommune's own reviews)"},
+    "y": {"da": "Modelbaseret estimat", "en": "Model-based estimate"},
+    "same": {"da": "Samme værdi", "en": "Equal"},
+    "kommune": {"da": "Kommune (størrelse: vurderede personer)",
+                "en": "Kommune (size: people assessed)"},
+    "hidden": {"da": "{k} kommuner uden vist direkte estimat er kun i tabellen",
+               "en": "{k} kommuner without a shown direct estimate are in the table only"},
+}  # fmt: skip
+"""The shrinkage plot's labels in Danish and English."""
+
+
+def shrinkage_plot(table: pd.DataFrame, language: str = "da", title: str = ""):
+    """Each kommune's model-based estimate (y) against its direct estimate (x), both as the
+    release publishes them (:func:`~stikprove.reports.content.model_table`), with the
+    diagonal: a point off the diagonal is pulled (shrunk) towards the model's prediction, the
+    more so the fewer the kommune's reviews (point size: n). Only kommuner whose direct
+    estimate is shown are drawn; the others are counted in a note."""
+    import matplotlib.pyplot as plt
+
+    labels = {k: v["da" if language == "da" else "en"] for k, v in SHRINKAGE_LABELS.items()}
+    direct = pd.to_numeric(table["direct"], errors="coerce").to_numpy(dtype=float)
+    model = pd.to_numeric(table["model_estimate"], errors="coerce").to_numpy(dtype=float)
+    n = pd.to_numeric(table["n"], errors="coerce").to_numpy(dtype=float)
+    shown = np.isfinite(direct) & np.isfinite(model)
+    fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=100)
+    ax.plot([0, 1], [0, 1], "--", color="#777777", lw=1, label=labels["same"])
+    size = 8 + 60 * np.sqrt(np.nan_to_num(n[shown], nan=1.0) / max(np.nanmax(n[shown]), 1.0)) \
+        if shown.any() else 10  # fmt: skip
+    ax.scatter(direct[shown], model[shown], s=size, color="#1f4e79", alpha=0.7,
+               label=labels["kommune"])  # fmt: skip
+    hidden = int((~shown).sum())
+    if hidden:
+        ax.text(0.02, 0.97, labels["hidden"].format(k=hidden), transform=ax.transAxes,
+                fontsize=8, va="top", color="#555555")  # fmt: skip
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    _percent_axis(ax.xaxis, language)
+    _percent_axis(ax.yaxis, language)
+    ax.set_xlabel(labels["x"])
+    ax.set_ylabel(labels["y"])
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="lower right")
+    if title:
+        ax.set_title(title, fontsize=11)
+    fig.tight_layout()
+    return fig

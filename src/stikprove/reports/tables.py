@@ -33,7 +33,9 @@ PERCENT_COLUMNS = ("estimate", "ci_low", "ci_high", "estimate_missing_as_0",
                    "estimate_first", "estimate_second", "ci_low_first", "ci_high_first",
                    "ci_low_second", "ci_high_second", "difference", "ci_low_difference",
                    "ci_high_difference", "national_rate", "half_width_all",
-                   "half_width_widest", "expected_half_width", "nchs_width")  # fmt: skip
+                   "half_width_widest", "expected_half_width", "nchs_width", "direct",
+                   "direct_ci_low", "direct_ci_high", "model_estimate", "model_ci_low",
+                   "model_ci_high")  # fmt: skip
 """Columns holding proportions: shown as percentages."""
 
 

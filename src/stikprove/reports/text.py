@@ -87,6 +87,14 @@ COLUMN_LABELS: dict[str, dict[str, str]] = {
     "p_adjusted": {"da": "Justeret p-værdi (BH)", "en": "Adjusted p-value (BH)"},
     "flagged": {"da": "Afviger fra landet", "en": "Differs from the nation"},
     "disclosure": {"da": "Note", "en": "Note"},
+    "direct": {"da": "Direkte estimat", "en": "Direct estimate"},
+    "direct_ci_low": {"da": "Direkte, nedre grænse", "en": "Direct, lower limit"},
+    "direct_ci_high": {"da": "Direkte, øvre grænse", "en": "Direct, upper limit"},
+    "model_estimate": {"da": "Modelbaseret estimat", "en": "Model-based estimate"},
+    "model_ci_low": {"da": "Modelbaseret, nedre grænse", "en": "Model-based, lower limit"},
+    "model_ci_high": {"da": "Modelbaseret, øvre grænse", "en": "Model-based, upper limit"},
+    "basis": {"da": "Grundlag", "en": "Basis"},
+    "gamma": {"da": "Vægt på kommunens egne tal (γ)", "en": "Weight of the kommune's own data (γ)"},
     "publication": {"da": "Offentliggørelse", "en": "Publication"},
     # the design explorer
     "proportional": {"da": "Proportional", "en": "Proportional"},
@@ -464,6 +472,80 @@ def lead_sentence(
     return own + (f"; {clause}." if clause else ".")
 
 
+BASIS_LABELS: dict[str, dict[str, str]] = {
+    "eblup": {"da": "modelbaseret", "en": "model-based"},
+    "eblup_1pp": {"da": "modelbaseret (afrundet)", "en": "model-based (rounded)"},
+    "synthetic": {"da": "modelbaseret (syntetisk)", "en": "model-based (synthetic)"},
+}
+"""What a published model-based figure rests on (stikprove.release.small_area.BASES)."""
+
+
+def basis_label(basis: str, language: str = "da") -> str:
+    """A model-based figure's basis in words ("eblup" -> "modelbaseret")."""
+    return BASIS_LABELS.get(str(basis), {}).get(check_language(language), str(basis))
+
+
+def model_lead_sentence(row: Mapping[str, object], place: str, indicator: str,
+                        language: str = "da", confidence_level: float = 0.95,
+                        compared: Sequence[tuple[str, float]] = ()) -> str:  # fmt: skip
+    """The headline of a report whose kommune's own (direct) figure is hidden or too
+    uncertain to present: the model-based estimate, called so, with its interval, and the
+    rates of ``compared`` places beside it.
+
+    >>> print(model_lead_sentence({"model_estimate": 0.21, "model_ci_low": 0.12,
+    ...                            "model_ci_high": 0.33}, "Læsø", "too_ill", "en"))
+    In Læsø, a model-based estimate puts 21% of the people too ill for employment-oriented effort (95% interval 12–33%); the kommune's own figures alone are too few or too uncertain to show.
+    """  # noqa: E501
+    language = check_language(language)
+    clause = _rate_clause(compared, language)
+    what = INDICATOR_WHAT.get(indicator, {}).get(language, indicator)
+    level = percent(confidence_level, language)
+    rate = percent(float(row["model_estimate"]), language)  # type: ignore[arg-type]
+    low = percent(float(row["model_ci_low"]), language).rstrip(" %")  # type: ignore[arg-type]
+    high = percent(float(row["model_ci_high"]), language)  # type: ignore[arg-type]
+    if language == "da":
+        own = (f"I {place} vurderes efter et modelbaseret estimat {rate} af personerne {what} "
+               f"({level}-interval {low}–{high}); kommunens egne tal alene er for få eller for "
+               "usikre til at blive vist")
+    else:
+        own = (f"In {place}, a model-based estimate puts {rate} of the people {what} "
+               f"({level} interval {low}–{high}); the kommune's own figures alone are too few "
+               "or too uncertain to show")
+    return own + (f"; {clause}." if clause else ".")
+
+
+MODEL_EXPLANATION: dict[str, str] = {
+    "da": (
+        "Et **modelbaseret** estimat bruger kommunens egne vurderinger sammen med det, "
+        "undersøgelsen viser for alle kommuner: en model forudsiger kommunens andel ud fra, "
+        "hvem der er på ydelsen i kommunen (køn, herkomst, alder og år på ydelsen), og "
+        "estimatet vægter kommunens egne tal og modellens forudsigelse efter, hvor sikre de "
+        "hver især er. En kommune med mange vurderede sager får næsten sit eget tal; en lille "
+        "kommune låner styrke fra de andre, så intervallet bliver smallere end det direkte "
+        "estimats. Et *syntetisk* estimat bygger kun på modellens forudsigelse. Det direkte "
+        "estimat er kommunens egne vurderinger alene. Modelbaserede tal er beskyttet som alle "
+        "andre tal: de kan ikke bruges til at regne udeladte tal ud."
+    ),
+    "en": (
+        "A **model-based** estimate uses the kommune's own reviews together with what the "
+        "study shows for every kommune: a model predicts the kommune's proportion from who "
+        "receives the benefit there (sex, origin, age and years on the benefit), and the "
+        "estimate weighs the kommune's own figure and the model's prediction by how certain "
+        "each is. A kommune with many reviewed cases keeps nearly its own figure; a small one "
+        "borrows strength from the others, so its interval is narrower than the direct "
+        "estimate's. A *synthetic* estimate rests on the model's prediction alone. The direct "
+        "estimate is the kommune's own reviews alone. Model-based figures are protected like "
+        "every other figure: they cannot be used to work out a suppressed one."
+    ),
+}
+"""The plain-language explanation of model-based estimates in a report."""
+
+
+def model_explanation(language: str = "da") -> str:
+    """The plain-language explanation of model-based estimates (:data:`MODEL_EXPLANATION`)."""
+    return MODEL_EXPLANATION[check_language(language)]
+
+
 def small_kommune_sentence(place: str, region: str, language: str = "da",
                            threshold: int = 5) -> str:  # fmt: skip
     """Why a kommune's report is short: too few people in the study for any figure of its
@@ -591,6 +673,9 @@ SECTIONS: dict[str, dict[str, str]] = {
     "glossary": {"da": "Ordforklaring", "en": "Glossary"},
     "about": {"da": "Om rapporten", "en": "About this report"},
     "region": {"da": "Regionen og hele landet", "en": "The region and the whole country"},
+    "model": {"da": "Modelbaserede estimater", "en": "Model-based estimates"},
+    "shrinkage": {"da": "Direkte og modelbaserede estimater for alle kommuner",
+                  "en": "Direct and model-based estimates for every kommune"},
 }
 
 INDICATOR_NAMES: dict[str, dict[str, str]] = {
