@@ -62,7 +62,7 @@ DOCS = ROOT / "docs"
 TEMPLATE = ROOT / "protocols" / "national-template.toml"
 POPULATION_SEED = 2016
 """The national demo's synthetic frame (``stikprove demo``: ``synth --seed 2016``)."""
-REPLICATES = 1000
+REPLICATES = 500
 HEAD_REPLICATES = 20
 HEAD_KOMMUNER = ("825", "741", "461")
 """Læsø (4 cases in the sample), Samsø (6) and Odense (206): their rows of the table over the
@@ -279,14 +279,18 @@ def covariate_cases(population: Population, source: str = "study") -> pd.DataFra
     raise ValueError(f"source {source!r}: expected one of {COVARIATE_SOURCES}")
 
 
+_COVARIATES: dict[tuple[int, str], pd.DataFrame] = {}
+
 BOOTSTRAP = 200
 """B of the arcsine model's parametric bootstrap (the package's default, emdi's advice)."""
 
 MODEL_FITS = (
     ("eblup_reml", "linear", "REML", "study"),
     ("eblup_ml", "linear", "ML", "study"),
+    ("eblup_amrl", "linear", "AMRL", "study"),
     ("eblup_reml_register", "linear", "REML", "register"),
     ("arcsine_reml", "arcsin", "REML", "study"),
+    ("arcsine_amrl", "arcsin", "AMRL", "study"),
 )
 """The model fits of :func:`small_area_estimators`: estimator name, model, method, covariates."""
 
@@ -307,11 +311,13 @@ def small_area_estimators(replicate: Replicate, fits=MODEL_FITS) -> pd.DataFrame
     - ``eblup_reml``: the linear Fay–Herriot EBLUP, σ²_u by REML, interval EBLUP ± z·√MSE
       (clipped to [0, 1]) with MSE by Prasad–Rao;
     - ``eblup_ml``: the same with σ²_u by ML and MSE by Datta–Lahiri;
+    - ``eblup_amrl``: the same with σ²_u by the adjusted REML of Li & Lahiri (never 0) and
+      the Prasad–Rao formula;
     - ``eblup_reml_register``: as ``eblup_reml`` with covariates over the register
       (:data:`COVARIATE_SOURCES`; a sensitivity check);
     - ``arcsine_reml``: the arcsine model (the package's default), back-transformed, MSE and
       interval by the parametric bootstrap, B = :data:`BOOTSTRAP`, seeded by the replicate's
-      number;
+      number; ``arcsine_amrl``: the same with σ²_u by AMRL;
     - ``synthetic`` (with ``eblup_reml``): that fit's synthetic estimate x_d'β̂ with the
       interval from the MSE the model gives a kommune without a sample,
       σ̂²_u + x_d'(X'V̂⁻¹X)⁻¹x_d (the fit's ``sigma2_u`` and ``beta_cov``; not clipped): how
@@ -358,7 +364,10 @@ def small_area_estimators(replicate: Replicate, fits=MODEL_FITS) -> pd.DataFrame
         parts.append(_rows(name, result.table))
         if name == "eblup_reml":
             fit = result.fit
-            covariates = area_covariates(cases, **options)
+            key = (id(population), source)
+            if key not in _COVARIATES:  # the same aggregation as the fit's, done once
+                _COVARIATES[key] = area_covariates(cases, **options)
+            covariates = _COVARIATES[key]
             x = covariates.set_index("kommune_code").loc[result.table["kommune_code"]]
             x = np.column_stack([np.ones(len(x)), x[list(result.covariates)].to_numpy(float)])
             mse = fit.sigma2_u + np.einsum("ij,jk,ik->i", x, fit.beta_cov, x)
@@ -488,7 +497,10 @@ def run_simulation(
     else:
         outputs = _chunk(numbers)
     kommuner = tuple(population.kommuner["kommune_code"])
-    names = tuple(dict.fromkeys(name for out in outputs for name in out[0]["estimator"]))
+    seen = dict.fromkeys(name for out in outputs for name in out[0]["estimator"])
+    order = ["direct", *(f[0] for f in MODEL_FITS)]
+    order.insert(order.index("eblup_reml") + 1, "synthetic")
+    names = tuple(sorted(seen, key=lambda n: (order.index(n) if n in order else len(order), n)))
     shape = (len(names), len(numbers), len(kommuner))
     arrays = {key: np.full(shape, np.nan) for key in ("estimate", "ci_low", "ci_high")}
     n = np.zeros(shape[1:])
