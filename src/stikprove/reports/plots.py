@@ -191,7 +191,7 @@ def shrinkage_plot(table: pd.DataFrame, language: str = "da", title: str = ""):
     n = pd.to_numeric(table["n"], errors="coerce").to_numpy(dtype=float)
     shown = np.isfinite(direct) & np.isfinite(model)
     fig, ax = plt.subplots(figsize=(6.4, 5.6), dpi=100)
-    ax.plot([0, 1], [0, 1], "--", color="#777777", lw=1, label=labels["same"])
+    ax.plot([0, 1], [0, 1], "--", color="#777777", lw=1, label=labels["same"])  # y = x
     size = 8 + 60 * np.sqrt(np.nan_to_num(n[shown], nan=1.0) / max(np.nanmax(n[shown]), 1.0)) \
         if shown.any() else 10  # fmt: skip
     ax.scatter(direct[shown], model[shown], s=size, color="#1f4e79", alpha=0.7,
@@ -200,8 +200,11 @@ def shrinkage_plot(table: pd.DataFrame, language: str = "da", title: str = ""):
     if hidden:
         ax.text(0.02, 0.97, labels["hidden"].format(k=hidden), transform=ax.transAxes,
                 fontsize=8, va="top", color="#555555")  # fmt: skip
-    ax.set_xlim(0, 1)
-    ax.set_ylim(0, 1)
+    values = np.r_[direct[shown], model[np.isfinite(model)]]
+    low = max(0.0, float(values.min()) - 0.05) if len(values) else 0.0
+    high = min(1.0, float(values.max()) + 0.05) if len(values) else 1.0
+    ax.set_xlim(low, high)  # the same range on both axes: the diagonal stays the diagonal
+    ax.set_ylim(low, high)
     _percent_axis(ax.xaxis, language)
     _percent_axis(ax.yaxis, language)
     ax.set_xlabel(labels["x"])
