@@ -119,6 +119,7 @@ def test_intruder_cannot_pin_a_hidden_count_from_the_model_based_figures(release
     assert inverted >= 5
     audit = release.audit()
     assert audit.ok, str(audit)
+    assert main(["audit-release", str(released[0])]) == 0  # the command audits them too
     assert {c[0] for c in small.cells} <= set(
         release.small_area.extend(release.model.tables).cell_id)
 

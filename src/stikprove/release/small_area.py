@@ -25,8 +25,8 @@ hides the direct estimate. The rule (docs/release.md, "Model-based estimates"):
    is published with less: first the estimate and limits rounded to 1 percentage point
    (``eblup_1pp``), then the synthetic estimate (``synthetic``: x_d'β̂ with its own
    interval, which depends on the kommune's data only through β̂ pooled over all kommuner).
-   Where β̂ itself pins a count, the coefficients are published coarser (2 decimals), then
-   not at all. A kommune whose direct n is hidden gets the synthetic estimate from the start
+   The coefficients are decided first, with every figure synthetic: where β̂ pins a count,
+   they are published coarser (2 decimals), then not at all. A kommune whose direct n is hidden gets the synthetic estimate from the start
    (γ_d and the MSE reveal the effective sample size, and so a hidden n).
 5. **γ_d only beside a shown direct estimate.** γ_d is published only where the kommune's
    direct estimate is shown; elsewhere it would tell the effective n (n/deff) of a hidden
@@ -357,47 +357,68 @@ def decided_model_figures(model, raw_estimates: pd.DataFrame, figures: dict[str,
 def protect_model_figures(model, raw_estimates: pd.DataFrame, suppressed: np.ndarray,
                           figures: dict[str, ModelFigures], n_hidden: set[tuple[str, str]], *,
                           max_rounds: int = 12) -> SmallAreaRelease:  # fmt: skip
-    """The rule of the module docstring: start every kommune at ``eblup`` (``synthetic`` where
-    its direct n is hidden: ``n_hidden`` holds (indicator, kommune_code)), audit the release
-    with the model cells, and publish less for every kommune whose cell pins a hidden count
-    (then coarser coefficients) until the audit passes or nothing is left to withhold.
+    """The rule of the module docstring, in two phases of audit rounds.
+
+    1. The coefficients alone (every kommune's figure synthetic): an indicator whose
+       coefficients let the audit pin a hidden count is published with coarser ones
+       (:data:`COEFFICIENT_DECIMALS`), then none.
+    2. With those coefficients, every kommune starts at ``eblup`` (``synthetic`` where its
+       direct n is hidden: ``n_hidden`` holds (indicator, kommune_code)); a kommune whose
+       cell pins a hidden count steps down (:data:`BASES`) until the audit passes or nothing
+       is left to withhold (a synthetic kommune still blamed coarsens its coefficients).
 
     ``model``: the release's :class:`~stikprove.release.cells.CellModel`, ``raw_estimates``
     its raw estimates table, ``suppressed`` its pattern."""
-    from stikprove.release.audit import Auditor
-
     direct_cell = _direct_cells(model, raw_estimates, figures)
-    basis = {(indicator, code): "synthetic" if (indicator, code) in n_hidden else "eblup"
-             for indicator, fig in figures.items() for code in fig.table["kommune_code"]}
+    keys = [(indicator, code) for indicator, fig in figures.items()
+            for code in fig.table["kommune_code"]]  # fmt: skip
     decimals: dict[str, int | None] = {i: COEFFICIENT_DECIMALS[0] for i in figures}
-    unprotected: tuple[str, ...] = ()
-    for _ in range(max_rounds):
-        cells = _cells_for(figures, basis, decimals, direct_cell)
-        tables = model_cells(model.tables, cells)
-        pattern = np.r_[suppressed, np.zeros(len(cells), dtype=bool)]
-        audit = Auditor(tables).run(pattern, pinning=True, exact=False)
-        unprotected = audit.unprotected
 
-        if audit.ok:
-            break
-        blamed = _blame(audit, cells, tables)
+    def coarsen(blamed: set) -> bool:
         changed = False
-        for indicator, code in sorted(blamed):
-            current = basis[(indicator, code)]
-            if current != "synthetic":
-                basis[(indicator, code)] = BASES[BASES.index(current) + 1]
-                changed = True
-            elif decimals[indicator] is not None:
+        for indicator in sorted({i for i, _ in blamed}):
+            if decimals[indicator] is not None:
                 place = COEFFICIENT_DECIMALS.index(decimals[indicator])  # type: ignore[arg-type]
                 decimals[indicator] = (COEFFICIENT_DECIMALS[place + 1]
                                        if place + 1 < len(COEFFICIENT_DECIMALS) else None)
                 changed = True
-        if not changed:
-            break
-    else:
-        cells = _cells_for(figures, basis, decimals, direct_cell)
+        return changed
+
+    everywhere_synthetic = dict.fromkeys(keys, "synthetic")
+    _rounds(model, suppressed, figures, everywhere_synthetic, decimals, direct_cell, coarsen,
+            max_rounds)  # fmt: skip
+    basis = {key: "synthetic" if key in n_hidden else "eblup" for key in keys}
+
+    def step_down(blamed: set) -> bool:
+        changed = False
+        for key in sorted(blamed):
+            if basis[key] != "synthetic":
+                basis[key] = BASES[BASES.index(basis[key]) + 1]
+                changed = True
+        return changed or coarsen(blamed)
+
+    unprotected, cells = _rounds(model, suppressed, figures, basis, decimals, direct_cell,
+                                 step_down, max_rounds)  # fmt: skip
     return SmallAreaRelease(figures=figures, basis=basis, coefficient_decimals=decimals,
-                            cells=cells, unprotected=tuple(unprotected))  # fmt: skip
+                            cells=cells, unprotected=unprotected)  # fmt: skip
+
+
+def _rounds(model, suppressed, figures, basis, decimals, direct_cell, step, max_rounds):
+    """Audit the release with the model cells of ``basis`` and ``decimals`` and let ``step``
+    publish less (it changes them in place; False: nothing left) until the audit passes.
+    Returns the cells still unprotected (empty when it passed) and the last model cells."""
+    from stikprove.release.audit import Auditor
+
+    for round_ in range(max_rounds + 1):
+        cells = _cells_for(figures, basis, decimals, direct_cell)
+        if not cells:
+            return (), cells
+        tables = model_cells(model.tables, cells)
+        pattern = np.r_[suppressed, np.zeros(len(cells), dtype=bool)]
+        audit = Auditor(tables).run(pattern, pinning=True, exact=False)
+        if audit.ok or round_ == max_rounds or not step(_blame(audit, cells, tables)):
+            return tuple(audit.unprotected), cells
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def _blame(audit, cells: list, tables) -> set[tuple[str, str]]:
