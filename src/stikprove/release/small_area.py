@@ -26,8 +26,9 @@ hides the direct estimate. The rule (docs/release.md, "Model-based estimates"):
    (``eblup_1pp``), then the synthetic estimate (``synthetic``: x_d'β̂ with its own
    interval, which depends on the kommune's data only through β̂ pooled over all kommuner).
    The coefficients are decided first, with every figure synthetic: where β̂ pins a count,
-   they are published coarser (2 decimals), then not at all. A kommune whose direct n is hidden gets the synthetic estimate from the start
-   (γ_d and the MSE reveal the effective sample size, and so a hidden n).
+   they are published coarser (2 decimals), then not at all. A kommune whose direct n is
+   hidden gets the synthetic estimate from the start (γ_d and the MSE reveal the effective
+   sample size, and so a hidden n).
 5. **γ_d only beside a shown direct estimate.** γ_d is published only where the kommune's
    direct estimate is shown; elsewhere it would tell the effective n (n/deff) of a hidden
    estimate. The check assumes the intruder knows it anyway (1.).
