@@ -243,3 +243,47 @@ def _name(code: str) -> str:
     from stikprove.reports.content import kommune_name
 
     return kommune_name(code)
+
+
+def test_published_tables_follow_the_decisions():
+    """Each basis is published as the rule says: the EBLUP at 3 decimals with γ beside a shown
+    direct estimate, at 2 decimals (model_rounded), or the synthetic estimate without γ
+    (model_synthetic); a kommune without a sample is synthetic without a note; the direct
+    column is the release's; coefficients at the decided decimals, none where withheld."""
+    from stikprove.release.small_area import (
+        ModelFigures,
+        SmallAreaRelease,
+        published_coefficients,
+        published_model_table,
+    )
+
+    rows = [{**_row(0.3, 0.6, 0.55), "kommune_code": c} for c in ("101", "147", "151")]
+    rows.append({**_row(0.3, 0.6, 0.55), "kommune_code": "153", "in_sample": False})
+    table = pd.DataFrame(rows).assign(synthetic=0.2712, synthetic_low=0.1, synthetic_high=0.45)
+    fig = ModelFigures("too_ill", "arcsin", ("intercept", "share_women"), np.array([0.51234, -0.1]),
+                       np.zeros((2, 4)), table)  # fmt: skip
+    small = SmallAreaRelease(
+        figures={"too_ill": fig}, cells=[],
+        basis={("too_ill", "101"): "eblup", ("too_ill", "147"): "eblup_1pp",
+               ("too_ill", "151"): "synthetic", ("too_ill", "153"): "synthetic"},
+        coefficient_decimals={"too_ill": 2},
+    )  # fmt: skip
+    estimates = pd.DataFrame({
+        "indicator": "too_ill", "level": "kommune", "kommune_code": ["101", "147", "151", "153"],
+        "sex": None, "origin": None, "estimate": [0.3, np.nan, 0.3, np.nan],
+        "disclosure": ["", "small", "", "complementary"],
+    })  # fmt: skip
+    out = published_model_table(small, estimates).set_index("kommune_code")
+    eblup = _row(0.3, 0.6, 0.55)["estimate"]
+    assert out.loc["101", "estimate"] == round(eblup, 3) and out.loc["101", "gamma"] == 0.6
+    assert out.loc["147", "estimate"] == round(eblup, 2) and np.isnan(out.loc["147", "gamma"])
+    assert out.loc["147", "disclosure"] == "model_rounded"
+    assert out.loc["147", "direct_disclosure"] == "small" and np.isnan(out.loc["147", "direct"])
+    assert out.loc["151", "estimate"] == 0.271 and np.isnan(out.loc["151", "gamma"])
+    assert out.loc["151", "disclosure"] == "model_synthetic"
+    assert out.loc["153", "disclosure"] == "" and out.loc["153", "basis"] == "synthetic"
+    coefficients = published_coefficients(small)
+    assert coefficients["estimate"].tolist() == [0.51, -0.1]
+    assert set(coefficients["disclosure"]) == {"model_rounded"}
+    withheld = dataclasses.replace(small, coefficient_decimals={"too_ill": None})
+    assert published_coefficients(withheld).empty

@@ -122,7 +122,12 @@ class Release:
                 return dc.mark_raw(_model_table(self, name))
             if name == "small_area":
                 return dc.mark_raw(raw_model_table(self.small_area))
-            return dc.mark_raw(_model_table(self, name))
+            return dc.mark_raw(pd.DataFrame(
+                [{"indicator": i, "term": t, "estimate": float(b),
+                  "decimals": self.small_area.coefficient_decimals.get(i)}
+                 for i, fig in self.small_area.figures.items()
+                 for t, b in zip(fig.terms, fig.beta, strict=True)],
+                columns=["indicator", "term", "estimate", "decimals"]))  # fmt: skip
         return dc.mark_raw(getattr(self.raw_tables, name).copy())
 
     def audit(self, exact: bool = False):
