@@ -23,7 +23,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "protocol's disclosure threshold and the percentages that imply them hidden, with the "
         "least costly secondary suppression over all tables at once; proportions failing the "
         "NCHS standard withheld) and write its tables (design, progress, estimates, bounds, "
-        "agreement, flags) to --out-dir.",
+        "agreement, flags, and for a study of ten kommuner or more the model-based small_area and "
+        "small_area_model) to --out-dir.",
     )
     p.add_argument("study", metavar="STUDY", type=Path, help="the study store (.sqlite)")
     p.add_argument("--out-dir", type=Path, required=True, metavar="DIR",
@@ -44,7 +45,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="play the intruder over everything the study publishes",
         description="For every hidden cell of the study's release, the interval its value can "
         "take given everything the release shows (all tables, all kommuner, the region and "
-        "national tables, percentages within their rounding), by linear programming. Exits 1 "
+        "national tables, percentages within their rounding, and what the model-based "
+        "estimates tell about each kommune's direct estimate), by linear programming. Exits 1 "
         "when a hidden count of 1 to threshold-1 can be narrowed to within 1..threshold-1 or "
         "to fewer than threshold values.",
     )
