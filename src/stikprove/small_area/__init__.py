@@ -18,7 +18,8 @@ End to end, from a study::
 The pieces (each a small function with a frozen result or a tidy DataFrame):
 
 - :func:`smooth_variances` (direct.py): the direct estimates by kommune with the variance the
-  model takes, ψ_d = se² or the GVF p̄(1 - p̄)·deff̄/n_d where unstable or zero.
+  model takes, ψ_d = se² or the GVF p̄(1 - p̄)·deff̄*/n_d·(1 - f_d) where unstable or zero
+  (f_d the kommune's sampling fraction; :mod:`stikprove.small_area.direct`).
 - :func:`area_covariates` (direct.py): covariates per kommune from the population;
   :data:`COVARIATE_SETS`, :data:`DEFAULT_COVARIATES`.
 - :func:`fit_fay_herriot` -> :class:`FayHerriotFit` (model.py): REML/ML by Fisher scoring as
@@ -46,6 +47,7 @@ from stikprove.small_area.kommuner import (
     MODELS,
     SMALL_AREA_COLUMNS,
     SmallAreaEstimates,
+    estimated_population,
     small_area_estimates,
 )
 from stikprove.small_area.model import (
@@ -74,6 +76,7 @@ __all__ = [
     "ZeroRandomEffectWarning",
     "area_covariates",
     "benchmark",
+    "estimated_population",
     "fit_arcsine_fay_herriot",
     "fit_fay_herriot",
     "small_area_estimates",

@@ -6,7 +6,9 @@ of the study population), and does the steps in turn:
 
 1. the direct estimate and design variance per kommune (``sample.estimate(outcome,
    by=area)``, the package's default method) and the national direct estimate;
-2. the variances smoothed by the GVF where unstable or zero (:func:`smooth_variances`);
+2. the variances smoothed by the GVF where unstable or zero (:func:`smooth_variances`), with
+   each kommune's sampling fraction n_d / N̂_d (:func:`estimated_population`) for its finite
+   population correction;
 3. the covariates per kommune from the population (:func:`area_covariates`; constant ones
    dropped);
 4. the model: ``"arcsin"`` (default for proportions: :func:`fit_arcsine_fay_herriot`, MSE and
@@ -36,7 +38,13 @@ from stikprove.small_area.direct import (
 )
 from stikprove.small_area.model import FayHerriotFit, SmallAreaError, fit_fay_herriot
 
-__all__ = ["MODELS", "SMALL_AREA_COLUMNS", "SmallAreaEstimates", "small_area_estimates"]
+__all__ = [
+    "MODELS",
+    "SMALL_AREA_COLUMNS",
+    "SmallAreaEstimates",
+    "estimated_population",
+    "small_area_estimates",
+]
 
 MODELS = ("arcsin", "linear")
 """The area-level models: arcsine-transformed (bootstrap MSE) or on the proportion scale."""
@@ -98,6 +106,23 @@ def _validate_options(model: str, method: str, benchmark: str | None) -> None:
         raise SmallAreaError(f"benchmark {benchmark!r}: expected ratio, difference or None")
 
 
+def estimated_population(sample, outcome: str, area: str = "kommune_code") -> pd.Series:
+    """N̂_d per area (indexed by the area's values as strings): the sum of the design weights
+    N_h / n_h of the area's cases with an outcome, n_h the stratum's cases with an outcome
+    (the weights of ``sample.estimate``, which drops a missing outcome within its stratum).
+    For strata nested in the areas it is Σ N_h over the area's strata with such a case: the
+    population whose finite population correction the direct variance carries."""
+    data = sample.data
+    for column in (outcome, area):
+        if column not in data.columns:
+            raise SmallAreaError(f"sample: column {column!r} missing")
+    rows = data[data[outcome].notna()]
+    strata = list(sample.strata)
+    n_h = rows.groupby(strata, sort=False, observed=True, dropna=False)[outcome].transform("size")
+    weights = pd.to_numeric(rows[sample.population_size], errors="coerce") / n_h
+    return weights.groupby(rows[area].astype(str), sort=True).sum()
+
+
 def small_area_estimates(
     sample,
     population: pd.DataFrame,
@@ -126,6 +151,8 @@ def small_area_estimates(
     direct = sample.estimate(outcome, by=area, confidence_level=confidence_level)
     overall = sample.estimate(outcome, confidence_level=confidence_level)
     national = float(overall["estimate"].iloc[0])
+    size = estimated_population(sample, outcome, area)
+    direct = direct.assign(population_estimate=direct[area].astype(str).map(size).to_numpy())
     inputs = smooth_variances(direct, min_n=min_n)
     cov = area_covariates(population, covariates, area=area)
     foreign = sorted(set(inputs[area].astype(str)) - set(cov[area].astype(str)))
