@@ -10,12 +10,15 @@ import numpy as np
 import pandas as pd
 import pytest
 from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from stikprove.errors import StikproveError
+from stikprove.estimation import StratifiedSample
 from stikprove.small_area import (
     SmallAreaError,
     ZeroRandomEffectWarning,
     area_covariates,
+    estimated_population,
     fit_arcsine_fay_herriot,
     fit_fay_herriot,
     smooth_variances,
@@ -189,6 +192,74 @@ def test_gvf_replaces_zero_and_small_area_variances():
     assert smooth_variances(table, min_n=60)["variance_source"].iloc[2] == "gvf"
     with pytest.raises(SmallAreaError, match="column 'deff' missing"):
         smooth_variances(table.drop(columns="deff"))
+
+
+def test_gvf_takes_each_kommunes_finite_population_correction():
+    """With N̂_d given, ψ = p̄(1 - p̄)·deff̄*/n·(1 - f) where deff̄* pools deff_d/(1 - f_d);
+    a kommune sampled completely (f = 1) gets ψ ≈ 0 = its own variance and γ ≈ 1 in the
+    fitted model; the arcsine model's n_eff is p̄(1 - p̄)/ψ there and n/deff elsewhere."""
+    table = pd.DataFrame({"kommune_code": ["1", "2", "3", "4"], "n": [100, 10, 50, 8],
+                          "estimate": [0.3, 0.4, 0.2, 0.5], "se": [0.04, 0.1, 0.05, 0.0],
+                          "deff": [0.96, 0.9, 0.75, 0.0], "n_eff": [100.0, 10.0, 50.0, 8.0],
+                          "population_estimate": [500.0, 20.0, 200.0, 8.0]})  # fmt: skip
+    out = smooth_variances(table, min_n=30)
+    p_bar = (100 * 0.3 + 10 * 0.4 + 50 * 0.2 + 8 * 0.5) / 168
+    deff = (100 * 0.96 / 0.8 + 10 * 0.9 / 0.5 + 50 * 0.75 / 0.75) / 160
+    np.testing.assert_allclose(out["sampling_fraction"], [0.2, 0.5, 0.25, 1.0])
+    assert list(out["variance_source"]) == ["direct", "gvf", "direct", "gvf"]
+    assert out["variance"].iloc[1] == pytest.approx(p_bar * (1 - p_bar) * deff / 10 * 0.5)
+    assert out.attrs["gvf"]["deff"] == pytest.approx(deff)
+    assert 0 < out["variance"].iloc[3] < 1e-6 * p_bar * (1 - p_bar)
+    assert out["n_eff"].iloc[0] == pytest.approx(100 / 0.96)
+    assert out["n_eff"].iloc[1] == pytest.approx(p_bar * (1 - p_bar) / out["variance"].iloc[1])
+    without = smooth_variances(table.drop(columns="population_estimate"), min_n=30)
+    assert out["variance"].iloc[1] < without["variance"].iloc[1]
+    data = out.assign(x=[0.1, 0.5, 0.2, 0.9])
+    fit = fit_fay_herriot(data, ["x"], direct="direct", variance="variance")
+    gamma = fit.estimates().set_index("kommune_code")["gamma"]
+    assert gamma["4"] == pytest.approx(1, abs=1e-3)
+    assert gamma["4"] > gamma["2"]
+    with pytest.raises(SmallAreaError, match="'population_estimate', row 3: 4, expected"):
+        smooth_variances(table.assign(population_estimate=[500.0, 20.0, 200.0, 4.0]))
+
+
+_AREA = st.tuples(st.integers(1, 80), st.floats(0.05, 0.95), st.floats(0.3, 3.0),
+                  st.floats(0.0, 0.9))  # fmt: skip
+"""One area of the GVF property test: n, p, design effect without fpc, sampling fraction."""
+
+
+@settings(max_examples=scaled(40))
+@given(
+    areas=st.lists(_AREA, min_size=2, max_size=8),
+    fractions=st.tuples(st.floats(0.0, 1.0), st.floats(0.0, 1.0)),
+)
+def test_gvf_never_grows_with_the_sampling_fraction(areas, fractions):
+    """ψ_d of the GVF is non-increasing in the kommune's own sampling fraction f_d (the
+    others' fixed), though f_d also enters the pooled design effect deff̄*."""
+    n, p, deff, f = (np.array(v, dtype=float) for v in zip(*areas, strict=True))
+    low, high = sorted(fractions)
+
+    def psi(f_first: float) -> float:
+        fraction = np.concatenate([[f_first], f[1:]])
+        table = pd.DataFrame({"n": n, "estimate": p, "se": np.sqrt(p * (1 - p) * deff / n),
+                              "deff": deff * (1 - fraction), "n_eff": n,
+                              "population_estimate": n / np.maximum(fraction, 1e-9)})
+        return float(smooth_variances(table, min_n=100)["variance"].iloc[0])
+
+    assert psi(high) <= psi(low) * (1 + 1e-9)
+
+
+def test_estimated_population_sums_the_weights_of_cases_with_an_outcome():
+    """N̂_d = Σ N_h/n_h over the area's cases with an outcome (n_h counting only those)."""
+    data = pd.DataFrame({"stratum": ["a", "a", "a", "b", "b", "c"],
+                         "kommune_code": ["1", "1", "1", "1", "1", "2"],
+                         "population_size": [10, 10, 10, 4, 4, 7],
+                         "y": [1, 0, None, 1, 1, 0]})  # fmt: skip
+    sample = StratifiedSample(data, "stratum", "population_size")
+    size = estimated_population(sample, "y")
+    assert size.to_dict() == pytest.approx({"1": 14.0, "2": 7.0})
+    with pytest.raises(SmallAreaError, match="column 'z' missing"):
+        estimated_population(sample, "z")
 
 
 def test_area_covariates_from_the_population():

@@ -154,7 +154,7 @@ def _sampling_fraction(out: pd.DataFrame, n: np.ndarray, has: np.ndarray) -> np.
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
         raise SmallAreaError(
-            f"direct estimates: column 'population_estimate', row {i}: {size[i]!r}, expected "
+            f"direct estimates: column 'population_estimate', row {i}: {size[i]:g}, expected "
             f"the area's estimated population, a number >= its {int(n[i])} cases with an outcome"
         )
     with np.errstate(divide="ignore", invalid="ignore"):
