@@ -21,7 +21,9 @@ from stikprove.small_area import (
     SmallAreaError,
     ZeroRandomEffectWarning,
     benchmark,
+    conditional_mse,
     fit_arcsine_fay_herriot,
+    fit_fay_herriot,
     small_area_estimates,
 )
 from stikprove.store import open_study
@@ -148,6 +150,31 @@ def test_benchmark_refuses_bad_input():
         benchmark(np.array([0.1]), np.array([1]), 0.1, "sum")
     with pytest.raises(SmallAreaError, match=r"target 1\.5: expected a proportion"):
         benchmark(np.array([0.1]), np.array([1]), 1.5)
+
+
+def test_conditional_mse_widens_where_the_residual_exceeds_the_model(national_inputs):
+    """mse="conditional": mse_d + B_d²·max(0, r_d² - (σ̂²_u + ψ_d)), B_d = 1 - γ_d, r_d the
+    direct minus the synthetic estimate; never below the model's MSE, equal to it where the
+    residual is within the model's expectation and for a kommune without a sample; the
+    interval is eblup ∓ z·rmse. Only for the linear model."""
+    data = national_inputs.copy()
+    data.loc[data.index[0], "direct"] = np.nan  # a kommune without a sample
+    fit = fit_fay_herriot(data, COVARIATES)
+    model = fit.estimates()
+    cond = conditional_mse(model, fit.sigma2_u, 0.9)
+    b, r = 1 - model["gamma"], model["direct"] - model["synthetic"]
+    excess = (r**2 - fit.sigma2_u - model["variance"]).clip(lower=0).fillna(0)
+    np.testing.assert_allclose(cond["mse"], model["mse"] + b**2 * excess, rtol=1e-12)
+    assert (cond["mse"] >= model["mse"]).all()
+    assert cond["mse"].iloc[0] == model["mse"].iloc[0]
+    assert ((excess > 0).sum() > 0) and ((excess == 0).sum() > 1)
+    np.testing.assert_allclose(cond["ci_high"] - cond["eblup"], 1.6448536 * np.sqrt(cond["mse"]),
+                               rtol=1e-6)  # fmt: skip
+    np.testing.assert_allclose(cond["eblup"], model["eblup"])
+    with pytest.raises(SmallAreaError, match="mse 'conditional': only for model 'linear'"):
+        small_area_estimates(None, pd.DataFrame(), "too_ill", mse="conditional")
+    with pytest.raises(SmallAreaError, match="mse 'exact': expected one of model, conditional"):
+        small_area_estimates(None, pd.DataFrame(), "too_ill", model="linear", mse="exact")
 
 
 def test_covariate_names_are_the_protocols():

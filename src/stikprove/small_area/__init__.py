@@ -45,8 +45,10 @@ from stikprove.small_area.direct import (
 )
 from stikprove.small_area.kommuner import (
     MODELS,
+    MSE_METHODS,
     SMALL_AREA_COLUMNS,
     SmallAreaEstimates,
+    conditional_mse,
     estimated_population,
     small_area_estimates,
 )
@@ -68,6 +70,7 @@ __all__ = [
     "ESTIMATE_COLUMNS",
     "FH_METHODS",
     "MODELS",
+    "MSE_METHODS",
     "SMALL_AREA_COLUMNS",
     "ArcsineFit",
     "FayHerriotFit",
@@ -76,6 +79,7 @@ __all__ = [
     "ZeroRandomEffectWarning",
     "area_covariates",
     "benchmark",
+    "conditional_mse",
     "estimated_population",
     "fit_arcsine_fay_herriot",
     "fit_fay_herriot",

@@ -14,6 +14,15 @@ of the study population), and does the steps in turn:
 4. the model: ``"arcsin"`` (default for proportions: :func:`fit_arcsine_fay_herriot`, MSE and
    interval by the parametric bootstrap) or ``"linear"`` (:func:`fit_fay_herriot`, MSE by
    Prasad–Rao for REML, Datta–Lahiri for ML; interval eblup ∓ z·rmse clipped to [0, 1]);
+   With ``mse="conditional"`` (linear model only) a sampled kommune's MSE is the larger of
+   the model's and the area-specific one of Rivest & Belmonte (2000) (Rao & Molina 2015,
+   ch. 6): mse_d + B_d² ((y_d - x_d'β̂)² - (σ̂²_u + ψ_d)), B_d = 1 - γ_d. The model's MSE
+   is an average over kommune effects drawn from the model; the added term estimates, from the
+   kommune's own residual, how far its effect (and so its EBLUP's bias B_d (x_d'β - θ_d)) is
+   beyond that average, so a kommune whose direct estimate disagrees with its synthetic one
+   more than the model expects gets a wider interval. Taking the larger keeps the interval
+   never narrower than the model's (the area-specific estimate alone is unbiased given the
+   kommune but can be negative);
 5. optionally benchmarking to the national direct estimate (:func:`benchmark`): the estimate
    and its interval limits are adjusted alike; the MSE is kept.
 
@@ -40,11 +49,16 @@ from stikprove.small_area.model import FayHerriotFit, SmallAreaError, fit_fay_he
 
 __all__ = [
     "MODELS",
+    "MSE_METHODS",
     "SMALL_AREA_COLUMNS",
     "SmallAreaEstimates",
     "estimated_population",
     "small_area_estimates",
 ]
+
+MSE_METHODS = ("model", "conditional")
+"""``mse`` of :func:`small_area_estimates`: the model's MSE, or with the kommune's own
+residual (module docstring, step 4)."""
 
 MODELS = ("arcsin", "linear")
 """The area-level models: arcsine-transformed (bootstrap MSE) or on the proportion scale."""
@@ -99,11 +113,39 @@ class SmallAreaEstimates:
         return f"SmallAreaEstimates({self.outcome!r}, {len(self.table)} areas; {self.describe()})"
 
 
-def _validate_options(model: str, method: str, benchmark: str | None) -> None:
+def _validate_options(model: str, method: str, benchmark: str | None, mse: str = "model") -> None:
     if model not in MODELS:
         raise SmallAreaError(f"model {model!r}: expected one of {', '.join(MODELS)}")
+    if mse not in MSE_METHODS:
+        raise SmallAreaError(f"mse {mse!r}: expected one of {', '.join(MSE_METHODS)}")
+    if mse == "conditional" and model != "linear":
+        raise SmallAreaError("mse 'conditional': only for model 'linear' (the arcsine "
+                             "model's MSE is the parametric bootstrap's)")  # fmt: skip
     if benchmark is not None and benchmark not in ("ratio", "difference"):
         raise SmallAreaError(f"benchmark {benchmark!r}: expected ratio, difference or None")
+
+
+def conditional_mse(estimates: pd.DataFrame, sigma2_u: float,
+                    confidence_level: float = 0.95) -> pd.DataFrame:  # fmt: skip
+    """The linear fit's table (:meth:`FayHerriotFit.estimates`) with ``mse``, ``rmse`` and
+    the interval eblup ∓ z·rmse from the larger of the model's MSE and the area-specific one,
+    mse_d + B_d² (r_d² - (σ̂²_u + ψ_d)), r_d = y_d - x_d'β̂, B_d = 1 - γ_d (module docstring,
+    step 4); kommuner without a sample keep the model's."""
+    from scipy import stats
+
+    out = estimates.copy()
+    sampled = out["in_sample"].to_numpy(dtype=bool)
+    b = 1.0 - out["gamma"].to_numpy(dtype=float)
+    r = out["direct"].to_numpy(dtype=float) - out["synthetic"].to_numpy(dtype=float)
+    psi = out["variance"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore"):
+        excess = np.where(sampled, np.maximum(r**2 - (sigma2_u + psi), 0.0), 0.0)
+    mse = out["mse"].to_numpy(dtype=float) + b**2 * excess
+    z = float(stats.norm.ppf(0.5 + confidence_level / 2))
+    out["mse"], out["rmse"] = mse, np.sqrt(mse)
+    out["ci_low"] = out["eblup"] - z * out["rmse"]
+    out["ci_high"] = out["eblup"] + z * out["rmse"]
+    return out
 
 
 def estimated_population(sample, outcome: str, area: str = "kommune_code") -> pd.Series:
@@ -137,6 +179,7 @@ def small_area_estimates(
     seed: int = 1,
     benchmark: str | None = None,
     confidence_level: float = 0.95,
+    mse: str = "model",
 ) -> SmallAreaEstimates:
     """Model-based estimates of ``outcome`` for every kommune of ``population`` (module
     docstring for the steps).
@@ -147,7 +190,7 @@ def small_area_estimates(
     frame); ``covariates``: covariate set names (:data:`stikprove.small_area.COVARIATE_SETS`;
     a study's protocol chooses them in ``[small_area] covariates``).
     """
-    _validate_options(model, method, benchmark)
+    _validate_options(model, method, benchmark, mse)
     direct = sample.estimate(outcome, by=area, confidence_level=confidence_level)
     overall = sample.estimate(outcome, confidence_level=confidence_level)
     national = float(overall["estimate"].iloc[0])
@@ -176,6 +219,8 @@ def small_area_estimates(
         fit = fit_fay_herriot(data, columns, area=area, method=method,
                               confidence_level=confidence_level)  # fmt: skip
         est = fit.estimates()
+        if mse == "conditional":
+            est = conditional_mse(est, fit.sigma2_u, confidence_level)
         low = np.clip(est["ci_low"].to_numpy(), 0, 1)
         high = np.clip(est["ci_high"].to_numpy(), 0, 1)
     estimate = est["eblup"].to_numpy()
