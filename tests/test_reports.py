@@ -926,3 +926,16 @@ def test_design_explorer_shows_the_protocols_allocation_its_target_and_what_is_p
     intro = design_explorer.intro(path, "da")
     assert "±13 procentpoint" in intro and f"{int(design.summary['reviews'])} genvurderinger" in (
         intro)
+
+
+@pytest.mark.parametrize("language", ["da", "en"])
+def test_small_kommune_sentence_names_the_model_section_only_when_the_report_has_one(language):
+    from stikprove.reports import text
+
+    heading = text.SECTIONS["model"][language]
+    with_model = text.small_kommune_sentence("Læsø", "Region Nordjylland", language, 5,
+                                             model_based=True)
+    without = text.small_kommune_sentence("Læsø", "Region Nordjylland", language, 5)
+    assert heading in with_model and "Region Nordjylland" in with_model
+    assert heading not in without and "Region Nordjylland" in without
+    assert ("modelbaserede" if language == "da" else "model-based") in with_model

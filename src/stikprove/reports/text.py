@@ -547,18 +547,27 @@ def model_explanation(language: str = "da") -> str:
 
 
 def small_kommune_sentence(place: str, region: str, language: str = "da",
-                           threshold: int = 5) -> str:  # fmt: skip
+                           threshold: int = 5, model_based: bool = False) -> str:  # fmt: skip
     """Why a kommune's report is short: too few people in the study for any figure of its
-    own; what it shows instead."""
+    own; what it shows instead (with ``model_based``, the model-based estimates of the
+    kommune's section on them, as well as the region's and the nation's figures)."""
     if check_language(language) == "da":
+        instead = (f"Rapporten viser i stedet modelbaserede estimater for {place} (afsnittet "
+                   f"\"{SECTIONS['model']['da']}\") og tallene for {region} og hele landet."
+                   if model_based else
+                   f"Rapporten viser i stedet tallene for {region} og hele landet.")
         return (f"{place} har for få personer i undersøgelsen til, at kommunens egne tal kan "
                 f"vises: tal bygget på færre end {threshold} personer udelades af hensyn til "
                 "diskretion, og andele med for stor usikkerhed udelades efter NCHS' standard. "
-                f"Rapporten viser i stedet tallene for {region} og hele landet.")
+                + instead)
+    instead = (f"The report shows model-based estimates for {place} instead (the section "
+               f"\"{SECTIONS['model']['en']}\") and the figures for {region} and the whole "
+               "country." if model_based else
+               f"The report shows the figures for {region} and the whole country instead.")
     return (f"{place} has too few people in the study for any figure of its own: figures "
             f"built on fewer than {threshold} people are withheld for confidentiality, and "
-            "proportions too uncertain to present are withheld under the NCHS standard. The "
-            f"report shows the figures for {region} and the whole country instead.")
+            "proportions too uncertain to present are withheld under the NCHS standard. "
+            + instead)
 
 
 def complement_sentence(indicator: str, complement_of: str, language: str = "da") -> str:
