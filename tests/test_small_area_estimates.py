@@ -284,3 +284,21 @@ def test_cli_small_area_names_a_zero_random_effect(small_study, capsys, monkeypa
     assert main(["estimate", str(small_study), "--outcome", "too_ill", "--by", "kommune_code",
                  "--small-area", "--model", "linear"]) == 0  # fmt: skip
     assert "WARNING: sigma2_u estimated at 0 (try --fit AMRL)" in capsys.readouterr().out
+
+
+def test_cli_small_area_conditional_mse(small_study, capsys, tmp_path):
+    """`--mse conditional` (linear model) gives every kommune the larger of the model's MSE
+    and the one conditional on the kommune: never a smaller RMSE, the same estimates; with
+    the arcsine model it is refused, naming what it needs."""
+    base = ["estimate", str(small_study), "--outcome", "too_ill", "--by", "kommune_code",
+            "--small-area", "--model", "linear", "--format", "csv"]  # fmt: skip
+    paths = {mse: tmp_path / f"{mse}.csv" for mse in ("model", "conditional")}
+    for mse, path in paths.items():
+        assert main([*base, "--mse", mse, "--out", str(path)]) == 0
+    model, conditional = (pd.read_csv(paths[m], dtype={"kommune_code": str}) for m in paths)
+    assert (model["kommune_code"] == conditional["kommune_code"]).all()
+    assert np.allclose(model["estimate"], conditional["estimate"])
+    assert (conditional["rmse"] >= model["rmse"] - 1e-15).all()
+    assert main(["estimate", str(small_study), "--outcome", "too_ill", "--by", "kommune_code",
+                 "--small-area", "--mse", "conditional"]) == 2  # fmt: skip
+    assert "only for model 'linear'" in capsys.readouterr().err

@@ -108,10 +108,15 @@ def _small_area_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--min-n", type=int, default=30, metavar="N",
                    help="kommuner with fewer cases with an outcome take the generalised "
                    "variance function's variance (default 30)")  # fmt: skip
+    g.add_argument("--mse", dest="mse", choices=("model", "conditional"), default="model",
+                   help="the interval's MSE: the model's (Prasad-Rao, Datta-Lahiri or the "
+                   "bootstrap), or with --model linear the larger of it and the MSE "
+                   "conditional on the kommune (Rivest & Belmonte 2000; docs/small_area.md) "
+                   "(default model)")  # fmt: skip
 
 
 SMALL_AREA_DEFAULTS = {"small_area_model": "arcsin", "fh_method": "REML", "bootstrap": 200,
-                       "seed": None, "benchmark": None, "min_n": 30}  # fmt: skip
+                       "seed": None, "benchmark": None, "min_n": 30, "mse": "model"}  # fmt: skip
 """The model options of ``--small-area`` at the release's own model: with these the command
 prints the release's published figures."""
 
@@ -154,7 +159,7 @@ def run_small_area(args: argparse.Namespace) -> int:
             sample, study.units(), args.outcome, covariates=protocol.small_area_covariates,
             model=args.small_area_model, method=args.fh_method, min_n=args.min_n,
             bootstrap=args.bootstrap, seed=seed, benchmark=args.benchmark,
-            confidence_level=settings.confidence_level,
+            confidence_level=settings.confidence_level, mse=args.mse,
         )  # fmt: skip
     table = result.table.copy()
     table.insert(0, "publication", NOT_FOR_PUBLICATION)
