@@ -5,7 +5,6 @@ the late binding by which the store offers ``study.sample()`` without importing 
 
 from __future__ import annotations
 
-import os
 import sqlite3
 import stat
 import subprocess
@@ -157,8 +156,8 @@ def test_migrate_and_connect(tmp_path):
     assert not (tmp_path / "absent.sqlite").exists()
 
 
-@pytest.mark.skipif(os.name != "posix", reason="file modes are POSIX")
 def test_restrict_side_files_makes_them_owner_only(tmp_path):
+    """Owner-only side files (the store runs on POSIX systems, where file modes hold)."""
     path = tmp_path / "s.sqlite"
     side = tmp_path / "s.sqlite-wal"
     side.write_text("")
